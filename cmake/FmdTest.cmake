@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: MIT
+# fmd_add_test(name SOURCES ... LIBS ... LABELS ... TIMEOUT n [ARGS ...])
+# One executable per unit test, registered with ctest.
+function(fmd_add_test name)
+    cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ARGS;LINK_OPTIONS" ${ARGN})
+    add_executable(${name} ${T_SOURCES})
+    fmd_target_defaults(${name})
+    target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA ${T_LIBS})
+    if(T_LINK_OPTIONS)
+        target_link_options(${name} PRIVATE ${T_LINK_OPTIONS})
+    endif()
+    set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+    add_test(NAME ${name} COMMAND ${name} ${T_ARGS})
+    if(NOT T_TIMEOUT)
+        set(T_TIMEOUT 60)
+    endif()
+    set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+endfunction()

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* fmd_kernel: the per-page transform (Markdown + front matter -> HTML + metadata) and the OpenMP
+ * batch loop over many pages. It does no I/O, reads no environment and holds no mutable global
+ * state: everything lives in the arenas and result slots the caller passes in. */
+#ifndef FMD_KERNEL_H
+#define FMD_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmd_arena.h"
+#include "fmd_status.h"
+
+/*** Limits: each guards against one kind of hostile page ***/
+
+/** A page larger than this is refused before parsing (md4c's sizes are 32-bit, and a huge page
+ * would hold one thread for seconds). Option: fmd_options.max_input_bytes. */
+#define FMD_MAX_INPUT_BYTES_DEFAULT ((size_t)64 << 20)
+/** The smallest output cap: a page may always produce this much HTML. A wide GFM table or
+ * repeated reference links can turn 30 KB of Markdown into 160 MB of HTML; this cap stops that.
+ * Option: fmd_options.max_output_bytes. */
+#define FMD_MAX_OUTPUT_BYTES_DEFAULT ((size_t)16 << 20)
+/** ...unless the input times this is larger: big pages may grow proportionally. */
+#define FMD_OUTPUT_RATIO_DEFAULT 64
+/** Headings kept in the metadata of one page; later ones still render, with IDs. */
+#define FMD_MAX_HEADINGS 4096
+/** Warnings kept per page; the count of the rest is reported in the last one. */
+#define FMD_MAX_WARNINGS 16
+
+/*** Options ***/
+
+typedef enum fmd_dialect {
+    FMD_DIALECT_GFM = 0,    /**< CommonMark + tables, strikethrough, task lists, autolinks */
+    FMD_DIALECT_COMMONMARK, /**< CommonMark 0.31 with every extension off */
+} fmd_dialect;
+
+/** What the transform does. Zero-initialised options plus fmd_kernel_options_init() give the
+ * defaults: GFM, safe, heading IDs on, default limits. Read-only during a batch. */
+typedef struct fmd_options {
+    fmd_dialect dialect;
+    bool unsafe;            /**< pass raw HTML and every URL scheme through */
+    bool heading_ids;       /**< add id="slug" to h1..h6 */
+    size_t max_input_bytes; /**< 0: FMD_MAX_INPUT_BYTES_DEFAULT */
+    size_t max_output_bytes; /**< 0: max(FMD_MAX_OUTPUT_BYTES_DEFAULT, 64 x input) */
+} fmd_options;
+
+/** Fill @p o with the defaults. */
+void fmd_kernel_options_init(fmd_options *o);
+
+/*** One page's result ***/
+
+typedef struct fmd_heading {
+    int level;      /**< 1..6 */
+    fmd_slice text; /**< plain text of the heading, UTF-8 */
+    fmd_slice id;   /**< the slug (empty when heading IDs are off) */
+} fmd_heading;
+
+/** The result of one page. Every slice points into the output arena that rendered it and is valid
+ * until that arena is reset. On failure (status != FMD_OK) html still holds what could be
+ * rendered (the whole body for a front matter error; nothing for a limit) and err_* say why.
+ *
+ * Example: a page "---\ntitle: A\n---\n# Hi\n" gives status FMD_OK, html "<h1 id=\"hi\">Hi</h1>\n",
+ * title "A", frontmatter "{\"title\":\"A\"}", one heading {1, "Hi", "hi"}, words 1. */
+typedef struct fmd_result {
+    fmd_status status;          /**< FMD_OK, or why the page failed */
+    fmd_slice html;
+    fmd_slice title;            /**< ptr NULL: no title */
+    fmd_slice frontmatter;      /**< a JSON object; ptr NULL: the page has no front matter */
+    const fmd_heading *headings;
+    size_t n_headings;
+    const fmd_slice *warnings;  /**< human-readable sentences, with line numbers where known */
+    size_t n_warnings;
+    size_t words, links, images, code_blocks;
+    uint64_t hash;              /**< XXH3-64, seed 0, of the page's bytes as given */
+    size_t bytes_in;
+    fmd_slice err_message;      /**< set when status != FMD_OK */
+    unsigned err_line, err_column; /**< 1-based; 0 when unknown */
+    double render_s;            /**< seconds the batch loop spent on this page (0 outside it) */
+} fmd_result;
+
+/** Transform one page.
+ * @param src the page's bytes (need not be NUL-terminated); may be NULL when @p len is 0.
+ * @param opt the options. @param out the arena the result's bytes go to. @param scratch an arena
+ * for temporaries; it is rewound before return, so pass one that nothing else is using.
+ * @param res receives the result (always fully written, also on failure).
+ * @return res->status: FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_OUTPUT_LIMIT, FMD_E_FRONTMATTER,
+ * FMD_E_PARSE or FMD_E_NOMEM.
+ * Ownership: res's slices point into @p out, valid until fmd_arena_reset(out).
+ * Threads: reentrant; call it from many threads at once with distinct arenas. */
+fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
+                                  fmd_arena *out, fmd_arena *scratch, fmd_result *res);
+
+/** Write the hash as 16 lower-case hex digits, big-endian canonical form, plus a NUL. */
+void fmd_kernel_format_hash(uint64_t hash, char hex[17]);
+
+/*** The batch loop ***/
+
+/** Where a page's bytes are in the input arena: offsets, never pointers, so the arena may move. */
+typedef struct fmd_page_ref {
+    size_t offset;
+    size_t len;
+    fmd_status load_status; /**< FMD_OK, or why io/ could not load it (the page is not rendered) */
+} fmd_page_ref;
+
+/** Called once by each thread at the start of the parallel region (numa/ binds threads here).
+ * @p thread is omp_get_thread_num(). Must be thread-safe. */
+typedef struct fmd_thread_hook {
+    void (*fn)(int thread, int nthreads, void *userdata);
+    void *userdata;
+} fmd_thread_hook;
+
+/** Per-thread counters of one batch run. */
+typedef struct fmd_thread_stats {
+    size_t pages;
+    size_t bytes_in;
+    double busy_s;  /**< time spent rendering pages (and in the sink) */
+    double wait_s;  /**< time spent waiting in the sink (backpressure) as reported by it */
+} fmd_thread_stats;
+
+/** Called on the worker thread right after page @p page is rendered into results[page].
+ * This is where io/ writes the page's file or formats its line, in parallel with rendering.
+ * Return FMD_OK to go on; another status is stored in results[page].status (the batch goes on).
+ * When @p release is set, the page's bytes are reused once fn returns: results[page]'s slices are
+ * invalid afterwards (status, counts and hash stay), so per-thread memory stays one page deep.
+ * @p wait_s: fn may add the seconds it spent blocked (a full queue) for the thread's statistics. */
+typedef struct fmd_page_sink {
+    fmd_status (*fn)(size_t page, int thread, fmd_result *res, double *wait_s, void *userdata);
+    void *userdata;
+    bool release;
+} fmd_page_sink;
+
+/** How pages are handed to threads. */
+typedef enum fmd_schedule {
+    FMD_SCHED_LPT = 0,  /**< largest page first, dynamic, adaptive chunk (the default) */
+    FMD_SCHED_DYNAMIC,  /**< input order, schedule(dynamic, 1): the naive baseline, for measuring */
+} fmd_schedule;
+
+/** One run of the batch loop. Zero-initialise, then set what applies. */
+typedef struct fmd_batch_run {
+    const char *base;             /**< the input arena */
+    const fmd_page_ref *pages;    /**< n pages, offsets into base */
+    size_t n;
+    const fmd_options *opt;
+    fmd_result *results;          /**< n slots; page i writes only results[i] */
+    const fmd_thread_hook *hook;  /**< NULL, or called once per thread at the region's start */
+    const fmd_page_sink *sink;    /**< NULL, or called after each page */
+    /** NULL, or a flag checked between pages: once non-zero, pages not yet started get
+     * FMD_E_CANCELLED and are not passed to the sink; pages in flight finish. */
+    const _Atomic int *cancel;
+    fmd_thread_stats *stats;      /**< NULL, or nthreads slots */
+    fmd_schedule schedule;
+    /** NUMA split (optional): n_parts > 1 splits the pages into contiguous ranges
+     * [part_first[k], part_first[k+1]) and thread t takes from part thread_part[t] first, then
+     * steals from the others once its own is empty. */
+    size_t n_parts;
+    const size_t *part_first;     /**< n_parts + 1 entries */
+    const int *thread_part;       /**< nthreads entries */
+} fmd_batch_run;
+
+/** The per-thread arenas of a batch. Results of a run stay valid until the next run or destroy. */
+typedef struct fmd_kernel_batch fmd_kernel_batch;
+
+/** Create the state for running batches on @p nthreads threads (>= 1).
+ * The arenas are created lazily, inside the parallel region, by the thread that uses them.
+ * @return FMD_OK, FMD_E_USAGE (nthreads < 1) or FMD_E_NOMEM.
+ * Ownership: free with fmd_kernel_batch_destroy(). */
+fmd_status fmd_kernel_batch_create(fmd_kernel_batch **out, int nthreads);
+void fmd_kernel_batch_destroy(fmd_kernel_batch *b);
+
+/** The thread count @p b was made for. */
+int fmd_kernel_batch_threads(const fmd_kernel_batch *b);
+
+/** Render run->pages into run->results: one OpenMP parallel region, dynamic schedule.
+ * A page whose load_status is not FMD_OK gets that status and no HTML (and still goes to the sink).
+ * @return FMD_OK (page failures are in the results), FMD_E_USAGE (bad run), or FMD_E_NOMEM.
+ * Ownership: results' slices are valid until the next run on @p b or its destroy (unless the
+ * sink releases them).
+ * Threads: call from one thread, outside a parallel region; it forks its own team. */
+fmd_status fmd_kernel_run_batch(fmd_kernel_batch *b, const fmd_batch_run *run);
+
+#endif

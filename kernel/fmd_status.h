@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* fmd_status: the one status type of every fastmd module, and its text.
+ * Part of the libc-only fmd_arena target so that every module can use it. */
+#ifndef FMD_STATUS_H
+#define FMD_STATUS_H
+
+/** Status of a call or of one page. FMD_OK is 0; every other value is a failure. */
+typedef enum fmd_status {
+    FMD_OK = 0,
+    FMD_E_NOMEM,        /**< an allocation failed */
+    FMD_E_INPUT_LIMIT,  /**< the page is larger than the input limit */
+    FMD_E_OUTPUT_LIMIT, /**< the page's HTML grew past the output limit */
+    FMD_E_FRONTMATTER,  /**< the YAML front matter does not parse */
+    FMD_E_PARSE,        /**< md4c gave up on the page */
+    FMD_E_IO,           /**< reading or writing a file failed (detail in errno copy) */
+    FMD_E_USAGE,        /**< bad arguments from the caller */
+    FMD_E_NOINPUT,      /**< an input path does not exist or cannot be opened */
+    FMD_E_CANTCREATE,   /**< an output file or directory cannot be created */
+    FMD_E_COLLISION,    /**< two pages map to the same output path */
+    FMD_E_UTF8,         /**< invalid UTF-8 (a warning unless strict) */
+    FMD_E_CANCELLED,    /**< the batch was cancelled before this page ran */
+    FMD_E_RULE,         /**< a custom rule does not compile */
+    FMD_STATUS_COUNT
+} fmd_status;
+
+/** A short English sentence for @p st ("out of memory").
+ * @return a static string, never NULL (unknown values give "unknown status").
+ * Threads: reentrant. */
+const char *fmd_status_str(fmd_status st);
+
+/** A stable machine name for @p st ("output-limit"), used in manifests and JSON-RPC errors.
+ * @return a static string, never NULL. Threads: reentrant. */
+const char *fmd_status_name(fmd_status st);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The content hash: XXH3-64, seed 0. The only file of the project that includes xxhash.h; it
+ * inlines the whole of xxHash so the hash costs no call into a shared library. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "internal.h"
+
+uint64_t fmd__kernel_hash(const void *p, size_t n)
+{
+    return (uint64_t)XXH3_64bits(p, n);
+}
+
+void fmd_kernel_format_hash(uint64_t hash, char hex[17])
+{
+    /* Big-endian canonical form, like XXH64_canonicalFromHash: the most significant byte first. */
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--) {
+        hex[i] = digits[hash & 15];
+        hash >>= 4;
+    }
+    hex[16] = '\0';
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* One page, end to end: limits -> hash -> normalise -> front matter -> render -> metadata.
+ * The HTML grows in place as the newest allocation of the output arena; everything else is built
+ * in the scratch arena and copied out once the HTML is final. No I/O, no global state. */
+#include <limits.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+void fmd_kernel_options_init(fmd_options *o)
+{
+    o->dialect = FMD_DIALECT_GFM;
+    o->unsafe = false;
+    o->heading_ids = true;
+    o->max_input_bytes = FMD_MAX_INPUT_BYTES_DEFAULT;
+    o->max_output_bytes = 0;
+}
+
+/* The output cap of a page of @p len bytes. */
+static size_t output_limit(const fmd_options *opt, size_t len)
+{
+    if (opt->max_output_bytes != 0)
+        return opt->max_output_bytes;
+    size_t scaled = len > SIZE_MAX / FMD_OUTPUT_RATIO_DEFAULT ? SIZE_MAX
+                                                               : len * FMD_OUTPUT_RATIO_DEFAULT;
+    return scaled > FMD_MAX_OUTPUT_BYTES_DEFAULT ? scaled : FMD_MAX_OUTPUT_BYTES_DEFAULT;
+}
+
+/* Format a message into @p a. snprintf writes to memory only: no I/O. */
+static fmd_slice message(fmd_arena *a, const char *fmt, size_t x, size_t y)
+{
+    fmd_slice s = {NULL, 0};
+    char tmp[160];
+    int n = snprintf(tmp, sizeof tmp, fmt, x, y);
+    if (n < 0)
+        return s;
+    if ((size_t)n >= sizeof tmp)
+        n = (int)sizeof tmp - 1;
+    s.ptr = fmd_arena_dup(a, tmp, (size_t)n);
+    s.len = s.ptr ? (size_t)n : 0;
+    return s;
+}
+
+static fmd_slice dup_slice(fmd_arena *a, fmd_slice s, fmd_status *st)
+{
+    fmd_slice d = {NULL, 0};
+    if (s.ptr == NULL)
+        return d;
+    d.ptr = fmd_arena_dup(a, s.ptr, s.len);
+    if (d.ptr == NULL) {
+        *st = FMD_E_NOMEM;
+        return d;
+    }
+    d.len = s.len;
+    return d;
+}
+
+/* Copy the metadata gathered in scratch into @p out, next to the finished HTML. */
+static fmd_status copy_metadata(fmd_arena *out, const fmd__render_meta *meta,
+                                const fmd__frontmatter *fm, fmd_result *res)
+{
+    fmd_status st = FMD_OK;
+    res->title = dup_slice(out, fm->title.ptr ? fm->title : meta->first_h1, &st);
+    if (fm->present && fm->st == FMD_OK)
+        res->frontmatter = dup_slice(out, fm->json, &st);
+    if (meta->n_headings != 0) {
+        fmd_heading *h = fmd_arena_alloc(out, meta->n_headings * sizeof *h);
+        if (h == NULL)
+            return FMD_E_NOMEM;
+        for (size_t i = 0; i < meta->n_headings; i++) {
+            h[i].level = meta->headings[i].level;
+            h[i].text = dup_slice(out, meta->headings[i].text, &st);
+            h[i].id = dup_slice(out, meta->headings[i].id, &st);
+        }
+        res->headings = h;
+        res->n_headings = meta->n_headings;
+    }
+    res->words = meta->words;
+    res->links = meta->links;
+    res->images = meta->images;
+    res->code_blocks = meta->code_blocks;
+    return st;
+}
+
+static void fail(fmd_result *res, fmd_status st, fmd_slice msg, unsigned line, unsigned col)
+{
+    res->status = st;
+    res->err_message = msg;
+    res->err_line = line;
+    res->err_column = col;
+}
+
+fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
+                                  fmd_arena *out, fmd_arena *scratch, fmd_result *res)
+{
+    static const fmd_result empty = {0};
+    *res = empty;
+    res->bytes_in = len;
+    res->hash = fmd__kernel_hash(src ? src : "", len);
+
+    size_t max_in = opt->max_input_bytes ? opt->max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
+    /* md4c sizes are `unsigned`: a page must also fit in one. */
+    if (len > max_in || len > UINT_MAX) {
+        fail(res, FMD_E_INPUT_LIMIT,
+             message(out, "page is %zu bytes, over the input limit of %zu bytes", len, max_in), 0,
+             0);
+        return res->status;
+    }
+
+    fmd_arena_mark scratch_mark = fmd_arena_get_mark(scratch);
+    fmd_arena_mark out_mark = fmd_arena_get_mark(out);
+    fmd_status st;
+    fmd_slice text;
+    fmd__norm_report norm = {0};
+    fmd__frontmatter fm = {0};
+    fmd__render_meta meta = {0};
+
+    st = fmd__kernel_normalize(src ? src : "", len, scratch, &text, &norm);
+    if (st != FMD_OK)
+        goto fail;
+    st = fmd__kernel_frontmatter(text.ptr, text.len, scratch, &fm);
+    if (st != FMD_OK)
+        goto fail;
+
+    size_t max_out = output_limit(opt, len);
+    fmd_buf html;
+    fmd_buf_init(&html, out);
+    /* One guess at the final size avoids most regrowth: HTML is typically ~1.2x Markdown. */
+    st = fmd_buf_grow(&html, text.len + text.len / 4 + 64 < max_out ? text.len + text.len / 4 + 64
+                                                                    : max_out);
+    if (st != FMD_OK)
+        goto fail;
+    st = fmd__kernel_render_html(text.ptr + fm.body_offset, text.len - fm.body_offset, opt,
+                                 max_out, &html, scratch, &meta);
+    if (st == FMD_E_OUTPUT_LIMIT) {
+        fmd_arena_rewind(out, out_mark); /* drop the partial HTML */
+        fail(res, st,
+             message(out, "rendered HTML passed the output limit of %zu bytes (input %zu bytes)",
+                     max_out, len),
+             0, 0);
+        fmd_arena_rewind(scratch, scratch_mark);
+        return res->status;
+    }
+    if (st != FMD_OK)
+        goto fail;
+    fmd_arena_shrink(out, html.ptr, html.len); /* return the unused reserve */
+    res->html = fmd_buf_slice(&html);
+
+    st = copy_metadata(out, &meta, &fm, res);
+    if (st != FMD_OK)
+        goto fail;
+
+    if (norm.invalid_utf8 != 0) {
+        fmd_slice *w = fmd_arena_alloc(out, sizeof *w);
+        if (w == NULL) {
+            st = FMD_E_NOMEM;
+            goto fail;
+        }
+        *w = message(out, "line %zu: invalid UTF-8 replaced with U+FFFD (%zu sequences)",
+                     norm.first_invalid_line, norm.invalid_utf8);
+        res->warnings = w;
+        res->n_warnings = 1;
+    }
+    if (fm.st != FMD_OK) {
+        fmd_status dup_st = FMD_OK;
+        fmd_slice msg = dup_slice(out, fm.err_message, &dup_st);
+        fail(res, fm.st, msg, fm.err_line, fm.err_column);
+    }
+    fmd_arena_rewind(scratch, scratch_mark);
+    return res->status;
+
+fail:
+    fmd_arena_rewind(out, out_mark);
+    fmd_arena_rewind(scratch, scratch_mark);
+    *res = empty;
+    res->bytes_in = len;
+    res->hash = fmd__kernel_hash(src ? src : "", len);
+    fail(res, st, (fmd_slice){NULL, 0}, 0, 0);
+    return st;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* fmd-kernel-bench: fastmd's kernel against md4c's own HTML renderer (md4c-html), both looping
+ * over the same pages already in memory, on one thread, interleaved run by run so that machine
+ * noise hits both alike. Prints medians, min-max and the ratio. Not a test: a measurement.
+ *   fmd-kernel-bench [--runs N] [--dialect gfm|commonmark] DIR */
+#include <md4c-html.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmd_io.h"
+#include "fmd_kernel.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* md4c-html's output sink: append to a growing buffer, as md2html does. */
+typedef struct sink {
+    char *p;
+    size_t len, cap;
+} sink;
+
+static void sink_append(const MD_CHAR *text, MD_SIZE size, void *ud)
+{
+    sink *s = ud;
+    if (s->len + size > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + size)
+            cap *= 2;
+        char *p = realloc(s->p, cap);
+        if (p == NULL)
+            abort();
+        s->p = p;
+        s->cap = cap;
+    }
+    memcpy(s->p + s->len, text, size);
+    s->len += size;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 11;
+    fmd_dialect dialect = FMD_DIALECT_GFM;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc)
+            dialect = strcmp(argv[++i], "commonmark") == 0 ? FMD_DIALECT_COMMONMARK
+                                                           : FMD_DIALECT_GFM;
+        else
+            dir = argv[i];
+    }
+    if (dir == NULL || runs < 3) {
+        fprintf(stderr, "usage: fmd-kernel-bench [--runs N>=3] [--dialect D] DIR\n");
+        return 64;
+    }
+
+    fmd_io_batch *b = NULL;
+    int err = 0;
+    if (fmd_io_enumerate_tree(dir, 1, &b, &err) != FMD_OK) {
+        fprintf(stderr, "cannot read %s\n", dir);
+        return 66;
+    }
+    size_t n;
+    fmd_io_batch_pages(b, &n);
+    fmd_io_input in;
+    if (fmd_io_load_pages(b, 0, n, 0, 1, &in) != FMD_OK)
+        return 74;
+
+    fmd_options opt;
+    fmd_kernel_options_init(&opt);
+    opt.dialect = dialect;
+    unsigned md_flags = dialect == FMD_DIALECT_GFM ? MD_DIALECT_GITHUB : MD_DIALECT_COMMONMARK;
+
+    fmd_arena *out = NULL, *scratch = NULL;
+    fmd_arena_create(&out, (size_t)1 << 20);
+    fmd_arena_create(&scratch, 0);
+    sink s = {0};
+    double *t_fmd = calloc((size_t)runs, sizeof(double));
+    double *t_md4c = calloc((size_t)runs, sizeof(double));
+    size_t out_fmd = 0, out_md4c = 0;
+
+    /* One warm-up round of each, discarded, then interleaved timed rounds. */
+    for (int r = -1; r < runs; r++) {
+        double t = now();
+        out_fmd = 0;
+        for (size_t i = 0; i < n; i++) {
+            fmd_result res;
+            fmd_kernel_render_page(in.base + in.refs[i].offset, in.refs[i].len, &opt, out,
+                                   scratch, &res);
+            out_fmd += res.html.len;
+            fmd_arena_reset(out);
+        }
+        double t1 = now();
+        out_md4c = 0;
+        for (size_t i = 0; i < n; i++) {
+            s.len = 0;
+            md_html(in.base + in.refs[i].offset, (MD_SIZE)in.refs[i].len, sink_append, &s,
+                    md_flags, 0);
+            out_md4c += s.len;
+        }
+        double t2 = now();
+        if (r >= 0) {
+            t_fmd[r] = t1 - t;
+            t_md4c[r] = t2 - t1;
+        }
+    }
+    double lo_f = t_fmd[0], hi_f = t_fmd[0], lo_m = t_md4c[0], hi_m = t_md4c[0];
+    for (int r = 0; r < runs; r++) {
+        lo_f = t_fmd[r] < lo_f ? t_fmd[r] : lo_f;
+        hi_f = t_fmd[r] > hi_f ? t_fmd[r] : hi_f;
+        lo_m = t_md4c[r] < lo_m ? t_md4c[r] : lo_m;
+        hi_m = t_md4c[r] > hi_m ? t_md4c[r] : hi_m;
+    }
+    double mf = median(t_fmd, runs), mm = median(t_md4c, runs);
+    printf("pages %zu, input %.2f MB, %d runs (1 warm-up discarded), 1 thread, dialect %s\n", n,
+           (double)in.size / 1e6, runs, dialect == FMD_DIALECT_GFM ? "gfm" : "commonmark");
+    printf("%-26s %10s %10s %10s %12s %10s\n", "renderer", "median ms", "min ms", "max ms",
+           "us/page", "out MB");
+    printf("%-26s %10.2f %10.2f %10.2f %12.2f %10.2f\n", "fastmd kernel (full page)", mf * 1e3,
+           lo_f * 1e3, hi_f * 1e3, mf * 1e6 / (double)n, (double)out_fmd / 1e6);
+    printf("%-26s %10.2f %10.2f %10.2f %12.2f %10.2f\n", "md4c-html (md_html)", mm * 1e3,
+           lo_m * 1e3, hi_m * 1e3, mm * 1e6 / (double)n, (double)out_md4c / 1e6);
+    printf("ratio fastmd / md4c-html: %.3f (target <= 1.15)\n", mf / mm);
+
+    free(s.p);
+    free(t_fmd);
+    free(t_md4c);
+    fmd_arena_destroy(out);
+    fmd_arena_destroy(scratch);
+    fmd_io_input_free(&in);
+    fmd_io_batch_destroy(b);
+    return 0;
+}

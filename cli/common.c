@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* Flags shared by the commands, the thread-count precedence, messages and exit codes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmd_numa.h"
+#include "internal.h"
+
+const char cli_common_help[] =
+    "  --dialect gfm|commonmark  Markdown dialect (default gfm: tables, strikethrough,\n"
+    "                            task lists, autolinks; commonmark turns every extension off)\n"
+    "  --unsafe                  pass raw HTML and every URL scheme through\n"
+    "  --no-heading-ids          do not add id=\"slug\" to headings\n"
+    "  --threads N               worker threads (default: FASTMD_WORKERS, then\n"
+    "                            OMP_NUM_THREADS, then the physical cores this process may use)\n"
+    "  --max-input-bytes N       fail pages larger than N (default 64M; K/M/G suffixes)\n"
+    "  --max-output-bytes N      fail pages whose HTML passes N (default max(16M, 64 x input))\n"
+    "  --quiet                   print only errors\n"
+    "  --help                    show this help\n";
+
+void cli_common_init(cli_common *c)
+{
+    memset(c, 0, sizeof *c);
+    fmd_kernel_options_init(&c->opt);
+}
+
+void cli_warn(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fastmd: %s%s", command ? command : "", command ? ": " : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+_Noreturn void cli_die(int code, const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fastmd: %s%s", command ? command : "", command ? ": " : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (code == FMD_EXIT_USAGE)
+        fprintf(stderr, "Try 'fastmd %s%s--help'.\n", command ? command : "", command ? " " : "");
+    exit(code);
+}
+
+bool cli_parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    if (s == NULL || *s == '\0' || *s == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'B')
+        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+    if (*end != '\0' || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)(v << shift);
+    return true;
+}
+
+int cli_common_option(cli_common *c, int code, const char *arg, const char *command)
+{
+    switch (code) {
+    case OPT_DIALECT:
+        if (strcmp(arg, "gfm") == 0)
+            c->opt.dialect = FMD_DIALECT_GFM;
+        else if (strcmp(arg, "commonmark") == 0)
+            c->opt.dialect = FMD_DIALECT_COMMONMARK;
+        else
+            cli_die(FMD_EXIT_USAGE, command, "--dialect must be gfm or commonmark, not '%s'", arg);
+        return 1;
+    case OPT_UNSAFE:
+        c->opt.unsafe = true;
+        return 1;
+    case OPT_NO_HEADING_IDS:
+        c->opt.heading_ids = false;
+        return 1;
+    case OPT_THREADS:
+        c->threads_arg = arg;
+        return 1;
+    case OPT_MAX_INPUT:
+        if (!cli_parse_size(arg, &c->opt.max_input_bytes) || c->opt.max_input_bytes == 0)
+            cli_die(FMD_EXIT_USAGE, command, "--max-input-bytes: '%s' is not a size", arg);
+        return 1;
+    case OPT_MAX_OUTPUT:
+        if (!cli_parse_size(arg, &c->opt.max_output_bytes) || c->opt.max_output_bytes == 0)
+            cli_die(FMD_EXIT_USAGE, command, "--max-output-bytes: '%s' is not a size", arg);
+        return 1;
+    case OPT_QUIET:
+        c->quiet = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A positive thread count, or -1. */
+static int parse_threads(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 4096)
+        return -1;
+    return (int)v;
+}
+
+int cli_resolve_threads(const cli_common *c, const char *command)
+{
+    const char *from[][2] = {
+        {"--threads", c->threads_arg},
+        {"FASTMD_WORKERS", getenv("FASTMD_WORKERS")},
+        {"OMP_NUM_THREADS", getenv("OMP_NUM_THREADS")},
+    };
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        const char *v = from[i][1];
+        if (v == NULL || (i > 0 && *v == '\0'))
+            continue;
+        /* OMP_NUM_THREADS may be a list ("4,2"): its first element is the outer level. */
+        char buf[32];
+        if (i == 2) {
+            size_t n = strcspn(v, ",");
+            if (n >= sizeof buf)
+                n = sizeof buf - 1;
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            v = buf;
+        }
+        int t = parse_threads(v);
+        if (t < 0)
+            cli_die(FMD_EXIT_USAGE, command, "%s must be a whole number from 1 to 4096, not '%s'",
+                    from[i][0], from[i][1]);
+        return t;
+    }
+    return 0; /* nothing set: the plan takes one thread per physical core */
+}
+
+fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command)
+{
+    memset(pl, 0, sizeof *pl);
+    int threads = cli_resolve_threads(c, command);
+    int err = 0;
+    fmd_status st = fmd_numa_load_topology(&pl->topo, NULL, &err);
+    if (st != FMD_OK) {
+        /* Placement degrades, the batch goes on: an unbound plan over the online CPUs. */
+        cli_warn(command, "warning: cannot read the machine topology (%s%s%s); threads are not bound",
+                 fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
+        pl->topo = NULL;
+    }
+    fmd_numa_plan_opts po = {0};
+    po.threads = threads;
+    po.user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
+                      getenv("GOMP_CPU_AFFINITY") != NULL;
+    po.no_bind = c->no_bind;
+    po.record_affinity = c->report_affinity;
+    st = fmd_numa_make_plan(&pl->plan, pl->topo, &po);
+    if (st != FMD_OK) {
+        fmd_numa_destroy_topology(pl->topo);
+        pl->topo = NULL;
+        return st;
+    }
+    pl->hook.fn = fmd_numa_thread_hook;
+    pl->hook.userdata = pl->plan;
+    return FMD_OK;
+}
+
+void cli_placement_report(const cli_placement *pl, const char *command)
+{
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
+        return;
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    if (fmd_numa_format_warnings(pl->topo, pl->plan, &b) == FMD_OK && b.len != 0)
+        fprintf(stderr, "fastmd: %s: %.*s", command, (int)b.len, b.ptr);
+    fmd_arena_destroy(a);
+}
+
+void cli_placement_close(cli_placement *pl)
+{
+    fmd_numa_destroy_plan(pl->plan);
+    fmd_numa_destroy_topology(pl->topo);
+    memset(pl, 0, sizeof *pl);
+}
+
+int cli_exit_code(fmd_status st)
+{
+    switch (st) {
+    case FMD_OK: return FMD_EXIT_OK;
+    case FMD_E_USAGE: return FMD_EXIT_USAGE;
+    case FMD_E_NOINPUT: return FMD_EXIT_NOINPUT;
+    case FMD_E_CANTCREATE: return FMD_EXIT_CANTCREAT;
+    case FMD_E_IO: return FMD_EXIT_IOERR;
+    case FMD_E_NOMEM: return FMD_EXIT_OSERR;
+    default: return FMD_EXIT_SOFTWARE;
+    }
+}
+
+void cli_report_page(FILE *f, const char *path, const fmd_result *r)
+{
+    for (size_t w = 0; w < r->n_warnings; w++)
+        fprintf(f, "%s: warning: %.*s\n", path, (int)r->warnings[w].len, r->warnings[w].ptr);
+    if (r->status == FMD_OK)
+        return;
+    const char *what = fmd_status_str(r->status);
+    fprintf(f, "%s", path);
+    if (r->err_line != 0) {
+        fprintf(f, ":%u", r->err_line);
+        if (r->err_column != 0)
+            fprintf(f, ":%u", r->err_column);
+    }
+    if (r->err_message.len != 0)
+        fprintf(f, ": error: %s: %.*s\n", what, (int)r->err_message.len, r->err_message.ptr);
+    else
+        fprintf(f, ": error: %s\n", what);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

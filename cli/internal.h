@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pieces of the fastmd command line: flag parsing, thread count, messages, exit codes.
+ * cli/ is the only module that prints or calls exit(). */
+#ifndef FMD_CLI_INTERNAL_H
+#define FMD_CLI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fmd_kernel.h"
+#include "fmd_numa.h"
+
+/* sysexits(3) codes, plus 1 for "some pages failed". */
+enum {
+    FMD_EXIT_OK = 0,
+    FMD_EXIT_PAGES_FAILED = 1,
+    FMD_EXIT_USAGE = 64,
+    FMD_EXIT_NOINPUT = 66,
+    FMD_EXIT_SOFTWARE = 70,
+    FMD_EXIT_OSERR = 71,
+    FMD_EXIT_CANTCREAT = 73,
+    FMD_EXIT_IOERR = 74,
+};
+
+/* Flags shared by render and build. */
+typedef struct cli_common {
+    fmd_options opt;
+    const char *threads_arg; /* --threads value as given, NULL when absent */
+    bool quiet;
+    bool no_bind;         /* --no-bind */
+    bool report_affinity; /* --report-affinity */
+} cli_common;
+
+/* The topology and thread plan of one run, and the hook that binds the kernel's threads. */
+typedef struct cli_placement {
+    fmd_numa_topology *topo; /* NULL when the topology could not be loaded */
+    fmd_numa_plan *plan;
+    fmd_thread_hook hook;
+} cli_placement;
+
+/* Resolve the thread count, load the topology once and make the plan. Warnings are printed;
+ * a topology that cannot be loaded gives an unbound plan. Exits on a usage error. */
+fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command);
+/* Print the plan's warnings (binding refused, ...) after a run. */
+void cli_placement_report(const cli_placement *pl, const char *command);
+void cli_placement_close(cli_placement *pl);
+
+/* Option codes above the ASCII range, for long-only options. */
+enum {
+    OPT_DIALECT = 256,
+    OPT_UNSAFE,
+    OPT_NO_HEADING_IDS,
+    OPT_THREADS,
+    OPT_MAX_INPUT,
+    OPT_MAX_OUTPUT,
+    OPT_HELP,
+    OPT_QUIET,
+    OPT_COMMAND_BASE /* commands number their own options from here */
+};
+
+/* getopt_long entries for the common flags; a command appends its own and a terminator. */
+#define CLI_COMMON_LONG_OPTIONS                                                                    \
+    {"dialect", 1, NULL, OPT_DIALECT}, {"unsafe", 0, NULL, OPT_UNSAFE},                            \
+        {"no-heading-ids", 0, NULL, OPT_NO_HEADING_IDS}, {"threads", 1, NULL, OPT_THREADS},        \
+        {"max-input-bytes", 1, NULL, OPT_MAX_INPUT},                                               \
+        {"max-output-bytes", 1, NULL, OPT_MAX_OUTPUT}, {"help", 0, NULL, OPT_HELP},                \
+        {"quiet", 0, NULL, OPT_QUIET}
+
+/* Help text for the common flags, for each command's --help. */
+extern const char cli_common_help[];
+
+void cli_common_init(cli_common *c);
+
+/* Handle one common option. Returns 1 if handled, 0 if not a common option, and exits with a
+ * usage error on a bad value. */
+int cli_common_option(cli_common *c, int code, const char *arg, const char *command);
+
+/* The thread count: --threads, FASTMD_WORKERS, OMP_NUM_THREADS; 0 when none is set (then the
+ * plan uses the physical cores). Exits with a usage error on a bad value. */
+int cli_resolve_threads(const cli_common *c, const char *command);
+
+/* Parse a size such as 65536, 64K, 16M, 1G (binary units). Returns false on error. */
+bool cli_parse_size(const char *s, size_t *out);
+
+/* Print "fastmd: <command>: <message>" to stderr and exit with @p code. */
+_Noreturn void cli_die(int code, const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Print "fastmd: <command>: <message>" to stderr. */
+void cli_warn(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit code for a batch-level failure status. */
+int cli_exit_code(fmd_status st);
+
+/* Print a page's error and warnings as "path:line:col: error: message". */
+void cli_report_page(FILE *f, const char *path, const fmd_result *r);
+
+double cli_now(void);
+
+int cli_cmd_render(int argc, char **argv);
+int cli_cmd_build(int argc, char **argv);
+
+#endif

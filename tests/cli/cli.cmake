@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# End-to-end tests of the fastmd binary, with node's test runner.
+find_program(NODE node REQUIRED)
+add_test(NAME cli_end_to_end
+         COMMAND ${NODE} --test ${CMAKE_CURRENT_LIST_DIR}/cli.test.mjs)
+set_tests_properties(cli_end_to_end PROPERTIES
+    ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS cli TIMEOUT 120)
+
+# The shared corpus lives beside the clone (../shared/corpus) on developer machines and in CI,
+# not on a fresh machine: the test is registered only where the corpus is present.
+get_filename_component(FMD_CORPUS ${CMAKE_SOURCE_DIR}/../shared/corpus ABSOLUTE)
+if(EXISTS ${FMD_CORPUS}/SOURCES.txt)
+    add_test(NAME cli_corpus COMMAND ${NODE} --test ${CMAKE_CURRENT_LIST_DIR}/corpus.test.mjs)
+    set_tests_properties(cli_corpus PROPERTIES
+        ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>;FASTMD_CORPUS=${FMD_CORPUS}"
+        LABELS "cli;corpus" TIMEOUT 300)
+else()
+    message(STATUS "fastmd: ../shared/corpus not found, the corpus test is not registered")
+endif()

@@ -115,6 +115,7 @@ int cli_cmd_build(int argc, char **argv)
     fmd_batch_run run = {.base = in.base, .pages = in.refs, .n = n, .opt = &c.opt,
                          .results = results, .hook = &pl.hook};
     st = fmd_kernel_run_batch(kb, &run);
+    fmd_numa_unbind_thread(pl.plan, NULL); /* the main thread goes on to start other teams */
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "rendering: %s", fmd_status_str(st));
 

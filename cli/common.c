@@ -15,8 +15,9 @@ const char cli_common_help[] =
     "                            task lists, autolinks; commonmark turns every extension off)\n"
     "  --unsafe                  pass raw HTML and every URL scheme through\n"
     "  --no-heading-ids          do not add id=\"slug\" to headings\n"
-    "  --threads N               worker threads (default: FASTMD_WORKERS, then\n"
-    "                            OMP_NUM_THREADS, then the physical cores this process may use)\n"
+    "  --threads N|auto          worker threads (default: FASTMD_WORKERS, then\n"
+    "                            OMP_NUM_THREADS, then the physical cores this process may use;\n"
+    "                            auto: those cores minus the load average)\n"
     "  --max-input-bytes N       fail pages larger than N (default 64M; K/M/G suffixes)\n"
     "  --max-output-bytes N      fail pages whose HTML passes N (default max(16M, 64 x input))\n"
     "  --quiet                   print only errors\n"
@@ -152,10 +153,24 @@ int cli_resolve_threads(const cli_common *c, const char *command)
     return 0; /* nothing set: the plan takes one thread per physical core */
 }
 
+/* The 1-minute load average from /proc/loadavg, or 0 when it cannot be read. */
+static double load_average(void)
+{
+    double load = 0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = 0;
+        fclose(f);
+    }
+    return load;
+}
+
 fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command)
 {
     memset(pl, 0, sizeof *pl);
-    int threads = cli_resolve_threads(c, command);
+    bool autoth = c->threads_arg != NULL && strcmp(c->threads_arg, "auto") == 0;
+    int threads = autoth ? 0 : cli_resolve_threads(c, command);
     int err = 0;
     fmd_status st = fmd_numa_load_topology(&pl->topo, NULL, &err);
     if (st != FMD_OK) {
@@ -165,7 +180,7 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
         pl->topo = NULL;
     }
     fmd_numa_plan_opts po = {0};
-    po.threads = threads;
+    po.threads = autoth ? fmd_numa_auto_threads(pl->topo, load_average()) : threads;
     po.user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
                       getenv("GOMP_CPU_AFFINITY") != NULL;
     po.no_bind = c->no_bind;
@@ -191,6 +206,18 @@ void cli_placement_report(const cli_placement *pl, const char *command)
     if (fmd_numa_format_warnings(pl->topo, pl->plan, &b) == FMD_OK && b.len != 0)
         fprintf(stderr, "fastmd: %s: %.*s", command, (int)b.len, b.ptr);
     fmd_arena_destroy(a);
+}
+
+void cli_run_empty_region(cli_placement *pl)
+{
+    fmd_kernel_batch *kb = NULL;
+    fmd_options opt;
+    fmd_kernel_options_init(&opt);
+    fmd_batch_run run = {.opt = &opt, .hook = &pl->hook};
+    if (fmd_kernel_batch_create(&kb, pl->plan->n_threads) == FMD_OK)
+        fmd_kernel_run_batch(kb, &run);
+    fmd_kernel_batch_destroy(kb);
+    fmd_numa_unbind_thread(pl->plan, NULL);
 }
 
 void cli_placement_close(cli_placement *pl)

@@ -45,6 +45,8 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
 /* Print the plan's warnings (binding refused, ...) after a run. */
 void cli_placement_report(const cli_placement *pl, const char *command);
 void cli_placement_close(cli_placement *pl);
+/* Run one parallel region with the plan's hook and no page (for --report-affinity). */
+void cli_run_empty_region(cli_placement *pl);
 
 /* Option codes above the ASCII range, for long-only options. */
 enum {
@@ -99,5 +101,6 @@ double cli_now(void);
 
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_build(int argc, char **argv);
+int cli_cmd_topology(int argc, char **argv);
 
 #endif

@@ -23,6 +23,15 @@ typedef enum fmd_status {
     FMD_STATUS_COUNT
 } fmd_status;
 
+/** One cleanup path per function: run @p e, and on failure store its status in the local `st`
+ * and jump to the function's `fail:` label. */
+#define FMD_TRY(e)                                                                                 \
+    do {                                                                                           \
+        st = (e);                                                                                  \
+        if (st != FMD_OK)                                                                          \
+            goto fail;                                                                             \
+    } while (0)
+
 /** A short English sentence for @p st ("out of memory").
  * @return a static string, never NULL (unknown values give "unknown status").
  * Threads: reentrant. */

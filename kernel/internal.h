@@ -33,10 +33,12 @@ fmd_status fmd__kernel_normalize(const char *src, size_t len, fmd_arena *scratch
 
 /** Outcome of front matter detection and parsing. */
 typedef struct fmd__frontmatter {
-    bool present;        /**< the page starts with a front matter block */
+    bool present;        /**< the page starts with a "---" line (also when the block is
+                              broken or not closed) */
     size_t body_offset;  /**< where the Markdown body starts in the page */
     unsigned body_line;  /**< 1-based line number of the body's first line */
-    fmd_slice json;      /**< the block as a JSON object (in the arena passed in); {} when empty */
+    fmd_slice json;      /**< the block as a JSON object (in the arena passed in); {} when empty;
+                              ptr NULL when !present or st != FMD_OK */
     fmd_slice title;     /**< the value of a string/scalar "title" key; ptr NULL when none */
     fmd_status st;       /**< FMD_OK or FMD_E_FRONTMATTER */
     fmd_slice err_message; /**< when st != FMD_OK: what is wrong (in the arena) */
@@ -82,7 +84,8 @@ typedef struct fmd__render_meta {
     size_t n_headings;
     fmd_slice first_h1;      /**< plain text of the first h1; ptr NULL if none */
     size_t words, links, images, code_blocks;
-    fmd_status st;           /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_NOMEM or FMD_E_PARSE */
+    fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_INPUT_LIMIT (len >= UINT_MAX),
+                        FMD_E_NOMEM or FMD_E_PARSE */
 } fmd__render_meta;
 
 /** Render the Markdown @p body (normalised) as HTML, appending to @p html, and gather metadata.

@@ -1,36 +1,59 @@
 /* SPDX-License-Identifier: MIT */
-/* fastmd build SRC OUT: enumerate -> load (parallel reads) -> render (kernel batch loop) ->
- * write HTML files atomically (parallel) -> manifest.ndjson -> summary. */
+/* fastmd build SRC OUT | SRC --ndjson FILE: flags, profiles and reporting around the pipeline
+ * of engine.c (enumerate -> windows loaded ahead -> parallel render + write -> ordered stream). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fmd_io.h"
 #include "internal.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"
+    "       fastmd build [options] SRC --ndjson FILE|-\n"
     "\n"
     "Render every *.md and *.markdown file under SRC (recursively) to OUT, under the same\n"
     "relative path ending in .html, and write OUT/manifest.ndjson: one JSON line per page,\n"
     "sorted by path, with its status, title, front matter, headings, counts and hash.\n"
     "Symbolic links that lead out of SRC are not followed. Each file is written to a\n"
-    "temporary name and renamed, so no reader sees half a page.\n"
+    "temporary name and renamed, so no reader sees half a page. With --ndjson, no file is\n"
+    "written per page: every result (path, html, metadata, status) goes to one NDJSON\n"
+    "stream in path order.\n"
     "\n"
     "Options:\n";
 
 static const char help_build[] =
+    "  --ndjson FILE|-           stream results as NDJSON to FILE (- for stdout) instead of OUT\n"
+    "  --max-memory BYTES        bound the input held at once: larger batches run in windows,\n"
+    "                            the next window loading while one renders (K/M/G suffixes)\n"
+    "  --queue-size N            windows loaded ahead of the renderer (default 1)\n"
+    "  --profile low|medium|high thread count, queue size and memory limit together\n"
+    "                            (see docs/configuration.md); explicit flags win\n"
+    "  --stats                   print per-thread and per-phase figures\n"
+    "  --summary-json FILE       write the run's figures as JSON\n"
+    "  --progress, --no-progress a progress line on stderr (default: when stderr is a tty)\n"
     "  --no-bind                 do not bind threads to cores\n"
     "  --report-affinity         print where each thread ran\n"
     "\n"
-    "A summary line goes to stderr at the end. Exit status: 0 all pages ok, 1 some pages\n"
-    "failed (every other page is still written), 64 usage, 66 SRC missing, 73 OUT cannot be\n"
-    "created, 74 I/O error.\n";
+    "The thread count comes from --threads, else FASTMD_WORKERS, else OMP_NUM_THREADS, else\n"
+    "one per physical core. A summary line goes to stderr at the end. Exit status: 0 all\n"
+    "pages ok, 1 some pages failed (every other page is still written), 64 usage, 66 SRC\n"
+    "missing, 73 OUT cannot be created, 74 I/O error.\n";
 
-enum { OPT_NO_BIND = OPT_COMMAND_BASE, OPT_REPORT_AFFINITY };
+enum {
+    OPT_NO_BIND = OPT_COMMAND_BASE,
+    OPT_REPORT_AFFINITY,
+    OPT_NDJSON,
+    OPT_STATS,
+    OPT_SUMMARY_JSON,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_SCHEDULE,
+};
 
-/* Per-page errors printed before the rest are only counted. */
+/* Per-page error lines printed before the rest are only counted. */
 #define MAX_REPORTED_PAGES 200
 
 static void human_bytes(char *buf, size_t n, double bytes)
@@ -51,110 +74,94 @@ int cli_cmd_build(int argc, char **argv)
     static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS,
                                              {"no-bind", 0, NULL, OPT_NO_BIND},
                                              {"report-affinity", 0, NULL, OPT_REPORT_AFFINITY},
+                                             {"ndjson", 1, NULL, OPT_NDJSON},
+                                             {"max-memory", 1, NULL, OPT_MAX_MEMORY},
+                                             {"queue-size", 1, NULL, OPT_QUEUE_SIZE},
+                                             {"profile", 1, NULL, OPT_PROFILE},
+                                             {"stats", 0, NULL, OPT_STATS},
+                                             {"summary-json", 1, NULL, OPT_SUMMARY_JSON},
+                                             {"progress", 0, NULL, OPT_PROGRESS},
+                                             {"no-progress", 0, NULL, OPT_NO_PROGRESS},
+                                             {"schedule", 1, NULL, OPT_SCHEDULE},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
+    cli_engine_cfg cfg = {0};
+    cli_tuning tune = {0};
+    const char *summary_json = NULL;
+    bool stats = false;
+    int progress = -1; /* -1: when stderr is a terminal */
     int code;
     opterr = 0;
-    while ((code = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-        if (code == OPT_HELP) {
-            printf("%s%s%s", help, cli_common_help, help_build);
-            return FMD_EXIT_OK;
+    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (code) {
+        case OPT_HELP: printf("%s%s%s", help, cli_common_help, help_build); return FMD_EXIT_OK;
+        case OPT_NO_BIND: c.no_bind = true; break;
+        case OPT_REPORT_AFFINITY: c.report_affinity = true; break;
+        case OPT_NDJSON: cfg.ndjson_path = optarg; break;
+        case OPT_MAX_MEMORY:
+        case OPT_QUEUE_SIZE:
+        case OPT_PROFILE: cli_tuning_option(&tune, code, optarg, cmd); break;
+        case OPT_STATS: stats = true; break;
+        case OPT_SUMMARY_JSON: summary_json = optarg; break;
+        case OPT_PROGRESS: progress = 1; break;
+        case OPT_NO_PROGRESS: progress = 0; break;
+        case OPT_SCHEDULE:
+            if (strcmp(optarg, "lpt") == 0)
+                cfg.schedule = FMD_SCHED_LPT;
+            else if (strcmp(optarg, "dynamic") == 0)
+                cfg.schedule = FMD_SCHED_DYNAMIC;
+            else
+                cli_die(FMD_EXIT_USAGE, cmd, "--schedule must be lpt or dynamic, not '%s'", optarg);
+            break;
+        default:
+            if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
+                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
+                        argv[optind - 1]);
         }
-        if (code == OPT_NO_BIND) {
-            c.no_bind = true;
-            continue;
-        }
-        if (code == OPT_REPORT_AFFINITY) {
-            c.report_affinity = true;
-            continue;
-        }
-        if (code == '?' || code == ':')
-            cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-        cli_common_option(&c, code, optarg, cmd);
     }
-    if (argc - optind != 2)
-        cli_die(FMD_EXIT_USAGE, cmd, "expected SRC and OUT, got %d argument%s", argc - optind,
+    int want = cfg.ndjson_path ? 1 : 2;
+    if (argc - optind != want)
+        cli_die(FMD_EXIT_USAGE, cmd, "expected %s, got %d argument%s",
+                cfg.ndjson_path ? "SRC (with --ndjson)" : "SRC and OUT", argc - optind,
                 argc - optind == 1 ? "" : "s");
-    const char *src = argv[optind], *dst = argv[optind + 1];
+    cfg.src = argv[optind];
+    cfg.out_dir = cfg.ndjson_path ? NULL : argv[optind + 1];
+    if (cfg.ndjson_path && strcmp(cfg.ndjson_path, "-") == 0 && summary_json &&
+        strcmp(summary_json, "-") == 0)
+        cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
-    double t0 = cli_now();
+    cli_tuning_apply(&tune, &c, cmd);
     cli_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
-    int nthreads = pl.plan->n_threads;
+    cfg.opt = c.opt;
+    cfg.window_bytes = tune.window_bytes;
+    cfg.queue_size = tune.queue_size;
+    cfg.progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
 
-    /* Enumerate. */
-    fmd_io_batch *batch = NULL;
-    int err = 0;
-    st = fmd_io_enumerate_tree(src, nthreads, &batch, &err);
+    cli_engine_result r;
+    st = cli_engine_run(&cfg, &pl, &r);
+    for (size_t i = 0; i < r.n_warnings; i++)
+        cli_warn(cmd, "%s/%s: warning: %s%s%s", cfg.src, r.warnings[i].path,
+                 fmd_io_warning_str(r.warnings[i].kind), r.warnings[i].err ? ": " : "",
+                 r.warnings[i].err ? strerror(r.warnings[i].err) : "");
     if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", src, fmd_status_str(st), err ? ": " : "",
-                err ? strerror(err) : "");
-    size_t nw;
-    const fmd_io_warning *warns = fmd_io_batch_warnings(batch, &nw);
-    for (size_t i = 0; i < nw; i++)
-        cli_warn(cmd, "%s/%s: warning: %s%s%s", src, warns[i].path,
-                 fmd_io_warning_str(warns[i].kind), warns[i].err ? ": " : "",
-                 warns[i].err ? strerror(warns[i].err) : "");
-    size_t n;
-    fmd_io_page *pages = fmd_io_batch_pages(batch, &n);
+        cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", r.what ? r.what : "", fmd_status_str(st),
+                r.err ? ": " : "", r.err ? strerror(r.err) : "");
 
-    /* Load. */
-    fmd_io_input in;
-    st = fmd_io_load_pages(batch, 0, n, c.opt.max_input_bytes, nthreads, &in);
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "loading %s: %s", src, fmd_status_str(st));
-
-    /* Render. */
-    fmd_result *results = calloc(n ? n : 1, sizeof *results);
-    fmd_kernel_batch *kb = NULL;
-    if (results == NULL || fmd_kernel_batch_create(&kb, nthreads) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
-    fmd_batch_run run = {.base = in.base, .pages = in.refs, .n = n, .opt = &c.opt,
-                         .results = results, .hook = &pl.hook};
-    st = fmd_kernel_run_batch(kb, &run);
-    fmd_numa_unbind_thread(pl.plan, NULL); /* the main thread goes on to start other teams */
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "rendering: %s", fmd_status_str(st));
-
-    /* Write. */
-    fmd_io_out *out = NULL;
-    st = fmd_io_out_open(dst, &out, &err);
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", dst, fmd_status_str(st), err ? ": " : "",
-                err ? strerror(err) : "");
-    st = fmd_io_write_pages(out, batch, 0, n, results, nthreads);
-    if (st != FMD_OK && st != FMD_E_IO)
-        cli_die(cli_exit_code(st), cmd, "writing %s: %s", dst, fmd_status_str(st));
-    st = fmd_io_write_manifest(out, batch, results, &err);
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "%s/%s: %s%s%s", dst, FMD_IO_MANIFEST_NAME,
-                fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
-
-    /* Report, in path order. */
-    size_t failed = 0, bytes_in = 0, bytes_out = 0;
-    for (size_t i = 0; i < n; i++) {
-        const fmd_result *r = &results[i];
-        bytes_in += r->bytes_in;
-        bytes_out += r->html.len;
-        bool bad = r->status != FMD_OK || pages[i].status != FMD_OK;
-        if (bad)
-            failed++;
-        if ((bad || r->n_warnings) && failed <= MAX_REPORTED_PAGES) {
-            char name[4096];
-            snprintf(name, sizeof name, "%s/%s", src, pages[i].path);
-            if (r->status == FMD_OK && pages[i].status != FMD_OK)
-                cli_warn(NULL, "%s: error: %s%s%s", name, fmd_status_str(pages[i].status),
-                         pages[i].err ? ": " : "", pages[i].err ? strerror(pages[i].err) : "");
-            else
-                cli_report_page(stderr, name, r);
-        }
+    /* Per-page errors and warnings, in path order. */
+    size_t shown = 0;
+    for (size_t i = 0; i < r.pages && r.messages; i++) {
+        if (r.messages[i] == NULL)
+            continue;
+        if (shown++ < MAX_REPORTED_PAGES)
+            fputs(r.messages[i], stderr);
     }
-    if (failed > MAX_REPORTED_PAGES)
-        cli_warn(cmd, "... and %zu more failed pages (see %s/%s)", failed - MAX_REPORTED_PAGES,
-                 dst, FMD_IO_MANIFEST_NAME);
+    if (shown > MAX_REPORTED_PAGES)
+        cli_warn(cmd, "... and %zu more pages with errors or warnings (see the manifest)",
+                 shown - MAX_REPORTED_PAGES);
     if (c.report_affinity) {
         fmd_arena *a = NULL;
         if (fmd_arena_create(&a, 0) == FMD_OK) {
@@ -166,24 +173,26 @@ int cli_cmd_build(int argc, char **argv)
         }
     }
     cli_placement_report(&pl, cmd);
-
-    double wall = cli_now() - t0;
+    if (stats)
+        cli_print_stats(stderr, &r);
+    if (summary_json != NULL) {
+        fmd_status js = cli_write_summary_json(summary_json, &r, &cfg);
+        if (js != FMD_OK)
+            cli_die(cli_exit_code(js), cmd, "%s: cannot write the summary: %s", summary_json,
+                    fmd_status_str(js));
+    }
     if (!c.quiet) {
         char in_s[32], out_s[32];
-        human_bytes(in_s, sizeof in_s, (double)bytes_in);
-        human_bytes(out_s, sizeof out_s, (double)bytes_out);
+        human_bytes(in_s, sizeof in_s, (double)r.bytes_in);
+        human_bytes(out_s, sizeof out_s, (double)r.bytes_out);
         fprintf(stderr,
                 "fastmd: %zu pages, %zu failed, %s in, %s out, %.3f s, %.0f pages/s, %.1f MB/s, "
                 "%d threads\n",
-                n, failed, in_s, out_s, wall, wall > 0 ? (double)n / wall : 0.0,
-                wall > 0 ? (double)bytes_in / wall / 1e6 : 0.0, nthreads);
+                r.pages, r.failed, in_s, out_s, r.wall, r.wall > 0 ? (double)r.pages / r.wall : 0,
+                r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads);
     }
-
-    fmd_io_out_close(out);
-    fmd_kernel_batch_destroy(kb);
-    free(results);
-    fmd_io_input_free(&in);
-    fmd_io_batch_destroy(batch);
+    int rc = r.failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
+    cli_engine_result_free(&r);
     cli_placement_close(&pl);
-    return failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
+    return rc;
 }

@@ -24,7 +24,7 @@ int cli_cmd_render(int argc, char **argv)
     cli_common_init(&c);
     int code;
     opterr = 0;
-    while ((code = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (code == OPT_HELP) {
             printf("%s%s", help, cli_common_help);
             return FMD_EXIT_OK;

@@ -36,7 +36,7 @@ int cli_cmd_topology(int argc, char **argv)
     cli_common_init(&c);
     int code;
     opterr = 0;
-    while ((code = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (code) {
         case OPT_HELP: printf("%s", help); return FMD_EXIT_OK;
         case OPT_THREADS: c.threads_arg = optarg; break;

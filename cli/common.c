@@ -81,9 +81,9 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
     switch (code) {
     case OPT_DIALECT:
         if (strcmp(arg, "gfm") == 0)
-            c->opt.dialect = FMD_DIALECT_GFM;
+            fmd_kernel_options_set_dialect(&c->opt, FMD_DIALECT_GFM);
         else if (strcmp(arg, "commonmark") == 0)
-            c->opt.dialect = FMD_DIALECT_COMMONMARK;
+            fmd_kernel_options_set_dialect(&c->opt, FMD_DIALECT_COMMONMARK);
         else
             cli_die(FMD_EXIT_USAGE, command, "--dialect must be gfm or commonmark, not '%s'", arg);
         return 1;
@@ -181,6 +181,13 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
     }
     fmd_numa_plan_opts po = {0};
     po.threads = autoth ? fmd_numa_auto_threads(pl->topo, load_average()) : threads;
+    if (!autoth && c->threads_arg == NULL && c->profile_div > 1) {
+        fmd_numa_counts counts;
+        fmd_numa_get_counts(pl->topo, &counts);
+        po.threads = (int)(counts.cores / (size_t)c->profile_div);
+        if (po.threads < 1)
+            po.threads = 1;
+    }
     po.user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
                       getenv("GOMP_CPU_AFFINITY") != NULL;
     po.no_bind = c->no_bind;
@@ -264,4 +271,68 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*** Profiles and windows ***/
+
+/* What each --profile sets (docs/configuration.md repeats this table). */
+static const struct {
+    const char *name;
+    int threads_div;   /* threads = physical cores / this */
+    size_t queue_size; /* windows loaded ahead */
+    size_t max_memory; /* bytes */
+} profiles[] = {
+    {"low", 4, 1, (size_t)256 << 20},
+    {"medium", 2, 2, (size_t)1 << 30},
+    {"high", 1, 4, (size_t)8 << 30},
+};
+
+void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command)
+{
+    size_t v;
+    switch (code) {
+    case OPT_MAX_MEMORY:
+        if (!cli_parse_size(arg, &v) || v < ((size_t)1 << 20))
+            cli_die(FMD_EXIT_USAGE, command, "--max-memory: '%s' is not a size of 1M or more", arg);
+        t->max_memory = v;
+        t->max_memory_set = true;
+        break;
+    case OPT_QUEUE_SIZE: {
+        char *end;
+        long q = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end != '\0' || q < 1 || q > 1024)
+            cli_die(FMD_EXIT_USAGE, command, "--queue-size must be from 1 to 1024, not '%s'", arg);
+        t->queue_size = (size_t)q;
+        t->queue_size_set = true;
+        break;
+    }
+    case OPT_PROFILE:
+        t->profile = arg;
+        break;
+    default:
+        break;
+    }
+}
+
+void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command)
+{
+    if (t->profile != NULL) {
+        size_t k;
+        for (k = 0; k < sizeof profiles / sizeof profiles[0]; k++)
+            if (strcmp(profiles[k].name, t->profile) == 0)
+                break;
+        if (k == sizeof profiles / sizeof profiles[0])
+            cli_die(FMD_EXIT_USAGE, command, "--profile must be low, medium or high, not '%s'",
+                    t->profile);
+        c->profile_div = profiles[k].threads_div;
+        if (!t->queue_size_set)
+            t->queue_size = profiles[k].queue_size;
+        if (!t->max_memory_set)
+            t->max_memory = profiles[k].max_memory;
+    }
+    if (t->queue_size == 0)
+        t->queue_size = 1;
+    /* The input of the window rendering plus queue_size windows loaded ahead, and up to two
+     * windows' worth of formatted output waiting for the ordered writer. */
+    t->window_bytes = t->max_memory ? t->max_memory / (t->queue_size + 3) : 0;
 }

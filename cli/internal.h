@@ -30,7 +30,21 @@ typedef struct cli_common {
     bool quiet;
     bool no_bind;         /* --no-bind */
     bool report_affinity; /* --report-affinity */
+    int profile_div;      /* --profile: threads = cores / profile_div unless set explicitly */
 } cli_common;
+
+/* --max-memory, --queue-size and --profile, resolved into window sizes. */
+typedef struct cli_tuning {
+    size_t max_memory;  /* 0: unbounded (one window) */
+    size_t queue_size;  /* 0 until resolved; then >= 1 */
+    const char *profile;
+    bool max_memory_set, queue_size_set;
+    size_t window_bytes; /* resolved: input bytes per window, 0 for one window */
+} cli_tuning;
+
+void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command);
+/* Apply the profile under the explicit flags, and size the windows. */
+void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command);
 
 /* The topology and thread plan of one run, and the hook that binds the kernel's threads. */
 typedef struct cli_placement {
@@ -58,6 +72,9 @@ enum {
     OPT_MAX_OUTPUT,
     OPT_HELP,
     OPT_QUIET,
+    OPT_MAX_MEMORY, /* build and bench: cli_tuning_option() */
+    OPT_QUEUE_SIZE,
+    OPT_PROFILE,
     OPT_COMMAND_BASE /* commands number their own options from here */
 };
 
@@ -99,8 +116,52 @@ void cli_report_page(FILE *f, const char *path, const fmd_result *r);
 
 double cli_now(void);
 
+/*** The pipeline shared by build and bench (engine.c) ***/
+
+typedef struct fmd_io_batch fmd_io_batch;
+typedef struct fmd_io_warning fmd_io_warning;
+
+typedef struct cli_engine_cfg {
+    const char *src;
+    const char *out_dir;     /* write a tree of HTML files and a manifest here, or NULL */
+    const char *ndjson_path; /* or stream every result as NDJSON here ("-": stdout) */
+    bool no_manifest;        /* tree mode without manifest (the I/O floor) */
+    fmd_options opt;
+    fmd_schedule schedule;
+    size_t window_bytes; /* input bytes per window; 0: the whole batch in one window */
+    size_t queue_size;   /* windows loaded ahead of the renderer (>= 1) */
+    bool progress;       /* a progress line on stderr */
+    bool collect_latency;
+} cli_engine_cfg;
+
+typedef struct cli_engine_result {
+    fmd_status st; /* batch-level failure, with errno and what failed */
+    int err;
+    const char *what;
+    size_t pages, failed, bytes_in, bytes_out, windows;
+    int nthreads;
+    double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
+    fmd_thread_stats *thread_stats; /* nthreads; wait_s holds the time spent in the sink */
+    double *latency;                /* per page render seconds, when collected */
+    char **messages;                /* per page: error/warning lines to print, or NULL */
+    fmd_io_batch *batch;
+    const fmd_io_warning *warnings;
+    size_t n_warnings;
+} cli_engine_result;
+
+/* Run the pipeline on the plan's threads. Returns r->st. Free r with cli_engine_result_free(). */
+fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engine_result *r);
+void cli_engine_result_free(cli_engine_result *r);
+
+/* --stats: per-thread and per-phase figures. */
+void cli_print_stats(FILE *f, const cli_engine_result *r);
+/* --summary-json: the run's figures as one JSON object ("-": stdout). */
+fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
+                                  const cli_engine_cfg *cfg);
+
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_build(int argc, char **argv);
 int cli_cmd_topology(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
 
 #endif

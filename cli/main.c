@@ -15,6 +15,7 @@ static const char usage[] =
     "  render [FILE|-]     render one page's HTML to stdout (stdin when FILE is - or absent)\n"
     "  build SRC OUT       render every *.md and *.markdown under SRC into OUT, with\n"
     "                      OUT/manifest.ndjson\n"
+    "  bench SRC           strong-scaling sweep: speedup, efficiency, Amdahl fit\n"
     "  topology            show the cores, NUMA nodes and thread binding fastmd would use\n"
     "\n"
     "Options:\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
         return cli_cmd_render(argc - 1, argv + 1);
     if (strcmp(cmd, "build") == 0)
         return cli_cmd_build(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "topology") == 0)
         return cli_cmd_topology(argc - 1, argv + 1);
     fprintf(stderr, "fastmd: unknown command '%s'\n\n%s", cmd, usage);

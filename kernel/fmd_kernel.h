@@ -35,18 +35,49 @@ typedef enum fmd_dialect {
     FMD_DIALECT_COMMONMARK, /**< CommonMark 0.31 with every extension off */
 } fmd_dialect;
 
+/** Markdown extensions, fmd_options.extensions. */
+enum {
+    FMD_EXT_TABLES = 1u << 0,        /**< GFM tables */
+    FMD_EXT_STRIKETHROUGH = 1u << 1, /**< ~~del~~ */
+    FMD_EXT_TASKLISTS = 1u << 2,     /**< - [ ] / - [x] */
+    FMD_EXT_AUTOLINKS = 1u << 3,     /**< www., http(s):// and e-mail autolinks without < > */
+    FMD_EXT_FOOTNOTES = 1u << 4,     /**< GFM footnotes [^label] */
+    FMD_EXT_SMART = 1u << 5,         /**< smart punctuation: curly quotes, dashes, ellipses */
+    /** A YAML block between "---" lines at the top is front matter, not Markdown. Not part of
+     * CommonMark (where "---\nFoo\n---" is a rule and a heading), so --dialect commonmark
+     * turns it off with the other extensions. */
+    FMD_EXT_FRONTMATTER = 1u << 6,
+};
+/** The extensions of --dialect gfm (the default). */
+#define FMD_EXT_GFM                                                                                \
+    (FMD_EXT_TABLES | FMD_EXT_STRIKETHROUGH | FMD_EXT_TASKLISTS | FMD_EXT_AUTOLINKS |              \
+     FMD_EXT_FRONTMATTER)
+
+/** A compiled set of custom rules (kernel/rules.c); read-only and shareable between threads. */
+typedef struct fmd_rules fmd_rules;
+
 /** What the transform does. Zero-initialised options plus fmd_kernel_options_init() give the
  * defaults: GFM, safe, heading IDs on, default limits. Read-only during a batch. */
 typedef struct fmd_options {
-    fmd_dialect dialect;
+    fmd_dialect dialect;    /**< set with fmd_kernel_options_set_dialect(), which sets extensions */
+    unsigned extensions;    /**< FMD_EXT_* bits: what the renderer enables */
+    bool xhtml;             /**< void elements as <br /> (default true) rather than <br> */
+    const fmd_rules *rules; /**< NULL, or custom rules applied to the body before parsing */
     bool unsafe;            /**< pass raw HTML and every URL scheme through */
     bool heading_ids;       /**< add id="slug" to h1..h6 */
     size_t max_input_bytes; /**< 0: FMD_MAX_INPUT_BYTES_DEFAULT */
     size_t max_output_bytes; /**< 0: max(FMD_MAX_OUTPUT_BYTES_DEFAULT, 64 x input) */
+    /** Do not transform: the "HTML" is the input bytes as they are, nothing else is computed.
+     * For measuring the I/O floor of a batch with the same loop, scheduler and writer. */
+    bool passthrough;
 } fmd_options;
 
 /** Fill @p o with the defaults. */
 void fmd_kernel_options_init(fmd_options *o);
+
+/** Set the dialect and the extensions that go with it (gfm: FMD_EXT_GFM; commonmark: none).
+ * Footnotes and smart punctuation are kept as they were. */
+void fmd_kernel_options_set_dialect(fmd_options *o, fmd_dialect d);
 
 /*** One page's result ***/
 
@@ -65,7 +96,9 @@ typedef struct fmd_heading {
 typedef struct fmd_result {
     fmd_status status;          /**< FMD_OK, or why the page failed */
     fmd_slice html;
-    fmd_slice title;            /**< ptr NULL: no title */
+    fmd_slice title;            /**< front matter title, else the first h1, else the first
+                                     heading of any level; ptr NULL: none (see
+                                     fmd_kernel_title_from_path() for the caller's fallback) */
     fmd_slice frontmatter;      /**< a JSON object; ptr NULL: the page has no front matter */
     const fmd_heading *headings;
     size_t n_headings;
@@ -90,6 +123,15 @@ typedef struct fmd_result {
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
 fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
                                   fmd_arena *out, fmd_arena *scratch, fmd_result *res);
+
+/** The title of a page that has no front matter title and no heading: its file name, made
+ * readable. The base name loses its extension (".md", ".markdown"); "index" and "_index" take
+ * their directory's name instead; '-' and '_' become spaces, runs of them one space; the first
+ * letter is upper-cased (ASCII). "docs/ref-and-relref.md" gives "Ref and relref",
+ * "guide/_index.md" gives "Guide". A path whose name has no letters or digits gives an empty title.
+ * @param path a relative path with '/' separators. @param out receives the title in @p a.
+ * @return FMD_OK or FMD_E_NOMEM. Ownership: out points into @p a. Threads: reentrant. */
+fmd_status fmd_kernel_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_slice *out);
 
 /** Write the hash as 16 lower-case hex digits, big-endian canonical form, plus a NUL. */
 void fmd_kernel_format_hash(uint64_t hash, char hex[17]);

@@ -4,6 +4,7 @@
  * in the scratch arena and copied out once the HTML is final. No I/O, no global state. */
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -14,6 +15,17 @@ void fmd_kernel_options_init(fmd_options *o)
     o->heading_ids = true;
     o->max_input_bytes = FMD_MAX_INPUT_BYTES_DEFAULT;
     o->max_output_bytes = 0;
+    o->passthrough = false;
+    o->extensions = FMD_EXT_GFM;
+    o->xhtml = true;
+    o->rules = NULL;
+}
+
+void fmd_kernel_options_set_dialect(fmd_options *o, fmd_dialect d)
+{
+    unsigned keep = o->extensions & (FMD_EXT_FOOTNOTES | FMD_EXT_SMART);
+    o->dialect = d;
+    o->extensions = keep | (d == FMD_DIALECT_GFM ? FMD_EXT_GFM : 0u);
 }
 
 /* The output cap of a page of @p len bytes. */
@@ -60,7 +72,13 @@ static fmd_status copy_metadata(fmd_arena *out, const fmd__render_meta *meta,
                                 const fmd__frontmatter *fm, fmd_result *res)
 {
     fmd_status st = FMD_OK;
-    res->title = dup_slice(out, fm->title.ptr ? fm->title : meta->first_h1, &st);
+    /* Title rules: front matter title, else the first h1, else the first heading of any level. */
+    fmd_slice title = fm->title;
+    if (title.ptr == NULL)
+        title = meta->first_h1;
+    if (title.ptr == NULL && meta->n_headings != 0)
+        title = meta->headings[0].text;
+    res->title = dup_slice(out, title, &st);
     if (fm->present && fm->st == FMD_OK)
         res->frontmatter = dup_slice(out, fm->json, &st);
     if (meta->n_headings != 0) {
@@ -96,6 +114,11 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     static const fmd_result empty = {0};
     *res = empty;
     res->bytes_in = len;
+    if (opt->passthrough) {
+        res->html.ptr = src;
+        res->html.len = len;
+        return FMD_OK;
+    }
     res->hash = fmd__kernel_hash(src ? src : "", len);
 
     size_t max_in = opt->max_input_bytes ? opt->max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
@@ -118,9 +141,11 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     st = fmd__kernel_normalize(src ? src : "", len, scratch, &text, &norm);
     if (st != FMD_OK)
         goto fail;
-    st = fmd__kernel_frontmatter(text.ptr, text.len, scratch, &fm);
-    if (st != FMD_OK)
-        goto fail;
+    if (opt->extensions & FMD_EXT_FRONTMATTER) {
+        st = fmd__kernel_frontmatter(text.ptr, text.len, scratch, &fm);
+        if (st != FMD_OK)
+            goto fail;
+    }
 
     size_t max_out = output_limit(opt, len);
     fmd_buf html;
@@ -177,4 +202,56 @@ fail:
     res->hash = fmd__kernel_hash(src ? src : "", len);
     fail(res, st, (fmd_slice){NULL, 0}, 0, 0);
     return st;
+}
+
+fmd_status fmd_kernel_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_slice *out)
+{
+    /* The base name, and its directory's name for index pages. */
+    size_t end = len, start;
+    for (;;) {
+        start = end;
+        while (start > 0 && path[start - 1] != '/')
+            start--;
+        size_t stem = end;
+        for (size_t i = start; i < end; i++)
+            if (path[i] == '.' && i > start) /* "..md": the stem is "." */
+                stem = i;
+        if (end - start >= 3 && memcmp(path + stem, ".md", 3) == 0 && stem + 3 == end)
+            end = stem;
+        else if (stem + 9 == end && memcmp(path + stem, ".markdown", 9) == 0)
+            end = stem;
+        bool index = (end - start == 5 && memcmp(path + start, "index", 5) == 0) ||
+                     (end - start == 6 && memcmp(path + start, "_index", 6) == 0);
+        if (!index || start == 0)
+            break;
+        end = start - 1; /* the directory above */
+    }
+    char *t = fmd_arena_alloc(a, end - start + 1);
+    if (t == NULL)
+        return FMD_E_NOMEM;
+    size_t n = 0;
+    bool pending_space = false;
+    for (size_t i = start; i < end; i++) {
+        char c = path[i];
+        if (c == '-' || c == '_' || c == ' ') {
+            pending_space = n != 0;
+            continue;
+        }
+        if (pending_space)
+            t[n++] = ' ';
+        pending_space = false;
+        t[n++] = c;
+    }
+    bool has_alnum = false;
+    for (size_t i = 0; i < n; i++)
+        if ((t[i] >= '0' && t[i] <= '9') || ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z') ||
+            (unsigned char)t[i] >= 0x80)
+            has_alnum = true;
+    if (!has_alnum)
+        n = 0;
+    if (n != 0 && t[0] >= 'a' && t[0] <= 'z')
+        t[0] = (char)(t[0] - 'a' + 'A');
+    out->ptr = t;
+    out->len = n;
+    return FMD_OK;
 }

@@ -853,10 +853,14 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
     fmd_buf_init(&r.tmp, scratch);
 
     /* Raw HTML is always parsed (so it is never shown as text); safe mode drops it when
-     * rendering. GFM is md4c's GitHub dialect: tables, strikethrough, task lists, autolinks. */
+     * rendering. Each extension maps to md4c's flags; FMD_EXT_GFM is md4c's GitHub dialect. */
+    unsigned ext = opt->extensions;
     MD_PARSER parser = {
         .abi_version = 0,
-        .flags = opt->dialect == FMD_DIALECT_GFM ? MD_DIALECT_GITHUB : MD_DIALECT_COMMONMARK,
+        .flags = ((ext & FMD_EXT_TABLES) ? MD_FLAG_TABLES : 0u) |
+                 ((ext & FMD_EXT_STRIKETHROUGH) ? MD_FLAG_STRIKETHROUGH : 0u) |
+                 ((ext & FMD_EXT_TASKLISTS) ? MD_FLAG_TASKLISTS : 0u) |
+                 ((ext & FMD_EXT_AUTOLINKS) ? MD_FLAG_PERMISSIVEAUTOLINKS : 0u),
         .enter_block = enter_block,
         .leave_block = leave_block,
         .enter_span = enter_span,

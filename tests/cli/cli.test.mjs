@@ -235,9 +235,10 @@ test('build: an over-limit page fails alone, the batch goes on', () => {
   const src = tmpdir('limit');
   fs.writeFileSync(path.join(src, 'big.md'), 'x'.repeat(5000) + '\n');
   // A wide table: every row repeats the cells, so HTML is much larger than Markdown.
-  const cols = 200;
+  // 3.9 KB of Markdown, about 1.5 MB of HTML: every short row is padded to 150 cells.
+  const cols = 150;
   const row = '|' + 'a|'.repeat(cols) + '\n';
-  const table = row + '|' + '-|'.repeat(cols) + '\n' + '|\n'.repeat(1500);
+  const table = row + '|' + '---|'.repeat(cols) + '\n' + '|x\n'.repeat(1000);
   fs.writeFileSync(path.join(src, 'table.md'), table);
   fs.writeFileSync(path.join(src, 'small.md'), '# ok\n');
   const out = tmpdir('limit-out');

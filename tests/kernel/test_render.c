@@ -50,8 +50,8 @@ static const char *render_limit(env *e, const char *md, size_t md_len, unsigned 
                                 size_t max_output)
 {
     fmd_options o;
-    memset(&o, 0, sizeof o);
-    o.dialect = (flags & GFM) ? FMD_DIALECT_GFM : FMD_DIALECT_COMMONMARK;
+    fmd_kernel_options_init(&o);
+    fmd_kernel_options_set_dialect(&o, (flags & GFM) ? FMD_DIALECT_GFM : FMD_DIALECT_COMMONMARK);
     o.unsafe = (flags & UNSAFE) != 0;
     o.heading_ids = (flags & IDS) != 0;
     fmd_buf b;

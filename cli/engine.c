@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* The build pipeline shared by `build` and `bench`: enumerate -> windows of pages loaded by a
+ * loader thread one window ahead -> the kernel's parallel loop, whose sink writes each page's
+ * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
+ * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
+ * Memory is bounded by the windows: at most queue_size windows are loaded ahead. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fmd_io.h"
+#include "internal.h"
+
+/* Per-thread counters of the sink, one cache line each. */
+typedef struct sink_slot {
+    _Alignas(64) fmd_arena *arena; /* formatting scratch, rewound after every page */
+    atomic_size_t done;            /* pages through the sink (read by the progress thread) */
+    size_t failed;
+    size_t bytes_out;
+    double write_s;
+} sink_slot;
+
+/* One window: pages [first, first + count) of the batch and their loaded bytes. */
+typedef struct window {
+    size_t first, count;
+    fmd_io_input in;
+    fmd_status st;
+    double load_s;
+} window;
+
+typedef struct engine {
+    const cli_engine_cfg *cfg;
+    fmd_io_batch *batch;
+    fmd_io_page *pages;
+    size_t n;
+    fmd_io_out *out;       /* tree mode */
+    fmd_io_stream *stream; /* manifest or NDJSON, in input order */
+    sink_slot *slots;
+    int nthreads;
+    size_t win_first; /* batch index of the window being rendered */
+    double *latency;  /* per page, seconds; NULL when not collected */
+    char **messages;  /* per page: what to print about it, or NULL */
+
+    /* The loader thread and its bounded queue of loaded windows. */
+    window *wins;
+    size_t n_wins;
+    size_t loaded, consumed; /* windows loaded so far / handed back by the renderer */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+} engine;
+
+/*** Windows ***/
+
+/* Cut the batch into consecutive windows of at most @p budget input bytes (one page at least). */
+static size_t plan_windows(engine *e, size_t budget)
+{
+    size_t nw = 0, i = 0;
+    e->wins = calloc(e->n ? e->n : 1, sizeof *e->wins);
+    if (e->wins == NULL)
+        return 0;
+    while (i < e->n) {
+        size_t first = i, bytes = 0;
+        do {
+            bytes += e->pages[i].status == FMD_OK ? e->pages[i].size : 0;
+            i++;
+        } while (i < e->n && (budget == 0 || bytes + e->pages[i].size <= budget));
+        e->wins[nw].first = first;
+        e->wins[nw].count = i - first;
+        nw++;
+    }
+    return nw;
+}
+
+static void *loader_main(void *arg)
+{
+    engine *e = arg;
+    const cli_engine_cfg *cfg = e->cfg;
+    int io_threads = e->nthreads;
+    for (size_t k = 0; k < e->n_wins; k++) {
+        pthread_mutex_lock(&e->mu);
+        while (!e->stop && e->loaded - e->consumed >= cfg->queue_size)
+            pthread_cond_wait(&e->cv, &e->mu);
+        int stop = e->stop;
+        pthread_mutex_unlock(&e->mu);
+        if (stop)
+            break;
+        window *w = &e->wins[k];
+        double t0 = cli_now();
+        w->st = fmd_io_load_pages(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
+                                  io_threads, &w->in);
+        w->load_s = cli_now() - t0;
+        pthread_mutex_lock(&e->mu);
+        e->loaded++;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+    }
+    return NULL;
+}
+
+/*** The sink: runs on the kernel's worker threads ***/
+
+static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *wait_s, void *ud)
+{
+    (void)wait_s;
+    engine *e = ud;
+    size_t gi = e->win_first + page;
+    fmd_io_page *p = &e->pages[gi];
+    sink_slot *me = &e->slots[thread];
+    double t0 = cli_now();
+    if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
+        res->bytes_in = p->size;
+
+    if (e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res))
+        fmd_io_write_page(e->out, e->batch, gi, res);
+    if (e->stream != NULL) {
+        if (res->title.ptr == NULL && p->status == FMD_OK && !e->cfg->opt.passthrough) {
+            /* No front matter title and no heading: the file name, as static site tools do. */
+            fmd_slice t;
+            if (fmd_kernel_title_from_path(p->path, strlen(p->path), me->arena, &t) == FMD_OK &&
+                t.len != 0)
+                res->title = t;
+        }
+        fmd_buf b;
+        fmd_buf_init(&b, me->arena);
+        unsigned flags = e->cfg->ndjson_path != NULL ? FMD_IO_JSON_HTML : 0;
+        fmd_status st = fmd_io_format_page_json(&b, p->path, e->out ? p->output : NULL, res,
+                                                p->status, p->err, flags);
+        if (st == FMD_OK)
+            st = fmd_buf_putc(&b, '\n');
+        if (st == FMD_OK)
+            st = fmd_io_stream_put(e->stream, gi, b.ptr, b.len);
+        fmd_arena_reset(me->arena);
+        if (st != FMD_OK && res->status == FMD_OK)
+            res->status = st;
+    }
+    if (res->status != FMD_OK || p->status != FMD_OK)
+        me->failed++;
+    if (res->status != FMD_OK || p->status != FMD_OK || res->n_warnings != 0) {
+        /* Kept for the end of the run, when they are printed in path order. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (f != NULL) {
+            char name[4096];
+            snprintf(name, sizeof name, "%s/%s", e->cfg->src, p->path);
+            if (res->status == FMD_OK && p->status != FMD_OK)
+                fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(p->status),
+                        p->err ? ": " : "", p->err ? strerror(p->err) : "");
+            else
+                cli_report_page(f, name, res);
+            fclose(f);
+            e->messages[gi] = text;
+        }
+    }
+    me->bytes_out += res->html.len;
+    if (e->latency != NULL)
+        e->latency[gi] = res->render_s;
+    me->write_s += cli_now() - t0;
+    atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return FMD_OK;
+}
+
+/*** Progress ***/
+
+typedef struct progress {
+    engine *e;
+    atomic_int stop;
+    pthread_t tid;
+} progress;
+
+static void *progress_main(void *arg)
+{
+    progress *pr = arg;
+    engine *e = pr->e;
+    double t0 = cli_now();
+    while (!atomic_load(&pr->stop)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        size_t done = 0;
+        for (int t = 0; t < e->nthreads; t++)
+            done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
+        double el = cli_now() - t0;
+        fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
+                e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
+                el > 0 ? (double)done / el : 0.0);
+    }
+    fputs("\r\033[K", stderr);
+    return NULL;
+}
+
+/*** The run ***/
+
+static fmd_status fail_with(cli_engine_result *r, fmd_status st, int err, const char *what)
+{
+    r->st = st;
+    r->err = err;
+    r->what = what;
+    return st;
+}
+
+fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engine_result *r)
+{
+    engine e = {0};
+    memset(r, 0, sizeof *r);
+    e.cfg = cfg;
+    e.nthreads = pl->plan->n_threads;
+    pthread_mutex_init(&e.mu, NULL);
+    pthread_cond_init(&e.cv, NULL);
+    fmd_status st = FMD_OK;
+    int err = 0;
+    double t_start = cli_now();
+    fmd_kernel_batch *kb = NULL;
+    fmd_result *results = NULL;
+    pthread_t loader;
+    bool loader_started = false;
+    progress pr = {.e = &e};
+    bool progress_started = false;
+
+    /* Enumerate. */
+    st = fmd_io_enumerate_tree(cfg->src, e.nthreads, &e.batch, &err);
+    if (st != FMD_OK) {
+        fail_with(r, st, err, cfg->src);
+        goto done;
+    }
+    e.pages = fmd_io_batch_pages(e.batch, &e.n);
+    r->warnings = fmd_io_batch_warnings(e.batch, &r->n_warnings);
+    r->t_enumerate = cli_now() - t_start;
+
+    /* Outputs. */
+    double t_open = cli_now();
+    if (cfg->out_dir != NULL) {
+        st = fmd_io_out_open(cfg->out_dir, &e.out, &err);
+        if (st != FMD_OK) {
+            fail_with(r, st, err, cfg->out_dir);
+            goto done;
+        }
+        if (!cfg->no_manifest) {
+            st = fmd_io_stream_open_file(&e.stream, e.out, FMD_IO_MANIFEST_NAME, e.n, &err);
+            if (st != FMD_OK) {
+                fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
+                goto done;
+            }
+        }
+    } else if (cfg->ndjson_path != NULL) {
+        st = fmd_io_stream_open_path(&e.stream, cfg->ndjson_path, e.n, &err);
+        if (st != FMD_OK) {
+            fail_with(r, st, err, cfg->ndjson_path);
+            goto done;
+        }
+    }
+    r->t_write += cli_now() - t_open;
+
+    /* Per-thread sink state, and the kernel. */
+    e.slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e.nthreads);
+    if (e.slots == NULL) {
+        fail_with(r, FMD_E_NOMEM, 0, "sink");
+        goto done;
+    }
+    for (int t = 0; t < e.nthreads; t++) {
+        memset(&e.slots[t], 0, sizeof e.slots[t]);
+        if (fmd_arena_create(&e.slots[t].arena, 0) != FMD_OK) {
+            fail_with(r, FMD_E_NOMEM, 0, "sink");
+            goto done;
+        }
+    }
+    e.messages = calloc(e.n ? e.n : 1, sizeof *e.messages);
+    if (e.messages == NULL) {
+        fail_with(r, FMD_E_NOMEM, 0, "messages");
+        goto done;
+    }
+    if (cfg->collect_latency) {
+        e.latency = calloc(e.n ? e.n : 1, sizeof *e.latency);
+        if (e.latency == NULL) {
+            fail_with(r, FMD_E_NOMEM, 0, "latency");
+            goto done;
+        }
+    }
+    e.n_wins = plan_windows(&e, cfg->window_bytes);
+    if (e.wins == NULL) {
+        fail_with(r, FMD_E_NOMEM, 0, "windows");
+        goto done;
+    }
+    size_t max_count = 0;
+    for (size_t k = 0; k < e.n_wins; k++)
+        max_count = e.wins[k].count > max_count ? e.wins[k].count : max_count;
+    results = calloc(max_count ? max_count : 1, sizeof *results);
+    r->thread_stats = calloc((size_t)e.nthreads, sizeof *r->thread_stats);
+    if (results == NULL || r->thread_stats == NULL ||
+        fmd_kernel_batch_create(&kb, e.nthreads) != FMD_OK) {
+        fail_with(r, FMD_E_NOMEM, 0, "kernel");
+        goto done;
+    }
+    fmd_thread_stats *ts = calloc((size_t)e.nthreads, sizeof *ts);
+    if (ts == NULL) {
+        fail_with(r, FMD_E_NOMEM, 0, "kernel");
+        goto done;
+    }
+
+    /* The loader runs one window (or queue_size windows) ahead of the renderer. */
+    if (pthread_create(&loader, NULL, loader_main, &e) != 0) {
+        free(ts);
+        fail_with(r, FMD_E_NOMEM, 0, "loader thread");
+        goto done;
+    }
+    loader_started = true;
+    if (cfg->progress && pthread_create(&pr.tid, NULL, progress_main, &pr) == 0)
+        progress_started = true;
+
+    fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
+    for (size_t k = 0; k < e.n_wins; k++) {
+        double tw = cli_now();
+        pthread_mutex_lock(&e.mu);
+        while (e.loaded <= k)
+            pthread_cond_wait(&e.cv, &e.mu);
+        pthread_mutex_unlock(&e.mu);
+        r->t_load_wait += cli_now() - tw;
+        window *w = &e.wins[k];
+        r->t_load += w->load_s;
+        if (w->st != FMD_OK) {
+            st = w->st;
+            fail_with(r, st, 0, "loading");
+            break;
+        }
+        double tp = cli_now();
+        if (e.out != NULL)
+            fmd_io_out_prepare(e.out, e.batch, w->first, w->count);
+        r->t_write += cli_now() - tp;
+
+        e.win_first = w->first;
+        fmd_batch_run run = {.base = w->in.base,
+                             .pages = w->in.refs,
+                             .n = w->count,
+                             .opt = &cfg->opt,
+                             .results = results,
+                             .hook = &pl->hook,
+                             .sink = &sink,
+                             .stats = ts,
+                             .schedule = cfg->schedule};
+        double t0 = cli_now();
+        st = fmd_kernel_run_batch(kb, &run);
+        r->t_render += cli_now() - t0;
+        for (int t = 0; t < e.nthreads; t++) {
+            r->thread_stats[t].pages += ts[t].pages;
+            r->thread_stats[t].bytes_in += ts[t].bytes_in;
+            r->thread_stats[t].busy_s += ts[t].busy_s;
+        }
+        for (size_t i = 0; i < w->count; i++)
+            r->bytes_in += results[i].bytes_in;
+        fmd_io_input_free(&w->in);
+        pthread_mutex_lock(&e.mu);
+        e.consumed++;
+        pthread_cond_broadcast(&e.cv);
+        pthread_mutex_unlock(&e.mu);
+        if (st != FMD_OK) {
+            fail_with(r, st, 0, "rendering");
+            break;
+        }
+    }
+    free(ts);
+    fmd_numa_unbind_thread(pl->plan, NULL);
+
+    /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
+    if (e.stream != NULL) {
+        double t0 = cli_now();
+        fmd_status sst = fmd_io_stream_close(e.stream, &err);
+        e.stream = NULL;
+        r->t_write += cli_now() - t0;
+        if (sst != FMD_OK && r->st == FMD_OK)
+            fail_with(r, sst, err, cfg->out_dir ? FMD_IO_MANIFEST_NAME : cfg->ndjson_path);
+    }
+
+done:
+    if (loader_started) {
+        pthread_mutex_lock(&e.mu);
+        e.stop = 1;
+        pthread_cond_broadcast(&e.cv);
+        pthread_mutex_unlock(&e.mu);
+        pthread_join(loader, NULL);
+        for (size_t k = 0; k < e.n_wins; k++)
+            fmd_io_input_free(&e.wins[k].in);
+    }
+    if (progress_started) {
+        atomic_store(&pr.stop, 1);
+        pthread_join(pr.tid, NULL);
+    }
+    if (e.stream != NULL)
+        fmd_io_stream_abort(e.stream);
+    r->pages = e.n;
+    r->windows = e.n_wins;
+    if (e.slots != NULL) {
+        for (int t = 0; t < e.nthreads; t++) {
+            r->failed += e.slots[t].failed;
+            r->bytes_out += e.slots[t].bytes_out;
+            if (r->thread_stats != NULL)
+                r->thread_stats[t].wait_s = e.slots[t].write_s; /* time in the sink */
+            fmd_arena_destroy(e.slots[t].arena);
+        }
+        free(e.slots);
+    }
+    r->nthreads = e.nthreads;
+    r->latency = e.latency;
+    r->messages = e.messages;
+    r->wall = cli_now() - t_start;
+    r->batch = e.batch; /* the caller reports page errors from it, then frees it */
+    fmd_io_out_close(e.out);
+    fmd_kernel_batch_destroy(kb);
+    free(results);
+    free(e.wins);
+    pthread_mutex_destroy(&e.mu);
+    pthread_cond_destroy(&e.cv);
+    return r->st;
+}
+
+void cli_engine_result_free(cli_engine_result *r)
+{
+    fmd_io_batch_destroy(r->batch);
+    free(r->thread_stats);
+    free(r->latency);
+    if (r->messages != NULL)
+        for (size_t i = 0; i < r->pages; i++)
+            free(r->messages[i]);
+    free(r->messages);
+    memset(r, 0, sizeof *r);
+}

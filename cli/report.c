@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Run figures for --stats (a table on stderr) and --summary-json (one JSON object). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fmd_io.h"
+#include "internal.h"
+
+/* CPU utilisation: time threads spent on pages over threads x wall time. */
+static double utilisation(const cli_engine_result *r, double *busy_out)
+{
+    double busy = 0;
+    for (int t = 0; t < r->nthreads; t++)
+        busy += r->thread_stats[t].busy_s;
+    if (busy_out)
+        *busy_out = busy;
+    return r->wall > 0 ? busy / ((double)r->nthreads * r->wall) : 0;
+}
+
+void cli_print_stats(FILE *f, const cli_engine_result *r)
+{
+    double busy;
+    double util = utilisation(r, &busy);
+    fprintf(f, "phases: enumerate %.3f s, load %.3f s (render waited %.3f s for it), "
+               "render+write %.3f s, output open/close %.3f s, wall %.3f s, %zu window%s\n",
+            r->t_enumerate, r->t_load, r->t_load_wait, r->t_render, r->t_write, r->wall,
+            r->windows, r->windows == 1 ? "" : "s");
+    fprintf(f, "%6s %8s %12s %10s %10s %10s\n", "thread", "pages", "bytes", "busy s", "sink s",
+            "idle s");
+    for (int t = 0; t < r->nthreads; t++) {
+        const fmd_thread_stats *s = &r->thread_stats[t];
+        double idle = r->t_render - s->busy_s;
+        fprintf(f, "%6d %8zu %12zu %10.3f %10.3f %10.3f\n", t, s->pages, s->bytes_in, s->busy_s,
+                s->wait_s, idle > 0 ? idle : 0);
+    }
+    fprintf(f, "CPU utilisation: %.1f%% (busy %.3f s over %d threads x %.3f s wall)\n",
+            100 * util, busy, r->nthreads, r->wall);
+}
+
+static fmd_status put_num(fmd_buf *b, const char *key, double v, int first)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, "%s\"%s\":%.6g", first ? "" : ",", key, v);
+    return fmd_buf_append(b, tmp, (size_t)n);
+}
+
+fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
+                                  const cli_engine_cfg *cfg)
+{
+    fmd_arena *a = NULL;
+    fmd_status st = fmd_arena_create(&a, 0);
+    if (st != FMD_OK)
+        return st;
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    double busy;
+    double util = utilisation(r, &busy);
+    st = fmd_buf_puts(&b, "{\"src\":");
+    if (st == FMD_OK)
+        st = fmd_buf_put_json_string(&b, cfg->src, strlen(cfg->src));
+    if (st == FMD_OK)
+        st = put_num(&b, "pages", (double)r->pages, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "failed", (double)r->failed, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "bytesIn", (double)r->bytes_in, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "bytesOut", (double)r->bytes_out, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "threads", r->nthreads, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "windows", (double)r->windows, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "wallSeconds", r->wall, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "pagesPerSecond", r->wall > 0 ? (double)r->pages / r->wall : 0, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "cpuUtilisation", util, 0);
+    if (st == FMD_OK)
+        st = fmd_buf_puts(&b, ",\"phases\":{");
+    if (st == FMD_OK)
+        st = put_num(&b, "enumerate", r->t_enumerate, 1);
+    if (st == FMD_OK)
+        st = put_num(&b, "load", r->t_load, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "loadWait", r->t_load_wait, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "render", r->t_render, 0);
+    if (st == FMD_OK)
+        st = put_num(&b, "write", r->t_write, 0);
+    if (st == FMD_OK)
+        st = fmd_buf_puts(&b, "},\"perThread\":[");
+    for (int t = 0; t < r->nthreads && st == FMD_OK; t++) {
+        const fmd_thread_stats *s = &r->thread_stats[t];
+        double idle = r->t_render - s->busy_s;
+        st = fmd_buf_puts(&b, t ? ",{" : "{");
+        if (st == FMD_OK)
+            st = put_num(&b, "thread", t, 1);
+        if (st == FMD_OK)
+            st = put_num(&b, "pages", (double)s->pages, 0);
+        if (st == FMD_OK)
+            st = put_num(&b, "bytes", (double)s->bytes_in, 0);
+        if (st == FMD_OK)
+            st = put_num(&b, "busySeconds", s->busy_s, 0);
+        if (st == FMD_OK)
+            st = put_num(&b, "sinkSeconds", s->wait_s, 0);
+        if (st == FMD_OK)
+            st = put_num(&b, "idleSeconds", idle > 0 ? idle : 0, 0);
+        if (st == FMD_OK)
+            st = fmd_buf_putc(&b, '}');
+    }
+    if (st == FMD_OK)
+        st = fmd_buf_puts(&b, "]}\n");
+    if (st == FMD_OK) {
+        if (strcmp(path, "-") == 0) {
+            if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+                st = FMD_E_IO;
+        } else {
+            st = fmd_io_write_file_atomic(AT_FDCWD, path, b.ptr, b.len, NULL);
+        }
+    }
+    fmd_arena_destroy(a);
+    return st;
+}

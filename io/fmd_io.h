@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* fmd_io: the file side of a batch. Enumerates a source tree, loads every page into one input
+ * block with parallel reads, writes HTML files atomically and in parallel, and formats the
+ * manifest's JSON lines. It uses the kernel's types (fmd_result, fmd_page_ref) but never calls the
+ * kernel, never includes md4c.h, never prints and never exits: every failure comes back as an
+ * fmd_status plus a copy of errno. */
+#ifndef FMD_IO_H
+#define FMD_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmd_arena.h"
+#include "fmd_kernel.h" /* types only: fmd_result, fmd_page_ref; io does not link the kernel */
+#include "fmd_status.h"
+
+/*** Enumeration ***/
+
+/** One page of a batch, as enumeration found it and as loading and writing left it.
+ *
+ * Example: SRC/guide/intro.markdown gives path "guide/intro.markdown", output "guide/intro.html".
+ * SRC/..md gives path "..md", output "..html".
+ *
+ * Invariants: path and output are NUL-terminated, relative, '/'-separated, never start with '/'
+ * and never contain "." or ".." components (they mirror real directory entries). Pages of a batch
+ * are sorted by path in byte order (strcmp). status is FMD_OK until something fails for this page;
+ * the first failure sticks. */
+typedef struct fmd_io_page {
+    const char *path;   /**< relative to SRC */
+    const char *output; /**< relative to OUT: path with ".md" / ".markdown" replaced by ".html" */
+    size_t size;        /**< bytes, from the one stat done at enumeration */
+    fmd_status status;  /**< FMD_OK, or FMD_E_COLLISION / FMD_E_NOINPUT (enumeration),
+                             FMD_E_INPUT_LIMIT / FMD_E_NOINPUT / FMD_E_IO (loading),
+                             FMD_E_CANTCREATE / FMD_E_IO (writing) */
+    int err;            /**< errno copied right after the failing call; 0 when none applies */
+    /* Private to io/: where the page is opened from, and what enumeration found. */
+    uint32_t dir_;      /**< index of its directory in the batch */
+    uint32_t name_off_; /**< path + name_off_ is its name inside that directory */
+    const char *real_;  /**< absolute resolved path for a page reached through a symlink, or NULL */
+    fmd_status status0_; /**< status after enumeration, for fmd_io_batch_reset_status() */
+    int err0_;
+} fmd_io_page;
+
+/** Why enumeration skipped part of the tree. None of these stops the batch. */
+typedef enum fmd_io_warning_kind {
+    FMD_IO_WARN_UNREADABLE_DIR, /**< a directory could not be opened or read (see err) */
+    FMD_IO_WARN_LINK_OUTSIDE,   /**< a symbolic link leads out of SRC: not followed */
+    FMD_IO_WARN_LINK_BROKEN,    /**< a symbolic link named like a page leads nowhere (see err) */
+    FMD_IO_WARN_CYCLE,          /**< a directory link leads back to one of its ancestors */
+} fmd_io_warning_kind;
+
+/** One thing enumeration skipped, for the cli to print. */
+typedef struct fmd_io_warning {
+    fmd_io_warning_kind kind;
+    const char *path; /**< relative to SRC ("" is SRC itself) */
+    int err;          /**< errno copy, 0 when the kind says it all */
+} fmd_io_warning;
+
+/** A fixed English phrase for @p kind ("symbolic link leads out of the source tree").
+ * @return a static string, never NULL. Threads: reentrant. */
+const char *fmd_io_warning_str(fmd_io_warning_kind kind);
+
+/** The pages of one batch, the directories they were found in (kept open as descriptors for the
+ * whole batch) and the warnings of the walk. Opaque; read it through the accessors. */
+typedef struct fmd_io_batch fmd_io_batch;
+
+/** Walk the tree under @p src and collect every page: each regular file whose name ends in ".md" or
+ * ".markdown" (names such as "..md" and ".md" included). Everything is walked, hidden files and
+ * directories (".git" too) included: fastmd has no ignore rules. Other files, FIFOs, sockets and
+ * devices are ignored.
+ *
+ * Symbolic links are followed only when their target (realpath) lies inside SRC; a link leading
+ * out, a dangling link named like a page, and a directory link leading back to one of its own
+ * ancestors (a cycle) are skipped with a warning. A directory reached through two different links
+ * is walked under each name: paths, not inodes, identify pages, so the result does not depend on
+ * readdir's order. A page found through a link is named by the link and read from its target.
+ *
+ * Cost: one getdents pass per directory and one fstatat per page (the size), done in parallel on
+ * @p nthreads threads after the walk; files are told apart by d_type, so non-pages cost no stat.
+ * Each directory's descriptor stays open until fmd_io_batch_destroy(), up to a quarter of
+ * RLIMIT_NOFILE; beyond that, pages are opened by their path relative to SRC instead.
+ *
+ * Two pages with the same output path (a.markdown and a.md, or a page whose output names a
+ * directory of other pages' outputs): the later one in path order gets status FMD_E_COLLISION.
+ * A page that vanished or could not be stat'ed between readdir and the size pass keeps its place
+ * with FMD_E_NOINPUT and the errno.
+ *
+ * @param src the source directory (relative to the working directory, or absolute).
+ * @param nthreads threads for the size pass; 0 means omp_get_max_threads().
+ * @param out receives the batch (NULL on failure).
+ * @param err receives the errno of a batch-level failure, 0 otherwise; may be NULL.
+ * @return FMD_OK; FMD_E_NOINPUT when @p src is missing, not a directory or cannot be opened;
+ * FMD_E_NOMEM; FMD_E_USAGE when an argument is NULL. Unreadable subdirectories are warnings.
+ * Ownership: the caller owns *out; free it with fmd_io_batch_destroy().
+ * Threads: call from one thread; it forks its own team for the size pass. */
+fmd_status fmd_io_enumerate_tree(const char *src, int nthreads, fmd_io_batch **out, int *err);
+
+/** Close the batch's directory descriptors and free it. @p b may be NULL. */
+void fmd_io_batch_destroy(fmd_io_batch *b);
+
+/** The pages, sorted by path. @param n receives the count.
+ * Ownership: owned by @p b, valid until fmd_io_batch_destroy(b). Loading and writing update the
+ * status and err of the pages they touch. */
+fmd_io_page *fmd_io_batch_pages(fmd_io_batch *b, size_t *n);
+
+/** The warnings of the walk, in walk order. @param n receives the count.
+ * Ownership: owned by @p b, valid until fmd_io_batch_destroy(b). */
+const fmd_io_warning *fmd_io_batch_warnings(const fmd_io_batch *b, size_t *n);
+
+/** Give every page back the status and err enumeration left it with, forgetting what loading and
+ * writing recorded (to run the same batch again, as `fastmd bench` does). */
+void fmd_io_batch_reset_status(fmd_io_batch *b);
+
+/** Sum of the sizes of the pages whose status is FMD_OK: what loading them all would take. */
+size_t fmd_io_batch_bytes(const fmd_io_batch *b);
+
+/*** Loading ***/
+
+/** Pages [first, first + count) of a batch, loaded into one block.
+ *
+ * Layout: page k (batch page first + k) has its bytes at base + refs[k].offset, refs[k].len long,
+ * followed by one NUL byte (so a page is also a C string, though the kernel does not need it).
+ * Pages are back to back in order. A page that was not read (load_status != FMD_OK) has len 0.
+ * Example: pages "ab" and "" (empty) give base "ab\0\0", refs {0, 2, OK}, {3, 0, OK}. */
+typedef struct fmd_io_input {
+    char *base;         /**< the block: malloc'ed, first touched by the threads that read it */
+    size_t size;        /**< bytes of the block in use */
+    fmd_page_ref *refs; /**< count entries */
+    size_t first;       /**< batch index of refs[0] */
+    size_t count;
+} fmd_io_input;
+
+/** Load pages [first, first + count) of @p b: size them all, allocate one block for all of them,
+ * then fill it with parallel reads (OpenMP, dynamic schedule). Each page costs openat (relative to
+ * its directory's descriptor), one read of its known size + 1 byte, and close.
+ * A page whose status is already a failure is not read and keeps that status as load_status. A page
+ * larger than @p max_input_bytes gets FMD_E_INPUT_LIMIT and no byte is read. A page that cannot be
+ * opened gets FMD_E_NOINPUT, one whose read fails FMD_E_IO, both with the errno in page.err. A
+ * page that shrank since enumeration is loaded at its new length; one that grew is re-read at its
+ * new size after the parallel pass (the block is then reallocated: offsets stay valid), and gets
+ * FMD_E_IO with err EAGAIN only if it keeps changing.
+ * @param max_input_bytes 0 means FMD_MAX_INPUT_BYTES_DEFAULT.
+ * @param nthreads 0 means omp_get_max_threads().
+ * @param in receives the block (zeroed on failure).
+ * @return FMD_OK (page failures are in in->refs and in the pages), FMD_E_NOMEM, or FMD_E_USAGE
+ * when the range is outside the batch.
+ * Ownership: the caller owns in's memory; free it with fmd_io_input_free(). It does not depend on
+ * @p b staying alive.
+ * Threads: call from one thread; it forks its own team. Page i's fields are written only by the
+ * iteration that reads page i. */
+fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
+                             int nthreads, fmd_io_input *in);
+
+/** Free the block and refs of @p in and zero it. @p in may be NULL or already freed. */
+void fmd_io_input_free(fmd_io_input *in);
+
+/** Read all of @p fd (a file, a pipe, a terminal) into @p arena, for `fastmd render`.
+ * Regular files are sized with one fstat and read in one call; streams grow a buffer.
+ * @param max_bytes 0 means FMD_MAX_INPUT_BYTES_DEFAULT; reading stops after max_bytes + 1 bytes.
+ * @param out receives the bytes, NUL-terminated (the NUL is not counted in out->len).
+ * @param err receives errno when a read fails, else 0; may be NULL.
+ * @return FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_IO, FMD_E_NOMEM, FMD_E_USAGE (NULL arena or out).
+ * Ownership: out->ptr is in @p arena, valid until it is reset; @p fd stays open.
+ * Threads: reentrant. */
+fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
+                              int *err);
+
+/** Read the file @p path ("-" means standard input) with fmd_io_read_stream().
+ * @return as fmd_io_read_stream(), plus FMD_E_NOINPUT when @p path cannot be opened.
+ * Ownership and threads: as fmd_io_read_stream(). */
+fmd_status fmd_io_read_file(const char *path, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
+                            int *err);
+
+/*** Writing ***/
+
+/** An output directory being written to: its descriptor, and the descriptors of the
+ * subdirectories created so far (each created once, whatever the number of pages in it). */
+typedef struct fmd_io_out fmd_io_out;
+
+/** Create @p dir (and its missing parents, like mkdir -p) and open it.
+ * @param out receives the handle (NULL on failure).
+ * @param err receives the errno of a failure, else 0; may be NULL.
+ * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOMEM, FMD_E_USAGE.
+ * Ownership: the caller frees *out with fmd_io_out_close(). Threads: reentrant. */
+fmd_status fmd_io_out_open(const char *dir, fmd_io_out **out, int *err);
+
+/** Close every descriptor of @p o and free it. @p o may be NULL. */
+void fmd_io_out_close(fmd_io_out *o);
+
+/** Whether a page with this result has HTML to write: FMD_OK, and the failures whose body is still
+ * rendered (FMD_E_FRONTMATTER, FMD_E_UTF8). Load errors, limits, FMD_E_PARSE, FMD_E_NOMEM and
+ * FMD_E_CANCELLED have none. Threads: reentrant. */
+bool fmd_io_result_has_html(const fmd_result *r);
+
+/** Create and open, once each, the output directories of pages [first, first + count) of @p b
+ * whose status is FMD_OK (mkdirat; EEXIST is fine; an existing symlink to a directory is
+ * followed). A directory that cannot be created is recorded, not returned: its pages fail with
+ * FMD_E_CANTCREATE when written. A directory is created even if all its pages later fail.
+ * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (range).
+ * Threads: call from one thread, and not while fmd_io_write_page() runs on @p o. */
+fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first, size_t count);
+
+/** Write page @p i of @p b with the HTML of @p r, atomically: to ".<name>.tmp.<pid>.<i>" in its
+ * directory (O_CREAT | O_EXCL, relative to the directory's descriptor), written fully, closed and
+ * renamed over <name>, so no reader ever sees half a page. On any failure the temporary file is
+ * unlinked. Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
+ * crash. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is skipped,
+ * and an older file at its output path is left alone. A crash mid-write can leave a temporary
+ * file behind; the next run does not reuse its name (O_EXCL) and does not remove it.
+ * @pre fmd_io_out_prepare() covered page @p i.
+ * @return FMD_OK (written or skipped); FMD_E_CANTCREATE (directory or temporary file) or
+ * FMD_E_IO (write, close, rename), both also recorded with errno in the page; FMD_E_USAGE.
+ * Threads: safe from many threads at once for distinct pages (this is how the kernel's page sink
+ * writes pages while others render). */
+fmd_status fmd_io_write_page(const fmd_io_out *o, fmd_io_batch *b, size_t i, const fmd_result *r);
+
+/** Write the HTML of pages [first, first + count) of @p b under @p o: results[k] belongs to batch
+ * page first + k. fmd_io_out_prepare() (serial), then fmd_io_write_page() for each page in
+ * parallel (OpenMP, dynamic schedule).
+ * @param nthreads 0 means omp_get_max_threads().
+ * @return FMD_OK when every page with HTML was written, FMD_E_IO when some were not (see the
+ * pages' status and err), FMD_E_NOMEM, FMD_E_USAGE when the range is outside the batch.
+ * Ownership: reads @p results; keeps nothing.
+ * Threads: call from one thread; it forks its own team. */
+fmd_status fmd_io_write_pages(fmd_io_out *o, fmd_io_batch *b, size_t first, size_t count,
+                              const fmd_result *results, int nthreads);
+
+/** Write @p len bytes of @p data to @p path atomically: to a temporary file in the same directory
+ * (created O_EXCL, retried under another name if one exists), then renameat() over @p path.
+ * On failure the temporary file is removed and @p path is untouched.
+ * @param dirfd the directory @p path is relative to, or AT_FDCWD.
+ * @param err receives errno on failure, else 0; may be NULL.
+ * @return FMD_OK, FMD_E_CANTCREATE (the temporary file cannot be created), FMD_E_IO (write, close
+ * or rename failed), FMD_E_USAGE (NULL path, or the path names a directory).
+ * Threads: reentrant; two threads writing the same path get distinct temporary files and the last
+ * rename wins. */
+fmd_status fmd_io_write_file_atomic(int dirfd, const char *path, const void *data, size_t len,
+                                    int *err);
+
+/** fmd_io_write_file_atomic() relative to the output directory of @p o (for "manifest.ndjson",
+ * a --summary-json file, ...). The directories in @p path must exist. */
+fmd_status fmd_io_out_write_file(fmd_io_out *o, const char *path, const void *data, size_t len,
+                                 int *err);
+
+/*** JSON lines: the manifest, the NDJSON stream, the JSON-RPC results ***/
+
+/** fmd_io_format_page_json() flags. */
+enum {
+    FMD_IO_JSON_HTML = 1 << 0, /**< add "html": the page's HTML as a string, as the last field */
+};
+
+/** Append one page's result as a JSON object on one line (no newline) to @p b:
+ *
+ *   {"path":..,"output":..,"status":"ok"|"error","title":string|null,"frontmatter":object|null,
+ *    "headings":[{"level":n,"text":..,"id":..}],"words":n,"links":n,"images":n,"codeBlocks":n,
+ *    "hash":"16 hex digits","bytesIn":n,"bytesOut":n[,"warnings":[..]]
+ *    [,"error":{"code":..,"message":..,"line":n|null,"column":n|null}][,"html":..]}
+ *
+ * frontmatter is r->frontmatter spliced in as is (the kernel makes it a JSON object); hash is
+ * r->hash as big-endian hex; bytesOut is r->html.len. warnings appears only when there are some,
+ * error only when the status is not FMD_OK. The status is r->status, or @p io_status when r->status
+ * is FMD_OK (a page rendered fine but not written). error.code is fmd_status_name(), error.message
+ * r->err_message or fmd_status_str(), followed by ": strerror(io_err)" when io_err applies;
+ * line and column are null when 0. Paths that are not valid UTF-8 have each bad byte replaced
+ * with U+FFFD.
+ * @param path the page's path, or NULL (written as null). @param output its output path or NULL.
+ * @param r the page's result (slices valid). @param io_status FMD_OK or an I/O failure of the
+ * page (load or write); @param io_err its errno or 0. @param flags FMD_IO_JSON_*.
+ * @return FMD_OK or FMD_E_NOMEM (the buffer then holds a partial line: rewind it to its old len).
+ * Ownership: appends to @p b; keeps nothing. Threads: reentrant. */
+fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *output,
+                                   const fmd_result *r, fmd_status io_status, int io_err,
+                                   unsigned flags);
+
+/** Append the manifest lines of pages [first, first + count) of @p b, each followed by '\n':
+ * fmd_io_format_page_json() with the page's path, output, status and err. results[k] belongs to
+ * batch page first + k. Windows of one batch appended in order give the whole manifest. Large
+ * ranges are formatted in parallel (contiguous slices, one arena per thread, joined in order):
+ * the bytes are the same for any thread count.
+ * @param nthreads 0 means omp_get_max_threads(); at most one thread per 512 lines is used.
+ * @return FMD_OK, FMD_E_NOMEM (@p out then holds a partial tail), FMD_E_USAGE (range).
+ * Ownership: appends to @p out; keeps nothing.
+ * Threads: call from one thread; it may fork its own team. */
+fmd_status fmd_io_format_manifest(fmd_buf *out, const fmd_io_batch *b, size_t first,
+                                  size_t count, const fmd_result *results, int nthreads);
+
+/** Format every page's manifest line (fmd_io_format_manifest()) and write them atomically to
+ * OUT/manifest.ndjson. results[i] belongs to batch page i (all of them).
+ * @param nthreads as fmd_io_format_manifest().
+ * @param err receives errno on failure, else 0; may be NULL.
+ * @return FMD_OK, FMD_E_NOMEM, FMD_E_CANTCREATE, FMD_E_IO.
+ * Threads: call from one thread; it may fork its own team. */
+fmd_status fmd_io_write_manifest(fmd_io_out *o, const fmd_io_batch *b, const fmd_result *results,
+                                 int nthreads, int *err);
+
+/** The manifest's file name inside OUT. */
+#define FMD_IO_MANIFEST_NAME "manifest.ndjson"
+
+/*** The ordered stream: lines handed in any order, written in index order ***/
+
+/** n lines, indexed 0..n-1, handed in by any thread in any order and written by the stream's own
+ * writer thread in index order as soon as each prefix is complete, many lines per writev(). The
+ * manifest and the NDJSON output of `build --ndjson` go through it, so the rendering threads never
+ * wait for the file and the file never waits for the slowest page of the whole batch. */
+typedef struct fmd_io_stream fmd_io_stream;
+
+/** Open a stream into @p name inside the output directory @p o: the lines go to a temporary file
+ * there, renamed to @p name by fmd_io_stream_close(), so no reader sees a partial file.
+ * @param n the number of lines that will be put. @param err receives errno on failure, else 0.
+ * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOMEM.
+ * Ownership: close or abort the stream; it does not keep @p o (its descriptor is duplicated).
+ * Threads: call from one thread; it starts the writer thread. */
+fmd_status fmd_io_stream_open_file(fmd_io_stream **out, fmd_io_out *o, const char *name, size_t n,
+                                   int *err);
+
+/** Open a stream into @p path (relative to the working directory; temporary file + rename as
+ * above), or into standard output when @p path is "-" (written in place).
+ * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOMEM. */
+fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t n, int *err);
+
+/** Hand in line @p index (its bytes, newline included; copied). Each index exactly once.
+ * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (index >= n).
+ * Threads: from any number of threads at once, with distinct indexes. */
+fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len);
+
+/** Wait until every line is written, close the file and rename it into place, then free @p s.
+ * Every index must have been put. @param err receives errno on failure, else 0.
+ * @return FMD_OK, or FMD_E_IO when a write, close or rename failed (the temporary file is then
+ * removed and the old file, if any, is left alone). */
+fmd_status fmd_io_stream_close(fmd_io_stream *s, int *err);
+
+/** Stop the writer, remove the temporary file and free @p s (after a batch-level failure). */
+void fmd_io_stream_abort(fmd_io_stream *s);
+
+/* Thread safety: reentrant. All state is in the fmd_io_batch, fmd_io_input and fmd_io_out passed
+ * in; there is no global state. One batch or output handle must not be used by two calls at once;
+ * the parallel functions fork their own OpenMP team and must be called from outside a parallel
+ * region (or they run on one thread). */
+
+#endif

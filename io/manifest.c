@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* The JSON line of one page (manifest, NDJSON stream, JSON-RPC results) written by hand into an
+ * fmd_buf, and OUT/manifest.ndjson. Field order is fixed; see fmd_io_format_page_json(). */
+#include "internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Append a literal (without its NUL). */
+#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is invalid (overlongs, surrogates
+ * and code points past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    }
+    return len;
+}
+
+/* A file name as a JSON string. Names are bytes to the kernel; JSON needs UTF-8, so each invalid
+ * byte becomes U+FFFD (a copy is made only then). NULL becomes null. */
+static fmd_status put_path(fmd_buf *b, const char *s)
+{
+    if (s == NULL)
+        return PUT_LIT(b, "null");
+    size_t n = strlen(s);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = utf8_seq(u + i, n - i);
+        if (l == 0)
+            break;
+        i += l;
+    }
+    if (i == n)
+        return fmd_buf_put_json_string(b, s, n);
+
+    char *fixed = malloc(n * 3 + 1); /* each byte becomes at most the 3 bytes of U+FFFD */
+    if (fixed == NULL)
+        return FMD_E_NOMEM;
+    size_t m = 0;
+    for (i = 0; i < n;) {
+        size_t l = utf8_seq(u + i, n - i);
+        if (l == 0) {
+            memcpy(fixed + m, "\xEF\xBF\xBD", 3);
+            m += 3;
+            i++;
+        } else {
+            memcpy(fixed + m, s + i, l);
+            m += l;
+            i += l;
+        }
+    }
+    fmd_status st = fmd_buf_put_json_string(b, fixed, m);
+    free(fixed);
+    return st;
+}
+
+/* A slice as a JSON string, or null when its ptr is NULL. */
+static fmd_status put_slice_or_null(fmd_buf *b, fmd_slice s)
+{
+    if (s.ptr == NULL)
+        return PUT_LIT(b, "null");
+    return fmd_buf_put_json_string(b, s.ptr, s.len);
+}
+
+static fmd_status put_u64_or_null(fmd_buf *b, unsigned long long v)
+{
+    return v == 0 ? PUT_LIT(b, "null") : fmd_buf_put_u64(b, v);
+}
+
+/* "0123456789abcdef": the big-endian (canonical) hex form of an XXH3-64 hash, as
+ * fmd_kernel_format_hash() writes it; io keeps its own copy because it does not link the kernel. */
+static fmd_status put_hash(fmd_buf *b, uint64_t h)
+{
+    static const char hex[] = "0123456789abcdef";
+    char s[18];
+    s[0] = '"';
+    for (int i = 0; i < 16; i++)
+        s[1 + i] = hex[(h >> (60 - 4 * i)) & 15];
+    s[17] = '"';
+    return fmd_buf_append(b, s, sizeof s);
+}
+
+/* error.message: the kernel's message or the status text, then ": <strerror>" for an errno. */
+static fmd_status put_message(fmd_buf *b, fmd_status status, fmd_slice msg, int err)
+{
+    if (err == 0 && msg.len != 0)
+        return fmd_buf_put_json_string(b, msg.ptr, msg.len);
+    const char *base = msg.len != 0 ? NULL : fmd_status_str(status);
+    char sys[128] = "";
+    if (err != 0 && strerror_r(err, sys, sizeof sys) != 0)
+        sys[0] = '\0';
+    size_t bl = base ? strlen(base) : msg.len, sl = strlen(sys);
+    char line[512];
+    if (bl + 2 + sl > sizeof line) /* a kernel message this long is passed through as is */
+        return fmd_buf_put_json_string(b, base ? base : msg.ptr, bl);
+    memcpy(line, base ? base : msg.ptr, bl);
+    size_t n = bl;
+    if (sl != 0) {
+        memcpy(line + n, ": ", 2);
+        memcpy(line + n + 2, sys, sl);
+        n += 2 + sl;
+    }
+    return fmd_buf_put_json_string(b, line, n);
+}
+
+fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *output,
+                                   const fmd_result *r, fmd_status io_status, int io_err,
+                                   unsigned flags)
+{
+    fmd_status st = FMD_OK;
+    /* The page's own failure first; an I/O failure only shows when the page is otherwise fine
+     * (or when it is the same failure, e.g. a load error the kernel passed on: then the errno
+     * adds the reason). */
+    fmd_status status = r->status != FMD_OK ? r->status : io_status;
+    int err = status == io_status ? io_err : 0;
+
+    FMD_TRY(PUT_LIT(b, "{\"path\":"));
+    FMD_TRY(put_path(b, path));
+    FMD_TRY(PUT_LIT(b, ",\"output\":"));
+    FMD_TRY(put_path(b, output));
+    FMD_TRY(status == FMD_OK ? PUT_LIT(b, ",\"status\":\"ok\",\"title\":")
+                             : PUT_LIT(b, ",\"status\":\"error\",\"title\":"));
+    FMD_TRY(put_slice_or_null(b, r->title));
+    FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
+    if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
+        FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
+    else
+        FMD_TRY(PUT_LIT(b, "null"));
+    FMD_TRY(PUT_LIT(b, ",\"headings\":["));
+    for (size_t i = 0; i < r->n_headings; i++) {
+        const fmd_heading *h = &r->headings[i];
+        FMD_TRY(i == 0 ? PUT_LIT(b, "{\"level\":") : PUT_LIT(b, ",{\"level\":"));
+        FMD_TRY(fmd_buf_put_u64(b, (unsigned long long)h->level));
+        FMD_TRY(PUT_LIT(b, ",\"text\":"));
+        FMD_TRY(fmd_buf_put_json_string(b, h->text.ptr, h->text.len));
+        FMD_TRY(PUT_LIT(b, ",\"id\":"));
+        FMD_TRY(fmd_buf_put_json_string(b, h->id.ptr, h->id.len));
+        FMD_TRY(fmd_buf_putc(b, '}'));
+    }
+    FMD_TRY(PUT_LIT(b, "],\"words\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->words));
+    FMD_TRY(PUT_LIT(b, ",\"links\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->links));
+    FMD_TRY(PUT_LIT(b, ",\"images\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->images));
+    FMD_TRY(PUT_LIT(b, ",\"codeBlocks\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
+    FMD_TRY(PUT_LIT(b, ",\"hash\":"));
+    FMD_TRY(put_hash(b, r->hash));
+    FMD_TRY(PUT_LIT(b, ",\"bytesIn\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->bytes_in));
+    FMD_TRY(PUT_LIT(b, ",\"bytesOut\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->html.len));
+    if (r->n_warnings != 0) {
+        FMD_TRY(PUT_LIT(b, ",\"warnings\":["));
+        for (size_t i = 0; i < r->n_warnings; i++) {
+            if (i != 0)
+                FMD_TRY(fmd_buf_putc(b, ','));
+            FMD_TRY(fmd_buf_put_json_string(b, r->warnings[i].ptr, r->warnings[i].len));
+        }
+        FMD_TRY(fmd_buf_putc(b, ']'));
+    }
+    if (status != FMD_OK) {
+        /* The kernel's message and position belong to its own failure only. */
+        bool own = status == r->status;
+        fmd_slice none = {NULL, 0};
+        FMD_TRY(PUT_LIT(b, ",\"error\":{\"code\":"));
+        const char *code = fmd_status_name(status);
+        FMD_TRY(fmd_buf_put_json_string(b, code, strlen(code)));
+        FMD_TRY(PUT_LIT(b, ",\"message\":"));
+        FMD_TRY(put_message(b, status, own ? r->err_message : none, err));
+        FMD_TRY(PUT_LIT(b, ",\"line\":"));
+        FMD_TRY(put_u64_or_null(b, own ? r->err_line : 0));
+        FMD_TRY(PUT_LIT(b, ",\"column\":"));
+        FMD_TRY(put_u64_or_null(b, own ? r->err_column : 0));
+        FMD_TRY(fmd_buf_putc(b, '}'));
+    }
+    if (flags & FMD_IO_JSON_HTML) {
+        FMD_TRY(PUT_LIT(b, ",\"html\":"));
+        FMD_TRY(fmd_buf_put_json_string(b, r->html.ptr, r->html.len));
+    }
+    FMD_TRY(fmd_buf_putc(b, '}'));
+    return FMD_OK;
+
+fail:
+    return st;
+}
+
+/* Lines of pages [lo, hi) into @p out. */
+static fmd_status format_range(fmd_buf *out, const fmd_io_batch *b, size_t first, size_t lo,
+                               size_t hi, const fmd_result *results)
+{
+    fmd_status st = FMD_OK;
+    for (size_t k = lo; k < hi; k++) {
+        const fmd_io_page *p = &b->pages[first + k];
+        FMD_TRY(fmd_io_format_page_json(out, p->path, p->output, &results[k], p->status, p->err,
+                                        0));
+        FMD_TRY(fmd_buf_putc(out, '\n'));
+    }
+    return FMD_OK;
+
+fail:
+    return st;
+}
+
+/** Below this many pages per thread, formatting in parallel costs more than it saves (a line
+ * takes well under a microsecond; forking and joining a team takes a few). */
+#define MIN_LINES_PER_THREAD 512
+
+/* The manifest lines of a range, in pieces: piece t holds the lines of the t-th contiguous slice,
+ * formatted by thread t into an arena of its own (created inside the region, so first-touched by
+ * that thread). Joined in order, the pieces are byte-identical to a serial run. */
+typedef struct pieces {
+    int n;
+    fmd_arena **arenas;
+    fmd_slice *parts;
+} pieces;
+
+static void pieces_free(pieces *pc)
+{
+    for (int t = 0; pc->arenas != NULL && t < pc->n; t++)
+        fmd_arena_destroy(pc->arenas[t]);
+    free(pc->arenas);
+    free(pc->parts);
+}
+
+static fmd_status format_pieces(pieces *pc, const fmd_io_batch *b, size_t first, size_t count,
+                                const fmd_result *results, int nthreads)
+{
+    fmd_status st = FMD_OK;
+    fmd_status *sts = calloc((size_t)nthreads, sizeof *sts);
+    pc->n = nthreads;
+    pc->arenas = calloc((size_t)nthreads, sizeof *pc->arenas);
+    pc->parts = calloc((size_t)nthreads, sizeof *pc->parts);
+    if (sts == NULL || pc->arenas == NULL || pc->parts == NULL) {
+        free(sts);
+        return FMD_E_NOMEM;
+    }
+    fmd_arena **arenas = pc->arenas;
+    fmd_slice *parts = pc->parts;
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1) default(none) \
+    shared(arenas, parts, sts, b, first, count, results)
+    {
+        int t = omp_get_thread_num();
+        int nt = omp_get_num_threads(); /* may be fewer than asked: the slices follow nt */
+        size_t lo = count * (size_t)t / (size_t)nt, hi = count * (size_t)(t + 1) / (size_t)nt;
+        sts[t] = fmd_arena_create(&arenas[t], (hi - lo) * 512 + 4096);
+        if (sts[t] == FMD_OK) {
+            fmd_buf buf;
+            fmd_buf_init(&buf, arenas[t]);
+            sts[t] = format_range(&buf, b, first, lo, hi, results);
+            parts[t] = fmd_buf_slice(&buf);
+        }
+    }
+    for (int t = 0; t < nthreads && st == FMD_OK; t++)
+        st = sts[t];
+    free(sts);
+    return st;
+}
+
+/* Threads worth using for @p count lines. */
+static int manifest_threads(int nthreads, size_t count)
+{
+    int nt = fmd__io_threads(nthreads);
+    if ((size_t)nt > count / MIN_LINES_PER_THREAD)
+        nt = (int)(count / MIN_LINES_PER_THREAD);
+    return nt < 1 ? 1 : nt;
+}
+
+fmd_status fmd_io_format_manifest(fmd_buf *out, const fmd_io_batch *b, size_t first,
+                                  size_t count, const fmd_result *results, int nthreads)
+{
+    if (out == NULL || b == NULL || first > b->n_pages || count > b->n_pages - first ||
+        (results == NULL && count != 0))
+        return FMD_E_USAGE;
+    int nt = manifest_threads(nthreads, count);
+    if (nt == 1)
+        return format_range(out, b, first, 0, count, results);
+    pieces pc = {0};
+    fmd_status st = format_pieces(&pc, b, first, count, results, nt);
+    for (int t = 0; t < pc.n && st == FMD_OK; t++)
+        st = fmd_buf_append(out, pc.parts[t].ptr, pc.parts[t].len);
+    pieces_free(&pc);
+    return st;
+}
+
+fmd_status fmd_io_write_manifest(fmd_io_out *o, const fmd_io_batch *b, const fmd_result *results,
+                                 int nthreads, int *err)
+{
+    if (err)
+        *err = 0;
+    if (o == NULL || b == NULL || (results == NULL && b->n_pages != 0))
+        return FMD_E_USAGE;
+    /* The pieces go to the file one after the other: no joined copy of the whole manifest. */
+    pieces pc = {0};
+    fmd_status st =
+        format_pieces(&pc, b, 0, b->n_pages, results, manifest_threads(nthreads, b->n_pages));
+    if (st == FMD_OK)
+        st = fmd__io_write_parts_atomic(fmd__io_out_dirfd(o), FMD_IO_MANIFEST_NAME, pc.parts,
+                                        (size_t)pc.n, err);
+    pieces_free(&pc);
+    return st;
+}

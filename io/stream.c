@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* The ordered stream: worker threads hand in line i in any order; one writer thread writes the
+ * lines in index order as soon as each prefix is complete, many lines per writev(). Used for the
+ * manifest (a temporary file renamed at close, so readers never see half of it) and for the NDJSON
+ * output of `build --ndjson` (a file, renamed likewise, or standard output). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fmd_io.h"
+#include "internal.h"
+
+/* Lines gathered into one writev(); Linux's IOV_MAX is 1024. */
+#define STREAM_IOV 512
+
+/* One line: its bytes (malloc'ed, owned by the stream until written) and length. ready is set last,
+ * with release order, by the thread that puts the line; the writer reads it with acquire order. */
+typedef struct slot {
+    char *ptr;
+    size_t len;
+    atomic_int ready;
+} slot;
+
+struct fmd_io_stream {
+    int fd;
+    bool close_fd;
+    int dirfd;          /* where tmp_name lives, for the rename; -1 when writing in place */
+    char *tmp_name;     /* temporary name, renamed to final_name at close */
+    char *final_name;
+    slot *slots;
+    size_t n;
+    size_t next;        /* the writer's position: lines [0, next) are written */
+    pthread_t writer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool writer_waiting;
+    bool closing, aborting;
+    fmd_status st;      /* the first write failure */
+    int err;
+};
+
+static int write_all_iov(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        size_t left = (size_t)w;
+        while (cnt > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    fmd_io_stream *s = arg;
+    struct iovec iov[STREAM_IOV];
+    size_t idx[STREAM_IOV];
+    for (;;) {
+        /* Gather the ready prefix, up to STREAM_IOV lines. */
+        int cnt = 0;
+        size_t k = s->next;
+        while (k < s->n && cnt < STREAM_IOV &&
+               atomic_load_explicit(&s->slots[k].ready, memory_order_acquire)) {
+            iov[cnt].iov_base = s->slots[k].ptr;
+            iov[cnt].iov_len = s->slots[k].len;
+            idx[cnt] = k;
+            cnt++;
+            k++;
+        }
+        if (cnt > 0) {
+            if (s->st == FMD_OK) {
+                int e = write_all_iov(s->fd, iov, cnt);
+                if (e != 0) {
+                    s->st = FMD_E_IO;
+                    s->err = e;
+                }
+            }
+            for (int i = 0; i < cnt; i++) {
+                free(s->slots[idx[i]].ptr);
+                s->slots[idx[i]].ptr = NULL;
+            }
+            s->next = k;
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        if (s->next >= s->n || s->aborting) {
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        /* Re-check under the lock: a put that came in since would otherwise be missed. */
+        if (!atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire)) {
+            s->writer_waiting = true;
+            pthread_cond_wait(&s->cv, &s->mu);
+            s->writer_waiting = false;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static fmd_status start(fmd_io_stream **out, fmd_io_stream *s, size_t n)
+{
+    s->n = n;
+    s->slots = calloc(n ? n : 1, sizeof *s->slots);
+    if (s->slots == NULL)
+        return FMD_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&s->slots[i].ready, 0);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        return FMD_E_NOMEM;
+    }
+    *out = s;
+    return FMD_OK;
+}
+
+static void free_stream(fmd_io_stream *s)
+{
+    if (s->close_fd && s->fd >= 0)
+        close(s->fd);
+    if (s->dirfd >= 0 && s->dirfd != AT_FDCWD)
+        close(s->dirfd);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->slots[i].ptr);
+    free(s->slots);
+    free(s->tmp_name);
+    free(s->final_name);
+    free(s);
+}
+
+/* Open a temporary file beside @p name in @p dirfd (which the stream then owns). */
+static fmd_status open_tmp(fmd_io_stream *s, int dirfd, const char *name, int *err)
+{
+    s->dirfd = dirfd;
+    s->final_name = strdup(name);
+    size_t len = strlen(name) + 64;
+    s->tmp_name = malloc(len);
+    if (s->final_name == NULL || s->tmp_name == NULL)
+        return FMD_E_NOMEM;
+    const char *slash = strrchr(name, '/');
+    size_t dir_len = slash ? (size_t)(slash - name) + 1 : 0;
+    for (unsigned attempt = 0; attempt < 100; attempt++) {
+        snprintf(s->tmp_name, len, "%.*s.%s.tmp.%ld.%u", (int)dir_len, name, name + dir_len,
+                 (long)getpid(), attempt);
+        s->fd = openat(dirfd, s->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (s->fd >= 0)
+            return FMD_OK;
+        if (errno != EEXIST) {
+            if (err)
+                *err = errno;
+            return FMD_E_CANTCREATE;
+        }
+    }
+    if (err)
+        *err = EEXIST;
+    return FMD_E_CANTCREATE;
+}
+
+fmd_status fmd_io_stream_open_file(fmd_io_stream **out, fmd_io_out *o, const char *name, size_t n,
+                                   int *err)
+{
+    *out = NULL;
+    if (err)
+        *err = 0;
+    fmd_io_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return FMD_E_NOMEM;
+    s->fd = -1;
+    s->close_fd = true;
+    int dirfd = fcntl(fmd__io_out_dirfd(o), F_DUPFD_CLOEXEC, 0);
+    if (dirfd < 0) {
+        if (err)
+            *err = errno;
+        free(s);
+        return FMD_E_CANTCREATE;
+    }
+    fmd_status st = open_tmp(s, dirfd, name, err);
+    if (st == FMD_OK)
+        st = start(out, s, n);
+    if (st != FMD_OK) {
+        if (s->fd >= 0)
+            unlinkat(s->dirfd, s->tmp_name, 0);
+        free_stream(s);
+    }
+    return st;
+}
+
+fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t n, int *err)
+{
+    *out = NULL;
+    if (err)
+        *err = 0;
+    fmd_io_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return FMD_E_NOMEM;
+    s->fd = -1;
+    s->dirfd = -1;
+    fmd_status st;
+    if (strcmp(path, "-") == 0) {
+        s->fd = STDOUT_FILENO;
+        s->close_fd = false;
+        st = start(out, s, n);
+    } else {
+        s->close_fd = true;
+        st = open_tmp(s, AT_FDCWD, path, err);
+        if (st == FMD_OK)
+            st = start(out, s, n);
+    }
+    if (st != FMD_OK) {
+        if (s->fd >= 0 && s->tmp_name)
+            unlinkat(AT_FDCWD, s->tmp_name, 0);
+        free_stream(s);
+    }
+    return st;
+}
+
+fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len)
+{
+    if (index >= s->n)
+        return FMD_E_USAGE;
+    slot *sl = &s->slots[index];
+    sl->ptr = malloc(len ? len : 1);
+    if (sl->ptr == NULL)
+        return FMD_E_NOMEM;
+    memcpy(sl->ptr, line, len);
+    sl->len = len;
+    atomic_store_explicit(&sl->ready, 1, memory_order_release);
+    /* Wake the writer only when it waits for exactly this line. */
+    pthread_mutex_lock(&s->mu);
+    if (s->writer_waiting && s->next == index)
+        pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return FMD_OK;
+}
+
+fmd_status fmd_io_stream_close(fmd_io_stream *s, int *err)
+{
+    if (err)
+        *err = 0;
+    pthread_join(s->writer, NULL);
+    fmd_status st = s->st;
+    int e = s->err;
+    if (st == FMD_OK && s->close_fd) {
+        if (close(s->fd) != 0) {
+            st = FMD_E_IO;
+            e = errno;
+        }
+        s->fd = -1;
+    }
+    if (s->tmp_name != NULL) {
+        if (st == FMD_OK && renameat(s->dirfd < 0 ? AT_FDCWD : s->dirfd, s->tmp_name,
+                                     s->dirfd < 0 ? AT_FDCWD : s->dirfd, s->final_name) != 0) {
+            st = FMD_E_IO;
+            e = errno;
+        }
+        if (st != FMD_OK)
+            unlinkat(s->dirfd < 0 ? AT_FDCWD : s->dirfd, s->tmp_name, 0);
+    }
+    if (err)
+        *err = e;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free_stream(s);
+    return st;
+}
+
+void fmd_io_stream_abort(fmd_io_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->aborting = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    if (s->tmp_name != NULL && s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+        unlinkat(s->dirfd < 0 ? AT_FDCWD : s->dirfd, s->tmp_name, 0);
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free_stream(s);
+}

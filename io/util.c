@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Small pieces the other io/ files share: thread counts, the descriptor budget, full writes and
+ * a string set. No global state. */
+#include "internal.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int fmd__io_threads(int nthreads)
+{
+    return nthreads > 0 ? nthreads : omp_get_max_threads();
+}
+
+size_t fmd__io_fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 64;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > ((rlim_t)1 << 24))
+        return (size_t)1 << 22;
+    return (size_t)rl.rlim_cur / 4;
+}
+
+int fmd__io_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            int e = errno;
+            if (e == EINTR)
+                continue;
+            return e;
+        }
+        if (w == 0)
+            return EIO; /* a regular file never accepts 0 bytes of a non-empty write */
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/*** String set ***/
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static fmd__io_set_entry *probe(const fmd__io_set *s, const char *key, size_t len, uint64_t h)
+{
+    size_t mask = s->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        fmd__io_set_entry *e = &s->slots[i];
+        if (e->key == NULL)
+            return e;
+        if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
+            return e;
+    }
+}
+
+fmd__io_set_entry *fmd__io_set_find(const fmd__io_set *s, const char *key, size_t len)
+{
+    if (s->cap == 0)
+        return NULL;
+    fmd__io_set_entry *e = probe(s, key, len, fnv1a(key, len));
+    return e->key != NULL ? e : NULL;
+}
+
+/* Double the table (or make the first one) and re-insert every key. */
+static fmd_status rehash(fmd__io_set *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    fmd__io_set_entry *old = s->slots;
+    size_t old_cap = s->cap;
+    fmd__io_set_entry *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return FMD_E_NOMEM;
+    s->slots = slots;
+    s->cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key != NULL)
+            *probe(s, old[i].key, old[i].len, old[i].hash) = old[i];
+    }
+    free(old);
+    return FMD_OK;
+}
+
+fmd_status fmd__io_set_insert(fmd__io_set *s, const char *key, size_t len, uint32_t value,
+                              fmd__io_set_entry **found, bool *inserted)
+{
+    /* Keep the load factor under 1/2 so that probe sequences stay short. */
+    if ((s->count + 1) * 2 > s->cap) {
+        fmd_status st = rehash(s);
+        if (st != FMD_OK)
+            return st;
+    }
+    uint64_t h = fnv1a(key, len);
+    fmd__io_set_entry *e = probe(s, key, len, h);
+    *inserted = e->key == NULL;
+    if (*inserted) {
+        e->key = key;
+        e->len = len;
+        e->hash = h;
+        e->value = value;
+        s->count++;
+    }
+    *found = e;
+    return FMD_OK;
+}
+
+void fmd__io_set_free(fmd__io_set *s)
+{
+    free(s->slots);
+    s->slots = NULL;
+    s->cap = 0;
+    s->count = 0;
+}

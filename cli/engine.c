@@ -13,11 +13,13 @@
 #include "fmd_io.h"
 #include "internal.h"
 
+/* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
+#define WRITER_QUEUE_PER_THREAD 32
+
 /* Per-thread counters of the sink, one cache line each. */
 typedef struct sink_slot {
     _Alignas(64) fmd_arena *arena; /* formatting scratch, rewound after every page */
     atomic_size_t done;            /* pages through the sink (read by the progress thread) */
-    size_t failed;
     size_t bytes_out;
     double write_s;
 } sink_slot;
@@ -37,11 +39,15 @@ typedef struct engine {
     size_t n;
     fmd_io_out *out;       /* tree mode */
     fmd_io_stream *stream; /* manifest or NDJSON, in input order */
+    fmd_io_writer *writer; /* tree mode: the pool that creates the files */
+    cli_placement *pl;
     sink_slot *slots;
     int nthreads;
     size_t win_first; /* batch index of the window being rendered */
     double *latency;  /* per page, seconds; NULL when not collected */
     char **messages;  /* per page: what to print about it, or NULL */
+    unsigned char *render_st; /* per page: the kernel's status, as the sink saw it */
+    unsigned char *load_st;   /* per page: io's status when the sink saw it (before writing) */
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -102,9 +108,63 @@ static void *loader_main(void *arg)
 
 /*** The sink: runs on the kernel's worker threads ***/
 
+/* Format page gi's line (manifest or NDJSON) into a malloc'ed buffer. */
+static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *res, char **line,
+                              size_t *len)
+{
+    fmd_io_page *p = &e->pages[gi];
+    if (res->title.ptr == NULL && p->status == FMD_OK && !e->cfg->opt.passthrough) {
+        /* No front matter title and no heading: the file name, as static site tools do. */
+        fmd_slice t;
+        if (fmd_kernel_title_from_path(p->path, strlen(p->path), me->arena, &t) == FMD_OK &&
+            t.len != 0)
+            res->title = t;
+    }
+    fmd_buf b;
+    fmd_buf_init(&b, me->arena);
+    unsigned flags = e->cfg->ndjson_path != NULL ? FMD_IO_JSON_HTML : 0;
+    fmd_status st = fmd_io_format_page_json(&b, p->path, e->out ? p->output : NULL, res, p->status,
+                                            p->err, flags);
+    if (st == FMD_OK)
+        st = fmd_buf_putc(&b, '\n');
+    *line = NULL;
+    if (st == FMD_OK) {
+        *line = malloc(b.len);
+        if (*line == NULL)
+            st = FMD_E_NOMEM;
+        else
+            memcpy(*line, b.ptr, b.len);
+        *len = b.len;
+    }
+    fmd_arena_reset(me->arena);
+    return st;
+}
+
+static void note_messages(engine *e, size_t gi, const fmd_result *res)
+{
+    fmd_io_page *p = &e->pages[gi];
+    if (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0)
+        return;
+    /* Kept for the end of the run, when they are printed in path order. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return;
+    char name[4096];
+    snprintf(name, sizeof name, "%s/%s", e->cfg->src, p->path);
+    if (res->status == FMD_OK && p->status != FMD_OK)
+        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(p->status), p->err ? ": " : "",
+                p->err ? strerror(p->err) : "");
+    else
+        cli_report_page(f, name, res);
+    fclose(f);
+    free(e->messages[gi]);
+    e->messages[gi] = text;
+}
+
 static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *wait_s, void *ud)
 {
-    (void)wait_s;
     engine *e = ud;
     size_t gi = e->win_first + page;
     fmd_io_page *p = &e->pages[gi];
@@ -112,56 +172,54 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     double t0 = cli_now();
     if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
         res->bytes_in = p->size;
+    bool has_file = e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res);
+    char *line = NULL;
+    size_t line_len = 0;
+    fmd_status st = FMD_OK;
 
-    if (e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res))
-        fmd_io_write_page(e->out, e->batch, gi, res);
-    if (e->stream != NULL) {
-        if (res->title.ptr == NULL && p->status == FMD_OK && !e->cfg->opt.passthrough) {
-            /* No front matter title and no heading: the file name, as static site tools do. */
-            fmd_slice t;
-            if (fmd_kernel_title_from_path(p->path, strlen(p->path), me->arena, &t) == FMD_OK &&
-                t.len != 0)
-                res->title = t;
+    if (e->stream != NULL)
+        st = format_line(e, me, gi, res, &line, &line_len);
+    if (has_file && e->writer != NULL) {
+        /* The writer pool creates the file; its status comes back through the page. */
+        char *html = malloc(res->html.len ? res->html.len : 1);
+        if (html == NULL) {
+            st = FMD_E_NOMEM;
+        } else {
+            memcpy(html, res->html.ptr, res->html.len);
+            fmd_io_writer_push(e->writer, gi, html, res->html.len, line, line_len, wait_s);
+            line = NULL;
         }
-        fmd_buf b;
-        fmd_buf_init(&b, me->arena);
-        unsigned flags = e->cfg->ndjson_path != NULL ? FMD_IO_JSON_HTML : 0;
-        fmd_status st = fmd_io_format_page_json(&b, p->path, e->out ? p->output : NULL, res,
-                                                p->status, p->err, flags);
-        if (st == FMD_OK)
-            st = fmd_buf_putc(&b, '\n');
-        if (st == FMD_OK)
-            st = fmd_io_stream_put(e->stream, gi, b.ptr, b.len);
-        fmd_arena_reset(me->arena);
-        if (st != FMD_OK && res->status == FMD_OK)
-            res->status = st;
+    } else if (has_file) {
+        fmd_io_write_page(e->out, e->batch, gi, res); /* inline, on this thread */
     }
-    if (res->status != FMD_OK || p->status != FMD_OK)
-        me->failed++;
-    if (res->status != FMD_OK || p->status != FMD_OK || res->n_warnings != 0) {
-        /* Kept for the end of the run, when they are printed in path order. */
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (f != NULL) {
-            char name[4096];
-            snprintf(name, sizeof name, "%s/%s", e->cfg->src, p->path);
-            if (res->status == FMD_OK && p->status != FMD_OK)
-                fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(p->status),
-                        p->err ? ": " : "", p->err ? strerror(p->err) : "");
-            else
-                cli_report_page(f, name, res);
-            fclose(f);
-            e->messages[gi] = text;
+    if (line != NULL) {
+        if (e->writer == NULL && has_file && p->status != FMD_OK) {
+            /* An inline write failed after the line was formatted: format it again. */
+            free(line);
+            st = format_line(e, me, gi, res, &line, &line_len);
         }
+        if (line != NULL && fmd_io_stream_put_owned(e->stream, gi, line, line_len) != FMD_OK)
+            free(line);
     }
+    if (st != FMD_OK && res->status == FMD_OK)
+        res->status = st;
+    /* Failures are counted after the run: a file the pool fails to write fails the page later. */
+    e->render_st[gi] = (unsigned char)res->status;
+    e->load_st[gi] = (unsigned char)p->status;
     me->bytes_out += res->html.len;
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
+    note_messages(e, gi, res);
     me->write_s += cli_now() - t0;
     atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return FMD_OK;
+}
+
+static void bind_writer(int index, void *ud)
+{
+    engine *e = ud;
+    fmd_numa_bind_companion(e->pl->plan, index % e->pl->plan->n_threads, NULL);
 }
 
 /*** Progress ***/
@@ -207,6 +265,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     engine e = {0};
     memset(r, 0, sizeof *r);
     e.cfg = cfg;
+    e.pl = pl;
     e.nthreads = pl->plan->n_threads;
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
@@ -268,7 +327,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         }
     }
     e.messages = calloc(e.n ? e.n : 1, sizeof *e.messages);
-    if (e.messages == NULL) {
+    e.render_st = calloc(e.n ? e.n : 1, 1);
+    e.load_st = calloc(e.n ? e.n : 1, 1);
+    if (e.messages == NULL || e.render_st == NULL || e.load_st == NULL) {
         fail_with(r, FMD_E_NOMEM, 0, "messages");
         goto done;
     }
@@ -298,6 +359,17 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     if (ts == NULL) {
         fail_with(r, FMD_E_NOMEM, 0, "kernel");
         goto done;
+    }
+
+    /* Tree mode: writer k shares the core of render thread k (see io/writer.c). */
+    if (e.out != NULL && !cfg->inline_writes) {
+        st = fmd_io_writer_start(&e.writer, e.out, e.batch, e.stream, e.nthreads,
+                                 WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, bind_writer, &e);
+        if (st != FMD_OK) {
+            free(ts);
+            fail_with(r, st, 0, "writer threads");
+            goto done;
+        }
     }
 
     /* The loader runs one window (or queue_size windows) ahead of the renderer. */
@@ -362,6 +434,24 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
     free(ts);
     fmd_numa_unbind_thread(pl->plan, NULL);
+    if (e.writer != NULL) {
+        double t0 = cli_now();
+        fmd_status wst = fmd_io_writer_finish(e.writer);
+        e.writer = NULL;
+        r->t_write += cli_now() - t0;
+        if (wst != FMD_OK && r->st == FMD_OK)
+            fail_with(r, wst, 0, "writing");
+        /* Pages whose file the pool could not write: report them now. */
+        for (size_t i = 0; i < e.n; i++) {
+            if (e.pages[i].status != FMD_OK && e.load_st[i] == FMD_OK) {
+                fmd_result none = {0};
+                note_messages(&e, i, &none); /* replaces a warning-only message, if any */
+            }
+        }
+    }
+    for (size_t i = 0; i < e.n; i++)
+        if (e.render_st[i] != FMD_OK || e.pages[i].status != FMD_OK)
+            r->failed++;
 
     /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
     if (e.stream != NULL) {
@@ -374,6 +464,8 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
 
 done:
+    if (e.writer != NULL)
+        fmd_io_writer_finish(e.writer);
     if (loader_started) {
         pthread_mutex_lock(&e.mu);
         e.stop = 1;
@@ -393,7 +485,6 @@ done:
     r->windows = e.n_wins;
     if (e.slots != NULL) {
         for (int t = 0; t < e.nthreads; t++) {
-            r->failed += e.slots[t].failed;
             r->bytes_out += e.slots[t].bytes_out;
             if (r->thread_stats != NULL)
                 r->thread_stats[t].wait_s = e.slots[t].write_s; /* time in the sink */
@@ -410,6 +501,8 @@ done:
     fmd_kernel_batch_destroy(kb);
     free(results);
     free(e.wins);
+    free(e.render_st);
+    free(e.load_st);
     pthread_mutex_destroy(&e.mu);
     pthread_cond_destroy(&e.cv);
     return r->st;

@@ -132,6 +132,7 @@ typedef struct cli_engine_cfg {
     size_t queue_size;   /* windows loaded ahead of the renderer (>= 1) */
     bool progress;       /* a progress line on stderr */
     bool collect_latency;
+    bool inline_writes; /* write each file on the rendering thread, not in the writer pool */
 } cli_engine_cfg;
 
 typedef struct cli_engine_result {

@@ -324,6 +324,10 @@ fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t
  * Threads: from any number of threads at once, with distinct indexes. */
 fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len);
 
+/** As fmd_io_stream_put(), but the stream takes @p line (malloc'ed) instead of copying it, and
+ * frees it once written. */
+fmd_status fmd_io_stream_put_owned(fmd_io_stream *s, size_t index, char *line, size_t len);
+
 /** Wait until every line is written, close the file and rename it into place, then free @p s.
  * Every index must have been put. @param err receives errno on failure, else 0.
  * @return FMD_OK, or FMD_E_IO when a write, close or rename failed (the temporary file is then
@@ -332,6 +336,37 @@ fmd_status fmd_io_stream_close(fmd_io_stream *s, int *err);
 
 /** Stop the writer, remove the temporary file and free @p s (after a batch-level failure). */
 void fmd_io_stream_abort(fmd_io_stream *s);
+
+/*** The writer pool: files created off the rendering threads ***/
+
+/** Writer threads that create the output files of rendered pages handed to them through a bounded
+ * queue, then pass each page's manifest line on to the ordered stream. Writer k calls the start
+ * callback first, with k: cli binds it to the core of rendering thread k, so that the pool adds
+ * no cores to the run but lets rendering proceed while a writer sleeps in the kernel. */
+typedef struct fmd_io_writer fmd_io_writer;
+typedef void (*fmd_io_writer_start_fn)(int index, void *userdata);
+
+/** Start @p nthreads writers for pages of @p b going under @p o (fmd_io_out_prepare()d), with
+ * their lines going to @p stream (or dropped when it is NULL). @p queue_cap pages may wait at most
+ * (then push blocks).
+ * @return FMD_OK, FMD_E_USAGE, FMD_E_NOMEM. Ownership: finish it with fmd_io_writer_finish().
+ * Threads: call from one thread. */
+fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
+                               fmd_io_stream *stream, int nthreads, size_t queue_cap,
+                               fmd_io_writer_start_fn on_start, void *userdata);
+
+/** Queue page @p page: its HTML (malloc'ed, or NULL for a page without a file) and its manifest
+ * line (malloc'ed, as fmd_io_format_page_json() wrote it for a written page, newline included).
+ * The pool takes both. If the file cannot be written, the page's status records why and the line
+ * is rewritten with status "error" and an error object. Blocks while the queue is full, adding
+ * the seconds waited to *wait_s (may be NULL).
+ * @return FMD_OK. Threads: from any number of threads at once, distinct pages. */
+fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t html_len,
+                              char *line, size_t line_len, double *wait_s);
+
+/** Wait until every queued page is written and its line handed on, stop the threads, free @p w.
+ * @return FMD_OK, or FMD_E_NOMEM if a line could not be handed on. */
+fmd_status fmd_io_writer_finish(fmd_io_writer *w);
 
 /* Thread safety: reentrant. All state is in the fmd_io_batch, fmd_io_input and fmd_io_out passed
  * in; there is no global state. One batch or output handle must not be used by two calls at once;

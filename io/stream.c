@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fmd_io.h"
@@ -19,6 +20,8 @@
 
 /* Lines gathered into one writev(); Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512
+/* How long the writer sleeps when the next line is not ready (nanoseconds). */
+#define STREAM_POLL_NS (1000L * 1000L)
 
 /* One line: its bytes (malloc'ed, owned by the stream until written) and length. ready is set last,
  * with release order, by the thread that puts the line; the writer reads it with acquire order. */
@@ -40,8 +43,7 @@ struct fmd_io_stream {
     pthread_t writer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool writer_waiting;
-    bool closing, aborting;
+    bool closing, aborting; /* under mu */
     fmd_status st;      /* the first write failure */
     int err;
 };
@@ -106,11 +108,26 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             return NULL;
         }
-        /* Re-check under the lock: a put that came in since would otherwise be missed. */
-        if (!atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire)) {
-            s->writer_waiting = true;
-            pthread_cond_wait(&s->cv, &s->mu);
-            s->writer_waiting = false;
+        /* Nothing ready: sleep a little. Puts do not wake the writer line by line (a wake-up
+         * per line costs a context switch per page, as much as rendering a small page); it
+         * polls every STREAM_POLL_NS instead, and close() wakes it at once. */
+        bool ready = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
+        if (s->closing && !ready) {
+            /* Closed with a line never put: a caller bug; fail rather than wait forever. */
+            if (s->st == FMD_OK)
+                s->st = FMD_E_USAGE;
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        if (!ready) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += STREAM_POLL_NS;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         }
         pthread_mutex_unlock(&s->mu);
     }
@@ -246,11 +263,17 @@ fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, s
     memcpy(sl->ptr, line, len);
     sl->len = len;
     atomic_store_explicit(&sl->ready, 1, memory_order_release);
-    /* Wake the writer only when it waits for exactly this line. */
-    pthread_mutex_lock(&s->mu);
-    if (s->writer_waiting && s->next == index)
-        pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    return FMD_OK;
+}
+
+fmd_status fmd_io_stream_put_owned(fmd_io_stream *s, size_t index, char *line, size_t len)
+{
+    if (index >= s->n)
+        return FMD_E_USAGE;
+    slot *sl = &s->slots[index];
+    sl->ptr = line;
+    sl->len = len;
+    atomic_store_explicit(&sl->ready, 1, memory_order_release);
     return FMD_OK;
 }
 
@@ -258,6 +281,10 @@ fmd_status fmd_io_stream_close(fmd_io_stream *s, int *err)
 {
     if (err)
         *err = 0;
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL);
     fmd_status st = s->st;
     int e = s->err;

@@ -254,6 +254,15 @@ fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread);
  * Threads: as fmd_numa_bind_thread(). */
 void fmd_numa_thread_hook(int thread, int nthreads, void *plan);
 
+/** Bind the calling thread to plan thread @p thread's PUs without touching its report slot: for
+ * a helper thread that shares a core with kernel thread @p thread (io/'s writer k runs on the
+ * core of render thread k, so that a writer blocked in the kernel leaves its core to rendering
+ * and a run on N threads never uses more than N cores). A refusal only sets *err.
+ * @param err may be NULL; receives the errno of a refused binding, else 0.
+ * @return FMD_OK, or FMD_E_USAGE when @p thread is out of range. A plan that does not bind does
+ * nothing. Threads: reentrant. */
+fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err);
+
 /** Give the calling thread back every allowed PU (undo fmd_numa_bind_thread on it).
  * @param w may be NULL; receives FMD_NUMA_W_UNBIND_REFUSED, or FMD_NUMA_W_NONE.
  * @return FMD_OK (a refusal is only a warning). A plan that does not bind does nothing.

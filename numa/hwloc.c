@@ -465,6 +465,21 @@ fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
     return FMD_OK;
 }
 
+fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
+{
+    if (err != NULL)
+        *err = 0;
+    if (p == NULL || thread < 0 || thread >= p->n_threads)
+        return FMD_E_USAGE;
+    const struct fmd__numa_backend *be = p->priv->backend;
+    if (p->binding != FMD_NUMA_BINDING_ON || be == NULL)
+        return FMD_OK;
+    if (hwloc_set_cpubind(be->topo, be->thread_sets[thread], HWLOC_CPUBIND_THREAD) < 0 &&
+        err != NULL)
+        *err = errno;
+    return FMD_OK;
+}
+
 fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w)
 {
     fmd_numa_warning none = {FMD_NUMA_W_NONE, 0, 0};

@@ -91,6 +91,15 @@ fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
     return FMD_OK;
 }
 
+fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
+{
+    if (err != NULL)
+        *err = 0;
+    if (p == NULL || thread < 0 || thread >= p->n_threads)
+        return FMD_E_USAGE;
+    return FMD_OK;
+}
+
 fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w)
 {
     if (w != NULL) {

@@ -285,7 +285,7 @@ int cli_cmd_bench(int argc, char **argv)
     cfg.src = argv[optind];
     cli_tuning_apply(&tune, &c, cmd);
     cfg.opt = c.opt;
-    cfg.window_bytes = tune.window_bytes;
+    cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
 
     /* The thread counts: the list, or 1..cores. */

@@ -137,7 +137,7 @@ int cli_cmd_build(int argc, char **argv)
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.opt = c.opt;
-    cfg.window_bytes = tune.window_bytes;
+    cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
     cfg.progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
 

@@ -181,7 +181,7 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
     }
     fmd_numa_plan_opts po = {0};
     po.threads = autoth ? fmd_numa_auto_threads(pl->topo, load_average()) : threads;
-    if (!autoth && c->threads_arg == NULL && c->profile_div > 1) {
+    if (!autoth && c->threads_arg == NULL && c->profile_div >= 1) {
         fmd_numa_counts counts;
         fmd_numa_get_counts(pl->topo, &counts);
         po.threads = (int)(counts.cores / (size_t)c->profile_div);
@@ -332,7 +332,4 @@ void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command)
     }
     if (t->queue_size == 0)
         t->queue_size = 1;
-    /* The input of the window rendering plus queue_size windows loaded ahead, and up to two
-     * windows' worth of formatted output waiting for the ordered writer. */
-    t->window_bytes = t->max_memory ? t->max_memory / (t->queue_size + 3) : 0;
 }

@@ -15,6 +15,11 @@
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
+/* What one thread holds beyond the windows: its output and scratch arenas (1 MiB + 256 KiB
+ * chunks), its formatting arena and stack. For the --max-memory model. */
+#define PER_THREAD_BYTES ((size_t)2 << 20)
+/* The smallest window: below this, per-window costs (one parallel region, one load) dominate. */
+#define MIN_WINDOW_BYTES ((size_t)1 << 20)
 
 /* Per-thread counters of the sink, one cache line each. */
 typedef struct sink_slot {
@@ -40,6 +45,7 @@ typedef struct engine {
     fmd_io_out *out;       /* tree mode */
     fmd_io_stream *stream; /* manifest or NDJSON, in input order */
     fmd_io_writer *writer; /* tree mode: the pool that creates the files */
+    size_t writer_bytes;   /* HTML bytes the pool may hold; 0: no bound but its page count */
     cli_placement *pl;
     sink_slot *slots;
     int nthreads;
@@ -59,6 +65,33 @@ typedef struct engine {
 } engine;
 
 /*** Windows ***/
+
+/* Bytes this process holds now (resident set), from /proc/self/statm; 0 when unknown. */
+static size_t resident_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Input bytes per window under --max-memory. The memory model: what the process holds already
+ * (code, libraries, the batch's page table), each thread's arenas, and (queue_size + 3) windows:
+ * the one rendering, queue_size loading ahead, at most one window of HTML queued for the writer
+ * pool and one of lines waiting for the ordered stream. */
+static size_t window_bytes(const cli_engine_cfg *cfg, int nthreads)
+{
+    if (cfg->max_memory == 0)
+        return 0;
+    size_t fixed = resident_bytes() + (size_t)nthreads * PER_THREAD_BYTES;
+    size_t left = cfg->max_memory > fixed ? cfg->max_memory - fixed : 0;
+    size_t w = left / (cfg->queue_size + 3);
+    return w < MIN_WINDOW_BYTES ? MIN_WINDOW_BYTES : w;
+}
 
 /* Cut the batch into consecutive windows of at most @p budget input bytes (one page at least). */
 static size_t plan_windows(engine *e, size_t budget)
@@ -340,7 +373,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
             goto done;
         }
     }
-    e.n_wins = plan_windows(&e, cfg->window_bytes);
+    size_t win_bytes = window_bytes(cfg, e.nthreads);
+    e.writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
+    e.n_wins = plan_windows(&e, win_bytes);
     if (e.wins == NULL) {
         fail_with(r, FMD_E_NOMEM, 0, "windows");
         goto done;
@@ -364,7 +399,8 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     /* Tree mode: writer k shares the core of render thread k (see io/writer.c). */
     if (e.out != NULL && !cfg->inline_writes) {
         st = fmd_io_writer_start(&e.writer, e.out, e.batch, e.stream, e.nthreads,
-                                 WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, bind_writer, &e);
+                                 WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, e.writer_bytes,
+                                 bind_writer, &e);
         if (st != FMD_OK) {
             free(ts);
             fail_with(r, st, 0, "writer threads");
@@ -373,12 +409,17 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
 
     /* The loader runs one window (or queue_size windows) ahead of the renderer. */
-    if (pthread_create(&loader, NULL, loader_main, &e) != 0) {
+    /* One window: load it here, on the thread whose OpenMP team then renders it (a loader
+     * thread would start a second team for nothing). */
+    if (e.n_wins <= 1) {
+        loader_main(&e);
+    } else if (pthread_create(&loader, NULL, loader_main, &e) != 0) {
         free(ts);
         fail_with(r, FMD_E_NOMEM, 0, "loader thread");
         goto done;
+    } else {
+        loader_started = true;
     }
-    loader_started = true;
     if (cfg->progress && pthread_create(&pr.tid, NULL, progress_main, &pr) == 0)
         progress_started = true;
 
@@ -472,9 +513,9 @@ done:
         pthread_cond_broadcast(&e.cv);
         pthread_mutex_unlock(&e.mu);
         pthread_join(loader, NULL);
-        for (size_t k = 0; k < e.n_wins; k++)
-            fmd_io_input_free(&e.wins[k].in);
     }
+    for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++)
+        fmd_io_input_free(&e.wins[k].in);
     if (progress_started) {
         atomic_store(&pr.stop, 1);
         pthread_join(pr.tid, NULL);

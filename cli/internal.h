@@ -39,11 +39,10 @@ typedef struct cli_tuning {
     size_t queue_size;  /* 0 until resolved; then >= 1 */
     const char *profile;
     bool max_memory_set, queue_size_set;
-    size_t window_bytes; /* resolved: input bytes per window, 0 for one window */
 } cli_tuning;
 
 void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command);
-/* Apply the profile under the explicit flags, and size the windows. */
+/* Apply the profile under the explicit flags. */
 void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command);
 
 /* The topology and thread plan of one run, and the hook that binds the kernel's threads. */
@@ -128,7 +127,7 @@ typedef struct cli_engine_cfg {
     bool no_manifest;        /* tree mode without manifest (the I/O floor) */
     fmd_options opt;
     fmd_schedule schedule;
-    size_t window_bytes; /* input bytes per window; 0: the whole batch in one window */
+    size_t max_memory;   /* bound on the process's memory; 0: the whole batch in one window */
     size_t queue_size;   /* windows loaded ahead of the renderer (>= 1) */
     bool progress;       /* a progress line on stderr */
     bool collect_latency;

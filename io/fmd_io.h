@@ -347,13 +347,13 @@ typedef struct fmd_io_writer fmd_io_writer;
 typedef void (*fmd_io_writer_start_fn)(int index, void *userdata);
 
 /** Start @p nthreads writers for pages of @p b going under @p o (fmd_io_out_prepare()d), with
- * their lines going to @p stream (or dropped when it is NULL). @p queue_cap pages may wait at most
- * (then push blocks).
+ * their lines going to @p stream (or dropped when it is NULL). At most @p queue_cap pages, and
+ * (when @p max_bytes is not 0) at most max_bytes of HTML, wait at once; then push blocks.
  * @return FMD_OK, FMD_E_USAGE, FMD_E_NOMEM. Ownership: finish it with fmd_io_writer_finish().
  * Threads: call from one thread. */
 fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
                                fmd_io_stream *stream, int nthreads, size_t queue_cap,
-                               fmd_io_writer_start_fn on_start, void *userdata);
+                               size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata);
 
 /** Queue page @p page: its HTML (malloc'ed, or NULL for a page without a file) and its manifest
  * line (malloc'ed, as fmd_io_format_page_json() wrote it for a written page, newline included).

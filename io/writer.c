@@ -35,6 +35,7 @@ struct fmd_io_writer {
     pthread_cond_t not_empty, not_full;
     job *ring;
     size_t cap, head, len;
+    size_t bytes, max_bytes; /* HTML bytes queued, and their bound (0: none) */
     bool done;
     fmd_status st; /* first batch-level failure (out of memory) */
 };
@@ -139,7 +140,8 @@ static void *worker_main(void *arg)
         job j = w->ring[w->head];
         w->head = (w->head + 1) % w->cap;
         w->len--;
-        pthread_cond_signal(&w->not_full);
+        w->bytes -= j.html_len;
+        pthread_cond_broadcast(&w->not_full); /* a byte bound may free room for several */
         pthread_mutex_unlock(&w->mu);
         write_job(w, &j);
     }
@@ -147,7 +149,7 @@ static void *worker_main(void *arg)
 
 fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
                                fmd_io_stream *stream, int nthreads, size_t queue_cap,
-                               fmd_io_writer_start_fn on_start, void *userdata)
+                               size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata)
 {
     *out = NULL;
     if (o == NULL || b == NULL || nthreads < 1 || queue_cap < 1)
@@ -162,6 +164,7 @@ fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch 
     w->userdata = userdata;
     w->nthreads = nthreads;
     w->cap = queue_cap;
+    w->max_bytes = max_bytes;
     w->ring = malloc(sizeof *w->ring * queue_cap);
     w->tids = malloc(sizeof *w->tids * (size_t)nthreads);
     if (w->ring == NULL || w->tids == NULL) {
@@ -197,16 +200,22 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
                               char *line, size_t line_len, double *wait_s)
 {
     pthread_mutex_lock(&w->mu);
-    if (w->len == w->cap) {
-        /* Backpressure: the renderer waits for the writers instead of piling up pages. */
+    /* Backpressure: the renderer waits for the writers instead of piling up pages. A page larger
+     * than the byte bound still goes in, alone. */
+#define FULL(w)                                                                                    \
+    ((w)->len == (w)->cap ||                                                                       \
+     ((w)->max_bytes != 0 && (w)->len != 0 && (w)->bytes + html_len > (w)->max_bytes))
+    if (FULL(w)) {
         double t0 = now_s();
-        while (w->len == w->cap)
+        while (FULL(w))
             pthread_cond_wait(&w->not_full, &w->mu);
         if (wait_s != NULL)
             *wait_s += now_s() - t0;
     }
+#undef FULL
     w->ring[(w->head + w->len) % w->cap] = (job){page, html, html_len, line, line_len};
     w->len++;
+    w->bytes += html_len;
     pthread_cond_signal(&w->not_empty);
     pthread_mutex_unlock(&w->mu);
     return FMD_OK;

@@ -6,6 +6,10 @@ add_test(NAME cli_end_to_end
 set_tests_properties(cli_end_to_end PROPERTIES
     ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS cli TIMEOUT 120)
 
+add_test(NAME cli_engine COMMAND ${NODE} --test ${CMAKE_CURRENT_LIST_DIR}/engine.test.mjs)
+set_tests_properties(cli_engine PROPERTIES
+    ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS "cli;engine" TIMEOUT 600)
+
 # The shared corpus lives beside the clone (../shared/corpus) on developer machines and in CI,
 # not on a fresh machine: the test is registered only where the corpus is present.
 get_filename_component(FMD_CORPUS ${CMAKE_SOURCE_DIR}/../shared/corpus ABSOLUTE)

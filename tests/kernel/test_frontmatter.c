@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: MIT */
+/* fmd__kernel_frontmatter: detection of the block, YAML -> JSON (core schema, aliases, merge
+ * keys), the title, errors with page line and column, limits against hostile YAML, silence on
+ * stderr and identical results from many threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static int setup(void **state)
+{
+    fmd_arena *a;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
+        return -1;
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fmd_arena_destroy(*state);
+    return 0;
+}
+
+static fmd__frontmatter parse(void **state, const char *page)
+{
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(page, strlen(page), *state, &fm), FMD_OK);
+    return fm;
+}
+
+/* Compare a slice with a C string, printing both when they differ. */
+static void assert_slice(fmd_slice s, const char *want)
+{
+    assert_non_null(s.ptr);
+    char got[8192];
+    assert_true(s.len < sizeof got);
+    memcpy(got, s.ptr, s.len);
+    got[s.len] = '\0';
+    assert_string_equal(got, want);
+}
+
+/* Parse "---\n" @p yaml "---\n", expect success and @p json. */
+static fmd__frontmatter check_json(void **state, const char *yaml, const char *json)
+{
+    char page[4096];
+    int n = snprintf(page, sizeof page, "---\n%s---\nbody\n", yaml);
+    assert_true(n > 0 && (size_t)n < sizeof page);
+    fmd__frontmatter fm = parse(state, page);
+    if (fm.st != FMD_OK)
+        fail_msg("unexpected error \"%.*s\" at %u:%u for:\n%s", (int)fm.err_message.len,
+                 fm.err_message.ptr, fm.err_line, fm.err_column, yaml);
+    assert_true(fm.present);
+    assert_slice(fm.json, json);
+    return fm;
+}
+
+/* Parse @p page, expect a front matter error whose message contains @p msg, at line:col. */
+static fmd__frontmatter check_error(void **state, const char *page, const char *msg,
+                                    unsigned line, unsigned col)
+{
+    fmd__frontmatter fm = parse(state, page);
+    assert_true(fm.present);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_null(fm.json.ptr);
+    assert_non_null(fm.err_message.ptr);
+    char got[512];
+    assert_true(fm.err_message.len < sizeof got);
+    memcpy(got, fm.err_message.ptr, fm.err_message.len);
+    got[fm.err_message.len] = '\0';
+    if (strstr(got, msg) == NULL)
+        fail_msg("message \"%s\" does not contain \"%s\"", got, msg);
+    assert_int_equal(fm.err_line, line);
+    assert_int_equal(fm.err_column, col);
+    return fm;
+}
+
+/*** Detection ***/
+
+static void test_frontmatter_valid_nested(void **state)
+{
+    static const char page[] = "---\n"
+                               "title: Hello\n"
+                               "tags: [a, b]\n"
+                               "nested:\n"
+                               "  n: 1\n"
+                               "  f: 2.5\n"
+                               "  t: true\n"
+                               "  nul: ~\n"
+                               "  empty:\n"
+                               "  list:\n"
+                               "    - x\n"
+                               "    - {k: v}\n"
+                               "---\n"
+                               "# Body\n";
+    fmd__frontmatter fm = parse(state, page);
+    assert_true(fm.present);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"title\":\"Hello\",\"tags\":[\"a\",\"b\"],\"nested\":{\"n\":1,"
+                          "\"f\":2.5,\"t\":true,\"nul\":null,\"empty\":null,"
+                          "\"list\":[\"x\",{\"k\":\"v\"}]}}");
+    assert_slice(fm.title, "Hello");
+    assert_int_equal(fm.body_offset, strlen(page) - strlen("# Body\n"));
+    assert_int_equal(fm.body_line, 14);
+}
+
+static void test_frontmatter_absent(void **state)
+{
+    static const char *const pages[] = {
+        "# Title\n\n---\ntitle: x\n---\n", /* a thematic break later on */
+        "\n---\ntitle: x\n---\n",         /* not on the first line */
+        " ---\ntitle: x\n---\n",
+        "----\ntitle: x\n---\n",
+        "--- x\ntitle: x\n---\n",
+        "---",                           /* a page that is only a thematic break */
+        "--",
+        "",
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        fmd__frontmatter fm = parse(state, pages[i]);
+        assert_false(fm.present);
+        assert_int_equal(fm.st, FMD_OK);
+        assert_int_equal(fm.body_offset, 0);
+        assert_int_equal(fm.body_line, 1);
+        assert_null(fm.json.ptr);
+        assert_null(fm.title.ptr);
+    }
+}
+
+static void test_frontmatter_empty(void **state)
+{
+    fmd__frontmatter fm = parse(state, "---\n---\nbody");
+    assert_true(fm.present);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{}");
+    assert_null(fm.title.ptr);
+    assert_int_equal(fm.body_offset, 8);
+    assert_int_equal(fm.body_line, 3);
+
+    fm = parse(state, "---\n# only a comment\n\n---\n");
+    assert_slice(fm.json, "{}");
+    assert_int_equal(fm.body_offset, strlen("---\n# only a comment\n\n---\n"));
+
+    fm = parse(state, "---\n---"); /* the closing line may end the page */
+    assert_slice(fm.json, "{}");
+    assert_int_equal(fm.body_offset, 7);
+}
+
+static void test_frontmatter_dots_close(void **state)
+{
+    fmd__frontmatter fm = parse(state, "---\na: 1\n...\nbody\n");
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"a\":1}");
+    assert_int_equal(fm.body_offset, 13);
+    assert_int_equal(fm.body_line, 4);
+}
+
+static void test_frontmatter_trailing_spaces_on_markers(void **state)
+{
+    fmd__frontmatter fm = parse(state, "---  \na: 1\n--- \t\nbody\n");
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"a\":1}");
+    assert_int_equal(fm.body_offset, 17);
+}
+
+static void test_frontmatter_dashes_in_body_code_block(void **state)
+{
+    static const char page[] = "---\ntitle: T\n---\n# Doc\n\n```yaml\n---\nfoo: [\n...\n---\n```\n";
+    fmd__frontmatter fm = parse(state, page);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"title\":\"T\"}");
+    assert_slice(fm.title, "T");
+    assert_int_equal(fm.body_offset, 17);
+    assert_int_equal(fm.body_line, 4);
+}
+
+static void test_frontmatter_unclosed(void **state)
+{
+    fmd__frontmatter fm = check_error(state, "---\ntitle: x\n\nNo closing line, ever.\n",
+                                      "front matter opened on line 1 is not closed", 1, 1);
+    assert_int_equal(fm.body_offset, 0);
+    assert_int_equal(fm.body_line, 1);
+    check_error(state, "---\n", "front matter opened on line 1 is not closed", 1, 1);
+    check_error(state, "---\ntitle: x\n-----\n", "is not closed", 1, 1);
+}
+
+static void test_frontmatter_after_bom_and_crlf(void **state)
+{
+    static const char raw[] = "\xEF\xBB\xBF---\r\ntitle: W\r\nlist:\r\n  - 1\r\n---\r\nBody\r\n";
+    fmd_slice text;
+    fmd__norm_report rep;
+    assert_int_equal(fmd__kernel_normalize(raw, sizeof raw - 1, *state, &text, &rep), FMD_OK);
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, *state, &fm), FMD_OK);
+    assert_true(fm.present);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"title\":\"W\",\"list\":[1]}");
+    assert_slice(fm.title, "W");
+    assert_int_equal(text.len - fm.body_offset, 5);
+    assert_memory_equal(text.ptr + fm.body_offset, "Body\n", 5);
+
+    /* A lone BOM line before the marker is not front matter: the marker is not first. */
+    static const char late[] = "\xEF\xBB\xBF\n---\ntitle: x\n---\n";
+    assert_int_equal(fmd__kernel_normalize(late, sizeof late - 1, *state, &text, &rep), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, *state, &fm), FMD_OK);
+    assert_false(fm.present);
+}
+
+/*** Scalars ***/
+
+static void test_frontmatter_core_schema_scalars(void **state)
+{
+    static const struct {
+        const char *yaml, *json;
+    } cases[] = {
+        {"0", "0"},
+        {"-0", "-0"},
+        {"+12", "12"},
+        {"-007", "-7"},
+        {"007", "7"},
+        {"12345678901234567890123", "12345678901234567890123"},
+        {"0x1F", "31"},
+        {"0xffffffffffffffff", "18446744073709551615"},
+        {"0x10000000000000000", "\"0x10000000000000000\""},
+        {"0o17", "15"},
+        {"0o8", "\"0o8\""},
+        {"0x", "\"0x\""},
+        {"2.5", "2.5"},
+        {".5", "0.5"},
+        {"+.5", "0.5"},
+        {"-.5e-3", "-0.5e-3"},
+        {"1.", "1"},
+        {"1e3", "1e3"},
+        {"1.50E+10", "1.50E+10"},
+        {"00.10", "0.10"},
+        {"1e", "\"1e\""},
+        {"1_000", "\"1_000\""},
+        {".", "\".\""},
+        {"-x", "\"-x\""},
+        {"+", "\"+\""},
+        {".inf", "\".inf\""},
+        {"-.Inf", "\"-.Inf\""},
+        {".NaN", "\".NaN\""},
+        {".nan5", "\".nan5\""},
+        {"true", "true"},
+        {"True", "true"},
+        {"TRUE", "true"},
+        {"false", "false"},
+        {"FALSE", "false"},
+        {"tRUE", "\"tRUE\""},
+        {"yes", "\"yes\""},
+        {"off", "\"off\""},
+        {"~", "null"},
+        {"null", "null"},
+        {"Null", "null"},
+        {"NULL", "null"},
+        {"", "null"},
+        {"nULL", "\"nULL\""},
+        {"2024-01-15", "\"2024-01-15\""},
+        {"2024-01-15T10:00:00Z", "\"2024-01-15T10:00:00Z\""},
+        {"12:30", "\"12:30\""},
+        {"1.2.3", "\"1.2.3\""},
+        {"hello world", "\"hello world\""},
+        {"'123'", "\"123\""},
+        {"\"1.10\"", "\"1.10\""},
+        {"'01234'", "\"01234\""},
+        {"\"true\"", "\"true\""},
+        {"''", "\"\""},
+        {"'~'", "\"~\""},
+        {"!!str 5", "\"5\""},
+        {"!!str true", "\"true\""},
+        {"!!int \"5\"", "5"},
+        {"!!bool \"yes\"", "\"yes\""},
+        {"! 12", "\"12\""},
+        {"!custom 12", "12"},
+        {"\"tab\\there \\u00e9 \\x01 \\\" \\\\\"", "\"tab\\there é \\u0001 \\\" \\\\\""},
+        {"\"\\u2028\"", "\"\\u2028\""},
+        {"|\n  line 1\n  line 2\n", "\"line 1\\nline 2\\n\""},
+        {">-\n  folded\n  text\n", "\"folded text\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[256], json[256];
+        snprintf(yaml, sizeof yaml, "v: %s\n", cases[i].yaml);
+        snprintf(json, sizeof json, "{\"v\":%s}", cases[i].json);
+        check_json(state, yaml, json);
+    }
+}
+
+static void test_frontmatter_single_quoted_escapes(void **state)
+{
+    /* Decoded by frontmatter.c itself (libfyaml 0.7.12 leaks on five '' in a row); the
+     * expected values are PyYAML's. */
+    static const struct {
+        const char *yaml, *json;
+    } cases[] = {
+        {"'it''s'", "\"it's\""},
+        {"''''''''''''", "\"'''''\""},
+        {"'" "''''''''''''''''''''''''''''''''''''''''" "'", /* 20 in a row */
+         "\"''''''''''''''''''''\""},
+        {"'a''  \n  b'", "\"a' b\""},
+        {"'a''\n\n  b'", "\"a'\\nb\""},
+        {"'a'' \n\n\n b'", "\"a'\\n\\nb\""},
+        {"'  lead''s  '", "\"  lead's  \""},
+        {"'\n  x''y'", "\" x'y\""},
+        {"'x''y\n  '", "\"x'y \""},
+        {"'a''\t\n \tb'", "\"a' b\""},
+        {"'x''\n  \n  y\n  z  '", "\"x'\\ny z  \""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[256], json[256];
+        snprintf(yaml, sizeof yaml, "v: %s\n", cases[i].yaml);
+        snprintf(json, sizeof json, "{\"v\":%s}", cases[i].json);
+        check_json(state, yaml, json);
+    }
+    /* As a key and as the title too. */
+    fmd__frontmatter fm = check_json(state, "'k''''''''''': 1\ntitle: 'Don''t panic'\n",
+                                     "{\"k'''''\":1,\"title\":\"Don't panic\"}");
+    assert_slice(fm.title, "Don't panic");
+}
+
+static void test_frontmatter_keys(void **state)
+{
+    /* Keys are strings as written, whatever they would mean as values. */
+    check_json(state, "1: a\ntrue: b\n~: c\n0x10: d\n\"q\": e\n",
+               "{\"1\":\"a\",\"true\":\"b\",\"~\":\"c\",\"0x10\":\"d\",\"q\":\"e\"}");
+    /* A collection as a key becomes its JSON text. */
+    check_json(state, "? [a, 1]\n: v\n? {k: x}\n: w\n",
+               "{\"[\\\"a\\\",1]\":\"v\",\"{\\\"k\\\":\\\"x\\\"}\":\"w\"}");
+}
+
+/*** Title ***/
+
+static void test_frontmatter_title_rules(void **state)
+{
+    static const struct {
+        const char *yaml, *title; /* title NULL: none */
+    } cases[] = {
+        {"title: Plain words\n", "Plain words"},
+        {"title: \"Quoted \\\"x\\\"\"\n", "Quoted \"x\""},
+        {"title: 42\n", "42"},
+        {"title: 0x10\n", "0x10"}, /* as written, though the JSON says 16 */
+        {"title: 2024-01-15\n", "2024-01-15"},
+        {"title: true\n", "true"},
+        {"title: [a, b]\n", NULL},
+        {"title: {a: 1}\n", NULL},
+        {"title: ~\n", NULL},
+        {"title:\n", NULL},
+        {"title: ''\n", NULL},
+        {"Title: Other case\n", NULL},
+        {"nested:\n  title: Not top level\n", NULL},
+        {"t: &t Anchored\ntitle: *t\n", "Anchored"},
+        {"\"title\": Quoted key\n", "Quoted key"},
+        {"title: |\n  Block\n", "Block\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char page[256];
+        snprintf(page, sizeof page, "---\n%s---\n", cases[i].yaml);
+        fmd__frontmatter fm = parse(state, page);
+        assert_int_equal(fm.st, FMD_OK);
+        if (cases[i].title == NULL) {
+            if (fm.title.ptr != NULL)
+                fail_msg("case %zu: unexpected title \"%.*s\"", i, (int)fm.title.len,
+                         fm.title.ptr);
+        } else {
+            assert_slice(fm.title, cases[i].title);
+        }
+    }
+    fmd__frontmatter fm = check_json(state, "title: 0x10\n", "{\"title\":16}");
+    assert_slice(fm.title, "0x10");
+}
+
+/*** Errors ***/
+
+static void test_frontmatter_broken_yaml_position(void **state)
+{
+    /* Positions are in the page, where the YAML starts on line 2. */
+    check_error(state, "---\ntitle: ok\nbad: @x\n---\nbody\n", "cannot start with '@'", 3, 6);
+    check_error(state, "---\na: 1\nb: 2\na: 3\n---\n", "duplicate key", 4, 1);
+    check_error(state, "---\na: 1\nb: [1, 2]]\n---\n", "closing bracket", 3, 10);
+    check_error(state, "---\ntitle: ok\ntags: [a, b\nother: 1\n---\n", "flow sequence", 5, 1);
+    fmd__frontmatter fm =
+        check_error(state, "---\na: 1\nb: \"open\n---\nbody\n", "double-quoted", 3, 5);
+    /* The block is closed, so the body still starts after it. */
+    assert_int_equal(fm.body_offset, strlen("---\na: 1\nb: \"open\n---\n"));
+}
+
+static void test_frontmatter_duplicate_keys(void **state)
+{
+    /* Small mappings compare every pair, large ones hash: both report the second key. */
+    check_error(state, "---\nx:\n  a: 1\n  b: 2\n  a: 3\n---\n", "duplicate key", 5, 3);
+    char page[4096];
+    size_t n = (size_t)snprintf(page, sizeof page, "---\n");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(page + n, sizeof page - n, "key%d: %d\n", i, i);
+    snprintf(page + n, sizeof page - n, "key7: again\n---\n");
+    check_error(state, page, "duplicate key", 42, 1);
+    /* Keys are compared as the JSON strings they become. */
+    check_error(state, "---\n1: a\n\"1\": b\n---\n", "duplicate key", 3, 1);
+    check_error(state, "---\nk: &k x\nm: {x: 1, *k : 2}\n---\n", "duplicate key", 3, 11);
+    /* A merge key is not a duplicate of anything. */
+    check_json(state, "a: &a {p: 1}\nb: {<<: *a, q: 2}\n",
+               "{\"a\":{\"p\":1},\"b\":{\"p\":1,\"q\":2}}");
+}
+
+static void test_frontmatter_many_keys_linear(void **state)
+{
+    /* libfyaml's own duplicate check is O(n^2): seconds at this size. */
+    enum { KEYS = 20000 };
+    size_t cap = (size_t)KEYS * 32 + 16;
+    char *page = malloc(cap);
+    assert_non_null(page);
+    size_t n = (size_t)snprintf(page, cap, "---\n");
+    for (int i = 0; i < KEYS; i++)
+        n += (size_t)snprintf(page + n, cap - n, "k%d: %d\n", i, i);
+    n += (size_t)snprintf(page + n, cap - n, "---\n");
+    clock_t t0 = clock();
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    free(page);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_true(fm.json.len > (size_t)KEYS * 8);
+    assert_true(s < 5.0);
+}
+
+static void test_frontmatter_top_level_not_mapping(void **state)
+{
+    check_error(state, "---\n- a\n- b\n---\n", "front matter must be a mapping", 2, 1);
+    check_error(state, "---\n# comment\n\n  just text\n---\n", "front matter must be a mapping",
+                4, 3);
+    check_error(state, "---\n[1, 2]\n---\n", "front matter must be a mapping", 2, 1);
+}
+
+static void test_frontmatter_quiet_on_stderr(void **state)
+{
+    /* libfyaml prints diagnostics to stderr unless told otherwise; the kernel must never. */
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    assert_true(saved >= 0);
+    dup2(fileno(tmp), 2);
+    fmd__frontmatter fm = parse(state, "---\na: [1\nb: @\nc: *nope\n---\n");
+    fmd__frontmatter fm2 = parse(state, "---\nc: *nope\n---\n");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fseek(tmp, 0, SEEK_END);
+    long size = ftell(tmp);
+    fclose(tmp);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_int_equal(fm2.st, FMD_E_FRONTMATTER);
+    assert_int_equal(size, 0);
+}
+
+/*** Aliases and merge keys ***/
+
+static void test_frontmatter_anchors_and_aliases(void **state)
+{
+    check_json(state, "base: &b {x: 1, y: [1, 2]}\ncopy: *b\nlist: [&s hi, *s, *s]\n",
+               "{\"base\":{\"x\":1,\"y\":[1,2]},\"copy\":{\"x\":1,\"y\":[1,2]},"
+               "\"list\":[\"hi\",\"hi\",\"hi\"]}");
+    /* An alias keeps the scalar's style: a quoted anchor stays a string. */
+    check_json(state, "a: &n '5'\nb: *n\nc: &m 5\nd: *m\n",
+               "{\"a\":\"5\",\"b\":\"5\",\"c\":5,\"d\":5}");
+}
+
+static void test_frontmatter_merge_keys(void **state)
+{
+    check_json(state, "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n  z: 4\n",
+               "{\"base\":{\"x\":1,\"y\":2},\"d\":{\"x\":1,\"y\":3,\"z\":4}}");
+    /* Earlier mappings in the list win; the mapping's own keys win over all. */
+    check_json(state,
+               "a: &a {x: a, only_a: 1}\nb: &b {x: b, w: b, only_b: 2}\n"
+               "m:\n  w: own\n  <<: [*a, *b]\n",
+               "{\"a\":{\"x\":\"a\",\"only_a\":1},\"b\":{\"x\":\"b\",\"w\":\"b\",\"only_b\":2},"
+               "\"m\":{\"w\":\"own\",\"x\":\"a\",\"only_a\":1,\"only_b\":2}}");
+    /* Merges nest: c merges b, which merges a. */
+    check_json(state, "a: &a {p: 1, q: 1}\nb: &b {<<: *a, q: 2}\nc: {<<: *b, r: 3}\n",
+               "{\"a\":{\"p\":1,\"q\":1},\"b\":{\"p\":1,\"q\":2},\"c\":{\"p\":1,\"q\":2,\"r\":3}}");
+    /* A merged title counts. */
+    fmd__frontmatter fm = check_json(state, "d: &d {title: From merge}\n<<: *d\n",
+                                     "{\"d\":{\"title\":\"From merge\"},\"title\":\"From merge\"}");
+    assert_slice(fm.title, "From merge");
+    /* Alias keys compare by the text they point to. */
+    check_json(state, "k: &k x\nb: &b {x: 1, y: 1}\nm: {<<: *b, *k : 2}\n",
+               "{\"k\":\"x\",\"b\":{\"x\":1,\"y\":1},\"m\":{\"y\":1,\"x\":2}}");
+    /* A quoted "<<" is an ordinary key. */
+    check_json(state, "\"<<\": 1\n", "{\"<<\":1}");
+    check_error(state, "---\n<<: 5\n---\n", "merge key", 2, 5);
+}
+
+static void test_frontmatter_bad_aliases(void **state)
+{
+    check_error(state, "---\na: 1\nb: *nope\n---\n", "not defined", 3, 4);
+    check_error(state, "---\na: &x [1, *x]\n---\n", "contains it", 2, 11);
+    check_error(state, "---\na: &x {<<: *x}\n---\n", "contains it", 2, 12);
+}
+
+static void test_frontmatter_anchor_order(void **state)
+{
+    /* An alias names the last anchor of its name before it. */
+    check_json(state, "a: &x 1\nb: *x\nc: &x [2]\nd: *x\ne: {k: *x}\n",
+               "{\"a\":1,\"b\":1,\"c\":[2],\"d\":[2],\"e\":{\"k\":[2]}}");
+    check_error(state, "---\na: *x\nb: &x 1\n---\n", "not defined", 2, 4);
+}
+
+static void test_frontmatter_many_anchors_and_aliases(void **state)
+{
+    /* 1000 anchors and 100 000 aliases: fast (libfyaml's own lookup scans every anchor). */
+    enum { ANCHORS = 1000, ALIASES = 100000 };
+    size_t cap = (size_t)ANCHORS * 24 + (size_t)ALIASES * 8 + 64;
+    char *page = malloc(cap);
+    assert_non_null(page);
+    size_t n = (size_t)snprintf(page, cap, "---\n");
+    for (int i = 0; i < ANCHORS; i++)
+        n += (size_t)snprintf(page + n, cap - n, "a%d: &x%d %d\n", i, i, i);
+    n += (size_t)snprintf(page + n, cap - n, "l: [");
+    for (int i = 0; i < ALIASES; i++)
+        n += (size_t)snprintf(page + n, cap - n, "*x%d,", i % ANCHORS);
+    n += (size_t)snprintf(page + n, cap - n, "0]\n---\n");
+    clock_t t0 = clock();
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_int_equal(fm.st, FMD_OK);
+    assert_true(s < 5.0);
+
+    /* One anchor too many is refused before parsing, at the mark that is one too many. */
+    n = (size_t)snprintf(page, cap, "---\n");
+    for (int i = 0; i <= 1000; i++)
+        n += (size_t)snprintf(page + n, cap - n, "k%d: &x v\n", i);
+    snprintf(page + n, cap - n, "---\n");
+    check_error(state, page, "more than 1000 anchors", 1002, 8);
+    free(page);
+    /* '&' inside words and before a space is no anchor mark. */
+    fm = check_json(state, "a: R&D\nb: Tom & Jerry\nc: x?a=1&b=2\n",
+                    "{\"a\":\"R&D\",\"b\":\"Tom & Jerry\",\"c\":\"x?a=1&b=2\"}");
+}
+
+static void test_frontmatter_merge_many_keys(void **state)
+{
+    enum { KEYS = 10000 };
+    size_t cap = (size_t)KEYS * 16 + 64;
+    char *page = malloc(cap);
+    assert_non_null(page);
+    size_t n = (size_t)snprintf(page, cap, "---\nb: &b {");
+    for (int i = 0; i < KEYS; i++)
+        n += (size_t)snprintf(page + n, cap - n, "k%d: %d, ", i, i);
+    n += (size_t)snprintf(page + n, cap - n, "z: 0}\nc: {<<: *b, k1: own}\n---\n");
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    free(page);
+    assert_int_equal(fm.st, FMD_OK);
+    char *json = malloc(fm.json.len + 1); /* NUL-terminated, for strstr */
+    assert_non_null(json);
+    memcpy(json, fm.json.ptr, fm.json.len);
+    json[fm.json.len] = '\0';
+    /* c holds every key once, k1 with its own value. */
+    const char *c = strstr(json, "\"c\":{");
+    bool ok = c != NULL && strstr(c, "\"k1\":\"own\"") != NULL && strstr(c, "\"k1\":1,") == NULL &&
+              strstr(c, "\"k9999\":9999") != NULL;
+    free(json);
+    assert_true(ok);
+}
+
+static void test_frontmatter_billion_laughs(void **state)
+{
+    /* 9 levels of 10 aliases each: 10^9 strings if expanded. */
+    char yaml[2048];
+    size_t n = 0;
+    n += (size_t)snprintf(yaml + n, sizeof yaml - n, "---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\","
+                                                     "\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (char c = 'b'; c <= 'i'; c++) {
+        char p = (char)(c - 1);
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n,
+                              "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, p, p, p,
+                              p, p, p, p, p, p, p);
+    }
+    n += (size_t)snprintf(yaml + n, sizeof yaml - n, "---\n");
+    assert_true(n < sizeof yaml);
+    clock_t t0 = clock();
+    fmd__frontmatter fm = parse(state, yaml);
+    double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_non_null(fm.err_message.ptr);
+    assert_true(fm.err_message.len > 20);
+    assert_memory_equal(fm.err_message.ptr, "front matter is too large", 25);
+    assert_true(s < 2.0);
+    /* A few levels are fine. */
+    fm = parse(state, "---\na: &a [1,2]\nb: &b [*a,*a]\nc: [*b,*b]\n---\n");
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"a\":[1,2],\"b\":[[1,2],[1,2]],\"c\":[[[1,2],[1,2]],[[1,2],[1,2]]]}");
+}
+
+static void test_frontmatter_too_deep(void **state)
+{
+    char page[512];
+    size_t n = (size_t)snprintf(page, sizeof page, "---\na: ");
+    for (int i = 0; i < 100; i++)
+        page[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        page[n++] = ']';
+    memcpy(page + n, "\n---\n", 6);
+    fmd__frontmatter fm = parse(state, page);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_int_equal(fm.err_line, 2);
+    /* Aliases can nest deeper than the parser allows: 60 + 60 + ... levels. */
+    char yaml[8192];
+    n = (size_t)snprintf(yaml, sizeof yaml, "---\na: &a ");
+    for (int i = 0; i < 60; i++)
+        yaml[n++] = '[';
+    for (int i = 0; i < 60; i++)
+        yaml[n++] = ']';
+    for (char c = 'b'; c <= 'd'; c++) {
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, "\n%c: &%c ", c, c);
+        for (int i = 0; i < 60; i++)
+            yaml[n++] = '[';
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, "*%c", c - 1);
+        for (int i = 0; i < 60; i++)
+            yaml[n++] = ']';
+    }
+    memcpy(yaml + n, "\n---\n", 6);
+    check_error(state, yaml, "deeper than 128 levels", 0, 0);
+}
+
+/*** Threads ***/
+
+static void test_frontmatter_parallel_identical(void **state)
+{
+    (void)state;
+    static const char *const pages[] = {
+        "---\ntitle: A\ntags: [x, y]\nn: 0x10\n---\n",
+        "---\nbase: &b {k: 1}\nc: {<<: *b, j: 2}\n---\n",
+        "---\nbad: [\n---\n",
+        "---\n- list\n---\n",
+        "---\n---\n",
+        "no front matter\n",
+    };
+    enum { N_PAGES = sizeof pages / sizeof pages[0], ROUNDS = 64 };
+    char want[N_PAGES][256];
+    for (int i = 0; i < N_PAGES; i++) {
+        fmd__frontmatter fm = parse(state, pages[i]);
+        fmd_slice s = fm.st == FMD_OK ? fm.json : fm.err_message;
+        snprintf(want[i], sizeof want[i], "%d|%.*s", (int)fm.st, (int)s.len, s.ptr ? s.ptr : "");
+    }
+    int mismatches = 0;
+#pragma omp parallel num_threads(4) default(none) shared(pages, want) reduction(+ : mismatches)
+    {
+        fmd_arena *a = NULL;
+        if (fmd_arena_create(&a, 0) != FMD_OK) {
+            mismatches++;
+        } else {
+#pragma omp for schedule(dynamic, 1)
+            for (int r = 0; r < ROUNDS * N_PAGES; r++) {
+                const char *page = pages[r % N_PAGES];
+                fmd__frontmatter fm;
+                char got[256];
+                if (fmd__kernel_frontmatter(page, strlen(page), a, &fm) != FMD_OK) {
+                    mismatches++;
+                    continue;
+                }
+                fmd_slice s = fm.st == FMD_OK ? fm.json : fm.err_message;
+                snprintf(got, sizeof got, "%d|%.*s", (int)fm.st, (int)s.len, s.ptr ? s.ptr : "");
+                if (strcmp(got, want[r % N_PAGES]) != 0)
+                    mismatches++;
+                fmd_arena_reset(a);
+            }
+            fmd_arena_destroy(a);
+        }
+    }
+    assert_int_equal(mismatches, 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_frontmatter_valid_nested),
+        T(test_frontmatter_absent),
+        T(test_frontmatter_empty),
+        T(test_frontmatter_dots_close),
+        T(test_frontmatter_trailing_spaces_on_markers),
+        T(test_frontmatter_dashes_in_body_code_block),
+        T(test_frontmatter_unclosed),
+        T(test_frontmatter_after_bom_and_crlf),
+        T(test_frontmatter_core_schema_scalars),
+        T(test_frontmatter_single_quoted_escapes),
+        T(test_frontmatter_keys),
+        T(test_frontmatter_title_rules),
+        T(test_frontmatter_broken_yaml_position),
+        T(test_frontmatter_duplicate_keys),
+        T(test_frontmatter_many_keys_linear),
+        T(test_frontmatter_top_level_not_mapping),
+        T(test_frontmatter_quiet_on_stderr),
+        T(test_frontmatter_anchors_and_aliases),
+        T(test_frontmatter_merge_keys),
+        T(test_frontmatter_bad_aliases),
+        T(test_frontmatter_anchor_order),
+        T(test_frontmatter_many_anchors_and_aliases),
+        T(test_frontmatter_merge_many_keys),
+        T(test_frontmatter_billion_laughs),
+        T(test_frontmatter_too_deep),
+        T(test_frontmatter_parallel_identical),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -39,6 +39,8 @@ static const char help[] =
     "                            removed before every run and at the end)\n"
     "  --json FILE               also write every figure as JSON\n"
     "  --schedule lpt|dynamic    page schedule (default lpt; dynamic is the naive baseline)\n"
+    "  --writer-pool             create files in a pool of writer threads, one per rendering\n"
+    "                            thread and on its core, instead of on the rendering thread\n"
     "  --max-memory BYTES, --queue-size N, --profile P   as for build\n"
     "  --dialect, --unsafe, --no-heading-ids, --no-bind  as for build\n"
     "  --help                    show this help\n";
@@ -53,6 +55,7 @@ enum {
     OPT_JSON,
     OPT_BENCH_SCHEDULE,
     OPT_BENCH_NO_BIND,
+    OPT_WRITER_POOL,
 };
 
 #define MAX_COUNTS 256
@@ -229,6 +232,7 @@ int cli_cmd_bench(int argc, char **argv)
         {"json", 1, NULL, OPT_JSON},
         {"schedule", 1, NULL, OPT_BENCH_SCHEDULE},
         {"no-bind", 0, NULL, OPT_BENCH_NO_BIND},
+        {"writer-pool", 0, NULL, OPT_WRITER_POOL},
         {"max-memory", 1, NULL, OPT_MAX_MEMORY},
         {"queue-size", 1, NULL, OPT_QUEUE_SIZE},
         {"profile", 1, NULL, OPT_PROFILE},
@@ -257,6 +261,7 @@ int cli_cmd_bench(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_JSON: json = optarg; break;
         case OPT_BENCH_NO_BIND: c.no_bind = true; break;
+        case OPT_WRITER_POOL: cfg.writer_pool = true; break;
         case OPT_BENCH_SCHEDULE:
             if (strcmp(optarg, "lpt") == 0)
                 cfg.schedule = FMD_SCHED_LPT;

@@ -36,6 +36,9 @@ static const char help_build[] =
     "  --progress, --no-progress a progress line on stderr (default: when stderr is a tty)\n"
     "  --no-bind                 do not bind threads to cores\n"
     "  --report-affinity         print where each thread ran\n"
+    "  --schedule lpt|dynamic    page order: largest first (default) or input order\n"
+    "  --writer-pool             create files in writer threads (one per rendering thread,\n"
+    "                            on its core) instead of on the rendering threads\n"
     "\n"
     "The thread count comes from --threads, else FASTMD_WORKERS, else OMP_NUM_THREADS, else\n"
     "one per physical core. A summary line goes to stderr at the end. Exit status: 0 all\n"
@@ -51,6 +54,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_SCHEDULE,
+    OPT_WRITER_POOL,
 };
 
 /* Per-page error lines printed before the rest are only counted. */
@@ -83,6 +87,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"progress", 0, NULL, OPT_PROGRESS},
                                              {"no-progress", 0, NULL, OPT_NO_PROGRESS},
                                              {"schedule", 1, NULL, OPT_SCHEDULE},
+                                             {"writer-pool", 0, NULL, OPT_WRITER_POOL},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -106,6 +111,7 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_SUMMARY_JSON: summary_json = optarg; break;
         case OPT_PROGRESS: progress = 1; break;
         case OPT_NO_PROGRESS: progress = 0; break;
+        case OPT_WRITER_POOL: cfg.writer_pool = true; break;
         case OPT_SCHEDULE:
             if (strcmp(optarg, "lpt") == 0)
                 cfg.schedule = FMD_SCHED_LPT;

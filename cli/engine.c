@@ -396,8 +396,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         goto done;
     }
 
-    /* Tree mode: writer k shares the core of render thread k (see io/writer.c). */
-    if (e.out != NULL && !cfg->inline_writes) {
+    /* Tree mode with --writer-pool: writer k shares the core of render thread k (io/writer.c).
+     * Off by default: on the 2-core development machine it was slower than writing each file
+     * on the thread that rendered it (docs/performance.md has the figures). */
+    if (e.out != NULL && cfg->writer_pool) {
         st = fmd_io_writer_start(&e.writer, e.out, e.batch, e.stream, e.nthreads,
                                  WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, e.writer_bytes,
                                  bind_writer, &e);

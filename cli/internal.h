@@ -131,7 +131,7 @@ typedef struct cli_engine_cfg {
     size_t queue_size;   /* windows loaded ahead of the renderer (>= 1) */
     bool progress;       /* a progress line on stderr */
     bool collect_latency;
-    bool inline_writes; /* write each file on the rendering thread, not in the writer pool */
+    bool writer_pool; /* create files in io/'s writer pool rather than on the rendering thread */
 } cli_engine_cfg;
 
 typedef struct cli_engine_result {
@@ -163,5 +163,6 @@ int cli_cmd_render(int argc, char **argv);
 int cli_cmd_build(int argc, char **argv);
 int cli_cmd_topology(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const char usage[] =
     "  build SRC OUT       render every *.md and *.markdown under SRC into OUT, with\n"
     "                      OUT/manifest.ndjson\n"
     "  bench SRC           strong-scaling sweep: speedup, efficiency, Amdahl fit\n"
+    "  serve               JSON-RPC 2.0 sidecar on stdin/stdout (docs/protocol.md)\n"
     "  topology            show the cores, NUMA nodes and thread binding fastmd would use\n"
     "\n"
     "Options:\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cli_cmd_build(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cli_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "topology") == 0)
         return cli_cmd_topology(argc - 1, argv + 1);
     fprintf(stderr, "fastmd: unknown command '%s'\n\n%s", cmd, usage);

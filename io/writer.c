@@ -13,6 +13,9 @@
 #include "fmd_io.h"
 #include "internal.h"
 
+/* Pages queued before a sleeping writer is woken. */
+#define WAKE_BATCH 8
+
 typedef struct job {
     size_t page;
     char *html;
@@ -207,6 +210,7 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
      ((w)->max_bytes != 0 && (w)->len != 0 && (w)->bytes + html_len > (w)->max_bytes))
     if (FULL(w)) {
         double t0 = now_s();
+        pthread_cond_broadcast(&w->not_empty); /* make sure the writers drain before we sleep */
         while (FULL(w))
             pthread_cond_wait(&w->not_full, &w->mu);
         if (wait_s != NULL)
@@ -216,7 +220,11 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
     w->ring[(w->head + w->len) % w->cap] = (job){page, html, html_len, line, line_len};
     w->len++;
     w->bytes += html_len;
-    pthread_cond_signal(&w->not_empty);
+    /* Wake a writer once a few pages wait, not for every page: on a shared core each wake-up is
+     * a context switch, about as costly as writing a small file. A writer that is awake keeps
+     * going until the queue is empty. */
+    if (w->len == WAKE_BATCH || w->len == w->cap)
+        pthread_cond_signal(&w->not_empty);
     pthread_mutex_unlock(&w->mu);
     return FMD_OK;
 }

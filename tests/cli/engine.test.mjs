@@ -112,6 +112,14 @@ test('the schedules agree: lpt and plain dynamic give the same bytes', () => {
   sameTree(a, b);
 });
 
+test('--writer-pool writes the same tree', () => {
+  const a = tmp('inline');
+  const b = tmp('pool');
+  assert.equal(run(['build', '--threads', '2', src, a]).status, 1);
+  assert.equal(run(['build', '--threads', '2', '--writer-pool', '--max-memory', '1M', src, b]).status, 1);
+  sameTree(a, b);
+});
+
 test('--ndjson streams every result in path order, with the same HTML as the tree', () => {
   const tree = tmp('tree');
   run(['build', '--threads', '2', src, tree]);

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* fastmd serve: what its files share (cmd_serve.c: flags, the reader thread and dispatch;
+ * serve_methods.c: the small-request lane; serve_batch.c: the batch queue, the executor on the
+ * kernel's parallel loop, the ordered emitter and progress; serve_stats.c: counters, health and
+ * stats; serve_rules.c: the compiled-rules cache). The wire format is io/'s (fmd_rpc.h). */
+#ifndef FMD_CLI_SERVE_H
+#define FMD_CLI_SERVE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmd_rpc.h"
+#include "internal.h"
+
+/*** Counters (serve_stats.c) ***/
+
+/** Upper bounds of the latency histogram's buckets, in milliseconds (docs/protocol.md). */
+#define SERVE_N_BUCKETS 16
+extern const double serve_buckets_ms[SERVE_N_BUCKETS];
+
+/** The error codes counted one by one; anything else counts as the last entry. */
+#define SERVE_N_ERRCODES 9
+extern const int serve_errcodes[SERVE_N_ERRCODES];
+
+typedef struct serve_stats {
+    atomic_size_t requests[FMD_RPC_METHOD_COUNT];
+    atomic_size_t errors[SERVE_N_ERRCODES];
+    atomic_size_t pages_ok, pages_failed, pages_retried, pages_cancelled;
+    atomic_size_t bytes_in, bytes_out;
+    atomic_size_t bytes_read; /* protocol bytes on standard input */
+    atomic_size_t batches, batches_cancelled;
+    atomic_uint_fast64_t parse_ns, serialize_ns, load_ns, render_ns;
+    atomic_size_t lat_counts[FMD_RPC_METHOD_COUNT][SERVE_N_BUCKETS + 1];
+    atomic_uint_fast64_t lat_sum_ns[FMD_RPC_METHOD_COUNT];
+} serve_stats;
+
+/** Add @p seconds to a nanosecond counter. */
+void serve_add_time(atomic_uint_fast64_t *ns, double seconds);
+
+/*** The compiled-rules cache (serve_rules.c) ***/
+
+/** Rule sets kept compiled; the least recently used one not in use is dropped first. */
+#define SERVE_RULES_CACHE 16
+
+typedef struct serve_rules_entry serve_rules_entry;
+
+typedef struct serve_rules_cache {
+    pthread_mutex_t mu;
+    serve_rules_entry *e[SERVE_RULES_CACHE];
+    unsigned long tick;
+} serve_rules_cache;
+
+void serve_rules_init(serve_rules_cache *c);
+void serve_rules_destroy(serve_rules_cache *c);
+
+/** The compiled set for @p o's rules (NULL when it has none), from the cache or compiled now.
+ * On a rule that does not compile, fails @p req with -32602 naming the rule and returns
+ * FMD_E_RULE. @param handle receives what to pass to serve_rules_release().
+ * @return FMD_OK, FMD_E_RULE, FMD_E_NOMEM. Threads: safe. */
+fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const fmd_rules **out,
+                               serve_rules_entry **handle);
+void serve_rules_release(serve_rules_cache *c, serve_rules_entry *handle);
+
+/*** The server ***/
+
+typedef struct serve_batch serve_batch;
+
+/** A queued small request. */
+typedef struct serve_job {
+    struct serve_job *next;
+    fmd_rpc_request *req;
+} serve_job;
+
+/** Per-thread arenas of the batch sink, one cache line each, kept from batch to batch. */
+typedef struct serve_sink_slot {
+    _Alignas(64) fmd_arena *fmt; /* formatting, reset after every page */
+    fmd_arena *out, *scratch;    /* re-rendering a page (retry), reset after it */
+} serve_sink_slot;
+
+typedef struct serve {
+    /* Fixed once started. */
+    fmd_rpc_writer *w;
+    fmd_rpc_root *root;
+    const char *root_path;
+    fmd_options defaults;
+    cli_placement pl;
+    int nthreads;
+    int lanes;
+    size_t max_queued;
+    /* Test hooks, from the environment, 0 in production: FASTMD_SERVE_TEST_FAULT_EVERY (see
+     * fmd_rpc_load_items()) and FASTMD_SERVE_TEST_DELAY_US (each batch page then takes this much
+     * longer, so that tests can cancel or query a batch while it runs on any machine). */
+    size_t fault_every;
+    size_t delay_us;
+    double t0;
+    serve_stats stats;
+    serve_rules_cache rules;
+
+    /* The batch executor's own. */
+    fmd_kernel_batch *kb;
+    serve_sink_slot *sink_slots; /* nthreads */
+
+    /* Under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_small; /* a small job came, or draining */
+    pthread_cond_t cv_batch; /* a batch came, or draining */
+    serve_job *small_head, *small_tail;
+    size_t small_queued;
+    size_t small_running;
+    serve_batch *bq_head, *bq_tail; /* queued batches, FIFO */
+    size_t batches_queued;
+    serve_batch *running;
+    unsigned long next_batch_no;
+    bool draining;
+} serve;
+
+/** A batch, from submission to its answer. The reader reads id, req->id, cancel, completed and
+ * total under serve.mu (health, cancel); the executor owns the rest. */
+struct serve_batch {
+    serve_batch *next;
+    fmd_rpc_request *req;
+    char *id;
+    _Atomic int cancel;
+    atomic_size_t completed, failed;
+    size_t total;
+    const fmd_rules *rules;
+    serve_rules_entry *rules_handle;
+};
+
+/*** Answers (cmd_serve.c) ***/
+
+/** Write @p b (whole lines) to the client; count the serialisation seconds @p ser_s. */
+void serve_send(serve *s, const fmd_buf *b);
+/** Answer @p req with an error (nothing for a notification); counts it. */
+void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
+                      const char *data_json, size_t data_len);
+/** Record that @p req was answered now (latency histogram). */
+void serve_done(serve *s, const fmd_rpc_request *req);
+/** Count an error response with @p code. */
+void serve_count_error(serve *s, int code);
+
+/*** The small lane (serve_methods.c) ***/
+
+typedef struct serve_lane {
+    fmd_arena *out, *scratch, *fmt;
+} serve_lane;
+
+/** Answer a transform, normalize or computeDigest request on a lane thread; frees @p req. */
+void serve_answer_small(serve *s, serve_lane *lane, fmd_rpc_request *req);
+
+/*** Batches (serve_batch.c) ***/
+
+/** Queue a transformBatch (reader thread): checks the batch ID and the queue limit, compiles
+ * the rules, then hands @p req to the executor. Answers errors itself. Takes @p req. */
+void serve_batch_submit(serve *s, fmd_rpc_request *req);
+/** The executor thread: runs queued batches one at a time until draining and empty. */
+void *serve_batch_main(void *arg);
+/** Set the cancel flag of the live batch with this batch ID (or, with @p by_request, whose
+ * request id is @p key). @return whether one was found. Threads: any. */
+bool serve_batch_cancel(serve *s, const char *key, bool by_request);
+
+/*** health and stats (serve_stats.c) ***/
+
+/** Append health's result object. Takes serve.mu. */
+fmd_status serve_format_health(serve *s, fmd_buf *b);
+/** Append stats' result object (JSON counters, or {contentType, text} for Prometheus). */
+fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus);
+
+
+#endif

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/* fastmd serve's batches: the queue (FIFO, bounded by --max-queued), the executor thread that
+ * runs one batch at a time on the kernel's parallel loop, the sink that formats each page's
+ * JSON on the worker thread that rendered it, and the monitor thread of each batch, which
+ * writes batchItem notifications in input order as soon as each prefix is complete and a
+ * progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
+ * pages in flight finish, and every completed result still reaches the client. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve.h"
+
+#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+
+/** Progress notifications of one batch are at least this far apart (seconds). */
+#define PROGRESS_INTERVAL 0.1
+/** Formatted items handed to one fmd_rpc_write() by the monitor. */
+#define EMIT_GROUP 512
+
+/*** Queue and registry ***/
+
+/* Under s->mu: the live batch (running or queued) with this batch ID, or request id. */
+static serve_batch *find_live(serve *s, const char *key, bool by_request)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (serve_batch *x = pass == 0 ? s->running : s->bq_head; x != NULL;
+             x = pass == 0 ? NULL : x->next) {
+            const char *k = by_request ? x->req->id : x->id;
+            if (k != NULL && strcmp(k, key) == 0)
+                return x;
+        }
+    }
+    return NULL;
+}
+
+bool serve_batch_cancel(serve *s, const char *key, bool by_request)
+{
+    if (key == NULL)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    serve_batch *b = find_live(s, key, by_request);
+    if (b != NULL)
+        atomic_store(&b->cancel, 1);
+    pthread_mutex_unlock(&s->mu);
+    return b != NULL;
+}
+
+static void batch_free(serve *s, serve_batch *b)
+{
+    serve_rules_release(&s->rules, b->rules_handle);
+    fmd_rpc_request_free(b->req);
+    free(b->id);
+    free(b);
+}
+
+void serve_batch_submit(serve *s, fmd_rpc_request *req)
+{
+    serve_batch *b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        fmd_rpc_request_free(req);
+        return;
+    }
+    b->req = req;
+    b->total = req->n_items;
+    atomic_init(&b->cancel, 0);
+    atomic_init(&b->completed, 0);
+    atomic_init(&b->failed, 0);
+    /* Rules are compiled here, so a bad rule is answered at once, not after the queue. */
+    fmd_status st = serve_rules_acquire(&s->rules, req, &b->rules, &b->rules_handle);
+    if (st != FMD_OK) {
+        if (st == FMD_E_RULE)
+            serve_send_error(s, req, req->error, req->error_message, req->error_data,
+                             req->error_data ? strlen(req->error_data) : 0);
+        else
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+                             NULL, 0);
+        batch_free(s, b);
+        return;
+    }
+
+    pthread_mutex_lock(&s->mu);
+    const char *why = NULL;
+    int code = 0;
+    char data[160] = "";
+    if (s->batches_queued >= s->max_queued) {
+        code = FMD_RPC_OVERLOADED;
+        why = "Overloaded: too many batches waiting; try again later";
+        snprintf(data, sizeof data, "{\"queued\":%zu,\"limit\":%zu}", s->batches_queued,
+                 s->max_queued);
+    } else if (req->batch_id != NULL) {
+        if (find_live(s, req->batch_id, false) != NULL) {
+            code = FMD_RPC_INVALID_PARAMS;
+            why = "params.batchId: a live batch already has this ID";
+            snprintf(data, sizeof data, "{\"field\":\"params.batchId\"}");
+        } else {
+            b->id = strdup(req->batch_id);
+        }
+    } else {
+        /* A generated ID that no client-chosen live ID already holds. */
+        char gen[32];
+        do
+            snprintf(gen, sizeof gen, "b%lu", ++s->next_batch_no);
+        while (find_live(s, gen, false) != NULL);
+        b->id = strdup(gen);
+    }
+    if (code == 0 && b->id == NULL) {
+        code = FMD_RPC_INTERNAL_ERROR;
+        why = "Internal error: out of memory";
+    }
+    if (code != 0) {
+        pthread_mutex_unlock(&s->mu);
+        serve_send_error(s, req, code, why, data[0] ? data : NULL, strlen(data));
+        batch_free(s, b);
+        return;
+    }
+    if (s->bq_tail != NULL)
+        s->bq_tail->next = b;
+    else
+        s->bq_head = b;
+    s->bq_tail = b;
+    s->batches_queued++;
+    pthread_cond_signal(&s->cv_batch);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/*** One batch's run ***/
+
+/* One item's formatted JSON: a whole batchItem line (streaming) or the {"index":..} element of
+ * results (not streaming). ready is set last, with release order, by the thread that formatted
+ * it; ptr NULL with ready set: the item was skipped (cancelled) or could not be formatted. */
+typedef struct item_slot {
+    char *ptr;
+    size_t len;
+    atomic_int ready;
+} item_slot;
+
+typedef struct batch_run {
+    serve *s;
+    serve_batch *b;
+    fmd_rpc_request *req;
+    fmd_options opt;
+    item_slot *slots;
+    size_t n;
+    atomic_size_t retried;
+    atomic_size_t last_done; /* index + 1 of the item completed last; 0: none yet */
+    atomic_size_t ser_ns;    /* serialisation time of this batch, nanoseconds */
+    atomic_size_t render_ns;
+    atomic_size_t bytes_in, bytes_out;
+
+    /* The monitor. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_size_t waiting_for; /* the index the monitor waits for; SIZE_MAX: none */
+    bool done;                 /* under mu: every slot is final */
+    size_t next_emit;          /* monitor's own: items [0, next_emit) are written */
+} batch_run;
+
+/* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
+ * without the batchId, an element of results). */
+static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_result *res,
+                           bool with_batch)
+{
+    fmd_status st = FMD_OK;
+    const fmd_rpc_item *it = &br->req->items[i];
+    fmd_status load = br->req->refs[i].load_status;
+    if (with_batch) {
+        FMD_TRY(PUT_LIT(b, "{\"batchId\":"));
+        FMD_TRY(fmd_rpc_put_string(b, br->b->id, strlen(br->b->id)));
+        FMD_TRY(PUT_LIT(b, ",\"index\":"));
+    } else {
+        FMD_TRY(PUT_LIT(b, "{\"index\":"));
+    }
+    FMD_TRY(fmd_buf_put_u64(b, i));
+    if (load == FMD_OK && res->status == FMD_OK) {
+        FMD_TRY(PUT_LIT(b, ",\"result\":"));
+        FMD_TRY(fmd_rpc_put_page_result(b, it->file, res, br->req->include_code));
+    } else {
+        FMD_TRY(PUT_LIT(b, ",\"error\":"));
+        FMD_TRY(fmd_rpc_put_page_error(b, it, load, res));
+    }
+    FMD_TRY(fmd_buf_putc(b, '}'));
+fail:
+    return st;
+}
+
+/* Re-render page @p i after a transient failure, with the sink slot's own arenas (the kernel's
+ * are in use). Returns true when it then succeeded. */
+static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result *res)
+{
+    if ((me->out == NULL && fmd_arena_create(&me->out, 0) != FMD_OK) ||
+        (me->scratch == NULL && fmd_arena_create(&me->scratch, 0) != FMD_OK))
+        return false;
+    const fmd_page_ref *ref = &br->req->refs[i];
+    for (unsigned a = 0; a < br->req->options.retries; a++) {
+        atomic_fetch_add_explicit(&br->retried, 1, memory_order_relaxed);
+        fmd_arena_reset(me->out);
+        fmd_kernel_render_page(br->req->base + ref->offset, ref->len, &br->opt, me->out,
+                               me->scratch, res);
+        if (res->status != FMD_E_NOMEM)
+            return res->status == FMD_OK;
+    }
+    return false;
+}
+
+/* The kernel's sink: runs on the worker thread right after page @p i is rendered. */
+static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait_s, void *ud)
+{
+    (void)wait_s;
+    batch_run *br = ud;
+    serve_sink_slot *me = &br->s->sink_slots[thread];
+    if (br->s->delay_us != 0) { /* the test hook: a slow page */
+        struct timespec ts = {(time_t)(br->s->delay_us / 1000000),
+                              (long)(br->s->delay_us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+    const fmd_rpc_item *it = &br->req->items[i];
+    fmd_status load = br->req->refs[i].load_status;
+    if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
+        me->fmt = NULL;
+    fmd_result again;
+    if (load == FMD_OK && res->status == FMD_E_NOMEM && br->req->options.retries > 0 &&
+        retry_page(br, me, i, &again))
+        res = &again;
+    atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
+    atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
+
+    double t0 = cli_now();
+    item_slot *slot = &br->slots[i];
+    if (me->fmt != NULL) {
+        if (load == FMD_OK && res->status == FMD_OK && res->title.ptr == NULL &&
+            it->file != NULL) {
+            /* No front matter title and no heading: the file name, as `fastmd build` does. */
+            fmd_slice t;
+            if (fmd_kernel_title_from_path(it->file, strlen(it->file), me->fmt, &t) == FMD_OK &&
+                t.len != 0)
+                res->title = t;
+        }
+        fmd_buf b;
+        fmd_buf_init(&b, me->fmt);
+        fmd_status st = FMD_OK;
+        if (br->req->stream) {
+            st = fmd_rpc_put_notification_head(&b, "batchItem");
+            if (st == FMD_OK)
+                st = put_item(&b, br, i, res, true);
+            if (st == FMD_OK)
+                st = PUT_LIT(&b, "}\n");
+        } else {
+            st = put_item(&b, br, i, res, false);
+        }
+        if (st == FMD_OK) {
+            slot->ptr = malloc(b.len);
+            if (slot->ptr != NULL) {
+                memcpy(slot->ptr, b.ptr, b.len);
+                slot->len = b.len;
+            }
+        }
+        fmd_arena_reset(me->fmt);
+    }
+    if (me->out != NULL)
+        fmd_arena_reset(me->out);
+    atomic_fetch_add_explicit(&br->ser_ns, (size_t)((cli_now() - t0) * 1e9),
+                              memory_order_relaxed);
+
+    bool failed = load != FMD_OK || res->status != FMD_OK;
+    if (failed)
+        atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
+    atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
+    /* Publish the slot; wake the monitor only if it waits for exactly this item. Both sides
+     * are sequentially consistent: either the monitor sees ready, or this sees waiting_for. */
+    atomic_store(&slot->ready, 1);
+    if (br->req->stream && atomic_load(&br->waiting_for) == i) {
+        pthread_mutex_lock(&br->mu);
+        pthread_cond_signal(&br->cv);
+        pthread_mutex_unlock(&br->mu);
+    }
+    return FMD_OK;
+}
+
+/*** The monitor: ordered batchItem lines and progress ***/
+
+/* Write the ready prefix from next_emit on (all of it when @p all: the batch is over). */
+static void emit_ready(batch_run *br, bool all)
+{
+    fmd_slice parts[EMIT_GROUP];
+    for (;;) {
+        size_t cnt = 0, k = br->next_emit;
+        while (k < br->n && cnt < EMIT_GROUP && atomic_load(&br->slots[k].ready)) {
+            if (br->slots[k].ptr != NULL)
+                parts[cnt++] = (fmd_slice){br->slots[k].ptr, br->slots[k].len};
+            k++;
+        }
+        if (k == br->next_emit)
+            return;
+        if (cnt > 0)
+            fmd_rpc_write(br->s->w, parts, cnt);
+        for (size_t j = br->next_emit; j < k; j++) {
+            free(br->slots[j].ptr);
+            br->slots[j].ptr = NULL;
+        }
+        br->next_emit = k;
+        if (!all && k < br->n && !atomic_load(&br->slots[k].ready))
+            return;
+    }
+}
+
+static void emit_progress(batch_run *br)
+{
+    serve *s = br->s;
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 4096) != FMD_OK)
+        return;
+    double t0 = cli_now();
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    size_t last = atomic_load_explicit(&br->last_done, memory_order_relaxed);
+    const char *file = last ? br->req->items[last - 1].file : NULL;
+    char nums[128];
+    int n = snprintf(nums, sizeof nums, ",\"completed\":%zu,\"total\":%zu,\"failed\":%zu",
+                     atomic_load(&br->b->completed), br->n, atomic_load(&br->b->failed));
+    fmd_status st = fmd_rpc_put_notification_head(&b, "progress");
+    if (st == FMD_OK)
+        st = PUT_LIT(&b, "{\"batchId\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_string(&b, br->b->id, strlen(br->b->id));
+    if (st == FMD_OK)
+        st = fmd_buf_append(&b, nums, (size_t)n);
+    if (st == FMD_OK)
+        st = PUT_LIT(&b, ",\"currentFile\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_string(&b, file, file ? strlen(file) : 0);
+    if (st == FMD_OK)
+        st = PUT_LIT(&b, "}}\n");
+    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    if (st == FMD_OK)
+        serve_send(s, &b);
+    fmd_arena_destroy(a);
+}
+
+static void *monitor_main(void *arg)
+{
+    batch_run *br = arg;
+    bool stream = br->req->stream, progress = br->req->progress;
+    double last_progress = cli_now();
+    size_t last_sent = 0;
+    for (;;) {
+        pthread_mutex_lock(&br->mu);
+        for (;;) {
+            if (br->done)
+                break;
+            if (stream && br->next_emit < br->n && atomic_load(&br->slots[br->next_emit].ready))
+                break;
+            double now = cli_now();
+            if (progress && now - last_progress >= PROGRESS_INTERVAL &&
+                atomic_load(&br->b->completed) != last_sent)
+                break;
+            atomic_store(&br->waiting_for, stream && br->next_emit < br->n ? br->next_emit
+                                                                           : SIZE_MAX);
+            if (stream && br->next_emit < br->n && atomic_load(&br->slots[br->next_emit].ready))
+                break;
+            /* Wake for the next progress tick at the latest (or every second, to be safe). */
+            double wake = progress ? last_progress + PROGRESS_INTERVAL : now + 1.0;
+            if (wake <= now)
+                wake = now + PROGRESS_INTERVAL;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            double d = wake - now;
+            ts.tv_sec += (time_t)d;
+            ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&br->cv, &br->mu, &ts);
+        }
+        bool done = br->done;
+        atomic_store(&br->waiting_for, SIZE_MAX);
+        pthread_mutex_unlock(&br->mu);
+        if (stream)
+            emit_ready(br, done);
+        if (done) {
+            if (progress)
+                emit_progress(br);
+            return NULL;
+        }
+        size_t completed = atomic_load(&br->b->completed);
+        if (progress && cli_now() - last_progress >= PROGRESS_INTERVAL && completed != last_sent) {
+            emit_progress(br);
+            last_sent = completed;
+            last_progress = cli_now();
+        }
+    }
+}
+
+/*** The answer ***/
+
+/* The stats object of a batch. */
+static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, double ms)
+{
+    char tmp[200];
+    size_t completed = atomic_load(&br->b->completed), failed = atomic_load(&br->b->failed);
+    int n = snprintf(tmp, sizeof tmp,
+                     "\"stats\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
+                     "\"cancelled\":%zu,\"ms\":",
+                     br->n, completed - failed, failed, atomic_load(&br->retried), cancelled);
+    fmd_status st = fmd_buf_append(b, tmp, (size_t)n);
+    if (st == FMD_OK)
+        st = fmd_rpc_put_number(b, ms);
+    if (st == FMD_OK)
+        st = fmd_buf_putc(b, '}');
+    return st;
+}
+
+/* Write the batch's answer: its result, or -32800 when it was cancelled before every item ran.
+ * Non-streamed results go out as the formatted pieces themselves, joined by commas in the
+ * writev: no copy of the whole answer is made. */
+static void answer(batch_run *br, size_t cancelled, double ms)
+{
+    serve *s = br->s;
+    fmd_rpc_request *req = br->req;
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 4096) != FMD_OK)
+        return;
+    fmd_buf head, tail;
+    fmd_buf_init(&head, a);
+    fmd_status st = FMD_OK;
+    bool cancelled_answer = cancelled > 0;
+    double t0 = cli_now();
+    if (cancelled_answer) {
+        char tmp[160];
+        int n = snprintf(tmp, sizeof tmp, "%d,\"message\":", FMD_RPC_CANCELLED);
+        FMD_TRY(PUT_LIT(&head, "{\"jsonrpc\":\"2.0\",\"id\":"));
+        FMD_TRY(fmd_buf_puts(&head, req->id));
+        FMD_TRY(PUT_LIT(&head, ",\"error\":{\"code\":"));
+        FMD_TRY(fmd_buf_append(&head, tmp, (size_t)n));
+        snprintf(tmp, sizeof tmp, "batch %.100s cancelled", br->b->id);
+        FMD_TRY(fmd_rpc_put_string(&head, tmp, strlen(tmp)));
+        FMD_TRY(PUT_LIT(&head, ",\"data\":{\"batchId\":"));
+        FMD_TRY(fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id)));
+        n = snprintf(tmp, sizeof tmp, ",\"completed\":%zu,\"total\":%zu",
+                     atomic_load(&br->b->completed), br->n);
+        FMD_TRY(fmd_buf_append(&head, tmp, (size_t)n));
+        if (!req->stream)
+            FMD_TRY(PUT_LIT(&head, ",\"results\":["));
+    } else {
+        FMD_TRY(fmd_rpc_put_response_head(&head, req->id));
+        FMD_TRY(PUT_LIT(&head, "{\"batchId\":"));
+        FMD_TRY(fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id)));
+        FMD_TRY(req->stream ? fmd_buf_putc(&head, ',') : PUT_LIT(&head, ",\"results\":["));
+    }
+    fmd_buf_init(&tail, a);
+    if (cancelled_answer) {
+        FMD_TRY(req->stream ? PUT_LIT(&tail, "}}}\n") : PUT_LIT(&tail, "]}}}\n"));
+    } else {
+        if (!req->stream)
+            FMD_TRY(PUT_LIT(&tail, "],"));
+        FMD_TRY(put_stats(&tail, br, cancelled, ms));
+        FMD_TRY(PUT_LIT(&tail, "}}\n"));
+    }
+    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+
+    if (req->stream) {
+        fmd_slice parts[2] = {fmd_buf_slice(&head), fmd_buf_slice(&tail)};
+        fmd_rpc_write(s->w, parts, 2);
+    } else {
+        size_t cap = 2 * br->n + 2, k = 0;
+        fmd_slice *parts = malloc(sizeof *parts * cap);
+        if (parts == NULL) {
+            st = FMD_E_NOMEM;
+            goto fail;
+        }
+        parts[k++] = fmd_buf_slice(&head);
+        bool first = true;
+        for (size_t i = 0; i < br->n; i++) {
+            if (br->slots[i].ptr == NULL)
+                continue;
+            if (!first)
+                parts[k++] = (fmd_slice){",", 1};
+            first = false;
+            parts[k++] = (fmd_slice){br->slots[i].ptr, br->slots[i].len};
+        }
+        parts[k++] = fmd_buf_slice(&tail);
+        fmd_rpc_write(s->w, parts, k);
+        free(parts);
+    }
+    if (cancelled_answer)
+        serve_count_error(s, FMD_RPC_CANCELLED);
+    serve_done(s, req);
+    fmd_arena_destroy(a);
+    return;
+fail:
+    fmd_arena_destroy(a);
+    (void)st;
+    serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+}
+
+static void run_batch(serve *s, serve_batch *b)
+{
+    double t_start = cli_now();
+    fmd_rpc_request *req = b->req;
+    batch_run br = {0};
+    br.s = s;
+    br.b = b;
+    br.req = req;
+    br.n = req->n_items;
+    br.opt = req->options.opt;
+    br.opt.rules = b->rules;
+    atomic_init(&br.waiting_for, SIZE_MAX);
+    br.slots = calloc(br.n ? br.n : 1, sizeof *br.slots);
+    fmd_result *results = calloc(br.n ? br.n : 1, sizeof *results);
+    if (br.slots == NULL || results == NULL) {
+        free(br.slots);
+        free(results);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        return;
+    }
+    pthread_mutex_init(&br.mu, NULL);
+    pthread_cond_init(&br.cv, NULL);
+    pthread_t monitor;
+    bool monitor_started = pthread_create(&monitor, NULL, monitor_main, &br) == 0;
+
+    fmd_status st = FMD_OK;
+    if (!atomic_load(&b->cancel)) {
+        double load_s = 0;
+        st = fmd_rpc_load_items(req, s->root, br.opt.max_input_bytes, req->options.retries,
+                                s->nthreads, s->fault_every, &load_s);
+        serve_add_time(&s->stats.load_ns, load_s);
+        for (size_t i = 0; i < br.n; i++)
+            if (req->items[i].attempts > 1)
+                atomic_fetch_add(&br.retried, req->items[i].attempts - 1);
+    }
+    if (st == FMD_OK && br.n > 0) {
+        fmd_page_sink sink = {.fn = batch_sink, .userdata = &br, .release = true};
+        fmd_batch_run run = {.base = req->base,
+                             .pages = req->refs,
+                             .n = br.n,
+                             .opt = &br.opt,
+                             .results = results,
+                             .hook = &s->pl.hook,
+                             .sink = &sink,
+                             .cancel = &b->cancel};
+        st = fmd_kernel_run_batch(s->kb, &run);
+    }
+    /* Every slot the sink did not fill was skipped: cancelled (or the run failed as a whole). */
+    size_t cancelled = 0;
+    for (size_t i = 0; i < br.n; i++) {
+        if (!atomic_load(&br.slots[i].ready)) {
+            cancelled++;
+            atomic_store(&br.slots[i].ready, 1);
+        }
+    }
+    pthread_mutex_lock(&br.mu);
+    br.done = true;
+    pthread_cond_signal(&br.cv);
+    pthread_mutex_unlock(&br.mu);
+    if (monitor_started)
+        pthread_join(monitor, NULL);
+    else if (req->stream)
+        emit_ready(&br, true);
+
+    serve_stats *c = &s->stats;
+    size_t completed = atomic_load(&b->completed), failed = atomic_load(&b->failed);
+    atomic_fetch_add(&c->pages_ok, completed - failed);
+    atomic_fetch_add(&c->pages_failed, failed);
+    atomic_fetch_add(&c->pages_cancelled, cancelled);
+    atomic_fetch_add(&c->pages_retried, atomic_load(&br.retried));
+    atomic_fetch_add(&c->bytes_in, atomic_load(&br.bytes_in));
+    atomic_fetch_add(&c->bytes_out, atomic_load(&br.bytes_out));
+    atomic_fetch_add(&c->serialize_ns, atomic_load(&br.ser_ns));
+    atomic_fetch_add(&c->render_ns, atomic_load(&br.render_ns));
+    atomic_fetch_add(&c->batches, 1);
+    if (st != FMD_OK && cancelled == br.n && br.n > 0) {
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+    } else {
+        if (cancelled > 0)
+            atomic_fetch_add(&c->batches_cancelled, 1);
+        answer(&br, cancelled, (cli_now() - t_start) * 1e3);
+    }
+    for (size_t i = 0; i < br.n; i++)
+        free(br.slots[i].ptr);
+    free(br.slots);
+    free(results);
+    pthread_mutex_destroy(&br.mu);
+    pthread_cond_destroy(&br.cv);
+}
+
+void *serve_batch_main(void *arg)
+{
+    serve *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->bq_head == NULL && !s->draining)
+            pthread_cond_wait(&s->cv_batch, &s->mu);
+        serve_batch *b = s->bq_head;
+        if (b == NULL) { /* draining and nothing left */
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        s->bq_head = b->next;
+        if (s->bq_head == NULL)
+            s->bq_tail = NULL;
+        b->next = NULL;
+        s->batches_queued--;
+        s->running = b;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s, b);
+
+        pthread_mutex_lock(&s->mu);
+        s->running = NULL;
+        pthread_mutex_unlock(&s->mu);
+        batch_free(s, b);
+    }
+    fmd_numa_unbind_thread(s->pl.plan, NULL);
+    return NULL;
+}

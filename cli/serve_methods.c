@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* fastmd serve's small lane: single transform, normalize and computeDigest, answered by the
+ * lane threads beside the batch engine, so that a small request never waits behind a batch.
+ * Each lane thread owns its arenas; nothing here is shared but the counters and the writer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* computeDigest is XXH3-128, which the kernel does not export (it has only XXH3-64, in
+ * kernel/hash.c, the one file that inlines xxHash). This is a second, non-inlined use, through
+ * libxxhash: one call per request, so inlining buys nothing. */
+#include <xxhash.h>
+
+#include "serve.h"
+
+#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+
+/* Send @p b, or -32603 when formatting ran out of memory. */
+static void finish(serve *s, fmd_rpc_request *req, fmd_buf *b, fmd_status st, double t0)
+{
+    if (st == FMD_OK)
+        st = PUT_LIT(b, "}\n");
+    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    if (st == FMD_OK) {
+        serve_send(s, b);
+        serve_done(s, req);
+    } else {
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+    }
+}
+
+/*** transform ***/
+
+static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
+{
+    const fmd_rules *rules = NULL;
+    serve_rules_entry *handle = NULL;
+    fmd_status st = serve_rules_acquire(&s->rules, req, &rules, &handle);
+    if (st == FMD_E_RULE) {
+        serve_send_error(s, req, req->error, req->error_message, req->error_data,
+                         req->error_data ? strlen(req->error_data) : 0);
+        return;
+    }
+    if (st != FMD_OK) {
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        return;
+    }
+    fmd_options opt = req->options.opt;
+    opt.rules = rules;
+    fmd_rpc_item *item = &req->items[0];
+    fmd_page_ref *ref = &req->refs[0];
+    size_t retried = 0;
+    if (!item->has_content) {
+        double load_s = 0;
+        st = fmd_rpc_load_items(req, s->root, opt.max_input_bytes, req->options.retries, 1,
+                                s->fault_every, &load_s);
+        serve_add_time(&s->stats.load_ns, load_s);
+        retried += item->attempts > 1 ? item->attempts - 1 : 0;
+        if (st != FMD_OK) {
+            serve_rules_release(&s->rules, handle);
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+                             NULL, 0);
+            return;
+        }
+    }
+    fmd_result res = {0};
+    if (ref->load_status == FMD_OK) {
+        double t0 = cli_now();
+        for (unsigned a = 0;; a++) {
+            fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
+                                   lane->scratch, &res);
+            if (res.status != FMD_E_NOMEM || a >= req->options.retries)
+                break;
+            fmd_arena_reset(lane->out);
+            retried++;
+        }
+        res.render_s = cli_now() - t0;
+        serve_add_time(&s->stats.render_ns, res.render_s);
+        if (res.status == FMD_OK && res.title.ptr == NULL && item->file != NULL) {
+            fmd_slice t;
+            if (fmd_kernel_title_from_path(item->file, strlen(item->file), lane->out, &t) ==
+                    FMD_OK &&
+                t.len != 0)
+                res.title = t;
+        }
+    }
+    atomic_fetch_add_explicit(&s->stats.pages_retried, retried, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stats.bytes_in, ref->len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stats.bytes_out, res.html.len, memory_order_relaxed);
+
+    double t0 = cli_now();
+    fmd_buf b;
+    fmd_buf_init(&b, lane->fmt);
+    if (ref->load_status != FMD_OK || res.status != FMD_OK) {
+        atomic_fetch_add_explicit(&s->stats.pages_failed, 1, memory_order_relaxed);
+        fmd_buf data;
+        fmd_buf_init(&data, lane->fmt);
+        st = fmd_rpc_put_page_error(&data, item, ref->load_status, &res);
+        char msg[512];
+        fmd_status why = ref->load_status != FMD_OK ? ref->load_status : res.status;
+        snprintf(msg, sizeof msg, "%.200s%s%s", item->file ? item->file : "",
+                 item->file ? ": " : "",
+                 item->outside ? "path leads out of the root" : fmd_status_str(why));
+        serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+        if (st == FMD_OK)
+            serve_send_error(s, req, FMD_RPC_PAGE_FAILED, msg, data.ptr, data.len);
+        else
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+                             NULL, 0);
+    } else {
+        atomic_fetch_add_explicit(&s->stats.pages_ok, 1, memory_order_relaxed);
+        st = fmd_rpc_put_response_head(&b, req->id);
+        if (st == FMD_OK)
+            st = fmd_rpc_put_page_result(&b, item->file, &res, req->include_code);
+        finish(s, req, &b, st, t0);
+    }
+    serve_rules_release(&s->rules, handle);
+}
+
+/*** normalize ***/
+
+static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
+{
+    double t0 = cli_now();
+    const char *in = req->content.ptr;
+    size_t n = req->content.len;
+    bool changed = false;
+    if (req->remove_bom && n >= 3 && memcmp(in, "\xEF\xBB\xBF", 3) == 0) {
+        in += 3;
+        n -= 3;
+        changed = true;
+    }
+    char *out = fmd_arena_alloc(lane->scratch, n ? n : 1);
+    size_t m = 0;
+    if (out == NULL) {
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        return;
+    }
+    if (req->normalize_lf) {
+        for (size_t i = 0; i < n; i++) {
+            if (in[i] == '\r') {
+                out[m++] = '\n';
+                if (i + 1 < n && in[i + 1] == '\n')
+                    i++;
+                changed = true;
+            } else {
+                out[m++] = in[i];
+            }
+        }
+    } else {
+        memcpy(out, in, n);
+        m = n;
+    }
+    fmd_buf b;
+    fmd_buf_init(&b, lane->fmt);
+    fmd_status st = fmd_rpc_put_response_head(&b, req->id);
+    if (st == FMD_OK)
+        st = PUT_LIT(&b, "{\"content\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_string(&b, out, m);
+    if (st == FMD_OK)
+        st = changed ? PUT_LIT(&b, ",\"changed\":true}") : PUT_LIT(&b, ",\"changed\":false}");
+    finish(s, req, &b, st, t0);
+}
+
+/*** computeDigest ***/
+
+static void compute_digest(serve *s, serve_lane *lane, fmd_rpc_request *req)
+{
+    double t0 = cli_now();
+    XXH128_hash_t h = XXH3_128bits(req->digest_input.ptr, req->digest_input.len);
+    XXH128_canonical_t canon;
+    XXH128_canonicalFromHash(&canon, h); /* big-endian, high 64 bits first */
+    static const char hex[] = "0123456789abcdef";
+    char text[sizeof canon.digest * 2];
+    for (size_t i = 0; i < sizeof canon.digest; i++) {
+        text[2 * i] = hex[canon.digest[i] >> 4];
+        text[2 * i + 1] = hex[canon.digest[i] & 15];
+    }
+    fmd_buf b;
+    fmd_buf_init(&b, lane->fmt);
+    fmd_status st = fmd_rpc_put_response_head(&b, req->id);
+    if (st == FMD_OK)
+        st = PUT_LIT(&b, "{\"digest\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_string(&b, text, sizeof text);
+    if (st == FMD_OK)
+        st = fmd_buf_putc(&b, '}');
+    finish(s, req, &b, st, t0);
+}
+
+void serve_answer_small(serve *s, serve_lane *lane, fmd_rpc_request *req)
+{
+    switch (req->method) {
+    case FMD_RPC_TRANSFORM: transform(s, lane, req); break;
+    case FMD_RPC_NORMALIZE: normalize(s, lane, req); break;
+    case FMD_RPC_COMPUTE_DIGEST: compute_digest(s, lane, req); break;
+    default: break;
+    }
+    fmd_arena_reset(lane->out);
+    fmd_arena_reset(lane->scratch);
+    fmd_arena_reset(lane->fmt);
+    fmd_rpc_request_free(req);
+}

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* fastmd serve's counters, and the health and stats answers built from them: JSON by default,
+ * the Prometheus text exposition format on request. Counters are relaxed atomics: each is
+ * exact, a snapshot of several is not (they are read while work goes on). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "serve.h"
+
+const double serve_buckets_ms[SERVE_N_BUCKETS] = {0.1, 0.25, 0.5,  1,    2.5,  5,    10,   25,
+                                                  50,  100,  250,  500,  1000, 2500, 5000, 10000};
+
+const int serve_errcodes[SERVE_N_ERRCODES] = {
+    FMD_RPC_PARSE_ERROR,    FMD_RPC_INVALID_REQUEST, FMD_RPC_METHOD_NOT_FOUND,
+    FMD_RPC_INVALID_PARAMS, FMD_RPC_INTERNAL_ERROR,  FMD_RPC_OVERLOADED,
+    FMD_RPC_PAGE_FAILED,    FMD_RPC_CANCELLED,       0 /* any other */};
+
+#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+
+void serve_add_time(atomic_uint_fast64_t *ns, double seconds)
+{
+    if (seconds > 0)
+        atomic_fetch_add_explicit(ns, (uint_fast64_t)(seconds * 1e9), memory_order_relaxed);
+}
+
+static size_t ld(atomic_size_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static double secs(atomic_uint_fast64_t *ns)
+{
+    return (double)atomic_load_explicit(ns, memory_order_relaxed) * 1e-9;
+}
+
+/* printf into the buffer (short pieces only). */
+static fmd_status putf(fmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static fmd_status putf(fmd_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return FMD_E_USAGE;
+    if ((size_t)n >= sizeof tmp)
+        n = (int)sizeof tmp - 1;
+    return fmd_buf_append(b, tmp, (size_t)n);
+}
+
+/*** health ***/
+
+fmd_status serve_format_health(serve *s, fmd_buf *b)
+{
+    fmd_status st = FMD_OK;
+    pthread_mutex_lock(&s->mu);
+    FMD_TRY(PUT_LIT(b, "{\"status\":"));
+    FMD_TRY(s->draining ? PUT_LIT(b, "\"draining\"") : PUT_LIT(b, "\"ok\""));
+    FMD_TRY(PUT_LIT(b, ",\"uptime\":"));
+    FMD_TRY(fmd_rpc_put_number(b, cli_now() - s->t0));
+    FMD_TRY(putf(b, ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,\"smallQueued\":%zu",
+                 s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
+                 s->small_queued));
+    FMD_TRY(PUT_LIT(b, ",\"batches\":["));
+    bool first = true;
+    for (int pass = 0; pass < 2; pass++) {
+        for (serve_batch *x = pass == 0 ? s->running : s->bq_head; x != NULL;
+             x = pass == 0 ? NULL : x->next) {
+            FMD_TRY(first ? PUT_LIT(b, "{\"batchId\":") : PUT_LIT(b, ",{\"batchId\":"));
+            first = false;
+            FMD_TRY(fmd_rpc_put_string(b, x->id, strlen(x->id)));
+            FMD_TRY(putf(b, ",\"state\":\"%s\",\"completed\":%zu,\"total\":%zu}",
+                         pass == 0 ? "running" : "queued", ld(&x->completed), x->total));
+        }
+    }
+    FMD_TRY(PUT_LIT(b, "]}"));
+fail:
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/*** stats: JSON ***/
+
+static fmd_status format_json(serve *s, fmd_buf *b)
+{
+    fmd_status st = FMD_OK;
+    serve_stats *c = &s->stats;
+    size_t wbytes;
+    double wsecs;
+    fmd_rpc_writer_counters(s->w, &wbytes, &wsecs);
+    FMD_TRY(PUT_LIT(b, "{\"uptime\":"));
+    FMD_TRY(fmd_rpc_put_number(b, cli_now() - s->t0));
+    FMD_TRY(putf(b, ",\"workers\":%d,\"requests\":{", s->nthreads));
+    bool first = true;
+    for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
+        size_t v = ld(&c->requests[m]);
+        if (v == 0)
+            continue;
+        FMD_TRY(putf(b, "%s\"%s\":%zu", first ? "" : ",", fmd_rpc_method_name((fmd_rpc_method)m),
+                     v));
+        first = false;
+    }
+    FMD_TRY(PUT_LIT(b, "},\"errors\":{"));
+    first = true;
+    for (int k = 0; k < SERVE_N_ERRCODES; k++) {
+        size_t v = ld(&c->errors[k]);
+        if (v == 0)
+            continue;
+        if (serve_errcodes[k] != 0)
+            FMD_TRY(putf(b, "%s\"%d\":%zu", first ? "" : ",", serve_errcodes[k], v));
+        else
+            FMD_TRY(putf(b, "%s\"other\":%zu", first ? "" : ",", v));
+        first = false;
+    }
+    size_t ok = ld(&c->pages_ok), failed = ld(&c->pages_failed);
+    FMD_TRY(putf(b,
+                 "},\"pages\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
+                 "\"cancelled\":%zu},\"bytes\":{\"in\":%zu,\"out\":%zu,\"read\":%zu,"
+                 "\"written\":%zu},\"batches\":{\"total\":%zu,\"cancelled\":%zu}",
+                 ok + failed, ok, failed, ld(&c->pages_retried), ld(&c->pages_cancelled),
+                 ld(&c->bytes_in), ld(&c->bytes_out), ld(&c->bytes_read), wbytes, ld(&c->batches),
+                 ld(&c->batches_cancelled)));
+    FMD_TRY(putf(b,
+                 ",\"time\":{\"parseSeconds\":%.6f,\"serializeSeconds\":%.6f,"
+                 "\"writeSeconds\":%.6f,\"loadSeconds\":%.6f,\"renderSeconds\":%.6f}",
+                 secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
+                 secs(&c->render_ns)));
+    FMD_TRY(PUT_LIT(b, ",\"latency\":{\"unit\":\"ms\",\"buckets\":["));
+    for (int k = 0; k < SERVE_N_BUCKETS; k++) {
+        if (k != 0)
+            FMD_TRY(fmd_buf_putc(b, ','));
+        FMD_TRY(fmd_rpc_put_number(b, serve_buckets_ms[k]));
+    }
+    FMD_TRY(PUT_LIT(b, "],\"methods\":{"));
+    first = true;
+    for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
+        size_t count = 0;
+        for (int k = 0; k <= SERVE_N_BUCKETS; k++)
+            count += ld(&c->lat_counts[m][k]);
+        if (count == 0)
+            continue;
+        FMD_TRY(putf(b, "%s\"%s\":{\"count\":%zu,\"sum\":", first ? "" : ",",
+                     fmd_rpc_method_name((fmd_rpc_method)m), count));
+        first = false;
+        FMD_TRY(fmd_rpc_put_number(b, secs(&c->lat_sum_ns[m]) * 1e3));
+        FMD_TRY(PUT_LIT(b, ",\"counts\":["));
+        for (int k = 0; k <= SERVE_N_BUCKETS; k++)
+            FMD_TRY(putf(b, "%s%zu", k ? "," : "", ld(&c->lat_counts[m][k])));
+        FMD_TRY(PUT_LIT(b, "]}"));
+    }
+    FMD_TRY(PUT_LIT(b, "}}}"));
+fail:
+    return st;
+}
+
+/*** stats: Prometheus text ***/
+
+static fmd_status format_prometheus(serve *s, fmd_buf *b)
+{
+    fmd_status st = FMD_OK;
+    serve_stats *c = &s->stats;
+    size_t wbytes;
+    double wsecs;
+    fmd_rpc_writer_counters(s->w, &wbytes, &wsecs);
+    FMD_TRY(PUT_LIT(b, "# HELP fastmd_requests_total Requests and notifications received.\n"
+                       "# TYPE fastmd_requests_total counter\n"));
+    for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++)
+        FMD_TRY(putf(b, "fastmd_requests_total{method=\"%s\"} %zu\n",
+                     fmd_rpc_method_name((fmd_rpc_method)m), ld(&c->requests[m])));
+    FMD_TRY(PUT_LIT(b, "# HELP fastmd_errors_total Error responses sent, by JSON-RPC code.\n"
+                       "# TYPE fastmd_errors_total counter\n"));
+    for (int k = 0; k < SERVE_N_ERRCODES; k++) {
+        if (serve_errcodes[k] != 0)
+            FMD_TRY(putf(b, "fastmd_errors_total{code=\"%d\"} %zu\n", serve_errcodes[k],
+                         ld(&c->errors[k])));
+        else
+            FMD_TRY(putf(b, "fastmd_errors_total{code=\"other\"} %zu\n", ld(&c->errors[k])));
+    }
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_pages_total Pages transformed, by outcome.\n"
+                 "# TYPE fastmd_pages_total counter\n"
+                 "fastmd_pages_total{status=\"ok\"} %zu\n"
+                 "fastmd_pages_total{status=\"failed\"} %zu\n"
+                 "fastmd_pages_total{status=\"cancelled\"} %zu\n",
+                 ld(&c->pages_ok), ld(&c->pages_failed), ld(&c->pages_cancelled)));
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_pages_retried_total Retries of pages that failed for a transient "
+                 "cause.\n# TYPE fastmd_pages_retried_total counter\n"
+                 "fastmd_pages_retried_total %zu\n",
+                 ld(&c->pages_retried)));
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_page_bytes_total Markdown bytes in, HTML bytes out.\n"
+                 "# TYPE fastmd_page_bytes_total counter\n"
+                 "fastmd_page_bytes_total{direction=\"in\"} %zu\n"
+                 "fastmd_page_bytes_total{direction=\"out\"} %zu\n",
+                 ld(&c->bytes_in), ld(&c->bytes_out)));
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_protocol_bytes_total Protocol bytes read and written.\n"
+                 "# TYPE fastmd_protocol_bytes_total counter\n"
+                 "fastmd_protocol_bytes_total{direction=\"read\"} %zu\n"
+                 "fastmd_protocol_bytes_total{direction=\"written\"} %zu\n",
+                 ld(&c->bytes_read), wbytes));
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_batches_total transformBatch requests run.\n"
+                 "# TYPE fastmd_batches_total counter\nfastmd_batches_total %zu\n"
+                 "# HELP fastmd_batches_cancelled_total Batches answered as cancelled.\n"
+                 "# TYPE fastmd_batches_cancelled_total counter\n"
+                 "fastmd_batches_cancelled_total %zu\n",
+                 ld(&c->batches), ld(&c->batches_cancelled)));
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_time_seconds_total Seconds spent, summed over threads, by phase.\n"
+                 "# TYPE fastmd_time_seconds_total counter\n"
+                 "fastmd_time_seconds_total{phase=\"parse\"} %.6f\n"
+                 "fastmd_time_seconds_total{phase=\"serialize\"} %.6f\n"
+                 "fastmd_time_seconds_total{phase=\"write\"} %.6f\n"
+                 "fastmd_time_seconds_total{phase=\"load\"} %.6f\n"
+                 "fastmd_time_seconds_total{phase=\"render\"} %.6f\n",
+                 secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
+                 secs(&c->render_ns)));
+    FMD_TRY(PUT_LIT(b, "# HELP fastmd_request_duration_seconds Time from a request line read "
+                       "to its answer written.\n"
+                       "# TYPE fastmd_request_duration_seconds histogram\n"));
+    for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
+        const char *name = fmd_rpc_method_name((fmd_rpc_method)m);
+        size_t cum = 0;
+        for (int k = 0; k < SERVE_N_BUCKETS; k++) {
+            cum += ld(&c->lat_counts[m][k]);
+            FMD_TRY(putf(b, "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %zu\n",
+                         name, serve_buckets_ms[k] / 1e3, cum));
+        }
+        cum += ld(&c->lat_counts[m][SERVE_N_BUCKETS]);
+        FMD_TRY(putf(b,
+                     "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %zu\n"
+                     "fastmd_request_duration_seconds_sum{method=\"%s\"} %.6f\n"
+                     "fastmd_request_duration_seconds_count{method=\"%s\"} %zu\n",
+                     name, cum, name, secs(&c->lat_sum_ns[m]), name, cum));
+    }
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_uptime_seconds Seconds since the server started.\n"
+                 "# TYPE fastmd_uptime_seconds gauge\nfastmd_uptime_seconds %.3f\n"
+                 "# HELP fastmd_workers Threads of the batch engine.\n"
+                 "# TYPE fastmd_workers gauge\nfastmd_workers %d\n",
+                 cli_now() - s->t0, s->nthreads));
+fail:
+    return st;
+}
+
+fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus)
+{
+    if (!prometheus)
+        return format_json(s, b);
+    fmd_arena *a = NULL;
+    fmd_status st = fmd_arena_create(&a, 0);
+    if (st != FMD_OK)
+        return st;
+    fmd_buf text;
+    fmd_buf_init(&text, a);
+    FMD_TRY(format_prometheus(s, &text));
+    FMD_TRY(PUT_LIT(b, "{\"contentType\":\"text/plain; version=0.0.4\",\"text\":"));
+    FMD_TRY(fmd_rpc_put_string(b, text.ptr, text.len));
+    FMD_TRY(fmd_buf_putc(b, '}'));
+fail:
+    fmd_arena_destroy(a);
+    return st;
+}

@@ -79,6 +79,45 @@ void fmd_kernel_options_init(fmd_options *o);
  * Footnotes and smart punctuation are kept as they were. */
 void fmd_kernel_options_set_dialect(fmd_options *o, fmd_dialect d);
 
+/*** Custom rules ***/
+
+/** One custom rule: replace every match of @c pattern with @c replacement. Literal rules
+ * replace each non-overlapping occurrence, left to right. Regex rules are PCRE2 patterns (UTF
+ * mode) and replace every match (global); the replacement may name groups as $1, ${1}, ${name},
+ * and $$ is a dollar sign. Both strings are UTF-8 and need not be NUL-terminated. */
+typedef struct fmd_rule_spec {
+    const char *pattern;
+    size_t pattern_len;
+    const char *replacement;
+    size_t replacement_len;
+    bool regex;
+} fmd_rule_spec;
+
+/** The most rules one set may hold. */
+#define FMD_MAX_RULES 1024
+
+/** Compile @p n rules (applied in this order, each to the previous one's output, after the
+ * front matter is taken off and before the Markdown is parsed). Regular expressions are
+ * compiled once here, JIT-compiled where PCRE2 has a JIT, and shared read-only afterwards.
+ * @param specs n rules; may be NULL when @p n is 0. @param out receives the set.
+ * @param bad_rule NULL, or receives the index of the rule that failed (FMD_E_RULE).
+ * @param msg NULL, or a buffer that receives why it failed, e.g. "rule 2: missing closing
+ * parenthesis at offset 4" (appended).
+ * @return FMD_OK; FMD_E_RULE (an empty or non-UTF-8 pattern, a pattern PCRE2 rejects, a
+ * replacement that names a group the pattern lacks); FMD_E_USAGE (n > FMD_MAX_RULES); or
+ * FMD_E_NOMEM. *out is NULL on failure.
+ * Ownership: free *out with fmd_kernel_rules_free(); it copies what it needs from @p specs.
+ * Threads: reentrant. The set may then be used by many threads at once (fmd_options.rules):
+ * matching allocates its match data per call. */
+fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
+                                    size_t *bad_rule, fmd_buf *msg);
+
+/** Free a rule set; @p r may be NULL. Nothing may be using it. */
+void fmd_kernel_rules_free(fmd_rules *r);
+
+/** The number of rules in @p r (0 for NULL). */
+size_t fmd_kernel_rules_count(const fmd_rules *r);
+
 /*** One page's result ***/
 
 typedef struct fmd_heading {
@@ -118,7 +157,8 @@ typedef struct fmd_result {
  * for temporaries; it is rewound before return, so pass one that nothing else is using.
  * @param res receives the result (always fully written, also on failure).
  * @return res->status: FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_OUTPUT_LIMIT, FMD_E_FRONTMATTER,
- * FMD_E_PARSE or FMD_E_NOMEM.
+ * FMD_E_PARSE, FMD_E_RULE (a custom rule failed to match, e.g. a PCRE2 resource limit) or
+ * FMD_E_NOMEM.
  * Ownership: res's slices point into @p out, valid until fmd_arena_reset(out).
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
 fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,

@@ -96,6 +96,147 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
                                    size_t max_output, fmd_buf *html, fmd_arena *scratch,
                                    fmd__render_meta *meta);
 
+/*** footnotes.c ***/
+
+/** The longest footnote label, in bytes (as for link labels). A longer "[^...]" is text; the bound
+ * also keeps the renderer's look-ahead for the closing ']' linear in the page. */
+#define FMD_FOOTNOTE_LABEL_MAX 999
+
+/** md4c parses each footnote as a document of its own, so the page's link reference definitions
+ * are copied before each footnote that may use them. With many footnotes and many definitions
+ * that work grows as their product; the copies for one page stop at this many times the page's
+ * size plus FMD_FOOTNOTE_REFDEFS_SLACK, and later footnotes render without them (their
+ * reference-style links stay text). */
+#define FMD_FOOTNOTE_REFDEFS_RATIO 4
+#define FMD_FOOTNOTE_REFDEFS_SLACK ((size_t)64 << 10)
+
+/** One footnote definition, "[^label]: text" with its indented continuation. */
+typedef struct fmd__footnote {
+    fmd_slice label;   /**< as written in the definition: the ids fn-LABEL / fnref-LABEL use it */
+    fmd_slice body;    /**< its Markdown, continuation lines without their 4 columns of indent */
+    uint64_t key;      /**< hash of the ASCII-case-folded label */
+    unsigned number;   /**< 0 while unreferenced; else its number, in order of first reference */
+    unsigned refs;     /**< references rendered so far (each gets a back-reference) */
+} fmd__footnote;
+
+/** The definitions of one page, in the scratch arena. Labels match ASCII case-insensitively.
+ * Invariant: order[0..n_order) are the indices of the referenced definitions by number, and
+ * defs[order[k]].number == k + 1. */
+typedef struct fmd__footnotes {
+    fmd__footnote *defs;
+    size_t n;
+    uint32_t *slots;   /**< open addressing by key: index + 1, 0 for empty */
+    size_t mask;
+    size_t *order;     /**< n entries */
+    size_t n_order;
+    fmd_slice refdefs; /**< the page's one-line link reference definitions, for footnote_doc */
+} fmd__footnotes;
+
+/** Take the footnote definitions out of the Markdown @p body (normalised, LF only): top-level
+ * "[^label]:" lines (at most 3 spaces in) with their indented continuation and lazy lines, not
+ * inside fenced or indented code or HTML blocks. The first definition of a label wins.
+ * @param rest receives the body without them: @p body itself when there are none (no copy),
+ * else a copy in @p scratch. @param fn receives the table (n == 0 when none).
+ * @return FMD_OK or FMD_E_NOMEM. Threads: reentrant. */
+fmd_status fmd__kernel_footnotes_extract(const char *body, size_t len, fmd_arena *scratch,
+                                         fmd__footnotes *fn, fmd_slice *rest);
+
+/** The definition of @p label (ASCII case-insensitive), or NULL. */
+fmd__footnote *fmd__kernel_footnote_find(const fmd__footnotes *fn, const char *label, size_t n);
+
+/** Is s[0..n) the start of a footnote reference "[^label]"? @return its length (label + 3) and
+ * sets *label_len, or 0. The label is 1..FMD_FOOTNOTE_LABEL_MAX bytes, without ']', '[' or white
+ * space. */
+size_t fmd__kernel_footnote_ref(const char *s, size_t n, size_t *label_len);
+
+/** The Markdown document to render for definition @p d: its body, preceded by the page's link
+ * reference definitions when the body may use one (md4c parses it as a document of its own) and
+ * they fit in *@p budget bytes, which they are taken from.
+ * @param doc receives the body itself or a copy in @p scratch. @return FMD_OK or FMD_E_NOMEM. */
+fmd_status fmd__kernel_footnote_doc(const fmd__footnotes *fn, const fmd__footnote *d,
+                                    size_t *budget, fmd_arena *scratch, fmd_slice *doc);
+
+/*** smart.c ***/
+
+/** cmark's white space for the flanking rules: \t \n \f \r, space and Unicode Zs. */
+bool fmd__kernel_smart_is_space(uint32_t cp);
+/** cmark's punctuation: ASCII punctuation and symbols, and Unicode P* outside ASCII. */
+bool fmd__kernel_smart_is_punct(uint32_t cp);
+/** The code point that ends just before @p p, not looking before @p lo; '\n' at @p lo. */
+uint32_t fmd__kernel_utf8_before(const char *lo, const char *p);
+/** The code point at @p p, not reading past @p hi; '\n' at @p hi, U+FFFD when malformed. */
+uint32_t fmd__kernel_utf8_at(const char *p, const char *hi);
+/** cmark's rule for a ' or " between @p before and @p after: it may open a quotation (left
+ * flanking only, and not right after ']' or ')') or close one (right flanking). */
+void fmd__kernel_smart_flanking(uint32_t before, uint32_t after, bool *can_open, bool *can_close);
+/** How a run of @p hyphens (>= 2) hyphens turns into em and en dashes, as cmark does it. */
+void fmd__kernel_smart_dashes(size_t hyphens, size_t *em, size_t *en);
+
+/** A quote that may open a quotation, waiting for its closer. */
+typedef struct fmd__quote {
+    size_t html_at;   /**< offset of its 3 UTF-8 bytes in the HTML buffer */
+    size_t text_at;   /**< offset in the heading text buffer, or SIZE_MAX */
+    size_t prev;      /**< 1 + index of the opener of the same kind below it that was unpaired
+                           when it was pushed; 0 for none */
+    char kind;        /**< '\'' or '"' */
+} fmd__quote;
+
+/** Where a span began: the stack height and the hard floor then. */
+typedef struct fmd__quote_floor {
+    size_t n, hard_floor;
+} fmd__quote_floor;
+
+/** The openers of one block's inline content (cmark's delimiter stack, quotes only). A closer
+ * pairs with the nearest unpaired opener of its kind above the hard floor (the innermost link or
+ * image: quotes pair inside link text only); leaving any span drops the openers it pushed.
+ * Invariant: top[k] is 1 + the index of the topmost unpaired opener of kind k (0: none), and
+ * following prev from it visits exactly the unpaired openers of that kind, so a closer costs
+ * O(1) however many openers of the other kind wait (cmark's openers_bottom, per kind). */
+typedef struct fmd__quotes {
+    fmd_arena *arena;
+    fmd__quote *open;
+    size_t n, cap;
+    size_t top[2];     /**< [0] for ', [1] for " */
+    fmd__quote_floor *floors;
+    size_t n_floors, floors_cap;
+    size_t hard_floor;
+} fmd__quotes;
+
+void fmd__kernel_quotes_init(fmd__quotes *q, fmd_arena *arena);
+/** Forget every opener and span (at a block boundary). */
+void fmd__kernel_quotes_reset(fmd__quotes *q);
+/** @return FMD_OK or FMD_E_NOMEM. */
+fmd_status fmd__kernel_quotes_push(fmd__quotes *q, char kind, size_t html_at, size_t text_at);
+/** Pair a closer of @p kind: @return its opener (now matched), or NULL. */
+const fmd__quote *fmd__kernel_quotes_match(fmd__quotes *q, char kind);
+/** A span starts; @p hard for links and images. @return FMD_OK or FMD_E_NOMEM. */
+fmd_status fmd__kernel_quotes_enter_span(fmd__quotes *q, bool hard);
+void fmd__kernel_quotes_leave_span(fmd__quotes *q);
+
+/*** rules.c ***/
+
+/** Apply the custom rules @p rules to @p src in order, each to the previous one's output.
+ * @pre @p src is valid UTF-8 (fmd__kernel_normalize's output is): PCRE2 does not check it again.
+ * @param max_out the largest output allowed. @param out receives @p src itself when no rule
+ * changed anything, else a copy in @p arena.
+ * @param failed receives the index of the failing rule when the status is FMD_E_RULE.
+ * @return FMD_OK, FMD_E_OUTPUT_LIMIT (the text grew past @p max_out), FMD_E_RULE (a match error,
+ * such as PCRE2's match or JIT stack limit) or FMD_E_NOMEM.
+ * Threads: reentrant; @p rules is only read (match data is per call). */
+fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size_t len,
+                                   size_t max_out, fmd_arena *arena, fmd_slice *out,
+                                   size_t *failed);
+
+/*** text.c: the per-byte loops of the renderer ***/
+
+/** Append @p s with &, <, > and " escaped as &amp; &lt; &gt; &quot;. @return FMD_OK / FMD_E_NOMEM. */
+fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n);
+
+/** Count the words that start in @p s: runs of bytes other than ASCII whitespace (space, \t, \n,
+ * \v, \f, \r). @p in_word says whether the byte before @p s was inside a word (a run that
+ * continues across calls is counted once) and is updated to say so of the last byte. */
+size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word);
+
 /*** hash.c ***/
 
 /** XXH3-64 with seed 0. */

@@ -148,6 +148,25 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     }
 
     size_t max_out = output_limit(opt, len);
+    fmd_slice body = {text.ptr + fm.body_offset, text.len - fm.body_offset};
+    if (opt->rules != NULL) {
+        /* Custom rules rewrite the body (into scratch) before md4c sees it. */
+        size_t bad = 0;
+        st = fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, scratch, &body, &bad);
+        if (st == FMD_E_OUTPUT_LIMIT || st == FMD_E_RULE) {
+            fmd_arena_rewind(scratch, scratch_mark);
+            fail(res, st,
+                 st == FMD_E_RULE
+                     ? message(out, "custom rule %zu failed on this page (a PCRE2 match or "
+                                    "stack limit; %zu bytes)", bad, body.len)
+                     : message(out, "custom rules grew the page past the output limit of %zu "
+                                    "bytes (input %zu bytes)", max_out, len),
+                 0, 0);
+            return res->status;
+        }
+        if (st != FMD_OK)
+            goto fail;
+    }
     fmd_buf html;
     fmd_buf_init(&html, out);
     /* One guess at the final size avoids most regrowth: HTML is typically ~1.2x Markdown. */
@@ -155,8 +174,7 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
                                                                     : max_out);
     if (st != FMD_OK)
         goto fail;
-    st = fmd__kernel_render_html(text.ptr + fm.body_offset, text.len - fm.body_offset, opt,
-                                 max_out, &html, scratch, &meta);
+    st = fmd__kernel_render_html(body.ptr, body.len, opt, max_out, &html, scratch, &meta);
     if (st == FMD_E_OUTPUT_LIMIT) {
         fmd_arena_rewind(out, out_mark); /* drop the partial HTML */
         fail(res, st,

@@ -13,7 +13,8 @@
 #include "internal.h"
 
 /* Output choices, where the CommonMark spec leaves them to the renderer:
- * - void elements are written in XHTML form as the spec's examples are: <hr />, <br />, <img />.
+ * - void elements are written in XHTML form as the spec's examples are: <hr />, <br />, <img />
+ *   (opt->xhtml, the default), or in HTML5 form, <hr>, <br>, <img ...>, when it is off.
  * - named entities are decoded to UTF-8 with the WHATWG table (entity_table.h, generated), so
  *   that the text, the URL safety check and the percent-encoding all see the real characters; a
  *   name that is not an HTML5 entity stays literal text ("&amp;madeup;"), as the spec requires.
@@ -28,15 +29,16 @@
  * - GFM table cells carry alignment as the align attribute (<th align="center">), as in the GFM
  *   spec's examples, not as a style attribute.
  * - safe mode writes nothing for raw HTML (blocks and inline), and an empty href/src for a
- *   javascript:, vbscript:, file: or data: URL (data:image/... stays allowed in <img src>). */
+ *   javascript:, vbscript:, file: or data: URL (data:image/... stays allowed in <img src>).
+ * - footnotes (FMD_EXT_FOOTNOTES) and smart punctuation (FMD_EXT_SMART) use cmark-gfm's markup
+ *   and rules, so that its output is the reference (docs/cmark-gfm-comparison.md lists where
+ *   fastmd differs, and why). Both work on md4c's text callbacks and look at the source bytes
+ *   around a text, which md4c passes as pointers into the document it parses. */
 
 /*** Tables ***/
 
-/* Which bytes text and attribute values escape, and to what. Text and attributes share one
- * escape (& < > ") so that the output is valid in both places and matches the spec. */
-static const unsigned char esc_class[256] = {['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4};
-static const char *const esc_text[5] = {"", "&amp;", "&lt;", "&gt;", "&quot;"};
-static const unsigned char esc_len[5] = {0, 5, 4, 4, 6};
+/* Text and attribute values share one escape (& < > ", in kernel/text.c) so that the output is
+ * valid in both places and matches the spec. */
 
 /* URL bytes: 1 kept as is; 2 '&' (kept, HTML-escaped as &amp;); 3 '%' (kept before two hex
  * digits, since the URL is then already encoded, else written %25); 0 percent-encoded (controls,
@@ -58,14 +60,34 @@ static const unsigned char ws_class[256] = {
 
 static const char hex_upper[] = "0123456789ABCDEF";
 
+/* Bytes of normal text that footnotes or smart punctuation look at; render_ctx.special says
+ * which classes are on. */
+enum { SPEC_REF = 1, SPEC_QUOTE = 2, SPEC_DASH = 4, SPEC_DOT = 8 };
+static const unsigned char special_class[256] = {
+    ['['] = SPEC_REF, ['"'] = SPEC_QUOTE, ['\''] = SPEC_QUOTE, ['-'] = SPEC_DASH, ['.'] = SPEC_DOT};
+
 /** U+FFFD, written for NUL characters and for numeric references to nothing valid. */
 #define UTF8_REPLACEMENT "\xEF\xBF\xBD"
 
+/* Smart punctuation. The four quotes share their first two bytes, so that an opener can be
+ * turned from ’ into ‘ in place once its closer is seen: only the third byte differs. */
+#define LSQUO "\xE2\x80\x98"
+#define RSQUO "\xE2\x80\x99"
+#define LDQUO "\xE2\x80\x9C"
+#define RDQUO "\xE2\x80\x9D"
+#define NDASH "\xE2\x80\x93"
+#define MDASH "\xE2\x80\x94"
+#define HELLIP "\xE2\x80\xA6"
+
 /*** Render state ***/
 
-/* The state of one md_parse() call; lives on fmd__kernel_render_html's stack.
+/* The state of one page's md_parse() calls (the page, then each footnote); lives on
+ * fmd__kernel_render_html's stack.
  * Invariant: img_depth > 0 exactly while inside an image's alt content; then only plain text
- * is written (into the alt attribute) and every nested span writes nothing. */
+ * is written (into the alt attribute) and every nested span writes nothing.
+ * Invariant: ref_at != NULL only between text callbacks that split one footnote reference (md4c
+ * does at a backslash escape: "[^a\*b]" comes as "[^a", "*b]"); ref_pieces then holds the
+ * pieces seen so far, and any callback that does not continue it first writes them as text. */
 typedef struct render_ctx {
     fmd_buf *html;
     fmd_arena *scratch;
@@ -84,6 +106,24 @@ typedef struct render_ctx {
     fmd_buf htext;         /* plain text of the current heading (scratch) */
     fmd_buf tmp;           /* a decoded URL, or a slug being built (scratch) */
     fmd__slug_set *slugs;  /* created at the first heading when heading IDs are on */
+    bool xhtml;            /* void elements end in " />" (else ">") */
+    /* Footnotes and smart punctuation; special == 0 when both are off (or footnotes are on
+     * but the page defines none), and then none of the rest is used. */
+    unsigned special;      /* SPEC_* classes looked at in normal text */
+    unsigned depth;        /* blocks open; the document is depth 1 */
+    MD_BLOCKTYPE last_top; /* the last block closed at depth 2 (a child of the document) */
+    bool smart;
+    bool in_autolink;      /* inside <https://...> or a permissive autolink: text stays as is */
+    bool link_first;       /* in a link whose first callback has not come yet */
+    fmd_buf href;          /* a copy of that link's destination as md4c gave it (scratch) */
+    const char *doc, *doc_end; /* the document md4c is parsing now */
+    fmd__footnotes *fn;
+    const char *ref_at;    /* a reference split across text callbacks: its '[' in the source, */
+    const char *ref_end;   /* just past its ']', */
+    const char *ref_next;  /* and the end of the last piece of it seen */
+    fmd_slice *ref_pieces; /* those pieces (scratch) */
+    size_t ref_n, ref_cap;
+    fmd__quotes quotes;
 } render_ctx;
 
 /*** Output primitives: each returns 0, or 1 after recording why it failed ***/
@@ -112,6 +152,9 @@ static inline int put(render_ctx *r, const char *s, size_t n)
 /* Append a string literal: its length is known at compile time (no strlen). */
 #define PUT_LIT(r, lit) put((r), (lit), sizeof(lit) - 1)
 
+/* The end of a void element's tag: <br /> in XHTML form, <br> in HTML5 form. */
+#define PUT_VOID_END(r) ((r)->xhtml ? PUT_LIT((r), " />") : PUT_LIT((r), ">"))
+
 /* Start a block tag on a fresh line, as the spec's examples do. */
 static inline int put_cr(render_ctx *r)
 {
@@ -132,17 +175,10 @@ static inline int done(render_ctx *r)
 /* Append s with & < > " escaped. Copies runs between the special bytes, not single bytes. */
 static int put_escaped(render_ctx *r, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned e = esc_class[p[i]];
-        if (e == 0)
-            continue;
-        if (put(r, s + run, i - run) || put(r, esc_text[e], esc_len[e]))
-            return 1;
-        run = i + 1;
-    }
-    return put(r, s + run, n - run);
+    /* kernel/text.c scans 16 bytes at a time: most text has nothing to escape. */
+    if (fmd__kernel_escape_html(r->html, s, n) != FMD_OK)
+        return fail(r, FMD_E_NOMEM);
+    return 0;
 }
 
 static int put_uint(render_ctx *r, unsigned long long v)
@@ -401,17 +437,7 @@ static int put_title(render_ctx *r, const MD_ATTRIBUTE *title)
  * or line break, see in_word). Branch-free, so it costs little on every text callback. */
 static void count_words(render_ctx *r, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t words = 0;
-    unsigned prev_ws = !r->in_word;
-    for (size_t i = 0; i < n; i++) {
-        unsigned w = ws_class[p[i]];
-        words += prev_ws & (w ^ 1u);
-        prev_ws = w;
-    }
-    r->meta->words += words;
-    if (n != 0)
-        r->in_word = !prev_ws;
+    r->meta->words += fmd__kernel_count_words(s, n, &r->in_word);
 }
 
 static int htext_put(render_ctx *r, const char *s, size_t n)
@@ -498,12 +524,247 @@ static int flush_task(render_ctx *r, bool space)
 {
     bool checked = r->task_pending == 2;
     r->task_pending = 0;
-    if (checked ? PUT_LIT(r, "<input type=\"checkbox\" class=\"task-list-item-checkbox\" "
-                             "checked disabled />")
-                : PUT_LIT(r, "<input type=\"checkbox\" class=\"task-list-item-checkbox\" "
-                             "disabled />"))
+    if ((checked ? PUT_LIT(r, "<input type=\"checkbox\" class=\"task-list-item-checkbox\" "
+                              "checked disabled")
+                 : PUT_LIT(r, "<input type=\"checkbox\" class=\"task-list-item-checkbox\" "
+                              "disabled")) ||
+        PUT_VOID_END(r))
         return 1;
     return space ? PUT_LIT(r, " ") : 0;
+}
+
+/*** Footnote references and smart punctuation, in normal text ***/
+
+static bool in_doc(const render_ctx *r, const char *p)
+{
+    return (uintptr_t)p >= (uintptr_t)r->doc && (uintptr_t)p < (uintptr_t)r->doc_end;
+}
+
+/* Was the character at p (the first of a text callback) backslash-escaped? md4c starts a new
+ * text callback at an escaped character, so only a callback's first byte can be one; an odd run
+ * of backslashes before it in the source says it is. */
+static bool escaped(const render_ctx *r, const char *p)
+{
+    if (!in_doc(r, p))
+        return false;
+    size_t k = 0;
+    while (p - k > r->doc && p[-(ptrdiff_t)k - 1] == '\\')
+        k++;
+    return (k & 1) != 0;
+}
+
+/* Text that is written as it is (escaped), and into the heading's plain text. */
+static int emit(render_ctx *r, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (put_escaped(r, s, n))
+        return 1;
+    return (r->in_heading && r->img_depth == 0) ? htext_put(r, s, n) : 0;
+}
+
+/* A replacement character (smart punctuation): needs no escaping. */
+static int emit_raw(render_ctx *r, const char *s, size_t n)
+{
+    if (put(r, s, n))
+        return 1;
+    return (r->in_heading && r->img_depth == 0) ? htext_put(r, s, n) : 0;
+}
+
+/* Write footnote reference at[0..k) ("[^label]", its definition known): numbered at its first
+ * reference, with an id of its own for each so that each gets a back-reference. In alt text
+ * (an image's description) it writes nothing and does not count. */
+static int put_ref(render_ctx *r, const char *at, size_t k)
+{
+    fmd__footnotes *fn = r->fn;
+    fmd__footnote *d = fmd__kernel_footnote_find(fn, at + 2, k - 3);
+    assert(d != NULL);
+    if (r->img_depth != 0 || d == NULL)
+        return 0;
+    if (d->number == 0) {
+        fn->order[fn->n_order++] = (size_t)(d - fn->defs);
+        d->number = (unsigned)fn->n_order;
+    }
+    d->refs++;
+    if (PUT_LIT(r, "<sup class=\"footnote-ref\"><a href=\"#fn-") ||
+        put_url_encoded(r, d->label.ptr, d->label.len) || PUT_LIT(r, "\" id=\"fnref-") ||
+        put_url_encoded(r, d->label.ptr, d->label.len))
+        return 1;
+    if (d->refs > 1 && (PUT_LIT(r, "-") || put_uint(r, d->refs)))
+        return 1;
+    return PUT_LIT(r, "\" data-footnote-ref>") || put_uint(r, d->number) ||
+           PUT_LIT(r, "</a></sup>");
+}
+
+/* A quote mark at s[i] (of a text s[0..n)): curly by cmark's rules. An opener is written as ’ or
+ * “ and remembered; its closer, if one comes, makes it ‘ or “ (a single quote that never opens
+ * a pair is an apostrophe). */
+static int put_quote(render_ctx *r, const char *s, size_t i, size_t n)
+{
+    bool doc = in_doc(r, s);
+    uint32_t before = fmd__kernel_utf8_before(doc ? r->doc : s, s + i);
+    uint32_t after = fmd__kernel_utf8_at(s + i + 1, doc ? r->doc_end : s + n);
+    bool can_open, can_close;
+    fmd__kernel_smart_flanking(before, after, &can_open, &can_close);
+    char kind = s[i];
+    bool text = r->in_heading && r->img_depth == 0;
+    if (can_close) {
+        const fmd__quote *o = fmd__kernel_quotes_match(&r->quotes, kind);
+        if (o != NULL) {
+            char third = kind == '\'' ? LSQUO[2] : LDQUO[2];
+            r->html->ptr[o->html_at + 2] = third;
+            if (o->text_at != SIZE_MAX)
+                r->htext.ptr[o->text_at + 2] = third;
+        }
+    } else if (can_open) {
+        if (fmd__kernel_quotes_push(&r->quotes, kind, r->html->len,
+                                    text ? r->htext.len : SIZE_MAX) != FMD_OK)
+            return fail(r, FMD_E_NOMEM);
+    }
+    if (kind == '\'')
+        return emit_raw(r, RSQUO, 3);
+    return can_close ? emit_raw(r, RDQUO, 3) : emit_raw(r, LDQUO, 3);
+}
+
+/* Remember a piece of a split reference, to write as text should it not complete. */
+static int push_ref_piece(render_ctx *r, const char *s, size_t n)
+{
+    if (r->ref_n == r->ref_cap) {
+        size_t cap = r->ref_cap ? r->ref_cap * 2 : 8;
+        fmd_slice *p = fmd_arena_grow(r->scratch, r->ref_pieces, r->ref_cap * sizeof *p,
+                                      cap * sizeof *p);
+        if (p == NULL)
+            return fail(r, FMD_E_NOMEM);
+        r->ref_pieces = p;
+        r->ref_cap = cap;
+    }
+    r->ref_pieces[r->ref_n++] = (fmd_slice){s, n};
+    return 0;
+}
+
+/* Normal text when footnotes or smart punctuation are on: references, quotes, dashes and
+ * ellipses are replaced, the runs between them written as they are. @p first_is_text: s[0] is
+ * a '[' already known not to start a reference. */
+static int put_text_special(render_ctx *r, const char *s, size_t n, bool first_is_text)
+{
+    size_t i = 0, run = 0;
+    unsigned mask = r->in_autolink ? 0u : r->special;
+    if (r->ref_at != NULL) {
+        /* More of a reference that began in an earlier callback (on_text_x checked that this
+         * piece continues it). */
+        if (s + n < r->ref_end) {
+            r->ref_next = s + n;
+            return push_ref_piece(r, s, n);
+        }
+        const char *at = r->ref_at;
+        r->ref_at = NULL;
+        if (put_ref(r, at, (size_t)(r->ref_end - at)))
+            return 1;
+        i = run = (size_t)(r->ref_end - s);
+    }
+    if (mask == 0)
+        i = n;
+    for (; i < n; i++) {
+        /* The tight loop: most bytes are none of [ " ' - . */
+        while (i < n && (special_class[(unsigned char)s[i]] & mask) == 0)
+            i++;
+        if (i == n)
+            break;
+        unsigned cls = special_class[(unsigned char)s[i]] & mask;
+        if (i == 0 && (first_is_text || escaped(r, s)))
+            continue;
+        if (cls == SPEC_REF) {
+            const char *end = in_doc(r, s) ? r->doc_end : s + n;
+            size_t label, k = fmd__kernel_footnote_ref(s + i, (size_t)(end - (s + i)), &label);
+            if (k == 0 || fmd__kernel_footnote_find(r->fn, s + i + 2, label) == NULL)
+                continue; /* not a reference to a defined footnote: text */
+            if (emit(r, s + run, i - run))
+                return 1;
+            if (i + k > n) {
+                /* md4c split the text inside the reference: wait for the rest. */
+                r->ref_at = s + i;
+                r->ref_end = s + i + k;
+                r->ref_next = s + n;
+                r->ref_n = 0;
+                return push_ref_piece(r, s + i, n - i);
+            }
+            if (put_ref(r, s + i, k))
+                return 1;
+            i += k - 1;
+        } else if (cls == SPEC_QUOTE) {
+            if (emit(r, s + run, i - run) || put_quote(r, s, i, n))
+                return 1;
+        } else if (cls == SPEC_DASH) {
+            size_t k = 1, em, en;
+            while (i + k < n && s[i + k] == '-')
+                k++;
+            if (k == 1)
+                continue;
+            if (emit(r, s + run, i - run))
+                return 1;
+            fmd__kernel_smart_dashes(k, &em, &en);
+            for (; em != 0; em--)
+                if (emit_raw(r, MDASH, 3))
+                    return 1;
+            for (; en != 0; en--)
+                if (emit_raw(r, NDASH, 3))
+                    return 1;
+            i += k - 1;
+        } else {
+            if (i + 2 >= n || s[i + 1] != '.' || s[i + 2] != '.')
+                continue;
+            if (emit(r, s + run, i - run) || emit_raw(r, HELLIP, 3))
+                return 1;
+            i += 2;
+        }
+        run = i + 1;
+    }
+    return emit(r, s + run, n - run);
+}
+
+/* A reference split across text callbacks was not completed: its pieces were text after all.
+ * Called first by every callback that does not continue it. (A piece holds no '[', so writing
+ * it starts no other reference.) */
+static int flush_ref(render_ctx *r)
+{
+    r->ref_at = NULL;
+    for (size_t k = 0; k < r->ref_n; k++)
+        if (put_text_special(r, r->ref_pieces[k].ptr, r->ref_pieces[k].len, k == 0))
+            return 1;
+    return 0;
+}
+
+/* Does the text s[0..n) continue the pending reference? It must come later in the source,
+ * inside the reference, with nothing but the backslashes of escapes skipped in between. */
+static bool continues_ref(const render_ctx *r, const char *s)
+{
+    if (!in_doc(r, s) || s < r->ref_next || s >= r->ref_end)
+        return false;
+    for (const char *p = r->ref_next; p < s; p++)
+        if (*p != '\\')
+            return false;
+    return true;
+}
+
+#define FLUSH_REF(r)                                                                               \
+    do {                                                                                           \
+        if ((r)->ref_at != NULL && flush_ref(r))                                                   \
+            return 1;                                                                              \
+    } while (0)
+
+/* Is the link whose first text is s[0..n) an autolink (<https://...>, www.x, a@b)? md4c gives
+ * its text as one piece, equal to the destination or to it without "http://" or "mailto:". */
+static bool is_autolink(const render_ctx *r, const char *s, size_t n)
+{
+    const char *h = r->href.ptr;
+    size_t hn = r->href.len;
+    if (n == 0)
+        return false;
+    if (hn == n)
+        return memcmp(h, s, n) == 0;
+    if (hn == n + 7 && (memcmp(h, "http://", 7) == 0 || memcmp(h, "mailto:", 7) == 0))
+        return memcmp(h + 7, s, n) == 0;
+    return false;
 }
 
 /*** md4c callbacks ***/
@@ -555,7 +816,8 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
         break;
     }
     case MD_BLOCK_HR:
-        rc = put_cr(r) || PUT_LIT(r, "<hr />\n");
+        rc = put_cr(r) || PUT_LIT(r, "<hr") || PUT_VOID_END(r) ||
+             PUT_LIT(r, "\n");
         break;
     case MD_BLOCK_H: {
         const MD_BLOCK_H_DETAIL *d = detail;
@@ -731,7 +993,7 @@ static int leave_span(MD_SPANTYPE type, void *detail, void *userdata)
         if (type != MD_SPAN_IMG || --r->img_depth != 0)
             return 0;
         const MD_SPAN_IMG_DETAIL *d = detail;
-        if (PUT_LIT(r, "\"") || put_title(r, &d->title) || PUT_LIT(r, " />"))
+        if (PUT_LIT(r, "\"") || put_title(r, &d->title) || PUT_VOID_END(r))
             return 1;
         return done(r);
     }
@@ -769,7 +1031,9 @@ static int put_break(render_ctx *r, bool hard)
         return PUT_LIT(r, " ");
     if (r->in_heading && htext_put(r, " ", 1))
         return 1;
-    return hard ? PUT_LIT(r, "<br />\n") : PUT_LIT(r, "\n");
+    if (!hard)
+        return PUT_LIT(r, "\n");
+    return PUT_LIT(r, "<br") || PUT_VOID_END(r) || PUT_LIT(r, "\n");
 }
 
 static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *userdata)
@@ -810,6 +1074,180 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *us
     return done(r);
 }
 
+/*** Callbacks with footnotes or smart punctuation on ***/
+
+/* These wrap the callbacks above with what the features need, so that with both features off
+ * (the default) md4c calls the plain ones and the renderer does not pay for them. */
+
+static int enter_block_x(MD_BLOCKTYPE type, void *detail, void *userdata)
+{
+    render_ctx *r = userdata;
+    STOP_IF_FAILED(r);
+    FLUSH_REF(r);
+    r->depth++;
+    if (r->smart)
+        fmd__kernel_quotes_reset(&r->quotes);
+    return enter_block(type, detail, userdata);
+}
+
+static int leave_block_x(MD_BLOCKTYPE type, void *detail, void *userdata)
+{
+    render_ctx *r = userdata;
+    STOP_IF_FAILED(r);
+    FLUSH_REF(r);
+    if (r->depth-- == 2)
+        r->last_top = type;
+    if (r->smart)
+        fmd__kernel_quotes_reset(&r->quotes);
+    return leave_block(type, detail, userdata);
+}
+
+static int enter_span_x(MD_SPANTYPE type, void *detail, void *userdata)
+{
+    render_ctx *r = userdata;
+    STOP_IF_FAILED(r);
+    FLUSH_REF(r);
+    r->link_first = type == MD_SPAN_A;
+    if (type == MD_SPAN_A) {
+        /* md4c may free the destination when this callback returns: keep a copy. */
+        const MD_SPAN_A_DETAIL *d = detail;
+        r->href.len = 0;
+        if (fmd_buf_append(&r->href, d->href.text, d->href.size) != FMD_OK)
+            return fail(r, FMD_E_NOMEM);
+    }
+    /* Links and images bound the quotes that pair; every span drops its unpaired openers. */
+    if (r->smart && fmd__kernel_quotes_enter_span(&r->quotes, type == MD_SPAN_A ||
+                                                              type == MD_SPAN_IMG) != FMD_OK)
+        return fail(r, FMD_E_NOMEM);
+    return enter_span(type, detail, userdata);
+}
+
+static int leave_span_x(MD_SPANTYPE type, void *detail, void *userdata)
+{
+    render_ctx *r = userdata;
+    STOP_IF_FAILED(r);
+    FLUSH_REF(r);
+    if (type == MD_SPAN_A)
+        r->in_autolink = r->link_first = false;
+    if (r->smart)
+        fmd__kernel_quotes_leave_span(&r->quotes);
+    return leave_span(type, detail, userdata);
+}
+
+static int on_text_x(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *userdata)
+{
+    render_ctx *r = userdata;
+    STOP_IF_FAILED(r);
+    const char *s = text;
+    size_t n = size;
+    if (r->ref_at != NULL && (type != MD_TEXT_NORMAL || !continues_ref(r, s)) && flush_ref(r))
+        return 1;
+    if (r->link_first) {
+        r->link_first = false;
+        r->in_autolink = type == MD_TEXT_NORMAL && is_autolink(r, s, n);
+    }
+    if (type != MD_TEXT_NORMAL)
+        return on_text(type, text, size, userdata);
+    if (r->task_pending && flush_task(r, true))
+        return 1;
+    if (r->img_depth == 0)
+        count_words(r, s, n);
+    return put_text_special(r, s, n, false) ? 1 : done(r);
+}
+
+/*** The footnotes section ***/
+
+/* Parse one document (the page or a footnote) with the callbacks. */
+static int parse_doc(render_ctx *r, const MD_PARSER *parser, const char *doc, size_t len)
+{
+    r->doc = doc;
+    r->doc_end = doc + len;
+    r->depth = 0;
+    r->last_top = MD_BLOCK_DOC;
+    return md_parse(doc, (MD_SIZE)len, parser, r);
+}
+
+/* The back-references of @p d, space-separated: the k-th points at fnref-LABEL-k. */
+static int put_backrefs(render_ctx *r, const fmd__footnote *d)
+{
+    for (unsigned k = 1; k <= d->refs; k++) {
+        if ((k > 1 && PUT_LIT(r, " ")) || PUT_LIT(r, "<a href=\"#fnref-") ||
+            put_url_encoded(r, d->label.ptr, d->label.len))
+            return 1;
+        if (k > 1 && (PUT_LIT(r, "-") || put_uint(r, k)))
+            return 1;
+        if (PUT_LIT(r, "\" class=\"footnote-backref\" data-footnote-backref "
+                       "aria-label=\"Back to content\">\xE2\x86\xA9"))
+            return 1;
+        if (k > 1 && (PUT_LIT(r, "<sup class=\"footnote-ref\">") || put_uint(r, k) ||
+                      PUT_LIT(r, "</sup>")))
+            return 1;
+        if (PUT_LIT(r, "</a>"))
+            return 1;
+    }
+    return 0;
+}
+
+/* After the page: render each referenced definition, in order of number. A definition may
+ * reference footnotes not yet numbered, so the list grows while it is rendered, and the number
+ * of back-references is known only at the end: each body goes to a buffer of its own first,
+ * then the section is written as cmark-gfm writes it, the back-references inside the last
+ * paragraph when the definition ends with one, else after its last block. */
+static int render_footnotes(render_ctx *r, const MD_PARSER *parser)
+{
+    fmd__footnotes *fn = r->fn;
+    fmd_buf *page = r->html;
+    size_t max = r->max_output, used = page->len;
+    fmd_buf *bodies = fmd_arena_alloc(r->scratch, fn->n * sizeof *bodies);
+    bool *ends_in_p = fmd_arena_alloc(r->scratch, fn->n * sizeof *ends_in_p);
+    if (bodies == NULL || ends_in_p == NULL)
+        return fail(r, FMD_E_NOMEM);
+    int rc = 0;
+    size_t page_len = (size_t)(r->doc_end - r->doc); /* the page's body, parsed just now */
+    size_t budget = page_len > (SIZE_MAX - FMD_FOOTNOTE_REFDEFS_SLACK) / FMD_FOOTNOTE_REFDEFS_RATIO
+                        ? SIZE_MAX
+                        : page_len * FMD_FOOTNOTE_REFDEFS_RATIO + FMD_FOOTNOTE_REFDEFS_SLACK;
+    for (size_t k = 0; k < fn->n_order && rc == 0; k++) {
+        const fmd__footnote *d = &fn->defs[fn->order[k]];
+        fmd_slice doc;
+        if (fmd__kernel_footnote_doc(fn, d, &budget, r->scratch, &doc) != FMD_OK) {
+            rc = fail(r, FMD_E_NOMEM);
+            break;
+        }
+        fmd_buf_init(&bodies[k], r->scratch);
+        r->html = &bodies[k];
+        r->max_output = max > used ? max - used : 0;
+        rc = parse_doc(r, parser, doc.ptr, doc.len);
+        ends_in_p[k] = r->last_top == MD_BLOCK_P && bodies[k].len >= 5 &&
+                       memcmp(bodies[k].ptr + bodies[k].len - 5, "</p>\n", 5) == 0;
+        used += bodies[k].len;
+    }
+    r->html = page;
+    r->max_output = max;
+    if (rc != 0)
+        return rc;
+    if (put_cr(r) || PUT_LIT(r, "<section class=\"footnotes\" data-footnotes>\n<ol>\n"))
+        return 1;
+    for (size_t k = 0; k < fn->n_order; k++) {
+        const fmd__footnote *d = &fn->defs[fn->order[k]];
+        const fmd_buf *b = &bodies[k];
+        if (PUT_LIT(r, "<li id=\"fn-") || put_url_encoded(r, d->label.ptr, d->label.len) ||
+            PUT_LIT(r, "\">\n"))
+            return 1;
+        if (ends_in_p[k]) {
+            if (put(r, b->ptr, b->len - 5) || PUT_LIT(r, " ") || put_backrefs(r, d) ||
+                PUT_LIT(r, "</p>\n"))
+                return 1;
+        } else {
+            if (put(r, b->ptr, b->len) || put_cr(r) || put_backrefs(r, d) || PUT_LIT(r, "\n"))
+                return 1;
+        }
+        if (PUT_LIT(r, "</li>\n") || done(r))
+            return 1;
+    }
+    return PUT_LIT(r, "</ol>\n</section>\n") ? 1 : done(r);
+}
+
 /*** Entry point ***/
 
 fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_options *opt,
@@ -824,6 +1262,21 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
     if (len >= UINT_MAX) {
         meta->st = FMD_E_INPUT_LIMIT;
         return meta->st;
+    }
+    /* Footnote definitions leave the body before md4c sees it (it would take them for link
+     * reference definitions); they are rendered after the page. */
+    fmd__footnotes fn;
+    bool have_fn = false;
+    if (opt->extensions & FMD_EXT_FOOTNOTES) {
+        fmd_slice rest;
+        if (fmd__kernel_footnotes_extract(body != NULL ? body : "", len, scratch, &fn, &rest) !=
+            FMD_OK) {
+            meta->st = FMD_E_NOMEM;
+            return meta->st;
+        }
+        body = rest.ptr;
+        len = rest.len;
+        have_fn = fn.n != 0;
     }
     /* md4c 0.4.8 reads past the end of a page that does not end in a newline (an unclosed link
      * destination at the very end: "[a](/x") and may then even render the bytes it finds there,
@@ -848,9 +1301,17 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
         .max_output = max_output,
         .unsafe = opt->unsafe,
         .heading_ids = opt->heading_ids,
+        .xhtml = opt->xhtml,
+        .smart = (opt->extensions & FMD_EXT_SMART) != 0,
+        .fn = have_fn ? &fn : NULL,
     };
+    r.special = (r.smart ? (unsigned)(SPEC_QUOTE | SPEC_DASH | SPEC_DOT) : 0u) |
+                (have_fn ? (unsigned)SPEC_REF : 0u);
     fmd_buf_init(&r.htext, scratch);
     fmd_buf_init(&r.tmp, scratch);
+    fmd_buf_init(&r.href, scratch);
+    if (r.smart)
+        fmd__kernel_quotes_init(&r.quotes, scratch);
 
     /* Raw HTML is always parsed (so it is never shown as text); safe mode drops it when
      * rendering. Each extension maps to md4c's flags; FMD_EXT_GFM is md4c's GitHub dialect. */
@@ -861,13 +1322,15 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
                  ((ext & FMD_EXT_STRIKETHROUGH) ? MD_FLAG_STRIKETHROUGH : 0u) |
                  ((ext & FMD_EXT_TASKLISTS) ? MD_FLAG_TASKLISTS : 0u) |
                  ((ext & FMD_EXT_AUTOLINKS) ? MD_FLAG_PERMISSIVEAUTOLINKS : 0u),
-        .enter_block = enter_block,
-        .leave_block = leave_block,
-        .enter_span = enter_span,
-        .leave_span = leave_span,
-        .text = on_text,
+        .enter_block = r.special ? enter_block_x : enter_block,
+        .leave_block = r.special ? leave_block_x : leave_block,
+        .enter_span = r.special ? enter_span_x : enter_span,
+        .leave_span = r.special ? leave_span_x : leave_span,
+        .text = r.special ? on_text_x : on_text,
     };
-    int rc = md_parse(body != NULL ? body : "", (MD_SIZE)len, &parser, &r);
+    int rc = parse_doc(&r, &parser, body != NULL ? body : "", len);
+    if (rc == 0 && have_fn && fn.n_order != 0)
+        rc = render_footnotes(&r, &parser);
     if (rc != 0 && meta->st == FMD_OK)
         meta->st = FMD_E_PARSE;
     return meta->st;

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/* Custom rules: literal and PCRE2 replacements applied to a page's body before it is parsed.
+ * A rule set is compiled once (regular expressions JIT-compiled) and then only read, so every
+ * thread of a batch shares it; the match data of a regex rule is made per call. The set owns an
+ * arena for its copies of the strings; PCRE2 allocates its compiled code and match data itself
+ * (an accepted exception to "malloc only in arenas", like md4c's). No I/O, no global state. */
+#include <stdint.h>
+#include <stdio.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "internal.h"
+
+typedef struct rule {
+    const char *pattern;
+    size_t pattern_len;
+    PCRE2_SPTR replacement;
+    size_t replacement_len;
+    pcre2_code *code; /* NULL for a literal rule */
+} rule;
+
+struct fmd_rules {
+    fmd_arena *arena; /* the set itself, the rules and their strings */
+    rule *rules;
+    size_t n;
+};
+
+/*** Compiling ***/
+
+/* Is s[0..n) valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF)? */
+static bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t len;
+        uint32_t v, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, v = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, v = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, v = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+            v = (v << 6) | (p[i + k] & 0x3F);
+        }
+        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Append "rule I: <text>" to msg (when there is one). snprintf writes to memory only. */
+static void set_message(fmd_buf *msg, size_t index, const char *text, size_t offset,
+                        bool with_offset)
+{
+    if (msg == NULL)
+        return;
+    char tmp[320];
+    int n = with_offset ? snprintf(tmp, sizeof tmp, "rule %zu: %s at offset %zu", index, text,
+                                   offset)
+                        : snprintf(tmp, sizeof tmp, "rule %zu: %s", index, text);
+    if (n < 0)
+        return;
+    (void)fmd_buf_append(msg, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Check that every $ reference in a regex rule's replacement is one pcre2_substitute accepts and
+ * names a group the pattern has, so that a typo fails at compile time rather than on each page.
+ * Forms: $$, $n, ${n}, $name, ${name}, $*MARK, ${*MARK}. @return 0, or 1 + the offset of the
+ * bad '$' (with *why set). */
+static size_t check_replacement(const pcre2_code *code, const char *s, size_t n, const char **why)
+{
+    uint32_t groups = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '$')
+            continue;
+        size_t at = i++;
+        if (i < n && s[i] == '$')
+            continue;
+        bool brace = i < n && s[i] == '{';
+        i += brace;
+        bool mark = i < n && s[i] == '*';
+        i += mark;
+        size_t b = i;
+        while (i < n && (s[i] == '_' || (s[i] >= '0' && s[i] <= '9') ||
+                         ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z')))
+            i++;
+        size_t e = i;
+        if (brace && (i >= n || s[i] != '}')) {
+            *why = "unterminated ${ in the replacement";
+            return at + 1;
+        }
+        if (!brace)
+            i--; /* the loop's i++ moves past the name */
+        if (e == b) {
+            *why = "a $ in the replacement names no group (write $$ for a dollar sign)";
+            return at + 1;
+        }
+        if (mark)
+            continue; /* $*MARK: a name from a (*MARK) verb, empty when there is none */
+        if (s[b] >= '0' && s[b] <= '9') {
+            uint64_t v = 0;
+            for (size_t k = b; k < e; k++) {
+                if (s[k] < '0' || s[k] > '9') {
+                    *why = "a group number in the replacement is not a number";
+                    return at + 1;
+                }
+                if (v <= UINT32_MAX)
+                    v = v * 10 + (uint64_t)(s[k] - '0');
+            }
+            if (v > groups) {
+                *why = "the replacement refers to a group the pattern does not have";
+                return at + 1;
+            }
+            continue;
+        }
+        char name[64];
+        if (e - b >= sizeof name) {
+            *why = "a group name in the replacement is too long";
+            return at + 1;
+        }
+        memcpy(name, s + b, e - b);
+        name[e - b] = '\0';
+        if (pcre2_substring_number_from_name(code, (PCRE2_SPTR)name) < 0) {
+            *why = "the replacement names a group the pattern does not have";
+            return at + 1;
+        }
+    }
+    return 0;
+}
+
+void fmd_kernel_rules_free(fmd_rules *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        pcre2_code_free(r->rules[i].code);
+    fmd_arena_destroy(r->arena);
+}
+
+size_t fmd_kernel_rules_count(const fmd_rules *r)
+{
+    return r ? r->n : 0;
+}
+
+fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
+                                    size_t *bad_rule, fmd_buf *msg)
+{
+    *out = NULL;
+    if (n > FMD_MAX_RULES || (specs == NULL && n != 0))
+        return FMD_E_USAGE;
+    fmd_arena *a;
+    fmd_status st = fmd_arena_create(&a, 16 * 1024);
+    if (st != FMD_OK)
+        return st;
+    fmd_rules *set = fmd_arena_alloc(a, sizeof *set);
+    rule *rules = fmd_arena_alloc(a, (n ? n : 1) * sizeof *rules);
+    if (set == NULL || rules == NULL) {
+        fmd_arena_destroy(a);
+        return FMD_E_NOMEM;
+    }
+    set->arena = a;
+    set->rules = rules;
+    set->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fmd_rule_spec *sp = &specs[i];
+        const char *repl = sp->replacement ? sp->replacement : "";
+        size_t repl_len = sp->replacement ? sp->replacement_len : 0;
+        rule *ru = &rules[i];
+        memset(ru, 0, sizeof *ru);
+        set->n = i + 1;
+        const char *why = NULL;
+        if (sp->pattern == NULL || sp->pattern_len == 0)
+            why = "the pattern is empty";
+        else if (!utf8_valid(sp->pattern, sp->pattern_len))
+            why = "the pattern is not valid UTF-8";
+        else if (!utf8_valid(repl, repl_len))
+            why = "the replacement is not valid UTF-8";
+        if (why != NULL) {
+            set_message(msg, i, why, 0, false);
+            st = FMD_E_RULE;
+            goto fail;
+        }
+        ru->pattern = fmd_arena_dup(a, sp->pattern, sp->pattern_len);
+        ru->replacement = fmd_arena_dup(a, repl, repl_len);
+        if (ru->pattern == NULL || ru->replacement == NULL) {
+            st = FMD_E_NOMEM;
+            goto fail;
+        }
+        ru->pattern_len = sp->pattern_len;
+        ru->replacement_len = repl_len;
+        if (!sp->regex)
+            continue;
+        int err;
+        PCRE2_SIZE off;
+        ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, ru->pattern_len, PCRE2_UTF, &err, &off,
+                                 NULL);
+        if (ru->code == NULL) {
+            PCRE2_UCHAR text[256];
+            if (pcre2_get_error_message(err, text, sizeof text) < 0)
+                memcpy(text, "invalid pattern", sizeof "invalid pattern");
+            set_message(msg, i, (const char *)text, (size_t)off, true);
+            st = err == PCRE2_ERROR_HEAPLIMIT ? FMD_E_NOMEM : FMD_E_RULE;
+            goto fail;
+        }
+        /* Without a JIT (or on a platform PCRE2 has none for) the interpreter runs instead. */
+        (void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE);
+        size_t bad = check_replacement(ru->code, repl, repl_len, &why);
+        if (bad != 0) {
+            set_message(msg, i, why, bad - 1, true);
+            st = FMD_E_RULE;
+            goto fail;
+        }
+    }
+    *out = set;
+    return FMD_OK;
+
+fail:
+    if (bad_rule != NULL)
+        *bad_rule = set->n - 1;
+    fmd_kernel_rules_free(set);
+    return st;
+}
+
+/*** Applying ***/
+
+/* The first occurrence of needle[0..m) (m >= 1) in hay[0..n), or NULL. */
+static const char *find(const char *hay, size_t n, const char *needle, size_t m)
+{
+    const char *p = hay, *end = hay + n;
+    while ((size_t)(end - p) >= m) {
+        p = memchr(p, needle[0], (size_t)(end - p) - m + 1);
+        if (p == NULL)
+            return NULL;
+        if (memcmp(p, needle, m) == 0)
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
+static fmd_status apply_literal(const rule *ru, fmd_slice in, size_t max_out, fmd_arena *a,
+                                fmd_slice *out)
+{
+    const char *hit = find(in.ptr, in.len, ru->pattern, ru->pattern_len);
+    if (hit == NULL) {
+        *out = in;
+        return FMD_OK;
+    }
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    fmd_status st = fmd_buf_grow(&b, in.len < max_out ? in.len : max_out);
+    const char *pos = in.ptr, *end = in.ptr + in.len;
+    while (st == FMD_OK && hit != NULL) {
+        size_t before = (size_t)(hit - pos);
+        if (b.len + before + ru->replacement_len > max_out)
+            return FMD_E_OUTPUT_LIMIT;
+        st = fmd_buf_append(&b, pos, before);
+        if (st == FMD_OK)
+            st = fmd_buf_append(&b, ru->replacement, ru->replacement_len);
+        pos = hit + ru->pattern_len;
+        hit = find(pos, (size_t)(end - pos), ru->pattern, ru->pattern_len);
+    }
+    if (st == FMD_OK && b.len + (size_t)(end - pos) > max_out)
+        return FMD_E_OUTPUT_LIMIT;
+    if (st == FMD_OK)
+        st = fmd_buf_append(&b, pos, (size_t)(end - pos));
+    *out = fmd_buf_slice(&b);
+    return st;
+}
+
+static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out, fmd_arena *a,
+                              fmd_slice *out)
+{
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->code, NULL);
+    if (md == NULL)
+        return FMD_E_NOMEM;
+    fmd_status st = FMD_OK;
+    PCRE2_SPTR subject = (PCRE2_SPTR)(in.len ? in.ptr : "");
+    /* No UTF-8 check (it would cost a pass over the page per rule): the body is normalised, so
+     * valid, and every pattern and replacement was checked at compile time, so every rule's
+     * output is valid too. */
+    /* Most pages do not match most rules: one match decides, and no copy is made then. */
+    int rc = pcre2_match(ru->code, subject, in.len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        *out = in;
+        goto done;
+    }
+    if (rc < 0) {
+        st = rc == PCRE2_ERROR_NOMEMORY ? FMD_E_NOMEM : FMD_E_RULE;
+        goto done;
+    }
+    /* Substitute from that match on: PCRE2 advances one character past an empty match, so a
+     * pattern that matches the empty string ends. The first guess at the size usually fits;
+     * else PCRE2 says how much is needed and it runs once more. */
+    uint32_t opts = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
+                    PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_MATCHED | PCRE2_NO_UTF_CHECK;
+    size_t guess = in.len + in.len / 8 + ru->replacement_len + 64;
+    PCRE2_SIZE cap = (guess < max_out ? guess : max_out) + 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PCRE2_UCHAR *buf = fmd_arena_alloc(a, cap);
+        if (buf == NULL) {
+            st = FMD_E_NOMEM;
+            goto done;
+        }
+        PCRE2_SIZE len = cap;
+        rc = pcre2_substitute(ru->code, subject, in.len, 0, opts, md, NULL, ru->replacement,
+                              ru->replacement_len, buf, &len);
+        if (rc >= 0) {
+            if (len > max_out) {
+                st = FMD_E_OUTPUT_LIMIT;
+                goto done;
+            }
+            fmd_arena_shrink(a, buf, len);
+            out->ptr = (const char *)buf;
+            out->len = len;
+            goto done;
+        }
+        if (rc != PCRE2_ERROR_NOMEMORY || attempt == 1) {
+            st = FMD_E_RULE;
+            goto done;
+        }
+        /* len is the size needed, with the terminating NUL. */
+        if (len - 1 > max_out) {
+            st = FMD_E_OUTPUT_LIMIT;
+            goto done;
+        }
+        fmd_arena_shrink(a, buf, 0);
+        cap = len;
+        opts &= ~(uint32_t)PCRE2_SUBSTITUTE_MATCHED; /* md now holds a later match */
+    }
+done:
+    pcre2_match_data_free(md);
+    return st;
+}
+
+fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size_t len,
+                                   size_t max_out, fmd_arena *arena, fmd_slice *out,
+                                   size_t *failed)
+{
+    fmd_slice cur = {src ? src : "", len};
+    for (size_t i = 0; i < rules->n; i++) {
+        const rule *ru = &rules->rules[i];
+        fmd_status st = ru->code ? apply_regex(ru, cur, max_out, arena, &cur)
+                                 : apply_literal(ru, cur, max_out, arena, &cur);
+        if (st != FMD_OK) {
+            if (failed != NULL)
+                *failed = i;
+            return st;
+        }
+    }
+    *out = cur;
+    return FMD_OK;
+}

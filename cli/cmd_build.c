@@ -200,5 +200,6 @@ int cli_cmd_build(int argc, char **argv)
     int rc = r.failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
     cli_engine_result_free(&r);
     cli_placement_close(&pl);
+    cli_common_free(&c);
     return rc;
 }

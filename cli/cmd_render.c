@@ -66,5 +66,6 @@ int cli_cmd_render(int argc, char **argv)
     fmd_arena_destroy(in);
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
+    cli_common_free(&c);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "fmd_numa.h"
 #include "internal.h"
 
@@ -20,6 +22,11 @@ const char cli_common_help[] =
     "                            auto: those cores minus the load average)\n"
     "  --max-input-bytes N       fail pages larger than N (default 64M; K/M/G suffixes)\n"
     "  --max-output-bytes N      fail pages whose HTML passes N (default max(16M, 64 x input))\n"
+    "  --footnotes               GFM footnotes ([^label] references and definitions)\n"
+    "  --smart                   smart punctuation: curly quotes, en/em dashes, ellipses\n"
+    "  --html5                   void elements as <br> rather than <br />\n"
+    "  --rules FILE              custom replacements applied before parsing: a JSON array of\n"
+    "                            {\"pattern\", \"replacement\", \"regex\": bool} (PCRE2 when regex)\n"
     "  --quiet                   print only errors\n"
     "  --help                    show this help\n";
 
@@ -76,6 +83,64 @@ bool cli_parse_size(const char *s, size_t *out)
     return true;
 }
 
+/* --rules FILE: a JSON array of {pattern, replacement, regex?}, compiled once for the run. */
+static void load_rules(cli_common *c, const char *path, const char *command)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        cli_die(jerr.line > 0 ? FMD_EXIT_USAGE : FMD_EXIT_NOINPUT, command, "--rules %s:%d:%d: %s",
+                path, jerr.line, jerr.column, jerr.text);
+    if (!json_is_array(root))
+        cli_die(FMD_EXIT_USAGE, command, "--rules %s: expected a JSON array of rules", path);
+    size_t n = json_array_size(root);
+    if (n > FMD_MAX_RULES)
+        cli_die(FMD_EXIT_USAGE, command, "--rules %s: %zu rules, at most %d", path, n,
+                FMD_MAX_RULES);
+    fmd_rule_spec *specs = calloc(n ? n : 1, sizeof *specs);
+    if (specs == NULL)
+        cli_die(FMD_EXIT_OSERR, command, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(root, i);
+        json_t *pat = json_object_get(r, "pattern"), *rep = json_object_get(r, "replacement");
+        json_t *rx = json_object_get(r, "regex");
+        if (!json_is_object(r) || !json_is_string(pat) || !json_is_string(rep) ||
+            (rx != NULL && !json_is_boolean(rx)))
+            cli_die(FMD_EXIT_USAGE, command,
+                    "--rules %s: rule %zu needs string \"pattern\" and \"replacement\" and an "
+                    "optional boolean \"regex\"",
+                    path, i);
+        specs[i].pattern = json_string_value(pat);
+        specs[i].pattern_len = json_string_length(pat);
+        specs[i].replacement = json_string_value(rep);
+        specs[i].replacement_len = json_string_length(rep);
+        specs[i].regex = json_is_true(rx);
+    }
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
+        cli_die(FMD_EXIT_OSERR, command, "out of memory");
+    fmd_buf msg;
+    fmd_buf_init(&msg, a);
+    size_t bad = 0;
+    fmd_kernel_rules_free(c->rules);
+    c->rules = NULL;
+    fmd_status st = fmd_kernel_rules_compile(specs, n, &c->rules, &bad, &msg);
+    if (st != FMD_OK)
+        cli_die(st == FMD_E_NOMEM ? FMD_EXIT_OSERR : FMD_EXIT_USAGE, command, "--rules %s: %.*s",
+                path, (int)msg.len, msg.ptr ? msg.ptr : fmd_status_str(st));
+    c->opt.rules = c->rules;
+    fmd_arena_destroy(a);
+    free(specs);
+    json_decref(root);
+}
+
+void cli_common_free(cli_common *c)
+{
+    fmd_kernel_rules_free(c->rules);
+    c->rules = NULL;
+    c->opt.rules = NULL;
+}
+
 int cli_common_option(cli_common *c, int code, const char *arg, const char *command)
 {
     switch (code) {
@@ -106,6 +171,18 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
         return 1;
     case OPT_QUIET:
         c->quiet = true;
+        return 1;
+    case OPT_FOOTNOTES:
+        c->opt.extensions |= FMD_EXT_FOOTNOTES;
+        return 1;
+    case OPT_SMART:
+        c->opt.extensions |= FMD_EXT_SMART;
+        return 1;
+    case OPT_HTML5:
+        c->opt.xhtml = false;
+        return 1;
+    case OPT_RULES:
+        load_rules(c, arg, command);
         return 1;
     default:
         return 0;

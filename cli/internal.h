@@ -31,7 +31,11 @@ typedef struct cli_common {
     bool no_bind;         /* --no-bind */
     bool report_affinity; /* --report-affinity */
     int profile_div;      /* --profile: threads = cores / profile_div unless set explicitly */
+    fmd_rules *rules;     /* --rules FILE, compiled once; freed by cli_common_free() */
 } cli_common;
+
+/* Free what the common flags hold (the compiled rules). */
+void cli_common_free(cli_common *c);
 
 /* --max-memory, --queue-size and --profile, resolved into window sizes. */
 typedef struct cli_tuning {
@@ -71,6 +75,10 @@ enum {
     OPT_MAX_OUTPUT,
     OPT_HELP,
     OPT_QUIET,
+    OPT_FOOTNOTES,
+    OPT_SMART,
+    OPT_HTML5,
+    OPT_RULES,
     OPT_MAX_MEMORY, /* build and bench: cli_tuning_option() */
     OPT_QUEUE_SIZE,
     OPT_PROFILE,
@@ -83,7 +91,8 @@ enum {
         {"no-heading-ids", 0, NULL, OPT_NO_HEADING_IDS}, {"threads", 1, NULL, OPT_THREADS},        \
         {"max-input-bytes", 1, NULL, OPT_MAX_INPUT},                                               \
         {"max-output-bytes", 1, NULL, OPT_MAX_OUTPUT}, {"help", 0, NULL, OPT_HELP},                \
-        {"quiet", 0, NULL, OPT_QUIET}
+        {"quiet", 0, NULL, OPT_QUIET}, {"footnotes", 0, NULL, OPT_FOOTNOTES},                     \
+        {"smart", 0, NULL, OPT_SMART}, {"html5", 0, NULL, OPT_HTML5}, {"rules", 1, NULL, OPT_RULES}
 
 /* Help text for the common flags, for each command's --help. */
 extern const char cli_common_help[];

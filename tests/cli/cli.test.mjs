@@ -100,6 +100,28 @@ test('render: dialect, unsafe and safe mode', () => {
   assert.doesNotMatch(js.stdout, /javascript/i);
 });
 
+test('render: --footnotes, --smart, --html5 and --rules', () => {
+  const fn = run(['render', '--footnotes'], { input: 'Text[^1].\n\n[^1]: The note.\n' });
+  assert.equal(fn.status, 0, fn.stderr);
+  assert.match(fn.stdout, /<sup class="footnote-ref"><a href="#fn-1" id="fnref-1" data-footnote-ref>1<\/a><\/sup>/);
+  assert.match(fn.stdout, /<section class="footnotes" data-footnotes>/);
+  assert.doesNotMatch(run(['render'], { input: 'Text[^1].\n\n[^1]: The note.\n' }).stdout, /footnotes/);
+  const sm = run(['render', '--smart'], { input: '"Hi" -- it\'s... `"code"`\n' });
+  assert.equal(sm.stdout, '<p>\u201cHi\u201d \u2013 it\u2019s\u2026 <code>&quot;code&quot;</code></p>\n');
+  assert.equal(run(['render', '--html5'], { input: 'a  \nb\n' }).stdout, '<p>a<br>\nb</p>\n');
+  const dir = tmpdir('rules');
+  const rules = path.join(dir, 'rules.json');
+  fs.writeFileSync(rules, JSON.stringify([
+    { pattern: 'foo', replacement: 'bar' },
+    { pattern: '(\\d+)px', replacement: '$1 pixels', regex: true },
+  ]));
+  assert.equal(run(['render', '--rules', rules], { input: 'foo is 12px\n' }).stdout, '<p>bar is 12 pixels</p>\n');
+  fs.writeFileSync(rules, JSON.stringify([{ pattern: 'ok', replacement: '' }, { pattern: '(', replacement: 'x', regex: true }]));
+  const bad = run(['render', '--rules', rules], { input: 'x\n' });
+  assert.equal(bad.status, 64);
+  assert.match(bad.stderr, /rule 1/);
+});
+
 test('render: broken front matter prints page, line, column and exits 1', () => {
   const r = run(['render', path.join(fixtures, 'broken-frontmatter.md')]);
   assert.equal(r.status, 1);

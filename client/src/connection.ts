@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+// One sidecar process and the JSON-RPC 2.0 traffic with it: one message per line (NDJSON) on its
+// stdin and stdout; its stderr is kept as a short tail for error messages. It knows nothing of
+// restarts: when the process goes away every request still waiting is rejected, and the owner
+// (client.ts) decides what comes next.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { ProtocolError, RpcError, SidecarCrashedError, type SidecarExit } from './errors.js';
+
+/** A notification from the sidecar (progress, batchItem). */
+export type NotificationHandler = (method: string, params: Record<string, unknown>) => void;
+
+interface Pending {
+    method: string;
+    resolve: (value: unknown) => void;
+    reject: (err: Error) => void;
+}
+
+export interface ConnectionOptions {
+    binary: string;
+    args: string[];
+    cwd?: string;
+    env: NodeJS.ProcessEnv;
+    stderrLines: number;
+}
+
+/** Ids and batch ids remembered after their call ended, so that late messages are not reported. */
+const RETIRED_MAX = 4096;
+
+/**
+ * Events: 'warning' (ProtocolError), 'stderr' (line: string), 'exit' (SidecarExit), once.
+ */
+export class Connection extends EventEmitter {
+    readonly child: ChildProcess;
+    readonly pid: number | undefined;
+    /** Why the client itself ended the process, when it did ('hang', 'closed'). */
+    endReason: SidecarExit['reason'] | undefined;
+    exitInfo: SidecarExit | undefined;
+    readonly exited: Promise<SidecarExit>;
+
+    private readonly pending = new Map<number, Pending>();
+    private readonly routes = new Map<string, NotificationHandler>();
+    /** Request ids given up by their caller (timeout, abort): their answers are dropped quietly. */
+    private readonly abandoned = new Set<number>();
+    /** Batch ids whose call ended: late notifications for them are dropped quietly. */
+    private readonly retired = new Set<string>();
+    private nextId = 1;
+    private partial: string[] = [];
+    private readonly stderrTail: string[] = [];
+    private stderrPartial = '';
+    private readonly stderrMax: number;
+    private referenced = true;
+
+    constructor(opts: ConnectionOptions) {
+        super();
+        this.stderrMax = opts.stderrLines;
+        this.child = spawn(opts.binary, ['serve', ...opts.args], {
+            cwd: opts.cwd,
+            env: opts.env,
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        this.pid = this.child.pid;
+        let resolveExit!: (e: SidecarExit) => void;
+        this.exited = new Promise((r) => (resolveExit = r));
+
+        const { stdin, stdout, stderr } = this.child;
+        // TextDecoder in streaming mode keeps a character split between two reads whole, and
+        // decodes faster than the stream's own setEncoding('utf8').
+        const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+        stdout!.on('data', (chunk: Buffer) => this.onStdout(decoder.decode(chunk, { stream: true })));
+        stderr!.setEncoding('utf8');
+        stderr!.on('data', (chunk: string) => this.onStderr(chunk));
+        // A write to a sidecar that just died fails with EPIPE; the exit handler reports it.
+        stdin!.on('error', () => {});
+        stdout!.on('error', () => {});
+        stderr!.on('error', () => {});
+
+        let finished = false;
+        const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+            if (finished) return;
+            finished = true;
+            if (this.stderrPartial !== '') this.pushStderr(this.stderrPartial);
+            if (spawnError) this.pushStderr(`${spawnError.message}`);
+            const info: SidecarExit = {
+                pid: this.pid,
+                exitCode: code,
+                signal,
+                reason: this.endReason ?? 'crash',
+            };
+            this.exitInfo = info;
+            const err = new SidecarCrashedError(describeExit(opts.binary, info, this.stderrTail), {
+                exit: info,
+                stderr: [...this.stderrTail],
+                cause: spawnError,
+            });
+            const waiting = [...this.pending.values()];
+            this.pending.clear();
+            for (const p of waiting) p.reject(err);
+            this.setRef(false);
+            resolveExit(info);
+            this.emit('exit', info);
+        };
+        // 'close' comes once stdout is drained, so every answer the sidecar wrote is read first.
+        // A grandchild that keeps the pipes open must not hold the exit back for long, though.
+        this.child.on('close', (code, signal) => finish(code, signal));
+        this.child.on('exit', (code, signal) => {
+            setTimeout(() => {
+                stdout!.destroy();
+                stderr!.destroy();
+                finish(code, signal);
+            }, 1000).unref();
+        });
+        this.child.on('error', (err) => {
+            // spawn failed (ENOENT, EACCES): no 'exit' follows.
+            if (this.child.pid === undefined) finish(null, null, err);
+        });
+    }
+
+    get alive(): boolean {
+        return this.exitInfo === undefined;
+    }
+
+    /** The last lines of the sidecar's stderr, oldest first. */
+    stderrLines(): string[] {
+        return [...this.stderrTail];
+    }
+
+    /** Sends a request; the promise settles with its result, or rejects with RpcError/SidecarCrashedError. */
+    request<T = unknown>(method: string, params?: unknown): { id: number; promise: Promise<T> } {
+        const id = this.nextId++;
+        const promise = new Promise<T>((resolve, reject) => {
+            if (!this.alive) {
+                reject(
+                    new SidecarCrashedError(describeExit('fastmd serve', this.exitInfo!, this.stderrTail), {
+                        exit: this.exitInfo,
+                        stderr: [...this.stderrTail],
+                    }),
+                );
+                return;
+            }
+            this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject });
+            this.setRef(true);
+            this.write({ jsonrpc: '2.0', id, method, params });
+        });
+        return { id, promise };
+    }
+
+    /** Sends a notification (no answer expected). */
+    notify(method: string, params?: unknown): void {
+        if (this.alive) this.write({ jsonrpc: '2.0', method, params });
+    }
+
+    /** Gives up on request @p id: its promise never settles, and its answer is dropped quietly. */
+    abandon(id: number): void {
+        if (this.pending.delete(id)) {
+            this.remember(this.abandoned, id);
+            if (this.pending.size === 0) this.setRef(false);
+        }
+    }
+
+    /** Routes the notifications that carry params.batchId === @p batchId to @p handler. */
+    route(batchId: string, handler: NotificationHandler): void {
+        this.routes.set(batchId, handler);
+    }
+
+    /** Ends a route; later notifications for the batch are dropped quietly. */
+    unroute(batchId: string): void {
+        if (this.routes.delete(batchId)) this.remember(this.retired, batchId);
+    }
+
+    /** Ends the process with @p signal, recording why (shown in the exit information). */
+    kill(signal: NodeJS.Signals, reason: SidecarExit['reason']): void {
+        if (!this.alive) return;
+        this.endReason ??= reason;
+        try {
+            this.child.kill(signal);
+        } catch {
+            /* already gone */
+        }
+    }
+
+    /** Closes the sidecar's stdin: the protocol says it then exits. */
+    endInput(): void {
+        this.child.stdin?.end();
+    }
+
+    private write(msg: unknown): void {
+        // JSON.stringify escapes every control character, so the line holds no newline.
+        this.child.stdin!.write(`${JSON.stringify(msg)}\n`);
+    }
+
+    /**
+     * Keeps the Node.js process alive only while an answer is awaited, so that a script that
+     * forgets close() still ends; the sidecar then sees its stdin close and exits too.
+     */
+    private setRef(on: boolean): void {
+        if (on === this.referenced) return;
+        this.referenced = on;
+        const streams = [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Array<
+            { ref?: () => void; unref?: () => void } | null
+        >;
+        if (on) {
+            this.child.ref();
+            for (const s of streams) s?.ref?.();
+        } else {
+            this.child.unref();
+            for (const s of streams) s?.unref?.();
+        }
+    }
+
+    private remember<T>(set: Set<T>, value: T): void {
+        set.add(value);
+        if (set.size > RETIRED_MAX) set.delete(set.values().next().value as T);
+    }
+
+    private onStdout(chunk: string): void {
+        let start = 0;
+        for (;;) {
+            const nl = chunk.indexOf('\n', start);
+            if (nl === -1) break;
+            let line = chunk.slice(start, nl);
+            if (this.partial.length > 0) {
+                this.partial.push(line);
+                line = this.partial.join('');
+                this.partial = [];
+            }
+            start = nl + 1;
+            this.onLine(line);
+        }
+        if (start < chunk.length) this.partial.push(start === 0 ? chunk : chunk.slice(start));
+    }
+
+    private onLine(raw: string): void {
+        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (line.trim() === '') return;
+        let msg: unknown;
+        try {
+            msg = JSON.parse(line);
+        } catch {
+            this.warn(new ProtocolError('the sidecar wrote a line that is not JSON', line));
+            return;
+        }
+        if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+            this.warn(new ProtocolError('the sidecar wrote a message that is not a JSON object', line));
+            return;
+        }
+        const m = msg as Record<string, unknown>;
+        if (typeof m.method === 'string') {
+            if (m.id !== undefined) {
+                this.warn(new ProtocolError(`the sidecar sent a request (${m.method}); the client takes none`, line));
+                return;
+            }
+            const params = (m.params ?? {}) as Record<string, unknown>;
+            const batchId = typeof params.batchId === 'string' || typeof params.batchId === 'number'
+                ? String(params.batchId)
+                : undefined;
+            const handler = batchId === undefined ? undefined : this.routes.get(batchId);
+            if (handler) handler(m.method, params);
+            else if (batchId === undefined || !this.retired.has(batchId))
+                this.warn(new ProtocolError(`notification ${m.method} for no batch of this client`, line));
+            return;
+        }
+        if (!('result' in m) && !('error' in m)) {
+            this.warn(new ProtocolError('the sidecar wrote a message that is neither an answer nor a notification', line));
+            return;
+        }
+        const id = m.id;
+        const p = typeof id === 'number' ? this.pending.get(id) : undefined;
+        if (!p) {
+            if (typeof id === 'number' && this.abandoned.has(id)) return;
+            const e = m.error as { code?: number; message?: string } | undefined;
+            const what = e ? `error ${e.code}: ${e.message}` : 'a result';
+            this.warn(new ProtocolError(`the sidecar answered with ${what} for unknown id ${JSON.stringify(id)}`, line));
+            return;
+        }
+        this.pending.delete(id as number);
+        if (this.pending.size === 0) this.setRef(false);
+        if ('error' in m && m.error !== undefined && m.error !== null) {
+            const e = m.error as { code?: unknown; message?: unknown; data?: unknown };
+            p.reject(
+                new RpcError(
+                    p.method,
+                    typeof e.code === 'number' ? e.code : -32603,
+                    typeof e.message === 'string' ? e.message : 'error',
+                    e.data,
+                ),
+            );
+        } else {
+            p.resolve(m.result);
+        }
+    }
+
+    private onStderr(chunk: string): void {
+        const text = this.stderrPartial + chunk;
+        const lines = text.split('\n');
+        this.stderrPartial = lines.pop() ?? '';
+        if (this.stderrPartial.length > 4096) {
+            lines.push(this.stderrPartial);
+            this.stderrPartial = '';
+        }
+        for (const l of lines) this.pushStderr(l);
+    }
+
+    private pushStderr(line: string): void {
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > this.stderrMax) this.stderrTail.shift();
+        this.emit('stderr', line);
+    }
+
+    private warn(err: ProtocolError): void {
+        this.emit('warning', err);
+    }
+}
+
+/** One sentence on how the sidecar went away, then its last stderr lines. */
+export function describeExit(binary: string, info: SidecarExit, stderr: string[]): string {
+    const how =
+        info.reason === 'hang'
+            ? `was killed after it stopped answering health checks`
+            : info.exitCode !== null
+              ? `exited with status ${info.exitCode}`
+              : info.signal !== null
+                ? `was killed by ${info.signal}`
+                : `could not be started`;
+    return `${binary} serve (pid ${info.pid ?? 'none'}) ${how}${quoteStderr(stderr)}`;
+}
+
+export function quoteStderr(stderr: string[]): string {
+    const lines = stderr.filter((l) => l.trim() !== '');
+    if (lines.length === 0) return '; it wrote nothing to stderr';
+    return `; its last stderr lines:\n${lines.map((l) => `  | ${l}`).join('\n')}`;
+}

@@ -70,6 +70,8 @@ void serve_send(serve *s, const fmd_buf *b)
 
 void serve_done(serve *s, const fmd_rpc_request *req)
 {
+    /* Called just before the answer is written, so that a client that has the answer and then
+     * asks for stats sees it counted. */
     double ms = (cli_now() - req->t_read) * 1e3;
     int k = 0;
     while (k < SERVE_N_BUCKETS && ms > serve_buckets_ms[k])
@@ -92,11 +94,11 @@ void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char
         return;
     fmd_buf b;
     fmd_buf_init(&b, a);
+    if (req != NULL)
+        serve_done(s, req);
     if (fmd_rpc_put_error(&b, req ? req->id : NULL, code, message, data_json, data_len) == FMD_OK)
         serve_send(s, &b);
     fmd_arena_destroy(a);
-    if (req != NULL)
-        serve_done(s, req);
 }
 
 /* Answer @p req with the result object in @p body (appended after the head by @p fn). */
@@ -119,8 +121,10 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
         if (st == FMD_OK)
             st = serve_format_stats(s, &b, req->prometheus);
         break;
-    case FMD_RPC_CANCEL: {
-        bool found = serve_batch_cancel(s, req->batch_id, false);
+    case FMD_RPC_CANCEL:
+    case FMD_RPC_CANCEL_REQUEST: {
+        bool found = req->method == FMD_RPC_CANCEL ? serve_batch_cancel(s, req->batch_id, false)
+                                                   : serve_batch_cancel(s, req->cancel_id, true);
         if (st == FMD_OK)
             st = fmd_buf_puts(&b, found ? "{\"cancelled\":true}" : "{\"cancelled\":false}");
         break;
@@ -136,8 +140,8 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
         st = fmd_buf_puts(&b, "}\n");
     serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
     if (st == FMD_OK) {
-        serve_send(s, &b);
         serve_done(s, req);
+        serve_send(s, &b);
     } else {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
     }
@@ -282,9 +286,12 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         }
         switch (req->method) {
         case FMD_RPC_CANCEL_REQUEST:
-            serve_batch_cancel(s, req->cancel_id, true);
-            fmd_rpc_request_free(req);
-            continue;
+            if (req->id == NULL) { /* as LSP sends it: a notification */
+                serve_batch_cancel(s, req->cancel_id, true);
+                fmd_rpc_request_free(req);
+                continue;
+            }
+            break; /* sent as a request: answered like cancel */
         case FMD_RPC_CANCEL:
             if (req->id == NULL) {
                 serve_batch_cancel(s, req->batch_id, false);
@@ -307,6 +314,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         case FMD_RPC_HEALTH:
         case FMD_RPC_STATS:
         case FMD_RPC_CANCEL:
+        case FMD_RPC_CANCEL_REQUEST:
             answer_inline(s, req, a);
             fmd_rpc_request_free(req);
             break;

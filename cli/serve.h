@@ -137,7 +137,7 @@ void serve_send(serve *s, const fmd_buf *b);
 /** Answer @p req with an error (nothing for a notification); counts it. */
 void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
                       const char *data_json, size_t data_len);
-/** Record that @p req was answered now (latency histogram). */
+/** Record that @p req is answered now (latency histogram); call just before writing. */
 void serve_done(serve *s, const fmd_rpc_request *req);
 /** Count an error response with @p code. */
 void serve_count_error(serve *s, int code);

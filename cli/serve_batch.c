@@ -271,8 +271,9 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
     atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
-    /* Publish the slot; wake the monitor only if it waits for exactly this item. Both sides
-     * are sequentially consistent: either the monitor sees ready, or this sees waiting_for. */
+    /* Publish the slot; wake the monitor only if it waits for exactly this item (the last of
+     * its group, see monitor_main). Both sides are sequentially consistent: either the monitor
+     * sees ready, or this sees waiting_for. */
     atomic_store(&slot->ready, 1);
     if (br->req->stream && atomic_load(&br->waiting_for) == i) {
         pthread_mutex_lock(&br->mu);
@@ -342,6 +343,29 @@ static void emit_progress(batch_run *br)
     fmd_arena_destroy(a);
 }
 
+/* An absolute CLOCK_REALTIME time @p d seconds from now, for pthread_cond_timedwait(). */
+static struct timespec deadline_in(double d)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (d < 0)
+        d = 0;
+    ts.tv_sec += (time_t)d;
+    ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* The monitor writes batchItem lines in groups: it is woken when the item STREAM_GROUP - 1
+ * places after the next one to write is done, or after STREAM_LINGER seconds, whichever comes
+ * first. Waking for every item would cost one wake-up and one write per page; this bounds both
+ * the wake-ups (at most one per group or per linger) and the delay of an item (the linger). */
+#define STREAM_GROUP 64
+#define STREAM_LINGER 0.002
+
 static void *monitor_main(void *arg)
 {
     batch_run *br = arg;
@@ -350,33 +374,37 @@ static void *monitor_main(void *arg)
     size_t last_sent = 0;
     for (;;) {
         pthread_mutex_lock(&br->mu);
+        bool timed_out = false;
         for (;;) {
             if (br->done)
                 break;
-            if (stream && br->next_emit < br->n && atomic_load(&br->slots[br->next_emit].ready))
-                break;
+            size_t head = br->next_emit, end = SIZE_MAX;
+            bool head_ready = false;
+            if (stream && head < br->n) {
+                end = head + STREAM_GROUP - 1 < br->n ? head + STREAM_GROUP - 1 : br->n - 1;
+                head_ready = atomic_load(&br->slots[head].ready);
+                if (head_ready && (timed_out || atomic_load(&br->slots[end].ready)))
+                    break;
+            }
             double now = cli_now();
             if (progress && now - last_progress >= PROGRESS_INTERVAL &&
                 atomic_load(&br->b->completed) != last_sent)
                 break;
-            atomic_store(&br->waiting_for, stream && br->next_emit < br->n ? br->next_emit
-                                                                           : SIZE_MAX);
-            if (stream && br->next_emit < br->n && atomic_load(&br->slots[br->next_emit].ready))
-                break;
-            /* Wake for the next progress tick at the latest (or every second, to be safe). */
-            double wake = progress ? last_progress + PROGRESS_INTERVAL : now + 1.0;
-            if (wake <= now)
-                wake = now + PROGRESS_INTERVAL;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            double d = wake - now;
-            ts.tv_sec += (time_t)d;
-            ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+            /* Wait for the group's last item; if that is done already, for the first. */
+            if (end != SIZE_MAX) {
+                bool end_ready = atomic_load(&br->slots[end].ready);
+                atomic_store(&br->waiting_for, end_ready ? head : end);
+                /* Re-check after publishing waiting_for: a sink may have finished meanwhile. */
+                if (atomic_load(&br->slots[head].ready) && atomic_load(&br->slots[end].ready))
+                    break;
             }
-            pthread_cond_timedwait(&br->cv, &br->mu, &ts);
+            double wait = progress ? last_progress + PROGRESS_INTERVAL - now : 1.0;
+            if (wait <= 0)
+                wait = PROGRESS_INTERVAL;
+            if (end != SIZE_MAX && wait > STREAM_LINGER)
+                wait = STREAM_LINGER;
+            struct timespec ts = deadline_in(wait);
+            timed_out = pthread_cond_timedwait(&br->cv, &br->mu, &ts) == ETIMEDOUT;
         }
         bool done = br->done;
         atomic_store(&br->waiting_for, SIZE_MAX);
@@ -463,6 +491,9 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         FMD_TRY(PUT_LIT(&tail, "}}\n"));
     }
     serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    if (cancelled_answer)
+        serve_count_error(s, FMD_RPC_CANCELLED);
+    serve_done(s, req);
 
     if (req->stream) {
         fmd_slice parts[2] = {fmd_buf_slice(&head), fmd_buf_slice(&tail)};
@@ -488,9 +519,6 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         fmd_rpc_write(s->w, parts, k);
         free(parts);
     }
-    if (cancelled_answer)
-        serve_count_error(s, FMD_RPC_CANCELLED);
-    serve_done(s, req);
     fmd_arena_destroy(a);
     return;
 fail:
@@ -574,6 +602,10 @@ static void run_batch(serve *s, serve_batch *b)
     atomic_fetch_add(&c->serialize_ns, atomic_load(&br.ser_ns));
     atomic_fetch_add(&c->render_ns, atomic_load(&br.render_ns));
     atomic_fetch_add(&c->batches, 1);
+    /* No longer live: once the client has the answer, its ID is free and cancel finds nothing. */
+    pthread_mutex_lock(&s->mu);
+    s->running = NULL;
+    pthread_mutex_unlock(&s->mu);
     if (st != FMD_OK && cancelled == br.n && br.n > 0) {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
     } else {
@@ -609,10 +641,9 @@ void *serve_batch_main(void *arg)
         s->running = b;
         pthread_mutex_unlock(&s->mu);
 
-        run_batch(s, b);
-
+        run_batch(s, b); /* clears s->running before it answers */
         pthread_mutex_lock(&s->mu);
-        s->running = NULL;
+        s->running = NULL; /* (also on the paths that answer nothing) */
         pthread_mutex_unlock(&s->mu);
         batch_free(s, b);
     }

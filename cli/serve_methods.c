@@ -22,8 +22,8 @@ static void finish(serve *s, fmd_rpc_request *req, fmd_buf *b, fmd_status st, do
         st = PUT_LIT(b, "}\n");
     serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
     if (st == FMD_OK) {
-        serve_send(s, b);
         serve_done(s, req);
+        serve_send(s, b);
     } else {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
     }

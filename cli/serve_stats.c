@@ -61,7 +61,9 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     FMD_TRY(s->draining ? PUT_LIT(b, "\"draining\"") : PUT_LIT(b, "\"ok\""));
     FMD_TRY(PUT_LIT(b, ",\"uptime\":"));
     FMD_TRY(fmd_rpc_put_number(b, cli_now() - s->t0));
-    FMD_TRY(putf(b, ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,\"smallQueued\":%zu",
+    FMD_TRY(putf(b,
+                 ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,"
+                 "\"smallQueued\":%zu",
                  s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
                  s->small_queued));
     FMD_TRY(PUT_LIT(b, ",\"batches\":["));
@@ -221,7 +223,7 @@ static fmd_status format_prometheus(serve *s, fmd_buf *b)
                  secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
                  secs(&c->render_ns)));
     FMD_TRY(PUT_LIT(b, "# HELP fastmd_request_duration_seconds Time from a request line read "
-                       "to its answer written.\n"
+                       "to its answer ready to write.\n"
                        "# TYPE fastmd_request_duration_seconds histogram\n"));
     for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
         const char *name = fmd_rpc_method_name((fmd_rpc_method)m);

@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+// fastmd serve benchmark: the whole shared corpus through one transformBatch, with the page
+// text inline and by path, against `fastmd build` on the same pages.
+//
+//   node bench/serve-bench.mjs [--bin build/release/fastmd] [--corpus ../shared/corpus]
+//                              [--threads N] [--runs 10] [--json out.json]
+//
+// For each mode it discards one warm-up run, then reports the minimum and median of --runs runs
+// of: the client's wall time from writing the request to having parsed the answer (the server
+// is long-lived, so no process start is counted), pages/s, the batch's own time as the server
+// measured it (stats.ms: from its start to its answer written), and the server's figures from
+// the `stats` method (differences around each run): seconds parsing request JSON, formatting
+// response JSON, writing it, reading files, rendering. The JSON share is
+// (parse + serialise + write) / (parse + serialise + write + load + render), in thread-seconds.
+// `fastmd build` runs as a process per run (tree mode: HTML files + manifest, and --ndjson to
+// /dev/null: no files); its wall time is its own (--summary-json), without process start.
+// Every run is checked: each page's hash matches the build manifest's, and (first run) each
+// page's HTML matches `build --ndjson`'s with the same options.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+const bin = path.resolve(arg('bin', process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd')));
+const corpus = path.resolve(arg('corpus', path.join(repo, '../shared/corpus')));
+const threads = arg('threads', String(os.availableParallelism()));
+const runs = Number(arg('runs', '10'));
+const jsonOut = arg('json', null);
+// The options of `fastmd build` (GFM, no footnotes, no smart punctuation), so the work is equal.
+const options = { footnotes: false, smartPunctuation: false };
+
+function listPages(dir) {
+  const out = [];
+  const walk = (d, rel) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else if (e.isFile() && /\.(md|markdown)$/.test(e.name)) out.push(r);
+    }
+  };
+  walk(dir, '');
+  return out.sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+// Split a byte stream into lines without readline's string concatenation: chunks are kept as
+// Buffers until a newline, then joined once and decoded once.
+function onLines(stream, fn) {
+  let parts = [];
+  stream.on('data', (chunk) => {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      parts.push(chunk.subarray(start, nl));
+      const line = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      parts = [];
+      fn(line.toString('utf8'));
+      start = nl + 1;
+    }
+    if (start < chunk.length) parts.push(chunk.subarray(start));
+  });
+}
+
+class Server {
+  constructor(args) {
+    this.proc = spawn(bin, ['serve', '--quiet', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.pending = new Map();
+    this.items = null; // batchItem results of the streaming batch being run
+    this.nextId = 1;
+    this.parseMs = 0;
+    onLines(this.proc.stdout, (line) => {
+      const t0 = performance.now();
+      const msg = JSON.parse(line);
+      this.parseMs += performance.now() - t0;
+      if (msg.method === 'batchItem') {
+        this.items[msg.params.index] = msg.params;
+      } else if (msg.id !== undefined && this.pending.has(msg.id)) {
+        this.pending.get(msg.id)(msg);
+        this.pending.delete(msg.id);
+      }
+    });
+  }
+  request(method, params) {
+    const id = this.nextId++;
+    const t0 = performance.now();
+    const line = JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n';
+    const stringifyMs = performance.now() - t0;
+    return new Promise((resolve) => {
+      this.pending.set(id, (msg) => resolve({ msg, stringifyMs, bytes: line.length }));
+      this.proc.stdin.write(line);
+    });
+  }
+  async close() {
+    await this.request('shutdown', {});
+    await new Promise((r) => this.proc.on('exit', r));
+  }
+}
+
+const quantiles = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)] };
+};
+
+async function main() {
+  const files = listPages(corpus);
+  const n = files.length;
+  const contents = files.map((f) => fs.readFileSync(path.join(corpus, f), 'utf8'));
+  const bytes = contents.reduce((a, c) => a + Buffer.byteLength(c), 0);
+  console.log(`fastmd serve bench: ${n} pages, ${(bytes / 1e6).toFixed(2)} MB, ${threads} threads, ` +
+    `${runs} runs after 1 warm-up, ${os.cpus()[0].model}`);
+
+  // Reference outputs: the build manifest (hashes) and build --ndjson (HTML).
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-serve-bench-'));
+  const buildRun = (extra) => {
+    const t0 = performance.now();
+    const r = spawnSync(bin, ['build', '--threads', threads, '--quiet', '--summary-json', path.join(out, 'summary.json'), corpus, ...extra], { maxBuffer: 1 << 30 });
+    const wall = performance.now() - t0;
+    if (r.status !== 0 && r.status !== 1) throw new Error(`build failed: ${r.stderr}`);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    return { processMs: wall, ms: summary.wallSeconds * 1e3 };
+  };
+  buildRun([path.join(out, 'tree')]);
+  const manifest = new Map(
+    fs.readFileSync(path.join(out, 'tree/manifest.ndjson'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l)).map((m) => [m.path, m]),
+  );
+  const nd = spawnSync(bin, ['build', '--threads', threads, '--quiet', corpus, '--ndjson', '-'], { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const refHtml = new Map(nd.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((m) => [m.path, m.html]));
+
+  const server = new Server(['--threads', threads, '--root', corpus]);
+  const stats = async () => (await server.request('stats', {})).msg.result;
+  const inline = () => files.map((file, i) => ({ file, content: contents[i] }));
+  const byPath = () => files.map((file) => ({ file }));
+  const modes = {
+    'serve inline': inline,
+    'serve inline, no code': inline,
+    'serve inline, stream, no code': inline,
+    'serve by path': byPath,
+    'serve by path, no code': byPath,
+    'serve by path, stream': byPath,
+    'serve by path, stream, no code': byPath,
+  };
+  const results = {};
+  let checkedHtml = false;
+  for (const [mode, make] of Object.entries(modes)) {
+    const includeCode = !mode.includes('no code');
+    const stream = mode.includes('stream');
+    const rows = [];
+    for (let r = 0; r <= runs; r++) {
+      const params = { files: make(), options, includeCode, stream, progress: false };
+      const s0 = await stats();
+      server.parseMs = 0;
+      server.items = new Array(n);
+      const t0 = performance.now();
+      const { msg, stringifyMs, bytes: reqBytes } = await server.request('transformBatch', params);
+      const wall = performance.now() - t0;
+      const s1 = await stats();
+      const res = msg.result;
+      if (!res || res.stats.ok !== n) throw new Error(`${mode}: ${JSON.stringify(msg.error ?? res.stats)}`);
+      if (stream) res.results = server.items;
+      for (let i = 0; i < n; i++) {
+        const it = res.results[i];
+        const ref = manifest.get(files[i]);
+        if (it.result.metadata.hash !== ref.hash) throw new Error(`${mode}: hash differs for ${files[i]}`);
+      }
+      if (!checkedHtml) {
+        let differ = 0;
+        for (let i = 0; i < n; i++) if (res.results[i].result.html !== refHtml.get(files[i])) differ++;
+        if (differ) throw new Error(`${mode}: HTML differs from build --ndjson for ${differ} pages`);
+        checkedHtml = true;
+      }
+      const d = (k) => s1.time[k] - s0.time[k];
+      const json = d('parseSeconds') + d('serializeSeconds') + d('writeSeconds');
+      const other = d('loadSeconds') + d('renderSeconds');
+      if (r === 0) continue; // warm-up
+      rows.push({
+        wallMs: wall,
+        serverMs: res.stats.ms,
+        parseS: d('parseSeconds'),
+        serializeS: d('serializeSeconds'),
+        writeS: d('writeSeconds'),
+        loadS: d('loadSeconds'),
+        renderS: d('renderSeconds'),
+        jsonShare: json / (json + other),
+        clientStringifyMs: stringifyMs,
+        clientParseMs: server.parseMs,
+        requestBytes: reqBytes,
+        responseBytes: s1.bytes.written - s0.bytes.written,
+      });
+    }
+    results[mode] = rows;
+  }
+  await server.close();
+
+  // build --ndjson into a pipe read and parsed by this process, as serve's answers are: the
+  // same delivery (process start included, since build has no other way to run).
+  const buildPiped = () => new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(bin, ['build', '--threads', threads, '--quiet', corpus, '--ndjson', '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let count = 0;
+    onLines(p.stdout, (line) => { JSON.parse(line); count++; });
+    p.on('exit', (code) => (code === 0 && count === n ? resolve(performance.now() - t0) : reject(new Error(`build --ndjson -: ${code}, ${count} lines`))));
+  });
+  {
+    const rows = [];
+    for (let r = 0; r <= runs; r++) {
+      const ms = await buildPiped();
+      if (r > 0) rows.push({ wallMs: ms, processMs: ms });
+    }
+    results['build --ndjson - | node'] = rows;
+  }
+  for (const [mode, extra] of [['build (tree: files + manifest)', ['TREE']], ['build --ndjson /dev/null', ['--ndjson', '/dev/null']]]) {
+    const rows = [];
+    for (let r = 0; r <= runs; r++) {
+      const dir = path.join(out, `t${r}`);
+      const x = buildRun(extra[0] === 'TREE' ? [dir] : extra);
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (r > 0) rows.push({ wallMs: x.ms, processMs: x.processMs });
+    }
+    results[mode] = rows;
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+
+  const fmt = (v, d = 1) => v.toFixed(d).padStart(8);
+  console.log(`\n${'mode'.padEnd(32)} ${'min ms'.padStart(8)} ${'med ms'.padStart(8)} ${'pages/s'.padStart(8)}` +
+    ` ${'server'.padStart(8)} ${'parse s'.padStart(8)} ${'ser s'.padStart(8)} ${'write s'.padStart(8)} ${'load s'.padStart(8)} ${'render s'.padStart(8)} ${'JSON %'.padStart(8)}`);
+  const summary = {};
+  for (const [mode, rows] of Object.entries(results)) {
+    const q = quantiles(rows.map((x) => x.wallMs));
+    const med = (k) => quantiles(rows.map((x) => x[k])).median;
+    summary[mode] = { minMs: q.min, medianMs: q.median, pagesPerSecond: n / (q.median / 1e3) };
+    let line = `${mode.padEnd(32)} ${fmt(q.min)} ${fmt(q.median)} ${fmt(n / (q.median / 1e3), 0)}`;
+    if (rows[0].parseS !== undefined) {
+      line += ` ${fmt(med('serverMs'))} ${fmt(med('parseS'), 3)} ${fmt(med('serializeS'), 3)} ${fmt(med('writeS'), 3)} ${fmt(med('loadS'), 3)} ${fmt(med('renderS'), 3)} ${fmt(100 * med('jsonShare'))}`;
+      Object.assign(summary[mode], {
+        serverMedianMs: med('serverMs'), parseSeconds: med('parseS'), serializeSeconds: med('serializeS'),
+        writeSeconds: med('writeS'), loadSeconds: med('loadS'), renderSeconds: med('renderS'),
+        jsonShare: med('jsonShare'), clientStringifyMs: med('clientStringifyMs'),
+        clientParseMs: med('clientParseMs'), requestBytes: rows[0].requestBytes, responseBytes: rows[0].responseBytes,
+      });
+    } else {
+      summary[mode].processMedianMs = med('processMs');
+    }
+    console.log(line);
+  }
+  console.log('\nclient side (median): ' + Object.entries(summary).filter(([, v]) => v.clientParseMs !== undefined)
+    .map(([m, v]) => `${m}: stringify ${v.clientStringifyMs.toFixed(1)} ms, parse ${v.clientParseMs.toFixed(1)} ms, ` +
+      `${(v.requestBytes / 1e6).toFixed(1)} MB up, ${(v.responseBytes / 1e6).toFixed(1)} MB down`).join('; '));
+  // Ratios of medians and of minima (the minimum is the steadier figure on a busy machine).
+  const ratio = (a, b) => `${(summary[a].medianMs / summary[b].medianMs).toFixed(2)}x median, ` +
+    `${(summary[a].minMs / summary[b].minMs).toFixed(2)}x min`;
+  console.log('\nserve by path against fastmd build (target: within 1.3x):');
+  for (const [a, b] of [
+    ['serve by path', 'build (tree: files + manifest)'],
+    ['serve by path, no code', 'build (tree: files + manifest)'],
+    ['serve by path, stream, no code', 'build --ndjson - | node'],
+    ['serve by path, stream', 'build --ndjson - | node'],
+    ['serve by path, no code', 'build --ndjson /dev/null'],
+    ['serve by path, stream, no code', 'build --ndjson /dev/null'],
+  ]) console.log(`  ${a.padEnd(32)} / ${b.padEnd(32)} ${ratio(a, b)}`);
+  console.log(`  server side only (stats.ms, answer written), by path, no code / build --ndjson /dev/null: ` +
+    `${(summary['serve by path, no code'].serverMedianMs / summary['build --ndjson /dev/null'].medianMs).toFixed(2)}x median`);
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ pages: n, bytes, threads: Number(threads), runs, summary }, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,1571 @@
+/* SPDX-License-Identifier: MIT */
+/* The wire side of `fastmd serve` (docs/protocol.md): NDJSON lines in, JSON-RPC 2.0 requests
+ * parsed by jansson into plain structs (ADR 0001: jansson parses, a hand-written writer writes),
+ * pages read from beneath a root (openat2 RESOLVE_BENEATH), responses formatted straight into
+ * fmd_bufs and written whole under one lock. No kernel call, no md4c, no printing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#if defined(__linux__) && defined(SYS_openat2)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
+
+#include "fmd_rpc.h"
+#include "internal.h"
+
+#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void grow_pipe(int fd);
+
+/*** Reading lines ***/
+
+/** First size of the line buffer; it doubles up to the longest line. */
+#define READER_CHUNK ((size_t)64 * 1024)
+/** Default longest request line: a transformBatch with a whole site inline fits. */
+#define READER_MAX_LINE_DEFAULT ((size_t)1 << 30)
+
+struct fmd_rpc_reader {
+    int fd;
+    size_t max_line;
+    char *buf;
+    size_t cap, len; /* bytes [start, len) are unread lines */
+    size_t start;    /* where the next line starts */
+    size_t scanned;  /* bytes after start known to hold no '\n' */
+    bool eof;
+    size_t total;
+};
+
+fmd_status fmd_rpc_reader_create(fmd_rpc_reader **out, int fd, size_t max_line)
+{
+    *out = NULL;
+    fmd_rpc_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return FMD_E_NOMEM;
+    grow_pipe(fd);
+    r->fd = fd;
+    r->max_line = max_line ? max_line : READER_MAX_LINE_DEFAULT;
+    r->cap = READER_CHUNK;
+    r->buf = malloc(r->cap);
+    if (r->buf == NULL) {
+        free(r);
+        return FMD_E_NOMEM;
+    }
+    *out = r;
+    return FMD_OK;
+}
+
+void fmd_rpc_reader_destroy(fmd_rpc_reader *r)
+{
+    if (r == NULL)
+        return;
+    free(r->buf);
+    free(r);
+}
+
+size_t fmd_rpc_reader_bytes(const fmd_rpc_reader *r)
+{
+    return r->total;
+}
+
+/* Read more bytes at the end of the buffer. Returns 0, or an errno. */
+static int fill(fmd_rpc_reader *r)
+{
+    for (;;) {
+        ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (got > 0) {
+            r->len += (size_t)got;
+            r->total += (size_t)got;
+            return 0;
+        }
+        if (got == 0) {
+            r->eof = true;
+            return 0;
+        }
+        if (errno != EINTR)
+            return errno;
+    }
+}
+
+/* Drop everything up to and including the next '\n' (a line that was too long). */
+static fmd_status skip_line(fmd_rpc_reader *r, int *err)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->len - r->start);
+        if (nl != NULL) {
+            r->start = (size_t)(nl - r->buf) + 1;
+            r->scanned = 0;
+            return FMD_E_INPUT_LIMIT;
+        }
+        r->start = r->len = r->scanned = 0;
+        if (r->eof)
+            return FMD_E_INPUT_LIMIT;
+        int e = fill(r);
+        if (e != 0) {
+            *err = e;
+            return FMD_E_IO;
+        }
+    }
+}
+
+fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err)
+{
+    *err = 0;
+    for (;;) {
+        char *from = r->buf + r->start + r->scanned;
+        char *nl = memchr(from, '\n', r->len - r->start - r->scanned);
+        size_t end;
+        if (nl != NULL) {
+            end = (size_t)(nl - r->buf);
+        } else {
+            r->scanned = r->len - r->start;
+            if (r->scanned > r->max_line)
+                return skip_line(r, err);
+            if (r->eof) {
+                if (r->len == r->start)
+                    return FMD_E_NOINPUT;
+                end = r->len; /* the last line has no newline */
+            } else {
+                /* Make room: slide the partial line to the front, or grow. */
+                if (r->start > 0 && r->start >= r->cap / 2) {
+                    memmove(r->buf, r->buf + r->start, r->len - r->start);
+                    r->len -= r->start;
+                    r->start = 0;
+                }
+                if (r->len == r->cap) {
+                    size_t cap = r->cap * 2;
+                    char *nb = realloc(r->buf, cap);
+                    if (nb == NULL)
+                        return FMD_E_NOMEM;
+                    r->buf = nb;
+                    r->cap = cap;
+                }
+                int e = fill(r);
+                if (e != 0) {
+                    *err = e;
+                    return FMD_E_IO;
+                }
+                continue;
+            }
+        }
+        size_t n = end - r->start;
+        if (n > r->max_line) {
+            r->start = end < r->len ? end + 1 : end;
+            r->scanned = 0;
+            return FMD_E_INPUT_LIMIT;
+        }
+        line->ptr = r->buf + r->start;
+        line->len = n > 0 && line->ptr[n - 1] == '\r' ? n - 1 : n;
+        r->start = end < r->len ? end + 1 : end;
+        r->scanned = 0;
+        if (r->start == r->len) /* everything consumed: start again at the front */
+            r->start = r->len = 0;
+        /* line still points at the bytes: they are only overwritten by the next call's fill. */
+        return FMD_OK;
+    }
+}
+
+/*** Writing messages ***/
+
+/** Parts gathered into one writev(); Linux's IOV_MAX is 1024. */
+#define WRITER_IOV 512
+
+struct fmd_rpc_writer {
+    int fd;
+    pthread_mutex_t mu;
+    bool broken;    /* a write failed: the client is gone */
+    size_t bytes;   /* under mu */
+    double seconds; /* under mu */
+};
+
+/* Linux's fcntl to resize a pipe (<fcntl.h> declares it only with _GNU_SOURCE). */
+#if defined(__linux__) && !defined(F_SETPIPE_SZ)
+#define F_SETPIPE_SZ 1031
+#endif
+/** Pipe buffer asked for on standard input and output: a batch answer is megabytes, and a 64 KiB
+ * pipe would cost a context switch per 64 KiB. Refused (not a pipe, over the system's limit) is
+ * fine: the default stays. */
+#define PIPE_BYTES (1 << 20)
+
+static void grow_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+        (void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES);
+#else
+    (void)fd;
+#endif
+}
+
+fmd_status fmd_rpc_writer_create(fmd_rpc_writer **out, int fd)
+{
+    *out = NULL;
+    fmd_rpc_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return FMD_E_NOMEM;
+    grow_pipe(fd);
+    w->fd = fd;
+    pthread_mutex_init(&w->mu, NULL);
+    *out = w;
+    return FMD_OK;
+}
+
+void fmd_rpc_writer_destroy(fmd_rpc_writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* Write iov[0..cnt) fully. Returns 0 or an errno. */
+static int writev_all(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        size_t left = (size_t)w;
+        while (cnt > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
+{
+    struct iovec iov[WRITER_IOV];
+    fmd_status st = FMD_OK;
+    pthread_mutex_lock(&w->mu);
+    if (w->broken) {
+        pthread_mutex_unlock(&w->mu);
+        return FMD_E_IO;
+    }
+    double t0 = now_s();
+    size_t k = 0;
+    while (k < n) {
+        int cnt = 0;
+        while (k < n && cnt < WRITER_IOV) {
+            if (parts[k].len != 0) {
+                iov[cnt].iov_base = (void *)parts[k].ptr;
+                iov[cnt].iov_len = parts[k].len;
+                w->bytes += parts[k].len;
+                cnt++;
+            }
+            k++;
+        }
+        if (cnt > 0 && writev_all(w->fd, iov, cnt) != 0) {
+            w->broken = true;
+            st = FMD_E_IO;
+            break;
+        }
+    }
+    w->seconds += now_s() - t0;
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+void fmd_rpc_writer_counters(fmd_rpc_writer *w, size_t *bytes, double *seconds)
+{
+    pthread_mutex_lock(&w->mu);
+    *bytes = w->bytes;
+    *seconds = w->seconds;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*** Formatting ***/
+
+/* What a byte needs inside a JSON string: 0 nothing, 1 an escape of its own (control characters,
+ * '"', '\\'), 2 a look at the next bytes (0xE2: U+2028 and U+2029), 3 only inside a template
+ * literal ('`', '$'). */
+static const unsigned char esc_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1, [0xE2] = 2, ['`'] = 3, ['$'] = 3,
+};
+
+/** Input bytes escaped per reservation: each becomes at most 6 output bytes ("\u00XX"). */
+#define ESC_CHUNK ((size_t)4096)
+
+/* Append the body of a JSON string (no quotes) holding s[0..n). With @p tmpl, the string's value
+ * is also escaped for a JavaScript template literal: '\\' -> "\\\\", '`' -> "\\`", "${" -> "\\${"
+ * and CR -> "\\r" (a raw CR would read back as LF), so `export default \`<value>\`` gives s.
+ * One pass, into memory reserved a chunk at a time: no append call per escape. */
+static fmd_status put_body(fmd_buf *b, const char *s, size_t n, bool tmpl)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t chunk = n - i < ESC_CHUNK ? n - i : ESC_CHUNK;
+        size_t need = chunk * 6 + 8;
+        if (b->cap - b->len < need) {
+            fmd_status st = fmd_buf_grow(b, need);
+            if (st != FMD_OK)
+                return st;
+        }
+        char *o = b->ptr + b->len;
+        size_t end = i + chunk;
+        while (i < end) {
+            unsigned char c = u[i];
+            unsigned cls = esc_class[c];
+            if (cls == 0 || (cls == 3 && !tmpl)) {
+                *o++ = (char)c;
+                i++;
+                continue;
+            }
+            if (cls == 2) {
+                if (i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
+                    memcpy(o, u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                    o += 6;
+                    i += 3;
+                } else {
+                    *o++ = (char)c;
+                    i++;
+                }
+                continue;
+            }
+            i++;
+            switch (c) {
+            case '"': *o++ = '\\'; *o++ = '"'; break;
+            case '\\':
+                if (tmpl) {
+                    memcpy(o, "\\\\\\\\", 4);
+                    o += 4;
+                } else {
+                    *o++ = '\\';
+                    *o++ = '\\';
+                }
+                break;
+            case '`': memcpy(o, "\\\\`", 3); o += 3; break;
+            case '$':
+                if (i < n && u[i] == '{') {
+                    memcpy(o, "\\\\$", 3);
+                    o += 3;
+                } else {
+                    *o++ = '$';
+                }
+                break;
+            case '\n': *o++ = '\\'; *o++ = 'n'; break;
+            case '\t': *o++ = '\\'; *o++ = 't'; break;
+            case '\r':
+                if (tmpl) {
+                    memcpy(o, "\\\\r", 3);
+                    o += 3;
+                } else {
+                    *o++ = '\\';
+                    *o++ = 'r';
+                }
+                break;
+            case '\b': *o++ = '\\'; *o++ = 'b'; break;
+            case '\f': *o++ = '\\'; *o++ = 'f'; break;
+            default:
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[c >> 4];
+                o[5] = hex[c & 15];
+                o += 6;
+            }
+        }
+        b->len = (size_t)(o - b->ptr);
+    }
+    return FMD_OK;
+}
+
+fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n)
+{
+    fmd_status st;
+    if (s == NULL)
+        return PUT_LIT(b, "null");
+    if ((st = fmd_buf_putc(b, '"')) != FMD_OK || (st = put_body(b, s, n, false)) != FMD_OK)
+        return st;
+    return fmd_buf_putc(b, '"');
+}
+
+static fmd_status put_cstr(fmd_buf *b, const char *s)
+{
+    return fmd_rpc_put_string(b, s, s ? strlen(s) : 0);
+}
+
+fmd_status fmd_rpc_put_number(fmd_buf *b, double v)
+{
+    char tmp[64];
+    int n;
+    if (!isfinite(v))
+        v = 0;
+    if (v == trunc(v) && fabs(v) < 1e15)
+        n = snprintf(tmp, sizeof tmp, "%.0f", v == 0 ? 0.0 : v);
+    else
+        n = snprintf(tmp, sizeof tmp, "%.6f", v);
+    if (n <= 0 || (size_t)n >= sizeof tmp)
+        return PUT_LIT(b, "0");
+    /* Trim "1.500000" to "1.5". */
+    if (memchr(tmp, '.', (size_t)n) != NULL) {
+        while (n > 0 && tmp[n - 1] == '0')
+            n--;
+        if (n > 0 && tmp[n - 1] == '.')
+            n--;
+    }
+    return fmd_buf_append(b, tmp, (size_t)n);
+}
+
+fmd_status fmd_rpc_put_response_head(fmd_buf *b, const char *id)
+{
+    fmd_status st = FMD_OK;
+    FMD_TRY(PUT_LIT(b, "{\"jsonrpc\":\"2.0\",\"id\":"));
+    FMD_TRY(fmd_buf_puts(b, id ? id : "null"));
+    FMD_TRY(PUT_LIT(b, ",\"result\":"));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_notification_head(fmd_buf *b, const char *method)
+{
+    fmd_status st = FMD_OK;
+    FMD_TRY(PUT_LIT(b, "{\"jsonrpc\":\"2.0\",\"method\":"));
+    FMD_TRY(put_cstr(b, method));
+    FMD_TRY(PUT_LIT(b, ",\"params\":"));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_error(fmd_buf *b, const char *id, int code, const char *message,
+                             const char *data_json, size_t data_len)
+{
+    fmd_status st = FMD_OK;
+    FMD_TRY(PUT_LIT(b, "{\"jsonrpc\":\"2.0\",\"id\":"));
+    FMD_TRY(fmd_buf_puts(b, id ? id : "null"));
+    FMD_TRY(PUT_LIT(b, ",\"error\":{\"code\":"));
+    char num[24];
+    int n = snprintf(num, sizeof num, "%d", code);
+    FMD_TRY(fmd_buf_append(b, num, (size_t)n));
+    FMD_TRY(PUT_LIT(b, ",\"message\":"));
+    FMD_TRY(put_cstr(b, message ? message : ""));
+    if (data_json != NULL) {
+        FMD_TRY(PUT_LIT(b, ",\"data\":"));
+        FMD_TRY(fmd_buf_append(b, data_json, data_len));
+    }
+    FMD_TRY(PUT_LIT(b, "}}\n"));
+fail:
+    return st;
+}
+
+/* The canonical big-endian hex of an XXH3-64 hash, as fmd_kernel_format_hash() writes it (io
+ * keeps its own copy: it does not link the kernel). */
+static fmd_status put_hash(fmd_buf *b, uint64_t h)
+{
+    static const char hex[] = "0123456789abcdef";
+    char s[18];
+    s[0] = '"';
+    for (int i = 0; i < 16; i++)
+        s[1 + i] = hex[(h >> (60 - 4 * i)) & 15];
+    s[17] = '"';
+    return fmd_buf_append(b, s, sizeof s);
+}
+
+fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
+                                   bool include_code)
+{
+    fmd_status st = FMD_OK;
+    if (include_code) {
+        FMD_TRY(PUT_LIT(b, "{\"code\":\"export default `"));
+        FMD_TRY(put_body(b, r->html.ptr, r->html.len, true));
+        FMD_TRY(PUT_LIT(b, "`;\",\"html\":\""));
+    } else {
+        FMD_TRY(PUT_LIT(b, "{\"code\":null,\"html\":\""));
+    }
+    FMD_TRY(put_body(b, r->html.ptr, r->html.len, false));
+    FMD_TRY(PUT_LIT(b, "\",\"map\":null,\"metadata\":{\"file\":"));
+    FMD_TRY(put_cstr(b, file));
+    FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
+    if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
+        FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
+    else
+        FMD_TRY(PUT_LIT(b, "{}"));
+    FMD_TRY(PUT_LIT(b, ",\"title\":"));
+    FMD_TRY(fmd_rpc_put_string(b, r->title.ptr, r->title.len));
+    FMD_TRY(PUT_LIT(b, ",\"headings\":["));
+    for (size_t i = 0; i < r->n_headings; i++) {
+        const fmd_heading *h = &r->headings[i];
+        FMD_TRY(i == 0 ? PUT_LIT(b, "{\"level\":") : PUT_LIT(b, ",{\"level\":"));
+        FMD_TRY(fmd_buf_put_u64(b, (unsigned long long)h->level));
+        FMD_TRY(PUT_LIT(b, ",\"text\":\""));
+        FMD_TRY(put_body(b, h->text.ptr, h->text.len, false));
+        FMD_TRY(PUT_LIT(b, "\",\"id\":\""));
+        FMD_TRY(put_body(b, h->id.ptr, h->id.len, false));
+        FMD_TRY(PUT_LIT(b, "\"}"));
+    }
+    FMD_TRY(PUT_LIT(b, "],\"wordCount\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->words));
+    FMD_TRY(PUT_LIT(b, ",\"linkCount\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->links));
+    FMD_TRY(PUT_LIT(b, ",\"imageCount\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->images));
+    FMD_TRY(PUT_LIT(b, ",\"codeBlockCount\":"));
+    FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
+    FMD_TRY(PUT_LIT(b, ",\"hash\":"));
+    FMD_TRY(put_hash(b, r->hash));
+    FMD_TRY(PUT_LIT(b, ",\"warnings\":["));
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        if (i != 0)
+            FMD_TRY(fmd_buf_putc(b, ','));
+        FMD_TRY(fmd_rpc_put_string(b, r->warnings[i].ptr, r->warnings[i].len));
+    }
+    FMD_TRY(PUT_LIT(b, "]},\"dependencies\":[]}"));
+fail:
+    return st;
+}
+
+const char *fmd_rpc_page_error_code(const fmd_rpc_item *item, fmd_status status)
+{
+    if (item != NULL && item->outside)
+        return "outside-root";
+    return fmd_status_name(status);
+}
+
+fmd_status fmd_rpc_put_page_error(fmd_buf *b, const fmd_rpc_item *item, fmd_status load_status,
+                                  const fmd_result *r)
+{
+    fmd_status st = FMD_OK;
+    fmd_status status = load_status != FMD_OK ? load_status : r->status;
+    bool own = load_status == FMD_OK; /* the kernel's message and position apply */
+    FMD_TRY(PUT_LIT(b, "{\"code\":"));
+    FMD_TRY(put_cstr(b, fmd_rpc_page_error_code(item, status)));
+    FMD_TRY(PUT_LIT(b, ",\"message\":"));
+    if (item != NULL && item->outside) {
+        FMD_TRY(put_cstr(b, "path leads out of the root"));
+    } else if (item != NULL && item->special && !own) {
+        FMD_TRY(put_cstr(b, item->err == EISDIR ? "not a regular file: a directory"
+                                                : "not a regular file"));
+    } else if (own && r->err_message.len != 0) {
+        FMD_TRY(fmd_rpc_put_string(b, r->err_message.ptr, r->err_message.len));
+    } else {
+        char msg[320];
+        int e = item != NULL && !own ? item->err : 0;
+        char sys[128] = "";
+        if (e != 0 && strerror_r(e, sys, sizeof sys) != 0)
+            sys[0] = '\0';
+        snprintf(msg, sizeof msg, "%s%s%s", fmd_status_str(status), sys[0] ? ": " : "", sys);
+        FMD_TRY(put_cstr(b, msg));
+    }
+    FMD_TRY(PUT_LIT(b, ",\"line\":"));
+    if (own && r->err_line != 0)
+        FMD_TRY(fmd_buf_put_u64(b, r->err_line));
+    else
+        FMD_TRY(PUT_LIT(b, "null"));
+    FMD_TRY(PUT_LIT(b, ",\"column\":"));
+    if (own && r->err_column != 0)
+        FMD_TRY(fmd_buf_put_u64(b, r->err_column));
+    else
+        FMD_TRY(PUT_LIT(b, "null"));
+    FMD_TRY(PUT_LIT(b, ",\"file\":"));
+    FMD_TRY(put_cstr(b, item ? item->file : NULL));
+    FMD_TRY(fmd_buf_putc(b, '}'));
+fail:
+    return st;
+}
+
+/*** Requests ***/
+
+static const char *const method_names[FMD_RPC_METHOD_COUNT] = {
+    [FMD_RPC_PING] = "ping",
+    [FMD_RPC_SHUTDOWN] = "shutdown",
+    [FMD_RPC_TRANSFORM] = "transform",
+    [FMD_RPC_TRANSFORM_BATCH] = "transformBatch",
+    [FMD_RPC_NORMALIZE] = "normalize",
+    [FMD_RPC_COMPUTE_DIGEST] = "computeDigest",
+    [FMD_RPC_CANCEL] = "cancel",
+    [FMD_RPC_CANCEL_REQUEST] = "$/cancelRequest",
+    [FMD_RPC_HEALTH] = "health",
+    [FMD_RPC_STATS] = "stats",
+    [FMD_RPC_OTHER] = "other",
+    [FMD_RPC_INVALID] = "invalid",
+};
+
+const char *fmd_rpc_method_name(fmd_rpc_method m)
+{
+    return (unsigned)m < FMD_RPC_METHOD_COUNT ? method_names[m] : "invalid";
+}
+
+void fmd_rpc_init(void)
+{
+    /* jansson seeds its hash function on first use; doing it here, before any thread exists,
+     * keeps that one write out of the parallel part. */
+    json_object_seed(0);
+}
+
+void fmd_rpc_request_free(fmd_rpc_request *r)
+{
+    if (r == NULL)
+        return;
+    free(r->base);
+    free(r->refs);
+    free(r->items);
+    fmd_arena_destroy(r->arena); /* holds r itself: last */
+}
+
+static char *arena_strdup(fmd_arena *a, const char *s, size_t n)
+{
+    char *d = fmd_arena_alloc(a, n + 1);
+    if (d != NULL) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *message,
+                                const char *data_json)
+{
+    r->error = code;
+    r->error_message = arena_strdup(r->arena, message, strlen(message));
+    r->error_data = data_json ? arena_strdup(r->arena, data_json, strlen(data_json)) : NULL;
+    return r->error_message != NULL && (data_json == NULL || r->error_data != NULL)
+               ? FMD_OK
+               : FMD_E_NOMEM;
+}
+
+/* Parsing context: the request, and the name of the field being read ("params.files[3]"). */
+typedef struct pctx {
+    fmd_rpc_request *r;
+    const fmd_options *defaults;
+    fmd_status st; /* FMD_E_NOMEM once an allocation failed */
+} pctx;
+
+/* Fail the request with -32602, naming @p field: "<field>: <what>", data {"field": field}. */
+static bool bad_param(pctx *c, const char *field, const char *what)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: %s", field, what);
+    fmd_arena *scratch = NULL;
+    char data[400];
+    data[0] = '\0';
+    if (fmd_arena_create(&scratch, 1024) == FMD_OK) {
+        fmd_buf b;
+        fmd_buf_init(&b, scratch);
+        if (PUT_LIT(&b, "{\"field\":") == FMD_OK && put_cstr(&b, field) == FMD_OK &&
+            fmd_buf_putc(&b, '}') == FMD_OK && b.len < sizeof data) {
+            memcpy(data, b.ptr, b.len);
+            data[b.len] = '\0';
+        }
+        fmd_arena_destroy(scratch);
+    }
+    if (fmd_rpc_request_fail(c->r, FMD_RPC_INVALID_PARAMS, msg, data[0] ? data : NULL) != FMD_OK)
+        c->st = FMD_E_NOMEM;
+    return false;
+}
+
+/* Optional boolean field. Returns false after failing the request. */
+static bool opt_bool(pctx *c, const json_t *obj, const char *key, const char *prefix, bool *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_boolean(v)) {
+        char field[256];
+        snprintf(field, sizeof field, "%s.%s", prefix, key);
+        return bad_param(c, field, "expected a boolean");
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+/* Optional string field (no NUL inside). *out stays NULL when absent. */
+static bool opt_string(pctx *c, const json_t *obj, const char *key, const char *prefix,
+                       const char **out, size_t *len)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (len)
+        *len = 0;
+    if (v == NULL || json_is_null(v))
+        return true;
+    char field[256];
+    snprintf(field, sizeof field, "%s.%s", prefix, key);
+    if (!json_is_string(v))
+        return bad_param(c, field, "expected a string");
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (memchr(s, '\0', n) != NULL)
+        return bad_param(c, field, "must not contain U+0000");
+    *out = arena_strdup(c->r->arena, s, n);
+    if (*out == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    if (len)
+        *len = n;
+    return true;
+}
+
+/* Set or clear extension bits from an optional boolean. */
+static bool opt_ext(pctx *c, const json_t *obj, const char *key, const char *prefix, unsigned bits,
+                    unsigned *ext)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v))
+        return true;
+    bool on = false;
+    if (!opt_bool(c, obj, key, prefix, &on))
+        return false;
+    *ext = on ? (*ext | bits) : (*ext & ~bits);
+    return true;
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/** The GFM extensions the original sidecar's "gfm" switch stood for (front matter is not one). */
+#define GFM_SWITCH_BITS                                                                            \
+    (FMD_EXT_TABLES | FMD_EXT_STRIKETHROUGH | FMD_EXT_TASKLISTS | FMD_EXT_AUTOLINKS)
+
+static bool parse_rules(pctx *c, const json_t *rules, fmd_rpc_options *o)
+{
+    const char *prefix = "params.options.rules";
+    if (!json_is_array(rules))
+        return bad_param(c, prefix, "expected an array of {pattern, replacement, regex?}");
+    size_t n = json_array_size(rules);
+    if (n > FMD_RPC_MAX_RULES)
+        return bad_param(c, prefix, "too many rules (at most 256)");
+    if (n == 0)
+        return true;
+    fmd_rpc_rule *out = fmd_arena_alloc(c->r->arena, sizeof *out * n);
+    if (out == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *rule = json_array_get(rules, i);
+        char field[96];
+        snprintf(field, sizeof field, "%s[%zu]", prefix, i);
+        if (!json_is_object(rule))
+            return bad_param(c, field, "expected an object {pattern, replacement, regex?}");
+        const char *pat, *rep;
+        size_t pat_len, rep_len;
+        bool regex = false;
+        if (!opt_string(c, rule, "pattern", field, &pat, &pat_len) ||
+            !opt_string(c, rule, "replacement", field, &rep, &rep_len) ||
+            !opt_bool(c, rule, "regex", field, &regex))
+            return false;
+        if (pat == NULL) {
+            char f2[128];
+            snprintf(f2, sizeof f2, "%s.pattern", field);
+            return bad_param(c, f2, "required");
+        }
+        out[i].pattern = (fmd_slice){pat, pat_len};
+        out[i].replacement = (fmd_slice){rep ? rep : "", rep_len};
+        out[i].regex = regex;
+    }
+    /* The cache key: the rules as compact JSON with sorted keys, so that the same rules sent
+     * twice share one compiled set. */
+    char *text = json_dumps(rules, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    size_t len = strlen(text);
+    o->rules_json.ptr = arena_strdup(c->r->arena, text, len);
+    o->rules_json.len = len;
+    free(text);
+    if (o->rules_json.ptr == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    o->rules_hash = fnv1a64(o->rules_json.ptr, len);
+    o->rules = out;
+    o->n_rules = n;
+    return true;
+}
+
+/* params.options over the server's defaults: dialect, then gfm, then each extension. */
+static bool parse_options(pctx *c, const json_t *params)
+{
+    fmd_rpc_options *o = &c->r->options;
+    o->opt = *c->defaults;
+    o->opt.rules = NULL;
+    o->retries = 1;
+    json_t *opts = json_object_get(params, "options");
+    if (opts == NULL || json_is_null(opts))
+        return true;
+    const char *p = "params.options";
+    if (!json_is_object(opts))
+        return bad_param(c, p, "expected an object");
+    json_t *d = json_object_get(opts, "dialect");
+    if (d != NULL && !json_is_null(d)) {
+        const char *ds = json_is_string(d) ? json_string_value(d) : NULL;
+        unsigned keep = o->opt.extensions & (FMD_EXT_FOOTNOTES | FMD_EXT_SMART);
+        /* As fmd_kernel_options_set_dialect() (io does not link the kernel). */
+        if (ds != NULL && strcmp(ds, "gfm") == 0) {
+            o->opt.dialect = FMD_DIALECT_GFM;
+            o->opt.extensions = keep | FMD_EXT_GFM;
+        } else if (ds != NULL && strcmp(ds, "commonmark") == 0) {
+            o->opt.dialect = FMD_DIALECT_COMMONMARK;
+            o->opt.extensions = keep;
+        } else {
+            return bad_param(c, "params.options.dialect", "expected \"gfm\" or \"commonmark\"");
+        }
+    }
+    unsigned *ext = &o->opt.extensions;
+    if (!opt_ext(c, opts, "gfm", p, GFM_SWITCH_BITS, ext) ||
+        !opt_ext(c, opts, "tables", p, FMD_EXT_TABLES, ext) ||
+        !opt_ext(c, opts, "strikethrough", p, FMD_EXT_STRIKETHROUGH, ext) ||
+        !opt_ext(c, opts, "tasklist", p, FMD_EXT_TASKLISTS, ext) ||
+        !opt_ext(c, opts, "autolinks", p, FMD_EXT_AUTOLINKS, ext) ||
+        !opt_ext(c, opts, "footnotes", p, FMD_EXT_FOOTNOTES, ext) ||
+        !opt_ext(c, opts, "smartPunctuation", p, FMD_EXT_SMART, ext) ||
+        !opt_ext(c, opts, "frontmatter", p, FMD_EXT_FRONTMATTER, ext) ||
+        !opt_bool(c, opts, "headingIds", p, &o->opt.heading_ids) ||
+        !opt_bool(c, opts, "xhtml", p, &o->opt.xhtml) ||
+        !opt_bool(c, opts, "unsafe", p, &o->opt.unsafe))
+        return false;
+    json_t *rt = json_object_get(opts, "retries");
+    if (rt != NULL && !json_is_null(rt)) {
+        if (!json_is_integer(rt) || json_integer_value(rt) < 0 ||
+            json_integer_value(rt) > FMD_RPC_MAX_RETRIES)
+            return bad_param(c, "params.options.retries", "expected an integer from 0 to 10");
+        o->retries = (unsigned)json_integer_value(rt);
+    }
+    json_t *rules = json_object_get(opts, "rules");
+    if (rules != NULL && !json_is_null(rules))
+        return parse_rules(c, rules, o);
+    return true;
+}
+
+/* The pages of a transform (one item: params itself) or a transformBatch (params.files).
+ * Inline content is copied into one block, back to back, each page followed by a NUL. */
+static bool parse_items(pctx *c, const json_t *params, bool batch)
+{
+    fmd_rpc_request *r = c->r;
+    const json_t *files = params;
+    size_t n = 1;
+    if (batch) {
+        files = json_object_get(params, "files");
+        if (files == NULL || json_is_null(files))
+            return bad_param(c, "params.files", "required");
+        if (!json_is_array(files))
+            return bad_param(c, "params.files", "expected an array of {file, content?}");
+        n = json_array_size(files);
+    }
+    r->items = calloc(n ? n : 1, sizeof *r->items);
+    r->refs = calloc(n ? n : 1, sizeof *r->refs);
+    if (r->items == NULL || r->refs == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    r->n_items = n;
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++) {
+        const json_t *it = batch ? json_array_get(files, k) : params;
+        char field[64];
+        if (batch)
+            snprintf(field, sizeof field, "params.files[%zu]", k);
+        else
+            snprintf(field, sizeof field, "params");
+        if (!json_is_object(it))
+            return bad_param(c, field, "expected an object {file, content?}");
+        if (!opt_string(c, it, "file", field, &r->items[k].file, NULL))
+            return false;
+        json_t *content = json_object_get(it, "content");
+        if (content != NULL && !json_is_null(content)) {
+            if (!json_is_string(content)) {
+                char f2[96];
+                snprintf(f2, sizeof f2, "%s.content", field);
+                return bad_param(c, f2, "expected a string");
+            }
+            r->items[k].has_content = true;
+            r->refs[k].len = json_string_length(content);
+            total += r->refs[k].len + 1;
+        } else if (r->items[k].file == NULL) {
+            return bad_param(c, field, "\"file\" or \"content\" is required");
+        }
+        r->refs[k].load_status = FMD_OK;
+    }
+    r->base = malloc(total ? total : 1);
+    if (r->base == NULL) {
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!r->items[k].has_content)
+            continue;
+        const json_t *it = batch ? json_array_get(files, k) : params;
+        json_t *content = json_object_get(it, "content");
+        memcpy(r->base + off, json_string_value(content), r->refs[k].len);
+        r->refs[k].offset = off;
+        off += r->refs[k].len;
+        r->base[off++] = '\0';
+    }
+    r->base_len = off;
+    return true;
+}
+
+/* mtime in the digest encoding (docs/protocol.md): integers below 2^53 as integers, other
+ * numbers in the shortest %.Ng that reads back exactly, strings as they are. */
+static bool digest_mtime(pctx *c, const json_t *v, const char *field, fmd_buf *b)
+{
+    char tmp[64];
+    double d;
+    if (json_is_string(v)) {
+        if (fmd_buf_append(b, json_string_value(v), json_string_length(v)) != FMD_OK)
+            goto nomem;
+        return true;
+    }
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i > -(1LL << 53) && i < (1LL << 53)) {
+            int n = snprintf(tmp, sizeof tmp, "%lld", (long long)i);
+            if (fmd_buf_append(b, tmp, (size_t)n) != FMD_OK)
+                goto nomem;
+            return true;
+        }
+        d = (double)i;
+    } else if (json_is_real(v)) {
+        d = json_real_value(v);
+    } else {
+        return bad_param(c, field, "expected a number or a string");
+    }
+    if (d == trunc(d) && fabs(d) < 9007199254740992.0) {
+        int n = snprintf(tmp, sizeof tmp, "%.0f", d == 0 ? 0.0 : d);
+        if (fmd_buf_append(b, tmp, (size_t)n) != FMD_OK)
+            goto nomem;
+        return true;
+    }
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    if (fmd_buf_append(b, tmp, (size_t)n) != FMD_OK)
+        goto nomem;
+    return true;
+nomem:
+    c->st = FMD_E_NOMEM;
+    return false;
+}
+
+static int cmp_slice(const void *a, const void *b)
+{
+    const fmd_slice *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int d = memcmp(x->ptr, y->ptr, n);
+    if (d != 0)
+        return d;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static bool parse_digest(pctx *c, const json_t *params)
+{
+    fmd_rpc_request *r = c->r;
+    json_t *files = json_object_get(params, "files");
+    if (files == NULL || json_is_null(files))
+        return bad_param(c, "params.files", "required");
+    if (!json_is_array(files))
+        return bad_param(c, "params.files", "expected an array of {path, size, mtime}");
+    size_t n = json_array_size(files);
+    fmd_slice *ent = malloc(sizeof *ent * (n ? n : 1));
+    fmd_buf b;
+    fmd_buf_init(&b, r->arena);
+    size_t *ends = malloc(sizeof *ends * (n ? n : 1));
+    if (ent == NULL || ends == NULL) {
+        free(ent);
+        free(ends);
+        c->st = FMD_E_NOMEM;
+        return false;
+    }
+    bool ok = true;
+    /* Encode every entry into one buffer, then sort views of them by their bytes. */
+    for (size_t k = 0; k < n && ok; k++) {
+        json_t *f = json_array_get(files, k);
+        char field[64], f2[80];
+        snprintf(field, sizeof field, "params.files[%zu]", k);
+        if (!json_is_object(f)) {
+            ok = bad_param(c, field, "expected an object {path, size, mtime}");
+            break;
+        }
+        json_t *path = json_object_get(f, "path"), *size = json_object_get(f, "size"),
+               *mtime = json_object_get(f, "mtime");
+        snprintf(f2, sizeof f2, "%s.path", field);
+        if (path == NULL || !json_is_string(path)) {
+            ok = bad_param(c, f2, path == NULL ? "required" : "expected a string");
+            break;
+        }
+        if (memchr(json_string_value(path), '\0', json_string_length(path)) != NULL) {
+            ok = bad_param(c, f2, "must not contain U+0000"); /* the encoding's separator */
+            break;
+        }
+        snprintf(f2, sizeof f2, "%s.size", field);
+        double sz = json_is_integer(size) ? (double)json_integer_value(size)
+                    : json_is_real(size)  ? json_real_value(size)
+                                          : -1;
+        if (size == NULL || sz < 0 || sz != trunc(sz) || sz > 9007199254740992.0) {
+            ok = bad_param(c, f2, size == NULL ? "required" : "expected a non-negative integer");
+            break;
+        }
+        snprintf(f2, sizeof f2, "%s.mtime", field);
+        if (mtime == NULL) {
+            ok = bad_param(c, f2, "required");
+            break;
+        }
+        char num[32];
+        int nn = snprintf(num, sizeof num, "%.0f", sz);
+        if (fmd_buf_append(&b, json_string_value(path), json_string_length(path)) != FMD_OK ||
+            fmd_buf_putc(&b, '\0') != FMD_OK || fmd_buf_append(&b, num, (size_t)nn) != FMD_OK ||
+            fmd_buf_putc(&b, '\0') != FMD_OK) {
+            c->st = FMD_E_NOMEM;
+            ok = false;
+            break;
+        }
+        if (!digest_mtime(c, mtime, f2, &b)) {
+            ok = false;
+            break;
+        }
+        if (fmd_buf_putc(&b, '\n') != FMD_OK) {
+            c->st = FMD_E_NOMEM;
+            ok = false;
+            break;
+        }
+        ends[k] = b.len;
+    }
+    if (ok) {
+        /* Views only now: the buffer may have moved while it grew. */
+        for (size_t k = 0; k < n; k++) {
+            size_t start = k ? ends[k - 1] : 0;
+            ent[k] = (fmd_slice){b.ptr + start, ends[k] - start};
+        }
+        qsort(ent, n, sizeof *ent, cmp_slice);
+        char *out = fmd_arena_alloc(r->arena, b.len ? b.len : 1);
+        if (out == NULL) {
+            c->st = FMD_E_NOMEM;
+            ok = false;
+        } else {
+            size_t off = 0;
+            for (size_t k = 0; k < n; k++) {
+                memcpy(out + off, ent[k].ptr, ent[k].len);
+                off += ent[k].len;
+            }
+            r->digest_input = (fmd_slice){out, off};
+        }
+    }
+    free(ent);
+    free(ends);
+    return ok;
+}
+
+static bool parse_params(pctx *c, const json_t *params)
+{
+    fmd_rpc_request *r = c->r;
+    switch (r->method) {
+    case FMD_RPC_TRANSFORM:
+        r->include_code = true;
+        return parse_options(c, params) && opt_bool(c, params, "includeCode", "params",
+                                                    &r->include_code) &&
+               parse_items(c, params, false);
+    case FMD_RPC_TRANSFORM_BATCH: {
+        r->include_code = true;
+        r->progress = true;
+        size_t idlen = 0;
+        if (!parse_options(c, params) ||
+            !opt_bool(c, params, "includeCode", "params", &r->include_code) ||
+            !opt_bool(c, params, "stream", "params", &r->stream) ||
+            !opt_bool(c, params, "progress", "params", &r->progress) ||
+            !opt_string(c, params, "batchId", "params", &r->batch_id, &idlen))
+            return false;
+        if (r->batch_id != NULL && (idlen == 0 || idlen > 256))
+            return bad_param(c, "params.batchId", "expected 1 to 256 bytes");
+        return parse_items(c, params, true);
+    }
+    case FMD_RPC_NORMALIZE: {
+        json_t *v = json_object_get(params, "content");
+        r->remove_bom = r->normalize_lf = true;
+        if (v == NULL || !json_is_string(v))
+            return bad_param(c, "params.content", v == NULL ? "required" : "expected a string");
+        r->content.len = json_string_length(v);
+        r->content.ptr = arena_strdup(r->arena, json_string_value(v), r->content.len);
+        if (r->content.ptr == NULL) {
+            c->st = FMD_E_NOMEM;
+            return false;
+        }
+        return opt_bool(c, params, "removeBom", "params", &r->remove_bom) &&
+               opt_bool(c, params, "normalizeLf", "params", &r->normalize_lf);
+    }
+    case FMD_RPC_COMPUTE_DIGEST:
+        return parse_digest(c, params);
+    case FMD_RPC_CANCEL:
+        if (!opt_string(c, params, "batchId", "params", &r->batch_id, NULL))
+            return false;
+        if (r->batch_id == NULL)
+            return bad_param(c, "params.batchId", "required");
+        return true;
+    case FMD_RPC_CANCEL_REQUEST: {
+        json_t *v = json_object_get(params, "id");
+        if (v == NULL || !(json_is_string(v) || json_is_number(v)))
+            return bad_param(c, "params.id",
+                             v == NULL ? "required" : "expected a string or number");
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text == NULL) {
+            c->st = FMD_E_NOMEM;
+            return false;
+        }
+        r->cancel_id = arena_strdup(r->arena, text, strlen(text));
+        free(text);
+        if (r->cancel_id == NULL)
+            c->st = FMD_E_NOMEM;
+        return r->cancel_id != NULL;
+    }
+    case FMD_RPC_STATS: {
+        const char *fmt = NULL;
+        if (!opt_string(c, params, "format", "params", &fmt, NULL))
+            return false;
+        if (fmt != NULL && strcmp(fmt, "json") != 0 && strcmp(fmt, "prometheus") != 0)
+            return bad_param(c, "params.format", "expected \"json\" or \"prometheus\"");
+        r->prometheus = fmt != NULL && strcmp(fmt, "prometheus") == 0;
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+static fmd_rpc_method lookup_method(const char *name)
+{
+    for (int m = 0; m < FMD_RPC_OTHER; m++)
+        if (strcmp(name, method_names[m]) == 0)
+            return (fmd_rpc_method)m;
+    return FMD_RPC_OTHER;
+}
+
+fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaults,
+                         fmd_rpc_request **out)
+{
+    *out = NULL;
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 4096) != FMD_OK)
+        return FMD_E_NOMEM;
+    fmd_rpc_request *r = fmd_arena_alloc(a, sizeof *r);
+    if (r == NULL) {
+        fmd_arena_destroy(a);
+        return FMD_E_NOMEM;
+    }
+    memset(r, 0, sizeof *r);
+    r->arena = a;
+    r->method = FMD_RPC_INVALID;
+    pctx c = {.r = r, .defaults = defaults, .st = FMD_OK};
+    fmd_status st = FMD_OK;
+
+    json_error_t je;
+    /* Duplicate keys are refused: a request whose meaning depends on which copy wins is
+     * ambiguous. NUL is allowed inside strings (page text); names are checked for it. Any value
+     * is accepted at the top, so that valid JSON that is not an object ("a string", 42) is an
+     * invalid request (-32600), not a parse error. */
+    json_t *root =
+        json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
+    if (root == NULL) {
+        char msg[300], data[128];
+        snprintf(msg, sizeof msg, "Parse error: %s", je.text);
+        snprintf(data, sizeof data, "{\"line\":%d,\"column\":%d,\"position\":%d}", je.line,
+                 je.column, je.position);
+        r->id = "null";
+        st = fmd_rpc_request_fail(r, FMD_RPC_PARSE_ERROR, msg, data);
+        goto done;
+    }
+    if (json_is_array(root)) {
+        r->id = "null";
+        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                  "Invalid Request: JSON-RPC batch arrays are not supported; send "
+                                  "one request per line, or use transformBatch",
+                                  NULL);
+        goto done;
+    }
+    if (!json_is_object(root)) {
+        r->id = "null";
+        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                  "Invalid Request: expected a JSON object", NULL);
+        goto done;
+    }
+    json_t *id = json_object_get(root, "id");
+    if (id != NULL) {
+        if (!(json_is_string(id) || json_is_number(id) || json_is_null(id))) {
+            r->id = "null";
+            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                      "Invalid Request: id: expected a string, a number or null",
+                                      NULL);
+            goto done;
+        }
+        char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text == NULL) {
+            st = FMD_E_NOMEM;
+            goto done;
+        }
+        r->id = arena_strdup(a, text, strlen(text));
+        free(text);
+        if (r->id == NULL) {
+            st = FMD_E_NOMEM;
+            goto done;
+        }
+    }
+    json_t *ver = json_object_get(root, "jsonrpc");
+    json_t *method = json_object_get(root, "method");
+    if (ver == NULL || !json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
+        method == NULL || !json_is_string(method)) {
+        if (r->id == NULL)
+            r->id = "null"; /* an invalid request is answered even without an id */
+        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                  ver == NULL || !json_is_string(ver) ||
+                                          strcmp(json_string_value(ver), "2.0") != 0
+                                      ? "Invalid Request: jsonrpc: expected \"2.0\""
+                                      : "Invalid Request: method: expected a string",
+                                  NULL);
+        goto done;
+    }
+    r->method_name = arena_strdup(a, json_string_value(method), json_string_length(method));
+    if (r->method_name == NULL) {
+        st = FMD_E_NOMEM;
+        goto done;
+    }
+    r->method = lookup_method(r->method_name);
+    json_t *params = json_object_get(root, "params");
+    json_t *empty = NULL;
+    if (params == NULL || json_is_null(params)) {
+        params = empty = json_object();
+        if (params == NULL) {
+            st = FMD_E_NOMEM;
+            goto done;
+        }
+    } else if (json_is_array(params)) {
+        bad_param(&c, "params", "expected an object (by-name parameters)");
+        st = c.st;
+        goto done;
+    } else if (!json_is_object(params)) {
+        if (r->id == NULL)
+            r->id = "null";
+        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                  "Invalid Request: params: expected an object", NULL);
+        goto done;
+    }
+    if (r->method == FMD_RPC_OTHER) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
+        st = fmd_rpc_request_fail(r, FMD_RPC_METHOD_NOT_FOUND, msg, NULL);
+    } else {
+        parse_params(&c, params);
+        st = c.st;
+    }
+    json_decref(empty);
+
+done:
+    json_decref(root);
+    if (st != FMD_OK) {
+        fmd_rpc_request_free(r);
+        return st;
+    }
+    *out = r;
+    return FMD_OK;
+}
+
+/*** Pages read by path, beneath a root ***/
+
+struct fmd_rpc_root {
+    int fd;           /* O_DIRECTORY descriptor of the root */
+    char *real;       /* realpath of the root, for the fallback without openat2 */
+    size_t real_len;
+    atomic_int no_openat2; /* set once openat2 answered ENOSYS */
+};
+
+fmd_status fmd_rpc_root_open(const char *dir, fmd_rpc_root **out, int *err)
+{
+    *out = NULL;
+    *err = 0;
+    fmd_rpc_root *root = calloc(1, sizeof *root);
+    if (root == NULL)
+        return FMD_E_NOMEM;
+    root->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root->fd < 0) {
+        *err = errno;
+        free(root);
+        return FMD_E_NOINPUT;
+    }
+    root->real = realpath(dir, NULL);
+    if (root->real == NULL) {
+        *err = errno;
+        close(root->fd);
+        free(root);
+        return *err == ENOMEM ? FMD_E_NOMEM : FMD_E_NOINPUT;
+    }
+    root->real_len = strlen(root->real);
+    atomic_init(&root->no_openat2, 0);
+    *out = root;
+    return FMD_OK;
+}
+
+void fmd_rpc_root_close(fmd_rpc_root *root)
+{
+    if (root == NULL)
+        return;
+    close(root->fd);
+    free(root->real);
+    free(root);
+}
+
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/* Open @p path beneath the root. Returns the descriptor, or -1 with *err set and *outside true
+ * when the path leads out of the root. O_NONBLOCK: a FIFO must not hang the loader (it is then
+ * refused as not a regular file). */
+static int open_beneath(const fmd_rpc_root *root, const char *path, int *err, bool *outside)
+{
+    *outside = false;
+    if (path[0] == '/') {
+        *outside = true;
+        *err = EXDEV;
+        return -1;
+    }
+#ifdef HAVE_OPENAT2
+    if (!atomic_load_explicit(&root->no_openat2, memory_order_relaxed)) {
+        struct open_how how;
+        memset(&how, 0, sizeof how);
+        how.flags = OPEN_FLAGS;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+        for (int attempt = 0; attempt < 8; attempt++) {
+            long fd = syscall(SYS_openat2, root->fd, path, &how, sizeof how);
+            if (fd >= 0)
+                return (int)fd;
+            int e = errno;
+            /* EAGAIN: a concurrent rename made ".." resolution unsure; try again. */
+            if (e == EAGAIN || e == EINTR)
+                continue;
+            if (e == EXDEV) {
+                *outside = true;
+                *err = e;
+                return -1;
+            }
+            if (e != ENOSYS) {
+                *err = e;
+                return -1;
+            }
+            atomic_store_explicit((atomic_int *)&root->no_openat2, 1, memory_order_relaxed);
+            break;
+        }
+    }
+#endif
+    /* Without openat2: resolve every link, then check the result is inside the root. A link
+     * swapped between the check and the open is a race this fallback cannot close. */
+    size_t n = strlen(path);
+    char *full = malloc(root->real_len + n + 2);
+    if (full == NULL) {
+        *err = ENOMEM;
+        return -1;
+    }
+    memcpy(full, root->real, root->real_len);
+    full[root->real_len] = '/';
+    memcpy(full + root->real_len + 1, path, n + 1);
+    char *res = realpath(full, NULL);
+    free(full);
+    if (res == NULL) {
+        *err = errno;
+        return -1;
+    }
+    bool inside = strncmp(res, root->real, root->real_len) == 0 &&
+                  (res[root->real_len] == '/' || res[root->real_len] == '\0' ||
+                   (root->real_len == 1 && root->real[0] == '/'));
+    if (!inside) {
+        free(res);
+        *outside = true;
+        *err = EXDEV;
+        return -1;
+    }
+    int fd = open(res, OPEN_FLAGS);
+    *err = errno;
+    free(res);
+    return fd;
+}
+
+/* Read one page: open beneath the root, check it is a regular file within the limit, read it
+ * whole into a malloc'ed buffer (with a NUL after it). */
+static fmd_status read_page(const fmd_rpc_root *root, const char *path, size_t max, char **buf,
+                            size_t *len, int *err, bool *outside, bool *special)
+{
+    *buf = NULL;
+    *len = 0;
+    *err = 0;
+    int fd = open_beneath(root, path, err, outside);
+    if (fd < 0)
+        return *err == ENOMEM ? FMD_E_NOMEM : FMD_E_NOINPUT;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        *err = errno;
+        close(fd);
+        return FMD_E_IO;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        *special = true;
+        *err = S_ISDIR(sb.st_mode) ? EISDIR : 0;
+        close(fd);
+        return FMD_E_NOINPUT;
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size > max) {
+        close(fd);
+        return FMD_E_INPUT_LIMIT;
+    }
+    size_t cap = size + 1, got = 0;
+    char *p = malloc(cap + 1);
+    if (p == NULL) {
+        close(fd);
+        return FMD_E_NOMEM;
+    }
+    for (;;) {
+        ssize_t r = read(fd, p + got, cap - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            *err = errno;
+            free(p);
+            close(fd);
+            return FMD_E_IO;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (got > max) {
+            free(p);
+            close(fd);
+            return FMD_E_INPUT_LIMIT;
+        }
+        if (got == cap) { /* it grew since fstat: keep reading */
+            cap *= 2;
+            char *np = realloc(p, cap + 1);
+            if (np == NULL) {
+                free(p);
+                close(fd);
+                return FMD_E_NOMEM;
+            }
+            p = np;
+        }
+    }
+    close(fd); /* read-only: close cannot lose data */
+    p[got] = '\0';
+    *buf = p;
+    *len = got;
+    return FMD_OK;
+}
+
+fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
+                              size_t max_input_bytes, unsigned retries, int nthreads,
+                              size_t fault_every, double *load_s)
+{
+    double t0 = now_s();
+    size_t max = max_input_bytes ? max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
+    size_t n = r->n_items, todo = 0;
+    for (size_t k = 0; k < n; k++)
+        todo += !r->items[k].has_content && r->refs[k].load_status == FMD_OK;
+    if (todo == 0) {
+        if (load_s)
+            *load_s = 0;
+        return FMD_OK;
+    }
+    size_t *which = malloc(sizeof *which * todo);
+    char **bufs = calloc(todo, sizeof *bufs);
+    if (which == NULL || bufs == NULL) {
+        free(which);
+        free(bufs);
+        return FMD_E_NOMEM;
+    }
+    for (size_t k = 0, j = 0; k < n; k++)
+        if (!r->items[k].has_content && r->refs[k].load_status == FMD_OK)
+            which[j++] = k;
+    fmd_rpc_item *items = r->items;
+    fmd_page_ref *refs = r->refs;
+    int nt = fmd__io_threads(nthreads);
+    if ((size_t)nt > todo)
+        nt = (int)todo;
+    /* Each iteration writes only items[k], refs[k] and bufs[j]. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, FMD__IO_CHUNK) default(none)           \
+    shared(which, bufs, items, refs, root, todo, max, retries, fault_every)
+    for (size_t j = 0; j < todo; j++) {
+        size_t k = which[j];
+        fmd_status st = FMD_OK;
+        size_t len = 0;
+        for (unsigned a = 0; a <= retries; a++) {
+            items[k].attempts++;
+            if (fault_every != 0 && k % fault_every == 0 && a == 0) {
+                st = FMD_E_IO; /* the test hook's injected transient failure */
+                items[k].err = EIO;
+                continue;
+            }
+            st = read_page(root, items[k].file, max, &bufs[j], &len, &items[k].err,
+                           &items[k].outside, &items[k].special);
+            if (st != FMD_E_IO && st != FMD_E_NOMEM)
+                break; /* success, or a failure that trying again would not change */
+        }
+        refs[k].load_status = st;
+        refs[k].len = st == FMD_OK ? len : 0;
+        if (st == FMD_OK)
+            items[k].err = 0;
+    }
+    /* Append the pages to the block, in item order. */
+    size_t extra = 0;
+    for (size_t j = 0; j < todo; j++)
+        if (bufs[j] != NULL)
+            extra += refs[which[j]].len + 1;
+    fmd_status st = FMD_OK;
+    char *base = realloc(r->base, r->base_len + extra + 1);
+    if (base == NULL) {
+        st = FMD_E_NOMEM;
+    } else {
+        r->base = base;
+        for (size_t j = 0; j < todo; j++) {
+            size_t k = which[j];
+            if (bufs[j] == NULL)
+                continue;
+            memcpy(base + r->base_len, bufs[j], refs[k].len + 1);
+            refs[k].offset = r->base_len;
+            r->base_len += refs[k].len + 1;
+        }
+    }
+    for (size_t j = 0; j < todo; j++)
+        free(bufs[j]);
+    free(bufs);
+    free(which);
+    if (load_s)
+        *load_s = now_s() - t0;
+    return st;
+}

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: MIT
+// Integration tests of `fastmd serve` (docs/protocol.md): the real binary driven over pipes.
+//   node --test tests/serve/serve.test.mjs   (FASTMD_BIN=path/to/fastmd)
+// Every line the server writes is parsed with JSON.parse; a line that does not parse fails the
+// test that was running. Tests that must catch a batch while it runs use the server's test hook
+// FASTMD_SERVE_TEST_DELAY_US (each batch page takes that much longer), so they do not depend on
+// the speed of the machine.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
+
+function tmpdir(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-serve-${tag}-`));
+}
+
+// Servers still running when the file's tests end (a test failed before closing its server).
+const live = new Set();
+after(() => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+// One server process and what it wrote.
+class Server {
+  constructor(args = [], { env = {}, cwd } = {}) {
+    this.proc = spawn(bin, ['serve', '--quiet', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+      cwd,
+    });
+    this.messages = []; // every message, in arrival order
+    this.bad = []; // lines that were not JSON
+    this.stderr = '';
+    this.nextId = 1;
+    this.waiters = [];
+    this.proc.stderr.on('data', (d) => (this.stderr += d));
+    this.proc.stdin.on('error', () => {}); // EPIPE after the server exits
+    const rl = readline.createInterface({ input: this.proc.stdout, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        this.bad.push(line);
+        return;
+      }
+      Object.defineProperty(msg, 't', { value: performance.now(), enumerable: false });
+      this.messages.push(msg);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(msg)) return true;
+        w.resolve(msg);
+        return false;
+      });
+    });
+    live.add(this.proc);
+    this.exited = new Promise((resolve) =>
+      this.proc.on('exit', (code, signal) => {
+        live.delete(this.proc);
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  send(obj) {
+    this.proc.stdin.write(JSON.stringify(obj) + '\n');
+  }
+
+  raw(text) {
+    this.proc.stdin.write(text);
+  }
+
+  // The first message (already arrived or to come) that matches pred.
+  waitFor(pred, what = 'a message', ms = 60000) {
+    const found = this.messages.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what}; stderr: ${this.stderr}`)),
+        ms,
+      );
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  response(id) {
+    return this.waitFor((m) => m.id === id && !('method' in m), `the response to ${id}`);
+  }
+
+  // Send a request and return its id.
+  post(method, params) {
+    const id = this.nextId++;
+    const msg = { jsonrpc: '2.0', id, method };
+    if (params !== undefined) msg.params = params;
+    this.send(msg);
+    return id;
+  }
+
+  request(method, params) {
+    return this.response(this.post(method, params));
+  }
+
+  notes(method, batchId) {
+    return this.messages.filter(
+      (m) => m.method === method && (batchId === undefined || m.params.batchId === batchId),
+    );
+  }
+
+  indexOf(msg) {
+    return this.messages.indexOf(msg);
+  }
+
+  // End the input; the server finishes its work and exits 0, having written only JSON lines
+  // (and, under the sanitizers, no report).
+  async close() {
+    this.proc.stdin.end();
+    const r = await this.exited;
+    this.check(r);
+    return r;
+  }
+
+  check(r) {
+    assert.deepEqual(this.bad, [], 'every line the server wrote is JSON');
+    assert.equal(r.code, 0, `exit status; stderr: ${this.stderr}`);
+    assert.doesNotMatch(this.stderr, /Sanitizer|runtime error/);
+  }
+}
+
+function pages(n, f = (i) => `# Page ${i}\n\nText of page ${i} with *emphasis*.\n`) {
+  return Array.from({ length: n }, (_, i) => ({ file: `p/${i}.md`, content: f(i) }));
+}
+
+test('ping, unknown methods and notifications', async () => {
+  const s = new Server();
+  assert.deepEqual((await s.request('ping')).result, { pong: true });
+  const r = await s.request('noSuchMethod', {});
+  assert.equal(r.error.code, -32601);
+  assert.match(r.error.message, /noSuchMethod/);
+  // Notifications are never answered (other than cancellations, they are ignored).
+  s.send({ jsonrpc: '2.0', method: 'ping' });
+  s.send({ jsonrpc: '2.0', method: 'noSuchMethod' });
+  const id = s.post('ping');
+  await s.response(id);
+  assert.equal(s.messages.length, 3);
+  // String ids are echoed as they were.
+  s.send({ jsonrpc: '2.0', id: 'abc', method: 'ping' });
+  assert.deepEqual((await s.response('abc')).result, { pong: true });
+  await s.close();
+});
+
+test('transform: result shape, module code, title fallback, options', async () => {
+  const s = new Server();
+  const content =
+    '---\ntitle: Intro\ntags: [a, b]\n---\n# Hello `x`\n\nA `tick`, a ${dollar} and a \\\\ slash.\n\n' +
+    '| a | b |\n|---|---|\n| 1 | 2 |\n\n[link](/docs) ![img](/i.png)\n\n```js\nlet x = `${y}`;\n```\n';
+  const r = (await s.request('transform', { file: 'guide/intro.md', content, options: {} })).result;
+  assert.deepEqual(Object.keys(r), ['code', 'html', 'map', 'metadata', 'dependencies']);
+  assert.equal(r.map, null);
+  assert.deepEqual(r.dependencies, []);
+  const m = r.metadata;
+  assert.deepEqual(Object.keys(m), [
+    'file', 'frontmatter', 'title', 'headings', 'wordCount', 'linkCount', 'imageCount',
+    'codeBlockCount', 'hash', 'warnings',
+  ]);
+  assert.equal(m.file, 'guide/intro.md');
+  assert.deepEqual(m.frontmatter, { title: 'Intro', tags: ['a', 'b'] });
+  assert.equal(m.title, 'Intro');
+  assert.equal(m.headings[0].level, 1);
+  assert.equal(m.headings[0].id, 'hello-x');
+  assert.equal(m.linkCount, 1);
+  assert.equal(m.imageCount, 1);
+  assert.equal(m.codeBlockCount, 1);
+  assert.match(m.hash, /^[0-9a-f]{16}$/);
+  assert.ok(m.wordCount > 5);
+  assert.match(r.html, /<table>/);
+  // The module's default export is the HTML, byte for byte.
+  assert.ok(r.code.startsWith('export default `') && r.code.endsWith('`;'));
+  const mod = await import('data:text/javascript;charset=utf-8,' + encodeURIComponent(r.code));
+  assert.equal(mod.default, r.html);
+
+  // No title anywhere: the file name.
+  const t = (await s.request('transform', { file: 'docs/getting-started.md', content: 'text\n' }))
+    .result;
+  assert.equal(t.metadata.title, 'Getting started');
+  assert.deepEqual(t.metadata.frontmatter, {});
+  // Options: gfm off (no table), heading ids off, includeCode false.
+  const o = (
+    await s.request('transform', {
+      content: '# T\n\n| a |\n|---|\n| 1 |\n',
+      options: { gfm: false, headingIds: false },
+      includeCode: false,
+    })
+  ).result;
+  assert.equal(o.code, null);
+  assert.doesNotMatch(o.html, /<table>/);
+  assert.match(o.html, /<h1>T<\/h1>/);
+  // Smart punctuation is on by default (as in the original sidecar) and can be turned off.
+  const q1 = (await s.request('transform', { content: '"quoted" -- dash\n' })).result.html;
+  const q2 = (
+    await s.request('transform', { content: '"quoted" -- dash\n', options: { smartPunctuation: false } })
+  ).result.html;
+  assert.notEqual(q1, q2);
+  assert.match(q2, /&quot;quoted&quot; -- dash/);
+  // Footnotes are on by default.
+  const fn = (await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n' })).result.html;
+  assert.match(fn, /footnote/);
+  // Raw HTML is dropped unless unsafe.
+  const safe = (await s.request('transform', { content: '<b>x</b>\n' })).result.html;
+  const unsafe = (await s.request('transform', { content: '<b>x</b>\n', options: { unsafe: true } }))
+    .result.html;
+  assert.doesNotMatch(safe, /<b>/);
+  assert.match(unsafe, /<b>x<\/b>/);
+  // A page that fails: -32002 with the page error.
+  const bad = await s.request('transform', { file: 'bad.md', content: '---\ntitle: [\n---\nx\n' });
+  assert.equal(bad.error.code, -32002);
+  assert.equal(bad.error.data.code, 'frontmatter');
+  assert.equal(bad.error.data.file, 'bad.md');
+  assert.ok(bad.error.data.line >= 1);
+  await s.close();
+});
+
+test('transform: custom rules, literal and regex, and a bad pattern', async () => {
+  const s = new Server();
+  const rules = [
+    { pattern: 'colour', replacement: 'color' },
+    { pattern: '(\\d+) apples', replacement: '$1 pears', regex: true },
+  ];
+  const r = await s.request('transform', { content: 'colour: 3 apples\n', options: { rules } });
+  assert.equal(r.result.html, '<p>color: 3 pears</p>\n');
+  // The same rules again (from the cache), and in a batch.
+  const b = await s.request('transformBatch', {
+    files: [{ content: 'colour\n' }, { content: '10 apples\n' }],
+    options: { rules },
+  });
+  assert.equal(b.result.results[0].result.html, '<p>color</p>\n');
+  assert.equal(b.result.results[1].result.html, '<p>10 pears</p>\n');
+  const e = await s.request('transform', {
+    content: 'x',
+    options: { rules: [{ pattern: 'ok', replacement: 'x' }, { pattern: '(', regex: true }] },
+  });
+  assert.equal(e.error.code, -32602);
+  assert.match(e.error.message, /rules\[1\]/);
+  assert.equal(e.error.data.rule, 1);
+  const eb = await s.request('transformBatch', {
+    files: [{ content: 'x' }],
+    options: { rules: [{ pattern: '[', regex: true }] },
+  });
+  assert.equal(eb.error.code, -32602);
+  await s.close();
+});
+
+test('normalize', async () => {
+  const s = new Server();
+  let r = await s.request('normalize', { content: '\ufeffa\r\nb\rc', removeBom: true, normalizeLf: true });
+  assert.deepEqual(r.result, { content: 'a\nb\nc', changed: true });
+  r = await s.request('normalize', { content: '\ufeffa\r\nb', removeBom: false, normalizeLf: true });
+  assert.deepEqual(r.result, { content: '\ufeffa\nb', changed: true });
+  r = await s.request('normalize', { content: '\ufeffa\r\nb', removeBom: true, normalizeLf: false });
+  assert.deepEqual(r.result, { content: 'a\r\nb', changed: true });
+  r = await s.request('normalize', { content: 'plain\n' });
+  assert.deepEqual(r.result, { content: 'plain\n', changed: false });
+  r = await s.request('normalize', {});
+  assert.equal(r.error.code, -32602);
+  assert.match(r.error.message, /params\.content/);
+  await s.close();
+});
+
+test('computeDigest: canonical encoding, order independence', async () => {
+  const s = new Server();
+  const files = [
+    { path: 'b.md', size: 10, mtime: 1700000000000 },
+    { path: 'a.md', size: 3, mtime: 1700000000123.5 },
+  ];
+  const d1 = (await s.request('computeDigest', { files })).result.digest;
+  // XXH3-128 of "a.md\0" "3\0" "1700000000123.5\n" "b.md\0" "10\0" "1700000000000\n", computed
+  // with libxxhash directly (docs/protocol.md's example).
+  assert.equal(d1, 'bd4ae8415daefa3aeb33d21098866c8d');
+  const d2 = (await s.request('computeDigest', { files: [...files].reverse() })).result.digest;
+  assert.equal(d2, d1);
+  // The same mtime written differently gives the same digest.
+  const d3 = (
+    await s.request('computeDigest', {
+      files: [
+        { path: 'a.md', size: 3.0, mtime: 1700000000123.5 },
+        { path: 'b.md', size: 10, mtime: 1.7e12 },
+      ],
+    })
+  ).result.digest;
+  assert.equal(d3, d1);
+  const d4 = (
+    await s.request('computeDigest', { files: [{ path: 'a.md', size: 4, mtime: 1700000000123.5 }] })
+  ).result.digest;
+  assert.notEqual(d4, d1);
+  // The empty list: XXH3-128 of the empty string.
+  const e = (await s.request('computeDigest', { files: [] })).result.digest;
+  assert.equal(e, '99aa06d3014798d86001c324468d497f');
+  const bad = await s.request('computeDigest', { files: [{ path: 'a', size: -1, mtime: 0 }] });
+  assert.equal(bad.error.code, -32602);
+  assert.match(bad.error.message, /params\.files\[0\]\.size/);
+  await s.close();
+});
+
+test('transformBatch: 10,000 items in input order', async () => {
+  const s = new Server();
+  const n = 10000;
+  const r = await s.request('transformBatch', { files: pages(n), options: { smartPunctuation: false } });
+  const res = r.result;
+  assert.match(res.batchId, /^b\d+$/);
+  assert.equal(res.results.length, n);
+  for (let i = 0; i < n; i++) {
+    const it = res.results[i];
+    assert.equal(it.index, i);
+    assert.equal(it.result.metadata.file, `p/${i}.md`);
+    assert.equal(it.result.html, `<h1 id="page-${i}">Page ${i}</h1>\n<p>Text of page ${i} with <em>emphasis</em>.</p>\n`);
+  }
+  assert.equal(res.stats.total, n);
+  assert.equal(res.stats.ok, n);
+  assert.equal(res.stats.failed, 0);
+  assert.equal(res.stats.retried, 0);
+  assert.ok(res.stats.ms > 0);
+  const prog = s.notes('progress', res.batchId);
+  assert.ok(prog.length >= 1);
+  assert.deepEqual(prog.at(-1).params, {
+    batchId: res.batchId, completed: n, total: n, failed: 0, currentFile: prog.at(-1).params.currentFile,
+  });
+  await s.close();
+});
+
+test('transformBatch: streaming order, and items sent before the batch ends', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
+  const n = 200;
+  // The engine renders the largest pages first. The first 40 items are the largest, so they
+  // are done (and streamed) early; the rest have scrambled sizes, so they complete out of
+  // input order, yet batchItem notifications must come in input order.
+  const words = (i) => (i < 40 ? 2000 - i * 10 : 1 + ((i * 7919) % 997));
+  const files = pages(n, (i) => `# P${i}\n\n` + 'word '.repeat(words(i)) + '\n');
+  const id = s.post('transformBatch', { files, stream: true, batchId: 'st' });
+  const resp = await s.response(id);
+  assert.equal(resp.result.batchId, 'st');
+  assert.equal(resp.result.results, undefined);
+  assert.equal(resp.result.stats.total, n);
+  assert.equal(resp.result.stats.ok, n);
+  const items = s.notes('batchItem', 'st');
+  assert.deepEqual(items.map((m) => m.params.index), [...Array(n).keys()]);
+  for (const m of items) {
+    assert.ok(s.indexOf(m) < s.indexOf(resp));
+    assert.match(m.params.result.html, new RegExp(`<h1 id="p${m.params.index}">`));
+  }
+  // Streaming: the first item arrived well before the answer.
+  assert.ok(resp.t - items[0].t > 50, `first item ${resp.t - items[0].t} ms before the end`);
+  // The last progress notification precedes the response.
+  const prog = s.notes('progress', 'st');
+  assert.equal(prog.at(-1).params.completed, n);
+  assert.ok(s.indexOf(prog.at(-1)) < s.indexOf(resp));
+  await s.close();
+});
+
+test('progress: counts, failures, at most every 100 ms, one at the end', async () => {
+  const root = tmpdir('progress');
+  fs.writeFileSync(path.join(root, 'a.md'), '# A\n');
+  const s = new Server(['--root', root, '--threads', '2'], {
+    env: { FASTMD_SERVE_TEST_DELAY_US: '4000' },
+  });
+  const n = 300;
+  const files = pages(n);
+  files[7] = { file: '../outside.md' };
+  files[100] = { file: 'missing.md' };
+  files[200] = { file: 'a.md' };
+  const t0 = performance.now();
+  const resp = await s.request('transformBatch', { files, batchId: 'pg' });
+  const elapsed = performance.now() - t0;
+  assert.equal(resp.result.stats.failed, 2);
+  const prog = s.notes('progress', 'pg').map((m) => m.params);
+  assert.ok(prog.length >= 3, `${prog.length} progress notifications`);
+  assert.ok(prog.length <= Math.ceil(elapsed / 100) + 2, `${prog.length} in ${elapsed} ms`);
+  for (let k = 1; k < prog.length; k++) assert.ok(prog[k].completed >= prog[k - 1].completed);
+  for (const p of prog) {
+    assert.equal(p.total, n);
+    assert.ok(p.failed <= p.completed);
+    assert.ok(p.currentFile === null || typeof p.currentFile === 'string');
+  }
+  assert.equal(prog.at(-1).completed, n);
+  assert.equal(prog.at(-1).failed, 2);
+  // progress: false sends none.
+  const quiet = await s.request('transformBatch', { files: pages(3), batchId: 'q', progress: false });
+  assert.equal(quiet.result.stats.ok, 3);
+  assert.equal(s.notes('progress', 'q').length, 0);
+  await s.close();
+});
+
+test('cancel mid-batch: no completed result is lost', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '5000' } });
+  const n = 600;
+  const id = s.post('transformBatch', { files: pages(n), batchId: 'c1' });
+  await s.waitFor((m) => m.method === 'progress' && m.params.batchId === 'c1' && m.params.completed > 0);
+  const c = await s.request('cancel', { batchId: 'c1' });
+  assert.deepEqual(c.result, { cancelled: true });
+  const resp = await s.response(id);
+  assert.equal(resp.error.code, -32800);
+  const d = resp.error.data;
+  assert.equal(d.batchId, 'c1');
+  assert.equal(d.total, n);
+  assert.ok(d.completed > 0 && d.completed < n, `completed ${d.completed}`);
+  assert.equal(d.results.length, d.completed);
+  let last = -1;
+  for (const it of d.results) {
+    assert.ok(it.index > last);
+    last = it.index;
+    assert.match(it.result.html, new RegExp(`Page ${it.index}<`));
+  }
+  // Cancelling something that is not live.
+  assert.deepEqual((await s.request('cancel', { batchId: 'c1' })).result, { cancelled: false });
+  const st = (await s.request('stats')).result;
+  assert.equal(st.pages.cancelled, n - d.completed);
+  assert.equal(st.batches.cancelled, 1);
+  await s.close();
+});
+
+test('$/cancelRequest on a streaming batch: every completed item was streamed', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '5000' } });
+  const n = 600;
+  s.send({ jsonrpc: '2.0', id: 'big', method: 'transformBatch', params: { files: pages(n), stream: true } });
+  const first = await s.waitFor((m) => m.method === 'batchItem');
+  s.send({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: 'big' } });
+  const resp = await s.response('big');
+  assert.equal(resp.error.code, -32800);
+  const d = resp.error.data;
+  assert.equal(d.results, undefined);
+  const items = s.notes('batchItem', first.params.batchId);
+  assert.equal(items.length, d.completed);
+  assert.ok(d.completed < n);
+  const idx = items.map((m) => m.params.index);
+  for (let k = 1; k < idx.length; k++) assert.ok(idx[k] > idx[k - 1]);
+  for (const m of items) assert.ok(s.indexOf(m) < s.indexOf(resp));
+  await s.close();
+});
+
+test('a queued batch can be cancelled before it starts', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
+  const a = s.post('transformBatch', { files: pages(200), batchId: 'first' });
+  const b = s.post('transformBatch', { files: pages(5), batchId: 'second' });
+  const h = (await s.request('health')).result;
+  assert.equal(h.queued + h.running, 2);
+  assert.deepEqual((await s.request('cancel', { batchId: 'second' })).result, { cancelled: true });
+  const rb = await s.response(b);
+  assert.equal(rb.error.code, -32800);
+  assert.deepEqual(rb.error.data, { batchId: 'second', completed: 0, total: 5, results: [] });
+  const ra = await s.response(a);
+  assert.equal(ra.result.stats.ok, 200);
+  await s.close();
+});
+
+test('health during a batch; a small transform does not wait behind it', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
+  const id = s.post('transformBatch', { files: pages(400), batchId: 'hb' });
+  await s.waitFor((m) => m.method === 'progress' && m.params.batchId === 'hb' && m.params.completed > 0);
+  const h = await s.request('health');
+  assert.equal(h.result.status, 'ok');
+  assert.equal(h.result.running, 1);
+  assert.equal(h.result.workers, 2);
+  assert.ok(h.result.uptime > 0);
+  assert.equal(h.result.batches[0].batchId, 'hb');
+  assert.equal(h.result.batches[0].state, 'running');
+  assert.ok(h.result.batches[0].completed > 0);
+  const t = await s.request('transform', { content: '# small\n' });
+  assert.equal(t.result.html, '<h1 id="small">small</h1>\n');
+  const resp = await s.response(id);
+  assert.ok(s.indexOf(h) < s.indexOf(resp));
+  assert.ok(s.indexOf(t) < s.indexOf(resp), 'the transform was answered before the batch');
+  await s.close();
+});
+
+test('malformed lines among valid ones', async () => {
+  const s = new Server();
+  const lines = [
+    'not json',
+    '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    '{',
+    '',
+    '   ',
+    '[{"jsonrpc":"2.0","id":2,"method":"ping"}]',
+    '{"jsonrpc":"2.0","id":3,"method":"ping","id":4}',
+    '"a string"',
+    '{"jsonrpc":"1.0","id":5,"method":"ping"}',
+    '{"jsonrpc":"2.0","id":6}',
+    '{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}',
+    '{"jsonrpc":"2.0","id":7,"method":"ping","params":[1]}',
+    '{"jsonrpc":"2.0","id":8,"method":"transform","params":{"file":"x","content":5}}',
+    '{"jsonrpc":"2.0","id":9,"method":"ping"}\r',
+  ];
+  s.raw(lines.join('\n') + '\n');
+  s.raw(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a])); // invalid UTF-8
+  const id = 'last';
+  s.send({ jsonrpc: '2.0', id, method: 'ping' });
+  await s.response(id);
+  const errs = s.messages.filter((m) => m.error).map((m) => [m.id, m.error.code]);
+  assert.deepEqual(errs, [
+    [null, -32700],
+    [null, -32700],
+    [null, -32600],
+    [null, -32700], // duplicate key
+    [null, -32600],
+    [5, -32600],
+    [6, -32600],
+    [null, -32600],
+    [7, -32602],
+    [8, -32602],
+    [null, -32700], // invalid UTF-8
+  ]);
+  const m8 = s.messages.find((m) => m.id === 8);
+  assert.match(m8.error.message, /params\.content/);
+  assert.deepEqual(
+    s.messages.filter((m) => m.result).map((m) => m.id),
+    [1, 9, id],
+  );
+  await s.close();
+});
+
+test('a line over --max-line-bytes is refused and skipped', async () => {
+  const s = new Server(['--max-line-bytes', '1K']);
+  s.send({ jsonrpc: '2.0', id: 1, method: 'transform', params: { content: 'x'.repeat(5000) } });
+  const id = s.post('ping');
+  await s.response(id);
+  assert.equal(s.messages[0].error.code, -32600);
+  assert.equal(s.messages[0].id, null);
+  await s.close();
+});
+
+test('paths that lead out of the root are refused per item', async () => {
+  const base = tmpdir('root');
+  const root = path.join(base, 'root');
+  const outside = path.join(base, 'outside');
+  fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(root, 'a.md'), '# A\n');
+  fs.writeFileSync(path.join(root, 'sub/b.md'), '# B\n');
+  fs.writeFileSync(path.join(outside, 'secret.md'), '# Secret\n');
+  fs.symlinkSync('a.md', path.join(root, 'link-in.md'));
+  fs.symlinkSync('../outside/secret.md', path.join(root, 'link-out.md'));
+  fs.symlinkSync(path.join(outside, 'secret.md'), path.join(root, 'abs-link.md'));
+  fs.symlinkSync('../outside', path.join(root, 'dirout'));
+  const s = new Server(['--root', root]);
+  const files = [
+    'a.md', 'sub/../a.md', 'sub/b.md', 'link-in.md', '../outside/secret.md', '/etc/hostname',
+    path.join(outside, 'secret.md'), 'link-out.md', 'abs-link.md', 'dirout/secret.md',
+    'sub/../../outside/secret.md', 'missing.md', 'sub',
+  ].map((file) => ({ file }));
+  const r = (await s.request('transformBatch', { files })).result;
+  const codes = r.results.map((it) => (it.error ? it.error.code : 'ok'));
+  assert.deepEqual(codes, [
+    'ok', 'ok', 'ok', 'ok', 'outside-root', 'outside-root', 'outside-root', 'outside-root',
+    'outside-root', 'outside-root', 'outside-root', 'no-input', 'no-input',
+  ]);
+  for (const it of r.results) assert.doesNotMatch(JSON.stringify(it), /Secret/);
+  assert.equal(r.results[3].result.html, '<h1 id="a">A</h1>\n');
+  assert.equal(r.stats.failed, 9);
+  // A single transform by path, inside and outside.
+  const ok = await s.request('transform', { file: 'sub/b.md' });
+  assert.equal(ok.result.html, '<h1 id="b">B</h1>\n');
+  const out = await s.request('transform', { file: '../outside/secret.md' });
+  assert.equal(out.error.code, -32002);
+  assert.equal(out.error.data.code, 'outside-root');
+  await s.close();
+});
+
+test('transient read failures are retried once by default, and counted', async () => {
+  const root = tmpdir('retry');
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(root, `${i}.md`), `# ${i}\n`);
+  // The hook fails the first read of every item whose index is even.
+  const s = new Server(['--root', root], { env: { FASTMD_SERVE_TEST_FAULT_EVERY: '2' } });
+  const files = [0, 1, 2, 3].map((i) => ({ file: `${i}.md` }));
+  const r = (await s.request('transformBatch', { files })).result;
+  assert.equal(r.stats.ok, 4);
+  assert.equal(r.stats.retried, 2);
+  const r0 = (await s.request('transformBatch', { files, options: { retries: 0 } })).result;
+  assert.deepEqual(r0.results.map((it) => (it.error ? it.error.code : 'ok')), ['io', 'ok', 'io', 'ok']);
+  assert.equal(r0.stats.retried, 0);
+  const st = (await s.request('stats')).result;
+  assert.equal(st.pages.retried, 2);
+  await s.close();
+});
+
+test('batch IDs: generated, unique among live batches; --max-queued gives Overloaded', async () => {
+  const s = new Server(['--threads', '2', '--max-queued', '1'], {
+    env: { FASTMD_SERVE_TEST_DELAY_US: '3000' },
+  });
+  const a = s.post('transformBatch', { files: pages(300), batchId: 'dup' });
+  await s.waitFor((m) => m.method === 'progress' && m.params.batchId === 'dup');
+  const d = await s.request('transformBatch', { files: pages(2), batchId: 'dup' });
+  assert.equal(d.error.code, -32602);
+  assert.match(d.error.message, /batchId/);
+  const b = s.post('transformBatch', { files: pages(2) }); // queued (1 of 1)
+  const c = await s.request('transformBatch', { files: pages(2) }); // over the limit
+  assert.equal(c.error.code, -32001);
+  assert.deepEqual(c.error.data, { queued: 1, limit: 1 });
+  assert.equal((await s.response(a)).result.stats.ok, 300);
+  const rb = (await s.response(b)).result;
+  assert.match(rb.batchId, /^b\d+$/);
+  // Once finished, an ID may be used again.
+  const again = await s.request('transformBatch', { files: pages(1), batchId: 'dup' });
+  assert.equal(again.result.batchId, 'dup');
+  await s.close();
+});
+
+test('stats: JSON counters and Prometheus text', async () => {
+  const s = new Server();
+  await s.request('ping');
+  await s.request('transform', { content: '# x\n' });
+  await s.request('transformBatch', { files: pages(10) });
+  s.raw('garbage\n');
+  const st = (await s.request('stats')).result;
+  assert.equal(st.requests.ping, 1);
+  assert.equal(st.requests.transform, 1);
+  assert.equal(st.requests.transformBatch, 1);
+  assert.equal(st.requests.invalid, 1);
+  assert.equal(st.errors['-32700'], 1);
+  assert.equal(st.pages.ok, 11);
+  assert.ok(st.bytes.in > 0 && st.bytes.out > 0 && st.bytes.read > 0 && st.bytes.written > 0);
+  for (const k of ['parseSeconds', 'serializeSeconds', 'writeSeconds', 'loadSeconds', 'renderSeconds'])
+    assert.equal(typeof st.time[k], 'number');
+  assert.equal(st.latency.buckets.length, 16);
+  assert.equal(st.latency.methods.ping.count, 1);
+  assert.equal(st.latency.methods.ping.counts.length, 17);
+  const p = (await s.request('stats', { format: 'prometheus' })).result;
+  assert.match(p.contentType, /^text\/plain/);
+  assert.match(p.text, /^fastmd_requests_total\{method="ping"\} 1$/m);
+  assert.match(p.text, /^fastmd_pages_total\{status="ok"\} 11$/m);
+  assert.match(p.text, /^fastmd_request_duration_seconds_count\{method="transformBatch"\} 1$/m);
+  assert.match(p.text, /^# TYPE fastmd_request_duration_seconds histogram$/m);
+  const bad = await s.request('stats', { format: 'xml' });
+  assert.equal(bad.error.code, -32602);
+  await s.close();
+});
+
+test('shutdown finishes the work in flight, answers last, exits 0', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '2000' } });
+  const b = s.post('transformBatch', { files: pages(200) });
+  const t = s.post('transform', { content: '# t\n' });
+  const q = s.post('shutdown');
+  s.check(await s.exited);
+  const rb = s.messages.find((m) => m.id === b);
+  const rt = s.messages.find((m) => m.id === t);
+  assert.equal(rb.result.stats.ok, 200);
+  assert.equal(rt.result.html, '<h1 id="t">t</h1>\n');
+  assert.deepEqual(s.messages.at(-1), { jsonrpc: '2.0', id: q, result: { ok: true } });
+});
+
+test('closing stdin finishes the work, then exits 0', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '2000' } });
+  const b = s.post('transformBatch', { files: pages(150), stream: true });
+  await s.close();
+  const rb = s.messages.find((m) => m.id === b);
+  assert.equal(rb.result.stats.ok, 150);
+  assert.equal(s.notes('batchItem').length, 150);
+});

@@ -122,6 +122,7 @@ typedef struct fmd_rpc_item {
     const char *file;  /**< NUL-terminated, or NULL when the item has no "file" */
     bool has_content;  /**< the page was given inline; else it is read from file */
     bool outside;      /**< load: the path leads out of the root (load_status FMD_E_NOINPUT) */
+    bool special;      /**< load: not a regular file (a directory, a FIFO, ...): FMD_E_NOINPUT */
     int err;           /**< load: errno of a failed open or read, else 0 */
     unsigned attempts; /**< load: reads tried (retries = attempts - 1) */
 } fmd_rpc_item;

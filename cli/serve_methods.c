@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* computeDigest is XXH3-128, which the kernel does not export (it has only XXH3-64, in
- * kernel/hash.c, the one file that inlines xxHash). This is a second, non-inlined use, through
- * libxxhash: one call per request, so inlining buys nothing. */
-#include <xxhash.h>
 
 #include "serve.h"
 
@@ -168,22 +164,15 @@ static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
 static void compute_digest(serve *s, serve_lane *lane, fmd_rpc_request *req)
 {
     double t0 = cli_now();
-    XXH128_hash_t h = XXH3_128bits(req->digest_input.ptr, req->digest_input.len);
-    XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, h); /* big-endian, high 64 bits first */
-    static const char hex[] = "0123456789abcdef";
-    char text[sizeof canon.digest * 2];
-    for (size_t i = 0; i < sizeof canon.digest; i++) {
-        text[2 * i] = hex[canon.digest[i] >> 4];
-        text[2 * i + 1] = hex[canon.digest[i] & 15];
-    }
+    char text[33];
+    fmd_kernel_hash128_hex(req->digest_input.ptr, req->digest_input.len, text);
     fmd_buf b;
     fmd_buf_init(&b, lane->fmt);
     fmd_status st = fmd_rpc_put_response_head(&b, req->id);
     if (st == FMD_OK)
         st = PUT_LIT(&b, "{\"digest\":");
     if (st == FMD_OK)
-        st = fmd_rpc_put_string(&b, text, sizeof text);
+        st = fmd_rpc_put_string(&b, text, 32);
     if (st == FMD_OK)
         st = fmd_buf_putc(&b, '}');
     finish(s, req, &b, st, t0);

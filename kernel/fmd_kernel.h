@@ -173,6 +173,11 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
  * @return FMD_OK or FMD_E_NOMEM. Ownership: out points into @p a. Threads: reentrant. */
 fmd_status fmd_kernel_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_slice *out);
 
+/** XXH3-128 (seed 0) of @p n bytes at @p p, as 32 lower-case hex digits in the canonical
+ * big-endian form (high 64 bits first), plus a NUL. For fastmd serve's computeDigest.
+ * Threads: reentrant. */
+void fmd_kernel_hash128_hex(const void *p, size_t n, char hex[33]);
+
 /** Write the hash as 16 lower-case hex digits, big-endian canonical form, plus a NUL. */
 void fmd_kernel_format_hash(uint64_t hash, char hex[17]);
 

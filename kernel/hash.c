@@ -21,3 +21,16 @@ void fmd_kernel_format_hash(uint64_t hash, char hex[17])
     }
     hex[16] = '\0';
 }
+
+void fmd_kernel_hash128_hex(const void *p, size_t n, char hex[33])
+{
+    /* XXH3-128, seed 0, in its canonical form: big-endian, the high 64 bits first. */
+    static const char digits[] = "0123456789abcdef";
+    XXH128_canonical_t canon;
+    XXH128_canonicalFromHash(&canon, XXH3_128bits(p, n));
+    for (size_t i = 0; i < sizeof canon.digest; i++) {
+        hex[2 * i] = digits[canon.digest[i] >> 4];
+        hex[2 * i + 1] = digits[canon.digest[i] & 15];
+    }
+    hex[32] = '\0';
+}

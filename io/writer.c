@@ -210,9 +210,13 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
      ((w)->max_bytes != 0 && (w)->len != 0 && (w)->bytes + html_len > (w)->max_bytes))
     if (FULL(w)) {
         double t0 = now_s();
-        pthread_cond_broadcast(&w->not_empty); /* make sure the writers drain before we sleep */
-        while (FULL(w))
+        /* Wake the writers before every sleep, not only the first: another producer may have
+         * refilled the queue below WAKE_BATCH while the writers slept, and if no one else pushes
+         * again, nothing else would wake them (a deadlock the writer test caught). */
+        while (FULL(w)) {
+            pthread_cond_broadcast(&w->not_empty);
             pthread_cond_wait(&w->not_full, &w->mu);
+        }
         if (wait_s != NULL)
             *wait_s += now_s() - t0;
     }

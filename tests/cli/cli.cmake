@@ -7,8 +7,16 @@ set_tests_properties(cli_end_to_end PROPERTIES
     ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS cli TIMEOUT 120)
 
 add_test(NAME cli_engine COMMAND ${NODE} --test ${CMAKE_CURRENT_LIST_DIR}/engine.test.mjs)
+# Sanitizers multiply memory (shadow, quarantine): the test then checks that windows bound memory
+# relative to an unwindowed run rather than against the absolute budget.
+if(CMAKE_C_FLAGS MATCHES "sanitize")
+    set(FMD_SANITIZED 1)
+else()
+    set(FMD_SANITIZED 0)
+endif()
 set_tests_properties(cli_engine PROPERTIES
-    ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS "cli;engine" TIMEOUT 600)
+    ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>;FMD_SANITIZED=${FMD_SANITIZED}"
+    LABELS "cli;engine" TIMEOUT 600)
 
 # The shared corpus lives beside the clone (../shared/corpus) on developer machines and in CI,
 # not on a fresh machine: the test is registered only where the corpus is present.

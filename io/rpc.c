@@ -240,29 +240,6 @@ void fmd_rpc_writer_destroy(fmd_rpc_writer *w)
     free(w);
 }
 
-/* Write iov[0..cnt) fully. Returns 0 or an errno. */
-static int writev_all(int fd, struct iovec *iov, int cnt)
-{
-    while (cnt > 0) {
-        ssize_t w = writev(fd, iov, cnt);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno;
-        }
-        size_t left = (size_t)w;
-        while (cnt > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return 0;
-}
 
 fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
 {
@@ -286,7 +263,7 @@ fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
             }
             k++;
         }
-        if (cnt > 0 && writev_all(w->fd, iov, cnt) != 0) {
+        if (cnt > 0 && fmd__io_writev_all(w->fd, iov, cnt) != 0) {
             w->broken = true;
             st = FMD_E_IO;
             break;

@@ -48,28 +48,6 @@ struct fmd_io_stream {
     int err;
 };
 
-static int write_all_iov(int fd, struct iovec *iov, int cnt)
-{
-    while (cnt > 0) {
-        ssize_t w = writev(fd, iov, cnt);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno;
-        }
-        size_t left = (size_t)w;
-        while (cnt > 0 && left >= iov->iov_len) {
-            left -= iov->iov_len;
-            iov++;
-            cnt--;
-        }
-        if (cnt > 0) {
-            iov->iov_base = (char *)iov->iov_base + left;
-            iov->iov_len -= left;
-        }
-    }
-    return 0;
-}
 
 static void *writer_main(void *arg)
 {
@@ -90,7 +68,7 @@ static void *writer_main(void *arg)
         }
         if (cnt > 0) {
             if (s->st == FMD_OK) {
-                int e = write_all_iov(s->fd, iov, cnt);
+                int e = fmd__io_writev_all(s->fd, iov, cnt);
                 if (e != 0) {
                     s->st = FMD_E_IO;
                     s->err = e;

@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int fmd__io_threads(int nthreads)
@@ -123,4 +124,27 @@ void fmd__io_set_free(fmd__io_set *s)
     s->slots = NULL;
     s->cap = 0;
     s->count = 0;
+}
+
+int fmd__io_writev_all(int fd, struct iovec *iov, int cnt)
+{
+    while (cnt > 0) {
+        ssize_t w = writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        size_t left = (size_t)w;
+        while (cnt > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) { /* a short write: go on from the middle of this entry */
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
 }

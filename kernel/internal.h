@@ -237,6 +237,10 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n);
  * continues across calls is counted once) and is updated to say so of the last byte. */
 size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word);
 
+/** Encode @p cp (a Unicode scalar value, not a surrogate) as UTF-8 into @p out.
+ * @return the number of bytes, 1 to 4. */
+size_t fmd__kernel_utf8_encode(uint32_t cp, char out[4]);
+
 /*** hash.c ***/
 
 /** XXH3-64 with seed 0. */

@@ -190,27 +190,6 @@ static int put_uint(render_ctx *r, unsigned long long v)
 
 /*** Entities ***/
 
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    } else if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    } else if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* Binary search of the generated table for name[0..n) (no '&', no ';'). */
 static const entity_entry *find_named_entity(const char *name, size_t n)
@@ -271,7 +250,7 @@ static size_t decode_entity(const char *s, size_t n, char out[8])
     }
     if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
         v = 0xFFFD;
-    return utf8_encode(v, out);
+    return fmd__kernel_utf8_encode(v, out);
 }
 
 /* The plain text of one piece of an MD_ATTRIBUTE or of a text callback: an entity decoded, a NUL

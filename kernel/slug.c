@@ -46,28 +46,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* Encode @p cp (a valid scalar value) as UTF-8 into out; returns the length. */
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    } else if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    } else if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* Pairs where the even code point is the capital and the next one its small letter. */
 static uint32_t even_upper(uint32_t cp)
@@ -255,7 +233,7 @@ fmd_status fmd__kernel_slugify(const char *text, size_t n, fmd_buf *out)
             st = fmd_buf_append(out, s + i, len);
         } else if (m != SLUG_DROP) {
             char enc[4];
-            st = fmd_buf_append(out, enc, utf8_encode(m, enc));
+            st = fmd_buf_append(out, enc, fmd__kernel_utf8_encode(m, enc));
         }
         i += len;
     }

@@ -682,11 +682,22 @@ static void test_frontmatter_parallel_identical(void **state)
     assert_int_equal(mismatches, 0);
 }
 
+/* libfyaml 0.7.12 segfaults on ":\t:" inside an explicit-key block; such blocks are refused with a
+ * per-page error before the parser sees them, and ordinary tabs still parse. */
+static void test_frontmatter_explicit_key_with_tab_is_refused(void **state)
+{
+    check_error(state, "---\n? a:\t:\n---\n# x\n", "explicit key", 2, 4);
+    check_error(state, "---\nx:\n  ? [a]:\t:\n---\n", "libfyaml 0.7.12", 3, 8);
+    check_json(state, "k:\tv\n", "{\"k\":\"v\"}");
+    check_json(state, "q: what?\nk:\tv\n", "{\"q\":\"what?\",\"k\":\"v\"}");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_frontmatter_valid_nested),
+        T(test_frontmatter_explicit_key_with_tab_is_refused),
         T(test_frontmatter_absent),
         T(test_frontmatter_empty),
         T(test_frontmatter_dots_close),

@@ -486,18 +486,26 @@ int cli_cmd_bench(int argc, char **argv)
                  rw->p99, rw->floor_median);
         fmd_buf_puts(&jb, tmp);
     }
-    double f = sxx > 0 ? sxy / sxx : 0;
+    /* Least squares through the origin of 1/S - 1/p = f (1 - 1/p) over the runs with p > 1.
+     * A serial fraction outside [0, 1] (superlinear speedup from caches, or noise) predicts
+     * nothing: it is clamped, and the raw fit is printed beside it. */
+    double f_raw = sxx > 0 ? sxy / sxx : 0;
+    double f = f_raw < 0 ? 0 : (f_raw > 1 ? 1 : f_raw);
     const int cores[] = {8, 16, 64, 256};
     if (t1 > 0 && sxx > 0) {
-        printf("\nAmdahl fit: serial fraction f = %.4f; predicted speedup", f);
+        printf("\nAmdahl fit: serial fraction f = %.4f", f);
+        if (f != f_raw)
+            printf(" (the fit gave %.4f, clamped to [0, 1])", f_raw);
+        printf("; predicted speedup");
         for (int i = 0; i < 4; i++)
             printf(" %d: %.1fx%s", cores[i], 1 / (f + (1 - f) / cores[i]), i < 3 ? "," : "\n");
     }
-    snprintf(tmp, sizeof tmp, "],\"amdahlSerialFraction\":%.6f,\"predicted\":{", f);
+    snprintf(tmp, sizeof tmp, "],\"amdahlSerialFraction\":%.6f,\"amdahlFit\":%.6f,\"predicted\":{",
+             f, f_raw);
     fmd_buf_puts(&jb, tmp);
     for (int i = 0; i < 4; i++) {
         snprintf(tmp, sizeof tmp, "%s\"%d\":%.3f", i ? "," : "", cores[i],
-                 f > 0 ? 1 / (f + (1 - f) / cores[i]) : 0);
+                 1 / (f + (1 - f) / cores[i]));
         fmd_buf_puts(&jb, tmp);
     }
     snprintf(tmp, sizeof tmp, "},\"singleMedian\":%.6f}\n", single_median);

@@ -311,6 +311,8 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     bool loader_started = false;
     progress pr = {.e = &e};
     bool progress_started = false;
+    size_t *part_sizes = NULL, *part_first = NULL; /* the NUMA split, with several nodes */
+    int *thread_part = NULL;
 
     /* Enumerate. */
     st = fmd_io_enumerate_tree(cfg->src, e.nthreads, &e.batch, &err);
@@ -396,6 +398,23 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         goto done;
     }
 
+    /* The NUMA split's buffers: sizes of a window's pages, part boundaries, each thread's node. */
+    if (pl->plan->n_nodes > 1) {
+        part_sizes = malloc(sizeof *part_sizes * (max_count ? max_count : 1));
+        part_first = malloc(sizeof *part_first * (pl->plan->n_nodes + 1));
+        thread_part = malloc(sizeof *thread_part * (size_t)e.nthreads);
+        if (part_sizes == NULL || part_first == NULL || thread_part == NULL) {
+            free(part_sizes);
+            free(part_first);
+            free(thread_part);
+            part_sizes = part_first = NULL;
+            thread_part = NULL;
+        } else {
+            for (int t = 0; t < e.nthreads; t++)
+                thread_part[t] = pl->plan->threads[t].node;
+        }
+    }
+
     /* Tree mode with --writer-pool: writer k shares the core of render thread k (io/writer.c).
      * Off by default: on the 2-core development machine it was slower than writing each file
      * on the thread that rendered it (docs/performance.md has the figures). */
@@ -446,6 +465,16 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         r->t_write += cli_now() - tp;
 
         e.win_first = w->first;
+        /* More than one NUMA node: each node's threads take their node's share of the window
+         * (contiguous, by bytes) first, then steal from the others. */
+        size_t n_parts = 0;
+        const fmd_numa_plan *plan = pl->plan;
+        if (plan->n_nodes > 1 && part_first != NULL) {
+            for (size_t i = 0; i < w->count; i++)
+                part_sizes[i] = w->in.refs[i].len;
+            if (fmd_numa_split_pages(plan, part_sizes, w->count, part_first, NULL) == FMD_OK)
+                n_parts = plan->n_nodes;
+        }
         fmd_batch_run run = {.base = w->in.base,
                              .pages = w->in.refs,
                              .n = w->count,
@@ -454,7 +483,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
                              .hook = &pl->hook,
                              .sink = &sink,
                              .stats = ts,
-                             .schedule = cfg->schedule};
+                             .schedule = cfg->schedule,
+                             .n_parts = n_parts,
+                             .part_first = part_first,
+                             .thread_part = thread_part};
         double t0 = cli_now();
         st = fmd_kernel_run_batch(kb, &run);
         r->t_render += cli_now() - t0;
@@ -507,6 +539,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
 
 done:
+    free(part_sizes);
+    free(part_first);
+    free(thread_part);
     if (e.writer != NULL)
         fmd_io_writer_finish(e.writer);
     if (loader_started) {

@@ -112,6 +112,23 @@ test('the schedules agree: lpt and plain dynamic give the same bytes', () => {
   sameTree(a, b);
 });
 
+test('a NUMA split (synthetic 4-node topology) gives the same tree, every node working', () => {
+  const a = tmp('flat');
+  const b = tmp('numa');
+  const json = path.join(tmp('numa-json'), 's.json');
+  assert.equal(run(['build', '--threads', '1', src, a]).status, 1);
+  const env = { ...process.env, FASTMD_TOPOLOGY: 'pack:2 numa:2 core:2 pu:1' };
+  const r = run(['build', '--threads', '4', '--summary-json', json, src, b], { env });
+  assert.equal(r.status, 1, r.stderr);
+  sameTree(a, b);
+  const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(s.threads, 4);
+  for (const t of s.perThread) assert.ok(t.pages > 0, `thread ${t.thread} rendered no page`);
+  const topo = run(['topology'], { env });
+  assert.match(topo.stdout, /4 NUMA nodes/);
+  assert.match(topo.stdout, /not this machine/);
+});
+
 test('--writer-pool writes the same tree', () => {
   const a = tmp('inline');
   const b = tmp('pool');
@@ -190,11 +207,12 @@ test('bench prints the sweep, Karp-Flatt, the Amdahl fit and JSON', () => {
   const r = run(['bench', src, '--threads', '1,2', '--repeat', '2', '--kernel-only', '--compare-single', '--json', json]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /threads +median s +min-max s +speedup +eff +karp-flatt +cpu +pages\/s +p50 us +p95 us +p99 us/);
-  assert.match(r.stdout, /Amdahl fit: serial fraction f = -?[\d.]+; predicted speedup 8: [\d.]+x, 16: [\d.]+x, 64: [\d.]+x, 256: [\d.]+x/);
+  assert.match(r.stdout, /Amdahl fit: serial fraction f = [01]\.\d+( \(the fit gave -?[\d.]+, clamped to \[0, 1\]\))?; predicted speedup 8: [\d.]+x, 16: [\d.]+x, 64: [\d.]+x, 256: [\d.]+x/);
   assert.match(r.stdout, /without the parallel machinery/);
   const j = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.deepEqual(j.rows.map((x) => x.threads), [1, 2]);
   assert.equal(j.rows[0].speedup, 1);
+  assert.ok(j.amdahlSerialFraction >= 0 && j.amdahlSerialFraction <= 1);
   for (const row of j.rows) assert.ok(row.p50 <= row.p95 && row.p95 <= row.p99);
 
   const e2e = run(['bench', src, '--threads', '1', '--repeat', '1', '--io-floor', '--out', path.join(tmp('bo'), 'o')]);

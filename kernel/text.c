@@ -57,6 +57,18 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
     }
 }
 
+#ifdef FMD_TEXT_SSE2
+/* Bits set in a 16-bit mask. Not __builtin_popcount: without -mpopcnt (not in the x86-64
+ * baseline) that is a call into libgcc for every 16 bytes of text. */
+static unsigned popcount16(unsigned x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (x + (x >> 8)) & 0x1Fu;
+}
+#endif
+
 size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -72,7 +84,7 @@ size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word)
         unsigned wsm = (unsigned)_mm_movemask_epi8(ws);
         /* A word starts at a non-separator whose previous byte is a separator. */
         unsigned before = ((wsm << 1) | prev_ws) & 0xFFFFu;
-        words += (size_t)__builtin_popcount(~wsm & before & 0xFFFFu);
+        words += popcount16(~wsm & before & 0xFFFFu);
         prev_ws = (wsm >> 15) & 1u;
     }
 #endif

@@ -16,32 +16,7 @@
 
 /*** Fixture ***/
 
-typedef struct env {
-    fmd_arena *out;
-    fmd_arena *scratch;
-    fmd__render_meta meta;
-    fmd_status st;
-    size_t len; /* bytes of HTML, without the NUL the helper adds */
-} env;
-
-static int env_setup(void **state)
-{
-    env *e = calloc(1, sizeof *e);
-    if (e == NULL || fmd_arena_create(&e->out, 0) != FMD_OK ||
-        fmd_arena_create(&e->scratch, 0) != FMD_OK)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int env_teardown(void **state)
-{
-    env *e = *state;
-    fmd_arena_destroy(e->out);
-    fmd_arena_destroy(e->scratch);
-    free(e);
-    return 0;
-}
+#include "render_env.h"
 
 enum { GFM = 1, UNSAFE = 2, IDS = 4 };
 

@@ -17,30 +17,7 @@
 
 /*** Fixture ***/
 
-typedef struct env {
-    fmd_arena *out;
-    fmd_arena *scratch;
-    fmd__render_meta meta;
-} env;
-
-static int env_setup(void **state)
-{
-    env *e = calloc(1, sizeof *e);
-    if (e == NULL || fmd_arena_create(&e->out, 0) != FMD_OK ||
-        fmd_arena_create(&e->scratch, 0) != FMD_OK)
-        return -1;
-    *state = e;
-    return 0;
-}
-
-static int env_teardown(void **state)
-{
-    env *e = *state;
-    fmd_arena_destroy(e->out);
-    fmd_arena_destroy(e->scratch);
-    free(e);
-    return 0;
-}
+#include "render_env.h"
 
 enum { SMART = 1, UNSAFE = 2, HTML5 = 4, IDS = 8 };
 

@@ -200,7 +200,7 @@ static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result 
         fmd_arena_reset(me->out);
         fmd_kernel_render_page(br->req->base + ref->offset, ref->len, &br->opt, me->out,
                                me->scratch, res);
-        if (res->status != FMD_E_NOMEM)
+        if (res->status != FMD_E_NOMEM && res->status != FMD_E_DEADLINE)
             return res->status == FMD_OK;
     }
     return false;
@@ -222,7 +222,9 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
         me->fmt = NULL;
     fmd_result again;
-    if (load == FMD_OK && res->status == FMD_E_NOMEM && br->req->options.retries > 0 &&
+    /* Transient failures (memory, the deadline) are retried; I/O errors were retried on load. */
+    bool transient = res->status == FMD_E_NOMEM || res->status == FMD_E_DEADLINE;
+    if (load == FMD_OK && transient && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);

@@ -65,7 +65,8 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         for (unsigned a = 0;; a++) {
             fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
                                    lane->scratch, &res);
-            if (res.status != FMD_E_NOMEM || a >= req->options.retries)
+            bool transient = res.status == FMD_E_NOMEM || res.status == FMD_E_DEADLINE;
+            if (!transient || a >= req->options.retries)
                 break;
             fmd_arena_reset(lane->out);
             retried++;

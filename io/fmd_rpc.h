@@ -104,6 +104,8 @@ typedef struct fmd_rpc_rule {
 #define FMD_RPC_MAX_RULES 256
 /** Largest options.retries. */
 #define FMD_RPC_MAX_RETRIES 10
+/** Largest options.deadlineMs (an hour). */
+#define FMD_RPC_MAX_DEADLINE_MS 3600000
 
 /** A request's options, resolved over the server's defaults. */
 typedef struct fmd_rpc_options {

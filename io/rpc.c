@@ -832,6 +832,14 @@ static bool parse_options(pctx *c, const json_t *params)
         !opt_bool(c, opts, "xhtml", p, &o->opt.xhtml) ||
         !opt_bool(c, opts, "unsafe", p, &o->opt.unsafe))
         return false;
+    json_t *dl = json_object_get(opts, "deadlineMs");
+    if (dl != NULL && !json_is_null(dl)) {
+        if (!json_is_integer(dl) || json_integer_value(dl) < 0 ||
+            json_integer_value(dl) > FMD_RPC_MAX_DEADLINE_MS)
+            return bad_param(c, "params.options.deadlineMs",
+                             "expected an integer from 0 (none) to 3600000 milliseconds");
+        o->opt.deadline_ms = (unsigned)json_integer_value(dl);
+    }
     json_t *rt = json_object_get(opts, "retries");
     if (rt != NULL && !json_is_null(rt)) {
         if (!json_is_integer(rt) || json_integer_value(rt) < 0 ||

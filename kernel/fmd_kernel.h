@@ -70,6 +70,10 @@ typedef struct fmd_options {
     /** Do not transform: the "HTML" is the input bytes as they are, nothing else is computed.
      * For measuring the I/O floor of a batch with the same loop, scheduler and writer. */
     bool passthrough;
+    /** 0, or the milliseconds rendering one page may take: past that the renderer stops md4c
+     * and the page fails with FMD_E_DEADLINE (a transient failure: a retry may pass). Checked
+     * every few dozen parser callbacks, so a page overruns by at most a few microseconds. */
+    unsigned deadline_ms;
 } fmd_options;
 
 /** Fill @p o with the defaults. */

@@ -20,6 +20,7 @@ typedef enum fmd_status {
     FMD_E_UTF8,         /**< invalid UTF-8 (a warning unless strict) */
     FMD_E_CANCELLED,    /**< the batch was cancelled before this page ran */
     FMD_E_RULE,         /**< a custom rule does not compile */
+    FMD_E_DEADLINE,     /**< rendering the page took longer than its deadline */
     FMD_STATUS_COUNT
 } fmd_status;
 

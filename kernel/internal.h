@@ -84,7 +84,7 @@ typedef struct fmd__render_meta {
     size_t n_headings;
     fmd_slice first_h1;      /**< plain text of the first h1; ptr NULL if none */
     size_t words, links, images, code_blocks;
-    fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_INPUT_LIMIT (len >= UINT_MAX),
+    fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_DEADLINE, FMD_E_INPUT_LIMIT (len >= UINT_MAX),
                         FMD_E_NOMEM or FMD_E_PARSE */
 } fmd__render_meta;
 

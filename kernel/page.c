@@ -16,6 +16,7 @@ void fmd_kernel_options_init(fmd_options *o)
     o->max_input_bytes = FMD_MAX_INPUT_BYTES_DEFAULT;
     o->max_output_bytes = 0;
     o->passthrough = false;
+    o->deadline_ms = 0;
     o->extensions = FMD_EXT_GFM;
     o->xhtml = true;
     o->rules = NULL;
@@ -180,6 +181,15 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
         fail(res, st,
              message(out, "rendered HTML passed the output limit of %zu bytes (input %zu bytes)",
                      max_out, len),
+             0, 0);
+        fmd_arena_rewind(scratch, scratch_mark);
+        return res->status;
+    }
+    if (st == FMD_E_DEADLINE) {
+        fmd_arena_rewind(out, out_mark);
+        fail(res, st,
+             message(out, "rendering took longer than the deadline of %zu ms (input %zu bytes)",
+                     (size_t)opt->deadline_ms, len),
              0, 0);
         fmd_arena_rewind(scratch, scratch_mark);
         return res->status;

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <limits.h>
 #include <md4c.h>
+#include <omp.h>
 #include <stdint.h>
 
 #include "entity_table.h"
@@ -93,6 +94,8 @@ typedef struct render_ctx {
     fmd_arena *scratch;
     fmd__render_meta *meta;
     size_t max_output;
+    double deadline;     /* omp_get_wtime() after which the page fails; 0: none */
+    unsigned ticks;      /* callbacks since the deadline was last checked */
     bool unsafe;
     bool heading_ids;
     bool in_code_block;
@@ -165,10 +168,18 @@ static inline int put_cr(render_ctx *r)
 }
 
 /* End of every callback: enforce the output limit, so that md4c stops parsing. */
+/* Callbacks between two reads of the clock for the deadline. */
+#define DEADLINE_TICKS 64
+
 static inline int done(render_ctx *r)
 {
     if (r->html->len > r->max_output)
         return fail(r, FMD_E_OUTPUT_LIMIT);
+    if (r->deadline != 0 && ++r->ticks >= DEADLINE_TICKS) {
+        r->ticks = 0;
+        if (omp_get_wtime() > r->deadline)
+            return fail(r, FMD_E_DEADLINE);
+    }
     return 0;
 }
 
@@ -1278,6 +1289,7 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
         .scratch = scratch,
         .meta = meta,
         .max_output = max_output,
+        .deadline = opt->deadline_ms ? omp_get_wtime() + opt->deadline_ms / 1000.0 : 0,
         .unsafe = opt->unsafe,
         .heading_ids = opt->heading_ids,
         .xhtml = opt->xhtml,

@@ -22,6 +22,7 @@ static const struct {
     [FMD_E_UTF8] = {"utf8", "invalid UTF-8 replaced with U+FFFD"},
     [FMD_E_CANCELLED] = {"cancelled", "cancelled"},
     [FMD_E_RULE] = {"rule", "a custom rule is invalid"},
+    [FMD_E_DEADLINE] = {"deadline", "rendering took longer than the page's deadline"},
 };
 
 const char *fmd_status_str(fmd_status st)

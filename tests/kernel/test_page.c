@@ -213,6 +213,27 @@ static void test_page_output_limit_discards_partial_html(void **state)
     assert_true(fmd_arena_used(e->out) - before < 256);
 }
 
+static void test_page_deadline(void **state)
+{
+    env *e = *state;
+    /* About 4 MB of Markdown: well over a millisecond to render on any machine. */
+    size_t n = 0, cap = (size_t)4 << 20;
+    char *md = malloc(cap);
+    assert_non_null(md);
+    while (n + 64 < cap)
+        n += (size_t)snprintf(md + n, cap - n, "*emphasis* and [a link](/x) and `code`\n\n");
+    e->opt.deadline_ms = 1;
+    assert_int_equal(fmd_kernel_render_page(md, n, &e->opt, e->out, e->scratch, &e->r),
+                     FMD_E_DEADLINE);
+    assert_int_equal(e->r.html.len, 0);
+    assert_non_null(strstr(e->r.err_message.ptr, "deadline of 1 ms"));
+    /* A generous deadline renders the same page. */
+    e->opt.deadline_ms = 600000;
+    assert_int_equal(fmd_kernel_render_page(md, n, &e->opt, e->out, e->scratch, &e->r), FMD_OK);
+    assert_true(e->r.html.len > n);
+    free(md);
+}
+
 static void test_page_passthrough(void **state)
 {
     env *e = *state;
@@ -438,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_output_limit_discards_partial_html, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_page_passthrough, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_deadline, setup, teardown),
         cmocka_unit_test(test_batch_identical_at_any_thread_count),
         cmocka_unit_test(test_batch_sink_release_and_cancel),
         cmocka_unit_test(test_batch_parts_with_stealing),

@@ -593,6 +593,26 @@ test('transient read failures are retried once by default, and counted', async (
   await s.close();
 });
 
+test('options.deadlineMs: a page over its deadline fails as "deadline", retried once, counted', async () => {
+  const s = new Server();
+  // About 4 MB: well over a millisecond to render anywhere; the small page is not affected.
+  const big = '*emphasis* and [a link](/x) and `code`\n\n'.repeat(100000);
+  const files = [{ file: 'big.md', content: big }, { file: 'small.md', content: '# ok\n' }];
+  const r = (await s.request('transformBatch', { files, options: { deadlineMs: 1 } })).result;
+  assert.equal(r.results[0].error.code, 'deadline');
+  assert.match(r.results[0].error.message, /deadline of 1 ms/);
+  assert.ok(r.results[1].result, 'the small page renders');
+  assert.equal(r.stats.retried, 1);
+  const none = (await s.request('transformBatch', { files, options: { deadlineMs: 1, retries: 0 } })).result;
+  assert.equal(none.stats.retried, 0);
+  const ok = (await s.request('transformBatch', { files, options: { deadlineMs: 600000 } })).result;
+  assert.equal(ok.stats.ok, 2);
+  const bad = await s.request('transformBatch', { files, options: { deadlineMs: -1 } });
+  assert.equal(bad.error.code, -32602);
+  assert.match(bad.error.message, /params\.options\.deadlineMs/);
+  await s.close();
+});
+
 test('batch IDs: generated, unique among live batches; --max-queued gives Overloaded', async () => {
   const s = new Server(['--threads', '2', '--max-queued', '1'], {
     env: { FASTMD_SERVE_TEST_DELAY_US: '3000' },

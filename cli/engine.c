@@ -259,28 +259,59 @@ static void bind_writer(int index, void *ud)
 
 typedef struct progress {
     engine *e;
-    atomic_int stop;
+    bool stop; /* under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     pthread_t tid;
 } progress;
 
+/* How often the progress line is redrawn. */
+#define PROGRESS_NS (200L * 1000L * 1000L)
+
+static void print_progress(engine *e, double t0)
+{
+    size_t done = 0;
+    for (int t = 0; t < e->nthreads; t++)
+        done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
+    double el = cli_now() - t0;
+    fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
+            e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
+            el > 0 ? (double)done / el : 0.0);
+}
+
+/* Redraw the line every PROGRESS_NS until stopped (a condition wait, so that stopping does not
+ * wait for the next tick), then draw it once more, complete, and end it. */
 static void *progress_main(void *arg)
 {
     progress *pr = arg;
-    engine *e = pr->e;
     double t0 = cli_now();
-    while (!atomic_load(&pr->stop)) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        size_t done = 0;
-        for (int t = 0; t < e->nthreads; t++)
-            done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
-        double el = cli_now() - t0;
-        fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
-                e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
-                el > 0 ? (double)done / el : 0.0);
+    pthread_mutex_lock(&pr->mu);
+    while (!pr->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += PROGRESS_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&pr->cv, &pr->mu, &ts) != 0 && !pr->stop)
+            print_progress(pr->e, t0);
     }
-    fputs("\r\033[K", stderr);
+    pthread_mutex_unlock(&pr->mu);
+    print_progress(pr->e, t0);
+    fputc('\n', stderr);
     return NULL;
+}
+
+static void progress_stop(progress *pr)
+{
+    pthread_mutex_lock(&pr->mu);
+    pr->stop = true;
+    pthread_cond_signal(&pr->cv);
+    pthread_mutex_unlock(&pr->mu);
+    pthread_join(pr->tid, NULL);
+    pthread_mutex_destroy(&pr->mu);
+    pthread_cond_destroy(&pr->cv);
 }
 
 /*** The run ***/
@@ -441,8 +472,16 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     } else {
         loader_started = true;
     }
-    if (cfg->progress && pthread_create(&pr.tid, NULL, progress_main, &pr) == 0)
-        progress_started = true;
+    if (cfg->progress) {
+        pthread_mutex_init(&pr.mu, NULL);
+        pthread_cond_init(&pr.cv, NULL);
+        if (pthread_create(&pr.tid, NULL, progress_main, &pr) == 0) {
+            progress_started = true;
+        } else {
+            pthread_mutex_destroy(&pr.mu);
+            pthread_cond_destroy(&pr.cv);
+        }
+    }
 
     fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
     for (size_t k = 0; k < e.n_wins; k++) {
@@ -553,10 +592,8 @@ done:
     }
     for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++)
         fmd_io_input_free(&e.wins[k].in);
-    if (progress_started) {
-        atomic_store(&pr.stop, 1);
-        pthread_join(pr.tid, NULL);
-    }
+    if (progress_started)
+        progress_stop(&pr);
     if (e.stream != NULL)
         fmd_io_stream_abort(e.stream);
     r->pages = e.n;

@@ -168,6 +168,11 @@ test('--stats and --summary-json report threads, phases and utilisation', () => 
   const r = run(['build', '--threads', '2', '--stats', '--summary-json', json, src, out]);
   assert.match(r.stderr, /phases: enumerate [\d.]+ s, load [\d.]+ s/);
   assert.match(r.stderr, /CPU utilisation: [\d.]+%/);
+  // --progress: a line rewritten in place (\r) with pages done, total and rate; none by default
+  // when stderr is not a terminal.
+  const p = run(['build', '--threads', '2', '--progress', '--max-memory', '1M', src, tmp('progress')]);
+  assert.match(p.stderr, /\rfastmd: \d+\/600 pages \(\d+%\), [\d.]+ s, \d+ pages\/s/);
+  assert.doesNotMatch(r.stderr, /\/600 pages \(/);
   const s = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.equal(s.pages, 600);
   assert.equal(s.failed, 1);

@@ -17,7 +17,7 @@ fmd_add_test(test_io_load
 fmd_add_test(test_io_write
     SOURCES ${FMD_IO_TEST_DIR}/test_write.c
     LIBS fmd_io OpenMP::OpenMP_C
-    LINK_OPTIONS -Wl,--wrap=write -Wl,--wrap=renameat
+    LINK_OPTIONS -Wl,--wrap=write -Wl,--wrap=renameat -Wl,--wrap=linkat
     LABELS unit TIMEOUT 60)
 
 fmd_add_test(test_io_manifest

@@ -29,6 +29,20 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
     return __real_write(fd, buf, n);
 }
 
+/* Linking an unnamed file by descriptor is refused here, so every write takes the path these
+ * tests exercise: a temporary name, then rename (test_writer.c covers the linked path). */
+int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
+int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+    (void)olddirfd;
+    (void)oldpath;
+    (void)newdirfd;
+    (void)newpath;
+    (void)flags;
+    errno = EPERM;
+    return -1;
+}
+
 int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 {
     if (mock_renameat_armed) {

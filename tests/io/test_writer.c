@@ -15,6 +15,25 @@ int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char 
 
 /* Fail the rename onto this file name (EACCES), or none when empty. */
 static char fail_name[64];
+/* false: linkat is refused (EPERM), so pages go through a temporary name and rename, which
+ * fail_name can fail; true: the real linkat, the one-step write of io/write.c. */
+static bool real_link;
+static int links; /* successful linkat calls */
+
+int __real_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
+int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
+
+int __wrap_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+    if (!real_link) {
+        errno = EPERM;
+        return -1;
+    }
+    int rc = __real_linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+    if (rc == 0)
+        __atomic_fetch_add(&links, 1, __ATOMIC_RELAXED);
+    return rc;
+}
 
 int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 {
@@ -56,6 +75,8 @@ static int setup(void **state)
     assert_int_equal(fmd_io_out_open(f->out, &f->o, &err), FMD_OK);
     assert_int_equal(fmd_io_out_prepare(f->o, f->batch, 0, f->n), FMD_OK);
     fail_name[0] = '\0';
+    real_link = false;
+    links = 0;
     *state = f;
     return 0;
 }
@@ -208,6 +229,44 @@ static void test_writer_byte_bound_still_writes_everything(void **state)
     free(rows);
 }
 
+/* The one-step write: unnamed files linked into place. Every page is written, no temporary
+ * file is left, and a second run over the same OUT (files there already) falls back to rename. */
+static void test_writer_linked_files(void **state)
+{
+    fixture *f = *state;
+    real_link = true;
+    run_pool(f, 2, 0);
+    size_t n;
+    json_t **rows = read_manifest(f, &n);
+    assert_int_equal(n, N);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_object_get(rows[i], "status")), "ok");
+        char p[PATH_MAX], want[64];
+        size_t len;
+        char *html = tu_read(tu_path(p, f->out, f->pages[i].output), &len);
+        snprintf(want, sizeof want, "<h1>page %zu</h1>\n", i);
+        assert_string_equal(html, want);
+        free(html);
+        json_decref(rows[i]);
+    }
+    free(rows);
+    assert_int_equal(links, N); /* CI's file systems (ext4, tmpfs) and root allow it */
+    assert_int_equal(tu_count_names(f->out, ".tmp."), 0);
+
+    /* Again over the same files: linkat finds them there (EEXIST), and the pool goes on through
+     * temporary names and rename, which replace them. */
+    run_pool(f, 2, 0);
+    assert_int_equal(links, N);
+    rows = read_manifest(f, &n);
+    assert_int_equal(n, N);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(json_string_value(json_object_get(rows[i], "status")), "ok");
+        json_decref(rows[i]);
+    }
+    free(rows);
+    assert_int_equal(tu_count_names(f->out, ".tmp."), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +276,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_writer_byte_bound_still_writes_everything, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_writer_linked_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ typedef struct window {
     fmd_io_input in;
     fmd_status st;
     double load_s;
+    size_t *part_first; /* NUMA split of the window (n_nodes + 1), or NULL: one node */
 } window;
 
 typedef struct engine {
@@ -45,6 +46,7 @@ typedef struct engine {
     fmd_io_out *out;       /* tree mode */
     fmd_io_stream *stream; /* manifest or NDJSON, in input order */
     fmd_io_writer *writer; /* tree mode: the pool that creates the files */
+    int *thread_part;      /* with several NUMA nodes: each thread's node, else NULL */
     size_t writer_bytes;   /* HTML bytes the pool may hold; 0: no bound but its page count */
     cli_placement *pl;
     sink_slot *slots;
@@ -113,11 +115,46 @@ static size_t plan_windows(engine *e, size_t budget)
     return nw;
 }
 
+/* The loader's threads run on the cores of the rendering threads with the same numbers, so that
+ * the pages a node's threads will render are read, and first touched, on that node. */
+static void bind_loader(int thread, void *userdata)
+{
+    const fmd_numa_plan *plan = userdata;
+    fmd_numa_bind_companion(plan, thread % plan->n_threads, NULL);
+}
+
+/* With several NUMA nodes: split window @p w across them by bytes (the enumerated sizes), for
+ * both the load and the render. Leaves w->part_first NULL when there is one node. */
+static void split_window(engine *e, window *w, size_t *sizes)
+{
+    const fmd_numa_plan *plan = e->pl->plan;
+    if (plan->n_nodes < 2 || sizes == NULL)
+        return;
+    w->part_first = malloc(sizeof *w->part_first * (plan->n_nodes + 1));
+    if (w->part_first == NULL)
+        return;
+    for (size_t i = 0; i < w->count; i++) {
+        const fmd_io_page *p = &e->pages[w->first + i];
+        sizes[i] = p->status == FMD_OK ? p->size : 0;
+    }
+    if (fmd_numa_split_pages(plan, sizes, w->count, w->part_first, NULL) != FMD_OK) {
+        free(w->part_first);
+        w->part_first = NULL;
+    }
+}
+
 static void *loader_main(void *arg)
 {
     engine *e = arg;
     const cli_engine_cfg *cfg = e->cfg;
     int io_threads = e->nthreads;
+    size_t *sizes = NULL;
+    if (e->pl->plan->n_nodes > 1) {
+        size_t max_count = 0;
+        for (size_t k = 0; k < e->n_wins; k++)
+            max_count = e->wins[k].count > max_count ? e->wins[k].count : max_count;
+        sizes = malloc(sizeof *sizes * (max_count ? max_count : 1));
+    }
     for (size_t k = 0; k < e->n_wins; k++) {
         pthread_mutex_lock(&e->mu);
         while (!e->stop && e->loaded - e->consumed >= cfg->queue_size)
@@ -128,14 +165,21 @@ static void *loader_main(void *arg)
             break;
         window *w = &e->wins[k];
         double t0 = cli_now();
-        w->st = fmd_io_load_pages(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
-                                  io_threads, &w->in);
+        split_window(e, w, sizes);
+        fmd_io_placement place = {.start = bind_loader,
+                                  .userdata = e->pl->plan,
+                                  .n_parts = w->part_first ? e->pl->plan->n_nodes : 0,
+                                  .part_first = w->part_first,
+                                  .thread_part = e->thread_part};
+        w->st = fmd_io_load_pages_placed(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
+                                         io_threads, e->thread_part ? &place : NULL, &w->in);
         w->load_s = cli_now() - t0;
         pthread_mutex_lock(&e->mu);
         e->loaded++;
         pthread_cond_broadcast(&e->cv);
         pthread_mutex_unlock(&e->mu);
     }
+    free(sizes);
     return NULL;
 }
 
@@ -342,8 +386,6 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     bool loader_started = false;
     progress pr = {.e = &e};
     bool progress_started = false;
-    size_t *part_sizes = NULL, *part_first = NULL; /* the NUMA split, with several nodes */
-    int *thread_part = NULL;
 
     /* Enumerate. */
     st = fmd_io_enumerate_tree(cfg->src, e.nthreads, &e.batch, &err);
@@ -429,21 +471,11 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         goto done;
     }
 
-    /* The NUMA split's buffers: sizes of a window's pages, part boundaries, each thread's node. */
+    /* With several NUMA nodes, each thread's node, for the split of every window. */
     if (pl->plan->n_nodes > 1) {
-        part_sizes = malloc(sizeof *part_sizes * (max_count ? max_count : 1));
-        part_first = malloc(sizeof *part_first * (pl->plan->n_nodes + 1));
-        thread_part = malloc(sizeof *thread_part * (size_t)e.nthreads);
-        if (part_sizes == NULL || part_first == NULL || thread_part == NULL) {
-            free(part_sizes);
-            free(part_first);
-            free(thread_part);
-            part_sizes = part_first = NULL;
-            thread_part = NULL;
-        } else {
-            for (int t = 0; t < e.nthreads; t++)
-                thread_part[t] = pl->plan->threads[t].node;
-        }
+        e.thread_part = malloc(sizeof *e.thread_part * (size_t)e.nthreads);
+        for (int t = 0; e.thread_part != NULL && t < e.nthreads; t++)
+            e.thread_part[t] = pl->plan->threads[t].node;
     }
 
     /* Tree mode with --writer-pool: writer k shares the core of render thread k (io/writer.c).
@@ -506,14 +538,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         e.win_first = w->first;
         /* More than one NUMA node: each node's threads take their node's share of the window
          * (contiguous, by bytes) first, then steal from the others. */
-        size_t n_parts = 0;
-        const fmd_numa_plan *plan = pl->plan;
-        if (plan->n_nodes > 1 && part_first != NULL) {
-            for (size_t i = 0; i < w->count; i++)
-                part_sizes[i] = w->in.refs[i].len;
-            if (fmd_numa_split_pages(plan, part_sizes, w->count, part_first, NULL) == FMD_OK)
-                n_parts = plan->n_nodes;
-        }
+        size_t n_parts = w->part_first != NULL && e.thread_part != NULL ? pl->plan->n_nodes : 0;
         fmd_batch_run run = {.base = w->in.base,
                              .pages = w->in.refs,
                              .n = w->count,
@@ -524,8 +549,8 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
                              .stats = ts,
                              .schedule = cfg->schedule,
                              .n_parts = n_parts,
-                             .part_first = part_first,
-                             .thread_part = thread_part};
+                             .part_first = w->part_first,
+                             .thread_part = e.thread_part};
         double t0 = cli_now();
         st = fmd_kernel_run_batch(kb, &run);
         r->t_render += cli_now() - t0;
@@ -578,9 +603,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
 
 done:
-    free(part_sizes);
-    free(part_first);
-    free(thread_part);
+    free(e.thread_part);
     if (e.writer != NULL)
         fmd_io_writer_finish(e.writer);
     if (loader_started) {
@@ -590,8 +613,10 @@ done:
         pthread_mutex_unlock(&e.mu);
         pthread_join(loader, NULL);
     }
-    for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++)
+    for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++) {
         fmd_io_input_free(&e.wins[k].in);
+        free(e.wins[k].part_first);
+    }
     if (progress_started)
         progress_stop(&pr);
     if (e.stream != NULL)

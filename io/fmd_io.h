@@ -152,6 +152,25 @@ typedef struct fmd_io_input {
 fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
                              int nthreads, fmd_io_input *in);
 
+/** Where loader threads run and which pages each reads first (NUMA placement of the block). */
+typedef struct fmd_io_placement {
+    /** NULL, or called first on each loader thread with its number (cli binds it to a core). */
+    void (*start)(int thread, void *userdata);
+    void *userdata;
+    size_t n_parts;           /**< parts (NUMA nodes); fewer than 2 means no placement */
+    const size_t *part_first; /**< n_parts + 1 page indexes, relative to the loaded range */
+    const int *thread_part;   /**< the part of each of the nthreads loader threads */
+} fmd_io_placement;
+
+/** fmd_io_load_pages(), with the pages of part p read, and so first touched, by the threads of
+ * part p: each takes a contiguous share of its part's range, then everyone reads what is left
+ * (the pages of parts that have no thread). Same bytes and statuses as fmd_io_load_pages().
+ * @param pl NULL or n_parts < 2: as fmd_io_load_pages(). @p nthreads must match thread_part.
+ * Threads: as fmd_io_load_pages(); pl->start runs on each loader thread. */
+fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
+                                    size_t max_input_bytes, int nthreads,
+                                    const fmd_io_placement *pl, fmd_io_input *in);
+
 /** Free the block and refs of @p in and zero it. @p in may be NULL or already freed. */
 void fmd_io_input_free(fmd_io_input *in);
 

@@ -4,6 +4,8 @@
  * Interprets no page byte. */
 #include "internal.h"
 
+#include <omp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -48,7 +50,7 @@ static ssize_t read_upto(int fd, char *dst, size_t want, size_t stop, int *e)
 }
 
 /* What the parallel pass found for one page. */
-enum { READ_OK, READ_FAILED, READ_GREW };
+enum { READ_OK, READ_FAILED, READ_GREW, READ_NOT_YET };
 
 /* Read page @p p into its slot of size p->size + 1. The extra byte shows growth: a page that
  * still has its enumerated size returns p->size bytes from the first read (a short read at the
@@ -126,6 +128,24 @@ static fmd_status reread_grown(fmd_io_input *in, fmd_io_page *p, const fmd__io_d
 fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
                              int nthreads, fmd_io_input *in)
 {
+    return fmd_io_load_pages_placed(b, first, count, max_input_bytes, nthreads, NULL, in);
+}
+
+/* Read page k (of the range) once; records the outcome. */
+static long read_one(fmd_io_page *pages, fmd_page_ref *refs, const fmd__io_dir *dirs, char *base,
+                     unsigned char *outcome, long k)
+{
+    outcome[k] = READ_FAILED;
+    if (refs[k].load_status != FMD_OK)
+        return 0;
+    outcome[k] = (unsigned char)read_page(&pages[k], dirs, base + refs[k].offset, &refs[k]);
+    return outcome[k] == READ_GREW;
+}
+
+fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
+                                    size_t max_input_bytes, int nthreads,
+                                    const fmd_io_placement *pl, fmd_io_input *in)
+{
     fmd_status st = FMD_OK;
     unsigned char *outcome = NULL;
     if (in == NULL)
@@ -178,15 +198,45 @@ fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t
     const fmd__io_dir *dirs = b->dirs;
     const long n = (long)count;
     long grown = 0;
+    if (pl == NULL || pl->n_parts < 2) {
 #pragma omp parallel for schedule(dynamic, FMD__IO_CHUNK) num_threads(fmd__io_threads(nthreads)) \
     if (n > FMD__IO_CHUNK) default(none) shared(pages, refs, dirs, base, outcome, n) \
     reduction(+ : grown)
-    for (long k = 0; k < n; k++) {
-        outcome[k] = READ_FAILED;
-        if (refs[k].load_status != FMD_OK)
-            continue;
-        outcome[k] = (unsigned char)read_page(&pages[k], dirs, base + refs[k].offset, &refs[k]);
-        grown += outcome[k] == READ_GREW;
+        for (long k = 0; k < n; k++)
+            grown += read_one(pages, refs, dirs, base, outcome, k);
+    } else {
+        /* NUMA placement: the threads of node p read node p's contiguous range of pages, each a
+         * contiguous share of it, so the first touch puts those pages of the block on node p.
+         * Pages of a part no thread belongs to are read afterwards by everyone. */
+        int nt = fmd__io_threads(nthreads);
+        memset(outcome, READ_NOT_YET, count);
+#pragma omp parallel num_threads(nt) default(none)                                             \
+    shared(pages, refs, dirs, base, outcome, n, pl, nt) reduction(+ : grown)
+        {
+            int t = omp_get_thread_num();
+            if (pl->start != NULL)
+                pl->start(t, pl->userdata);
+            int part = pl->thread_part[t];
+            int rank = 0, members = 0;
+            for (int u = 0; u < nt; u++) {
+                if (pl->thread_part[u] == part) {
+                    rank += u < t;
+                    members++;
+                }
+            }
+            if (part >= 0 && (size_t)part < pl->n_parts) {
+                size_t lo = pl->part_first[part], len = pl->part_first[part + 1] - lo;
+                size_t a = lo + len * (size_t)rank / (size_t)members;
+                size_t z = lo + len * (size_t)(rank + 1) / (size_t)members;
+                for (size_t k = a; k < z; k++)
+                    grown += read_one(pages, refs, dirs, base, outcome, (long)k);
+            }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, FMD__IO_CHUNK)
+            for (long k = 0; k < n; k++)
+                if (outcome[k] == READ_NOT_YET)
+                    grown += read_one(pages, refs, dirs, base, outcome, k);
+        }
     }
 
     for (size_t k = 0; grown != 0 && k < count; k++) {

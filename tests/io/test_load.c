@@ -281,6 +281,58 @@ static void test_load_read_file_and_stream(void **state)
     tu_rm_rf(root);
 }
 
+/* Placement: each thread's start hook runs once, on that thread; the pages of each part are read
+ * (parts without a thread too) and the block is byte-identical to an unplaced load. */
+static int started[4];
+
+static void note_start(int thread, void *userdata)
+{
+    (void)userdata;
+    if (thread >= 0 && thread < 4)
+        __atomic_fetch_add(&started[thread], 1, __ATOMIC_RELAXED);
+}
+
+static void test_load_placed_matches_unplaced(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    tu_mktemp(root);
+    enum { N = 120 };
+    char name[64], body[3000];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "d%d/p%03d.md", i % 5, i);
+        size_t len = (size_t)(i * 53) % 3000;
+        for (size_t k = 0; k < len; k++)
+            body[k] = (char)('a' + (i + (int)k) % 26);
+        tu_write_n(root, name, body, len);
+    }
+    fmd_io_batch *b = enumerate(root);
+    size_t n;
+    fmd_io_batch_pages(b, &n);
+    fmd_io_input ref, in;
+    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 1, &ref), FMD_OK);
+    /* Three parts, the middle one without a thread (it is read in the second pass). */
+    size_t first[4] = {0, 30, 70, N};
+    int thread_part[2] = {0, 2};
+    fmd_io_placement pl = {.start = note_start, .n_parts = 3, .part_first = first,
+                           .thread_part = thread_part};
+    memset(started, 0, sizeof started);
+    assert_int_equal(fmd_io_load_pages_placed(b, 0, n, 0, 2, &pl, &in), FMD_OK);
+    assert_int_equal(started[0], 1);
+    assert_int_equal(started[1], 1);
+    assert_int_equal(in.size, ref.size);
+    assert_memory_equal(in.base, ref.base, ref.size);
+    for (size_t j = 0; j < n; j++) {
+        assert_int_equal(in.refs[j].offset, ref.refs[j].offset);
+        assert_int_equal(in.refs[j].len, ref.refs[j].len);
+        assert_int_equal(in.refs[j].load_status, FMD_OK);
+    }
+    fmd_io_input_free(&in);
+    fmd_io_input_free(&ref);
+    fmd_io_batch_destroy(b);
+    tu_rm_rf(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_load_pages_changed_after_enumeration),
         cmocka_unit_test(test_load_descriptor_budget_fallback),
         cmocka_unit_test(test_load_read_file_and_stream),
+        cmocka_unit_test(test_load_placed_matches_unplaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

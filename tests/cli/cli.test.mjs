@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { files } from './tree.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
@@ -32,20 +34,6 @@ function manifest(out) {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l));
-}
-
-// Every file under dir, relative, sorted.
-function listTree(dir) {
-  const out = [];
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
 }
 
 test('--help, --version and command help', () => {
@@ -141,7 +129,7 @@ test('build: output tree, manifest fields and exit code 1 for a broken page', ()
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /broken-frontmatter\.md:\d+:\d+: error: front matter/);
   assert.match(r.stderr, /fastmd: 8 pages, 1 failed, .* in, .* out, .* s, .* pages\/s, .* MB\/s, 2 threads/);
-  assert.deepEqual(listTree(out), [
+  assert.deepEqual(files(out), [
     'bom.html', 'broken-frontmatter.html', 'crlf.html', 'good.html', 'invalid-utf8.html',
     'manifest.ndjson', 'sub/..html', 'sub/deeper/unsafe.html', 'sub/page.html',
   ]);
@@ -206,8 +194,8 @@ test('build: byte-identical output at 1 and 2 threads', () => {
     const b = tmpdir('t2');
     run(['build', '--threads', '1', src, a]);
     run(['build', '--threads', '2', src, b]);
-    const ta = listTree(a);
-    assert.deepEqual(ta, listTree(b));
+    const ta = files(a);
+    assert.deepEqual(ta, files(b));
     for (const f of ta) {
       assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), f);
     }
@@ -250,7 +238,7 @@ test('build: no temporary files are left, and a rebuild replaces pages', () => {
   const out = tmpdir('atomic');
   run(['build', fixtures, out]);
   run(['build', fixtures, out]);
-  for (const f of listTree(out)) assert.doesNotMatch(f, /\.tmp\./, f);
+  for (const f of files(out)) assert.doesNotMatch(f, /\.tmp\./, f);
 });
 
 test('build: an over-limit page fails alone, the batch goes on', () => {

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { files } from './tree.mjs';
+
 const bin = process.env.FASTMD_BIN;
 const corpus = process.env.FASTMD_CORPUS;
 // /dev/shm keeps the 16,000 file creations off the journalled disk.
@@ -21,19 +23,6 @@ function build(threads) {
     encoding: 'utf8',
   });
   return { out, r };
-}
-
-function files(dir) {
-  const out = [];
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
 }
 
 test('the corpus builds with exit 0, docs/ pages have titles, 1 and 2 threads agree', () => {

@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { files, sameTree } from './tree.mjs';
+
 const bin = process.env.FASTMD_BIN;
 const tmpRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
@@ -52,29 +54,6 @@ function generate(dir, n, seed = 1, bigEvery = 97) {
     if (i === 17) bytes = Buffer.from('---\ntitle: [broken\n---\n# Broken\n');
     if (i === 23) bytes = Buffer.concat([Buffer.from('# Bad\n\n'), Buffer.from([0xff, 0x41, 0x0a])]);
     fs.writeFileSync(path.join(sub, `p${i}.md`), bytes);
-  }
-}
-
-function files(dir) {
-  const out = [];
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
-
-function sameTree(a, b) {
-  const fa = files(a);
-  assert.deepEqual(fa, files(b));
-  for (const f of fa) {
-    if (!fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f)))) {
-      assert.fail(`${f} differs between ${a} and ${b}`);
-    }
   }
 }
 

@@ -427,8 +427,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
         fail_with(r, FMD_E_NOMEM, 0, "sink");
         goto done;
     }
+    /* Zeroed first: a failure below frees every slot's arena, made or not. */
+    memset(e.slots, 0, sizeof(sink_slot) * (size_t)e.nthreads);
     for (int t = 0; t < e.nthreads; t++) {
-        memset(&e.slots[t], 0, sizeof e.slots[t]);
         if (fmd_arena_create(&e.slots[t].arena, 0) != FMD_OK) {
             fail_with(r, FMD_E_NOMEM, 0, "sink");
             goto done;

@@ -263,12 +263,7 @@ int cli_cmd_bench(int argc, char **argv)
         case OPT_BENCH_NO_BIND: c.no_bind = true; break;
         case OPT_WRITER_POOL: cfg.writer_pool = true; break;
         case OPT_BENCH_SCHEDULE:
-            if (strcmp(optarg, "lpt") == 0)
-                cfg.schedule = FMD_SCHED_LPT;
-            else if (strcmp(optarg, "dynamic") == 0)
-                cfg.schedule = FMD_SCHED_DYNAMIC;
-            else
-                cli_die(FMD_EXIT_USAGE, cmd, "--schedule must be lpt or dynamic, not '%s'", optarg);
+            cfg.schedule = cli_parse_schedule(optarg, cmd);
             break;
         case OPT_MAX_MEMORY:
         case OPT_QUEUE_SIZE:

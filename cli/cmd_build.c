@@ -113,12 +113,7 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_NO_PROGRESS: progress = 0; break;
         case OPT_WRITER_POOL: cfg.writer_pool = true; break;
         case OPT_SCHEDULE:
-            if (strcmp(optarg, "lpt") == 0)
-                cfg.schedule = FMD_SCHED_LPT;
-            else if (strcmp(optarg, "dynamic") == 0)
-                cfg.schedule = FMD_SCHED_DYNAMIC;
-            else
-                cli_die(FMD_EXIT_USAGE, cmd, "--schedule must be lpt or dynamic, not '%s'", optarg);
+            cfg.schedule = cli_parse_schedule(optarg, cmd);
             break;
         default:
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))

@@ -415,3 +415,12 @@ void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command)
     if (t->queue_size == 0)
         t->queue_size = 1;
 }
+
+fmd_schedule cli_parse_schedule(const char *arg, const char *command)
+{
+    if (strcmp(arg, "lpt") == 0)
+        return FMD_SCHED_LPT;
+    if (strcmp(arg, "dynamic") == 0)
+        return FMD_SCHED_DYNAMIC;
+    cli_die(FMD_EXIT_USAGE, command, "--schedule must be lpt or dynamic, not '%s'", arg);
+}

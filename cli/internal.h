@@ -107,6 +107,9 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
  * plan uses the physical cores). Exits with a usage error on a bad value. */
 int cli_resolve_threads(const cli_common *c, const char *command);
 
+/* --schedule lpt|dynamic; exits with a usage error on anything else. */
+fmd_schedule cli_parse_schedule(const char *arg, const char *command);
+
 /* Parse a size such as 65536, 64K, 16M, 1G (binary units). Returns false on error. */
 bool cli_parse_size(const char *s, size_t *out);
 

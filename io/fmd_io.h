@@ -292,27 +292,6 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
                                    const fmd_result *r, fmd_status io_status, int io_err,
                                    unsigned flags);
 
-/** Append the manifest lines of pages [first, first + count) of @p b, each followed by '\n':
- * fmd_io_format_page_json() with the page's path, output, status and err. results[k] belongs to
- * batch page first + k. Windows of one batch appended in order give the whole manifest. Large
- * ranges are formatted in parallel (contiguous slices, one arena per thread, joined in order):
- * the bytes are the same for any thread count.
- * @param nthreads 0 means omp_get_max_threads(); at most one thread per 512 lines is used.
- * @return FMD_OK, FMD_E_NOMEM (@p out then holds a partial tail), FMD_E_USAGE (range).
- * Ownership: appends to @p out; keeps nothing.
- * Threads: call from one thread; it may fork its own team. */
-fmd_status fmd_io_format_manifest(fmd_buf *out, const fmd_io_batch *b, size_t first,
-                                  size_t count, const fmd_result *results, int nthreads);
-
-/** Format every page's manifest line (fmd_io_format_manifest()) and write them atomically to
- * OUT/manifest.ndjson. results[i] belongs to batch page i (all of them).
- * @param nthreads as fmd_io_format_manifest().
- * @param err receives errno on failure, else 0; may be NULL.
- * @return FMD_OK, FMD_E_NOMEM, FMD_E_CANTCREATE, FMD_E_IO.
- * Threads: call from one thread; it may fork its own team. */
-fmd_status fmd_io_write_manifest(fmd_io_out *o, const fmd_io_batch *b, const fmd_result *results,
-                                 int nthreads, int *err);
-
 /** The manifest's file name inside OUT. */
 #define FMD_IO_MANIFEST_NAME "manifest.ndjson"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The JSON line of one page (manifest, NDJSON stream, JSON-RPC results) written by hand into an
- * fmd_buf, and OUT/manifest.ndjson. Field order is fixed; see fmd_io_format_page_json(). */
+ * fmd_buf. Field order is fixed; see fmd_io_format_page_json(). The manifest is these lines,
+ * written in page order by the ordered stream (stream.c). */
 #include "internal.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,121 +213,5 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
     return FMD_OK;
 
 fail:
-    return st;
-}
-
-/* Lines of pages [lo, hi) into @p out. */
-static fmd_status format_range(fmd_buf *out, const fmd_io_batch *b, size_t first, size_t lo,
-                               size_t hi, const fmd_result *results)
-{
-    fmd_status st = FMD_OK;
-    for (size_t k = lo; k < hi; k++) {
-        const fmd_io_page *p = &b->pages[first + k];
-        FMD_TRY(fmd_io_format_page_json(out, p->path, p->output, &results[k], p->status, p->err,
-                                        0));
-        FMD_TRY(fmd_buf_putc(out, '\n'));
-    }
-    return FMD_OK;
-
-fail:
-    return st;
-}
-
-/** Below this many pages per thread, formatting in parallel costs more than it saves (a line
- * takes well under a microsecond; forking and joining a team takes a few). */
-#define MIN_LINES_PER_THREAD 512
-
-/* The manifest lines of a range, in pieces: piece t holds the lines of the t-th contiguous slice,
- * formatted by thread t into an arena of its own (created inside the region, so first-touched by
- * that thread). Joined in order, the pieces are byte-identical to a serial run. */
-typedef struct pieces {
-    int n;
-    fmd_arena **arenas;
-    fmd_slice *parts;
-} pieces;
-
-static void pieces_free(pieces *pc)
-{
-    for (int t = 0; pc->arenas != NULL && t < pc->n; t++)
-        fmd_arena_destroy(pc->arenas[t]);
-    free(pc->arenas);
-    free(pc->parts);
-}
-
-static fmd_status format_pieces(pieces *pc, const fmd_io_batch *b, size_t first, size_t count,
-                                const fmd_result *results, int nthreads)
-{
-    fmd_status st = FMD_OK;
-    fmd_status *sts = calloc((size_t)nthreads, sizeof *sts);
-    pc->n = nthreads;
-    pc->arenas = calloc((size_t)nthreads, sizeof *pc->arenas);
-    pc->parts = calloc((size_t)nthreads, sizeof *pc->parts);
-    if (sts == NULL || pc->arenas == NULL || pc->parts == NULL) {
-        free(sts);
-        return FMD_E_NOMEM;
-    }
-    fmd_arena **arenas = pc->arenas;
-    fmd_slice *parts = pc->parts;
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1) default(none) \
-    shared(arenas, parts, sts, b, first, count, results)
-    {
-        int t = omp_get_thread_num();
-        int nt = omp_get_num_threads(); /* may be fewer than asked: the slices follow nt */
-        size_t lo = count * (size_t)t / (size_t)nt, hi = count * (size_t)(t + 1) / (size_t)nt;
-        sts[t] = fmd_arena_create(&arenas[t], (hi - lo) * 512 + 4096);
-        if (sts[t] == FMD_OK) {
-            fmd_buf buf;
-            fmd_buf_init(&buf, arenas[t]);
-            sts[t] = format_range(&buf, b, first, lo, hi, results);
-            parts[t] = fmd_buf_slice(&buf);
-        }
-    }
-    for (int t = 0; t < nthreads && st == FMD_OK; t++)
-        st = sts[t];
-    free(sts);
-    return st;
-}
-
-/* Threads worth using for @p count lines. */
-static int manifest_threads(int nthreads, size_t count)
-{
-    int nt = fmd__io_threads(nthreads);
-    if ((size_t)nt > count / MIN_LINES_PER_THREAD)
-        nt = (int)(count / MIN_LINES_PER_THREAD);
-    return nt < 1 ? 1 : nt;
-}
-
-fmd_status fmd_io_format_manifest(fmd_buf *out, const fmd_io_batch *b, size_t first,
-                                  size_t count, const fmd_result *results, int nthreads)
-{
-    if (out == NULL || b == NULL || first > b->n_pages || count > b->n_pages - first ||
-        (results == NULL && count != 0))
-        return FMD_E_USAGE;
-    int nt = manifest_threads(nthreads, count);
-    if (nt == 1)
-        return format_range(out, b, first, 0, count, results);
-    pieces pc = {0};
-    fmd_status st = format_pieces(&pc, b, first, count, results, nt);
-    for (int t = 0; t < pc.n && st == FMD_OK; t++)
-        st = fmd_buf_append(out, pc.parts[t].ptr, pc.parts[t].len);
-    pieces_free(&pc);
-    return st;
-}
-
-fmd_status fmd_io_write_manifest(fmd_io_out *o, const fmd_io_batch *b, const fmd_result *results,
-                                 int nthreads, int *err)
-{
-    if (err)
-        *err = 0;
-    if (o == NULL || b == NULL || (results == NULL && b->n_pages != 0))
-        return FMD_E_USAGE;
-    /* The pieces go to the file one after the other: no joined copy of the whole manifest. */
-    pieces pc = {0};
-    fmd_status st =
-        format_pieces(&pc, b, 0, b->n_pages, results, manifest_threads(nthreads, b->n_pages));
-    if (st == FMD_OK)
-        st = fmd__io_write_parts_atomic(fmd__io_out_dirfd(o), FMD_IO_MANIFEST_NAME, pc.parts,
-                                        (size_t)pc.n, err);
-    pieces_free(&pc);
     return st;
 }

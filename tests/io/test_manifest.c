@@ -222,13 +222,27 @@ static void test_manifest_file_for_a_tree(void **state)
         res[i].status = pages[i].status; /* what the kernel does with a load status */
         res[i].words = i;
     }
+    /* As the engine writes it: one line per page, handed to the ordered stream last page first. */
     fmd_io_out *o;
     assert_int_equal(fmd_io_out_open(out, &o, NULL), FMD_OK);
+    fmd_io_stream *stream;
     int err = -1;
-    assert_int_equal(fmd_io_write_manifest(o, b, res, 2, &err), FMD_OK);
+    assert_int_equal(fmd_io_stream_open_file(&stream, o, FMD_IO_MANIFEST_NAME, n, &err), FMD_OK);
+    fmd_arena *a;
+    assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
+    for (size_t k = n; k-- > 0;) {
+        fmd_buf line;
+        fmd_buf_init(&line, a);
+        assert_int_equal(fmd_io_format_page_json(&line, pages[k].path, pages[k].output, &res[k],
+                                                 pages[k].status, pages[k].err, 0),
+                         FMD_OK);
+        assert_int_equal(fmd_buf_putc(&line, '\n'), FMD_OK);
+        assert_int_equal(fmd_io_stream_put(stream, k, line.ptr, line.len), FMD_OK);
+    }
+    assert_int_equal(fmd_io_stream_close(stream, &err), FMD_OK);
     assert_int_equal(err, 0);
 
-    size_t len;
+    size_t len = 0;
     char *text = tu_read(tu_path(p, out, FMD_IO_MANIFEST_NAME), &len);
     assert_non_null(text);
     assert_int_equal(text[len - 1], '\n');
@@ -251,16 +265,6 @@ static void test_manifest_file_for_a_tree(void **state)
     }
     assert_int_equal(line, 4);
 
-    /* Windows appended in order give the same bytes. */
-    fmd_arena *a;
-    assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
-    fmd_buf buf;
-    fmd_buf_init(&buf, a);
-    assert_int_equal(fmd_io_format_manifest(&buf, b, 0, 1, res, 1), FMD_OK);
-    assert_int_equal(fmd_io_format_manifest(&buf, b, 1, 3, res + 1, 2), FMD_OK);
-    assert_int_equal(buf.len, len);
-    assert_memory_equal(buf.ptr, text, len);
-    assert_int_equal(fmd_io_format_manifest(&buf, b, 3, 2, res, 1), FMD_E_USAGE);
     fmd_arena_destroy(a);
     free(text);
     assert_int_equal(tu_count_names(out, ".tmp."), 0);
@@ -268,65 +272,6 @@ static void test_manifest_file_for_a_tree(void **state)
     fmd_io_batch_destroy(b);
     tu_rm_rf(src);
     tu_rm_rf(out);
-}
-
-/* Enough pages for the parallel formatter: 1, 2 and 3 threads give the same bytes. */
-static void test_manifest_same_bytes_for_any_thread_count(void **state)
-{
-    (void)state;
-    enum { N = 1700 };
-    char src[PATH_MAX], name[64];
-    tu_mktemp(src);
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "d%d/p%04d.md", i % 4, i);
-        tu_write(src, name, "x");
-    }
-    fmd_io_batch *b;
-    assert_int_equal(fmd_io_enumerate_tree(src, 2, &b, NULL), FMD_OK);
-    fmd_result *res = calloc(N, sizeof *res);
-    fmd_heading h[2] = {{2, sl("Heading"), sl("heading")}, {3, sl("Sub"), sl("sub")}};
-    for (int i = 0; i < N; i++) {
-        res[i].words = (size_t)i;
-        res[i].hash = (uint64_t)i * 0x9E3779B97F4A7C15ull;
-        res[i].headings = h;
-        res[i].n_headings = (size_t)(i % 3);
-    }
-    fmd_arena *a;
-    assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
-    fmd_buf one, two, three;
-    fmd_buf_init(&one, a);
-    fmd_buf_init(&two, a);
-    fmd_buf_init(&three, a);
-    assert_int_equal(fmd_io_format_manifest(&one, b, 0, N, res, 1), FMD_OK);
-    assert_int_equal(fmd_io_format_manifest(&two, b, 0, N, res, 2), FMD_OK);
-    assert_int_equal(fmd_io_format_manifest(&three, b, 0, N, res, 3), FMD_OK);
-    assert_int_equal(one.len, two.len);
-    assert_memory_equal(one.ptr, two.ptr, one.len);
-    assert_int_equal(one.len, three.len);
-    assert_memory_equal(one.ptr, three.ptr, one.len);
-    size_t lines = 0;
-    for (size_t i = 0; i < one.len; i++)
-        lines += one.ptr[i] == '\n';
-    assert_int_equal(lines, N);
-
-    /* The file, written from the pieces of 2 threads, holds the same bytes. */
-    char out[PATH_MAX], path[PATH_MAX];
-    tu_mktemp(out);
-    fmd_io_out *o;
-    assert_int_equal(fmd_io_out_open(out, &o, NULL), FMD_OK);
-    assert_int_equal(fmd_io_write_manifest(o, b, res, 2, NULL), FMD_OK);
-    size_t len;
-    char *text = tu_read(tu_path(path, out, FMD_IO_MANIFEST_NAME), &len);
-    assert_non_null(text);
-    assert_int_equal(len, one.len);
-    assert_memory_equal(text, one.ptr, len);
-    free(text);
-    fmd_io_out_close(o);
-    tu_rm_rf(out);
-    fmd_arena_destroy(a);
-    free(res);
-    fmd_io_batch_destroy(b);
-    tu_rm_rf(src);
 }
 
 int main(void)
@@ -337,7 +282,6 @@ int main(void)
         cmocka_unit_test(test_manifest_error_object),
         cmocka_unit_test(test_manifest_html_option_and_odd_paths),
         cmocka_unit_test(test_manifest_file_for_a_tree),
-        cmocka_unit_test(test_manifest_same_bytes_for_any_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

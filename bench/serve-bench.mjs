@@ -52,17 +52,33 @@ function listPages(dir) {
 }
 
 // Split a byte stream into lines without readline's string concatenation: chunks are kept as
-// Buffers until a newline, then joined once and decoded once.
-function onLines(stream, fn) {
+// Buffers until a newline, then joined once and decoded once. fn(line) returns how many raw bytes
+// follow the line (a batchFrame's), which go to onBytes(buffer) in one piece.
+function onLines(stream, fn, onBytes) {
   let parts = [];
+  let want = 0; // raw bytes still to collect
+  let raw = [];
   stream.on('data', (chunk) => {
     let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+    while (start < chunk.length) {
+      if (want > 0) {
+        const take = Math.min(want, chunk.length - start);
+        raw.push(chunk.subarray(start, start + take));
+        want -= take;
+        start += take;
+        if (want === 0) {
+          onBytes(raw.length === 1 ? raw[0] : Buffer.concat(raw));
+          raw = [];
+        }
+        continue;
+      }
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) break;
       parts.push(chunk.subarray(start, nl));
       const line = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       parts = [];
-      fn(line.toString('utf8'));
       start = nl + 1;
+      want = fn(line.toString('utf8')) ?? 0;
     }
     if (start < chunk.length) parts.push(chunk.subarray(start));
   });
@@ -75,16 +91,32 @@ class Server {
     this.items = null; // batchItem results of the streaming batch being run
     this.nextId = 1;
     this.parseMs = 0;
+    let frame = null;
     onLines(this.proc.stdout, (line) => {
       const t0 = performance.now();
       const msg = JSON.parse(line);
       this.parseMs += performance.now() - t0;
       if (msg.method === 'batchItem') {
         this.items[msg.params.index] = msg.params;
+      } else if (msg.method === 'batchFrame') {
+        frame = msg.params;
+        if (frame.bytes > 0) return frame.bytes;
+        for (const it of frame.items) this.items[it.index] = it;
       } else if (msg.id !== undefined && this.pending.has(msg.id)) {
         this.pending.get(msg.id)(msg);
         this.pending.delete(msg.id);
       }
+      return 0;
+    }, (bytes) => {
+      // The frame's HTML: item k's is the next lengths[k] bytes.
+      const t0 = performance.now();
+      let off = 0;
+      frame.items.forEach((it, k) => {
+        if (it.result) it.result.html = bytes.toString('utf8', off, off + frame.lengths[k]);
+        off += frame.lengths[k];
+        this.items[it.index] = it;
+      });
+      this.parseMs += performance.now() - t0;
     });
   }
   request(method, params) {
@@ -142,19 +174,22 @@ async function main() {
     'serve inline': inline,
     'serve inline, no code': inline,
     'serve inline, stream, no code': inline,
+    'serve inline, frames, no code': inline,
     'serve by path': byPath,
     'serve by path, no code': byPath,
     'serve by path, stream': byPath,
     'serve by path, stream, no code': byPath,
+    'serve by path, frames, no code': byPath,
   };
   const results = {};
   let checkedHtml = false;
   for (const [mode, make] of Object.entries(modes)) {
     const includeCode = !mode.includes('no code');
-    const stream = mode.includes('stream');
+    const frames = mode.includes('frames');
+    const stream = frames || mode.includes('stream');
     const rows = [];
     for (let r = 0; r <= runs; r++) {
-      const params = { files: make(), options, includeCode, stream, progress: false };
+      const params = { files: make(), options, includeCode, stream, frames, progress: false };
       const s0 = await stats();
       server.parseMs = 0;
       server.items = new Array(n);
@@ -170,7 +205,7 @@ async function main() {
         const ref = manifest.get(files[i]);
         if (it.result.metadata.hash !== ref.hash) throw new Error(`${mode}: hash differs for ${files[i]}`);
       }
-      if (!checkedHtml) {
+      if (!checkedHtml || (frames && r === 0)) { // frames carry the HTML apart: check them too
         let differ = 0;
         for (let i = 0; i < n; i++) if (res.results[i].result.html !== refHtml.get(files[i])) differ++;
         if (differ) throw new Error(`${mode}: HTML differs from build --ndjson for ${differ} pages`);
@@ -262,6 +297,7 @@ async function main() {
     ['serve by path, no code', 'build (tree: files + manifest)'],
     ['serve by path, stream, no code', 'build --ndjson - | node'],
     ['serve by path, stream', 'build --ndjson - | node'],
+    ['serve by path, frames, no code', 'build --ndjson - | node'],
     ['serve by path, no code', 'build --ndjson /dev/null'],
     ['serve by path, stream, no code', 'build --ndjson /dev/null'],
   ]) console.log(`  ${a.padEnd(32)} / ${b.padEnd(32)} ${ratio(a, b)}`);

@@ -129,12 +129,15 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
 
 /*** One batch's run ***/
 
-/* One item's formatted JSON: a whole batchItem line (streaming) or the {"index":..} element of
- * results (not streaming). ready is set last, with release order, by the thread that formatted
- * it; ptr NULL with ready set: the item was skipped (cancelled) or could not be formatted. */
+/* One item's formatted JSON: a whole batchItem line (streaming), or the {"index":..} element of
+ * results (not streaming) or of a batchFrame's items (frames, with its HTML apart in html).
+ * ready is set last, with release order, by the thread that formatted it; ptr NULL with ready
+ * set: the item was skipped (cancelled) or could not be formatted. */
 typedef struct item_slot {
     char *ptr;
     size_t len;
+    char *html; /* frames: the item's HTML (malloc'ed; NULL when it has none) */
+    size_t html_len;
     atomic_int ready;
 } item_slot;
 
@@ -162,7 +165,7 @@ typedef struct batch_run {
 /* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
  * without the batchId, an element of results). */
 static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_result *res,
-                           bool with_batch)
+                           bool with_batch, bool html_apart)
 {
     fmd_status st = FMD_OK;
     const fmd_rpc_item *it = &br->req->items[i];
@@ -177,7 +180,9 @@ static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_
     FMD_TRY(fmd_buf_put_u64(b, i));
     if (load == FMD_OK && res->status == FMD_OK) {
         FMD_TRY(PUT_LIT(b, ",\"result\":"));
-        FMD_TRY(fmd_rpc_put_page_result(b, it->file, res, br->req->include_code));
+        FMD_TRY(fmd_rpc_put_page_result(b, it->file, res,
+                                        (br->req->include_code ? FMD_RPC_RESULT_CODE : 0) |
+                                            (html_apart ? FMD_RPC_RESULT_HTML_APART : 0)));
     } else {
         FMD_TRY(PUT_LIT(b, ",\"error\":"));
         FMD_TRY(fmd_rpc_put_page_error(b, it, load, res));
@@ -245,14 +250,26 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
         fmd_status st = FMD_OK;
-        if (br->req->stream) {
+        bool ok = load == FMD_OK && res->status == FMD_OK;
+        if (br->req->frames) {
+            st = put_item(&b, br, i, res, false, true);
+        } else if (br->req->stream) {
             st = fmd_rpc_put_notification_head(&b, "batchItem");
             if (st == FMD_OK)
-                st = put_item(&b, br, i, res, true);
+                st = put_item(&b, br, i, res, true, false);
             if (st == FMD_OK)
                 st = PUT_LIT(&b, "}\n");
         } else {
-            st = put_item(&b, br, i, res, false);
+            st = put_item(&b, br, i, res, false, false);
+        }
+        if (st == FMD_OK && br->req->frames && ok && res->html.len != 0) {
+            slot->html = malloc(res->html.len);
+            if (slot->html == NULL) {
+                st = FMD_E_NOMEM;
+            } else {
+                memcpy(slot->html, res->html.ptr, res->html.len);
+                slot->html_len = res->html.len;
+            }
         }
         if (st == FMD_OK) {
             slot->ptr = malloc(b.len);
@@ -260,6 +277,11 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
                 memcpy(slot->ptr, b.ptr, b.len);
                 slot->len = b.len;
             }
+        }
+        if (slot->ptr == NULL) { /* not sent: neither is its HTML */
+            free(slot->html);
+            slot->html = NULL;
+            slot->html_len = 0;
         }
         fmd_arena_reset(me->fmt);
     }
@@ -287,6 +309,72 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
 
 /*** The monitor: ordered batchItem lines and progress ***/
 
+/* Write items [from, to) (the formatted ones) as one batchFrame: the notification line
+ * {"jsonrpc":"2.0","method":"batchFrame","params":{"batchId":..,"bytes":N,"lengths":[..],
+ * "items":[..]}}, then the N bytes of their HTML, item after item (lengths[k] bytes for items[k]),
+ * in one fmd_rpc_write(), so that nothing else is written in between. */
+static void emit_frame(batch_run *br, size_t from, size_t to)
+{
+    size_t cnt = 0, bytes = 0;
+    for (size_t j = from; j < to; j++) {
+        if (br->slots[j].ptr != NULL) {
+            cnt++;
+            bytes += br->slots[j].html_len;
+        }
+    }
+    if (cnt == 0)
+        return;
+    fmd_arena *a = NULL;
+    fmd_slice *parts = malloc(sizeof *parts * (3 * cnt + 2));
+    if (parts == NULL || fmd_arena_create(&a, 4096) != FMD_OK) {
+        free(parts);
+        return;
+    }
+    double t0 = cli_now();
+    fmd_buf head;
+    fmd_buf_init(&head, a);
+    fmd_status st = fmd_rpc_put_notification_head(&head, "batchFrame");
+    if (st == FMD_OK)
+        st = PUT_LIT(&head, "{\"batchId\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id));
+    if (st == FMD_OK)
+        st = PUT_LIT(&head, ",\"bytes\":");
+    if (st == FMD_OK)
+        st = fmd_buf_put_u64(&head, bytes);
+    if (st == FMD_OK)
+        st = PUT_LIT(&head, ",\"lengths\":[");
+    for (size_t j = from, m = 0; j < to && st == FMD_OK; j++) {
+        if (br->slots[j].ptr == NULL)
+            continue;
+        if (m++ != 0)
+            st = fmd_buf_putc(&head, ',');
+        if (st == FMD_OK)
+            st = fmd_buf_put_u64(&head, br->slots[j].html_len);
+    }
+    if (st == FMD_OK)
+        st = PUT_LIT(&head, "],\"items\":[");
+    serve_add_time(&br->s->stats.serialize_ns, cli_now() - t0);
+    if (st == FMD_OK) {
+        size_t k = 0;
+        parts[k++] = fmd_buf_slice(&head);
+        for (size_t j = from, m = 0; j < to; j++) {
+            if (br->slots[j].ptr == NULL)
+                continue;
+            if (m++ != 0)
+                parts[k++] = (fmd_slice){",", 1};
+            parts[k++] = (fmd_slice){br->slots[j].ptr, br->slots[j].len};
+        }
+        parts[k++] = (fmd_slice){"]}}\n", 4};
+        for (size_t j = from; j < to; j++)
+            if (br->slots[j].ptr != NULL && br->slots[j].html_len != 0)
+                parts[k++] = (fmd_slice){br->slots[j].html, br->slots[j].html_len};
+        fmd_rpc_write(br->s->w, parts, k);
+    }
+    fmd_arena_destroy(a);
+    free(parts);
+}
+
 /* Write the ready prefix from next_emit on (all of it when @p all: the batch is over). */
 static void emit_ready(batch_run *br, bool all)
 {
@@ -300,11 +388,15 @@ static void emit_ready(batch_run *br, bool all)
         }
         if (k == br->next_emit)
             return;
-        if (cnt > 0)
+        if (br->req->frames)
+            emit_frame(br, br->next_emit, k);
+        else if (cnt > 0)
             fmd_rpc_write(br->s->w, parts, cnt);
         for (size_t j = br->next_emit; j < k; j++) {
             free(br->slots[j].ptr);
             br->slots[j].ptr = NULL;
+            free(br->slots[j].html);
+            br->slots[j].html = NULL;
         }
         br->next_emit = k;
         if (!all && k < br->n && !atomic_load(&br->slots[k].ready))
@@ -615,8 +707,10 @@ static void run_batch(serve *s, serve_batch *b)
             atomic_fetch_add(&c->batches_cancelled, 1);
         answer(&br, cancelled, (cli_now() - t_start) * 1e3);
     }
-    for (size_t i = 0; i < br.n; i++)
+    for (size_t i = 0; i < br.n; i++) {
         free(br.slots[i].ptr);
+        free(br.slots[i].html);
+    }
     free(br.slots);
     free(results);
     pthread_mutex_destroy(&br.mu);

@@ -108,7 +108,8 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         atomic_fetch_add_explicit(&s->stats.pages_ok, 1, memory_order_relaxed);
         st = fmd_rpc_put_response_head(&b, req->id);
         if (st == FMD_OK)
-            st = fmd_rpc_put_page_result(&b, item->file, &res, req->include_code);
+            st = fmd_rpc_put_page_result(&b, item->file, &res,
+                                         req->include_code ? FMD_RPC_RESULT_CODE : 0);
         finish(s, req, &b, st, t0);
     }
     serve_rules_release(&s->rules, handle);

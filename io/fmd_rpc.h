@@ -157,6 +157,8 @@ typedef struct fmd_rpc_request {
     /* transformBatch */
     const char *batch_id; /**< NULL when the client gave none */
     bool stream;          /**< default false */
+    bool frames;          /**< default false; true implies stream: results go out in batchFrame
+                               notifications, each followed by its items' HTML as raw bytes */
     bool progress;        /**< default true */
 
     /* normalize */
@@ -239,12 +241,18 @@ fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n);
 /** A number: integers as integers, others with up to 6 decimals. */
 fmd_status fmd_rpc_put_number(fmd_buf *b, double v);
 
+/** fmd_rpc_put_page_result() flags. */
+enum {
+    FMD_RPC_RESULT_CODE = 1u << 0,       /**< write "code" (the HTML as an ES module); else null */
+    FMD_RPC_RESULT_HTML_APART = 1u << 1, /**< write "html":"": the HTML travels as frame bytes */
+};
+
 /** The result of one transformed page:
  * {"code":..,"html":..,"map":null,"metadata":{"file","frontmatter","title","headings",
  *  "wordCount","linkCount","imageCount","codeBlockCount","hash","warnings"},"dependencies":[]}.
- * @param file the item's file or NULL. @param include_code false writes "code":null. */
+ * @param file the item's file or NULL. @param flags FMD_RPC_RESULT_*. */
 fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
-                                   bool include_code);
+                                   unsigned flags);
 
 /** The error of one page that failed: {"code":"<name>","message":..,"line":n|null,
  * "column":n|null,"file":..}. The failure is @p item's load failure when it has one, else

@@ -471,17 +471,18 @@ static fmd_status put_hash(fmd_buf *b, uint64_t h)
 }
 
 fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
-                                   bool include_code)
+                                   unsigned flags)
 {
     fmd_status st = FMD_OK;
-    if (include_code) {
+    if (flags & FMD_RPC_RESULT_CODE) {
         FMD_TRY(PUT_LIT(b, "{\"code\":\"export default `"));
         FMD_TRY(put_body(b, r->html.ptr, r->html.len, true));
         FMD_TRY(PUT_LIT(b, "`;\",\"html\":\""));
     } else {
         FMD_TRY(PUT_LIT(b, "{\"code\":null,\"html\":\""));
     }
-    FMD_TRY(put_body(b, r->html.ptr, r->html.len, false));
+    if (!(flags & FMD_RPC_RESULT_HTML_APART))
+        FMD_TRY(put_body(b, r->html.ptr, r->html.len, false));
     FMD_TRY(PUT_LIT(b, "\",\"map\":null,\"metadata\":{\"file\":"));
     FMD_TRY(put_cstr(b, file));
     FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
@@ -1091,11 +1092,14 @@ static bool parse_params(pctx *c, const json_t *params)
         if (!parse_options(c, params) ||
             !opt_bool(c, params, "includeCode", "params", &r->include_code) ||
             !opt_bool(c, params, "stream", "params", &r->stream) ||
+            !opt_bool(c, params, "frames", "params", &r->frames) ||
             !opt_bool(c, params, "progress", "params", &r->progress) ||
             !opt_string(c, params, "batchId", "params", &r->batch_id, &idlen))
             return false;
         if (r->batch_id != NULL && (idlen == 0 || idlen > 256))
             return bad_param(c, "params.batchId", "expected 1 to 256 bytes");
+        if (r->frames)
+            r->stream = true;
         return parse_items(c, params, true);
     }
     case FMD_RPC_NORMALIZE: {

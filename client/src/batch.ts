@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // One transformBatch call of the client: split into chunks, two chunks in flight, results put back
 // in input order, progress over the whole batch, cancellation on the sidecar, and resubmission of
-// the items not yet delivered when the sidecar dies. Every chunk is sent with stream: true, so the
-// client knows which items arrived before a crash and sends only the others again: each item is
+// the items not yet delivered when the sidecar dies. Every chunk is sent with frames: true (results
+// streamed in batchFrame notifications, the HTML as raw bytes), so the client knows which items
+// arrived before a crash and sends only the others again: each item is
 // delivered exactly once.
 
 import type { Fastmd } from './client.js';
@@ -261,14 +262,17 @@ export class BatchRun {
             }
             const batchId = this.client.newBatchId();
             const sub: Submission = { conn, batchId, map, id: 0 };
-            conn.route(batchId, (method, params) => this.onNotification(ch, sub, method, params));
+            conn.route(batchId, (method, params, bytes) => this.onNotification(ch, sub, method, params, bytes));
             ch.sub = sub;
-            // The sidecar never sends `code`: the client builds it from html when it is read.
+            // The sidecar never sends `code`: the client builds it from html when it is read. The
+            // results come in batchFrame notifications, each followed by its items' HTML as raw
+            // bytes: no JSON escaping of the HTML on the sidecar, no JSON parsing of it here.
             const params: Record<string, unknown> = {
                 batchId,
                 files,
                 options: this.opts.options ?? {},
                 stream: true,
+                frames: true,
                 includeCode: false,
             };
             const { id, promise } = conn.request<Record<string, unknown>>('transformBatch', params);
@@ -318,9 +322,18 @@ export class BatchRun {
         }
     }
 
-    private onNotification(ch: Chunk, sub: Submission, method: string, params: Record<string, unknown>): void {
+    private onNotification(
+        ch: Chunk,
+        sub: Submission,
+        method: string,
+        params: Record<string, unknown>,
+        bytes?: Buffer,
+    ): void {
         if (this.stopped || this.finished) return;
-        if (method === 'batchItem') {
+        if (method === 'batchFrame') {
+            this.onFrame(ch, sub, params, bytes ?? Buffer.alloc(0));
+            this.emitProgress(false);
+        } else if (method === 'batchItem') {
             const k = params.index;
             if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= sub.map.length) {
                 this.client.report(new ProtocolError(`batchItem of ${sub.batchId} with index ${String(k)} out of range`, JSON.stringify(params)));
@@ -332,6 +345,48 @@ export class BatchRun {
             this.emitProgress(false);
         } else {
             this.client.report(new ProtocolError(`unknown notification ${method} for batch ${sub.batchId}`));
+        }
+    }
+
+    /**
+     * A batchFrame arrived: params.items[j] is {index, result} or {index, error}, and its HTML is
+     * the next params.lengths[j] bytes of @p bytes (UTF-8), in item order.
+     */
+    private onFrame(ch: Chunk, sub: Submission, params: Record<string, unknown>, bytes: Buffer): void {
+        const items = params.items;
+        const lengths = params.lengths;
+        const bad = (why: string) =>
+            this.client.report(new ProtocolError(`batchFrame of ${sub.batchId}: ${why}; the frame is dropped`));
+        if (!Array.isArray(items) || !Array.isArray(lengths) || items.length !== lengths.length) {
+            bad('items and lengths are not arrays of the same length');
+            return;
+        }
+        let total = 0;
+        for (const n of lengths) {
+            if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+                bad(`length ${String(n)} is not a byte count`);
+                return;
+            }
+            total += n;
+        }
+        if (total !== bytes.length) {
+            bad(`its lengths add up to ${total} bytes, but ${bytes.length} came`);
+            return;
+        }
+        let off = 0;
+        for (let j = 0; j < items.length; j++) {
+            const it = items[j] as Record<string, unknown> | null;
+            const n = lengths[j] as number;
+            const k = it?.index;
+            if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= sub.map.length) {
+                this.client.report(new ProtocolError(`batchFrame item of ${sub.batchId} with index ${String(k)} out of range`));
+                off += n;
+                continue;
+            }
+            const result = it!.result as Record<string, unknown> | undefined;
+            if (result && typeof result === 'object') result.html = bytes.toString('utf8', off, off + n);
+            off += n;
+            this.onItem(ch, sub, k, it!);
         }
     }
 

@@ -8,8 +8,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ProtocolError, RpcError, SidecarCrashedError, type SidecarExit } from './errors.js';
 
-/** A notification from the sidecar (progress, batchItem). */
-export type NotificationHandler = (method: string, params: Record<string, unknown>) => void;
+/**
+ * A notification from the sidecar (progress, batchItem, batchFrame). A batchFrame's raw bytes
+ * (params.bytes of them, sent right after its line) come as @p attachment.
+ */
+export type NotificationHandler = (method: string, params: Record<string, unknown>, attachment?: Buffer) => void;
+
+/** The notification whose raw bytes are being read: the bytes that follow a batchFrame line. */
+interface Attachment {
+    method: string;
+    params: Record<string, unknown>;
+    handler: NotificationHandler | undefined;
+    chunks: Buffer[];
+    left: number;
+}
 
 interface Pending {
     method: string;
@@ -46,7 +58,10 @@ export class Connection extends EventEmitter {
     /** Batch ids whose call ended: late notifications for them are dropped quietly. */
     private readonly retired = new Set<string>();
     private nextId = 1;
-    private partial: string[] = [];
+    /** The start of a line whose end has not arrived yet. */
+    private partial: Buffer[] = [];
+    /** The raw bytes being read after a batchFrame line, or null while reading lines. */
+    private attachment: Attachment | null = null;
     private readonly stderrTail: string[] = [];
     private stderrPartial = '';
     private readonly stderrMax: number;
@@ -65,10 +80,9 @@ export class Connection extends EventEmitter {
         this.exited = new Promise((r) => (resolveExit = r));
 
         const { stdin, stdout, stderr } = this.child;
-        // TextDecoder in streaming mode keeps a character split between two reads whole, and
-        // decodes faster than the stream's own setEncoding('utf8').
-        const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-        stdout!.on('data', (chunk: Buffer) => this.onStdout(decoder.decode(chunk, { stream: true })));
+        // Bytes, not text: a batchFrame line is followed by raw bytes, and each line is decoded
+        // whole (so a character split between two reads stays whole).
+        stdout!.on('data', (chunk: Buffer) => this.onStdout(chunk));
         stderr!.setEncoding('utf8');
         stderr!.on('data', (chunk: string) => this.onStderr(chunk));
         // A write to a sidecar that just died fails with EPIPE; the exit handler reports it.
@@ -214,21 +228,38 @@ export class Connection extends EventEmitter {
         if (set.size > RETIRED_MAX) set.delete(set.values().next().value as T);
     }
 
-    private onStdout(chunk: string): void {
-        let start = 0;
-        for (;;) {
-            const nl = chunk.indexOf('\n', start);
-            if (nl === -1) break;
-            let line = chunk.slice(start, nl);
+    private onStdout(chunk: Buffer): void {
+        let pos = 0;
+        while (pos < chunk.length) {
+            const att = this.attachment;
+            if (att) {
+                const take = Math.min(att.left, chunk.length - pos);
+                att.chunks.push(chunk.subarray(pos, pos + take));
+                att.left -= take;
+                pos += take;
+                if (att.left === 0) this.deliverAttachment(att);
+                continue;
+            }
+            const nl = chunk.indexOf(10, pos);
+            if (nl === -1) {
+                this.partial.push(chunk.subarray(pos));
+                return;
+            }
+            let line = chunk.subarray(pos, nl);
             if (this.partial.length > 0) {
                 this.partial.push(line);
-                line = this.partial.join('');
+                line = Buffer.concat(this.partial);
                 this.partial = [];
             }
-            start = nl + 1;
-            this.onLine(line);
+            pos = nl + 1;
+            this.onLine(line.toString('utf8'));
         }
-        if (start < chunk.length) this.partial.push(start === 0 ? chunk : chunk.slice(start));
+    }
+
+    private deliverAttachment(att: Attachment): void {
+        this.attachment = null;
+        const bytes = att.chunks.length === 1 ? att.chunks[0]! : Buffer.concat(att.chunks);
+        if (att.handler) att.handler(att.method, att.params, bytes);
     }
 
     private onLine(raw: string): void {
@@ -256,9 +287,15 @@ export class Connection extends EventEmitter {
                 ? String(params.batchId)
                 : undefined;
             const handler = batchId === undefined ? undefined : this.routes.get(batchId);
-            if (handler) handler(m.method, params);
-            else if (batchId === undefined || !this.retired.has(batchId))
+            if (!handler && (batchId === undefined || !this.retired.has(batchId)))
                 this.warn(new ProtocolError(`notification ${m.method} for no batch of this client`, line));
+            const bytes = params.bytes;
+            if (m.method === 'batchFrame' && typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes > 0) {
+                // Its raw bytes follow: read them before the next line, even for no handler.
+                this.attachment = { method: m.method, params, handler, chunks: [], left: bytes };
+                return;
+            }
+            if (handler) handler(m.method, params, m.method === 'batchFrame' ? Buffer.alloc(0) : undefined);
             return;
         }
         if (!('result' in m) && !('error' in m)) {

@@ -38,6 +38,13 @@ export function isPage(html: string, i: number): boolean {
     return html.includes(`>Page ${i}</h1>`);
 }
 
+/** True when @p html is all of page(i)'s HTML: its last paragraph, or list and code, and nothing after. */
+export function isWholePage(html: string, i: number): boolean {
+    const last = `<p>Paragraph ${i % 7} of page ${i} has <em>emphasis</em>, <strong>strong text</strong>, <code>code</code> and a <a href="/p/${i}/${i % 7}">link</a>.</p>\n`;
+    if (i % 5 === 0) return html.includes(last) && html.endsWith('<pre><code class="language-js">console.log(1);\n</code></pre>\n');
+    return html.endsWith(last);
+}
+
 /** A long page (about @p bytes) that keeps the renderer busy. */
 export function longPage(bytes: number, seed = 0): string {
     const parts: string[] = [`# Long page ${seed}\n\n`];
@@ -105,6 +112,41 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 10000, 
 }
 
 /**
+ * JavaScript for wrapper scripts: splitMessages(stream, onMessage) cuts the sidecar's stdout into
+ * whole messages, each a line plus, for a batchFrame, the params.bytes raw bytes after it, and
+ * calls onMessage(line, bytes) with the line's text and all of the message's bytes.
+ */
+export const SPLIT_MESSAGES_JS = `
+function splitMessages(stream, onMessage) {
+    let chunks = [], have = 0, lineEnd = -1, need = 0;
+    stream.on('data', (d) => {
+        chunks.push(d);
+        have += d.length;
+        for (;;) {
+            if (lineEnd < 0) {
+                const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+                chunks = [all];
+                const nl = all.indexOf(10);
+                if (nl < 0) return;
+                lineEnd = nl + 1;
+                const line = all.subarray(0, lineEnd).toString('utf8');
+                need = lineEnd;
+                if (line.startsWith('{"jsonrpc":"2.0","method":"batchFrame"')) need += JSON.parse(line).params.bytes;
+            }
+            if (have < need) return;
+            const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+            const msg = all.subarray(0, need);
+            onMessage(msg.subarray(0, lineEnd).toString('utf8'), msg);
+            chunks = [all.subarray(need)];
+            have -= need;
+            lineEnd = -1;
+            if (have === 0) chunks = [];
+        }
+    });
+}
+`;
+
+/**
  * A wrapper around the real binary that counts the transformBatch requests in flight (sent, not
  * yet answered) and writes the most it saw to @p log whenever that grows; a `ping` starts the
  * count again.
@@ -130,9 +172,10 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
     }
     child.stdin.write(line + '\\n');
 }).on('close', () => child.stdin.end());
-readline.createInterface({ input: child.stdout }).on('line', (line) => {
+${SPLIT_MESSAGES_JS}
+splitMessages(child.stdout, (line, bytes) => {
     if (line.startsWith('{"jsonrpc":"2.0","id":')) live.delete(JSON.parse(line).id);
-    process.stdout.write(line + '\\n');
+    process.stdout.write(bytes);
 });
 child.on('exit', (code) => process.exit(code ?? 1));
 `,

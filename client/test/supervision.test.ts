@@ -16,7 +16,7 @@ import {
     type RestartInfo,
     type ResubmitInfo,
 } from '../src/index.js';
-import { fastmdBinary, isPage, page, script, sq, tmpdir, until } from './helpers.js';
+import { SPLIT_MESSAGES_JS, fastmdBinary, isPage, isWholePage, page, script, sq, tmpdir, until } from './helpers.js';
 
 const binary = fastmdBinary();
 
@@ -43,6 +43,7 @@ function assertComplete(results: BatchItemResult[], n: number): void {
         assert.equal(r.index, i);
         assert.ok(r.ok, `item ${i} failed: ${r.ok ? '' : r.error.message}`);
         assert.ok(isPage(r.result.html, i), `item ${i} holds another page`);
+        assert.ok(isWholePage(r.result.html, i), `item ${i}'s HTML is not whole: ${JSON.stringify(r.result.html.slice(-80))}`);
     }
 }
 
@@ -207,8 +208,8 @@ test('a hung sidecar (SIGSTOP) misses the health deadline and is replaced', { ti
 
 test('lines that do not parse and answers to unknown ids are reported, not fatal', { timeout: 120_000 }, async () => {
     const dir = tmpdir('noisy');
-    // Runs the real sidecar and adds garbage to its stdout: before its first line, and every
-    // 20th chunk of output, always between two whole lines.
+    // Runs the real sidecar and adds garbage to its stdout: before its first message, and after
+    // every 20th, always between two whole messages (a batchFrame's raw bytes belong to it).
     const noisy = script(
         dir,
         'fastmd-noisy.mjs',
@@ -216,14 +217,12 @@ test('lines that do not parse and answers to unknown ids are reported, not fatal
 import { spawn } from 'node:child_process';
 const child = spawn(${JSON.stringify(binary)}, process.argv.slice(2), { stdio: ['inherit', 'pipe', 'inherit'] });
 const noise = 'this line is not JSON\\n{"jsonrpc":"2.0","id":987654,"result":{"pong":true}}\\n[1,2,3]\\n';
-let chunks = 0, tail = '';
+let count = 0;
 process.stdout.write(noise);
-child.stdout.setEncoding('utf8');
-child.stdout.on('data', (d) => {
-    const text = tail + d, cut = text.lastIndexOf('\\n') + 1;
-    tail = text.slice(cut);
-    process.stdout.write(text.slice(0, cut));
-    if (++chunks % 20 === 0) process.stdout.write(noise);
+${SPLIT_MESSAGES_JS}
+splitMessages(child.stdout, (line, bytes) => {
+    process.stdout.write(bytes);
+    if (++count % 20 === 0) process.stdout.write(noise);
 });
 child.on('exit', (code) => process.exit(code ?? 1));
 `,

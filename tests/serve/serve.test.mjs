@@ -339,6 +339,97 @@ test('transformBatch: 10,000 items in input order', async () => {
   await s.close();
 });
 
+// The raw bytes of one session: each request line written, stdin closed, stdout read to the end
+// and cut into messages: a line, plus for a batchFrame the params.bytes raw bytes after it.
+async function rawSession(requests, args = []) {
+  const proc = spawn(bin, ['serve', '--quiet', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(proc);
+  const out = [];
+  let stderr = '';
+  proc.stdout.on('data', (d) => out.push(d));
+  proc.stderr.on('data', (d) => (stderr += d));
+  for (const r of requests) proc.stdin.write(JSON.stringify(r) + '\n');
+  proc.stdin.end();
+  const code = await new Promise((resolve) => proc.on('close', resolve));
+  live.delete(proc);
+  assert.equal(code, 0, stderr);
+  const all = Buffer.concat(out);
+  const messages = [];
+  let pos = 0;
+  while (pos < all.length) {
+    const nl = all.indexOf(10, pos);
+    assert.ok(nl >= 0, 'the output ends inside a line');
+    const msg = JSON.parse(all.toString('utf8', pos, nl));
+    pos = nl + 1;
+    if (msg.method === 'batchFrame') {
+      const n = msg.params.bytes;
+      assert.ok(Number.isSafeInteger(n) && n >= 0 && pos + n <= all.length, `frame of ${n} bytes`);
+      msg.bytes = all.subarray(pos, pos + n);
+      pos += n;
+    }
+    messages.push(msg);
+  }
+  return messages;
+}
+
+test('transformBatch frames: the same results as batchItem, HTML as raw bytes after each line', async () => {
+  // Pages of every kind: non-ASCII (2-, 3- and 4-byte UTF-8), newlines and quotes in the HTML, a
+  // page whose front matter fails, an empty page, a big page, and enough items for several frames.
+  const files = [];
+  for (let i = 0; i < 700; i++) files.push({ file: `p${i}.md`, content: `# Pàge ${i} 日本 🎉\n\n"q" \`c\` <x> ${'w '.repeat(i % 50)}\n` });
+  files[3] = { file: 'bad.md', content: '---\na: [\n---\nbody\n' };
+  files[4] = { file: 'empty.md', content: '' };
+  files[5] = { file: 'big.md', content: `# Big\n\n${'A line of the big page with *emphasis* and “quotes”.\n\n'.repeat(8000)}` };
+  const base = { files, includeCode: false, progress: false };
+  const msgs = await rawSession([
+    { jsonrpc: '2.0', id: 1, method: 'transformBatch', params: { ...base, batchId: 'items', stream: true } },
+    { jsonrpc: '2.0', id: 2, method: 'transformBatch', params: { ...base, batchId: 'frames', frames: true } },
+    { jsonrpc: '2.0', id: 3, method: 'ping' },
+  ]);
+  const items = msgs.filter((m) => m.method === 'batchItem').map((m) => m.params);
+  assert.equal(items.length, files.length);
+  const frames = msgs.filter((m) => m.method === 'batchFrame');
+  assert.ok(frames.length >= 2, `${frames.length} frames`);
+  assert.ok(frames.every((f) => f.params.batchId === 'frames'));
+  const got = [];
+  for (const f of frames) {
+    const { items: its, lengths, bytes } = f.params;
+    assert.equal(its.length, lengths.length);
+    assert.equal(lengths.reduce((a, b) => a + b, 0), bytes);
+    assert.equal(f.bytes.length, bytes);
+    let off = 0;
+    for (let j = 0; j < its.length; j++) {
+      const it = its[j];
+      if (it.result) {
+        assert.equal(it.result.html, '', 'the HTML is not in the JSON');
+        it.result.html = f.bytes.toString('utf8', off, off + lengths[j]);
+      } else {
+        assert.equal(lengths[j], 0, 'an error has no HTML');
+      }
+      off += lengths[j];
+      got.push(it);
+    }
+  }
+  // Every item once, in input order, equal to its batchItem.
+  assert.deepEqual(got.map((it) => it.index), files.map((_, i) => i));
+  for (let i = 0; i < files.length; i++) {
+    const { batchId, ...want } = items[i];
+    assert.deepEqual(got[i], want, `item ${i}`);
+  }
+  assert.equal(got[3].error.code, 'frontmatter');
+  assert.match(got[5].result.html, /“quotes”/);
+  assert.ok(got[5].result.html.length > 400000);
+  // The answer carries the stats only, and lines after the frames are read as usual.
+  const answer = msgs.find((m) => m.id === 2);
+  assert.equal(answer.result.batchId, 'frames');
+  assert.equal(answer.result.results, undefined);
+  assert.equal(answer.result.stats.total, files.length);
+  assert.equal(answer.result.stats.failed, 1);
+  assert.deepEqual(msgs.find((m) => m.id === 3).result, { pong: true });
+  // The frames come before their answer.
+  assert.ok(msgs.indexOf(frames.at(-1)) < msgs.indexOf(answer));
+});
+
 test('transformBatch: streaming order, and items sent before the batch ends', async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
   const n = 200;

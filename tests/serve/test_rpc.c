@@ -138,7 +138,7 @@ static void test_rpc_module_code(void **state)
     r.html = (fmd_slice){html, strlen(html)};
     fmd_buf b;
     fmd_buf_init(&b, a);
-    assert_int_equal(fmd_rpc_put_page_result(&b, "x.md", &r, true), FMD_OK);
+    assert_int_equal(fmd_rpc_put_page_result(&b, "x.md", &r, FMD_RPC_RESULT_CODE), FMD_OK);
     json_error_t je;
     json_t *v = json_loadb(b.ptr, b.len, 0, &je);
     assert_non_null(v);
@@ -151,6 +151,40 @@ static void test_rpc_module_code(void **state)
     assert_true(json_is_object(json_object_get(m, "frontmatter")));
     assert_true(json_is_null(json_object_get(v, "map")));
     json_decref(v);
+    fmd_arena_destroy(a);
+}
+
+/* With FMD_RPC_RESULT_HTML_APART the result says "html":"" (its bytes travel after a batchFrame
+ * line) and "code" is null; the rest is as with the HTML inline. */
+static void test_rpc_result_html_apart(void **state)
+{
+    (void)state;
+    fmd_arena *a = NULL;
+    assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
+    fmd_result r = {0};
+    const char *html = "<h1 id=\"t\">T \"q\"</h1>\n";
+    r.html = (fmd_slice){html, strlen(html)};
+    r.title = (fmd_slice){"T", 1};
+    r.words = 2;
+    fmd_buf inline_b, apart_b;
+    fmd_buf_init(&inline_b, a);
+    assert_int_equal(fmd_rpc_put_page_result(&inline_b, "x.md", &r, 0), FMD_OK);
+    fmd_buf_init(&apart_b, a);
+    assert_int_equal(fmd_rpc_put_page_result(&apart_b, "x.md", &r, FMD_RPC_RESULT_HTML_APART),
+                     FMD_OK);
+    json_error_t je;
+    json_t *vi = json_loadb(inline_b.ptr, inline_b.len, 0, &je);
+    json_t *va = json_loadb(apart_b.ptr, apart_b.len, 0, &je);
+    assert_non_null(vi);
+    assert_non_null(va);
+    assert_string_equal(json_string_value(json_object_get(vi, "html")), html);
+    assert_string_equal(json_string_value(json_object_get(va, "html")), "");
+    assert_true(json_is_null(json_object_get(va, "code")));
+    /* Everything else is the same. */
+    json_object_set_new(va, "html", json_string(html));
+    assert_true(json_equal(vi, va));
+    json_decref(vi);
+    json_decref(va);
     fmd_arena_destroy(a);
 }
 
@@ -206,6 +240,21 @@ static void test_rpc_parse_errors(void **state)
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"x\"}", FMD_RPC_METHOD_NOT_FOUND, NULL, NULL);
 }
 
+/* frames: true asks for batchFrame results, and implies stream; a non-boolean is refused. */
+static void test_rpc_parse_frames(void **state)
+{
+    (void)state;
+    fmd_rpc_request *r = parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transformBatch\","
+                               "\"params\":{\"frames\":true,\"files\":[{\"content\":\"x\"}]}}");
+    assert_int_equal(r->error, 0);
+    assert_true(r->frames);
+    assert_true(r->stream);
+    fmd_rpc_request_free(r);
+    expect_error("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"transformBatch\","
+                 "\"params\":{\"frames\":1,\"files\":[]}}",
+                 FMD_RPC_INVALID_PARAMS, "2", "params.frames");
+}
+
 static void test_rpc_parse_batch(void **state)
 {
     (void)state;
@@ -219,6 +268,7 @@ static void test_rpc_parse_batch(void **state)
     assert_int_equal(r->method, FMD_RPC_TRANSFORM_BATCH);
     assert_string_equal(r->batch_id, "b");
     assert_true(r->stream);
+    assert_false(r->frames);
     assert_true(r->progress);
     assert_true(r->include_code);
     assert_int_equal(r->n_items, 3);
@@ -274,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_rpc_reader_lines),    cmocka_unit_test(test_rpc_reader_long_line),
         cmocka_unit_test(test_rpc_string_escapes),  cmocka_unit_test(test_rpc_module_code),
         cmocka_unit_test(test_rpc_parse_errors),    cmocka_unit_test(test_rpc_parse_batch),
+        cmocka_unit_test(test_rpc_result_html_apart), cmocka_unit_test(test_rpc_parse_frames),
         cmocka_unit_test(test_rpc_digest_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,14 +119,28 @@ class Server {
       this.parseMs += performance.now() - t0;
     });
   }
+  // params.files items with `raw` (page text) send it as raw bytes after the line.
   request(method, params) {
     const id = this.nextId++;
     const t0 = performance.now();
+    const raw = [];
+    if (params.files?.some((f) => f.raw !== undefined)) {
+      params.files = params.files.map((f) => {
+        if (f.raw === undefined) return f;
+        const b = Buffer.from(f.raw, 'utf8');
+        raw.push(b);
+        return { file: f.file, contentBytes: b.length };
+      });
+      params.bytes = raw.reduce((a, b) => a + b.length, 0);
+    }
     const line = JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n';
     const stringifyMs = performance.now() - t0;
     return new Promise((resolve) => {
-      this.pending.set(id, (msg) => resolve({ msg, stringifyMs, bytes: line.length }));
+      this.pending.set(id, (msg) => resolve({ msg, stringifyMs, bytes: line.length + (params.bytes ?? 0) }));
+      this.proc.stdin.cork();
       this.proc.stdin.write(line);
+      for (const b of raw) this.proc.stdin.write(b);
+      this.proc.stdin.uncork();
     });
   }
   async close() {
@@ -170,11 +184,13 @@ async function main() {
   const stats = async () => (await server.request('stats', {})).msg.result;
   const inline = () => files.map((file, i) => ({ file, content: contents[i] }));
   const byPath = () => files.map((file) => ({ file }));
+  const inlineRaw = () => files.map((file, i) => ({ file, raw: contents[i] }));
   const modes = {
     'serve inline': inline,
     'serve inline, no code': inline,
     'serve inline, stream, no code': inline,
     'serve inline, frames, no code': inline,
+    'serve inline bytes, frames, no code': inlineRaw,
     'serve by path': byPath,
     'serve by path, no code': byPath,
     'serve by path, stream': byPath,

@@ -267,13 +267,21 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
             continue;
         fmd_rpc_request *req = NULL;
         st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, &req);
-        serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
         if (st != FMD_OK) {
+            serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
             atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
                                       memory_order_relaxed);
             serve_send_error(s, NULL, FMD_RPC_INTERNAL_ERROR,
                              "Internal error: out of memory parsing the request", NULL, 0);
             continue;
+        }
+        /* Its raw bytes (transformBatch with params.bytes) follow the line: read them now. */
+        st = fmd_rpc_read_attachment(req, rd, &err);
+        serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
+        if (st == FMD_E_IO) {
+            cli_warn(cmd, "reading standard input: %s: %s", fmd_status_str(st), strerror(err));
+            fmd_rpc_request_free(req);
+            break;
         }
         req->t_read = t_read;
         atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);

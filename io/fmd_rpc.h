@@ -49,6 +49,15 @@ void fmd_rpc_reader_destroy(fmd_rpc_reader *r);
  * Threads: one thread at a time. */
 fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err);
 
+/** Read the next @p n raw bytes (the attachment after a request line) into @p dst, or drop them
+ * when @p dst is NULL.
+ * @return FMD_OK; FMD_E_NOINPUT when the input ends first; FMD_E_IO (errno in @p err).
+ * Threads: one thread at a time, as fmd_rpc_reader_next(). */
+fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err);
+
+/** The longest line (and attachment) the reader accepts. */
+size_t fmd_rpc_reader_max(const fmd_rpc_reader *r);
+
 /** Bytes read so far. Threads: the reading thread only. */
 size_t fmd_rpc_reader_bytes(const fmd_rpc_reader *r);
 
@@ -123,6 +132,7 @@ typedef struct fmd_rpc_options {
 typedef struct fmd_rpc_item {
     const char *file;  /**< NUL-terminated, or NULL when the item has no "file" */
     bool has_content;  /**< the page was given inline; else it is read from file */
+    bool attached;     /**< its content is in the request's attachment (contentBytes) */
     bool outside;      /**< load: the path leads out of the root (load_status FMD_E_NOINPUT) */
     bool special;      /**< load: not a regular file (a directory, a FIFO, ...): FMD_E_NOINPUT */
     int err;           /**< load: errno of a failed open or read, else 0 */
@@ -141,6 +151,9 @@ typedef struct fmd_rpc_request {
     const char *error_message;
     const char *error_data;  /**< NULL, or a JSON value for error.data */
     double t_read;           /**< set by the caller: when the line was read (for latency) */
+    /** params.bytes: raw bytes that follow the request line (its attachment), whatever else is
+     * wrong with the request; fmd_rpc_read_attachment() reads them. */
+    size_t attach_bytes;
 
     /* transform, transformBatch */
     fmd_rpc_options options;
@@ -246,6 +259,13 @@ enum {
     FMD_RPC_RESULT_CODE = 1u << 0,       /**< write "code" (the HTML as an ES module); else null */
     FMD_RPC_RESULT_HTML_APART = 1u << 1, /**< write "html":"": the HTML travels as frame bytes */
 };
+
+/** Read request @p r's attachment (r->attach_bytes raw bytes after its line) from @p rd: into
+ * the pages given by contentBytes when the request is valid, else dropped. Call it right after
+ * fmd_rpc_parse(), before the next line is read.
+ * @return FMD_OK; FMD_E_NOINPUT when the input ends inside it (the request then fails with
+ * -32600); FMD_E_IO (errno in @p err). */
+fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *err);
 
 /** The result of one transformed page:
  * {"code":..,"html":..,"map":null,"metadata":{"file","frontmatter","title","headings",

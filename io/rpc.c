@@ -186,6 +186,44 @@ fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err)
     }
 }
 
+fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err)
+{
+    *err = 0;
+    /* First what is buffered already. */
+    size_t have = r->len - r->start;
+    size_t take = have < n ? have : n;
+    if (dst != NULL)
+        memcpy(dst, r->buf + r->start, take);
+    r->start += take;
+    r->scanned = 0;
+    if (r->start == r->len)
+        r->start = r->len = 0;
+    size_t done = take;
+    /* Then straight from the descriptor (or through the buffer when dropping). */
+    while (done < n) {
+        if (r->eof)
+            return FMD_E_NOINPUT;
+        char *to = dst != NULL ? dst + done : r->buf;
+        size_t want = dst != NULL ? n - done : (n - done < r->cap ? n - done : r->cap);
+        ssize_t got = read(r->fd, to, want);
+        if (got > 0) {
+            done += (size_t)got;
+            r->total += (size_t)got;
+        } else if (got == 0) {
+            r->eof = true;
+        } else if (errno != EINTR) {
+            *err = errno;
+            return FMD_E_IO;
+        }
+    }
+    return FMD_OK;
+}
+
+size_t fmd_rpc_reader_max(const fmd_rpc_reader *r)
+{
+    return r->max_line;
+}
+
 /*** Writing messages ***/
 
 /** Parts gathered into one writev(); Linux's IOV_MAX is 1024. */
@@ -876,7 +914,7 @@ static bool parse_items(pctx *c, const json_t *params, bool batch)
         return false;
     }
     r->n_items = n;
-    size_t total = 0;
+    size_t total = 0, attached = 0;
     for (size_t k = 0; k < n; k++) {
         const json_t *it = batch ? json_array_get(files, k) : params;
         char field[64];
@@ -889,7 +927,22 @@ static bool parse_items(pctx *c, const json_t *params, bool batch)
         if (!opt_string(c, it, "file", field, &r->items[k].file, NULL))
             return false;
         json_t *content = json_object_get(it, "content");
-        if (content != NULL && !json_is_null(content)) {
+        json_t *cbytes = batch ? json_object_get(it, "contentBytes") : NULL;
+        if (cbytes != NULL && !json_is_null(cbytes)) {
+            char f2[96];
+            snprintf(f2, sizeof f2, "%s.contentBytes", field);
+            if (content != NULL && !json_is_null(content))
+                return bad_param(c, f2, "give content or contentBytes, not both");
+            if (!json_is_integer(cbytes) || json_integer_value(cbytes) < 0)
+                return bad_param(c, f2, "expected a byte count (an integer >= 0)");
+            r->items[k].has_content = true;
+            r->items[k].attached = true;
+            r->refs[k].len = (size_t)json_integer_value(cbytes);
+            if (r->refs[k].len > r->attach_bytes - attached)
+                return bad_param(c, f2, "the items' contentBytes add up to more than params.bytes");
+            attached += r->refs[k].len;
+            total += r->refs[k].len + 1;
+        } else if (content != NULL && !json_is_null(content)) {
             if (!json_is_string(content)) {
                 char f2[96];
                 snprintf(f2, sizeof f2, "%s.content", field);
@@ -903,6 +956,12 @@ static bool parse_items(pctx *c, const json_t *params, bool batch)
         }
         r->refs[k].load_status = FMD_OK;
     }
+    if (attached != r->attach_bytes) {
+        char why[128];
+        snprintf(why, sizeof why, "%zu raw bytes follow, but the items' contentBytes add up to %zu",
+                 r->attach_bytes, attached);
+        return bad_param(c, "params.bytes", why);
+    }
     r->base = malloc(total ? total : 1);
     if (r->base == NULL) {
         c->st = FMD_E_NOMEM;
@@ -912,10 +971,12 @@ static bool parse_items(pctx *c, const json_t *params, bool batch)
     for (size_t k = 0; k < n; k++) {
         if (!r->items[k].has_content)
             continue;
-        const json_t *it = batch ? json_array_get(files, k) : params;
-        json_t *content = json_object_get(it, "content");
-        memcpy(r->base + off, json_string_value(content), r->refs[k].len);
         r->refs[k].offset = off;
+        if (!r->items[k].attached) { /* attached bytes come in fmd_rpc_read_attachment() */
+            const json_t *it = batch ? json_array_get(files, k) : params;
+            json_t *content = json_object_get(it, "content");
+            memcpy(r->base + off, json_string_value(content), r->refs[k].len);
+        }
         off += r->refs[k].len;
         r->base[off++] = '\0';
     }
@@ -1270,6 +1331,23 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
                                   "Invalid Request: params: expected an object", NULL);
         goto done;
     }
+    /* The raw bytes after the line: known first, so that they are read (and dropped) even when
+     * the rest of the request is wrong, and the next line is found. */
+    json_t *abytes = json_object_get(params, "bytes");
+    if (abytes != NULL && !json_is_null(abytes)) {
+        if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
+            bad_param(&c, "params.bytes", "expected a byte count (an integer >= 0)");
+            st = c.st;
+            goto done;
+        }
+        r->attach_bytes = (size_t)json_integer_value(abytes);
+        if (r->method != FMD_RPC_TRANSFORM_BATCH) {
+            bad_param(&c, "params.bytes", "only transformBatch takes raw bytes after its line");
+            st = c.st;
+            json_decref(empty);
+            goto done;
+        }
+    }
     if (r->method == FMD_RPC_OTHER) {
         char msg[300];
         snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
@@ -1288,6 +1366,30 @@ done:
     }
     *out = r;
     return FMD_OK;
+}
+
+fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *err)
+{
+    *err = 0;
+    if (r->attach_bytes == 0)
+        return FMD_OK;
+    fmd_status st = FMD_OK;
+    if (r->error == 0 && r->attach_bytes > fmd_rpc_reader_max(rd)) {
+        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                  "Invalid Request: params.bytes over --max-line-bytes", NULL);
+        if (st != FMD_OK)
+            return st;
+    }
+    if (r->error != 0) /* drop them */
+        return fmd_rpc_reader_read(rd, NULL, r->attach_bytes, err);
+    for (size_t k = 0; k < r->n_items && st == FMD_OK; k++)
+        if (r->items[k].attached)
+            st = fmd_rpc_reader_read(rd, r->base + r->refs[k].offset, r->refs[k].len, err);
+    if (st == FMD_E_NOINPUT)
+        fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                             "Invalid Request: the input ended inside the request's raw bytes",
+                             NULL);
+    return st;
 }
 
 /*** Pages read by path, beneath a root ***/

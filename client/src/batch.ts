@@ -55,7 +55,8 @@ interface Chunk {
 
 interface WireFile {
     file: string;
-    content?: string;
+    /** Inline content: its UTF-8 byte count; the bytes follow the request line (params.bytes). */
+    contentBytes?: number;
 }
 
 export class BatchRun {
@@ -255,10 +256,22 @@ export class BatchRun {
             if (this.stopped) return;
             const map: number[] = [];
             const files: WireFile[] = [];
+            // Inline content goes as raw UTF-8 bytes after the request line, not as JSON strings:
+            // neither side escapes or parses page text (docs/protocol.md, params.bytes).
+            const attachment: Buffer[] = [];
+            let attachedBytes = 0;
             for (let o = 0; o < ch.got.length; o++) {
                 if (ch.got[o]) continue;
                 map.push(o);
-                files.push(wire(this.files[ch.start + o]!));
+                const f = this.files[ch.start + o]!;
+                if (typeof f === 'string' || f.content === undefined) {
+                    files.push({ file: typeof f === 'string' ? f : f.file });
+                } else {
+                    const b = Buffer.from(f.content, 'utf8');
+                    attachment.push(b);
+                    attachedBytes += b.length;
+                    files.push({ file: f.file, contentBytes: b.length });
+                }
             }
             const batchId = this.client.newBatchId();
             const sub: Submission = { conn, batchId, map, id: 0 };
@@ -275,7 +288,8 @@ export class BatchRun {
                 frames: true,
                 includeCode: false,
             };
-            const { id, promise } = conn.request<Record<string, unknown>>('transformBatch', params);
+            if (attachedBytes > 0) params.bytes = attachedBytes;
+            const { id, promise } = conn.request<Record<string, unknown>>('transformBatch', params, attachment);
             sub.id = id;
             try {
                 const res = await promise;
@@ -475,7 +489,3 @@ function lazyCode(result: TransformResult): void {
     });
 }
 
-function wire(f: BatchInput): WireFile {
-    if (typeof f === 'string') return { file: f };
-    return f.content === undefined ? { file: f.file } : { file: f.file, content: f.content };
-}

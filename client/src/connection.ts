@@ -140,8 +140,12 @@ export class Connection extends EventEmitter {
         return [...this.stderrTail];
     }
 
-    /** Sends a request; the promise settles with its result, or rejects with RpcError/SidecarCrashedError. */
-    request<T = unknown>(method: string, params?: unknown): { id: number; promise: Promise<T> } {
+    /**
+     * Sends a request, followed by the raw bytes of @p attachment when given (its params say how
+     * many: params.bytes); the promise settles with its result, or rejects with
+     * RpcError/SidecarCrashedError.
+     */
+    request<T = unknown>(method: string, params?: unknown, attachment?: Buffer[]): { id: number; promise: Promise<T> } {
         const id = this.nextId++;
         const promise = new Promise<T>((resolve, reject) => {
             if (!this.alive) {
@@ -155,7 +159,7 @@ export class Connection extends EventEmitter {
             }
             this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject });
             this.setRef(true);
-            this.write({ jsonrpc: '2.0', id, method, params });
+            this.write({ jsonrpc: '2.0', id, method, params }, attachment);
         });
         return { id, promise };
     }
@@ -199,9 +203,18 @@ export class Connection extends EventEmitter {
         this.child.stdin?.end();
     }
 
-    private write(msg: unknown): void {
+    private write(msg: unknown, attachment?: Buffer[]): void {
         // JSON.stringify escapes every control character, so the line holds no newline.
-        this.child.stdin!.write(`${JSON.stringify(msg)}\n`);
+        const stdin = this.child.stdin!;
+        if (!attachment || attachment.length === 0) {
+            stdin.write(`${JSON.stringify(msg)}\n`);
+            return;
+        }
+        // The line and its bytes in one go: nothing else may be written in between.
+        stdin.cork();
+        stdin.write(`${JSON.stringify(msg)}\n`);
+        for (const b of attachment) if (b.length > 0) stdin.write(b);
+        process.nextTick(() => stdin.uncork());
     }
 
     /**

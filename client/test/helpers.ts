@@ -112,9 +112,10 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 10000, 
 }
 
 /**
- * JavaScript for wrapper scripts: splitMessages(stream, onMessage) cuts the sidecar's stdout into
- * whole messages, each a line plus, for a batchFrame, the params.bytes raw bytes after it, and
- * calls onMessage(line, bytes) with the line's text and all of the message's bytes.
+ * JavaScript for wrapper scripts: splitMessages(stream, onMessage) cuts either direction of the
+ * traffic into whole messages, each a line plus the params.bytes raw bytes after it when it has
+ * them (a batchFrame; a transformBatch with inline content), and calls onMessage(line, bytes)
+ * with the line's text and all of the message's bytes.
  */
 export const SPLIT_MESSAGES_JS = `
 function splitMessages(stream, onMessage) {
@@ -131,7 +132,9 @@ function splitMessages(stream, onMessage) {
                 lineEnd = nl + 1;
                 const line = all.subarray(0, lineEnd).toString('utf8');
                 need = lineEnd;
-                if (line.startsWith('{"jsonrpc":"2.0","method":"batchFrame"')) need += JSON.parse(line).params.bytes;
+                let raw = 0;
+                try { raw = JSON.parse(line).params?.bytes ?? 0; } catch {}
+                if (Number.isSafeInteger(raw) && raw > 0) need += raw;
             }
             if (have < need) return;
             const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
@@ -158,21 +161,21 @@ export function inflightWrapper(dir: string, binary: string, log: string): strin
         `#!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import readline from 'node:readline';
 const child = spawn(${JSON.stringify(binary)}, process.argv.slice(2), { stdio: ['pipe', 'pipe', 'inherit'] });
 const live = new Set();
 let most = 0;
 fs.writeFileSync(${JSON.stringify(log)}, '0');
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
+${SPLIT_MESSAGES_JS}
+splitMessages(process.stdin, (line, bytes) => {
     const m = JSON.parse(line);
     if (m.method === 'ping') fs.writeFileSync(${JSON.stringify(log)}, String((most = live.size)));
     if (m.method === 'transformBatch') {
         live.add(m.id);
         if (live.size > most) fs.writeFileSync(${JSON.stringify(log)}, String((most = live.size)));
     }
-    child.stdin.write(line + '\\n');
-}).on('close', () => child.stdin.end());
-${SPLIT_MESSAGES_JS}
+    child.stdin.write(bytes);
+});
+process.stdin.on('end', () => child.stdin.end());
 splitMessages(child.stdout, (line, bytes) => {
     if (line.startsWith('{"jsonrpc":"2.0","id":')) live.delete(JSON.parse(line).id);
     process.stdout.write(bytes);

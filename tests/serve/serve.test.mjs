@@ -348,7 +348,15 @@ async function rawSession(requests, args = []) {
   let stderr = '';
   proc.stdout.on('data', (d) => out.push(d));
   proc.stderr.on('data', (d) => (stderr += d));
-  for (const r of requests) proc.stdin.write(JSON.stringify(r) + '\n');
+  // A request given as [message, bytes] is followed by its raw bytes (params.bytes).
+  for (const r of requests) {
+    if (Array.isArray(r)) {
+      proc.stdin.write(JSON.stringify(r[0]) + '\n');
+      proc.stdin.write(r[1]);
+    } else {
+      proc.stdin.write(JSON.stringify(r) + '\n');
+    }
+  }
   proc.stdin.end();
   const code = await new Promise((resolve) => proc.on('close', resolve));
   live.delete(proc);
@@ -428,6 +436,34 @@ test('transformBatch frames: the same results as batchItem, HTML as raw bytes af
   assert.deepEqual(msgs.find((m) => m.id === 3).result, { pong: true });
   // The frames come before their answer.
   assert.ok(msgs.indexOf(frames.at(-1)) < msgs.indexOf(answer));
+});
+
+test('transformBatch with inline pages as raw bytes (params.bytes, contentBytes)', async () => {
+  // The same pages as JSON strings and as raw bytes give the same results; a request whose
+  // counts disagree is refused with its bytes dropped, and the server goes on.
+  const contents = ['# A\n\nNUL \u0000 and 🎉\n', '', '---\ntitle: T\n---\n"q" {\n}\n', 'x'.repeat(70000) + '\n'];
+  const bufs = contents.map((c) => Buffer.from(c, 'utf8'));
+  const files = contents.map((c, i) => ({ file: `f${i}.md`, content: c }));
+  const attached = bufs.map((b, i) => ({ file: `f${i}.md`, contentBytes: b.length }));
+  const total = bufs.reduce((a, b) => a + b.length, 0);
+  const msgs = await rawSession([
+    { jsonrpc: '2.0', id: 1, method: 'transformBatch', params: { files, progress: false } },
+    [{ jsonrpc: '2.0', id: 2, method: 'transformBatch', params: { files: attached, bytes: total, progress: false } }, Buffer.concat(bufs)],
+    [{ jsonrpc: '2.0', id: 3, method: 'transformBatch', params: { files: [{ contentBytes: 2 }], bytes: 5 } }, Buffer.from('ab\n{\n')],
+    [{ jsonrpc: '2.0', id: 4, method: 'ping', params: { bytes: 3 } }, Buffer.from('{}\n')],
+    { jsonrpc: '2.0', id: 5, method: 'ping' },
+  ]);
+  const byId = (id) => msgs.find((m) => m.id === id);
+  assert.equal(msgs.filter((m) => m.id === null).length, 0, 'no line was misread');
+  const a = byId(1).result.results, b = byId(2).result.results;
+  assert.equal(b.length, contents.length);
+  assert.deepEqual(b, a);
+  assert.match(b[0].result.html, /🎉/);
+  assert.equal(b[2].result.metadata.title, 'T');
+  assert.equal(byId(3).error.code, -32602);
+  assert.match(byId(3).error.message, /params\.bytes/);
+  assert.equal(byId(4).error.code, -32602);
+  assert.deepEqual(byId(5).result, { pong: true });
 });
 
 test('transformBatch: streaming order, and items sent before the batch ends', async () => {

@@ -190,6 +190,16 @@ static void test_rpc_result_html_apart(void **state)
 
 /*** Requests ***/
 
+static fmd_rpc_request *parse_line(const char *line, size_t len)
+{
+    fmd_options d = {0};
+    d.extensions = FMD_EXT_GFM;
+    fmd_rpc_request *r = NULL;
+    assert_int_equal(fmd_rpc_parse(line, len, &d, &r), FMD_OK);
+    assert_non_null(r);
+    return r;
+}
+
 static fmd_rpc_request *parse(const char *line)
 {
     fmd_options d = {0};
@@ -253,6 +263,82 @@ static void test_rpc_parse_frames(void **state)
     expect_error("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"transformBatch\","
                  "\"params\":{\"frames\":1,\"files\":[]}}",
                  FMD_RPC_INVALID_PARAMS, "2", "params.frames");
+}
+
+/* Inline pages as raw bytes after the line: params.bytes and per item contentBytes. The bytes are
+ * read into the pages' places in base (each followed by a NUL), the next line is found after
+ * them, a wrong request still has its bytes dropped, and input that ends inside them fails the
+ * request. */
+static void test_rpc_attachment(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const char *head1 = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transformBatch\",\"params\":"
+                        "{\"bytes\":13,\"files\":[{\"file\":\"a.md\",\"contentBytes\":6},"
+                        "{\"file\":\"b.md\"},{\"file\":\"c.md\",\"content\":\"J\"},"
+                        "{\"file\":\"d.md\",\"contentBytes\":7}]}}\n";
+    const char *bytes1 = "# A\n\n\x00\xF0\x9F\x8E\x89\n{\n"; /* NUL, 4-byte UTF-8, newlines */
+    const char *head2 = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"transformBatch\",\"params\":"
+                        "{\"bytes\":4,\"files\":[{\"contentBytes\":3}]}}\n";
+    const char *input3 = "\n{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"transformBatch\",\"params\":"
+                         "{\"bytes\":9,\"files\":[{\"contentBytes\":9}]}}\nshort";
+    assert_int_equal(write(fds[1], head1, strlen(head1)), (ssize_t)strlen(head1));
+    assert_int_equal(write(fds[1], bytes1, 13), 13);
+    assert_int_equal(write(fds[1], head2, strlen(head2)), (ssize_t)strlen(head2));
+    assert_int_equal(write(fds[1], "abcd", 4), 4);
+    assert_int_equal(write(fds[1], input3, strlen(input3)), (ssize_t)strlen(input3));
+    close(fds[1]);
+    fmd_rpc_reader *rd = NULL;
+    assert_int_equal(fmd_rpc_reader_create(&rd, fds[0], 0), FMD_OK);
+    fmd_slice line;
+    int err;
+
+    assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_OK);
+    fmd_rpc_request *r = parse_line(line.ptr, line.len);
+    assert_int_equal(r->error, 0);
+    assert_int_equal(r->attach_bytes, 13);
+    assert_true(r->items[0].attached && r->items[3].attached);
+    assert_false(r->items[1].has_content || r->items[2].attached);
+    assert_int_equal(fmd_rpc_read_attachment(r, rd, &err), FMD_OK);
+    assert_int_equal(r->refs[0].len, 6);
+    assert_memory_equal(r->base + r->refs[0].offset, "# A\n\n\x00", 7);
+    assert_memory_equal(r->base + r->refs[2].offset, "J", 2);
+    assert_int_equal(r->refs[3].len, 7);
+    assert_memory_equal(r->base + r->refs[3].offset, "\xF0\x9F\x8E\x89\n{\n", 8);
+    fmd_rpc_request_free(r);
+
+    /* contentBytes add up to 3, not 4: -32602, and the 4 bytes are dropped all the same. */
+    assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_OK);
+    r = parse_line(line.ptr, line.len);
+    assert_int_equal(r->error, FMD_RPC_INVALID_PARAMS);
+    assert_non_null(strstr(r->error_message, "params.bytes"));
+    assert_int_equal(r->attach_bytes, 4);
+    assert_int_equal(fmd_rpc_read_attachment(r, rd, &err), FMD_OK);
+    fmd_rpc_request_free(r);
+
+    /* The next line is read after them; then the input ends inside the raw bytes. */
+    assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_OK);
+    assert_int_equal(line.len, 0);
+    assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_OK);
+    r = parse_line(line.ptr, line.len);
+    assert_int_equal(r->error, 0);
+    assert_int_equal(fmd_rpc_read_attachment(r, rd, &err), FMD_E_NOINPUT);
+    assert_int_equal(r->error, FMD_RPC_INVALID_REQUEST);
+    fmd_rpc_request_free(r);
+    assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_E_NOINPUT);
+    fmd_rpc_reader_destroy(rd);
+    close(fds[0]);
+
+    /* Raw bytes only after transformBatch; content and contentBytes not both. */
+    expect_error("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\",\"params\":{\"bytes\":2}}",
+                 FMD_RPC_INVALID_PARAMS, "4", "params.bytes");
+    r = parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\",\"params\":{\"bytes\":2}}");
+    assert_int_equal(r->attach_bytes, 2); /* still known, so that they are dropped */
+    fmd_rpc_request_free(r);
+    expect_error("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"transformBatch\",\"params\":"
+                 "{\"bytes\":1,\"files\":[{\"content\":\"x\",\"contentBytes\":1}]}}",
+                 FMD_RPC_INVALID_PARAMS, "6", "params.files[0].contentBytes");
 }
 
 static void test_rpc_parse_batch(void **state)
@@ -325,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_rpc_string_escapes),  cmocka_unit_test(test_rpc_module_code),
         cmocka_unit_test(test_rpc_parse_errors),    cmocka_unit_test(test_rpc_parse_batch),
         cmocka_unit_test(test_rpc_result_html_apart), cmocka_unit_test(test_rpc_parse_frames),
+        cmocka_unit_test(test_rpc_attachment),
         cmocka_unit_test(test_rpc_digest_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

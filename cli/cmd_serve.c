@@ -3,6 +3,7 @@
  * start-up (thread plan, root, lanes, the batch executor), the reader loop on the main thread,
  * which parses every line and answers the cheap methods itself, and the drain at shutdown.
  * Standard output carries protocol lines only; logs go to standard error. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -153,6 +154,7 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
 static void *lane_main(void *arg)
 {
     serve *s = arg;
+    pthread_setname_np(pthread_self(), "fastmd-lane");
     serve_lane lane = {0};
     bool ok = fmd_arena_create(&lane.out, 0) == FMD_OK &&
               fmd_arena_create(&lane.scratch, 0) == FMD_OK &&

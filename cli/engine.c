@@ -4,6 +4,7 @@
  * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
  * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
  * Memory is bounded by the windows: at most queue_size windows are loaded ahead. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -146,6 +147,8 @@ static void split_window(engine *e, window *w, size_t *sizes)
 static void *loader_main(void *arg)
 {
     engine *e = arg;
+    if (e->n_wins > 1) /* on a thread of its own (one window: the main thread loads it) */
+        pthread_setname_np(pthread_self(), "fastmd-loader");
     const cli_engine_cfg *cfg = e->cfg;
     int io_threads = e->nthreads;
     size_t *sizes = NULL;
@@ -328,6 +331,7 @@ static void print_progress(engine *e, double t0)
 static void *progress_main(void *arg)
 {
     progress *pr = arg;
+    pthread_setname_np(pthread_self(), "fastmd-progress");
     double t0 = cli_now();
     pthread_mutex_lock(&pr->mu);
     while (!pr->stop) {

@@ -5,6 +5,7 @@
  * writes batchItem notifications in input order as soon as each prefix is complete and a
  * progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
  * pages in flight finish, and every completed result still reaches the client. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,7 @@ static struct timespec deadline_in(double d)
 static void *monitor_main(void *arg)
 {
     batch_run *br = arg;
+    pthread_setname_np(pthread_self(), "fastmd-monitor");
     bool stream = br->req->stream, progress = br->req->progress;
     double last_progress = cli_now();
     size_t last_sent = 0;
@@ -720,6 +722,7 @@ static void run_batch(serve *s, serve_batch *b)
 void *serve_batch_main(void *arg)
 {
     serve *s = arg;
+    pthread_setname_np(pthread_self(), "fastmd-batch");
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->bq_head == NULL && !s->draining)

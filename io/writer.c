@@ -4,6 +4,7 @@
  * Each writer shares a core with one rendering thread (the start callback binds it), so while a
  * writer sleeps in the kernel (a directory lock, the journal) its core renders: the rendering
  * hides behind the file creation, without using more cores than the run was given. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,7 @@ static void write_job(fmd_io_writer *w, job *j)
 static void *worker_main(void *arg)
 {
     worker_arg *a = arg;
+    pthread_setname_np(pthread_self(), "fastmd-writer");
     fmd_io_writer *w = a->w;
     if (w->on_start != NULL)
         w->on_start(a->index, w->userdata);

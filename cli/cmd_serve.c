@@ -268,7 +268,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         if (blank(line))
             continue;
         fmd_rpc_request *req = NULL;
-        st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, &req);
+        st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, fmd_rpc_reader_max(rd), &req);
         if (st != FMD_OK) {
             serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
             atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,

@@ -55,7 +55,7 @@ fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err);
  * Threads: one thread at a time, as fmd_rpc_reader_next(). */
 fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err);
 
-/** The longest line (and attachment) the reader accepts. */
+/** The longest line the reader accepts (the limit for a request's raw bytes too). */
 size_t fmd_rpc_reader_max(const fmd_rpc_reader *r);
 
 /** Bytes read so far. Threads: the reading thread only. */
@@ -194,12 +194,14 @@ typedef struct fmd_rpc_request {
  * Errors of the message (not JSON: -32700; not a request: -32600; unknown method: -32601; bad
  * params: -32602, with a message naming the field) are returned in the request, not as a status.
  * @param defaults the server's options, under each request's "options".
+ * @param max_bytes the most raw bytes a request may announce (params.bytes); more: -32600, with
+ * attach_bytes still set so that they are dropped. 0: no limit but size_t's.
  * @param out receives the request (also when it carries an error).
  * @return FMD_OK, or FMD_E_NOMEM (then *out is NULL).
  * Ownership: free *out with fmd_rpc_request_free().
  * Threads: reentrant (call fmd_rpc_init() once first). */
 fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaults,
-                         fmd_rpc_request **out);
+                         size_t max_bytes, fmd_rpc_request **out);
 
 void fmd_rpc_request_free(fmd_rpc_request *r);
 

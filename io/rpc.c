@@ -1224,7 +1224,7 @@ static fmd_rpc_method lookup_method(const char *name)
 }
 
 fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaults,
-                         fmd_rpc_request **out)
+                         size_t max_bytes, fmd_rpc_request **out)
 {
     *out = NULL;
     fmd_arena *a = NULL;
@@ -1341,6 +1341,11 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
             goto done;
         }
         r->attach_bytes = (size_t)json_integer_value(abytes);
+        if (max_bytes != 0 && r->attach_bytes > max_bytes) { /* before anything is allocated */
+            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                      "Invalid Request: params.bytes over --max-line-bytes", NULL);
+            goto done;
+        }
         if (r->method != FMD_RPC_TRANSFORM_BATCH) {
             bad_param(&c, "params.bytes", "only transformBatch takes raw bytes after its line");
             st = c.st;
@@ -1374,12 +1379,6 @@ fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *
     if (r->attach_bytes == 0)
         return FMD_OK;
     fmd_status st = FMD_OK;
-    if (r->error == 0 && r->attach_bytes > fmd_rpc_reader_max(rd)) {
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: params.bytes over --max-line-bytes", NULL);
-        if (st != FMD_OK)
-            return st;
-    }
     if (r->error != 0) /* drop them */
         return fmd_rpc_reader_read(rd, NULL, r->attach_bytes, err);
     for (size_t k = 0; k < r->n_items && st == FMD_OK; k++)

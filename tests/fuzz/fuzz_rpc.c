@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st != FMD_OK)
             break;
         fmd_rpc_request *req = NULL;
-        if (fmd_rpc_parse(line.ptr, line.len, &defaults, &req) != FMD_OK)
+        if (fmd_rpc_parse(line.ptr, line.len, &defaults, fmd_rpc_reader_max(rd), &req) != FMD_OK)
             continue;
         st = fmd_rpc_read_attachment(req, rd, &err);
         fmd_rpc_request_free(req);

@@ -195,7 +195,7 @@ static fmd_rpc_request *parse_line(const char *line, size_t len)
     fmd_options d = {0};
     d.extensions = FMD_EXT_GFM;
     fmd_rpc_request *r = NULL;
-    assert_int_equal(fmd_rpc_parse(line, len, &d, &r), FMD_OK);
+    assert_int_equal(fmd_rpc_parse(line, len, &d, 1 << 20, &r), FMD_OK);
     assert_non_null(r);
     return r;
 }
@@ -207,7 +207,7 @@ static fmd_rpc_request *parse(const char *line)
     d.heading_ids = true;
     d.xhtml = true;
     fmd_rpc_request *r = NULL;
-    assert_int_equal(fmd_rpc_parse(line, strlen(line), &d, &r), FMD_OK);
+    assert_int_equal(fmd_rpc_parse(line, strlen(line), &d, 0, &r), FMD_OK);
     assert_non_null(r);
     return r;
 }
@@ -329,6 +329,15 @@ static void test_rpc_attachment(void **state)
     assert_int_equal(fmd_rpc_reader_next(rd, &line, &err), FMD_E_NOINPUT);
     fmd_rpc_reader_destroy(rd);
     close(fds[0]);
+
+    /* Over the limit (parse_line's 1 MiB): -32600 before anything is allocated; still known. */
+    const char *huge = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"transformBatch\",\"params\":"
+                       "{\"bytes\":1000000000000,\"files\":[{\"contentBytes\":1000000000000}]}}";
+    r = parse_line(huge, strlen(huge));
+    assert_int_equal(r->error, FMD_RPC_INVALID_REQUEST);
+    assert_non_null(strstr(r->error_message, "--max-line-bytes"));
+    assert_int_equal(r->attach_bytes, 1000000000000ULL);
+    fmd_rpc_request_free(r);
 
     /* Raw bytes only after transformBatch; content and contentBytes not both. */
     expect_error("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\",\"params\":{\"bytes\":2}}",

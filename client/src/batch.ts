@@ -3,8 +3,7 @@
 // in input order, progress over the whole batch, cancellation on the sidecar, and resubmission of
 // the items not yet delivered when the sidecar dies. Every chunk is sent with frames: true (results
 // streamed in batchFrame notifications, the HTML as raw bytes), so the client knows which items
-// arrived before a crash and sends only the others again: each item is
-// delivered exactly once.
+// arrived before a crash and sends only the others again: each item is delivered exactly once.
 
 import type { Fastmd } from './client.js';
 import type { Connection } from './connection.js';

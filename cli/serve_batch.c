@@ -14,7 +14,7 @@
 
 #include "serve.h"
 
-#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 /** Progress notifications of one batch are at least this far apart (seconds). */
 #define PROGRESS_INTERVAL 0.1

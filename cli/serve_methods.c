@@ -9,7 +9,7 @@
 
 #include "serve.h"
 
-#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 /* Send @p b, or -32603 when formatting ran out of memory. */
 static void finish(serve *s, fmd_rpc_request *req, fmd_buf *b, fmd_status st, double t0)

@@ -16,7 +16,7 @@ const int serve_errcodes[SERVE_N_ERRCODES] = {
     FMD_RPC_INVALID_PARAMS, FMD_RPC_INTERNAL_ERROR,  FMD_RPC_OVERLOADED,
     FMD_RPC_PAGE_FAILED,    FMD_RPC_CANCELLED,       0 /* any other */};
 
-#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 void serve_add_time(atomic_uint_fast64_t *ns, double seconds)
 {

@@ -11,17 +11,6 @@
 #include "fmd_arena.h"
 #include "fmd_io.h"
 
-/** The one cleanup path: run @p e, and on failure jump to the function's `fail:` label with the
- * status in `st`. */
-#ifndef FMD_TRY
-#define FMD_TRY(e)                                                                                \
-    do {                                                                                          \
-        st = (e);                                                                                 \
-        if (st != FMD_OK)                                                                         \
-            goto fail;                                                                            \
-    } while (0)
-#endif
-
 /** Parallel loops hand out this many pages at a time: a page costs 10 to 150 us of system calls,
  * so a chunk of 4 keeps the scheduler's atomic increment out of the profile while still balancing
  * a tail of large pages. */

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Append a literal (without its NUL). */
-#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is invalid (overlongs, surrogates
  * and code points past U+10FFFF included). */

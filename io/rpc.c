@@ -28,7 +28,7 @@
 #include "fmd_rpc.h"
 #include "internal.h"
 
-#define PUT_LIT(b, s) fmd_buf_append((b), (s), sizeof(s) - 1)
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 static double now_s(void)
 {

@@ -116,6 +116,9 @@ static inline fmd_status fmd_buf_append(fmd_buf *b, const void *s, size_t n)
     return FMD_OK;
 }
 
+/** Append a string literal @p lit (without its NUL). */
+#define FMD_BUF_PUT_LIT(b, lit) fmd_buf_append((b), (lit), sizeof(lit) - 1)
+
 /** Append a NUL-terminated string (the NUL is not appended). */
 static inline fmd_status fmd_buf_puts(fmd_buf *b, const char *s)
 {

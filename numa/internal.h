@@ -11,13 +11,6 @@
 #include "fmd_arena.h"
 #include "fmd_numa.h"
 
-#define FMD_TRY(e)                                                                                \
-    do {                                                                                          \
-        st = (e);                                                                                 \
-        if (st != FMD_OK)                                                                         \
-            goto fail;                                                                            \
-    } while (0)
-
 /*** common.c ***/
 
 /** The backend's part of a plan (hwloc cpusets); defined by hwloc.c, NULL in flat plans. */

@@ -5,6 +5,7 @@
  * end, optionally beside the I/O floor (same tree, same writer, no rendering) and a plain
  * one-thread loop without the parallel machinery. */
 #define _XOPEN_SOURCE 700 /* nftw() is an XSI extension */
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -35,8 +36,9 @@ static const char help[] =
     "                            page and write its bytes to its output path, same writer\n"
     "  --compare-single          also time one thread without the parallel machinery\n"
     "  --ndjson                  end to end into one NDJSON stream instead of a file tree\n"
-    "  --out DIR                 where end-to-end output goes (default /dev/shm/fastmd-bench-PID;\n"
-    "                            removed before every run and at the end)\n"
+    "  --out DIR                 end-to-end output goes to a new folder fastmd-bench.XXXXXX\n"
+    "                            that bench makes inside DIR (default /dev/shm, else /tmp) and\n"
+    "                            removes at the end; nothing else in DIR is touched\n"
     "  --json FILE               also write every figure as JSON\n"
     "  --schedule lpt|dynamic    page schedule (default lpt; dynamic is the naive baseline)\n"
     "  --writer-pool             create files in a pool of writer threads, one per rendering\n"
@@ -309,12 +311,24 @@ int cli_cmd_bench(int argc, char **argv)
         cli_placement_close(&probe);
     }
 
+    /* End-to-end output goes to a fresh folder that bench makes, under --out or /dev/shm (else
+     * /tmp), and only that folder is ever emptied or removed: never the user's own files. */
     char out_buf[4096];
-    if (out == NULL) {
-        snprintf(out_buf, sizeof out_buf, "%s/fastmd-bench-%ld",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
+    if (!kernel_only) {
+        const char *parent = out;
+        if (parent == NULL)
+            parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        else if (mkdir(parent, 0777) != 0 && errno != EEXIST)
+            cli_die(FMD_EXIT_CANTCREAT, cmd, "--out %s: %s", parent, strerror(errno));
+        if ((size_t)snprintf(out_buf, sizeof out_buf, "%s/fastmd-bench.XXXXXX", parent) >=
+            sizeof out_buf)
+            cli_die(FMD_EXIT_USAGE, cmd, "--out %s: path too long", parent);
+        if (mkdtemp(out_buf) == NULL)
+            cli_die(FMD_EXIT_CANTCREAT, cmd, "--out %s: %s", parent, strerror(errno));
         out = out_buf;
     }
+    if (json != NULL)
+        cli_check_output_path(json, "--json", cmd);
 
     /* Kernel only: enumerate and load once. */
     kernel_bench kb = {0};
@@ -428,8 +442,10 @@ int cli_cmd_bench(int argc, char **argv)
         cli_placement_report(&pl, cmd);
         cli_placement_close(&pl);
     }
-    if (!kernel_only)
-        rm_tree(out);
+    if (!kernel_only) {
+        rm_tree(out); /* the folder bench made, with what its runs wrote */
+        rmdir(out);
+    }
 
     /* The table. Speedup is against the first row when it has one thread. */
     double t1 = rows[0].threads == 1 ? rows[0].median : 0;
@@ -509,8 +525,12 @@ int cli_cmd_bench(int argc, char **argv)
         printf("one thread without the parallel machinery: median %.4f s; %d-thread run / "
                "single = %.3f\n",
                single_median, rows[0].threads, rows[0].median / single_median);
-    if (json != NULL && fmd_io_write_file_atomic(AT_FDCWD, json, jb.ptr, jb.len, NULL) != FMD_OK)
-        cli_die(FMD_EXIT_CANTCREAT, cmd, "%s: cannot write", json);
+    int jerr = 0;
+    fmd_status jst = json != NULL ? fmd_io_write_output(AT_FDCWD, json, jb.ptr, jb.len, &jerr)
+                                  : FMD_OK;
+    if (jst != FMD_OK)
+        cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", json, fmd_status_str(jst),
+                jerr ? ": " : "", jerr ? strerror(jerr) : "");
     fmd_arena_destroy(ja);
     free(lat);
     free(times);

@@ -132,6 +132,8 @@ int cli_cmd_build(int argc, char **argv)
         strcmp(summary_json, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
+    if (summary_json != NULL)
+        cli_check_output_path(summary_json, "--summary-json", cmd);
     cli_tuning_apply(&tune, &c, cmd);
     cli_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
@@ -177,10 +179,11 @@ int cli_cmd_build(int argc, char **argv)
     if (stats)
         cli_print_stats(stderr, &r);
     if (summary_json != NULL) {
-        fmd_status js = cli_write_summary_json(summary_json, &r, &cfg);
+        int jerr = 0;
+        fmd_status js = cli_write_summary_json(summary_json, &r, &cfg, &jerr);
         if (js != FMD_OK)
-            cli_die(cli_exit_code(js), cmd, "%s: cannot write the summary: %s", summary_json,
-                    fmd_status_str(js));
+            cli_die(cli_exit_code(js), cmd, "%s: cannot write the summary: %s%s%s", summary_json,
+                    fmd_status_str(js), jerr ? ": " : "", jerr ? strerror(jerr) : "");
     }
     if (!c.quiet) {
         char in_s[32], out_s[32];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Flags shared by the commands, the thread-count precedence, messages and exit codes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "fmd_io.h"
 #include "fmd_numa.h"
 #include "internal.h"
 
@@ -314,6 +316,16 @@ void cli_placement_close(cli_placement *pl)
     fmd_numa_destroy_plan(pl->plan);
     fmd_numa_destroy_topology(pl->topo);
     memset(pl, 0, sizeof *pl);
+}
+
+void cli_check_output_path(const char *path, const char *what, const char *command)
+{
+    fmd_io_target_kind kind;
+    int err = 0;
+    fmd_status st = fmd_io_target_classify(AT_FDCWD, path, &kind, &err);
+    if (st != FMD_OK)
+        cli_die(cli_exit_code(st), command, "%s %s: %s%s%s", what, path, fmd_status_str(st),
+                err ? ": " : "", err ? strerror(err) : "");
 }
 
 int cli_exit_code(fmd_status st)

@@ -167,9 +167,13 @@ void cli_engine_result_free(cli_engine_result *r);
 
 /* --stats: per-thread and per-phase figures. */
 void cli_print_stats(FILE *f, const cli_engine_result *r);
-/* --summary-json: the run's figures as one JSON object ("-": stdout). */
+/* --summary-json: the run's figures as one JSON object ("-": stdout; a device, FIFO or link is
+ * written in place, never replaced). *err receives the errno of a failure. */
 fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
-                                  const cli_engine_cfg *cfg);
+                                  const cli_engine_cfg *cfg, int *err);
+/* Check, before any page is rendered, that @p path can take an output file (its directory exists
+ * and it is not a directory). Exits with 73 and the reason when it cannot. */
+void cli_check_output_path(const char *path, const char *what, const char *command);
 
 int cli_cmd_render(int argc, char **argv);
 int cli_cmd_build(int argc, char **argv);

@@ -69,8 +69,9 @@ static fmd_status put_num(fmd_buf *b, const char *key, double v, int first)
 }
 
 fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
-                                  const cli_engine_cfg *cfg)
+                                  const cli_engine_cfg *cfg, int *err)
 {
+    *err = 0;
     fmd_arena *a = NULL;
     fmd_status st = fmd_arena_create(&a, 0);
     if (st != FMD_OK)
@@ -143,7 +144,7 @@ fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
             if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
                 st = FMD_E_IO;
         } else {
-            st = fmd_io_write_file_atomic(AT_FDCWD, path, b.ptr, b.len, NULL);
+            st = fmd_io_write_output(AT_FDCWD, path, b.ptr, b.len, err);
         }
     }
     fmd_arena_destroy(a);

@@ -262,6 +262,39 @@ fmd_status fmd_io_write_file_atomic(int dirfd, const char *path, const void *dat
 fmd_status fmd_io_out_write_file(fmd_io_out *o, const char *path, const void *data, size_t len,
                                  int *err);
 
+/*** Output paths named by the user ***/
+
+/** How an output path is written (fmd_io_target_classify()). */
+typedef enum fmd_io_target_kind {
+    FMD_IO_TARGET_REPLACE, /**< missing or a regular file: a temporary file renamed over it */
+    FMD_IO_TARGET_THROUGH, /**< a device, FIFO, socket or symbolic link: written in place */
+    FMD_IO_TARGET_STDOUT,  /**< "-": standard output, written in place */
+} fmd_io_target_kind;
+
+/** Decide how @p path (relative to @p dirfd, or AT_FDCWD) is written. fastmd renames only over
+ * regular files: a device (/dev/null, /dev/full), a FIFO, a socket or a symbolic link is never
+ * replaced, only written through (a link keeps pointing where it did; its target is written).
+ * @param kind receives the decision. @param err receives errno on failure, else 0; may be NULL.
+ * @return FMD_OK; FMD_E_CANTCREATE when @p path is a directory (err EISDIR) or cannot be
+ * examined (a missing parent directory: ENOENT is fine only for the last component, which is
+ * then created); FMD_E_USAGE for a NULL or empty path. Threads: reentrant. */
+fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kind *kind,
+                                  int *err);
+
+/** Open @p path for writing in place (FMD_IO_TARGET_THROUGH): no rename, no O_TRUNC on a device;
+ * a regular file reached through a link is truncated first.
+ * @param fd receives the descriptor (the caller closes it, and checks close()'s result).
+ * @return FMD_OK, FMD_E_CANTCREATE (open failed), FMD_E_IO (truncate failed). */
+fmd_status fmd_io_target_open_through(int dirfd, const char *path, int *fd, int *err);
+
+/** Write @p len bytes to @p path as fmd_io_target_classify() decides: atomically
+ * (fmd_io_write_file_atomic()) for a new or regular file, in place for anything else, to standard
+ * output for "-". Every write error is reported, ENOSPC on /dev/full included.
+ * @return FMD_OK, FMD_E_CANTCREATE (see above), FMD_E_IO (a write or close failed; err says why),
+ * FMD_E_USAGE. Threads: reentrant. */
+fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len,
+                               int *err);
+
 /*** JSON lines: the manifest, the NDJSON stream, the JSON-RPC results ***/
 
 /** fmd_io_format_page_json() flags. */
@@ -304,7 +337,8 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
 typedef struct fmd_io_stream fmd_io_stream;
 
 /** Open a stream into @p name inside the output directory @p o: the lines go to a temporary file
- * there, renamed to @p name by fmd_io_stream_close(), so no reader sees a partial file.
+ * there, renamed to @p name by fmd_io_stream_close(), so no reader sees a partial file; when
+ * @p name exists and is not a regular file (fmd_io_target_classify()), it is written in place.
  * @param n the number of lines that will be put. @param err receives errno on failure, else 0.
  * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOMEM.
  * Ownership: close or abort the stream; it does not keep @p o (its descriptor is duplicated).
@@ -313,8 +347,9 @@ fmd_status fmd_io_stream_open_file(fmd_io_stream **out, fmd_io_out *o, const cha
                                    int *err);
 
 /** Open a stream into @p path (relative to the working directory; temporary file + rename as
- * above), or into standard output when @p path is "-" (written in place).
- * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOMEM. */
+ * above), or into standard output when @p path is "-", or in place when @p path is a device, a
+ * FIFO, a socket or a symbolic link (fmd_io_target_classify(): never renamed over).
+ * @return FMD_OK, FMD_E_CANTCREATE (also when @p path is a directory: err EISDIR), FMD_E_NOMEM. */
 fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t n, int *err);
 
 /** Hand in line @p index (its bytes, newline included; copied). Each index exactly once.

@@ -2,7 +2,8 @@
 /* The ordered stream: worker threads hand in line i in any order; one writer thread writes the
  * lines in index order as soon as each prefix is complete, many lines per writev(). Used for the
  * manifest (a temporary file renamed at close, so readers never see half of it) and for the NDJSON
- * output of `build --ndjson` (a file, renamed likewise, or standard output). */
+ * output of `build --ndjson` (a file, renamed likewise, or standard output; a device, FIFO or link
+ * is written in place, never renamed over: io/target.c). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,10 +147,18 @@ static void free_stream(fmd_io_stream *s)
     free(s);
 }
 
-/* Open a temporary file beside @p name in @p dirfd (which the stream then owns). */
+/* Open @p name in @p dirfd (which the stream then owns) for the stream: a temporary file beside
+ * it, renamed over it at close, when it is missing or a regular file; else (a device, a FIFO, a
+ * link) the path itself, written in place and never renamed over. */
 static fmd_status open_tmp(fmd_io_stream *s, int dirfd, const char *name, int *err)
 {
     s->dirfd = dirfd;
+    fmd_io_target_kind kind;
+    fmd_status st = fmd_io_target_classify(dirfd, name, &kind, err);
+    if (st != FMD_OK)
+        return st;
+    if (kind != FMD_IO_TARGET_REPLACE) /* "-" never reaches here: open_path handles it */
+        return fmd_io_target_open_through(dirfd, name, &s->fd, err);
     s->final_name = strdup(name);
     size_t len = strlen(name) + 64;
     s->tmp_name = malloc(len);
@@ -196,7 +205,7 @@ fmd_status fmd_io_stream_open_file(fmd_io_stream **out, fmd_io_out *o, const cha
     if (st == FMD_OK)
         st = start(out, s, n);
     if (st != FMD_OK) {
-        if (s->fd >= 0)
+        if (s->fd >= 0 && s->tmp_name != NULL)
             unlinkat(s->dirfd, s->tmp_name, 0);
         free_stream(s);
     }

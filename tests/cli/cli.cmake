@@ -29,3 +29,7 @@ if(EXISTS ${FMD_CORPUS}/SOURCES.txt)
 else()
     message(STATUS "fastmd: ../shared/corpus not found, the corpus test is not registered")
 endif()
+
+add_test(NAME cli_outputs COMMAND ${NODE} --test ${CMAKE_CURRENT_LIST_DIR}/outputs.test.mjs)
+set_tests_properties(cli_outputs PROPERTIES
+    ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS cli TIMEOUT 120)

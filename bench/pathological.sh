@@ -28,9 +28,10 @@ if [[ -z $fastmd ]]; then
         [[ -x $here/build/$b/fastmd ]] && { fastmd=$here/build/$b/fastmd; break; }
     done
 fi
-[[ -n $fastmd && -x $fastmd ]] || { echo "pathological.sh: no fastmd binary; build one first" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "pathological.sh: needs /usr/bin/time (Debian package time)" >&2; exit 2; }
-command -v timeout >/dev/null || { echo "pathological.sh: needs timeout (coreutils)" >&2; exit 2; }
+die() { echo "pathological.sh: $*" >&2; exit 2; }
+[[ -n $fastmd && -x $fastmd ]] || die "no fastmd binary; build one first"
+[[ -x /usr/bin/time ]] || die "needs /usr/bin/time (Debian package time)"
+command -v timeout >/dev/null || die "needs timeout (coreutils)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fastmd-patho-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -40,7 +41,8 @@ if [[ -n $only ]]; then
 else
     classes=$(node "$gen" --list | cut -d' ' -f1)
 fi
-echo "fastmd: $fastmd; pages of at most $bytes bytes; timeout ${limit}s per class; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "fastmd: $fastmd; pages of at most $bytes bytes; timeout ${limit}s per class"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-28s %9s %9s %11s %6s  %s\n' class bytes seconds "peak RSS KB" exit result
 for c in $classes; do
     page=$tmp/$c.md

@@ -61,6 +61,7 @@ signature() {
     fi
     awk -v L="$line" -v F2="$2" '
         function skel(s) {
+            gsub(/\t/, " ", s)
             gsub(/="[^"]*"/, "=\"…\"", s)
             gsub(/>[^<]+</, ">…<", s)
             gsub(/>[^<]+$/, ">…", s)
@@ -91,8 +92,9 @@ done <"$tmp/both"
 
 ndiff=$(grep -c . "$tmp/diffs" || true)
 echo "corpus: $corpus"
-echo "pages: $(grep -c . "$tmp/both" || true) in both, $ndiff differ," \
-    "$(grep -c . "$tmp/only-old" || true) only from old, $(grep -c . "$tmp/only-new" || true) only from new"
+lines() { grep -c . "$1" || true; }
+echo "pages: $(lines "$tmp/both") in both, $ndiff differ," \
+    "$(lines "$tmp/only-old") only from old, $(lines "$tmp/only-new") only from new"
 if [[ -s $tmp/only-old || -s $tmp/only-new ]]; then
     echo
     echo "== pages written by one binary only"
@@ -104,15 +106,15 @@ if ((ndiff > 0)); then
     echo "== pages whose HTML differs"
     cut -f1 "$tmp/diffs"
     echo
-    echo "== $(cut -f2 "$tmp/diffs" | sort -u | grep -c .) classes of first difference (pages, signature, examples)"
+    nclass=$(cut -f2 "$tmp/diffs" | sort -u | grep -c .)
+    echo "== $nclass classes of first difference (pages, signature, examples)"
     # Groups, largest first, each with its first pages.
-    awk -F'\t' '
-        { if (!($2 in n)) order[++k] = $2; n[$2]++ }
-        END { for (i = 1; i <= k; i++) printf "%d\t%d\t%s\n", n[order[i]], i, order[i] }' "$tmp/diffs" |
-        sort -t$'\t' -k1,1nr -k2,2n | cut -f3- >"$tmp/groups"
-    while IFS= read -r sig; do
-        printf '%6d  %s\n' "$(awk -F'\t' 'FNR == NR { s = $0; next } $2 == s' - "$tmp/diffs" <<<"$sig" | grep -c .)" "$sig"
-        awk -F'\t' 'FNR == NR { s = $0; next } $2 == s { print "        " $1 }' - "$tmp/diffs" <<<"$sig" |
+    awk -F'\t' '{ if (!($2 in n)) order[++k] = $2; n[$2]++ }
+        END { for (i = 1; i <= k; i++) printf "%d\t%d\t%s\n", n[order[i]], i, order[i] }' \
+        "$tmp/diffs" | sort -t$'\t' -k1,1nr -k2,2n >"$tmp/groups"
+    while IFS=$'\t' read -r count _ sig; do
+        printf '%6d  %s\n' "$count" "$sig"
+        SIG=$sig awk -F'\t' '$2 == ENVIRON["SIG"] { print "        " $1 }' "$tmp/diffs" |
             head -n "$examples"
     done <"$tmp/groups"
 fi

@@ -24,10 +24,11 @@ export const CLASSES = {
     'www-underscore': ['"www._" x n (extended autolinks)', (n) => rep('www._', n), 8000],
     'list-blank-lines': ['empty lines inside deeply nested lists: "- " x n, "x", newline x n',
         (n) => rep('- ', n) + 'x' + rep('\n', n), 8000],
-    'blockquote-list-blank-lines': ['the same inside a block quote: "> ", "- " x n, "x", "\\n>" x n',
+    'blockquote-list-blank-lines': ['the same in a block quote: "> ", "- " x n, "x", "\\n>" x n',
         (n) => '> ' + rep('- ', n) + 'x' + rep('\n>', n) + '\n', 8000],
     'link-paren-newline': ['"](["  and a newline, x n', (n) => rep(']([\n', n), 8000],
-    'autolinks-url': ['many URL autolinks in one paragraph', (n) => rep('http://a.bc/d ', n), 32000],
+    'autolinks-url': ['many URL autolinks in one paragraph', (n) => rep('http://a.bc/d ', n),
+        32000],
     'autolinks-www': ['many www autolinks in one paragraph', (n) => rep('www.a.bc/d ', n), 32000],
     'autolinks-email': ['many e-mail autolinks in one paragraph', (n) => rep('a@b.cd ', n), 32000],
     'autolinks-angle': ['many <...> autolinks in one paragraph',
@@ -71,7 +72,8 @@ export const CLASSES = {
     'html-attributes': ['one tag with n attributes, never closed',
         (n) => 'x <a' + rep(' b="c"', n), 32000],
     'html-blocks': ['n HTML blocks of each start condition',
-        (n) => rep('<div>\n\n<!-- c -->\n\n<?p ?>\n\n<![CDATA[x]]>\n\n<pre>\n</pre>\n\n', n), 32000],
+        (n) => rep('<div>\n\n<!-- c -->\n\n<?p ?>\n\n<![CDATA[x]]>\n\n<pre>\n</pre>\n\n', n),
+        32000],
     'table-columns': ['a table of n columns',
         (n) => rep('|x', n) + '|\n' + rep('|-', n) + '|\n' + rep('|y', n) + '|\n', 32000],
     'table-rows': ['a table of n rows', (n) => '|a|b|\n|-|-|\n' + rep('|c|d|\n', n), 32000],
@@ -99,7 +101,8 @@ export function pageOfSize(name, bytes) {
 
 function main(argv) {
     if (argv[0] === '--list') {
-        for (const [name, [desc]] of Object.entries(CLASSES)) process.stdout.write(`${name}  ${desc}\n`);
+        for (const [name, [desc]] of Object.entries(CLASSES))
+            process.stdout.write(`${name}  ${desc}\n`);
         return;
     }
     const [name, bytes, file] = argv;
@@ -112,4 +115,5 @@ function main(argv) {
     else process.stdout.write(page);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+    main(process.argv.slice(2));

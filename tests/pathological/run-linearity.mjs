@@ -66,7 +66,8 @@ function readKnown(path) {
         if (line === '') return;
         const m = /^(\S+)\s+(\S.*)$/.exec(line);
         if (!m) throw new Error(`${path}:${idx + 1}: expected "<class> <reason>"`);
-        if (!Object.hasOwn(CLASSES, m[1])) throw new Error(`${path}:${idx + 1}: unknown class ${m[1]}`);
+        if (!Object.hasOwn(CLASSES, m[1]))
+            throw new Error(`${path}:${idx + 1}: unknown class ${m[1]}`);
         known.set(m[1], m[2]);
     });
     return known;
@@ -89,7 +90,7 @@ function countInstructions(opts, dir, file) {
             const clean = code === 0 || (code !== null && code < 64 && /error/.test(err));
             if (signal || !clean) resolve({ error: `exit ${signal ?? code}: ${err.slice(-400)}` });
             else if (!m || Number(m[1]) === 0)
-                resolve({ error: `no instruction count for ${FUNCTION} (is the binary stripped?)` });
+                resolve({ error: `no instruction count for ${FUNCTION} (stripped binary?)` });
             else resolve({ ir: Number(m[1]), outBytes, exit: code });
         });
     });

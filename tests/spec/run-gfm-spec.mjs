@@ -113,10 +113,12 @@ function readExpectations(path) {
         if (line === '') return;
         const m = /^(\d+)\s+(\S+)\s+(\S.*)$/.exec(line);
         if (!m) throw new Error(`${path}:${idx + 1}: expected "<number> <kind> <reason>"`);
+        const where = `${path}:${idx + 1}`;
         if (!KINDS.has(m[2]))
-            throw new Error(`${path}:${idx + 1}: unknown kind ${m[2]} (${[...KINDS.keys()].join(', ')})`);
-        if (known.has(Number(m[1]))) throw new Error(`${path}:${idx + 1}: example ${m[1]} listed twice`);
-        known.set(Number(m[1]), { kind: m[2], reason: m[3], temporary: KINDS.get(m[2]) === 'temporary' });
+            throw new Error(`${where}: unknown kind ${m[2]} (${[...KINDS.keys()].join(', ')})`);
+        if (known.has(Number(m[1]))) throw new Error(`${where}: example ${m[1]} listed twice`);
+        known.set(Number(m[1]),
+                  { kind: m[2], reason: m[3], temporary: KINDS.get(m[2]) === 'temporary' });
     });
     return known;
 }
@@ -165,7 +167,8 @@ async function main() {
     const all = parseSpec(readFileSync(opts.spec, 'utf8'));
     for (const ex of all) {
         if (!Object.hasOwn(EXTENSION_ARGS, ex.extension))
-            throw new Error(`example ${ex.number} (line ${ex.line}): unknown extension "${ex.extension}"`);
+            throw new Error(`example ${ex.number} (line ${ex.line}): ` +
+                            `unknown extension "${ex.extension}"`);
     }
     const examples = all.filter((e) => opts.only === null || opts.only.has(e.number));
 
@@ -192,7 +195,8 @@ async function main() {
             process.stdout.write(`FAIL example ${ex.number}${ext} (${ex.section})` +
                 (k ? ` [allowed, ${k.kind}: ${k.reason}]` : '') + '\n' +
                 `--- markdown\n${show(ex.markdown)}--- expected\n${show(ex.html)}` +
-                `--- got (exit ${r.code})\n${show(r.html)}${r.stderr ? '--- stderr\n' + r.stderr : ''}\n`);
+                `--- got (exit ${r.code})\n${show(r.html)}` +
+                (r.stderr ? '--- stderr\n' + r.stderr : '') + '\n');
         }
     });
     for (const ex of unexpectedPass) {
@@ -200,13 +204,14 @@ async function main() {
             `${known.get(ex.number).kind} in gfm-expectations.txt but passes; remove it\n`);
     }
     for (const ex of permanentPass) {
-        process.stdout.write(`note: example ${ex.number} (${ex.section}) passes although listed as ` +
+        process.stdout.write(`note: example ${ex.number} (${ex.section}) passes, listed as ` +
             `${known.get(ex.number).kind}\n`);
     }
     let stale = 0;
     for (const num of known.keys()) {
         if (!all.some((e) => e.number === num)) {
-            process.stdout.write(`gfm-expectations.txt lists example ${num}, which does not exist\n`);
+            process.stdout.write(`gfm-expectations.txt lists example ${num}, which does not ` +
+                                 'exist\n');
             stale++;
         }
     }

@@ -13,3 +13,10 @@ else()
     message(FATAL_ERROR "spec_commonmark needs node and the commonmark-spec package: run "
                         "scripts/install-deps (npm ci in ${CMAKE_SOURCE_DIR})")
 endif()
+
+# GFM 0.29.0.gfm.6 conformance (label spec): run-gfm-spec.mjs renders the examples of the
+# committed gfm-spec-0.29.0.gfm.6.txt and checks the failures against gfm-expectations.txt.
+add_test(NAME spec_gfm
+         COMMAND ${FMD_NODE} ${CMAKE_SOURCE_DIR}/tests/spec/run-gfm-spec.mjs
+                 --binary $<TARGET_FILE:fastmd> --jobs 2)
+set_tests_properties(spec_gfm PROPERTIES LABELS spec TIMEOUT 300)

@@ -61,8 +61,8 @@ static const char *apply(env *e, const fmd_rules *r, const char *text)
 {
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, e->arena, &out,
-                                             &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_OK);
     char *s = fmd_arena_alloc(e->arena, out.len + 1);
     assert_non_null(s);
@@ -103,7 +103,8 @@ static void test_rules_literal(void **state)
     /* No match: the input comes back, not a copy. */
     const char *text = "nothing here";
     fmd_slice out;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 100, e->arena, &out, NULL),
+    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 100, 0, e->arena, &out,
+                                   NULL, NULL),
                      FMD_OK);
     assert_ptr_equal(out.ptr, text);
     assert_int_equal(fmd_kernel_rules_count(r), 1);
@@ -191,17 +192,21 @@ static void test_rules_output_limit(void **state)
     fmd_rules *r = compile(lits, 1);
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, e->arena, &out, &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 0);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, e->arena, &out, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
+                                   NULL, NULL), FMD_OK);
     fmd_kernel_rules_free(r);
     fmd_rule_spec res[] = {lit("z", "y"), re("a", "aaaa")};
     r = compile(res, 2);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, e->arena, &out, &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 1);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, e->arena, &out, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
+                                   NULL, NULL), FMD_OK);
     assert_int_equal(out.len, 20);
     fmd_kernel_rules_free(r);
 }
@@ -257,8 +262,8 @@ static void test_rules_match_error(void **state)
     text[sizeof text - 1] = '\0';
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    fmd_status st = fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, e->arena, &out,
-                                            &failed);
+    fmd_status st = fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
+                                   &failed, NULL);
     assert_int_equal(st, FMD_E_RULE);
     assert_int_equal(failed, 1);
     fmd_kernel_rules_free(r);
@@ -271,7 +276,8 @@ static fmd_status apply_all(const fmd_rules *r, const char *const *pages, size_t
     for (size_t i = 0; i < n; i++) {
         fmd_slice s;
         fmd_status st =
-            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, a, &s, NULL);
+            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, 0, a, &s,
+                                   NULL, NULL);
         if (st != FMD_OK)
             return st;
         out[i] = malloc(s.len + 1);

@@ -1370,21 +1370,21 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
     cfg.diag = diag;
     unsigned line, col;
     prescan ps;
-    (void)count_items(yaml, n, &ps.too_many_at);
-    if (ps.too_many_at != SIZE_MAX) {
-        offset_position(yaml, ps.too_many_at, &line, &col);
-        st = set_error(fm, arena,
-                       "front matter has more than " STR(FMD_FM_MAX_ITEMS) " items (keys, values "
-                       "and list entries), too many to parse",
-                       line, col);
-        goto done;
-    }
     scan_flow(yaml, n, &ps);
     if (ps.too_deep_at != SIZE_MAX) {
         offset_position(yaml, ps.too_deep_at, &line, &col);
         st = set_error(fm, arena,
                        "front matter nests flow collections ('[', '{') deeper than " STR(
                            FMD_FM_MAX_FLOW_DEPTH) " levels",
+                       line, col);
+        goto done;
+    }
+    (void)count_items(yaml, n, &ps.too_many_at);
+    if (ps.too_many_at != SIZE_MAX) {
+        offset_position(yaml, ps.too_many_at, &line, &col);
+        st = set_error(fm, arena,
+                       "front matter has more than " STR(FMD_FM_MAX_ITEMS) " items (keys, values "
+                       "and list entries), too many to parse",
                        line, col);
         goto done;
     }

@@ -62,6 +62,13 @@ export const cases = [
   { name: 'long-scalar-1m', page: () => fm('a: "' + 'x'.repeat(MB - 64) + '"'), code: 'ok' },
   { name: 'ones-60k', page: () => fm('a: ' + ones(60000)), code: 'ok' },
   { name: 'blockmap-200k', page: () => fm(blockMap(200000)), code: 'ok' },
+  // The largest blocks the pre-scan lets through: just under 65 536 items, and 1 MB of them.
+  { name: 'ones-65k-items', page: () => fm('a: ' + ones(2 * 65500)), code: 'ok' },
+  {
+    name: 'wide-blockmap-1m',
+    page: () => fm(Array.from({ length: 32000 }, (_, i) => `k${i}: ${'x'.repeat(24)}`).join('\n')),
+    code: 'ok',
+  },
   // Nesting: flow up to the parser's limit, block nesting of 1 MB.
   { name: 'flow-depth-60', page: () => fm('a: ' + '['.repeat(60) + ']'.repeat(60)), code: 'ok' },
   { name: 'flow-depth-65', page: () => fm('a: ' + '['.repeat(65) + ']'.repeat(65)), code: 'frontmatter' },

@@ -316,7 +316,8 @@ static bool fits_double(const char *s, size_t n, bool integer)
 static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
 {
     fmd_status st = FMD_OK;
-    switch (classify_plain(s, n)) {
+    plain_kind kind = classify_plain(s, n);
+    switch (kind) {
     case PLAIN_NULL:
         return fmd_buf_append(b, "null", 4);
     case PLAIN_TRUE:
@@ -325,7 +326,7 @@ static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
         return fmd_buf_append(b, "false", 5);
     case PLAIN_INT:
     case PLAIN_FLOAT:
-        if (fits_double(s, n, classify_plain(s, n) == PLAIN_INT))
+        if (fits_double(s, n, kind == PLAIN_INT))
             return put_decimal(b, s, n);
         break;
     case PLAIN_OCT:

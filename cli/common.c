@@ -24,6 +24,7 @@ const char cli_common_help[] =
     "                            auto: those cores minus the load average)\n"
     "  --max-input-bytes N       fail pages larger than N (default 64M; K/M/G suffixes)\n"
     "  --max-output-bytes N      fail pages whose HTML passes N (default max(16M, 64 x input))\n"
+    "  --max-frontmatter-bytes N fail pages whose front matter passes N, unparsed (default 1M)\n"
     "  --footnotes               GFM footnotes ([^label] references and definitions)\n"
     "  --smart                   smart punctuation: curly quotes, en/em dashes, ellipses\n"
     "  --html5                   void elements as <br> rather than <br />\n"
@@ -170,6 +171,11 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
     case OPT_MAX_OUTPUT:
         if (!cli_parse_size(arg, &c->opt.max_output_bytes) || c->opt.max_output_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-output-bytes: '%s' is not a size", arg);
+        return 1;
+    case OPT_MAX_FRONTMATTER:
+        if (!cli_parse_size(arg, &c->opt.max_frontmatter_bytes) ||
+            c->opt.max_frontmatter_bytes == 0)
+            cli_die(FMD_EXIT_USAGE, command, "--max-frontmatter-bytes: '%s' is not a size", arg);
         return 1;
     case OPT_QUIET:
         c->quiet = true;

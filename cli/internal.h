@@ -73,6 +73,7 @@ enum {
     OPT_THREADS,
     OPT_MAX_INPUT,
     OPT_MAX_OUTPUT,
+    OPT_MAX_FRONTMATTER,
     OPT_HELP,
     OPT_QUIET,
     OPT_FOOTNOTES,
@@ -91,6 +92,7 @@ enum {
         {"no-heading-ids", 0, NULL, OPT_NO_HEADING_IDS}, {"threads", 1, NULL, OPT_THREADS},        \
         {"max-input-bytes", 1, NULL, OPT_MAX_INPUT},                                               \
         {"max-output-bytes", 1, NULL, OPT_MAX_OUTPUT}, {"help", 0, NULL, OPT_HELP},                \
+        {"max-frontmatter-bytes", 1, NULL, OPT_MAX_FRONTMATTER},                                   \
         {"quiet", 0, NULL, OPT_QUIET}, {"footnotes", 0, NULL, OPT_FOOTNOTES},                     \
         {"smart", 0, NULL, OPT_SMART}, {"html5", 0, NULL, OPT_HTML5}, {"rules", 1, NULL, OPT_RULES}
 

@@ -23,6 +23,10 @@
 #define FMD_MAX_OUTPUT_BYTES_DEFAULT ((size_t)16 << 20)
 /** ...unless the input times this is larger: big pages may grow proportionally. */
 #define FMD_OUTPUT_RATIO_DEFAULT 64
+/** Front matter larger than this fails its page (FMD_E_FRONTMATTER) before it is parsed: the YAML
+ * parser needs 50 to 350 bytes of memory per byte of YAML, so an 8 MB block would take gigabytes.
+ * Option: fmd_options.max_frontmatter_bytes. */
+#define FMD_MAX_FRONTMATTER_BYTES_DEFAULT ((size_t)1 << 20)
 /** Headings kept in the metadata of one page; later ones still render, with IDs. */
 #define FMD_MAX_HEADINGS 4096
 /** Warnings kept per page; the count of the rest is reported in the last one. */
@@ -67,12 +71,14 @@ typedef struct fmd_options {
     bool heading_ids;       /**< add id="slug" to h1..h6 */
     size_t max_input_bytes; /**< 0: FMD_MAX_INPUT_BYTES_DEFAULT */
     size_t max_output_bytes; /**< 0: max(FMD_MAX_OUTPUT_BYTES_DEFAULT, 64 x input) */
+    size_t max_frontmatter_bytes; /**< 0: FMD_MAX_FRONTMATTER_BYTES_DEFAULT */
     /** Do not transform: the "HTML" is the input bytes as they are, nothing else is computed.
      * For measuring the I/O floor of a batch with the same loop, scheduler and writer. */
     bool passthrough;
     /** 0, or the milliseconds rendering one page may take: past that the renderer stops md4c
      * and the page fails with FMD_E_DEADLINE (a transient failure: a retry may pass). Checked
-     * every few dozen parser callbacks, so a page overruns by at most a few microseconds. */
+     * every few dozen parser callbacks, so a page overruns by at most a few microseconds. The
+     * custom rules get the same allowance, read between matches. */
     unsigned deadline_ms;
 } fmd_options;
 
@@ -161,8 +167,8 @@ typedef struct fmd_result {
  * for temporaries; it is rewound before return, so pass one that nothing else is using.
  * @param res receives the result (always fully written, also on failure).
  * @return res->status: FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_OUTPUT_LIMIT, FMD_E_FRONTMATTER,
- * FMD_E_PARSE, FMD_E_RULE (a custom rule failed to match, e.g. a PCRE2 resource limit) or
- * FMD_E_NOMEM.
+ * FMD_E_PARSE, FMD_E_RULE (a custom rule failed to match, e.g. a PCRE2 resource limit),
+ * FMD_E_DEADLINE or FMD_E_NOMEM.
  * Ownership: res's slices point into @p out, valid until fmd_arena_reset(out).
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
 fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,21 @@
  * quadratically when anchor names repeat (40 000 "&x" take 6 s), so a block with more anchor
  * marks than this is refused before it is parsed. */
 #define FMD_FM_MAX_ANCHORS 1000
+
+/** Flow collections ("[", "{") nested deeper than this are refused by a linear pre-scan before
+ * libfyaml sees the block. libfyaml 0.7.12 refuses more than 64 levels too, but only after it has
+ * read every token: "a: " and a million "[" cost it 3 s and 360 MB. Deep block nesting needs no
+ * such scan: libfyaml stops at its limit as soon as it gets there (1 MiB of "- - - ..." fails in
+ * a few milliseconds). */
+#define FMD_FM_MAX_FLOW_DEPTH 64
+
+/** Items (keys, values, list entries, collections) one front matter may hold, estimated before
+ * parsing by counting the indicators that separate them: each of "[]{}," anywhere, each "-", "?"
+ * or ":" followed by a blank, and each line that is not blank or a comment. libfyaml keeps about
+ * 350 bytes per item, so a 1 MiB "[1,1,1,...]" (half a million items) would take 180 MB and a
+ * second and a half; this keeps any block near 25 MB. The count ignores quotes, so it is an
+ * upper bound that no quoting can hide items from. */
+#define FMD_FM_MAX_ITEMS 65536
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -205,7 +221,7 @@ fail:
     return st;
 }
 
-/* Append 0o / 0x digits as a decimal JSON number. @return false when they do not fit 64 bits
+/* Append 0o / 0x digits as a decimal JSON number. @return false when the value is above 2^53
  * (the caller then writes the text as a string). */
 static bool put_radix(fmd_buf *b, const char *s, size_t n, unsigned base, fmd_status *st)
 {
@@ -219,7 +235,80 @@ static bool put_radix(fmd_buf *b, const char *s, size_t n, unsigned base, fmd_st
             return false;
         v = v * base + d;
     }
+    if (v > (1ull << 53))
+        return false; /* a double would change it (see fits_double()) */
     *st = fmd_buf_put_u64(b, v);
+    return true;
+}
+
+/* Compare the significant digits @p d (no leading zeros) with the digits @p ref as decimal
+ * fractions 0.d and 0.ref: <0, 0 or >0. Trailing zeros do not count. */
+static int cmp_digits(const char *d, size_t n, const char *ref)
+{
+    size_t rn = strlen(ref);
+    while (n > 0 && d[n - 1] == '0')
+        n--;
+    for (size_t i = 0; i < n || i < rn; i++) {
+        char a = i < n ? d[i] : '0', b = i < rn ? ref[i] : '0';
+        if (a != b)
+            return a < b ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Whether the decimal number @p s (PLAIN_INT or PLAIN_FLOAT, as classify_plain() checked it)
+ * reads as a double without overflowing to infinity, underflowing to zero, or, for an
+ * integer, losing digits (beyond 2^53). Strict JSON parsers refuse 1e400, and one that reads
+ * 12345678901234567890 into a double changes it: such numbers are written as strings. */
+static bool fits_double(const char *s, size_t n, bool integer)
+{
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    while (i < n && s[i] == '0')
+        i++;
+    size_t int_at = i;
+    while (i < n && is_digit(s[i]))
+        i++;
+    size_t int_digits = i - int_at;
+    if (integer)
+        return int_digits < 16 ||
+               (int_digits == 16 && memcmp(s + int_at, "9007199254740992", 16) <= 0);
+    /* The significant digits, copied without the point (at most 40 of them are compared), and
+     * E: the decimal exponent of the first one. */
+    char sig[41];
+    size_t n_sig = 0;
+    long long e10 = (long long)int_digits - 1;
+    for (size_t k = int_at; k < i && n_sig < 40; k++)
+        sig[n_sig++] = s[k];
+    if (i < n && s[i] == '.') {
+        i++;
+        for (; i < n && is_digit(s[i]); i++) {
+            if (n_sig == 0 && s[i] == '0') {
+                e10--; /* 0.001: the first significant digit is further right */
+                continue;
+            }
+            if (n_sig < 40)
+                sig[n_sig++] = s[i];
+        }
+    }
+    if (cmp_digits(sig, n_sig, "") == 0)
+        return true; /* zero, however written */
+    long long exp = 0;
+    bool neg = false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        neg = i < n && s[i] == '-';
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        for (; i < n; i++)
+            exp = exp > 100000 ? exp : exp * 10 + (s[i] - '0'); /* saturates: far past 308 */
+    }
+    e10 += neg ? -exp : exp;
+    /* DBL_MAX is 1.7976931348623157e308; halfway to the smallest denormal is about
+     * 2.4703282292062327e-324 (below it, a parser reads 0). */
+    if (e10 > 308 || (e10 == 308 && cmp_digits(sig, n_sig, "17976931348623157") > 0))
+        return false;
+    if (e10 < -324 || (e10 == -324 && cmp_digits(sig, n_sig, "24703282292062327") <= 0))
+        return false;
     return true;
 }
 
@@ -227,7 +316,8 @@ static bool put_radix(fmd_buf *b, const char *s, size_t n, unsigned base, fmd_st
 static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
 {
     fmd_status st = FMD_OK;
-    switch (classify_plain(s, n)) {
+    plain_kind kind = classify_plain(s, n);
+    switch (kind) {
     case PLAIN_NULL:
         return fmd_buf_append(b, "null", 4);
     case PLAIN_TRUE:
@@ -236,7 +326,9 @@ static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
         return fmd_buf_append(b, "false", 5);
     case PLAIN_INT:
     case PLAIN_FLOAT:
-        return put_decimal(b, s, n);
+        if (fits_double(s, n, kind == PLAIN_INT))
+            return put_decimal(b, s, n);
+        break;
     case PLAIN_OCT:
         if (put_radix(b, s, n, 8, &st))
             return st;
@@ -1034,6 +1126,203 @@ static bool explicit_key_with_tab(const char *y, size_t n, unsigned *line, unsig
     return true;
 }
 
+/*** The pre-scan ***/
+
+/* What one linear pass over the YAML found before libfyaml sees it. Offsets are into the YAML;
+ * SIZE_MAX: none. */
+typedef struct prescan {
+    size_t too_many_at; /* where the item count passes FMD_FM_MAX_ITEMS */
+    size_t too_deep_at; /* the "[" or "{" that opens level FMD_FM_MAX_FLOW_DEPTH + 1 */
+    size_t unclosed_at; /* the innermost "[" or "{" still open at the end */
+} prescan;
+
+static bool is_blank_or_end(const char *y, size_t n, size_t i)
+{
+    return i >= n || y[i] == ' ' || y[i] == '\t' || y[i] == '\n';
+}
+
+/* Count items as FMD_FM_MAX_ITEMS describes, ignoring quotes and context. */
+static size_t count_items(const char *y, size_t n, size_t *too_many_at)
+{
+    size_t items = 0;
+    bool line_start = true;
+    *too_many_at = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        char c = y[i];
+        if (line_start && c != ' ' && c != '\t') {
+            line_start = false;
+            items += c != '\n' && c != '#';
+        }
+        switch (c) {
+        case '\n':
+            line_start = true;
+            break;
+        case '[': case ']': case '{': case '}': case ',':
+            items++;
+            break;
+        case '-': case '?': case ':':
+            items += is_blank_or_end(y, n, i + 1);
+            break;
+        default:
+            break;
+        }
+        if (items > FMD_FM_MAX_ITEMS) {
+            *too_many_at = i;
+            break;
+        }
+    }
+    return items;
+}
+
+/* Skip a quoted scalar that starts with the quote at y[i]; @return the offset after its closing
+ * quote, or n when it is never closed ('' is a quote inside '...', \" one inside "..."). */
+static size_t skip_quoted(const char *y, size_t n, size_t i)
+{
+    char q = y[i];
+    for (i++; i < n; i++) {
+        if (q == '"' && y[i] == '\\') {
+            i++;
+        } else if (y[i] == q) {
+            if (q == '\'' && i + 1 < n && y[i + 1] == '\'') {
+                i++;
+                continue;
+            }
+            return i + 1;
+        }
+    }
+    return n;
+}
+
+/* Track the nesting of flow collections outside quoted scalars, comments, block scalars and (in
+ * block context) plain scalars, where "[" and "{" are text. A best effort at YAML's lexical
+ * rules, enough to find where nesting passes FMD_FM_MAX_FLOW_DEPTH and which bracket is left
+ * open; what it misjudges, libfyaml still checks, and the item count bounds libfyaml's work
+ * whatever this decides. */
+static void scan_flow(const char *y, size_t n, prescan *ps)
+{
+    size_t open[FMD_FM_MAX_FLOW_DEPTH];
+    unsigned depth = 0;
+    bool node_start = true; /* the next non-blank may start a node (a quote, a bracket) */
+    bool block_scalar = false; /* a "|" or ">" header was seen on this line */
+    size_t line_at = 0;       /* where the current line starts */
+    ps->too_deep_at = SIZE_MAX;
+    ps->unclosed_at = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        char c = y[i];
+        switch (c) {
+        case '\n': {
+            node_start = true;
+            size_t next = i + 1;
+            if (block_scalar) {
+                /* Skip the scalar's lines: blank ones and those indented more than the header's. */
+                size_t indent = 0;
+                while (line_at + indent < n && y[line_at + indent] == ' ')
+                    indent++;
+                while (next < n) {
+                    size_t k = next;
+                    while (k < n && y[k] == ' ')
+                        k++;
+                    if (k < n && y[k] != '\n' && k - next <= indent)
+                        break;
+                    const char *nl = memchr(y + k, '\n', n - k);
+                    next = nl ? (size_t)(nl - y) + 1 : n;
+                }
+                block_scalar = false;
+                i = next - 1;
+            }
+            line_at = next;
+            continue;
+        }
+        case ' ':
+        case '\t':
+            continue;
+        case '#':
+            if (i == 0 || y[i - 1] == ' ' || y[i - 1] == '\t' || y[i - 1] == '\n') {
+                const char *nl = memchr(y + i, '\n', n - i);
+                i = (nl ? (size_t)(nl - y) : n) - 1; /* the LF is handled as usual */
+                continue;
+            }
+            break;
+        case '\'':
+        case '"':
+            if (node_start) {
+                i = skip_quoted(y, n, i) - 1;
+                node_start = false;
+                continue;
+            }
+            break;
+        case '[':
+        case '{':
+            if (depth > 0 || node_start) {
+                if (depth == FMD_FM_MAX_FLOW_DEPTH) {
+                    ps->too_deep_at = i;
+                    return;
+                }
+                open[depth++] = i;
+                node_start = true;
+                continue;
+            }
+            break;
+        case ']':
+        case '}':
+            if (depth > 0) {
+                depth--;
+                node_start = false;
+                continue;
+            }
+            break;
+        case ',':
+            if (depth > 0) {
+                node_start = true;
+                continue;
+            }
+            break;
+        case ':':
+        case '-':
+        case '?':
+            if (is_blank_or_end(y, n, i + 1) || (c == ':' && depth > 0)) {
+                node_start = true;
+                continue;
+            }
+            break;
+        case '|':
+        case '>':
+            if (node_start && depth == 0) {
+                block_scalar = true;
+                node_start = false;
+                continue;
+            }
+            break;
+        case '&':
+        case '!':
+            if (node_start) { /* an anchor or a tag: the node follows */
+                while (i + 1 < n && !is_blank_or_end(y, n, i + 1))
+                    i++;
+                continue;
+            }
+            break;
+        default:
+            break;
+        }
+        node_start = false; /* plain text: a scalar has started */
+    }
+    if (depth > 0)
+        ps->unclosed_at = open[depth - 1];
+}
+
+/* Line and column (1-based, within the YAML) of offset @p at. */
+static void offset_position(const char *y, size_t at, unsigned *line, unsigned *col)
+{
+    size_t bol = 0;
+    *line = 1;
+    for (const char *p = memchr(y, '\n', at); p != NULL;
+         p = memchr(p + 1, '\n', at - (size_t)(p + 1 - y))) {
+        (*line)++;
+        bol = (size_t)(p - y) + 1;
+    }
+    *col = (unsigned)(at - bol) + 1;
+}
+
 static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *msg,
                             unsigned line, unsigned col)
 {
@@ -1081,6 +1370,25 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
                 FYPCF_SLOPPY_FLOW_INDENTATION | FYPCF_ALLOW_DUPLICATE_KEYS;
     cfg.diag = diag;
     unsigned line, col;
+    prescan ps;
+    scan_flow(yaml, n, &ps);
+    if (ps.too_deep_at != SIZE_MAX) {
+        offset_position(yaml, ps.too_deep_at, &line, &col);
+        st = set_error(fm, arena,
+                       "front matter nests flow collections ('[', '{') deeper than " STR(
+                           FMD_FM_MAX_FLOW_DEPTH) " levels",
+                       line, col);
+        goto done;
+    }
+    (void)count_items(yaml, n, &ps.too_many_at);
+    if (ps.too_many_at != SIZE_MAX) {
+        offset_position(yaml, ps.too_many_at, &line, &col);
+        st = set_error(fm, arena,
+                       "front matter has more than " STR(FMD_FM_MAX_ITEMS) " items (keys, values "
+                       "and list entries), too many to parse",
+                       line, col);
+        goto done;
+    }
     if (!anchors_within_limit(yaml, n, &line, &col)) {
         st = set_error(fm, arena,
                        "front matter has more than " STR(FMD_FM_MAX_ANCHORS) " anchors (&name)",
@@ -1103,10 +1411,23 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
         while ((e = fy_diag_errors_iterate(diag, &it)) != NULL && e->type != FYET_ERROR)
             ;
         if (e != NULL) {
-            /* libfyaml's positions are 1-based already. */
-            st = set_error(fm, arena, e->msg ? e->msg : "front matter is not valid YAML",
-                           e->line > 0 ? (unsigned)e->line : 0,
-                           e->column > 0 ? (unsigned)e->column : 0);
+            /* libfyaml's positions are 1-based already. It finds an unclosed bracket only
+             * where the text runs out or stops fitting ("missing comma" on a later line):
+             * point at the bracket instead, which is the cause. */
+            unsigned el = e->line > 0 ? (unsigned)e->line : 0;
+            unsigned ec = e->column > 0 ? (unsigned)e->column : 0;
+            const char *msg = e->msg ? e->msg : "front matter is not valid YAML";
+            if (ps.unclosed_at != SIZE_MAX) {
+                offset_position(yaml, ps.unclosed_at, &line, &col);
+                if (el > line || (el == line && ec > col)) {
+                    el = line;
+                    ec = col;
+                    msg = yaml[ps.unclosed_at] == '['
+                              ? "flow sequence '[' is not closed (no matching ']')"
+                              : "flow mapping '{' is not closed (no matching '}')";
+                }
+            }
+            st = set_error(fm, arena, msg, el, ec);
             goto done;
         }
         if (has_content(yaml, n)) {
@@ -1175,8 +1496,8 @@ done:
     return st;
 }
 
-fmd_status fmd__kernel_frontmatter(const char *src, size_t len, fmd_arena *arena,
-                                   fmd__frontmatter *fm)
+fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes,
+                                   fmd_arena *arena, fmd__frontmatter *fm)
 {
     memset(fm, 0, sizeof *fm);
     fm->body_line = 1;
@@ -1201,5 +1522,19 @@ fmd_status fmd__kernel_frontmatter(const char *src, size_t len, fmd_arena *arena
     }
     fm->body_offset = after;
     fm->body_line = close_line + 1;
+    if (max_bytes == 0)
+        max_bytes = FMD_MAX_FRONTMATTER_BYTES_DEFAULT;
+    if (close_at - open_end > max_bytes) {
+        /* Refused unparsed, at the first byte past the limit; the body still renders. */
+        char msg[128];
+        int k = snprintf(msg, sizeof msg,
+                         "front matter is %zu bytes, over the limit of %zu bytes",
+                         close_at - open_end, max_bytes);
+        if (k < 0)
+            msg[0] = '\0';
+        unsigned line, col;
+        offset_position(src + open_end, max_bytes, &line, &col);
+        return set_error(fm, arena, msg, line, col);
+    }
     return parse_block(src + open_end, close_at - open_end, arena, fm);
 }

@@ -51,12 +51,15 @@ typedef struct fmd__frontmatter {
  * or a top level that is not a mapping, gives st = FMD_E_FRONTMATTER with the line and column of
  * the fault; body_offset then still skips the block when it is closed, and is 0 when it is not.
  * Scalars map as YAML 1.2's core schema: null/~/empty -> null, true/false, integers and floats
- * -> numbers, everything else (quoted scalars always) -> strings. Keys are strings.
+ * -> numbers, everything else (quoted scalars always) -> strings. Keys are strings. Numbers a
+ * double cannot hold (overflow, underflow to zero, integers beyond 2^53) are strings as written.
+ * A block of more than @p max_bytes (0: FMD_MAX_FRONTMATTER_BYTES_DEFAULT), or one that a linear
+ * pre-scan finds too deep in flow collections or with too many items, fails unparsed.
  * @param arena receives json, title and err_message.
  * @return FMD_OK, or FMD_E_NOMEM (a YAML error is reported in fm->st, not here).
  * Threads: reentrant (libfyaml parsers are per call). */
-fmd_status fmd__kernel_frontmatter(const char *src, size_t len, fmd_arena *arena,
-                                   fmd__frontmatter *fm);
+fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes,
+                                   fmd_arena *arena, fmd__frontmatter *fm);
 
 /*** slug.c ***/
 
@@ -216,16 +219,21 @@ void fmd__kernel_quotes_leave_span(fmd__quotes *q);
 /*** rules.c ***/
 
 /** Apply the custom rules @p rules to @p src in order, each to the previous one's output.
+ * Each regex rule runs one pcre2_match() per match, under a match context whose match, depth
+ * and heap limits grow with @p len, and the deadline is read between matches.
  * @pre @p src is valid UTF-8 (fmd__kernel_normalize's output is): PCRE2 does not check it again.
- * @param max_out the largest output allowed. @param out receives @p src itself when no rule
- * changed anything, else a copy in @p arena.
- * @param failed receives the index of the failing rule when the status is FMD_E_RULE.
+ * @param max_out the largest output allowed. @param deadline_ms 0, or the milliseconds the rules
+ * may take, counted from this call (omp_get_wtime(), as the renderer counts).
+ * @param out receives @p src itself when no rule changed anything, else a copy in @p arena.
+ * @param failed receives the index of the failing rule when the status is not FMD_OK.
+ * @param why NULL, or a buffer that receives a sentence naming the rule (its index and the start
+ * of its pattern) and the limit it hit, for FMD_E_RULE and FMD_E_DEADLINE.
  * @return FMD_OK, FMD_E_OUTPUT_LIMIT (the text grew past @p max_out), FMD_E_RULE (a match error,
- * such as PCRE2's match or JIT stack limit) or FMD_E_NOMEM.
- * Threads: reentrant; @p rules is only read (match data is per call). */
+ * such as PCRE2's match, depth, heap or JIT stack limit), FMD_E_DEADLINE or FMD_E_NOMEM.
+ * Threads: reentrant; @p rules is only read (match data and context are per call). */
 fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size_t len,
-                                   size_t max_out, fmd_arena *arena, fmd_slice *out,
-                                   size_t *failed);
+                                   size_t max_out, unsigned deadline_ms, fmd_arena *arena,
+                                   fmd_slice *out, size_t *failed, fmd_buf *why);
 
 /*** text.c: the per-byte loops of the renderer ***/
 

@@ -15,6 +15,7 @@ void fmd_kernel_options_init(fmd_options *o)
     o->heading_ids = true;
     o->max_input_bytes = FMD_MAX_INPUT_BYTES_DEFAULT;
     o->max_output_bytes = 0;
+    o->max_frontmatter_bytes = FMD_MAX_FRONTMATTER_BYTES_DEFAULT;
     o->passthrough = false;
     o->deadline_ms = 0;
     o->extensions = FMD_EXT_GFM;
@@ -143,7 +144,8 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     if (st != FMD_OK)
         goto fail;
     if (opt->extensions & FMD_EXT_FRONTMATTER) {
-        st = fmd__kernel_frontmatter(text.ptr, text.len, scratch, &fm);
+        st = fmd__kernel_frontmatter(text.ptr, text.len, opt->max_frontmatter_bytes, scratch,
+                                     &fm);
         if (st != FMD_OK)
             goto fail;
     }
@@ -153,13 +155,15 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     if (opt->rules != NULL) {
         /* Custom rules rewrite the body (into scratch) before md4c sees it. */
         size_t bad = 0;
-        st = fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, scratch, &body, &bad);
-        if (st == FMD_E_OUTPUT_LIMIT || st == FMD_E_RULE) {
+        fmd_buf why;
+        fmd_buf_init(&why, out);
+        st = fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, opt->deadline_ms,
+                                     scratch, &body, &bad, &why);
+        if (st == FMD_E_OUTPUT_LIMIT || st == FMD_E_RULE || st == FMD_E_DEADLINE) {
             fmd_arena_rewind(scratch, scratch_mark);
             fail(res, st,
-                 st == FMD_E_RULE
-                     ? message(out, "custom rule %zu failed on this page (a PCRE2 match or "
-                                    "stack limit; %zu bytes)", bad, body.len)
+                 st != FMD_E_OUTPUT_LIMIT
+                     ? fmd_buf_slice(&why)
                      : message(out, "custom rules grew the page past the output limit of %zu "
                                     "bytes (input %zu bytes)", max_out, len),
                  0, 0);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <omp.h>
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -283,86 +285,216 @@ static fmd_status apply_literal(const rule *ru, fmd_slice in, size_t max_out, fm
     return st;
 }
 
-static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out, fmd_arena *a,
-                              fmd_slice *out)
+/*** Limits on one regex rule's matching ***/
+
+/** PCRE2's match_limit for one pcre2_match() call on a page of N bytes: FMD_RULE_MATCH_MIN plus
+ * FMD_RULE_MATCH_PER_BYTE per byte. PCRE2's default (10 000 000 per call) lets a rule with
+ * nested quantifiers, such as "(\w+\s?)+:", spend seconds on every 20-letter run of a 10 KB page;
+ * ordinary patterns need a handful of steps per call (the start-of-match optimisations skip most
+ * of the text), so this bound fails only runaway backtracking. */
+#define FMD_RULE_MATCH_MIN 100000u
+#define FMD_RULE_MATCH_PER_BYTE 10u
+/** PCRE2's depth_limit (backtracking depth of the interpreter; the JIT ignores it): at least this,
+ * plus one per byte. */
+#define FMD_RULE_DEPTH_MIN 10000u
+/** PCRE2's heap_limit in KiB (the interpreter's backtracking frames; the JIT ignores it): at least
+ * this, plus FMD_RULE_HEAP_KIB_PER_KIB KiB per KiB of page. */
+#define FMD_RULE_HEAP_MIN_KIB 4096u
+#define FMD_RULE_HEAP_KIB_PER_KIB 4u
+/** Matches between two reads of the clock for the page deadline. */
+#define FMD_RULE_DEADLINE_MATCHES 16u
+
+static uint32_t scaled(size_t base, size_t per, size_t n)
+{
+    if (n > (UINT32_MAX - base) / (per ? per : 1))
+        return UINT32_MAX;
+    return (uint32_t)(base + n * per);
+}
+
+/* Why a regex rule failed, for the page's message. */
+static const char *match_error_text(int rc)
+{
+    switch (rc) {
+    case PCRE2_ERROR_MATCHLIMIT:
+        return "hit the PCRE2 match limit (runaway backtracking)";
+    case PCRE2_ERROR_DEPTHLIMIT:
+        return "hit the PCRE2 depth limit";
+    case PCRE2_ERROR_HEAPLIMIT:
+        return "hit the PCRE2 heap limit";
+    case PCRE2_ERROR_JIT_STACKLIMIT:
+        return "ran out of PCRE2 JIT stack";
+    default:
+        return "failed to match (a PCRE2 error)";
+    }
+}
+
+/* The bytes of the UTF-8 character that starts at s[0] (1 for a stray byte). */
+static size_t char_len(unsigned char c)
+{
+    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/* Replace every match of @p ru in @p in, one pcre2_match() call per match, so that the page
+ * deadline is read between matches and each call is held to the page's limits (@p mc). The
+ * replacement of one match is expanded by pcre2_substitute() on that match alone
+ * (PCRE2_SUBSTITUTE_MATCHED | PCRE2_SUBSTITUTE_REPLACEMENT_ONLY), so $1, ${name} and $$ mean
+ * what they mean to PCRE2. After an empty match the next try is anchored there and must not be
+ * empty, else it moves on one character: PCRE2's own global substitution does the same.
+ * @p rc_out receives PCRE2's error code when the status is FMD_E_RULE. */
+static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out,
+                              pcre2_match_context *mc, double deadline, fmd_arena *a,
+                              fmd_slice *out, int *rc_out)
 {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->code, NULL);
     if (md == NULL)
         return FMD_E_NOMEM;
     fmd_status st = FMD_OK;
     PCRE2_SPTR subject = (PCRE2_SPTR)(in.len ? in.ptr : "");
-    /* No UTF-8 check (it would cost a pass over the page per rule): the body is normalised, so
+    /* No UTF-8 check (it would cost a pass over the page per call): the body is normalised, so
      * valid, and every pattern and replacement was checked at compile time, so every rule's
      * output is valid too. */
-    /* Most pages do not match most rules: one match decides, and no copy is made then. */
-    int rc = pcre2_match(ru->code, subject, in.len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH) {
-        *out = in;
-        goto done;
-    }
-    if (rc < 0) {
-        st = rc == PCRE2_ERROR_NOMEMORY ? FMD_E_NOMEM : FMD_E_RULE;
-        goto done;
-    }
-    /* Substitute from that match on: PCRE2 advances one character past an empty match, so a
-     * pattern that matches the empty string ends. The first guess at the size usually fits;
-     * else PCRE2 says how much is needed and it runs once more. */
-    uint32_t opts = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
-                    PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_MATCHED | PCRE2_NO_UTF_CHECK;
-    size_t guess = in.len + in.len / 8 + ru->replacement_len + 64;
-    PCRE2_SIZE cap = (guess < max_out ? guess : max_out) + 1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        PCRE2_UCHAR *buf = fmd_arena_alloc(a, cap);
-        if (buf == NULL) {
-            st = FMD_E_NOMEM;
+    fmd_buf b;
+    bool copying = false; /* most pages do not match most rules: no copy is made then */
+    size_t pos = 0, copied = 0;
+    uint32_t retry = 0; /* PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED after an empty match */
+    for (unsigned n = 0;; n++) {
+        if (deadline != 0 && n % FMD_RULE_DEADLINE_MATCHES == 0 && n != 0 &&
+            omp_get_wtime() > deadline) {
+            st = FMD_E_DEADLINE;
             goto done;
         }
-        PCRE2_SIZE len = cap;
-        rc = pcre2_substitute(ru->code, subject, in.len, 0, opts, md, NULL, ru->replacement,
-                              ru->replacement_len, buf, &len);
-        if (rc >= 0) {
-            if (len > max_out) {
-                st = FMD_E_OUTPUT_LIMIT;
-                goto done;
-            }
-            fmd_arena_shrink(a, buf, len);
-            out->ptr = (const char *)buf;
-            out->len = len;
+        int rc = pcre2_match(ru->code, subject, in.len, pos, PCRE2_NO_UTF_CHECK | retry, md, mc);
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            if (retry == 0 || pos >= in.len)
+                break;
+            pos += char_len(subject[pos]); /* the empty match's position gets no second one */
+            retry = 0;
+            continue;
+        }
+        if (rc < 0) {
+            *rc_out = rc;
+            st = rc == PCRE2_ERROR_NOMEMORY ? FMD_E_NOMEM : FMD_E_RULE;
             goto done;
         }
-        if (rc != PCRE2_ERROR_NOMEMORY || attempt == 1) {
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        size_t s = ov[0], e = ov[1];
+        if (s > e || s < copied) { /* \K in a lookaround can do this; PCRE2 refuses it too */
+            *rc_out = PCRE2_ERROR_BADSUBSPATTERN;
             st = FMD_E_RULE;
             goto done;
         }
-        /* len is the size needed, with the terminating NUL. */
-        if (len - 1 > max_out) {
+        if (!copying) {
+            fmd_buf_init(&b, a);
+            size_t guess = in.len + in.len / 8 + ru->replacement_len + 64;
+            FMD_TRY(fmd_buf_grow(&b, guess < max_out ? guess : max_out));
+            copying = true;
+        }
+        if (b.len + (s - copied) > max_out) {
             st = FMD_E_OUTPUT_LIMIT;
             goto done;
         }
-        fmd_arena_shrink(a, buf, 0);
-        cap = len;
-        opts &= ~(uint32_t)PCRE2_SUBSTITUTE_MATCHED; /* md now holds a later match */
+        FMD_TRY(fmd_buf_append(&b, in.ptr + copied, s - copied));
+        /* Expand the replacement straight into the buffer; PCRE2 says how much room it needs
+         * when there is not enough (it writes a NUL too). */
+        for (int attempt = 0;; attempt++) {
+            PCRE2_SIZE room = b.cap - b.len;
+            rc = pcre2_substitute(ru->code, subject, in.len, 0,
+                                  PCRE2_SUBSTITUTE_MATCHED | PCRE2_SUBSTITUTE_REPLACEMENT_ONLY |
+                                      PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
+                                      PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_NO_UTF_CHECK,
+                                  md, mc, ru->replacement, ru->replacement_len,
+                                  (PCRE2_UCHAR *)b.ptr + b.len, &room);
+            if (rc >= 0) {
+                if (b.len + room > max_out) {
+                    st = FMD_E_OUTPUT_LIMIT;
+                    goto done;
+                }
+                b.len += room;
+                break;
+            }
+            if (rc != PCRE2_ERROR_NOMEMORY || attempt == 1) {
+                *rc_out = rc;
+                st = FMD_E_RULE;
+                goto done;
+            }
+            if (room - 1 > max_out - b.len) {
+                st = FMD_E_OUTPUT_LIMIT;
+                goto done;
+            }
+            FMD_TRY(fmd_buf_grow(&b, room));
+        }
+        copied = e;
+        pos = e;
+        retry = s == e ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0;
+        if (s == e && e >= in.len)
+            break;
     }
+    if (!copying) {
+        *out = in;
+        goto done;
+    }
+    if (b.len + (in.len - copied) > max_out) {
+        st = FMD_E_OUTPUT_LIMIT;
+        goto done;
+    }
+    FMD_TRY(fmd_buf_append(&b, in.ptr + copied, in.len - copied));
+    *out = fmd_buf_slice(&b);
 done:
+fail:
     pcre2_match_data_free(md);
     return st;
 }
 
 fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size_t len,
-                                   size_t max_out, fmd_arena *arena, fmd_slice *out,
-                                   size_t *failed)
+                                   size_t max_out, unsigned deadline_ms, fmd_arena *arena,
+                                   fmd_slice *out, size_t *failed, fmd_buf *why)
 {
     fmd_slice cur = {src ? src : "", len};
+    pcre2_match_context *mc = NULL;
+    double deadline = deadline_ms ? omp_get_wtime() + deadline_ms / 1000.0 : 0;
+    fmd_status st = FMD_OK;
     for (size_t i = 0; i < rules->n; i++) {
         const rule *ru = &rules->rules[i];
-        fmd_status st = ru->code ? apply_regex(ru, cur, max_out, arena, &cur)
-                                 : apply_literal(ru, cur, max_out, arena, &cur);
+        int rc = 0;
+        if (ru->code != NULL && mc == NULL) {
+            /* Limits scaled to the page: bounded work per match, whatever the pattern. */
+            mc = pcre2_match_context_create(NULL);
+            if (mc == NULL)
+                return FMD_E_NOMEM;
+            pcre2_set_match_limit(mc, scaled(FMD_RULE_MATCH_MIN, FMD_RULE_MATCH_PER_BYTE, len));
+            pcre2_set_depth_limit(mc, scaled(FMD_RULE_DEPTH_MIN, 1, len));
+            pcre2_set_heap_limit(mc, scaled(FMD_RULE_HEAP_MIN_KIB, FMD_RULE_HEAP_KIB_PER_KIB,
+                                            len / 1024));
+        }
+        if (deadline != 0 && omp_get_wtime() > deadline)
+            st = FMD_E_DEADLINE;
+        else
+            st = ru->code ? apply_regex(ru, cur, max_out, mc, deadline, arena, &cur, &rc)
+                          : apply_literal(ru, cur, max_out, arena, &cur);
         if (st != FMD_OK) {
             if (failed != NULL)
                 *failed = i;
-            return st;
+            if (why != NULL && (st == FMD_E_RULE || st == FMD_E_DEADLINE)) {
+                /* The pattern names the rule, cut at a character boundary. */
+                size_t k = ru->pattern_len > 40 ? 40 : ru->pattern_len;
+                while (k < ru->pattern_len && k > 0 && (ru->pattern[k] & 0xC0) == 0x80)
+                    k--;
+                char tmp[240];
+                int n = st == FMD_E_RULE
+                            ? snprintf(tmp, sizeof tmp, "custom rule %zu (/%.*s%s/) %s on this "
+                                       "page (%zu bytes)", i, (int)k, ru->pattern,
+                                       k < ru->pattern_len ? "..." : "", match_error_text(rc), len)
+                            : snprintf(tmp, sizeof tmp, "custom rule %zu passed the page "
+                                       "deadline of %u ms", i, deadline_ms);
+                if (n > 0)
+                    (void)fmd_buf_append(why, tmp, (size_t)n < sizeof tmp ? (size_t)n
+                                                                          : sizeof tmp - 1);
+            }
+            break;
         }
     }
-    *out = cur;
-    return FMD_OK;
+    pcre2_match_context_free(mc);
+    if (st == FMD_OK)
+        *out = cur;
+    return st;
 }

@@ -35,7 +35,7 @@ static int teardown(void **state)
 static fmd__frontmatter parse(void **state, const char *page)
 {
     fmd__frontmatter fm;
-    assert_int_equal(fmd__kernel_frontmatter(page, strlen(page), *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(page, strlen(page), 0, *state, &fm), FMD_OK);
     return fm;
 }
 
@@ -201,7 +201,7 @@ static void test_frontmatter_after_bom_and_crlf(void **state)
     fmd__norm_report rep;
     assert_int_equal(fmd__kernel_normalize(raw, sizeof raw - 1, *state, &text, &rep), FMD_OK);
     fmd__frontmatter fm;
-    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, 0, *state, &fm), FMD_OK);
     assert_true(fm.present);
     assert_int_equal(fm.st, FMD_OK);
     assert_slice(fm.json, "{\"title\":\"W\",\"list\":[1]}");
@@ -212,7 +212,7 @@ static void test_frontmatter_after_bom_and_crlf(void **state)
     /* A lone BOM line before the marker is not front matter: the marker is not first. */
     static const char late[] = "\xEF\xBB\xBF\n---\ntitle: x\n---\n";
     assert_int_equal(fmd__kernel_normalize(late, sizeof late - 1, *state, &text, &rep), FMD_OK);
-    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(text.ptr, text.len, 0, *state, &fm), FMD_OK);
     assert_false(fm.present);
 }
 
@@ -228,9 +228,30 @@ static void test_frontmatter_core_schema_scalars(void **state)
         {"+12", "12"},
         {"-007", "-7"},
         {"007", "7"},
-        {"12345678901234567890123", "12345678901234567890123"},
+        {"12345678901234567890123", "\"12345678901234567890123\""},
+        /* Integers beyond 2^53 and numbers a double cannot hold are strings, as written. */
+        {"9007199254740992", "9007199254740992"},
+        {"-9007199254740992", "-9007199254740992"},
+        {"9007199254740993", "\"9007199254740993\""},
+        {"-00009007199254740993", "\"-00009007199254740993\""},
+        {"0x20000000000000", "9007199254740992"},
+        {"0x20000000000001", "\"0x20000000000001\""},
+        {"1e400", "\"1e400\""},
+        {"-1e400", "\"-1e400\""},
+        {"1.7976931348623157e308", "1.7976931348623157e308"},
+        {"1.7976931348623158e308", "\"1.7976931348623158e308\""},
+        {"123.456e306", "123.456e306"},
+        {"123.456e307", "\"123.456e307\""},
+        {"0.001e311", "0.001e311"},
+        {"1e-400", "\"1e-400\""},
+        {"5e-324", "5e-324"},
+        {"2e-324", "\"2e-324\""},
+        {"0.00001e-320", "\"0.00001e-320\""},
+        {"0.0e99999", "0.0e99999"},
+        {"1e99999999999999999999", "\"1e99999999999999999999\""},
+        {"12345678901234567890.5", "12345678901234567890.5"},
         {"0x1F", "31"},
-        {"0xffffffffffffffff", "18446744073709551615"},
+        {"0xffffffffffffffff", "\"0xffffffffffffffff\""},
         {"0x10000000000000000", "\"0x10000000000000000\""},
         {"0o17", "15"},
         {"0o8", "\"0o8\""},
@@ -387,7 +408,11 @@ static void test_frontmatter_broken_yaml_position(void **state)
     check_error(state, "---\ntitle: ok\nbad: @x\n---\nbody\n", "cannot start with '@'", 3, 6);
     check_error(state, "---\na: 1\nb: 2\na: 3\n---\n", "duplicate key", 4, 1);
     check_error(state, "---\na: 1\nb: [1, 2]]\n---\n", "closing bracket", 3, 10);
-    check_error(state, "---\ntitle: ok\ntags: [a, b\nother: 1\n---\n", "flow sequence", 5, 1);
+    /* An unclosed bracket is reported where it opens, not where the text runs out. */
+    check_error(state, "---\ntitle: ok\ntags: [a, b\nother: 1\n---\n",
+                "flow sequence '[' is not closed", 3, 7);
+    check_error(state, "---\na: {b: 1\nz: 1\n---\n", "flow mapping '{' is not closed", 2, 4);
+    check_error(state, "---\na: [1, [2, 3]\n---\n", "'[' is not closed", 2, 4);
     fmd__frontmatter fm =
         check_error(state, "---\na: 1\nb: \"open\n---\nbody\n", "double-quoted", 3, 5);
     /* The block is closed, so the body still starts after it. */
@@ -425,7 +450,7 @@ static void test_frontmatter_many_keys_linear(void **state)
     n += (size_t)snprintf(page + n, cap - n, "---\n");
     clock_t t0 = clock();
     fmd__frontmatter fm;
-    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(page, n, 0, *state, &fm), FMD_OK);
     double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
     free(page);
     assert_int_equal(fm.st, FMD_OK);
@@ -517,8 +542,8 @@ static void test_frontmatter_anchor_order(void **state)
 
 static void test_frontmatter_many_anchors_and_aliases(void **state)
 {
-    /* 1000 anchors and 100 000 aliases: fast (libfyaml's own lookup scans every anchor). */
-    enum { ANCHORS = 1000, ALIASES = 100000 };
+    /* 1000 anchors and 60 000 aliases: fast (libfyaml's own lookup scans every anchor). */
+    enum { ANCHORS = 1000, ALIASES = 60000 };
     size_t cap = (size_t)ANCHORS * 24 + (size_t)ALIASES * 8 + 64;
     char *page = malloc(cap);
     assert_non_null(page);
@@ -531,7 +556,7 @@ static void test_frontmatter_many_anchors_and_aliases(void **state)
     n += (size_t)snprintf(page + n, cap - n, "0]\n---\n");
     clock_t t0 = clock();
     fmd__frontmatter fm;
-    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(page, n, 0, *state, &fm), FMD_OK);
     double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
     assert_int_equal(fm.st, FMD_OK);
     assert_true(s < 5.0);
@@ -559,7 +584,7 @@ static void test_frontmatter_merge_many_keys(void **state)
         n += (size_t)snprintf(page + n, cap - n, "k%d: %d, ", i, i);
     n += (size_t)snprintf(page + n, cap - n, "z: 0}\nc: {<<: *b, k1: own}\n---\n");
     fmd__frontmatter fm;
-    assert_int_equal(fmd__kernel_frontmatter(page, n, *state, &fm), FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter(page, n, 0, *state, &fm), FMD_OK);
     free(page);
     assert_int_equal(fm.st, FMD_OK);
     char *json = malloc(fm.json.len + 1); /* NUL-terminated, for strstr */
@@ -634,6 +659,143 @@ static void test_frontmatter_too_deep(void **state)
     check_error(state, yaml, "deeper than 128 levels", 0, 0);
 }
 
+/*** Hostile sizes and shapes: refused before libfyaml reads them ***/
+
+/* "---\n" + @p head + @p n copies of @p c + @p tail + "\n---\n# x\n", malloc'd. */
+static char *page_of(const char *head, char c, size_t n, const char *tail, size_t *len)
+{
+    size_t hl = strlen(head), tl = strlen(tail);
+    *len = 4 + hl + n + tl + 9;
+    char *p = malloc(*len + 1);
+    assert_non_null(p);
+    memcpy(p, "---\n", 4);
+    memcpy(p + 4, head, hl);
+    memset(p + 4 + hl, c, n);
+    memcpy(p + 4 + hl + n, tail, tl);
+    memcpy(p + 4 + hl + n + tl, "\n---\n# x\n", 10);
+    return p;
+}
+
+static fmd__frontmatter parse_n(void **state, const char *page, size_t len, size_t max)
+{
+    fmd__frontmatter fm;
+    assert_int_equal(fmd__kernel_frontmatter(page, len, max, *state, &fm), FMD_OK);
+    return fm;
+}
+
+static void assert_message(fmd__frontmatter fm, const char *part)
+{
+    char got[512];
+    snprintf(got, sizeof got, "%.*s", (int)fm.err_message.len,
+             fm.err_message.ptr ? fm.err_message.ptr : "");
+    if (strstr(got, part) == NULL)
+        fail_msg("message \"%s\" does not contain \"%s\"", got, part);
+}
+
+static void test_frontmatter_byte_cap(void **state)
+{
+    /* 18 bytes of YAML: at the limit it parses; one byte under it, it fails at the first byte
+     * past the limit (the LF that ends page line 3), and the body still starts after the block. */
+    static const char page[] = "---\na: 12345\nbb: 6789\n---\n# x\n";
+    fmd__frontmatter fm = parse_n(state, page, strlen(page), 18);
+    assert_int_equal(fm.st, FMD_OK);
+    fm = parse_n(state, page, strlen(page), 17);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_message(fm, "front matter is 18 bytes, over the limit of 17 bytes");
+    assert_int_equal(fm.err_line, 3);
+    assert_int_equal(fm.err_column, 9);
+    assert_int_equal(fm.body_offset, strlen(page) - strlen("# x\n"));
+    assert_null(fm.json.ptr);
+    fm = parse_n(state, page, strlen(page), 0); /* 0: the default, 1 MiB */
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"a\":12345,\"bb\":6789}");
+
+    /* 8 MB of "[1,1,1,...]" under the default cap: refused at once, at byte 1 MiB + 1. */
+    size_t len;
+    char *big = page_of("a: [", '1', (size_t)8 << 20, "]", &len);
+    for (size_t i = 9; i < len - 12; i += 2)
+        big[i] = ',';
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    fm = parse_n(state, big, len, 0);
+    double s = (double)clock() / CLOCKS_PER_SEC - t0;
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_message(fm, "over the limit of 1048576 bytes");
+    assert_int_equal(fm.err_line, 2);
+    assert_int_equal(fm.err_column, 1048577);
+    assert_true(s < 0.5);
+    free(big);
+}
+
+static void test_frontmatter_flow_depth_prescan(void **state)
+{
+    /* "a: " + a million "[": libfyaml alone takes seconds and hundreds of MB to refuse it. */
+    size_t len;
+    char *p = page_of("a: ", '[', 1000000, "", &len);
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    fmd__frontmatter fm = parse_n(state, p, len, 0);
+    double s = (double)clock() / CLOCKS_PER_SEC - t0;
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_message(fm, "deeper than 64 levels");
+    assert_int_equal(fm.err_line, 2);
+    assert_int_equal(fm.err_column, 4 + 64); /* the bracket that opens level 65 */
+    assert_true(s < 0.5);
+    free(p);
+    /* Mixed "[" and "{" count together; the depth is per flow collection, not per bracket. */
+    char yaml[1024];
+    size_t n = 0;
+    n += (size_t)snprintf(yaml, sizeof yaml, "---\nx: 1\nb: ");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(yaml + n, sizeof yaml - n, i % 2 ? "[" : "{k: ");
+    snprintf(yaml + n, sizeof yaml - n, "\n---\n");
+    check_error(state, yaml, "deeper than 64 levels", 3, 4 + 32 * 5); /* 32 "{k: " and 32 "[" */
+    /* Brackets in quoted scalars, comments, block scalars and block plain scalars are text. */
+    char many[80];
+    memset(many, '[', 70);
+    many[70] = '\0';
+    char ok[2048];
+    snprintf(ok, sizeof ok,
+             "dq: \"%s\\\" %s\"\nsq: '%s'' %s'\nc: 1 # %s\nbs: |\n  %s\n   %s\nps: x%s\n"
+             "fl: [\"%s\", '%s']\n",
+             many, many, many, many, many, many, many, many, many, many);
+    char okpage[2200];
+    snprintf(okpage, sizeof okpage, "---\n%s---\n", ok);
+    fmd__frontmatter okfm = parse(state, okpage);
+    if (okfm.st != FMD_OK)
+        fail_msg("unexpected error \"%.*s\" at %u:%u", (int)okfm.err_message.len,
+                 okfm.err_message.ptr, okfm.err_line, okfm.err_column);
+}
+
+static void test_frontmatter_item_limit(void **state)
+{
+    /* 70 000 list entries: over the 65 536 items libfyaml may be given (~25 MB of its memory). */
+    size_t len;
+    char *p = page_of("a: [", '1', 140000, "]", &len);
+    for (size_t i = 9; i < len - 12; i += 2)
+        p[i] = ',';
+    fmd__frontmatter fm = parse_n(state, p, len, 0);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_message(fm, "more than 65536 items");
+    assert_int_equal(fm.err_line, 2);
+    /* The line, ':' and '[' are three items, so comma 65534 is one too many. */
+    assert_int_equal(fm.err_column, 4 + 2 * 65534);
+    free(p);
+    /* 30 000 entries parse. */
+    p = page_of("a: [", '1', 60000, "]", &len);
+    for (size_t i = 9; i < len - 12; i += 2)
+        p[i] = ',';
+    fm = parse_n(state, p, len, 0);
+    assert_int_equal(fm.st, FMD_OK);
+    free(p);
+    /* Comment lines are not items: half a MiB of them parses. */
+    p = page_of("a: x\n", '#', (size_t)1 << 19, "\nb: y", &len);
+    for (size_t i = 9; i < 9 + ((size_t)1 << 19); i += 2)
+        p[i] = '\n';
+    fm = parse_n(state, p, len, 0);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_slice(fm.json, "{\"a\":\"x\",\"b\":\"y\"}");
+    free(p);
+}
+
 /*** Threads ***/
 
 static void test_frontmatter_parallel_identical(void **state)
@@ -666,7 +828,7 @@ static void test_frontmatter_parallel_identical(void **state)
                 const char *page = pages[r % N_PAGES];
                 fmd__frontmatter fm;
                 char got[256];
-                if (fmd__kernel_frontmatter(page, strlen(page), a, &fm) != FMD_OK) {
+                if (fmd__kernel_frontmatter(page, strlen(page), 0, a, &fm) != FMD_OK) {
                     mismatches++;
                     continue;
                 }
@@ -722,6 +884,9 @@ int main(void)
         T(test_frontmatter_merge_many_keys),
         T(test_frontmatter_billion_laughs),
         T(test_frontmatter_too_deep),
+        T(test_frontmatter_byte_cap),
+        T(test_frontmatter_flow_depth_prescan),
+        T(test_frontmatter_item_limit),
         T(test_frontmatter_parallel_identical),
     };
 #undef T

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of custom rules (kernel/rules.c): literal and PCRE2 replacements, their order,
  * patterns that match the empty string, compile errors that name the rule, the output limit,
- * rules applied by fmd_kernel_render_page, and one compiled set shared by two OpenMP threads. */
+ * rules applied by fmd_kernel_render_page, and one compiled set shared by two OpenMP threads;
+ * PCRE2 limits scaled to the page (the ReDoS case) and the page deadline between matches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,8 +62,8 @@ static const char *apply(env *e, const fmd_rules *r, const char *text)
 {
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, e->arena, &out,
-                                             &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_OK);
     char *s = fmd_arena_alloc(e->arena, out.len + 1);
     assert_non_null(s);
@@ -103,7 +104,8 @@ static void test_rules_literal(void **state)
     /* No match: the input comes back, not a copy. */
     const char *text = "nothing here";
     fmd_slice out;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 100, e->arena, &out, NULL),
+    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 100, 0, e->arena, &out,
+                                   NULL, NULL),
                      FMD_OK);
     assert_ptr_equal(out.ptr, text);
     assert_int_equal(fmd_kernel_rules_count(r), 1);
@@ -191,17 +193,21 @@ static void test_rules_output_limit(void **state)
     fmd_rules *r = compile(lits, 1);
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, e->arena, &out, &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 0);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, e->arena, &out, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
+                                   NULL, NULL), FMD_OK);
     fmd_kernel_rules_free(r);
     fmd_rule_spec res[] = {lit("z", "y"), re("a", "aaaa")};
     r = compile(res, 2);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, e->arena, &out, &failed),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
+                                   &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 1);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, e->arena, &out, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
+                                   NULL, NULL), FMD_OK);
     assert_int_equal(out.len, 20);
     fmd_kernel_rules_free(r);
 }
@@ -257,11 +263,152 @@ static void test_rules_match_error(void **state)
     text[sizeof text - 1] = '\0';
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    fmd_status st = fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, e->arena, &out,
-                                            &failed);
+    fmd_status st = fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
+                                   &failed, NULL);
     assert_int_equal(st, FMD_E_RULE);
     assert_int_equal(failed, 1);
     fmd_kernel_rules_free(r);
+}
+
+/* The page ("a" x 20 + "!") x reps + ":": every run of letters backtracks 2^20 ways under
+ * (\w+\s?)+: before the "!" stops it. Returns a malloc'd NUL-terminated page. */
+static char *redos_page(size_t reps, size_t *len)
+{
+    *len = reps * 21 + 1;
+    char *p = malloc(*len + 1);
+    assert_non_null(p);
+    for (size_t i = 0; i < reps; i++) {
+        memset(p + i * 21, 'a', 20);
+        p[i * 21 + 20] = '!';
+    }
+    p[*len - 1] = ':';
+    p[*len] = '\0';
+    return p;
+}
+
+static void test_rules_redos_is_bounded(void **state)
+{
+    env *e = *state;
+    /* Without limits scaled to the page, 10 KB take seconds and 100 KB most of a minute. */
+    fmd_rule_spec specs[] = {lit("q", "q"), re("(\\w+\\s?)+:", "**$0**")};
+    fmd_rules *r = compile(specs, 2);
+    static const size_t reps[] = {476, 4760};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len;
+        char *page = redos_page(reps[k], &len);
+        fmd_slice out;
+        size_t failed = SIZE_MAX;
+        fmd_buf why;
+        fmd_buf_init(&why, e->arena);
+        double t0 = omp_get_wtime();
+        fmd_status st = fmd__kernel_rules_apply(r, page, len, 1 << 24, 0, e->arena, &out, &failed,
+                                                &why);
+        double s = omp_get_wtime() - t0;
+        assert_int_equal(st, FMD_E_RULE);
+        assert_int_equal(failed, 1);
+        assert_true(s < 0.5);
+        assert_non_null(why.ptr);
+        char msg[512];
+        snprintf(msg, sizeof msg, "%.*s", (int)why.len, why.ptr);
+        assert_non_null(strstr(msg, "custom rule 1 (/(\\w+\\s?)+:/)"));
+        assert_non_null(strstr(msg, "match limit"));
+        free(page);
+
+        /* Through the page: code rule, the rule named in the message, nothing rendered. */
+        page = redos_page(reps[k], &len);
+        fmd_options o;
+        fmd_kernel_options_init(&o);
+        o.rules = r;
+        fmd_arena *scratch;
+        assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
+        fmd_result res;
+        assert_int_equal(fmd_kernel_render_page(page, len, &o, e->arena, scratch, &res),
+                         FMD_E_RULE);
+        snprintf(msg, sizeof msg, "%.*s", (int)res.err_message.len, res.err_message.ptr);
+        assert_non_null(strstr(msg, "custom rule 1"));
+        assert_int_equal(res.html.len, 0);
+        fmd_arena_destroy(scratch);
+        free(page);
+    }
+    /* The same rule on a page where it matches, and ordinary text around it, still works. */
+    assert_string_equal(apply(e, r, "Note: a b. Warning: c"), "**Note:** a b. **Warning:** c");
+    fmd_kernel_rules_free(r);
+}
+
+static void test_rules_limits_leave_ordinary_rules_alone(void **state)
+{
+    env *e = *state;
+    /* A 4 MB page and rules that scan all of it: the scaled limits never trip. */
+    enum { LINES = 100000 };
+    size_t cap = (size_t)LINES * 48 + 1;
+    char *page = malloc(cap);
+    assert_non_null(page);
+    size_t n = 0;
+    for (int i = 0; i < LINES; i++)
+        n += (size_t)snprintf(page + n, cap - n, "Line %d mails bob%d@example.com today.\n", i,
+                              i % 10);
+    fmd_rule_spec specs[] = {re("(\\w+)@(\\w+)\\.com", "<$2:$1>"), re("\\bTODO\\b", "x"),
+                             re("^Line (\\d+)", "L$1")};
+    fmd_rules *r = compile(specs, 3);
+    fmd_slice out;
+    size_t failed = SIZE_MAX;
+    assert_int_equal(fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out,
+                                             &failed, NULL),
+                     FMD_OK);
+    assert_true(out.len > 0);
+    static const char want[] = "L0 mails <example:bob0> today.\nLine 1 mails <example:bob1>";
+    assert_true(out.len > sizeof want);
+    assert_memory_equal(out.ptr, want, sizeof want - 1);
+    fmd_kernel_rules_free(r);
+    free(page);
+}
+
+static void test_rules_deadline(void **state)
+{
+    env *e = *state;
+    /* Many cheap matches: each call is fast, but together they pass a 1 ms deadline, which is
+     * read between matches. */
+    size_t n = (size_t)8 << 20;
+    char *page = malloc(n);
+    assert_non_null(page);
+    memset(page, 'a', n);
+    fmd_rule_spec specs[] = {lit("zz", "z"), re("a", "bb")};
+    fmd_rules *r = compile(specs, 2);
+    fmd_slice out;
+    size_t failed = SIZE_MAX;
+    fmd_buf why;
+    fmd_buf_init(&why, e->arena);
+    double t0 = omp_get_wtime();
+    fmd_status st = fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 1, e->arena, &out,
+                                            &failed, &why);
+    double s = omp_get_wtime() - t0;
+    assert_int_equal(st, FMD_E_DEADLINE);
+    assert_int_equal(failed, 1);
+    assert_true(s < 0.5);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%.*s", (int)why.len, why.ptr);
+    assert_non_null(strstr(msg, "custom rule 1 passed the page deadline of 1 ms"));
+    fmd_arena_reset(e->arena);
+    /* Without a deadline the same work completes. */
+    assert_int_equal(fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out,
+                                             &failed, NULL),
+                     FMD_OK);
+    assert_int_equal(out.len, 2 * n);
+    /* Through the page: code deadline. */
+    fmd_arena_reset(e->arena);
+    fmd_options o;
+    fmd_kernel_options_init(&o);
+    o.rules = r;
+    o.deadline_ms = 1;
+    fmd_arena *scratch;
+    assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
+    fmd_result res;
+    assert_int_equal(fmd_kernel_render_page(page, n, &o, e->arena, scratch, &res),
+                     FMD_E_DEADLINE);
+    assert_true(res.err_message.len > 0);
+    fmd_arena_destroy(scratch);
+    fmd_kernel_rules_free(r);
+    free(page);
 }
 
 /* Apply @p r to each page into its own buffer of @p out. Returns the first failing status. */
@@ -271,7 +418,8 @@ static fmd_status apply_all(const fmd_rules *r, const char *const *pages, size_t
     for (size_t i = 0; i < n; i++) {
         fmd_slice s;
         fmd_status st =
-            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, a, &s, NULL);
+            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, 0, a, &s,
+                                   NULL, NULL);
         if (st != FMD_OK)
             return st;
         out[i] = malloc(s.len + 1);
@@ -353,6 +501,9 @@ int main(void)
         T(test_rules_output_limit),
         T(test_rules_in_render_page),
         T(test_rules_match_error),
+        T(test_rules_redos_is_bounded),
+        T(test_rules_limits_leave_ordinary_rules_alone),
+        T(test_rules_deadline),
         T(test_rules_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

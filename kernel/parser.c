@@ -1544,7 +1544,7 @@ static void process_line(parser *p)
                    (c == '*' || c == '-' || c == '_') && scan_hr(p, p->first_nonspace)) {
             container = add_child(p, container, B_HR, 0);
             advance(p, p->lnlen - p->offset, false);
-        } else if ((!indented || container->type == B_LIST) && !deep &&
+        } else if (!indented && !deep &&
                    (m = scan_list_marker(p, p->first_nonspace, container->type == B_PARA,
                                          &d)) != 0) {
             advance(p, p->first_nonspace + m - p->offset, false);

@@ -6,7 +6,11 @@
  * No allocation outside the arenas passed in and no state outside the stack of one call. */
 #include <assert.h>
 #include <limits.h>
+#if FMD_OWN_PARSER
+#include "parser.h"
+#else
 #include <md4c.h>
+#endif
 #include <omp.h>
 #include <stdint.h>
 
@@ -119,7 +123,9 @@ typedef struct render_ctx {
     bool in_autolink;      /* inside <https://...> or a permissive autolink: text stays as is */
     bool link_first;       /* in a link whose first callback has not come yet */
     fmd_buf href;          /* a copy of that link's destination as md4c gave it (scratch) */
-    const char *doc, *doc_end; /* the document md4c is parsing now */
+    const char *doc, *doc_end; /* the document md4c is parsing now (with fastmd's parser: the
+                                  text of the block whose inlines are being reported) */
+    size_t doc_len;        /* the length of the document being parsed */
     fmd__footnotes *fn;
     const char *ref_at;    /* a reference split across text callbacks: its '[' in the source, */
     const char *ref_end;   /* just past its ']', */
@@ -1145,6 +1151,17 @@ static int on_text_x(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *
     return put_text_special(r, s, n, false) ? 1 : done(r);
 }
 
+#if FMD_OWN_PARSER
+/* fastmd's parser reports the bytes that a block's texts point into: the source, or its copy of
+ * the block's lines. The look-arounds of smart punctuation and footnote references stay in it. */
+static void on_source(const MD_CHAR *beg, const MD_CHAR *end, void *userdata)
+{
+    render_ctx *r = userdata;
+    r->doc = beg;
+    r->doc_end = end;
+}
+#endif
+
 /*** The footnotes section ***/
 
 /* Parse one document (the page or a footnote) with the callbacks. */
@@ -1154,7 +1171,12 @@ static int parse_doc(render_ctx *r, const MD_PARSER *parser, const char *doc, si
     r->doc_end = doc + len;
     r->depth = 0;
     r->last_top = MD_BLOCK_DOC;
+    r->doc_len = len;
+#if FMD_OWN_PARSER
+    return fmd__kernel_md_parse(doc, len, parser, r, r->scratch);
+#else
     return md_parse(doc, (MD_SIZE)len, parser, r);
+#endif
 }
 
 /* The back-references of @p d, space-separated: the k-th points at fnref-LABEL-k. */
@@ -1193,7 +1215,7 @@ static int render_footnotes(render_ctx *r, const MD_PARSER *parser)
     if (bodies == NULL || ends_in_p == NULL)
         return fail(r, FMD_E_NOMEM);
     int rc = 0;
-    size_t page_len = (size_t)(r->doc_end - r->doc); /* the page's body, parsed just now */
+    size_t page_len = r->doc_len; /* the page's body, parsed just now */
     size_t budget = page_len > (SIZE_MAX - FMD_FOOTNOTE_REFDEFS_SLACK) / FMD_FOOTNOTE_REFDEFS_RATIO
                         ? SIZE_MAX
                         : page_len * FMD_FOOTNOTE_REFDEFS_RATIO + FMD_FOOTNOTE_REFDEFS_SLACK;
@@ -1272,7 +1294,7 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
      * destination at the very end: "[a](/x") and may then even render the bytes it finds there,
      * which in a batch are the next page's. A final '\n' changes no CommonMark output, so such a
      * page is parsed from a copy that has one. Most pages end in a newline: no copy. */
-    if (len != 0 && body[len - 1] != '\n') {
+    if (!FMD_OWN_PARSER && len != 0 && body[len - 1] != '\n') {
         char *copy = fmd_arena_alloc(scratch, len + 1);
         if (copy == NULL) {
             meta->st = FMD_E_NOMEM;
@@ -1318,10 +1340,20 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
         .enter_span = r.special ? enter_span_x : enter_span,
         .leave_span = r.special ? leave_span_x : leave_span,
         .text = r.special ? on_text_x : on_text,
+#if FMD_OWN_PARSER
+        .source = on_source,
+        .deadline = r.deadline,
+#endif
     };
     int rc = parse_doc(&r, &parser, body != NULL ? body : "", len);
     if (rc == 0 && have_fn && fn.n_order != 0)
         rc = render_footnotes(&r, &parser);
+#if FMD_OWN_PARSER
+    if (rc == FMD_MD_DEADLINE && meta->st == FMD_OK)
+        meta->st = FMD_E_DEADLINE;
+    if (rc == FMD_MD_NOMEM && meta->st == FMD_OK)
+        meta->st = FMD_E_NOMEM;
+#endif
     if (rc != 0 && meta->st == FMD_OK)
         meta->st = FMD_E_PARSE;
     return meta->st;

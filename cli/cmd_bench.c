@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd bench [options] SRC\n"

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 static const char help[] =
     "Usage: fastmd serve [options]\n"

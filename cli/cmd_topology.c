@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd topology [options]\n"

@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "fmd_numa.h"
-#include "internal.h"
+#include "cli.h"
 
 const char cli_common_help[] =
     "  --dialect gfm|commonmark  Markdown dialect (default gfm: tables, strikethrough,\n"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 /* CPU utilisation: time threads spent on pages over threads x wall time. */
 static double utilisation(const cli_engine_result *r, double *busy_out)

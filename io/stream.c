@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "io_internal.h"
 
 /* Lines gathered into one writev(); Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512

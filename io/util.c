@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small pieces the other io/ files share: thread counts, the descriptor budget, full writes and
  * a string set. No global state. */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <errno.h>
 #include <omp.h>

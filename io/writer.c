@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "io_internal.h"
 
 /* Pages queued before a sleeping writer is woken. */
 #define WAKE_BATCH 8

@@ -6,10 +6,11 @@ add_test(NAME serve_end_to_end
 set_tests_properties(serve_end_to_end PROPERTIES
     ENVIRONMENT "FASTMD_BIN=$<TARGET_FILE:fastmd>" LABELS "cli;serve" TIMEOUT 300)
 
-# io/rpc.c without the server: line reader, escaping, request parsing, the digest encoding.
+# serve/rpc.c without the server: line reader, escaping, request parsing, the digest encoding.
 fmd_add_test(test_serve_rpc
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rpc.c
     LIBS fmd_io PkgConfig::JANSSON
+    PRIVATE_OF serve
     LABELS unit TIMEOUT 60)
 
 # The shared corpus through serve, compared with build --ndjson (registered where it exists,

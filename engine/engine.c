@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32

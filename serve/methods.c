@@ -7,7 +7,7 @@
 #include <string.h>
 
 
-#include "serve.h"
+#include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fmd_rpc.h"
-#include "internal.h"
+#include "rpc.h"
+#include "cli.h"
 
 /*** Counters (serve_stats.c) ***/
 

@@ -25,8 +25,8 @@
 #define HAVE_OPENAT2 1
 #endif
 
-#include "fmd_rpc.h"
-#include "internal.h"
+#include "rpc.h"
+#include "io_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 

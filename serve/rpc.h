@@ -4,7 +4,7 @@
  * tree), loads pages named by path from beneath a root directory, formats responses and
  * notifications with the hand-written writer, and writes whole lines under one lock.
  * Like the rest of io/ it never calls the kernel, never includes md4c.h, never prints and never
- * exits. Only cli/cmd_serve.c and cli/serve_*.c include this header. */
+ * exits. Only the files of serve/ include this header. */
 #ifndef FMD_RPC_H
 #define FMD_RPC_H
 

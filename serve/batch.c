@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 const double serve_buckets_ms[SERVE_N_BUCKETS] = {0.1, 0.25, 0.5,  1,    2.5,  5,    10,   25,
                                                   50,  100,  250,  500,  1000, 2500, 5000, 10000};

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "fmd_clock.h"
 #include "fmd_kernel.h"
 #include "fmd_numa.h"
 
@@ -125,7 +126,6 @@ int cli_exit_code(fmd_status st);
 /* Print a page's error and warnings as "path:line:col: error: message". */
 void cli_report_page(FILE *f, const char *path, const fmd_result *r);
 
-double cli_now(void);
 
 /*** The pipeline shared by build and bench (engine.c) ***/
 

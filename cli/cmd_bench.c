@@ -148,9 +148,9 @@ static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, cli_placement *p
     fmd_batch_run run = {.base = kb->in.base, .pages = kb->in.refs, .n = kb->n,
                          .opt = &cfg->opt, .results = kb->results, .hook = &pl->hook,
                          .stats = ts, .schedule = cfg->schedule};
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     fmd_kernel_run_batch(k, &run);
-    double dt = cli_now() - t0;
+    double dt = fmd_clock_now() - t0;
     fmd_numa_unbind_thread(pl->plan, NULL);
     double busy = 0;
     for (int t = 0; t < nt; t++)
@@ -168,11 +168,11 @@ static double kernel_single(kernel_bench *kb, const cli_engine_cfg *cfg)
     if (fmd_arena_create(&out, (size_t)1 << 20) != FMD_OK ||
         fmd_arena_create(&scratch, 0) != FMD_OK)
         return 0;
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     for (size_t i = 0; i < kb->n; i++)
         fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len,
                                &cfg->opt, out, scratch, &kb->results[i]);
-    double dt = cli_now() - t0;
+    double dt = fmd_clock_now() - t0;
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
     return dt;

@@ -73,7 +73,7 @@ void serve_done(serve *s, const fmd_rpc_request *req)
 {
     /* Called just before the answer is written, so that a client that has the answer and then
      * asks for stats sees it counted. */
-    double ms = (cli_now() - req->t_read) * 1e3;
+    double ms = (fmd_clock_now() - req->t_read) * 1e3;
     int k = 0;
     while (k < SERVE_N_BUCKETS && ms > serve_buckets_ms[k])
         k++;
@@ -108,7 +108,7 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
     fmd_buf b;
     fmd_buf_init(&b, a);
     fmd_status st = fmd_rpc_put_response_head(&b, req->id);
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     switch (req->method) {
     case FMD_RPC_PING:
         if (st == FMD_OK)
@@ -139,7 +139,7 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
     }
     if (st == FMD_OK)
         st = fmd_buf_puts(&b, "}\n");
-    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
     if (st == FMD_OK) {
         serve_done(s, req);
         serve_send(s, &b);
@@ -248,7 +248,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         fmd_slice line;
         int err = 0;
         fmd_status st = fmd_rpc_reader_next(rd, &line, &err);
-        double t_read = cli_now();
+        double t_read = fmd_clock_now();
         atomic_store_explicit(&s->stats.bytes_read, fmd_rpc_reader_bytes(rd),
                               memory_order_relaxed);
         if (st == FMD_E_NOINPUT)
@@ -270,7 +270,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         fmd_rpc_request *req = NULL;
         st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, fmd_rpc_reader_max(rd), &req);
         if (st != FMD_OK) {
-            serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
+            serve_add_time(&s->stats.parse_ns, fmd_clock_now() - t_read);
             atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
                                       memory_order_relaxed);
             serve_send_error(s, NULL, FMD_RPC_INTERNAL_ERROR,
@@ -279,7 +279,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         }
         /* Its raw bytes (transformBatch with params.bytes) follow the line: read them now. */
         st = fmd_rpc_read_attachment(req, rd, &err);
-        serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
+        serve_add_time(&s->stats.parse_ns, fmd_clock_now() - t_read);
         if (st == FMD_E_IO) {
             cli_warn(cmd, "reading standard input: %s: %s", fmd_status_str(st), strerror(err));
             fmd_rpc_request_free(req);
@@ -404,7 +404,7 @@ int cli_cmd_serve(int argc, char **argv)
     fmd_rpc_init();
 
     static serve s; /* zero-initialised; large (the counters), so not on the stack */
-    s.t0 = cli_now();
+    s.t0 = fmd_clock_now();
     s.defaults = c.opt;
     s.lanes = lanes;
     s.max_queued = max_queued;
@@ -416,7 +416,7 @@ int cli_cmd_serve(int argc, char **argv)
     if (hook != NULL && *hook != '\0')
         s.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
     int err = 0;
-    fmd_status st = fmd_rpc_root_open(root_path, &s.root, &err);
+    fmd_status st = fmd_io_root_open(root_path, &s.root, &err);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", root_path, fmd_status_str(st),
                 err ? ": " : "", err ? strerror(err) : "");
@@ -475,7 +475,7 @@ int cli_cmd_serve(int argc, char **argv)
     free(lane_tids);
     fmd_rpc_reader_destroy(rd);
     fmd_rpc_writer_destroy(s.w);
-    fmd_rpc_root_close(s.root);
+    fmd_io_root_close(s.root);
     for (int t = 0; t < s.nthreads; t++) {
         fmd_arena_destroy(s.sink_slots[t].fmt);
         fmd_arena_destroy(s.sink_slots[t].out);

@@ -348,13 +348,6 @@ void cli_report_page(FILE *f, const char *path, const fmd_result *r)
         fprintf(f, ": error: %s\n", what);
 }
 
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /*** Profiles and windows ***/
 
 /* What each --profile sets (docs/configuration.md repeats this table). */

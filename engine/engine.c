@@ -167,7 +167,7 @@ static void *loader_main(void *arg)
         if (stop)
             break;
         window *w = &e->wins[k];
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         split_window(e, w, sizes);
         fmd_io_placement place = {.start = bind_loader,
                                   .userdata = e->pl->plan,
@@ -176,7 +176,7 @@ static void *loader_main(void *arg)
                                   .thread_part = e->thread_part};
         w->st = fmd_io_load_pages_placed(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
                                          io_threads, e->thread_part ? &place : NULL, &w->in);
-        w->load_s = cli_now() - t0;
+        w->load_s = fmd_clock_now() - t0;
         pthread_mutex_lock(&e->mu);
         e->loaded++;
         pthread_cond_broadcast(&e->cv);
@@ -249,7 +249,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     size_t gi = e->win_first + page;
     fmd_io_page *p = &e->pages[gi];
     sink_slot *me = &e->slots[thread];
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
         res->bytes_in = p->size;
     bool has_file = e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res);
@@ -290,7 +290,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
     note_messages(e, gi, res);
-    me->write_s += cli_now() - t0;
+    me->write_s += fmd_clock_now() - t0;
     atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return FMD_OK;
@@ -313,35 +313,29 @@ typedef struct progress {
 } progress;
 
 /* How often the progress line is redrawn. */
-#define PROGRESS_NS (200L * 1000L * 1000L)
+#define PROGRESS_S 0.2
 
 static void print_progress(engine *e, double t0)
 {
     size_t done = 0;
     for (int t = 0; t < e->nthreads; t++)
         done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
-    double el = cli_now() - t0;
+    double el = fmd_clock_now() - t0;
     fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
             e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
             el > 0 ? (double)done / el : 0.0);
 }
 
-/* Redraw the line every PROGRESS_NS until stopped (a condition wait, so that stopping does not
+/* Redraw the line every PROGRESS_S until stopped (a condition wait, so that stopping does not
  * wait for the next tick), then draw it once more, complete, and end it. */
 static void *progress_main(void *arg)
 {
     progress *pr = arg;
     pthread_setname_np(pthread_self(), "fastmd-progress");
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     pthread_mutex_lock(&pr->mu);
     while (!pr->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += PROGRESS_NS;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = fmd_clock_deadline(PROGRESS_S);
         if (pthread_cond_timedwait(&pr->cv, &pr->mu, &ts) != 0 && !pr->stop)
             print_progress(pr->e, t0);
     }
@@ -383,7 +377,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     pthread_cond_init(&e.cv, NULL);
     fmd_status st = FMD_OK;
     int err = 0;
-    double t_start = cli_now();
+    double t_start = fmd_clock_now();
     fmd_kernel_batch *kb = NULL;
     fmd_result *results = NULL;
     pthread_t loader;
@@ -399,10 +393,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
     e.pages = fmd_io_batch_pages(e.batch, &e.n);
     r->warnings = fmd_io_batch_warnings(e.batch, &r->n_warnings);
-    r->t_enumerate = cli_now() - t_start;
+    r->t_enumerate = fmd_clock_now() - t_start;
 
     /* Outputs. */
-    double t_open = cli_now();
+    double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
         st = fmd_io_out_open(cfg->out_dir, &e.out, &err);
         if (st != FMD_OK) {
@@ -423,7 +417,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
             goto done;
         }
     }
-    r->t_write += cli_now() - t_open;
+    r->t_write += fmd_clock_now() - t_open;
 
     /* Per-thread sink state, and the kernel. */
     e.slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e.nthreads);
@@ -522,12 +516,12 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
 
     fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
     for (size_t k = 0; k < e.n_wins; k++) {
-        double tw = cli_now();
+        double tw = fmd_clock_now();
         pthread_mutex_lock(&e.mu);
         while (e.loaded <= k)
             pthread_cond_wait(&e.cv, &e.mu);
         pthread_mutex_unlock(&e.mu);
-        r->t_load_wait += cli_now() - tw;
+        r->t_load_wait += fmd_clock_now() - tw;
         window *w = &e.wins[k];
         r->t_load += w->load_s;
         if (w->st != FMD_OK) {
@@ -535,10 +529,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
             fail_with(r, st, 0, "loading");
             break;
         }
-        double tp = cli_now();
+        double tp = fmd_clock_now();
         if (e.out != NULL)
             fmd_io_out_prepare(e.out, e.batch, w->first, w->count);
-        r->t_write += cli_now() - tp;
+        r->t_write += fmd_clock_now() - tp;
 
         e.win_first = w->first;
         /* More than one NUMA node: each node's threads take their node's share of the window
@@ -556,9 +550,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
                              .n_parts = n_parts,
                              .part_first = w->part_first,
                              .thread_part = e.thread_part};
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         st = fmd_kernel_run_batch(kb, &run);
-        r->t_render += cli_now() - t0;
+        r->t_render += fmd_clock_now() - t0;
         for (int t = 0; t < e.nthreads; t++) {
             r->thread_stats[t].pages += ts[t].pages;
             r->thread_stats[t].bytes_in += ts[t].bytes_in;
@@ -579,10 +573,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     free(ts);
     fmd_numa_unbind_thread(pl->plan, NULL);
     if (e.writer != NULL) {
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         fmd_status wst = fmd_io_writer_finish(e.writer);
         e.writer = NULL;
-        r->t_write += cli_now() - t0;
+        r->t_write += fmd_clock_now() - t0;
         if (wst != FMD_OK && r->st == FMD_OK)
             fail_with(r, wst, 0, "writing");
         /* Pages whose file the pool could not write: report them now. */
@@ -599,10 +593,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
 
     /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
     if (e.stream != NULL) {
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         fmd_status sst = fmd_io_stream_close(e.stream, &err);
         e.stream = NULL;
-        r->t_write += cli_now() - t0;
+        r->t_write += fmd_clock_now() - t0;
         if (sst != FMD_OK && r->st == FMD_OK)
             fail_with(r, sst, err, cfg->out_dir ? FMD_IO_MANIFEST_NAME : cfg->ndjson_path);
     }
@@ -640,7 +634,7 @@ done:
     r->nthreads = e.nthreads;
     r->latency = e.latency;
     r->messages = e.messages;
-    r->wall = cli_now() - t_start;
+    r->wall = fmd_clock_now() - t_start;
     r->batch = e.batch; /* the caller reports page errors from it, then frees it */
     fmd_io_out_close(e.out);
     fmd_kernel_batch_destroy(kb);

@@ -126,7 +126,7 @@ void fmd__io_set_free(fmd__io_set *s)
     s->count = 0;
 }
 
-int fmd__io_writev_all(int fd, struct iovec *iov, int cnt)
+int fmd_io_writev_all(int fd, struct iovec *iov, int cnt)
 {
     while (cnt > 0) {
         ssize_t w = writev(fd, iov, cnt);

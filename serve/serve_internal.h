@@ -83,7 +83,7 @@ typedef struct serve_sink_slot {
 typedef struct serve {
     /* Fixed once started. */
     fmd_rpc_writer *w;
-    fmd_rpc_root *root;
+    fmd_io_root *root;
     const char *root_path;
     fmd_options defaults;
     cli_placement pl;

@@ -243,7 +243,7 @@ static double load_average(void)
     return load;
 }
 
-fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command)
+fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command)
 {
     memset(pl, 0, sizeof *pl);
     bool autoth = c->threads_arg != NULL && strcmp(c->threads_arg, "auto") == 0;
@@ -285,7 +285,7 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
     return FMD_OK;
 }
 
-void cli_placement_report(const cli_placement *pl, const char *command)
+void cli_placement_report(const fmd_placement *pl, const char *command)
 {
     fmd_arena *a = NULL;
     if (fmd_arena_create(&a, 0) != FMD_OK)
@@ -297,7 +297,7 @@ void cli_placement_report(const cli_placement *pl, const char *command)
     fmd_arena_destroy(a);
 }
 
-void cli_run_empty_region(cli_placement *pl)
+void cli_run_empty_region(fmd_placement *pl)
 {
     fmd_kernel_batch *kb = NULL;
     fmd_options opt;
@@ -309,7 +309,7 @@ void cli_run_empty_region(cli_placement *pl)
     fmd_numa_unbind_thread(pl->plan, NULL);
 }
 
-void cli_placement_close(cli_placement *pl)
+void cli_placement_close(fmd_placement *pl)
 {
     fmd_numa_destroy_plan(pl->plan);
     fmd_numa_destroy_topology(pl->topo);
@@ -346,6 +346,34 @@ void cli_report_page(FILE *f, const char *path, const fmd_result *r)
         fprintf(f, ": error: %s: %.*s\n", what, (int)r->err_message.len, r->err_message.ptr);
     else
         fprintf(f, ": error: %s\n", what);
+}
+
+char *cli_page_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
+                       void *userdata)
+{
+    (void)userdata;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return NULL;
+    if (res->status == FMD_OK && load_status != FMD_OK)
+        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(load_status), err ? ": " : "",
+                err ? strerror(err) : "");
+    else
+        cli_report_page(f, name, res);
+    fclose(f);
+    return text;
+}
+
+void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, void *userdata)
+{
+    (void)userdata;
+    fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, total,
+            total ? 100.0 * (double)done / (double)total : 100.0, elapsed_s,
+            elapsed_s > 0 ? (double)done / elapsed_s : 0.0);
+    if (final)
+        fputc('\n', stderr);
 }
 
 /*** Profiles and windows ***/

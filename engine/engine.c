@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The build pipeline shared by `build` and `bench`: enumerate -> windows of pages loaded by a
+/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of pages loaded by a
  * loader thread one window ahead -> the kernel's parallel loop, whose sink writes each page's
  * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
  * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
- * Memory is bounded by the windows: at most queue_size windows are loaded ahead. */
+ * Memory is bounded by the windows: at most queue_size windows are loaded ahead. Never prints:
+ * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fmd_io.h"
-#include "cli.h"
+#include "fmd_clock.h"
+#include "fmd_engine.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
@@ -40,7 +42,7 @@ typedef struct window {
 } window;
 
 typedef struct engine {
-    const cli_engine_cfg *cfg;
+    const fmd_engine_cfg *cfg;
     fmd_io_batch *batch;
     fmd_io_page *pages;
     size_t n;
@@ -49,7 +51,7 @@ typedef struct engine {
     fmd_io_writer *writer; /* tree mode: the pool that creates the files */
     int *thread_part;      /* with several NUMA nodes: each thread's node, else NULL */
     size_t writer_bytes;   /* HTML bytes the pool may hold; 0: no bound but its page count */
-    cli_placement *pl;
+    fmd_placement *pl;
     sink_slot *slots;
     int nthreads;
     size_t win_first; /* batch index of the window being rendered */
@@ -86,7 +88,7 @@ static size_t resident_bytes(void)
  * (code, libraries, the batch's page table), each thread's arenas, and (queue_size + 3) windows:
  * the one rendering, queue_size loading ahead, at most one window of HTML queued for the writer
  * pool and one of lines waiting for the ordered stream. */
-static size_t window_bytes(const cli_engine_cfg *cfg, int nthreads)
+static size_t window_bytes(const fmd_engine_cfg *cfg, int nthreads)
 {
     if (cfg->max_memory == 0)
         return 0;
@@ -149,7 +151,7 @@ static void *loader_main(void *arg)
     engine *e = arg;
     if (e->n_wins > 1) /* on a thread of its own (one window: the main thread loads it) */
         pthread_setname_np(pthread_self(), "fastmd-loader");
-    const cli_engine_cfg *cfg = e->cfg;
+    const fmd_engine_cfg *cfg = e->cfg;
     int io_threads = e->nthreads;
     size_t *sizes = NULL;
     if (e->pl->plan->n_nodes > 1) {
@@ -223,22 +225,13 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
 static void note_messages(engine *e, size_t gi, const fmd_result *res)
 {
     fmd_io_page *p = &e->pages[gi];
-    if (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0)
+    if (e->cfg->message == NULL ||
+        (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0))
         return;
-    /* Kept for the end of the run, when they are printed in path order. */
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL)
-        return;
+    /* Kept for the end of the run, when the caller prints them in path order. */
     char name[4096];
     snprintf(name, sizeof name, "%s/%s", e->cfg->src, p->path);
-    if (res->status == FMD_OK && p->status != FMD_OK)
-        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(p->status), p->err ? ": " : "",
-                p->err ? strerror(p->err) : "");
-    else
-        cli_report_page(f, name, res);
-    fclose(f);
+    char *text = e->cfg->message(name, p->status, p->err, res, e->cfg->userdata);
     free(e->messages[gi]);
     e->messages[gi] = text;
 }
@@ -312,22 +305,19 @@ typedef struct progress {
     pthread_t tid;
 } progress;
 
-/* How often the progress line is redrawn. */
+/* How often progress is reported. */
 #define PROGRESS_S 0.2
 
-static void print_progress(engine *e, double t0)
+static void report_progress(engine *e, double t0, bool final)
 {
     size_t done = 0;
     for (int t = 0; t < e->nthreads; t++)
         done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
-    double el = fmd_clock_now() - t0;
-    fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
-            e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
-            el > 0 ? (double)done / el : 0.0);
+    e->cfg->progress(done, e->n, fmd_clock_now() - t0, final, e->cfg->userdata);
 }
 
-/* Redraw the line every PROGRESS_S until stopped (a condition wait, so that stopping does not
- * wait for the next tick), then draw it once more, complete, and end it. */
+/* Report progress every PROGRESS_S until stopped (a condition wait, so that stopping does not
+ * wait for the next tick), then once more, final. */
 static void *progress_main(void *arg)
 {
     progress *pr = arg;
@@ -337,11 +327,10 @@ static void *progress_main(void *arg)
     while (!pr->stop) {
         struct timespec ts = fmd_clock_deadline(PROGRESS_S);
         if (pthread_cond_timedwait(&pr->cv, &pr->mu, &ts) != 0 && !pr->stop)
-            print_progress(pr->e, t0);
+            report_progress(pr->e, t0, false);
     }
     pthread_mutex_unlock(&pr->mu);
-    print_progress(pr->e, t0);
-    fputc('\n', stderr);
+    report_progress(pr->e, t0, true);
     return NULL;
 }
 
@@ -358,7 +347,7 @@ static void progress_stop(progress *pr)
 
 /*** The run ***/
 
-static fmd_status fail_with(cli_engine_result *r, fmd_status st, int err, const char *what)
+static fmd_status fail_with(fmd_engine_result *r, fmd_status st, int err, const char *what)
 {
     r->st = st;
     r->err = err;
@@ -366,7 +355,7 @@ static fmd_status fail_with(cli_engine_result *r, fmd_status st, int err, const 
     return st;
 }
 
-fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engine_result *r)
+fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
 {
     engine e = {0};
     memset(r, 0, sizeof *r);
@@ -503,7 +492,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     } else {
         loader_started = true;
     }
-    if (cfg->progress) {
+    if (cfg->progress != NULL) {
         pthread_mutex_init(&pr.mu, NULL);
         pthread_cond_init(&pr.cv, NULL);
         if (pthread_create(&pr.tid, NULL, progress_main, &pr) == 0) {
@@ -647,7 +636,7 @@ done:
     return r->st;
 }
 
-void cli_engine_result_free(cli_engine_result *r)
+void fmd_engine_result_free(fmd_engine_result *r)
 {
     fmd_io_batch_destroy(r->batch);
     free(r->thread_stats);

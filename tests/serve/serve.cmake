@@ -9,7 +9,7 @@ set_tests_properties(serve_end_to_end PROPERTIES
 # serve/rpc.c without the server: line reader, escaping, request parsing, the digest encoding.
 fmd_add_test(test_serve_rpc
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rpc.c
-    LIBS fmd_io PkgConfig::JANSSON
+    LIBS fmd_serve PkgConfig::JANSSON
     PRIVATE_OF serve
     LABELS unit TIMEOUT 60)
 

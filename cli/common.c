@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 
 #include "fmd_numa.h"
 #include "cli.h"
@@ -86,52 +85,17 @@ bool cli_parse_size(const char *s, size_t *out)
 /* --rules FILE: a JSON array of {pattern, replacement, regex?}, compiled once for the run. */
 static void load_rules(cli_common *c, const char *path, const char *command)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        cli_die(jerr.line > 0 ? FMD_EXIT_USAGE : FMD_EXIT_NOINPUT, command, "--rules %s:%d:%d: %s",
-                path, jerr.line, jerr.column, jerr.text);
-    if (!json_is_array(root))
-        cli_die(FMD_EXIT_USAGE, command, "--rules %s: expected a JSON array of rules", path);
-    size_t n = json_array_size(root);
-    if (n > FMD_MAX_RULES)
-        cli_die(FMD_EXIT_USAGE, command, "--rules %s: %zu rules, at most %d", path, n,
-                FMD_MAX_RULES);
-    fmd_rule_spec *specs = calloc(n ? n : 1, sizeof *specs);
-    if (specs == NULL)
-        cli_die(FMD_EXIT_OSERR, command, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *r = json_array_get(root, i);
-        json_t *pat = json_object_get(r, "pattern"), *rep = json_object_get(r, "replacement");
-        json_t *rx = json_object_get(r, "regex");
-        if (!json_is_object(r) || !json_is_string(pat) || !json_is_string(rep) ||
-            (rx != NULL && !json_is_boolean(rx)))
-            cli_die(FMD_EXIT_USAGE, command,
-                    "--rules %s: rule %zu needs string \"pattern\" and \"replacement\" and an "
-                    "optional boolean \"regex\"",
-                    path, i);
-        specs[i].pattern = json_string_value(pat);
-        specs[i].pattern_len = json_string_length(pat);
-        specs[i].replacement = json_string_value(rep);
-        specs[i].replacement_len = json_string_length(rep);
-        specs[i].regex = json_is_true(rx);
-    }
-    fmd_arena *a = NULL;
-    if (fmd_arena_create(&a, 0) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, command, "out of memory");
-    fmd_buf msg;
-    fmd_buf_init(&msg, a);
-    size_t bad = 0;
+    char msg[512];
     fmd_kernel_rules_free(c->rules);
     c->rules = NULL;
-    fmd_status st = fmd_kernel_rules_compile(specs, n, &c->rules, &bad, &msg);
+    c->opt.rules = NULL;
+    fmd_status st = fmd_engine_rules_load(path, &c->rules, msg, sizeof msg);
+    if (st == FMD_E_NOMEM)
+        cli_die(FMD_EXIT_OSERR, command, "out of memory");
     if (st != FMD_OK)
-        cli_die(st == FMD_E_NOMEM ? FMD_EXIT_OSERR : FMD_EXIT_USAGE, command, "--rules %s: %.*s",
-                path, (int)msg.len, msg.ptr ? msg.ptr : fmd_status_str(st));
+        cli_die(st == FMD_E_NOINPUT ? FMD_EXIT_NOINPUT : FMD_EXIT_USAGE, command, "--rules %s%s",
+                path, msg);
     c->opt.rules = c->rules;
-    fmd_arena_destroy(a);
-    free(specs);
-    json_decref(root);
 }
 
 void cli_common_free(cli_common *c)

@@ -76,6 +76,14 @@ typedef struct fmd_engine_result {
  * kernel's OpenMP team, and joins them all before it returns. */
 fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r);
 
+/** Read and compile the rules file @p path: a JSON array of {pattern, replacement, regex?}.
+ * @param msg receives, on a failure other than FMD_E_NOMEM, what is wrong, to follow the path
+ * (":LINE:COL: text" or ": text").
+ * @return FMD_OK, FMD_E_NOINPUT (the file cannot be read), FMD_E_USAGE (not such an array),
+ * FMD_E_RULE (the kernel refused a rule), FMD_E_NOMEM.
+ * Ownership: free *out with fmd_kernel_rules_free(). Threads: safe. */
+fmd_status fmd_engine_rules_load(const char *path, fmd_rules **out, char *msg, size_t msg_len);
+
 /** Free what @p r holds (the batch, the messages, the figures) and zero it. */
 void fmd_engine_result_free(fmd_engine_result *r);
 

@@ -25,7 +25,7 @@
  * process fd, so OPENAT into the fixed table refuses O_CLOEXEC with EINVAL: drop it there. */
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 #define OPEN_FLAGS_DIRECT (O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-/* Pages handed out per grab in the pool loops: FMD__IO_CHUNK in io/internal.h. */
+/* Pages handed out per grab in the pool loops: FMD__IO_CHUNK in io/io_internal.h. */
 #define POOL_CHUNK 4
 /* Most rings one run may use (one per thread). */
 #define MAX_RINGS 8

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd bench [options] SRC\n"
@@ -142,17 +142,17 @@ typedef struct kernel_bench {
 } kernel_bench;
 
 /* One timed kernel run on @p pl's threads; returns seconds, fills latencies. */
-static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, cli_placement *pl,
-                         const cli_engine_cfg *cfg, double *lat, double *util)
+static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, fmd_placement *pl,
+                         const fmd_engine_cfg *cfg, double *lat, double *util)
 {
     int nt = pl->plan->n_threads;
     fmd_thread_stats ts[FMD_NUMA_MAX_THREADS];
     fmd_batch_run run = {.base = kb->in.base, .pages = kb->in.refs, .n = kb->n,
                          .opt = &cfg->opt, .results = kb->results, .hook = &pl->hook,
                          .stats = ts, .schedule = cfg->schedule};
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     fmd_kernel_run_batch(k, &run);
-    double dt = cli_now() - t0;
+    double dt = fmd_clock_now() - t0;
     fmd_numa_unbind_thread(pl->plan, NULL);
     double busy = 0;
     for (int t = 0; t < nt; t++)
@@ -164,17 +164,17 @@ static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, cli_placement *p
 }
 
 /* One thread, a plain loop over the pages: no parallel region, no scheduler, no hook. */
-static double kernel_single(kernel_bench *kb, const cli_engine_cfg *cfg)
+static double kernel_single(kernel_bench *kb, const fmd_engine_cfg *cfg)
 {
     fmd_arena *out = NULL, *scratch = NULL;
     if (fmd_arena_create(&out, (size_t)1 << 20) != FMD_OK ||
         fmd_arena_create(&scratch, 0) != FMD_OK)
         return 0;
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     for (size_t i = 0; i < kb->n; i++)
         fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len,
                                &cfg->opt, out, scratch, &kb->results[i]);
-    double dt = cli_now() - t0;
+    double dt = fmd_clock_now() - t0;
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
     return dt;
@@ -182,11 +182,11 @@ static double kernel_single(kernel_bench *kb, const cli_engine_cfg *cfg)
 
 /*** End to end ***/
 
-static double e2e_run(cli_engine_cfg *cfg, cli_placement *pl, const char *out, bool floor,
+static double e2e_run(fmd_engine_cfg *cfg, fmd_placement *pl, const char *out, bool floor,
                       double *lat, size_t *n_pages, double *util, const char *cmd)
 {
     rm_tree(out);
-    cli_engine_cfg c = *cfg;
+    fmd_engine_cfg c = *cfg;
     char ndjson[4200];
     if (cfg->ndjson_path != NULL) {
         mkdir(out, 0777);
@@ -204,8 +204,8 @@ static double e2e_run(cli_engine_cfg *cfg, cli_placement *pl, const char *out, b
         }
     }
     c.collect_latency = lat != NULL;
-    cli_engine_result r;
-    fmd_status st = cli_engine_run(&c, pl, &r);
+    fmd_engine_result r;
+    fmd_status st = fmd_engine_run(&c, pl, &r);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s: %s", r.what ? r.what : "", fmd_status_str(st));
     double busy = 0;
@@ -216,7 +216,7 @@ static double e2e_run(cli_engine_cfg *cfg, cli_placement *pl, const char *out, b
         memcpy(lat, r.latency, r.pages * sizeof *lat);
     *n_pages = r.pages;
     double wall = r.wall;
-    cli_engine_result_free(&r);
+    fmd_engine_result_free(&r);
     return wall;
 }
 
@@ -242,7 +242,7 @@ int cli_cmd_bench(int argc, char **argv)
     cli_common c;
     cli_common_init(&c);
     cli_tuning tune = {0};
-    cli_engine_cfg cfg = {0};
+    fmd_engine_cfg cfg = {0};
     int repeat = 5;
     bool kernel_only = false, io_floor = false, single = false;
     const char *out = NULL, *json = NULL;
@@ -287,6 +287,7 @@ int cli_cmd_bench(int argc, char **argv)
     cfg.src = argv[optind];
     cli_tuning_apply(&tune, &c, cmd);
     cfg.opt = c.opt;
+    cfg.message = cli_page_message; /* formatted as build does, though bench prints none */
     cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
 
@@ -300,7 +301,7 @@ int cli_cmd_bench(int argc, char **argv)
             cli_die(FMD_EXIT_USAGE, cmd, "--threads: '%s' is not a list like 1,2,4 or 1-16",
                     list);
     } else {
-        cli_placement probe;
+        fmd_placement probe;
         cli_common pc = c;
         pc.threads_arg = NULL;
         if (cli_placement_open(&probe, &pc, cmd) != FMD_OK)
@@ -380,12 +381,12 @@ int cli_cmd_bench(int argc, char **argv)
                 cli_common one = c;
                 one.threads_arg = "1";
                 one.no_bind = true;
-                cli_placement p1;
+                fmd_placement p1;
                 if (cli_placement_open(&p1, &one, cmd) != FMD_OK)
                     cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan threads");
                 double u;
                 size_t np;
-                cli_engine_cfg sc = cfg;
+                fmd_engine_cfg sc = cfg;
                 sc.schedule = FMD_SCHED_DYNAMIC;
                 t = e2e_run(&sc, &p1, out, false, NULL, &np, &u, cmd);
                 cli_placement_close(&p1);
@@ -401,7 +402,7 @@ int cli_cmd_bench(int argc, char **argv)
         char tbuf[16];
         snprintf(tbuf, sizeof tbuf, "%d", counts[ci]);
         c.threads_arg = tbuf;
-        cli_placement pl;
+        fmd_placement pl;
         if (cli_placement_open(&pl, &c, cmd) != FMD_OK)
             cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan %d threads", counts[ci]);
         if (kernel_only &&

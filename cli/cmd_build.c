@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"
@@ -91,7 +91,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
-    cli_engine_cfg cfg = {0};
+    fmd_engine_cfg cfg = {0};
     cli_tuning tune = {0};
     const char *summary_json = NULL;
     bool stats = false;
@@ -135,17 +135,19 @@ int cli_cmd_build(int argc, char **argv)
     if (summary_json != NULL)
         cli_check_output_path(summary_json, "--summary-json", cmd);
     cli_tuning_apply(&tune, &c, cmd);
-    cli_placement pl;
+    fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.opt = c.opt;
     cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
-    cfg.progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
+    bool show_progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
+    cfg.progress = show_progress ? cli_progress_line : NULL;
+    cfg.message = cli_page_message;
 
-    cli_engine_result r;
-    st = cli_engine_run(&cfg, &pl, &r);
+    fmd_engine_result r;
+    st = fmd_engine_run(&cfg, &pl, &r);
     for (size_t i = 0; i < r.n_warnings; i++)
         cli_warn(cmd, "%s/%s: warning: %s%s%s", cfg.src, r.warnings[i].path,
                  fmd_io_warning_str(r.warnings[i].kind), r.warnings[i].err ? ": " : "",
@@ -196,7 +198,7 @@ int cli_cmd_build(int argc, char **argv)
                 r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads);
     }
     int rc = r.failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
-    cli_engine_result_free(&r);
+    fmd_engine_result_free(&r);
     cli_placement_close(&pl);
     cli_common_free(&c);
     return rc;

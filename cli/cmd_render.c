@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd render [options] [FILE|-]\n"

@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* fastmd serve: the JSON-RPC 2.0 sidecar (docs/protocol.md). This file holds the flags, the
- * start-up (thread plan, root, lanes, the batch executor), the reader loop on the main thread,
- * which parses every line and answers the cheap methods itself, and the drain at shutdown.
- * Standard output carries protocol lines only; logs go to standard error. */
-#define _GNU_SOURCE /* pthread_setname_np */
+/* fastmd serve: the flags, the environment's test hooks and the messages; the server itself is
+ * serve/ (fmd_serve_run()). Standard output carries protocol lines only; logs go to stderr. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "serve.h"
+#include "cli.h"
+#include "fmd_serve.h"
 
 static const char help[] =
     "Usage: fastmd serve [options]\n"
@@ -50,303 +49,20 @@ enum {
 
 static const char *const cmd = "serve";
 
-/*** Answers ***/
-
-void serve_count_error(serve *s, int code)
+static void serve_warn(const char *what, fmd_status st, int err, void *userdata)
 {
-    int k;
-    for (k = 0; k < SERVE_N_ERRCODES - 1; k++)
-        if (serve_errcodes[k] == code)
-            break;
-    atomic_fetch_add_explicit(&s->stats.errors[k], 1, memory_order_relaxed);
+    (void)userdata;
+    (void)what;
+    cli_warn(cmd, "reading standard input: %s%s%s", fmd_status_str(st), err ? ": " : "",
+             err ? strerror(err) : "");
 }
 
-void serve_send(serve *s, const fmd_buf *b)
+static void serve_ready(int nthreads, int lanes, void *userdata)
 {
-    fmd_slice part = fmd_buf_slice(b);
-    /* A failed write means the client is gone: nothing to tell it, and the end of its input
-     * will stop the server. */
-    (void)fmd_rpc_write(s->w, &part, 1);
+    const char *root_path = userdata;
+    fprintf(stderr, "fastmd: serve: ready: %d worker%s, %d lane%s, root %s\n", nthreads,
+            nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
 }
-
-void serve_done(serve *s, const fmd_rpc_request *req)
-{
-    /* Called just before the answer is written, so that a client that has the answer and then
-     * asks for stats sees it counted. */
-    double ms = (cli_now() - req->t_read) * 1e3;
-    int k = 0;
-    while (k < SERVE_N_BUCKETS && ms > serve_buckets_ms[k])
-        k++;
-    unsigned m = (unsigned)req->method < FMD_RPC_METHOD_COUNT ? (unsigned)req->method
-                                                               : FMD_RPC_INVALID;
-    atomic_fetch_add_explicit(&s->stats.lat_counts[m][k], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->stats.lat_sum_ns[m], (uint_fast64_t)(ms * 1e6),
-                              memory_order_relaxed);
-}
-
-void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
-                      const char *data_json, size_t data_len)
-{
-    if (req != NULL && req->id == NULL)
-        return; /* a notification is never answered */
-    serve_count_error(s, code);
-    fmd_arena *a = NULL;
-    if (fmd_arena_create(&a, 0) != FMD_OK)
-        return;
-    fmd_buf b;
-    fmd_buf_init(&b, a);
-    if (req != NULL)
-        serve_done(s, req);
-    if (fmd_rpc_put_error(&b, req ? req->id : NULL, code, message, data_json, data_len) == FMD_OK)
-        serve_send(s, &b);
-    fmd_arena_destroy(a);
-}
-
-/* Answer @p req with the result object in @p body (appended after the head by @p fn). */
-static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
-{
-    fmd_buf b;
-    fmd_buf_init(&b, a);
-    fmd_status st = fmd_rpc_put_response_head(&b, req->id);
-    double t0 = cli_now();
-    switch (req->method) {
-    case FMD_RPC_PING:
-        if (st == FMD_OK)
-            st = fmd_buf_puts(&b, "{\"pong\":true}");
-        break;
-    case FMD_RPC_HEALTH:
-        if (st == FMD_OK)
-            st = serve_format_health(s, &b);
-        break;
-    case FMD_RPC_STATS:
-        if (st == FMD_OK)
-            st = serve_format_stats(s, &b, req->prometheus);
-        break;
-    case FMD_RPC_CANCEL:
-    case FMD_RPC_CANCEL_REQUEST: {
-        bool found = req->method == FMD_RPC_CANCEL ? serve_batch_cancel(s, req->batch_id, false)
-                                                   : serve_batch_cancel(s, req->cancel_id, true);
-        if (st == FMD_OK)
-            st = fmd_buf_puts(&b, found ? "{\"cancelled\":true}" : "{\"cancelled\":false}");
-        break;
-    }
-    case FMD_RPC_SHUTDOWN:
-        if (st == FMD_OK)
-            st = fmd_buf_puts(&b, "{\"ok\":true}");
-        break;
-    default:
-        break;
-    }
-    if (st == FMD_OK)
-        st = fmd_buf_puts(&b, "}\n");
-    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
-    if (st == FMD_OK) {
-        serve_done(s, req);
-        serve_send(s, &b);
-    } else {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
-    }
-    fmd_arena_reset(a);
-}
-
-/*** The small lane ***/
-
-static void *lane_main(void *arg)
-{
-    serve *s = arg;
-    pthread_setname_np(pthread_self(), "fastmd-lane");
-    serve_lane lane = {0};
-    bool ok = fmd_arena_create(&lane.out, 0) == FMD_OK &&
-              fmd_arena_create(&lane.scratch, 0) == FMD_OK &&
-              fmd_arena_create(&lane.fmt, 0) == FMD_OK;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (s->small_head == NULL && !s->draining)
-            pthread_cond_wait(&s->cv_small, &s->mu);
-        serve_job *job = s->small_head;
-        if (job == NULL) { /* draining and nothing left */
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        s->small_head = job->next;
-        if (s->small_head == NULL)
-            s->small_tail = NULL;
-        s->small_queued--;
-        s->small_running++;
-        pthread_mutex_unlock(&s->mu);
-        if (ok) {
-            serve_answer_small(s, &lane, job->req);
-        } else {
-            serve_send_error(s, job->req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
-                             NULL, 0);
-            fmd_rpc_request_free(job->req);
-        }
-        free(job);
-        pthread_mutex_lock(&s->mu);
-        s->small_running--;
-        pthread_mutex_unlock(&s->mu);
-    }
-    fmd_arena_destroy(lane.out);
-    fmd_arena_destroy(lane.scratch);
-    fmd_arena_destroy(lane.fmt);
-    return NULL;
-}
-
-static void submit_small(serve *s, fmd_rpc_request *req)
-{
-    serve_job *job = malloc(sizeof *job);
-    if (job == NULL) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
-        fmd_rpc_request_free(req);
-        return;
-    }
-    job->next = NULL;
-    job->req = req;
-    pthread_mutex_lock(&s->mu);
-    size_t queued = s->small_queued;
-    if (queued >= s->max_queued) {
-        pthread_mutex_unlock(&s->mu);
-        char data[96];
-        int n = snprintf(data, sizeof data, "{\"queued\":%zu,\"limit\":%zu}", queued,
-                         s->max_queued);
-        serve_send_error(s, req, FMD_RPC_OVERLOADED,
-                         "Overloaded: too many requests waiting; try again later", data,
-                         (size_t)n);
-        fmd_rpc_request_free(req);
-        free(job);
-        return;
-    }
-    if (s->small_tail != NULL)
-        s->small_tail->next = job;
-    else
-        s->small_head = job;
-    s->small_tail = job;
-    s->small_queued++;
-    pthread_cond_signal(&s->cv_small);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/*** The reader ***/
-
-static bool blank(fmd_slice line)
-{
-    for (size_t i = 0; i < line.len; i++)
-        if (line.ptr[i] != ' ' && line.ptr[i] != '\t' && line.ptr[i] != '\r')
-            return false;
-    return true;
-}
-
-/* Read and dispatch lines until shutdown or the end of input. Returns the shutdown request to
- * answer once the work is done, or NULL. */
-static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
-{
-    fmd_arena *a = NULL;
-    if (fmd_arena_create(&a, 0) != FMD_OK)
-        return NULL;
-    fmd_rpc_request *shutdown_req = NULL;
-    for (;;) {
-        fmd_slice line;
-        int err = 0;
-        fmd_status st = fmd_rpc_reader_next(rd, &line, &err);
-        double t_read = cli_now();
-        atomic_store_explicit(&s->stats.bytes_read, fmd_rpc_reader_bytes(rd),
-                              memory_order_relaxed);
-        if (st == FMD_E_NOINPUT)
-            break;
-        if (st == FMD_E_INPUT_LIMIT) {
-            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
-                                      memory_order_relaxed);
-            serve_send_error(s, NULL, FMD_RPC_INVALID_REQUEST,
-                             "Invalid Request: line longer than --max-line-bytes", NULL, 0);
-            continue;
-        }
-        if (st != FMD_OK) {
-            cli_warn(cmd, "reading standard input: %s%s%s", fmd_status_str(st),
-                     err ? ": " : "", err ? strerror(err) : "");
-            break;
-        }
-        if (blank(line))
-            continue;
-        fmd_rpc_request *req = NULL;
-        st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, fmd_rpc_reader_max(rd), &req);
-        if (st != FMD_OK) {
-            serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
-            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
-                                      memory_order_relaxed);
-            serve_send_error(s, NULL, FMD_RPC_INTERNAL_ERROR,
-                             "Internal error: out of memory parsing the request", NULL, 0);
-            continue;
-        }
-        /* Its raw bytes (transformBatch with params.bytes) follow the line: read them now. */
-        st = fmd_rpc_read_attachment(req, rd, &err);
-        serve_add_time(&s->stats.parse_ns, cli_now() - t_read);
-        if (st == FMD_E_IO) {
-            cli_warn(cmd, "reading standard input: %s: %s", fmd_status_str(st), strerror(err));
-            fmd_rpc_request_free(req);
-            break;
-        }
-        req->t_read = t_read;
-        atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);
-        if (req->error != 0) {
-            const char *data = req->error_data;
-            serve_send_error(s, req, req->error, req->error_message, data,
-                             data ? strlen(data) : 0);
-            fmd_rpc_request_free(req);
-            continue;
-        }
-        switch (req->method) {
-        case FMD_RPC_CANCEL_REQUEST:
-            if (req->id == NULL) { /* as LSP sends it: a notification */
-                serve_batch_cancel(s, req->cancel_id, true);
-                fmd_rpc_request_free(req);
-                continue;
-            }
-            break; /* sent as a request: answered like cancel */
-        case FMD_RPC_CANCEL:
-            if (req->id == NULL) {
-                serve_batch_cancel(s, req->batch_id, false);
-                fmd_rpc_request_free(req);
-                continue;
-            }
-            break;
-        case FMD_RPC_SHUTDOWN:
-            shutdown_req = req;
-            goto out;
-        default:
-            break;
-        }
-        if (req->id == NULL) { /* other notifications are ignored */
-            fmd_rpc_request_free(req);
-            continue;
-        }
-        switch (req->method) {
-        case FMD_RPC_PING:
-        case FMD_RPC_HEALTH:
-        case FMD_RPC_STATS:
-        case FMD_RPC_CANCEL:
-        case FMD_RPC_CANCEL_REQUEST:
-            answer_inline(s, req, a);
-            fmd_rpc_request_free(req);
-            break;
-        case FMD_RPC_TRANSFORM:
-        case FMD_RPC_NORMALIZE:
-        case FMD_RPC_COMPUTE_DIGEST:
-            submit_small(s, req);
-            break;
-        case FMD_RPC_TRANSFORM_BATCH:
-            serve_batch_submit(s, req);
-            break;
-        default:
-            fmd_rpc_request_free(req);
-            break;
-        }
-    }
-out:
-    fmd_arena_destroy(a);
-    return shutdown_req;
-}
-
-/*** Start and stop ***/
 
 static size_t parse_count(const char *arg, const char *flag, size_t lo, size_t hi)
 {
@@ -401,92 +117,35 @@ int cli_cmd_serve(int argc, char **argv)
     /* A client that goes away must not kill the server mid-write: write() then fails with
      * EPIPE, and the end of input follows. */
     signal(SIGPIPE, SIG_IGN);
-    fmd_rpc_init();
-
-    static serve s; /* zero-initialised; large (the counters), so not on the stack */
-    s.t0 = cli_now();
-    s.defaults = c.opt;
-    s.lanes = lanes;
-    s.max_queued = max_queued;
-    s.root_path = root_path;
+    fmd_serve_cfg cfg = {.defaults = c.opt,
+                         .root_path = root_path,
+                         .lanes = lanes,
+                         .max_queued = max_queued,
+                         .max_line = max_line,
+                         .in_fd = STDIN_FILENO,
+                         .out_fd = STDOUT_FILENO,
+                         .warn = serve_warn,
+                         .ready = c.quiet ? NULL : serve_ready,
+                         .userdata = (void *)root_path};
     const char *hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
     if (hook != NULL && *hook != '\0')
-        s.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
+        cfg.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')
-        s.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
-    int err = 0;
-    fmd_status st = fmd_rpc_root_open(root_path, &s.root, &err);
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", root_path, fmd_status_str(st),
-                err ? ": " : "", err ? strerror(err) : "");
-    st = cli_placement_open(&s.pl, &c, cmd);
+        cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+    fmd_placement pl;
+    fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
-    s.nthreads = s.pl.plan->n_threads;
-    s.sink_slots = aligned_alloc(64, sizeof(serve_sink_slot) * (size_t)s.nthreads);
-    fmd_rpc_reader *rd = NULL;
-    if (s.sink_slots == NULL || fmd_kernel_batch_create(&s.kb, s.nthreads) != FMD_OK ||
-        fmd_rpc_writer_create(&s.w, STDOUT_FILENO) != FMD_OK ||
-        fmd_rpc_reader_create(&rd, STDIN_FILENO, max_line) != FMD_OK)
-        cli_die(FMD_EXIT_SOFTWARE, cmd, "out of memory at start-up");
-    memset(s.sink_slots, 0, sizeof(serve_sink_slot) * (size_t)s.nthreads);
-    serve_rules_init(&s.rules);
-    pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.cv_small, NULL);
-    pthread_cond_init(&s.cv_batch, NULL);
-
-    pthread_t *lane_tids = calloc((size_t)lanes, sizeof *lane_tids);
-    pthread_t batch_tid;
-    if (lane_tids == NULL)
-        cli_die(FMD_EXIT_SOFTWARE, cmd, "out of memory at start-up");
-    for (int i = 0; i < lanes; i++)
-        if (pthread_create(&lane_tids[i], NULL, lane_main, &s) != 0)
-            cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot start a lane thread");
-    if (pthread_create(&batch_tid, NULL, serve_batch_main, &s) != 0)
-        cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot start the batch thread");
-    if (!c.quiet)
-        fprintf(stderr, "fastmd: serve: ready: %d worker%s, %d lane%s, root %s\n", s.nthreads,
-                s.nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
-
-    fmd_rpc_request *shutdown_req = read_loop(&s, rd);
-
-    /* Drain: every request already read is answered, then the shutdown itself. */
-    pthread_mutex_lock(&s.mu);
-    s.draining = true;
-    pthread_cond_broadcast(&s.cv_small);
-    pthread_cond_broadcast(&s.cv_batch);
-    pthread_mutex_unlock(&s.mu);
-    for (int i = 0; i < lanes; i++)
-        pthread_join(lane_tids[i], NULL);
-    pthread_join(batch_tid, NULL);
-    if (shutdown_req != NULL) {
-        if (shutdown_req->id != NULL) {
-            fmd_arena *a = NULL;
-            if (fmd_arena_create(&a, 0) == FMD_OK) {
-                answer_inline(&s, shutdown_req, a);
-                fmd_arena_destroy(a);
-            }
-        }
-        fmd_rpc_request_free(shutdown_req);
-    }
-    cli_placement_report(&s.pl, cmd);
-
-    free(lane_tids);
-    fmd_rpc_reader_destroy(rd);
-    fmd_rpc_writer_destroy(s.w);
-    fmd_rpc_root_close(s.root);
-    for (int t = 0; t < s.nthreads; t++) {
-        fmd_arena_destroy(s.sink_slots[t].fmt);
-        fmd_arena_destroy(s.sink_slots[t].out);
-        fmd_arena_destroy(s.sink_slots[t].scratch);
-    }
-    free(s.sink_slots);
-    fmd_kernel_batch_destroy(s.kb);
-    serve_rules_destroy(&s.rules);
-    cli_placement_close(&s.pl);
-    pthread_mutex_destroy(&s.mu);
-    pthread_cond_destroy(&s.cv_small);
-    pthread_cond_destroy(&s.cv_batch);
+    cfg.placement = &pl;
+    fmd_serve_failure fail;
+    st = fmd_serve_run(&cfg, &fail);
+    if (st != FMD_OK && fail.root)
+        cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", root_path, fmd_status_str(st),
+                fail.err ? ": " : "", fail.err ? strerror(fail.err) : "");
+    if (st != FMD_OK)
+        cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);
+    cli_placement_report(&pl, cmd);
+    cli_placement_close(&pl);
     return FMD_EXIT_OK;
 }

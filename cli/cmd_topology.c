@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cli.h"
 
 static const char help[] =
     "Usage: fastmd topology [options]\n"
@@ -47,7 +47,7 @@ int cli_cmd_topology(int argc, char **argv)
     }
     if (optind != argc)
         cli_die(FMD_EXIT_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
-    cli_placement pl;
+    fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));

@@ -8,11 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 
 #include "fmd_io.h"
 #include "fmd_numa.h"
-#include "internal.h"
+#include "cli.h"
 
 const char cli_common_help[] =
     "  --dialect gfm|commonmark  Markdown dialect (default gfm: tables, strikethrough,\n"
@@ -89,52 +88,17 @@ bool cli_parse_size(const char *s, size_t *out)
 /* --rules FILE: a JSON array of {pattern, replacement, regex?}, compiled once for the run. */
 static void load_rules(cli_common *c, const char *path, const char *command)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        cli_die(jerr.line > 0 ? FMD_EXIT_USAGE : FMD_EXIT_NOINPUT, command, "--rules %s:%d:%d: %s",
-                path, jerr.line, jerr.column, jerr.text);
-    if (!json_is_array(root))
-        cli_die(FMD_EXIT_USAGE, command, "--rules %s: expected a JSON array of rules", path);
-    size_t n = json_array_size(root);
-    if (n > FMD_MAX_RULES)
-        cli_die(FMD_EXIT_USAGE, command, "--rules %s: %zu rules, at most %d", path, n,
-                FMD_MAX_RULES);
-    fmd_rule_spec *specs = calloc(n ? n : 1, sizeof *specs);
-    if (specs == NULL)
-        cli_die(FMD_EXIT_OSERR, command, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *r = json_array_get(root, i);
-        json_t *pat = json_object_get(r, "pattern"), *rep = json_object_get(r, "replacement");
-        json_t *rx = json_object_get(r, "regex");
-        if (!json_is_object(r) || !json_is_string(pat) || !json_is_string(rep) ||
-            (rx != NULL && !json_is_boolean(rx)))
-            cli_die(FMD_EXIT_USAGE, command,
-                    "--rules %s: rule %zu needs string \"pattern\" and \"replacement\" and an "
-                    "optional boolean \"regex\"",
-                    path, i);
-        specs[i].pattern = json_string_value(pat);
-        specs[i].pattern_len = json_string_length(pat);
-        specs[i].replacement = json_string_value(rep);
-        specs[i].replacement_len = json_string_length(rep);
-        specs[i].regex = json_is_true(rx);
-    }
-    fmd_arena *a = NULL;
-    if (fmd_arena_create(&a, 0) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, command, "out of memory");
-    fmd_buf msg;
-    fmd_buf_init(&msg, a);
-    size_t bad = 0;
+    char msg[512];
     fmd_kernel_rules_free(c->rules);
     c->rules = NULL;
-    fmd_status st = fmd_kernel_rules_compile(specs, n, &c->rules, &bad, &msg);
+    c->opt.rules = NULL;
+    fmd_status st = fmd_engine_rules_load(path, &c->rules, msg, sizeof msg);
+    if (st == FMD_E_NOMEM)
+        cli_die(FMD_EXIT_OSERR, command, "out of memory");
     if (st != FMD_OK)
-        cli_die(st == FMD_E_NOMEM ? FMD_EXIT_OSERR : FMD_EXIT_USAGE, command, "--rules %s: %.*s",
-                path, (int)msg.len, msg.ptr ? msg.ptr : fmd_status_str(st));
+        cli_die(st == FMD_E_NOINPUT ? FMD_EXIT_NOINPUT : FMD_EXIT_USAGE, command, "--rules %s%s",
+                path, msg);
     c->opt.rules = c->rules;
-    fmd_arena_destroy(a);
-    free(specs);
-    json_decref(root);
 }
 
 void cli_common_free(cli_common *c)
@@ -251,7 +215,7 @@ static double load_average(void)
     return load;
 }
 
-fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command)
+fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command)
 {
     memset(pl, 0, sizeof *pl);
     bool autoth = c->threads_arg != NULL && strcmp(c->threads_arg, "auto") == 0;
@@ -293,7 +257,7 @@ fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char
     return FMD_OK;
 }
 
-void cli_placement_report(const cli_placement *pl, const char *command)
+void cli_placement_report(const fmd_placement *pl, const char *command)
 {
     fmd_arena *a = NULL;
     if (fmd_arena_create(&a, 0) != FMD_OK)
@@ -305,7 +269,7 @@ void cli_placement_report(const cli_placement *pl, const char *command)
     fmd_arena_destroy(a);
 }
 
-void cli_run_empty_region(cli_placement *pl)
+void cli_run_empty_region(fmd_placement *pl)
 {
     fmd_kernel_batch *kb = NULL;
     fmd_options opt;
@@ -317,7 +281,7 @@ void cli_run_empty_region(cli_placement *pl)
     fmd_numa_unbind_thread(pl->plan, NULL);
 }
 
-void cli_placement_close(cli_placement *pl)
+void cli_placement_close(fmd_placement *pl)
 {
     fmd_numa_destroy_plan(pl->plan);
     fmd_numa_destroy_topology(pl->topo);
@@ -366,11 +330,32 @@ void cli_report_page(FILE *f, const char *path, const fmd_result *r)
         fprintf(f, ": error: %s\n", what);
 }
 
-double cli_now(void)
+char *cli_page_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
+                       void *userdata)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    (void)userdata;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return NULL;
+    if (res->status == FMD_OK && load_status != FMD_OK)
+        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(load_status), err ? ": " : "",
+                err ? strerror(err) : "");
+    else
+        cli_report_page(f, name, res);
+    fclose(f);
+    return text;
+}
+
+void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, void *userdata)
+{
+    (void)userdata;
+    fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, total,
+            total ? 100.0 * (double)done / (double)total : 100.0, elapsed_s,
+            elapsed_s > 0 ? (double)done / elapsed_s : 0.0);
+    if (final)
+        fputc('\n', stderr);
 }
 
 /*** Profiles and windows ***/

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cli.h"
 
 static const char usage[] =
     "Usage: fastmd <command> [options]\n"

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "fmd_io.h"
-#include "internal.h"
+#include "cli.h"
 
 /* CPU utilisation: time threads spent on pages over threads x wall time. */
-static double utilisation(const cli_engine_result *r, double *busy_out)
+static double utilisation(const fmd_engine_result *r, double *busy_out)
 {
     double busy = 0;
     for (int t = 0; t < r->nthreads; t++)
@@ -20,7 +20,7 @@ static double utilisation(const cli_engine_result *r, double *busy_out)
     return r->wall > 0 ? busy / ((double)r->nthreads * r->wall) : 0;
 }
 
-void cli_print_stats(FILE *f, const cli_engine_result *r)
+void cli_print_stats(FILE *f, const fmd_engine_result *r)
 {
     double busy;
     double util = utilisation(r, &busy);
@@ -68,8 +68,8 @@ static fmd_status put_num(fmd_buf *b, const char *key, double v, int first)
     return fmd_buf_append(b, tmp, (size_t)n);
 }
 
-fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
-                                  const cli_engine_cfg *cfg, int *err)
+fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
+                                  const fmd_engine_cfg *cfg, int *err)
 {
     *err = 0;
     fmd_arena *a = NULL;

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
-# fmd_add_test(name SOURCES ... LIBS ... LABELS ... TIMEOUT n [ARGS ...])
-# One executable per unit test, registered with ctest.
+# fmd_add_test(name SOURCES ... LIBS ... LABELS ... TIMEOUT n [ARGS ...] [PRIVATE_OF module])
+# One executable per unit test, registered with ctest. PRIVATE_OF kernel puts kernel/ (its
+# module-private header) on the test's include path: white-box tests of one module only.
 function(fmd_add_test name)
-    cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;ARGS;LINK_OPTIONS" ${ARGN})
+    cmake_parse_arguments(T "" "TIMEOUT;PRIVATE_OF" "SOURCES;LIBS;LABELS;ARGS;LINK_OPTIONS" ${ARGN})
     add_executable(${name} ${T_SOURCES})
     fmd_target_defaults(${name})
     target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA ${T_LIBS})
+    if(T_PRIVATE_OF)
+        target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/${T_PRIVATE_OF})
+    endif()
     if(T_LINK_OPTIONS)
         target_link_options(${name} PRIVATE ${T_LINK_OPTIONS})
     endif()

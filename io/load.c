@@ -2,7 +2,7 @@
 /* Loading: lay a window of pages out in one block, fill it with parallel reads (openat relative
  * to the page's directory descriptor, one read, close), and read single pages for `fastmd render`.
  * Interprets no page byte. */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <omp.h>
 

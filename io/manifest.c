@@ -2,7 +2,7 @@
 /* The JSON line of one page (manifest, NDJSON stream, JSON-RPC results) written by hand into an
  * fmd_buf. Field order is fixed; see fmd_io_format_page_json(). The manifest is these lines,
  * written in page order by the ordered stream (stream.c). */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,13 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmd_clock.h"
 #include "fmd_io.h"
-#include "internal.h"
+#include "io_internal.h"
 
 /* Lines gathered into one writev(); Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512
 /* How long the writer sleeps when the next line is not ready (nanoseconds). */
-#define STREAM_POLL_NS (1000L * 1000L)
+#define STREAM_POLL_S 0.001
 
 /* One line: its bytes (malloc'ed, owned by the stream until written) and length. ready is set last,
  * with release order, by the thread that puts the line; the writer reads it with acquire order. */
@@ -71,7 +72,7 @@ static void *writer_main(void *arg)
         }
         if (cnt > 0) {
             if (s->st == FMD_OK) {
-                int e = fmd__io_writev_all(s->fd, iov, cnt);
+                int e = fmd_io_writev_all(s->fd, iov, cnt);
                 if (e != 0) {
                     s->st = FMD_E_IO;
                     s->err = e;
@@ -91,7 +92,7 @@ static void *writer_main(void *arg)
         }
         /* Nothing ready: sleep a little. Puts do not wake the writer line by line (a wake-up
          * per line costs a context switch per page, as much as rendering a small page); it
-         * polls every STREAM_POLL_NS instead, and close() wakes it at once. */
+         * polls every STREAM_POLL_S instead, and close() wakes it at once. */
         bool ready = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
         if (s->closing && !ready) {
             /* Closed with a line never put: a caller bug; fail rather than wait forever. */
@@ -101,13 +102,7 @@ static void *writer_main(void *arg)
             return NULL;
         }
         if (!ready) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += STREAM_POLL_NS;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = fmd_clock_deadline(STREAM_POLL_S);
             pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         }
         pthread_mutex_unlock(&s->mu);

@@ -5,7 +5,7 @@
  * in place and never renamed over: a device (/dev/null, /dev/full), a FIFO, a socket, or a
  * symbolic link (the link stays; its target is written). Renaming over such a path would replace
  * a file fastmd did not create, such as the system's /dev/null. */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small pieces the other io/ files share: thread counts, the descriptor budget, full writes and
  * a string set. No global state. */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -126,7 +126,7 @@ void fmd__io_set_free(fmd__io_set *s)
     s->count = 0;
 }
 
-int fmd__io_writev_all(int fd, struct iovec *iov, int cnt)
+int fmd_io_writev_all(int fd, struct iovec *iov, int cnt)
 {
     while (cnt > 0) {
         ssize_t w = writev(fd, iov, cnt);

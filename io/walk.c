@@ -2,7 +2,7 @@
 /* Enumeration: walk SRC with directory descriptors (openat, fdopendir, d_type), collect the pages
  * in path order, size them with one parallel fstatat each, and detect output collisions.
  * Opens no page; reads no page byte. */
-#include "internal.h"
+#include "io_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

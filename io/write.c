@@ -4,7 +4,7 @@
  * page, and the same atomic write for any one file (the manifest, a summary). */
 /* O_TMPFILE and AT_EMPTY_PATH (Linux) for the one-step atomic write. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

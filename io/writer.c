@@ -11,8 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmd_clock.h"
 #include "fmd_io.h"
-#include "internal.h"
+#include "io_internal.h"
 
 /* Pages queued before a sleeping writer is woken. */
 #define WAKE_BATCH 8
@@ -48,13 +49,6 @@ typedef struct worker_arg {
     fmd_io_writer *w;
     int index;
 } worker_arg;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The manifest line of a page whose file could not be written: status "error" and an error
  * object, in place of `,"status":"ok"`. The line was formatted by fmd_io_format_page_json(), so
@@ -211,7 +205,7 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
     ((w)->len == (w)->cap ||                                                                       \
      ((w)->max_bytes != 0 && (w)->len != 0 && (w)->bytes + html_len > (w)->max_bytes))
     if (FULL(w)) {
-        double t0 = now_s();
+        double t0 = fmd_clock_now();
         /* Wake the writers before every sleep, not only the first: another producer may have
          * refilled the queue below WAKE_BATCH while the writers slept, and if no one else pushes
          * again, nothing else would wake them (a deadlock the writer test caught). */
@@ -220,7 +214,7 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
             pthread_cond_wait(&w->not_full, &w->mu);
         }
         if (wait_s != NULL)
-            *wait_s += now_s() - t0;
+            *wait_s += fmd_clock_now() - t0;
     }
 #undef FULL
     w->ring[(w->head + w->len) % w->cap] = (job){page, html, html_len, line, line_len};

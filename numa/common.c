@@ -2,7 +2,7 @@
 /* The parts of numa/ that need no hwloc, shared by both backends: plan memory, the thread-count
  * rules, the byte split across nodes, the per-thread hook, and the report and warning text.
  * Nothing here prints: text goes into the caller's fmd_buf. */
-#include "internal.h"
+#include "numa_internal.h"
 
 #include <assert.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 
-#include "internal.h"
+#include "numa_internal.h"
 
 int fmd__numa_os_current_cpu(void)
 {

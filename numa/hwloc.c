@@ -3,7 +3,7 @@
  * turn it into a close plan, bind threads and memory, and describe the machine. The only file of
  * fastmd that includes hwloc.h. The topology is modified only while loading; afterwards every
  * call only reads it, which hwloc allows from many threads at once. */
-#include "internal.h"
+#include "numa_internal.h"
 
 #include <errno.h>
 #include <stdint.h>

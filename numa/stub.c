@@ -2,7 +2,7 @@
 /* The numa/ backend built with FMD_WITH_HWLOC=OFF: the machine is sysconf(_SC_NPROCESSORS_ONLN)
  * PUs, each taken as a core, on one node. Plans never bind and memory is placed by first touch.
  * Same API and same warnings-as-data contract as hwloc.c; synthetic and XML sources are refused. */
-#include "internal.h"
+#include "numa_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

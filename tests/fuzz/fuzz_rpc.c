@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "fmd_rpc.h"
+#include "rpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* io/rpc.c, the wire side of fastmd serve, without the server: the line reader (lines split
+/* serve/rpc.c, the wire side of fastmd serve, without the server: the line reader (lines split
  * across reads, CRLF, a last line without newline, a line over the limit), the JSON string and
  * template-literal escaping (read back with jansson), request parsing (errors and their codes,
  * options over defaults, inline pages in one block) and the digest's canonical encoding. */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fmd_rpc.h"
+#include "rpc.h"
 
 /*** The reader ***/
 

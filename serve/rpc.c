@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The wire side of `fastmd serve` (docs/protocol.md): NDJSON lines in, JSON-RPC 2.0 requests
  * parsed by jansson into plain structs (ADR 0001: jansson parses, a hand-written writer writes),
- * pages read from beneath a root (openat2 RESOLVE_BENEATH), responses formatted straight into
+ * pages read from beneath a root (io/beneath.c), responses formatted straight into
  * fmd_bufs and written whole under one lock. No kernel call, no md4c, no printing. */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,22 +20,16 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#if defined(__linux__) && defined(SYS_openat2)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2 1
-#endif
 
-#include "fmd_rpc.h"
-#include "internal.h"
+#include "rpc.h"
+#include "fmd_clock.h"
+#include "fmd_io.h"
+
+/* Pages a loading thread takes at a time: a page costs 10 to 150 us of system calls. */
+#define LOAD_CHUNK 4
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void grow_pipe(int fd);
 
@@ -288,7 +282,7 @@ fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
         pthread_mutex_unlock(&w->mu);
         return FMD_E_IO;
     }
-    double t0 = now_s();
+    double t0 = fmd_clock_now();
     size_t k = 0;
     while (k < n) {
         int cnt = 0;
@@ -301,13 +295,13 @@ fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
             }
             k++;
         }
-        if (cnt > 0 && fmd__io_writev_all(w->fd, iov, cnt) != 0) {
+        if (cnt > 0 && fmd_io_writev_all(w->fd, iov, cnt) != 0) {
             w->broken = true;
             st = FMD_E_IO;
             break;
         }
     }
-    w->seconds += now_s() - t0;
+    w->seconds += fmd_clock_now() - t0;
     pthread_mutex_unlock(&w->mu);
     return st;
 }
@@ -1393,196 +1387,11 @@ fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *
 
 /*** Pages read by path, beneath a root ***/
 
-struct fmd_rpc_root {
-    int fd;           /* O_DIRECTORY descriptor of the root */
-    char *real;       /* realpath of the root, for the fallback without openat2 */
-    size_t real_len;
-    atomic_int no_openat2; /* set once openat2 answered ENOSYS */
-};
-
-fmd_status fmd_rpc_root_open(const char *dir, fmd_rpc_root **out, int *err)
-{
-    *out = NULL;
-    *err = 0;
-    fmd_rpc_root *root = calloc(1, sizeof *root);
-    if (root == NULL)
-        return FMD_E_NOMEM;
-    root->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root->fd < 0) {
-        *err = errno;
-        free(root);
-        return FMD_E_NOINPUT;
-    }
-    root->real = realpath(dir, NULL);
-    if (root->real == NULL) {
-        *err = errno;
-        close(root->fd);
-        free(root);
-        return *err == ENOMEM ? FMD_E_NOMEM : FMD_E_NOINPUT;
-    }
-    root->real_len = strlen(root->real);
-    atomic_init(&root->no_openat2, 0);
-    *out = root;
-    return FMD_OK;
-}
-
-void fmd_rpc_root_close(fmd_rpc_root *root)
-{
-    if (root == NULL)
-        return;
-    close(root->fd);
-    free(root->real);
-    free(root);
-}
-
-#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-
-/* Open @p path beneath the root. Returns the descriptor, or -1 with *err set and *outside true
- * when the path leads out of the root. O_NONBLOCK: a FIFO must not hang the loader (it is then
- * refused as not a regular file). */
-static int open_beneath(const fmd_rpc_root *root, const char *path, int *err, bool *outside)
-{
-    *outside = false;
-    if (path[0] == '/') {
-        *outside = true;
-        *err = EXDEV;
-        return -1;
-    }
-#ifdef HAVE_OPENAT2
-    if (!atomic_load_explicit(&root->no_openat2, memory_order_relaxed)) {
-        struct open_how how;
-        memset(&how, 0, sizeof how);
-        how.flags = OPEN_FLAGS;
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        for (int attempt = 0; attempt < 8; attempt++) {
-            long fd = syscall(SYS_openat2, root->fd, path, &how, sizeof how);
-            if (fd >= 0)
-                return (int)fd;
-            int e = errno;
-            /* EAGAIN: a concurrent rename made ".." resolution unsure; try again. */
-            if (e == EAGAIN || e == EINTR)
-                continue;
-            if (e == EXDEV) {
-                *outside = true;
-                *err = e;
-                return -1;
-            }
-            if (e != ENOSYS) {
-                *err = e;
-                return -1;
-            }
-            atomic_store_explicit((atomic_int *)&root->no_openat2, 1, memory_order_relaxed);
-            break;
-        }
-    }
-#endif
-    /* Without openat2: resolve every link, then check the result is inside the root. A link
-     * swapped between the check and the open is a race this fallback cannot close. */
-    size_t n = strlen(path);
-    char *full = malloc(root->real_len + n + 2);
-    if (full == NULL) {
-        *err = ENOMEM;
-        return -1;
-    }
-    memcpy(full, root->real, root->real_len);
-    full[root->real_len] = '/';
-    memcpy(full + root->real_len + 1, path, n + 1);
-    char *res = realpath(full, NULL);
-    free(full);
-    if (res == NULL) {
-        *err = errno;
-        return -1;
-    }
-    bool inside = strncmp(res, root->real, root->real_len) == 0 &&
-                  (res[root->real_len] == '/' || res[root->real_len] == '\0' ||
-                   (root->real_len == 1 && root->real[0] == '/'));
-    if (!inside) {
-        free(res);
-        *outside = true;
-        *err = EXDEV;
-        return -1;
-    }
-    int fd = open(res, OPEN_FLAGS);
-    *err = errno;
-    free(res);
-    return fd;
-}
-
-/* Read one page: open beneath the root, check it is a regular file within the limit, read it
- * whole into a malloc'ed buffer (with a NUL after it). */
-static fmd_status read_page(const fmd_rpc_root *root, const char *path, size_t max, char **buf,
-                            size_t *len, int *err, bool *outside, bool *special)
-{
-    *buf = NULL;
-    *len = 0;
-    *err = 0;
-    int fd = open_beneath(root, path, err, outside);
-    if (fd < 0)
-        return *err == ENOMEM ? FMD_E_NOMEM : FMD_E_NOINPUT;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        *err = errno;
-        close(fd);
-        return FMD_E_IO;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        *special = true;
-        *err = S_ISDIR(sb.st_mode) ? EISDIR : 0;
-        close(fd);
-        return FMD_E_NOINPUT;
-    }
-    size_t size = (size_t)sb.st_size;
-    if (size > max) {
-        close(fd);
-        return FMD_E_INPUT_LIMIT;
-    }
-    size_t cap = size + 1, got = 0;
-    char *p = malloc(cap + 1);
-    if (p == NULL) {
-        close(fd);
-        return FMD_E_NOMEM;
-    }
-    for (;;) {
-        ssize_t r = read(fd, p + got, cap - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            *err = errno;
-            free(p);
-            close(fd);
-            return FMD_E_IO;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-        if (got > max) {
-            free(p);
-            close(fd);
-            return FMD_E_INPUT_LIMIT;
-        }
-        if (got == cap) { /* it grew since fstat: keep reading */
-            cap *= 2;
-            char *np = realloc(p, cap + 1);
-            if (np == NULL) {
-                free(p);
-                close(fd);
-                return FMD_E_NOMEM;
-            }
-            p = np;
-        }
-    }
-    close(fd); /* read-only: close cannot lose data */
-    p[got] = '\0';
-    *buf = p;
-    *len = got;
-    return FMD_OK;
-}
-
-fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
+fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
                               size_t max_input_bytes, unsigned retries, int nthreads,
                               size_t fault_every, double *load_s)
 {
-    double t0 = now_s();
+    double t0 = fmd_clock_now();
     size_t max = max_input_bytes ? max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
     size_t n = r->n_items, todo = 0;
     for (size_t k = 0; k < n; k++)
@@ -1604,11 +1413,11 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
             which[j++] = k;
     fmd_rpc_item *items = r->items;
     fmd_page_ref *refs = r->refs;
-    int nt = fmd__io_threads(nthreads);
+    int nt = nthreads > 0 ? nthreads : omp_get_max_threads();
     if ((size_t)nt > todo)
         nt = (int)todo;
     /* Each iteration writes only items[k], refs[k] and bufs[j]. */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, FMD__IO_CHUNK) default(none)           \
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LOAD_CHUNK) default(none)           \
     shared(which, bufs, items, refs, root, todo, max, retries, fault_every)
     for (size_t j = 0; j < todo; j++) {
         size_t k = which[j];
@@ -1621,7 +1430,7 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
                 items[k].err = EIO;
                 continue;
             }
-            st = read_page(root, items[k].file, max, &bufs[j], &len, &items[k].err,
+            st = fmd_io_root_read(root, items[k].file, max, &bufs[j], &len, &items[k].err,
                            &items[k].outside, &items[k].special);
             if (st != FMD_E_IO && st != FMD_E_NOMEM)
                 break; /* success, or a failure that trying again would not change */
@@ -1656,6 +1465,6 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
     free(bufs);
     free(which);
     if (load_s)
-        *load_s = now_s() - t0;
+        *load_s = fmd_clock_now() - t0;
     return st;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 
@@ -237,7 +237,7 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
 
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     item_slot *slot = &br->slots[i];
     if (me->fmt != NULL) {
         if (load == FMD_OK && res->status == FMD_OK && res->title.ptr == NULL &&
@@ -288,7 +288,7 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     }
     if (me->out != NULL)
         fmd_arena_reset(me->out);
-    atomic_fetch_add_explicit(&br->ser_ns, (size_t)((cli_now() - t0) * 1e9),
+    atomic_fetch_add_explicit(&br->ser_ns, (size_t)((fmd_clock_now() - t0) * 1e9),
                               memory_order_relaxed);
 
     bool failed = load != FMD_OK || res->status != FMD_OK;
@@ -331,7 +331,7 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
         free(parts);
         return;
     }
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     fmd_buf head;
     fmd_buf_init(&head, a);
     fmd_status st = fmd_rpc_put_notification_head(&head, "batchFrame");
@@ -355,7 +355,7 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
     }
     if (st == FMD_OK)
         st = PUT_LIT(&head, "],\"items\":[");
-    serve_add_time(&br->s->stats.serialize_ns, cli_now() - t0);
+    serve_add_time(&br->s->stats.serialize_ns, fmd_clock_now() - t0);
     if (st == FMD_OK) {
         size_t k = 0;
         parts[k++] = fmd_buf_slice(&head);
@@ -411,7 +411,7 @@ static void emit_progress(batch_run *br)
     fmd_arena *a = NULL;
     if (fmd_arena_create(&a, 4096) != FMD_OK)
         return;
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     fmd_buf b;
     fmd_buf_init(&b, a);
     size_t last = atomic_load_explicit(&br->last_done, memory_order_relaxed);
@@ -432,26 +432,10 @@ static void emit_progress(batch_run *br)
         st = fmd_rpc_put_string(&b, file, file ? strlen(file) : 0);
     if (st == FMD_OK)
         st = PUT_LIT(&b, "}}\n");
-    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
     if (st == FMD_OK)
         serve_send(s, &b);
     fmd_arena_destroy(a);
-}
-
-/* An absolute CLOCK_REALTIME time @p d seconds from now, for pthread_cond_timedwait(). */
-static struct timespec deadline_in(double d)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (d < 0)
-        d = 0;
-    ts.tv_sec += (time_t)d;
-    ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
 }
 
 /* The monitor writes batchItem lines in groups: it is woken when the item STREAM_GROUP - 1
@@ -466,7 +450,7 @@ static void *monitor_main(void *arg)
     batch_run *br = arg;
     pthread_setname_np(pthread_self(), "fastmd-monitor");
     bool stream = br->req->stream, progress = br->req->progress;
-    double last_progress = cli_now();
+    double last_progress = fmd_clock_now();
     size_t last_sent = 0;
     for (;;) {
         pthread_mutex_lock(&br->mu);
@@ -482,7 +466,7 @@ static void *monitor_main(void *arg)
                 if (head_ready && (timed_out || atomic_load(&br->slots[end].ready)))
                     break;
             }
-            double now = cli_now();
+            double now = fmd_clock_now();
             if (progress && now - last_progress >= PROGRESS_INTERVAL &&
                 atomic_load(&br->b->completed) != last_sent)
                 break;
@@ -499,7 +483,7 @@ static void *monitor_main(void *arg)
                 wait = PROGRESS_INTERVAL;
             if (end != SIZE_MAX && wait > STREAM_LINGER)
                 wait = STREAM_LINGER;
-            struct timespec ts = deadline_in(wait);
+            struct timespec ts = fmd_clock_deadline(wait);
             timed_out = pthread_cond_timedwait(&br->cv, &br->mu, &ts) == ETIMEDOUT;
         }
         bool done = br->done;
@@ -513,10 +497,10 @@ static void *monitor_main(void *arg)
             return NULL;
         }
         size_t completed = atomic_load(&br->b->completed);
-        if (progress && cli_now() - last_progress >= PROGRESS_INTERVAL && completed != last_sent) {
+        if (progress && fmd_clock_now() - last_progress >= PROGRESS_INTERVAL && completed != last_sent) {
             emit_progress(br);
             last_sent = completed;
-            last_progress = cli_now();
+            last_progress = fmd_clock_now();
         }
     }
 }
@@ -554,7 +538,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
     fmd_buf_init(&head, a);
     fmd_status st = FMD_OK;
     bool cancelled_answer = cancelled > 0;
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     if (cancelled_answer) {
         char tmp[160];
         int n = snprintf(tmp, sizeof tmp, "%d,\"message\":", FMD_RPC_CANCELLED);
@@ -586,7 +570,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         FMD_TRY(put_stats(&tail, br, cancelled, ms));
         FMD_TRY(PUT_LIT(&tail, "}}\n"));
     }
-    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
     if (cancelled_answer)
         serve_count_error(s, FMD_RPC_CANCELLED);
     serve_done(s, req);
@@ -625,7 +609,7 @@ fail:
 
 static void run_batch(serve *s, serve_batch *b)
 {
-    double t_start = cli_now();
+    double t_start = fmd_clock_now();
     fmd_rpc_request *req = b->req;
     batch_run br = {0};
     br.s = s;
@@ -707,7 +691,7 @@ static void run_batch(serve *s, serve_batch *b)
     } else {
         if (cancelled > 0)
             atomic_fetch_add(&c->batches_cancelled, 1);
-        answer(&br, cancelled, (cli_now() - t_start) * 1e3);
+        answer(&br, cancelled, (fmd_clock_now() - t_start) * 1e3);
     }
     for (size_t i = 0; i < br.n; i++) {
         free(br.slots[i].ptr);

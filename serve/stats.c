@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 const double serve_buckets_ms[SERVE_N_BUCKETS] = {0.1, 0.25, 0.5,  1,    2.5,  5,    10,   25,
                                                   50,  100,  250,  500,  1000, 2500, 5000, 10000};
@@ -60,7 +60,7 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     FMD_TRY(PUT_LIT(b, "{\"status\":"));
     FMD_TRY(s->draining ? PUT_LIT(b, "\"draining\"") : PUT_LIT(b, "\"ok\""));
     FMD_TRY(PUT_LIT(b, ",\"uptime\":"));
-    FMD_TRY(fmd_rpc_put_number(b, cli_now() - s->t0));
+    FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
     FMD_TRY(putf(b,
                  ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,"
                  "\"smallQueued\":%zu",
@@ -94,7 +94,7 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     double wsecs;
     fmd_rpc_writer_counters(s->w, &wbytes, &wsecs);
     FMD_TRY(PUT_LIT(b, "{\"uptime\":"));
-    FMD_TRY(fmd_rpc_put_number(b, cli_now() - s->t0));
+    FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
     FMD_TRY(putf(b, ",\"workers\":%d,\"requests\":{", s->nthreads));
     bool first = true;
     for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
@@ -245,7 +245,7 @@ static fmd_status format_prometheus(serve *s, fmd_buf *b)
                  "# TYPE fastmd_uptime_seconds gauge\nfastmd_uptime_seconds %.3f\n"
                  "# HELP fastmd_workers Threads of the batch engine.\n"
                  "# TYPE fastmd_workers gauge\nfastmd_workers %d\n",
-                 cli_now() - s->t0, s->nthreads));
+                 fmd_clock_now() - s->t0, s->nthreads));
 fail:
     return st;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 
-#include "serve.h"
+#include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 
@@ -16,7 +16,7 @@ static void finish(serve *s, fmd_rpc_request *req, fmd_buf *b, fmd_status st, do
 {
     if (st == FMD_OK)
         st = PUT_LIT(b, "}\n");
-    serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+    serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
     if (st == FMD_OK) {
         serve_done(s, req);
         serve_send(s, b);
@@ -61,7 +61,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
     }
     fmd_result res = {0};
     if (ref->load_status == FMD_OK) {
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         for (unsigned a = 0;; a++) {
             fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
                                    lane->scratch, &res);
@@ -71,7 +71,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
             fmd_arena_reset(lane->out);
             retried++;
         }
-        res.render_s = cli_now() - t0;
+        res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
         if (res.status == FMD_OK && res.title.ptr == NULL && item->file != NULL) {
             fmd_slice t;
@@ -85,7 +85,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
     atomic_fetch_add_explicit(&s->stats.bytes_in, ref->len, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.bytes_out, res.html.len, memory_order_relaxed);
 
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     fmd_buf b;
     fmd_buf_init(&b, lane->fmt);
     if (ref->load_status != FMD_OK || res.status != FMD_OK) {
@@ -98,7 +98,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         snprintf(msg, sizeof msg, "%.200s%s%s", item->file ? item->file : "",
                  item->file ? ": " : "",
                  item->outside ? "path leads out of the root" : fmd_status_str(why));
-        serve_add_time(&s->stats.serialize_ns, cli_now() - t0);
+        serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
         if (st == FMD_OK)
             serve_send_error(s, req, FMD_RPC_PAGE_FAILED, msg, data.ptr, data.len);
         else
@@ -119,7 +119,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
 
 static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
 {
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     const char *in = req->content.ptr;
     size_t n = req->content.len;
     bool changed = false;
@@ -165,7 +165,7 @@ static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
 
 static void compute_digest(serve *s, serve_lane *lane, fmd_rpc_request *req)
 {
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     char text[33];
     fmd_kernel_hash128_hex(req->digest_input.ptr, req->digest_input.len, text);
     fmd_buf b;

@@ -51,10 +51,6 @@ size_t fmd__io_fd_budget(void);
  * FMD_E_CANTCREATE or FMD_E_IO). */
 int fmd__io_write_all(int fd, const void *data, size_t len);
 
-struct iovec;
-/** Write iov[0..cnt) fully, retrying short writes and EINTR (iov is consumed).
- * @return 0 or the errno of the failing writev(). */
-int fmd__io_writev_all(int fd, struct iovec *iov, int cnt);
 
 /** fmd_io_write_file_atomic() of several slices written one after the other (the manifest's
  * per-thread pieces), so they need not be joined in memory first. */

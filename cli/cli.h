@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "fmd_clock.h"
+#include "fmd_engine.h"
 #include "fmd_kernel.h"
 #include "fmd_numa.h"
 
@@ -49,21 +51,15 @@ void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *com
 /* Apply the profile under the explicit flags. */
 void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command);
 
-/* The topology and thread plan of one run, and the hook that binds the kernel's threads. */
-typedef struct cli_placement {
-    fmd_numa_topology *topo; /* NULL when the topology could not be loaded */
-    fmd_numa_plan *plan;
-    fmd_thread_hook hook;
-} cli_placement;
 
 /* Resolve the thread count, load the topology once and make the plan. Warnings are printed;
  * a topology that cannot be loaded gives an unbound plan. Exits on a usage error. */
-fmd_status cli_placement_open(cli_placement *pl, const cli_common *c, const char *command);
+fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command);
 /* Print the plan's warnings (binding refused, ...) after a run. */
-void cli_placement_report(const cli_placement *pl, const char *command);
-void cli_placement_close(cli_placement *pl);
+void cli_placement_report(const fmd_placement *pl, const char *command);
+void cli_placement_close(fmd_placement *pl);
 /* Run one parallel region with the plan's hook and no page (for --report-affinity). */
-void cli_run_empty_region(cli_placement *pl);
+void cli_run_empty_region(fmd_placement *pl);
 
 /* Option codes above the ASCII range, for long-only options. */
 enum {
@@ -127,52 +123,21 @@ int cli_exit_code(fmd_status st);
 /* Print a page's error and warnings as "path:line:col: error: message". */
 void cli_report_page(FILE *f, const char *path, const fmd_result *r);
 
-double cli_now(void);
 
-/*** The pipeline shared by build and bench (engine.c) ***/
+/*** What the command line adds to the engine (engine: fmd_engine.h) ***/
 
-typedef struct fmd_io_batch fmd_io_batch;
-typedef struct fmd_io_warning fmd_io_warning;
-
-typedef struct cli_engine_cfg {
-    const char *src;
-    const char *out_dir;     /* write a tree of HTML files and a manifest here, or NULL */
-    const char *ndjson_path; /* or stream every result as NDJSON here ("-": stdout) */
-    bool no_manifest;        /* tree mode without manifest (the I/O floor) */
-    fmd_options opt;
-    fmd_schedule schedule;
-    size_t max_memory;   /* bound on the process's memory; 0: the whole batch in one window */
-    size_t queue_size;   /* windows loaded ahead of the renderer (>= 1) */
-    bool progress;       /* a progress line on stderr */
-    bool collect_latency;
-    bool writer_pool; /* create files in io/'s writer pool rather than on the rendering thread */
-} cli_engine_cfg;
-
-typedef struct cli_engine_result {
-    fmd_status st; /* batch-level failure, with errno and what failed */
-    int err;
-    const char *what;
-    size_t pages, failed, bytes_in, bytes_out, windows;
-    int nthreads;
-    double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
-    fmd_thread_stats *thread_stats; /* nthreads; wait_s holds the time spent in the sink */
-    double *latency;                /* per page render seconds, when collected */
-    char **messages;                /* per page: error/warning lines to print, or NULL */
-    fmd_io_batch *batch;
-    const fmd_io_warning *warnings;
-    size_t n_warnings;
-} cli_engine_result;
-
-/* Run the pipeline on the plan's threads. Returns r->st. Free r with cli_engine_result_free(). */
-fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engine_result *r);
-void cli_engine_result_free(cli_engine_result *r);
+/* The engine's per-page message: the page's error and warnings as cli_report_page() prints them. */
+char *cli_page_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
+                       void *userdata);
+/* The engine's progress callback: the progress line on stderr. */
+void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, void *userdata);
 
 /* --stats: per-thread and per-phase figures. */
-void cli_print_stats(FILE *f, const cli_engine_result *r);
+void cli_print_stats(FILE *f, const fmd_engine_result *r);
 /* --summary-json: the run's figures as one JSON object ("-": stdout; a device, FIFO or link is
  * written in place, never replaced). *err receives the errno of a failure. */
-fmd_status cli_write_summary_json(const char *path, const cli_engine_result *r,
-                                  const cli_engine_cfg *cfg, int *err);
+fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
+                                  const fmd_engine_cfg *cfg, int *err);
 /* Check, before any page is rendered, that @p path can take an output file (its directory exists
  * and it is not a directory). Exits with 73 and the reason when it cannot. */
 void cli_check_output_path(const char *path, const char *what, const char *command);

@@ -4,7 +4,7 @@
  * tree), loads pages named by path from beneath a root directory, formats responses and
  * notifications with the hand-written writer, and writes whole lines under one lock.
  * Like the rest of io/ it never calls the kernel, never includes md4c.h, never prints and never
- * exits. Only cli/cmd_serve.c and cli/serve_*.c include this header. */
+ * exits. Only the files of serve/ include this header. */
 #ifndef FMD_RPC_H
 #define FMD_RPC_H
 
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "fmd_arena.h"
+#include "fmd_io.h"
 #include "fmd_kernel.h" /* types only: fmd_options, fmd_result, fmd_page_ref */
 #include "fmd_status.h"
 
@@ -213,16 +214,7 @@ void fmd_rpc_init(void);
 fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *message,
                                 const char *data_json);
 
-/*** Pages read by path, beneath a root ***/
-
-/** A directory that pages are read from; nothing outside it is ever opened. */
-typedef struct fmd_rpc_root fmd_rpc_root;
-
-/** Open @p dir as the root. @param err receives errno on failure.
- * @return FMD_OK, FMD_E_NOINPUT (missing, not a directory), FMD_E_NOMEM.
- * Ownership: free with fmd_rpc_root_close(). Threads: the root is read-only afterwards. */
-fmd_status fmd_rpc_root_open(const char *dir, fmd_rpc_root **out, int *err);
-void fmd_rpc_root_close(fmd_rpc_root *root);
+/*** Pages read by path, beneath a root (fmd_io_root, io/) ***/
 
 /** Read the pages of @p r that have no inline content (refs[k].load_status FMD_OK) from beneath
  * @p root, in parallel, and append them to r->base. A path that is absolute or leads out of the
@@ -237,7 +229,7 @@ void fmd_rpc_root_close(fmd_rpc_root *root);
  * @param load_s receives the seconds spent; may be NULL.
  * @return FMD_OK (item failures are in the items), FMD_E_NOMEM.
  * Threads: call from one thread; it forks its own OpenMP team. */
-fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_rpc_root *root,
+fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
                               size_t max_input_bytes, unsigned retries, int nthreads,
                               size_t fault_every, double *load_s);
 

@@ -401,6 +401,36 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
  * @return FMD_OK, or FMD_E_NOMEM if a line could not be handed on. */
 fmd_status fmd_io_writer_finish(fmd_io_writer *w);
 
+/*** Writing whole buffers ***/
+
+struct iovec;
+/** Write iov[0..cnt) to @p fd fully, retrying short writes and EINTR (@p iov is consumed).
+ * @return 0 or the errno of the failing writev(). Threads: safe (one fd per caller). */
+int fmd_io_writev_all(int fd, struct iovec *iov, int cnt);
+
+/*** Pages read by path, beneath a root (beneath.c) ***/
+
+/** A directory that paths are resolved beneath. */
+typedef struct fmd_io_root fmd_io_root;
+
+/** Open @p dir as the root. @param err receives errno on failure.
+ * @return FMD_OK, FMD_E_NOINPUT, FMD_E_NOMEM.
+ * Ownership: free with fmd_io_root_close(). Threads: the root is read-only afterwards. */
+fmd_status fmd_io_root_open(const char *dir, fmd_io_root **out, int *err);
+/** Close @p root (NULL: nothing). */
+void fmd_io_root_close(fmd_io_root *root);
+
+/** Read the regular file @p path from beneath @p root whole. A path that is absolute or leads out
+ * of the root (through "..", or a symbolic link) is refused with *outside set; openat2
+ * (RESOLVE_BENEATH) where the kernel has it, else realpath() and a prefix check. A FIFO or other
+ * non-regular file sets *special (*err EISDIR for a directory).
+ * @return FMD_OK, FMD_E_NOINPUT, FMD_E_INPUT_LIMIT (over @p max bytes), FMD_E_IO, FMD_E_NOMEM;
+ * errno in *err.
+ * Ownership: *buf is malloc'ed (NUL after its *len bytes); the caller frees it.
+ * Threads: safe, from any number of threads on one root. */
+fmd_status fmd_io_root_read(const fmd_io_root *root, const char *path, size_t max, char **buf,
+                            size_t *len, int *err, bool *outside, bool *special);
+
 /* Thread safety: reentrant. All state is in the fmd_io_batch, fmd_io_input and fmd_io_out passed
  * in; there is no global state. One batch or output handle must not be used by two calls at once;
  * the parallel functions fork their own OpenMP team and must be called from outside a parallel

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve.h"
+#include "serve_internal.h"
 
 struct serve_rules_entry {
     uint64_t hash;

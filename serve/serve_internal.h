@@ -3,8 +3,8 @@
  * serve_methods.c: the small-request lane; serve_batch.c: the batch queue, the executor on the
  * kernel's parallel loop, the ordered emitter and progress; serve_stats.c: counters, health and
  * stats; serve_rules.c: the compiled-rules cache). The wire format is io/'s (fmd_rpc.h). */
-#ifndef FMD_CLI_SERVE_H
-#define FMD_CLI_SERVE_H
+#ifndef FMD_SERVE_INTERNAL_H
+#define FMD_SERVE_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fmd_rpc.h"
-#include "internal.h"
+#include "rpc.h"
+#include "fmd_clock.h"
+#include "fmd_engine.h"
+#include "fmd_serve.h"
 
 /*** Counters (serve_stats.c) ***/
 
@@ -82,11 +84,12 @@ typedef struct serve_sink_slot {
 
 typedef struct serve {
     /* Fixed once started. */
+    const fmd_serve_cfg *cfg;
     fmd_rpc_writer *w;
-    fmd_rpc_root *root;
+    fmd_io_root *root;
     const char *root_path;
     fmd_options defaults;
-    cli_placement pl;
+    fmd_placement pl;
     int nthreads;
     int lanes;
     size_t max_queued;

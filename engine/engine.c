@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The build pipeline shared by `build` and `bench`: enumerate -> windows of pages loaded by a
+/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of pages loaded by a
  * loader thread one window ahead -> the kernel's parallel loop, whose sink writes each page's
  * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
  * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
- * Memory is bounded by the windows: at most queue_size windows are loaded ahead. */
+ * Memory is bounded by the windows: at most queue_size windows are loaded ahead. Never prints:
+ * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fmd_io.h"
-#include "internal.h"
+#include "fmd_clock.h"
+#include "fmd_engine.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
@@ -40,7 +42,7 @@ typedef struct window {
 } window;
 
 typedef struct engine {
-    const cli_engine_cfg *cfg;
+    const fmd_engine_cfg *cfg;
     fmd_io_batch *batch;
     fmd_io_page *pages;
     size_t n;
@@ -49,7 +51,7 @@ typedef struct engine {
     fmd_io_writer *writer; /* tree mode: the pool that creates the files */
     int *thread_part;      /* with several NUMA nodes: each thread's node, else NULL */
     size_t writer_bytes;   /* HTML bytes the pool may hold; 0: no bound but its page count */
-    cli_placement *pl;
+    fmd_placement *pl;
     sink_slot *slots;
     int nthreads;
     size_t win_first; /* batch index of the window being rendered */
@@ -86,7 +88,7 @@ static size_t resident_bytes(void)
  * (code, libraries, the batch's page table), each thread's arenas, and (queue_size + 3) windows:
  * the one rendering, queue_size loading ahead, at most one window of HTML queued for the writer
  * pool and one of lines waiting for the ordered stream. */
-static size_t window_bytes(const cli_engine_cfg *cfg, int nthreads)
+static size_t window_bytes(const fmd_engine_cfg *cfg, int nthreads)
 {
     if (cfg->max_memory == 0)
         return 0;
@@ -149,7 +151,7 @@ static void *loader_main(void *arg)
     engine *e = arg;
     if (e->n_wins > 1) /* on a thread of its own (one window: the main thread loads it) */
         pthread_setname_np(pthread_self(), "fastmd-loader");
-    const cli_engine_cfg *cfg = e->cfg;
+    const fmd_engine_cfg *cfg = e->cfg;
     int io_threads = e->nthreads;
     size_t *sizes = NULL;
     if (e->pl->plan->n_nodes > 1) {
@@ -167,7 +169,7 @@ static void *loader_main(void *arg)
         if (stop)
             break;
         window *w = &e->wins[k];
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         split_window(e, w, sizes);
         fmd_io_placement place = {.start = bind_loader,
                                   .userdata = e->pl->plan,
@@ -176,7 +178,7 @@ static void *loader_main(void *arg)
                                   .thread_part = e->thread_part};
         w->st = fmd_io_load_pages_placed(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
                                          io_threads, e->thread_part ? &place : NULL, &w->in);
-        w->load_s = cli_now() - t0;
+        w->load_s = fmd_clock_now() - t0;
         pthread_mutex_lock(&e->mu);
         e->loaded++;
         pthread_cond_broadcast(&e->cv);
@@ -223,22 +225,13 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
 static void note_messages(engine *e, size_t gi, const fmd_result *res)
 {
     fmd_io_page *p = &e->pages[gi];
-    if (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0)
+    if (e->cfg->message == NULL ||
+        (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0))
         return;
-    /* Kept for the end of the run, when they are printed in path order. */
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL)
-        return;
+    /* Kept for the end of the run, when the caller prints them in path order. */
     char name[4096];
     snprintf(name, sizeof name, "%s/%s", e->cfg->src, p->path);
-    if (res->status == FMD_OK && p->status != FMD_OK)
-        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(p->status), p->err ? ": " : "",
-                p->err ? strerror(p->err) : "");
-    else
-        cli_report_page(f, name, res);
-    fclose(f);
+    char *text = e->cfg->message(name, p->status, p->err, res, e->cfg->userdata);
     free(e->messages[gi]);
     e->messages[gi] = text;
 }
@@ -249,7 +242,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     size_t gi = e->win_first + page;
     fmd_io_page *p = &e->pages[gi];
     sink_slot *me = &e->slots[thread];
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
         res->bytes_in = p->size;
     bool has_file = e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res);
@@ -290,7 +283,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
     note_messages(e, gi, res);
-    me->write_s += cli_now() - t0;
+    me->write_s += fmd_clock_now() - t0;
     atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return FMD_OK;
@@ -312,42 +305,32 @@ typedef struct progress {
     pthread_t tid;
 } progress;
 
-/* How often the progress line is redrawn. */
-#define PROGRESS_NS (200L * 1000L * 1000L)
+/* How often progress is reported. */
+#define PROGRESS_S 0.2
 
-static void print_progress(engine *e, double t0)
+static void report_progress(engine *e, double t0, bool final)
 {
     size_t done = 0;
     for (int t = 0; t < e->nthreads; t++)
         done += atomic_load_explicit(&e->slots[t].done, memory_order_relaxed);
-    double el = cli_now() - t0;
-    fprintf(stderr, "\rfastmd: %zu/%zu pages (%.0f%%), %.1f s, %.0f pages/s   ", done, e->n,
-            e->n ? 100.0 * (double)done / (double)e->n : 100.0, el,
-            el > 0 ? (double)done / el : 0.0);
+    e->cfg->progress(done, e->n, fmd_clock_now() - t0, final, e->cfg->userdata);
 }
 
-/* Redraw the line every PROGRESS_NS until stopped (a condition wait, so that stopping does not
- * wait for the next tick), then draw it once more, complete, and end it. */
+/* Report progress every PROGRESS_S until stopped (a condition wait, so that stopping does not
+ * wait for the next tick), then once more, final. */
 static void *progress_main(void *arg)
 {
     progress *pr = arg;
     pthread_setname_np(pthread_self(), "fastmd-progress");
-    double t0 = cli_now();
+    double t0 = fmd_clock_now();
     pthread_mutex_lock(&pr->mu);
     while (!pr->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += PROGRESS_NS;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = fmd_clock_deadline(PROGRESS_S);
         if (pthread_cond_timedwait(&pr->cv, &pr->mu, &ts) != 0 && !pr->stop)
-            print_progress(pr->e, t0);
+            report_progress(pr->e, t0, false);
     }
     pthread_mutex_unlock(&pr->mu);
-    print_progress(pr->e, t0);
-    fputc('\n', stderr);
+    report_progress(pr->e, t0, true);
     return NULL;
 }
 
@@ -364,7 +347,7 @@ static void progress_stop(progress *pr)
 
 /*** The run ***/
 
-static fmd_status fail_with(cli_engine_result *r, fmd_status st, int err, const char *what)
+static fmd_status fail_with(fmd_engine_result *r, fmd_status st, int err, const char *what)
 {
     r->st = st;
     r->err = err;
@@ -372,7 +355,7 @@ static fmd_status fail_with(cli_engine_result *r, fmd_status st, int err, const 
     return st;
 }
 
-fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engine_result *r)
+fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
 {
     engine e = {0};
     memset(r, 0, sizeof *r);
@@ -383,7 +366,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     pthread_cond_init(&e.cv, NULL);
     fmd_status st = FMD_OK;
     int err = 0;
-    double t_start = cli_now();
+    double t_start = fmd_clock_now();
     fmd_kernel_batch *kb = NULL;
     fmd_result *results = NULL;
     pthread_t loader;
@@ -399,10 +382,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     }
     e.pages = fmd_io_batch_pages(e.batch, &e.n);
     r->warnings = fmd_io_batch_warnings(e.batch, &r->n_warnings);
-    r->t_enumerate = cli_now() - t_start;
+    r->t_enumerate = fmd_clock_now() - t_start;
 
     /* Outputs. */
-    double t_open = cli_now();
+    double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
         st = fmd_io_out_open(cfg->out_dir, &e.out, &err);
         if (st != FMD_OK) {
@@ -423,7 +406,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
             goto done;
         }
     }
-    r->t_write += cli_now() - t_open;
+    r->t_write += fmd_clock_now() - t_open;
 
     /* Per-thread sink state, and the kernel. */
     e.slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e.nthreads);
@@ -509,7 +492,7 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     } else {
         loader_started = true;
     }
-    if (cfg->progress) {
+    if (cfg->progress != NULL) {
         pthread_mutex_init(&pr.mu, NULL);
         pthread_cond_init(&pr.cv, NULL);
         if (pthread_create(&pr.tid, NULL, progress_main, &pr) == 0) {
@@ -522,12 +505,12 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
 
     fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
     for (size_t k = 0; k < e.n_wins; k++) {
-        double tw = cli_now();
+        double tw = fmd_clock_now();
         pthread_mutex_lock(&e.mu);
         while (e.loaded <= k)
             pthread_cond_wait(&e.cv, &e.mu);
         pthread_mutex_unlock(&e.mu);
-        r->t_load_wait += cli_now() - tw;
+        r->t_load_wait += fmd_clock_now() - tw;
         window *w = &e.wins[k];
         r->t_load += w->load_s;
         if (w->st != FMD_OK) {
@@ -535,10 +518,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
             fail_with(r, st, 0, "loading");
             break;
         }
-        double tp = cli_now();
+        double tp = fmd_clock_now();
         if (e.out != NULL)
             fmd_io_out_prepare(e.out, e.batch, w->first, w->count);
-        r->t_write += cli_now() - tp;
+        r->t_write += fmd_clock_now() - tp;
 
         e.win_first = w->first;
         /* More than one NUMA node: each node's threads take their node's share of the window
@@ -556,9 +539,9 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
                              .n_parts = n_parts,
                              .part_first = w->part_first,
                              .thread_part = e.thread_part};
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         st = fmd_kernel_run_batch(kb, &run);
-        r->t_render += cli_now() - t0;
+        r->t_render += fmd_clock_now() - t0;
         for (int t = 0; t < e.nthreads; t++) {
             r->thread_stats[t].pages += ts[t].pages;
             r->thread_stats[t].bytes_in += ts[t].bytes_in;
@@ -579,10 +562,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
     free(ts);
     fmd_numa_unbind_thread(pl->plan, NULL);
     if (e.writer != NULL) {
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         fmd_status wst = fmd_io_writer_finish(e.writer);
         e.writer = NULL;
-        r->t_write += cli_now() - t0;
+        r->t_write += fmd_clock_now() - t0;
         if (wst != FMD_OK && r->st == FMD_OK)
             fail_with(r, wst, 0, "writing");
         /* Pages whose file the pool could not write: report them now. */
@@ -599,10 +582,10 @@ fmd_status cli_engine_run(const cli_engine_cfg *cfg, cli_placement *pl, cli_engi
 
     /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
     if (e.stream != NULL) {
-        double t0 = cli_now();
+        double t0 = fmd_clock_now();
         fmd_status sst = fmd_io_stream_close(e.stream, &err);
         e.stream = NULL;
-        r->t_write += cli_now() - t0;
+        r->t_write += fmd_clock_now() - t0;
         if (sst != FMD_OK && r->st == FMD_OK)
             fail_with(r, sst, err, cfg->out_dir ? FMD_IO_MANIFEST_NAME : cfg->ndjson_path);
     }
@@ -640,7 +623,7 @@ done:
     r->nthreads = e.nthreads;
     r->latency = e.latency;
     r->messages = e.messages;
-    r->wall = cli_now() - t_start;
+    r->wall = fmd_clock_now() - t_start;
     r->batch = e.batch; /* the caller reports page errors from it, then frees it */
     fmd_io_out_close(e.out);
     fmd_kernel_batch_destroy(kb);
@@ -653,7 +636,7 @@ done:
     return r->st;
 }
 
-void cli_engine_result_free(cli_engine_result *r)
+void fmd_engine_result_free(fmd_engine_result *r)
 {
     fmd_io_batch_destroy(r->batch);
     free(r->thread_stats);

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The build pipeline as a library: enumerate a source tree, load it in windows on a loader
+ * thread, render each window on the kernel's parallel loop, write each page's file and line
+ * (manifest or NDJSON) in input order. It never prints and never exits: progress and per-page
+ * messages go through the callbacks of fmd_engine_cfg, failures come back as fmd_status. */
+#ifndef FMD_ENGINE_H
+#define FMD_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fmd_io.h"
+#include "fmd_kernel.h"
+#include "fmd_numa.h"
+#include "fmd_status.h"
+
+/** The topology and thread plan of one run, and the hook that binds the kernel's threads.
+ * Filled by the caller (the command line resolves the thread count and loads the topology). */
+typedef struct fmd_placement {
+    fmd_numa_topology *topo; /**< NULL when the topology could not be loaded */
+    fmd_numa_plan *plan;     /**< never NULL while a run uses it */
+    fmd_thread_hook hook;
+} fmd_placement;
+
+/** Progress, from the engine's progress thread: @p done of @p total pages through the sink,
+ * @p elapsed_s seconds since the run started. Called every 0.2 s while the run goes on, then
+ * once more with @p final true. */
+typedef void (*fmd_engine_progress_fn)(size_t done, size_t total, double elapsed_s, bool final,
+                                       void *userdata);
+
+/** The message about one page that failed or has warnings: @p name is SRC/path, @p load_status
+ * and @p err io's status and errno for the page (a page that could not be read or written), @p res
+ * the kernel's result. Called on a rendering thread, for distinct pages at once.
+ * @return a malloc'ed NUL-terminated text (the engine keeps it in fmd_engine_result.messages and
+ * frees it), or NULL for none. */
+typedef char *(*fmd_engine_message_fn)(const char *name, fmd_status load_status, int err,
+                                       const fmd_result *res, void *userdata);
+
+typedef struct fmd_engine_cfg {
+    const char *src;
+    const char *out_dir;     /**< write a tree of HTML files and a manifest here, or NULL */
+    const char *ndjson_path; /**< or stream every result as NDJSON here ("-": stdout) */
+    bool no_manifest;        /**< tree mode without manifest (the I/O floor) */
+    fmd_options opt;
+    fmd_schedule schedule;
+    size_t max_memory; /**< bound on the process's memory; 0: the whole batch in one window */
+    size_t queue_size; /**< windows loaded ahead of the renderer (>= 1) */
+    bool collect_latency;
+    bool writer_pool; /**< create files in io/'s writer pool rather than on the rendering thread */
+    fmd_engine_progress_fn progress; /**< NULL: no progress thread */
+    fmd_engine_message_fn message;   /**< NULL: no per-page messages */
+    void *userdata;                  /**< for both callbacks */
+} fmd_engine_cfg;
+
+typedef struct fmd_engine_result {
+    fmd_status st; /**< batch-level failure, with errno and what failed */
+    int err;
+    const char *what;
+    size_t pages, failed, bytes_in, bytes_out, windows;
+    int nthreads;
+    double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
+    fmd_thread_stats *thread_stats; /**< nthreads; wait_s holds the time spent in the sink */
+    double *latency;                /**< per page render seconds, when collected */
+    char **messages;                /**< per page: what cfg->message returned, or NULL */
+    fmd_io_batch *batch;
+    const fmd_io_warning *warnings;
+    size_t n_warnings;
+} fmd_engine_result;
+
+/** Run the pipeline on @p pl's threads.
+ * @pre cfg->queue_size >= 1; pl->plan is not NULL.
+ * @return r->st: FMD_OK, or the batch-level failure (r->err, r->what say more). Page failures are
+ * counted in r->failed, not returned.
+ * Ownership: free @p r with fmd_engine_result_free(), also after a failure.
+ * Threads: call from one thread; it starts the loader, progress and writer threads and the
+ * kernel's OpenMP team, and joins them all before it returns. */
+fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r);
+
+/** Read and compile the rules file @p path: a JSON array of {pattern, replacement, regex?}.
+ * @param msg receives, on a failure other than FMD_E_NOMEM, what is wrong, to follow the path
+ * (":LINE:COL: text" or ": text").
+ * @return FMD_OK, FMD_E_NOINPUT (the file cannot be read), FMD_E_USAGE (not such an array),
+ * FMD_E_RULE (the kernel refused a rule), FMD_E_NOMEM.
+ * Ownership: free *out with fmd_kernel_rules_free(). Threads: safe. */
+fmd_status fmd_engine_rules_load(const char *path, fmd_rules **out, char *msg, size_t msg_len);
+
+/** Free what @p r holds (the batch, the messages, the figures) and zero it. */
+void fmd_engine_result_free(fmd_engine_result *r);
+
+/* Thread safety: reentrant. All state is in the run's own structures; two runs may go at once on
+ * distinct placements. */
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* fastmd serve as a library: a JSON-RPC 2.0 server over NDJSON (docs/protocol.md) on two file
+ * descriptors, with its lanes, batch executor, rules cache and counters. One entry point,
+ * fmd_serve_run(). Never prints and never exits: warnings go to a callback. */
+#ifndef FMD_SERVE_H
+#define FMD_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fmd_engine.h"
+#include "fmd_kernel.h"
+#include "fmd_status.h"
+
+/** A warning while serving (the input could not be read: the server then drains and stops). */
+typedef void (*fmd_serve_warn_fn)(const char *what, fmd_status st, int err, void *userdata);
+/** Called once the threads are started, before the first request is read. */
+typedef void (*fmd_serve_ready_fn)(int nthreads, int lanes, void *userdata);
+
+typedef struct fmd_serve_cfg {
+    fmd_options defaults;   /**< under each request's options */
+    const char *root_path;  /**< pages given by path are read from beneath this directory */
+    int lanes;              /**< threads for single transforms, normalize and computeDigest */
+    size_t max_queued;      /**< requests waiting per queue before an Overloaded error */
+    size_t max_line;        /**< longest request line; 0: the reader's default */
+    size_t fault_every;     /**< test hook: fmd_rpc_load_items()'s; 0 in production */
+    size_t delay_us;        /**< test hook: each batch page takes this much longer; 0 */
+    fmd_placement *placement; /**< the engine's threads (the caller opens and closes it) */
+    int in_fd, out_fd;      /**< requests in, protocol lines out */
+    fmd_serve_warn_fn warn; /**< may be NULL */
+    fmd_serve_ready_fn ready; /**< may be NULL */
+    void *userdata;
+} fmd_serve_cfg;
+
+/** Why fmd_serve_run() could not start. */
+typedef struct fmd_serve_failure {
+    bool root;        /**< the root could not be opened (err holds errno) */
+    const char *what; /**< otherwise what failed, as a message; NULL when it did not fail */
+    int err;
+} fmd_serve_failure;
+
+/** Serve requests from cfg->in_fd until a shutdown request or the end of input, then answer
+ * everything already read and return.
+ * @pre cfg->placement->plan is not NULL; cfg->lanes >= 1.
+ * @return FMD_OK after shutdown or the end of input; at start-up FMD_E_NOINPUT or FMD_E_NOMEM
+ * (the root cannot be opened; memory or a thread could not be had), with @p fail saying which.
+ * Threads: call from one thread; it starts and joins its own lanes and batch thread. A failed
+ * start may leave threads running: the caller is expected to exit. */
+fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail);
+
+/* Thread safety: reentrant apart from the process-wide setup of the JSON library, done once
+ * (fmd_rpc_init()); all other state is in the run. */
+
+#endif

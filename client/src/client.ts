@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchRun, PAGE_FAILED } from './batch.js';
+import { BatchRun } from './batch.js';
 import { Connection, describeExit, quoteStderr } from './connection.js';
 import {
     cancelledBySignal as cancelled,
@@ -21,6 +21,7 @@ import {
     TimeoutError,
     type SidecarExit,
 } from './errors.js';
+import { ErrorCode, Method, Notification } from './protocol.js';
 import type {
     BatchInput,
     BatchItemResult,
@@ -158,12 +159,12 @@ export class Fastmd extends EventEmitter {
 
     /** `ping`: {pong: true}. */
     ping(call?: CallOptions): Promise<{ pong: boolean }> {
-        return this.call('ping', undefined, call);
+        return this.call(Method.PING, undefined, call);
     }
 
     /** `health`: status, uptime, workers, queued and running batches. Answered even during a batch. */
     health(call?: CallOptions): Promise<HealthResult> {
-        return this.call('health', undefined, call);
+        return this.call(Method.HEALTH, undefined, call);
     }
 
     /** `stats`: request, page, byte and failure counters and a latency histogram. */
@@ -173,7 +174,7 @@ export class Fastmd extends EventEmitter {
     stats(a?: string | CallOptions, b?: CallOptions): Promise<unknown> {
         const format = typeof a === 'string' ? a : undefined;
         const call = typeof a === 'string' ? b : a;
-        return this.call('stats', format ? { format } : undefined, call).then((r) => {
+        return this.call(Method.STATS, format ? { format } : undefined, call).then((r) => {
             // The Prometheus text may come as a string or wrapped in an object.
             if (format === 'prometheus' && r && typeof r === 'object') {
                 const o = r as Record<string, unknown>;
@@ -198,9 +199,9 @@ export class Fastmd extends EventEmitter {
         if (content !== undefined) params.content = content;
         if (call?.includeCode === false) params.includeCode = false;
         try {
-            return await this.call<TransformResult>('transform', params, call);
+            return await this.call<TransformResult>(Method.TRANSFORM, params, call);
         } catch (e) {
-            if (e instanceof RpcError && e.code === PAGE_FAILED && e.data && typeof e.data === 'object')
+            if (e instanceof RpcError && e.code === ErrorCode.PAGE_FAILED && e.data && typeof e.data === 'object')
                 throw new ItemError(file, 0, e.data as ConstructorParameters<typeof ItemError>[2]);
             throw e;
         }
@@ -208,12 +209,12 @@ export class Fastmd extends EventEmitter {
 
     /** `normalize`: strip a BOM, normalise line ends. */
     normalize(content: string, options: NormalizeOptions = {}, call?: CallOptions): Promise<NormalizeResult> {
-        return this.call('normalize', { content, ...options }, call);
+        return this.call(Method.NORMALIZE, { content, ...options }, call);
     }
 
     /** `computeDigest`: XXH3-128 over the files' {path, size, mtime}, independent of their order. */
     computeDigest(files: DigestFile[], call?: CallOptions): Promise<{ digest: string }> {
-        return this.call('computeDigest', { files }, call);
+        return this.call(Method.COMPUTE_DIGEST, { files }, call);
     }
 
     /**
@@ -249,7 +250,7 @@ export class Fastmd extends EventEmitter {
             let timer: NodeJS.Timeout | undefined;
             const giveUp = (err: Error) => {
                 cleanup();
-                conn.notify('$/cancelRequest', { id });
+                conn.notify(Notification.CANCEL_REQUEST, { id });
                 conn.abandon(id);
                 reject(err);
             };
@@ -290,7 +291,7 @@ export class Fastmd extends EventEmitter {
             conn.endReason = 'closed';
             const killer = setTimeout(() => conn.kill('SIGKILL', 'closed'), timeoutMs);
             try {
-                const { promise } = conn.request('shutdown');
+                const { promise } = conn.request(Method.SHUTDOWN);
                 await promise.catch(() => undefined);
                 conn.endInput();
                 return await conn.exited;
@@ -383,10 +384,10 @@ export class Fastmd extends EventEmitter {
             conn.kill('SIGKILL', 'start-failed');
         }, this.opts.startTimeoutMs);
         try {
-            const pong = await conn.request<{ pong?: unknown }>('ping').promise;
+            const pong = await conn.request<{ pong?: unknown }>(Method.PING).promise;
             if (!pong || pong.pong !== true)
                 throw new ProtocolError(`ping was answered with ${JSON.stringify(pong)}, not {"pong":true}`);
-            const health = await conn.request<HealthResult>('health').promise;
+            const health = await conn.request<HealthResult>(Method.HEALTH).promise;
             if (!health || typeof health !== 'object' || typeof health.status !== 'string')
                 throw new ProtocolError(`health was answered with ${JSON.stringify(health)}`);
             this.version = typeof health.version === 'string' ? health.version : this.version;
@@ -497,7 +498,7 @@ export class Fastmd extends EventEmitter {
         this.healthTimer = setInterval(() => {
             if (outstanding || !conn.alive) return;
             outstanding = true;
-            const { promise } = conn.request('health');
+            const { promise } = conn.request(Method.HEALTH);
             let answered = false;
             const deadline = setTimeout(() => {
                 // An answer may sit unread behind a busy event loop: read what is there first.

@@ -14,3 +14,4 @@ export {
 } from './errors.js';
 export type { SidecarExit, PartialBatch } from './errors.js';
 export type * from './types.js';
+export { ErrorCode, ExitCode, ItemErrorCode, Method, Notification } from './protocol.js';

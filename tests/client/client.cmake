@@ -2,7 +2,7 @@
 # The Node.js client (client/) against the real binary: client_build compiles it with tsc (the
 # package and its tests, into client/dist), client_tests runs its tests with node's test runner,
 # FASTMD_BINARY pointing at the fastmd just built. Needs client/node_modules (scripts/install-deps
-# runs `npm ci` there from the committed lockfile).
+# runs `npm ci` there from the committed lockfile). client_lint runs ESLint over it.
 find_program(NODE node)
 find_program(NPM npm)
 if(NOT NODE OR NOT NPM)
@@ -12,6 +12,10 @@ else()
     if(NOT EXISTS ${FMD_CLIENT_DIR}/node_modules/typescript)
         message(STATUS "fastmd: client/node_modules is missing: run scripts/install-deps (npm ci in client/)")
     endif()
+    # ESLint (client/eslint.config.js): typescript-eslint's recommended rules, and the protocol's
+    # codes and names spelt only in client/src/protocol.ts.
+    add_test(NAME client_lint COMMAND ${NPM} run --silent lint WORKING_DIRECTORY ${FMD_CLIENT_DIR})
+    set_tests_properties(client_lint PROPERTIES LABELS client TIMEOUT 300)
     add_test(NAME client_build COMMAND ${NPM} run --silent build:all WORKING_DIRECTORY ${FMD_CLIENT_DIR})
     set_tests_properties(client_build PROPERTIES FIXTURES_SETUP fmd_client LABELS client TIMEOUT 300)
 

@@ -206,7 +206,8 @@ export class BatchRun {
         if (err instanceof CancelledError || err instanceof TimeoutError) {
             err.completed = this.completed;
             err.total = this.total;
-            if (this.results) err.results = this.results;
+            // Dense: the results that arrived, in input order, each with its index (filter skips holes).
+            if (this.results) err.results = this.results.filter(() => true);
         }
         for (const ch of this.open) {
             const sub = ch.sub;

@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BatchRun } from './batch.js';
+import { findBinary, type BinarySource } from './binary.js';
 import { Connection, describeExit, quoteStderr } from './connection.js';
 import {
     cancelledBySignal as cancelled,
@@ -18,10 +18,11 @@ import {
     ProtocolError,
     RpcError,
     SidecarCrashedError,
+    SidecarStartError,
     TimeoutError,
     type SidecarExit,
 } from './errors.js';
-import { ErrorCode, Method, Notification } from './protocol.js';
+import { ErrorCode, ExitCode, Method, Notification } from './protocol.js';
 import type {
     BatchInput,
     BatchItemResult,
@@ -68,34 +69,6 @@ export interface ResubmitInfo {
 }
 
 /**
- * Finds the fastmd binary: FASTMD_BINARY, else the build of the repository this package lives
- * in (<repo>/build/release/fastmd), else `fastmd` on PATH.
- */
-export function resolveBinary(explicit?: string): string {
-    if (explicit) return explicit;
-    const env = process.env.FASTMD_BINARY;
-    if (env) return env;
-    // Walk up from this file to the package.json of the client, then to the repository.
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    for (let i = 0; i < 6; i++) {
-        const pkg = path.join(dir, 'package.json');
-        if (fs.existsSync(pkg)) {
-            try {
-                if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === '@fastmd/client') {
-                    const built = path.resolve(dir, '..', 'build', 'release', 'fastmd');
-                    if (fs.existsSync(built)) return built;
-                    break;
-                }
-            } catch {
-                /* not ours */
-            }
-        }
-        dir = path.dirname(dir);
-    }
-    return 'fastmd';
-}
-
-/**
  * A running `fastmd serve` and the client of it. Create it with createFastmd().
  *
  * Events: 'ready' ({pid, version}), 'exit' (SidecarExit: a sidecar went away unexpectedly),
@@ -104,7 +77,10 @@ export function resolveBinary(explicit?: string): string {
  * sidecar's stderr).
  */
 export class Fastmd extends EventEmitter {
+    /** The fastmd executable (the name asked for when none was found). */
     readonly binary: string;
+    /** How the binary was found: the binary option, FASTMD_BINARY, the checkout's build, PATH. */
+    readonly binarySource: BinarySource | undefined;
     readonly maxRestarts: number;
     /** The version the sidecar reported at its last start, when it reported one. */
     version: string | undefined;
@@ -137,8 +113,18 @@ export class Fastmd extends EventEmitter {
     constructor(options: FastmdOptions = {}) {
         super();
         this.opts = { ...DEFAULTS, ...stripUndefined(options) };
-        this.binary = resolveBinary(options.binary);
         this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
+        let found: ReturnType<typeof findBinary> | undefined;
+        try {
+            found = findBinary(options.binary);
+        } catch (e) {
+            this.binary = options.binary ?? 'fastmd';
+            this.readyP = Promise.reject(this.startFailed(e as SidecarStartError));
+            this.readyP.catch(() => {});
+            return;
+        }
+        this.binary = found.path;
+        this.binarySource = found.source;
         this.readyP = this.launch(0);
     }
 
@@ -348,6 +334,8 @@ export class Fastmd extends EventEmitter {
                     return conn;
                 } catch (e) {
                     if (this.closing) throw e instanceof ClosedError ? e : new ClosedError();
+                    // A usage error, a missing binary or root: no restart can help.
+                    if (e instanceof SidecarStartError) throw this.startFailed(e);
                     this.failures++;
                     const err = e as Error;
                     if (this.failures > this.maxRestarts) throw this.giveUp(err);
@@ -364,7 +352,20 @@ export class Fastmd extends EventEmitter {
         const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
         for (const [k, v] of Object.entries(this.opts.env ?? {})) if (v === undefined) delete env[k];
         const args = [...(this.opts.args ?? [])];
-        if (this.opts.root !== undefined) args.push('--root', path.resolve(this.opts.root));
+        if (this.opts.root !== undefined) {
+            // Checked here, so that a missing root is reported as such (the sidecar would say so
+            // too, with exit status 66). The root is not the sidecar's working directory: a
+            // missing working directory makes spawn fail as if the binary were missing.
+            const root = path.resolve(this.opts.root);
+            let why: string | null = null;
+            try {
+                if (!fs.statSync(root).isDirectory()) why = 'not a directory';
+            } catch (e) {
+                why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message;
+            }
+            if (why !== null) throw new SidecarStartError('root', `the root ${root} cannot be used: ${why}`);
+            args.push('--root', root);
+        }
         if (this.opts.workers !== undefined) {
             args.push('--threads', String(this.opts.workers));
             env.FASTMD_WORKERS = String(this.opts.workers);
@@ -372,7 +373,6 @@ export class Fastmd extends EventEmitter {
         const conn = new Connection({
             binary: this.binary,
             args,
-            cwd: this.opts.root !== undefined ? path.resolve(this.opts.root) : undefined,
             env,
             stderrLines: this.opts.stderrLines,
         });
@@ -398,6 +398,8 @@ export class Fastmd extends EventEmitter {
             conn.kill('SIGKILL', 'start-failed');
             const info = await conn.exited;
             const stderr = conn.stderrLines();
+            const fatal = this.fatalStart(conn, info, args, stderr);
+            if (fatal && !timedOut) throw fatal;
             if (timedOut)
                 throw new SidecarCrashedError(
                     `${this.binary} serve (pid ${info.pid}) did not answer ping within ${this.opts.startTimeoutMs} ms${quoteStderr(stderr)}`,
@@ -412,6 +414,44 @@ export class Fastmd extends EventEmitter {
         } finally {
             clearTimeout(timer);
         }
+    }
+
+    /**
+     * The start-up failures that no restart can fix: the binary cannot be spawned, or the sidecar
+     * exited with a usage error (64) or a missing input (66: the root) before answering.
+     */
+    private fatalStart(conn: Connection, info: SidecarExit, args: string[], stderr: string[]): SidecarStartError | null {
+        const how = this.binarySource === undefined ? '' : ` (found through ${describeSource(this.binarySource)})`;
+        if (conn.spawnError) {
+            const code = conn.spawnError.code ?? conn.spawnError.message;
+            return new SidecarStartError('binary', `cannot run ${this.binary}${how}: ${code}`, {
+                exit: info,
+                stderr,
+                cause: conn.spawnError,
+            });
+        }
+        const cmd = [this.binary, 'serve', ...args].join(' ');
+        if (info.exitCode === ExitCode.USAGE)
+            return new SidecarStartError(
+                'usage',
+                `${cmd} rejected its arguments (exit status 64, a usage error)${quoteStderr(stderr)}`,
+                { exit: info, stderr },
+            );
+        if (info.exitCode === ExitCode.NO_INPUT)
+            return new SidecarStartError('root', `${cmd} cannot open its input (exit status 66)${quoteStderr(stderr)}`, {
+                exit: info,
+                stderr,
+            });
+        return null;
+    }
+
+    /** Makes @p err final: the client is unusable, and 'failed' is emitted. */
+    private startFailed(err: SidecarStartError): SidecarStartError {
+        this.final = err;
+        this.stopHealth();
+        this.opts.logger?.('error', err.message);
+        if (this.listenerCount('failed') > 0) this.emit('failed', err);
+        return err;
     }
 
     private adopt(conn: Connection): void {
@@ -545,6 +585,14 @@ export async function createFastmd(options: FastmdOptions = {}): Promise<Fastmd>
     return client;
 }
 
+
+function describeSource(source: BinarySource): string {
+    return source === 'option'
+        ? 'the binary option'
+        : source === 'checkout'
+          ? "the repository checkout's build"
+          : source;
+}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
     const out: Partial<T> = {};

@@ -33,7 +33,6 @@ interface Pending {
 export interface ConnectionOptions {
     binary: string;
     args: string[];
-    cwd?: string;
     env: NodeJS.ProcessEnv;
     stderrLines: number;
 }
@@ -50,6 +49,8 @@ export class Connection extends EventEmitter {
     /** Why the client itself ended the process, when it did ('hang', 'closed'). */
     endReason: SidecarExit['reason'] | undefined;
     exitInfo: SidecarExit | undefined;
+    /** Why the process could not be spawned (ENOENT, EACCES), when it could not. */
+    spawnError: NodeJS.ErrnoException | undefined;
     readonly exited: Promise<SidecarExit>;
 
     private readonly pending = new Map<number, Pending>();
@@ -72,7 +73,6 @@ export class Connection extends EventEmitter {
         super();
         this.stderrMax = opts.stderrLines;
         this.child = spawn(opts.binary, ['serve', ...opts.args], {
-            cwd: opts.cwd,
             env: opts.env,
             stdio: ['pipe', 'pipe', 'pipe'],
         });
@@ -128,7 +128,10 @@ export class Connection extends EventEmitter {
         });
         this.child.on('error', (err) => {
             // spawn failed (ENOENT, EACCES): no 'exit' follows.
-            if (this.child.pid === undefined) finish(null, null, err);
+            if (this.child.pid === undefined) {
+                this.spawnError = err;
+                finish(null, null, err);
+            }
         });
     }
 

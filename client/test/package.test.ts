@@ -18,11 +18,12 @@ const clientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 
 const RENDER = `import fs from 'node:fs';
 import { createFastmd } from '@fastmd/client';
+import fastmdVite from '@fastmd/client/vite';
 const c = await createFastmd({ root: 'content', healthIntervalMs: 0 });
 try {
     const [r] = await c.transformBatch(['intro.md']);
     if (!r.ok) throw r.error;
-    fs.writeFileSync('out.json', JSON.stringify({ source: c.binarySource, binary: c.binary, html: r.result.html, title: r.result.metadata.title }));
+    fs.writeFileSync('out.json', JSON.stringify({ plugin: fastmdVite().name, source: c.binarySource, binary: c.binary, html: r.result.html, title: r.result.metadata.title }));
 } finally {
     await c.close();
 }
@@ -42,7 +43,7 @@ test('npm pack, install into a new project, render with FASTMD_BINARY only and w
             }),
         ) as Array<{ filename: string; files: Array<{ path: string }> }>;
         const files = packed[0]!.files.map((f) => f.path);
-        for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/protocol.js', 'dist/binary.js'])
+        for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/protocol.js', 'dist/binary.js', 'dist/vite.js', 'dist/vite.d.ts'])
             assert.ok(files.includes(f), `the package lacks ${f}`);
         assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('test/')), 'the package holds the tests');
         const tarball = path.join(tmp, packed[0]!.filename);
@@ -69,14 +70,14 @@ test('npm pack, install into a new project, render with FASTMD_BINARY only and w
 
         const viaEnv = run({ FASTMD_BINARY: binary, PATH: empty });
         assert.equal(viaEnv.status, 0, viaEnv.stderr);
-        assert.deepEqual(viaEnv.out, { source: 'FASTMD_BINARY', binary, html: expected, title: 'Hello' });
+        assert.deepEqual(viaEnv.out, { plugin: 'fastmd', source: 'FASTMD_BINARY', binary, html: expected, title: 'Hello' });
 
         const bin = path.join(tmp, 'bin');
         fs.mkdirSync(bin);
         fs.symlinkSync(binary, path.join(bin, 'fastmd'));
         const viaPath = run({ PATH: `${empty}${path.delimiter}${bin}` });
         assert.equal(viaPath.status, 0, viaPath.stderr);
-        assert.deepEqual(viaPath.out, { source: 'PATH', binary: path.join(bin, 'fastmd'), html: expected, title: 'Hello' });
+        assert.deepEqual(viaPath.out, { plugin: 'fastmd', source: 'PATH', binary: path.join(bin, 'fastmd'), html: expected, title: 'Hello' });
 
         const neither = run({ PATH: empty });
         assert.notEqual(neither.status, 0);

@@ -85,12 +85,13 @@ const RESERVED = new Set(
 
 /**
  * @p s as a JavaScript string literal that is safe anywhere: JSON's escaping (quotes, backslashes,
- * control characters), plus `<` (so no `</script>` or `<!--`), U+2028 and U+2029. Backticks and
- * `${` need nothing: the literal is double-quoted.
+ * control characters), plus `</` as `<\/` and `<!--` as `\u003c!--` (so no `</script>` or HTML
+ * comment opener), U+2028 and U+2029. Backticks and `${` need nothing: the literal is
+ * double-quoted. Other `<` stay as they are, so that HTML keeps its size.
  */
 export function jsString(s: string): string {
-    return JSON.stringify(s).replace(/[<\u2028\u2029]/g, (c) =>
-        c === '<' ? '\\u003c' : c === '\u2028' ? '\\u2028' : '\\u2029',
+    return JSON.stringify(s).replace(/<\/|<!--|[\u2028\u2029]/g, (c) =>
+        c === '</' ? '<\\/' : c === '<!--' ? '\\u003c!--' : c === '\u2028' ? '\\u2028' : '\\u2029',
     );
 }
 

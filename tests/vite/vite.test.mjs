@@ -300,3 +300,27 @@ test('dev server: a page through the module graph, edited, re-rendered; the side
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
+
+test("the plugin's declared type is a Vite Plugin (tsc, strict)", { timeout: 120_000 }, () => {
+    const here = path.dirname(new URL(import.meta.url).pathname);
+    const tsc = path.join(here, '..', '..', 'client', 'node_modules', 'typescript', 'bin', 'tsc');
+    const dir = fs.mkdtempSync(path.join(here, '.typecheck-'));
+    try {
+        fs.writeFileSync(
+            path.join(dir, 'config.ts'),
+            `import { defineConfig, type Plugin } from 'vite';
+import fastmd, { type FastmdViteOptions } from '../../../client/dist/vite.js';
+const options: FastmdViteOptions = { roots: ['content'], dialect: 'gfm', smart: false, failOnError: false };
+const plugin: Plugin = fastmd(options);
+export default defineConfig({ plugins: [fastmd(), plugin] });
+`,
+        );
+        const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', path.join(dir, 'config.ts')];
+        execFileSync(process.execPath, [tsc, ...args], { encoding: 'utf8' });
+        // And a wrong option is caught, so the check can fail.
+        fs.writeFileSync(path.join(dir, 'bad.ts'), `import fastmd from '../../../client/dist/vite.js';\nfastmd({ dialect: 'markdown' });\n`);
+        assert.throws(() => execFileSync(process.execPath, [tsc, ...args.slice(0, -1), path.join(dir, 'bad.ts')], { encoding: 'utf8' }), (e) => /bad\.ts.*'"markdown"' is not assignable/.test(e.stdout));
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});

@@ -16,18 +16,13 @@ import {
     SidecarCrashedError,
     TimeoutError,
 } from './errors.js';
+import { ErrorCode, Method, Notification } from './protocol.js';
 import type { BatchInput, BatchItemResult, BatchOptions, BatchProgress, TransformResult } from './types.js';
 
 /** Chunks kept in flight (collect mode) or not yet consumed (stream mode). */
 const WINDOW = 2;
 const DEFAULT_CHUNK = 1000;
 const DEFAULT_CHUNK_BYTES = 16 << 20;
-/** JSON-RPC error code of a cancelled request (LSP's RequestCancelled). */
-export const REQUEST_CANCELLED = -32800;
-/** The sidecar's queue is full: try again later. */
-export const OVERLOADED = -32001;
-/** transform: the page could not be transformed; data is the item error. */
-export const PAGE_FAILED = -32002;
 /** Tries of a chunk answered with Overloaded before the error is the batch's. */
 const OVERLOADED_TRIES = 30;
 
@@ -130,7 +125,7 @@ export class BatchRun {
             this.onAbort = () => this.stop(cancelledBySignal(signal));
             signal.addEventListener('abort', this.onAbort, { once: true });
         }
-        if (timeoutMs !== undefined) this.timer = setTimeout(() => this.stop(new TimeoutError(timeoutMs, 'transformBatch')), timeoutMs);
+        if (timeoutMs !== undefined) this.timer = setTimeout(() => this.stop(new TimeoutError(timeoutMs, Method.TRANSFORM_BATCH)), timeoutMs);
         if (this.total === 0) {
             this.finish();
             return;
@@ -211,15 +206,16 @@ export class BatchRun {
         if (err instanceof CancelledError || err instanceof TimeoutError) {
             err.completed = this.completed;
             err.total = this.total;
-            if (this.results) err.results = this.results;
+            // Dense: the results that arrived, in input order, each with its index (filter skips holes).
+            if (this.results) err.results = this.results.filter(() => true);
         }
         for (const ch of this.open) {
             const sub = ch.sub;
             if (!sub || !sub.conn.alive) continue;
-            const { promise } = sub.conn.request('cancel', { batchId: sub.batchId });
+            const { promise } = sub.conn.request(Method.CANCEL, { batchId: sub.batchId });
             promise.catch((e: unknown) => {
                 // A sidecar without `cancel` still knows LSP's $/cancelRequest.
-                if (e instanceof RpcError && e.code === -32601) sub.conn.notify('$/cancelRequest', { id: sub.id });
+                if (e instanceof RpcError && e.code === ErrorCode.METHOD_NOT_FOUND) sub.conn.notify(Notification.CANCEL_REQUEST, { id: sub.id });
             });
         }
         this.cleanup();
@@ -288,7 +284,7 @@ export class BatchRun {
                 includeCode: false,
             };
             if (attachedBytes > 0) params.bytes = attachedBytes;
-            const { id, promise } = conn.request<Record<string, unknown>>('transformBatch', params, attachment);
+            const { id, promise } = conn.request<Record<string, unknown>>(Method.TRANSFORM_BATCH, params, attachment);
             sub.id = id;
             try {
                 const res = await promise;
@@ -318,12 +314,12 @@ export class BatchRun {
                     this.client.emit('resubmit', { items: ch.left, chunkStart: ch.start, attempt: ch.resubmits });
                     continue;
                 }
-                if (e instanceof RpcError && e.code === OVERLOADED && ch.overloaded < OVERLOADED_TRIES) {
+                if (e instanceof RpcError && e.code === ErrorCode.OVERLOADED && ch.overloaded < OVERLOADED_TRIES) {
                     ch.overloaded++;
                     await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** ch.overloaded)));
                     continue;
                 }
-                if (e instanceof RpcError && e.code === REQUEST_CANCELLED) {
+                if (e instanceof RpcError && e.code === ErrorCode.REQUEST_CANCELLED) {
                     const c = new CancelledError(`the sidecar cancelled batch ${batchId}`, { cause: e });
                     throw c;
                 }
@@ -343,10 +339,10 @@ export class BatchRun {
         bytes?: Buffer,
     ): void {
         if (this.stopped || this.finished) return;
-        if (method === 'batchFrame') {
+        if (method === Notification.BATCH_FRAME) {
             this.onFrame(ch, sub, params, bytes ?? Buffer.alloc(0));
             this.emitProgress(false);
-        } else if (method === 'batchItem') {
+        } else if (method === Notification.BATCH_ITEM) {
             const k = params.index;
             if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= sub.map.length) {
                 this.client.report(new ProtocolError(`batchItem of ${sub.batchId} with index ${String(k)} out of range`, JSON.stringify(params)));
@@ -354,7 +350,7 @@ export class BatchRun {
             }
             this.onItem(ch, sub, k, params);
             this.emitProgress(false);
-        } else if (method === 'progress') {
+        } else if (method === Notification.PROGRESS) {
             this.emitProgress(false);
         } else {
             this.client.report(new ProtocolError(`unknown notification ${method} for batch ${sub.batchId}`));

@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BatchRun, PAGE_FAILED } from './batch.js';
+import { BatchRun } from './batch.js';
+import { findBinary, type BinarySource } from './binary.js';
 import { Connection, describeExit, quoteStderr } from './connection.js';
 import {
     cancelledBySignal as cancelled,
@@ -18,9 +18,11 @@ import {
     ProtocolError,
     RpcError,
     SidecarCrashedError,
+    SidecarStartError,
     TimeoutError,
     type SidecarExit,
 } from './errors.js';
+import { ErrorCode, ExitCode, Method, Notification } from './protocol.js';
 import type {
     BatchInput,
     BatchItemResult,
@@ -67,34 +69,6 @@ export interface ResubmitInfo {
 }
 
 /**
- * Finds the fastmd binary: FASTMD_BINARY, else the build of the repository this package lives
- * in (<repo>/build/release/fastmd), else `fastmd` on PATH.
- */
-export function resolveBinary(explicit?: string): string {
-    if (explicit) return explicit;
-    const env = process.env.FASTMD_BINARY;
-    if (env) return env;
-    // Walk up from this file to the package.json of the client, then to the repository.
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    for (let i = 0; i < 6; i++) {
-        const pkg = path.join(dir, 'package.json');
-        if (fs.existsSync(pkg)) {
-            try {
-                if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === '@fastmd/client') {
-                    const built = path.resolve(dir, '..', 'build', 'release', 'fastmd');
-                    if (fs.existsSync(built)) return built;
-                    break;
-                }
-            } catch {
-                /* not ours */
-            }
-        }
-        dir = path.dirname(dir);
-    }
-    return 'fastmd';
-}
-
-/**
  * A running `fastmd serve` and the client of it. Create it with createFastmd().
  *
  * Events: 'ready' ({pid, version}), 'exit' (SidecarExit: a sidecar went away unexpectedly),
@@ -103,7 +77,10 @@ export function resolveBinary(explicit?: string): string {
  * sidecar's stderr).
  */
 export class Fastmd extends EventEmitter {
+    /** The fastmd executable (the name asked for when none was found). */
     readonly binary: string;
+    /** How the binary was found: the binary option, FASTMD_BINARY, the checkout's build, PATH. */
+    readonly binarySource: BinarySource | undefined;
     readonly maxRestarts: number;
     /** The version the sidecar reported at its last start, when it reported one. */
     version: string | undefined;
@@ -136,8 +113,18 @@ export class Fastmd extends EventEmitter {
     constructor(options: FastmdOptions = {}) {
         super();
         this.opts = { ...DEFAULTS, ...stripUndefined(options) };
-        this.binary = resolveBinary(options.binary);
         this.maxRestarts = options.maxRestarts ?? DEFAULTS.maxRestarts;
+        let found: ReturnType<typeof findBinary> | undefined;
+        try {
+            found = findBinary(options.binary);
+        } catch (e) {
+            this.binary = options.binary ?? 'fastmd';
+            this.readyP = Promise.reject(this.startFailed(e as SidecarStartError));
+            this.readyP.catch(() => {});
+            return;
+        }
+        this.binary = found.path;
+        this.binarySource = found.source;
         this.readyP = this.launch(0);
     }
 
@@ -158,12 +145,12 @@ export class Fastmd extends EventEmitter {
 
     /** `ping`: {pong: true}. */
     ping(call?: CallOptions): Promise<{ pong: boolean }> {
-        return this.call('ping', undefined, call);
+        return this.call(Method.PING, undefined, call);
     }
 
     /** `health`: status, uptime, workers, queued and running batches. Answered even during a batch. */
     health(call?: CallOptions): Promise<HealthResult> {
-        return this.call('health', undefined, call);
+        return this.call(Method.HEALTH, undefined, call);
     }
 
     /** `stats`: request, page, byte and failure counters and a latency histogram. */
@@ -173,7 +160,7 @@ export class Fastmd extends EventEmitter {
     stats(a?: string | CallOptions, b?: CallOptions): Promise<unknown> {
         const format = typeof a === 'string' ? a : undefined;
         const call = typeof a === 'string' ? b : a;
-        return this.call('stats', format ? { format } : undefined, call).then((r) => {
+        return this.call(Method.STATS, format ? { format } : undefined, call).then((r) => {
             // The Prometheus text may come as a string or wrapped in an object.
             if (format === 'prometheus' && r && typeof r === 'object') {
                 const o = r as Record<string, unknown>;
@@ -198,9 +185,9 @@ export class Fastmd extends EventEmitter {
         if (content !== undefined) params.content = content;
         if (call?.includeCode === false) params.includeCode = false;
         try {
-            return await this.call<TransformResult>('transform', params, call);
+            return await this.call<TransformResult>(Method.TRANSFORM, params, call);
         } catch (e) {
-            if (e instanceof RpcError && e.code === PAGE_FAILED && e.data && typeof e.data === 'object')
+            if (e instanceof RpcError && e.code === ErrorCode.PAGE_FAILED && e.data && typeof e.data === 'object')
                 throw new ItemError(file, 0, e.data as ConstructorParameters<typeof ItemError>[2]);
             throw e;
         }
@@ -208,12 +195,12 @@ export class Fastmd extends EventEmitter {
 
     /** `normalize`: strip a BOM, normalise line ends. */
     normalize(content: string, options: NormalizeOptions = {}, call?: CallOptions): Promise<NormalizeResult> {
-        return this.call('normalize', { content, ...options }, call);
+        return this.call(Method.NORMALIZE, { content, ...options }, call);
     }
 
     /** `computeDigest`: XXH3-128 over the files' {path, size, mtime}, independent of their order. */
     computeDigest(files: DigestFile[], call?: CallOptions): Promise<{ digest: string }> {
-        return this.call('computeDigest', { files }, call);
+        return this.call(Method.COMPUTE_DIGEST, { files }, call);
     }
 
     /**
@@ -249,7 +236,7 @@ export class Fastmd extends EventEmitter {
             let timer: NodeJS.Timeout | undefined;
             const giveUp = (err: Error) => {
                 cleanup();
-                conn.notify('$/cancelRequest', { id });
+                conn.notify(Notification.CANCEL_REQUEST, { id });
                 conn.abandon(id);
                 reject(err);
             };
@@ -290,7 +277,7 @@ export class Fastmd extends EventEmitter {
             conn.endReason = 'closed';
             const killer = setTimeout(() => conn.kill('SIGKILL', 'closed'), timeoutMs);
             try {
-                const { promise } = conn.request('shutdown');
+                const { promise } = conn.request(Method.SHUTDOWN);
                 await promise.catch(() => undefined);
                 conn.endInput();
                 return await conn.exited;
@@ -347,6 +334,8 @@ export class Fastmd extends EventEmitter {
                     return conn;
                 } catch (e) {
                     if (this.closing) throw e instanceof ClosedError ? e : new ClosedError();
+                    // A usage error, a missing binary or root: no restart can help.
+                    if (e instanceof SidecarStartError) throw this.startFailed(e);
                     this.failures++;
                     const err = e as Error;
                     if (this.failures > this.maxRestarts) throw this.giveUp(err);
@@ -363,7 +352,20 @@ export class Fastmd extends EventEmitter {
         const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env };
         for (const [k, v] of Object.entries(this.opts.env ?? {})) if (v === undefined) delete env[k];
         const args = [...(this.opts.args ?? [])];
-        if (this.opts.root !== undefined) args.push('--root', path.resolve(this.opts.root));
+        if (this.opts.root !== undefined) {
+            // Checked here, so that a missing root is reported as such (the sidecar would say so
+            // too, with exit status 66). The root is not the sidecar's working directory: a
+            // missing working directory makes spawn fail as if the binary were missing.
+            const root = path.resolve(this.opts.root);
+            let why: string | null = null;
+            try {
+                if (!fs.statSync(root).isDirectory()) why = 'not a directory';
+            } catch (e) {
+                why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message;
+            }
+            if (why !== null) throw new SidecarStartError('root', `the root ${root} cannot be used: ${why}`);
+            args.push('--root', root);
+        }
         if (this.opts.workers !== undefined) {
             args.push('--threads', String(this.opts.workers));
             env.FASTMD_WORKERS = String(this.opts.workers);
@@ -371,7 +373,6 @@ export class Fastmd extends EventEmitter {
         const conn = new Connection({
             binary: this.binary,
             args,
-            cwd: this.opts.root !== undefined ? path.resolve(this.opts.root) : undefined,
             env,
             stderrLines: this.opts.stderrLines,
         });
@@ -383,10 +384,10 @@ export class Fastmd extends EventEmitter {
             conn.kill('SIGKILL', 'start-failed');
         }, this.opts.startTimeoutMs);
         try {
-            const pong = await conn.request<{ pong?: unknown }>('ping').promise;
+            const pong = await conn.request<{ pong?: unknown }>(Method.PING).promise;
             if (!pong || pong.pong !== true)
                 throw new ProtocolError(`ping was answered with ${JSON.stringify(pong)}, not {"pong":true}`);
-            const health = await conn.request<HealthResult>('health').promise;
+            const health = await conn.request<HealthResult>(Method.HEALTH).promise;
             if (!health || typeof health !== 'object' || typeof health.status !== 'string')
                 throw new ProtocolError(`health was answered with ${JSON.stringify(health)}`);
             this.version = typeof health.version === 'string' ? health.version : this.version;
@@ -397,6 +398,8 @@ export class Fastmd extends EventEmitter {
             conn.kill('SIGKILL', 'start-failed');
             const info = await conn.exited;
             const stderr = conn.stderrLines();
+            const fatal = this.fatalStart(conn, info, args, stderr);
+            if (fatal && !timedOut) throw fatal;
             if (timedOut)
                 throw new SidecarCrashedError(
                     `${this.binary} serve (pid ${info.pid}) did not answer ping within ${this.opts.startTimeoutMs} ms${quoteStderr(stderr)}`,
@@ -411,6 +414,44 @@ export class Fastmd extends EventEmitter {
         } finally {
             clearTimeout(timer);
         }
+    }
+
+    /**
+     * The start-up failures that no restart can fix: the binary cannot be spawned, or the sidecar
+     * exited with a usage error (64) or a missing input (66: the root) before answering.
+     */
+    private fatalStart(conn: Connection, info: SidecarExit, args: string[], stderr: string[]): SidecarStartError | null {
+        const how = this.binarySource === undefined ? '' : ` (found through ${describeSource(this.binarySource)})`;
+        if (conn.spawnError) {
+            const code = conn.spawnError.code ?? conn.spawnError.message;
+            return new SidecarStartError('binary', `cannot run ${this.binary}${how}: ${code}`, {
+                exit: info,
+                stderr,
+                cause: conn.spawnError,
+            });
+        }
+        const cmd = [this.binary, 'serve', ...args].join(' ');
+        if (info.exitCode === ExitCode.USAGE)
+            return new SidecarStartError(
+                'usage',
+                `${cmd} rejected its arguments (exit status 64, a usage error)${quoteStderr(stderr)}`,
+                { exit: info, stderr },
+            );
+        if (info.exitCode === ExitCode.NO_INPUT)
+            return new SidecarStartError('root', `${cmd} cannot open its input (exit status 66)${quoteStderr(stderr)}`, {
+                exit: info,
+                stderr,
+            });
+        return null;
+    }
+
+    /** Makes @p err final: the client is unusable, and 'failed' is emitted. */
+    private startFailed(err: SidecarStartError): SidecarStartError {
+        this.final = err;
+        this.stopHealth();
+        this.opts.logger?.('error', err.message);
+        if (this.listenerCount('failed') > 0) this.emit('failed', err);
+        return err;
     }
 
     private adopt(conn: Connection): void {
@@ -497,7 +538,7 @@ export class Fastmd extends EventEmitter {
         this.healthTimer = setInterval(() => {
             if (outstanding || !conn.alive) return;
             outstanding = true;
-            const { promise } = conn.request('health');
+            const { promise } = conn.request(Method.HEALTH);
             let answered = false;
             const deadline = setTimeout(() => {
                 // An answer may sit unread behind a busy event loop: read what is there first.
@@ -544,6 +585,14 @@ export async function createFastmd(options: FastmdOptions = {}): Promise<Fastmd>
     return client;
 }
 
+
+function describeSource(source: BinarySource): string {
+    return source === 'option'
+        ? 'the binary option'
+        : source === 'checkout'
+          ? "the repository checkout's build"
+          : source;
+}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
     const out: Partial<T> = {};

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ProtocolError, RpcError, SidecarCrashedError, type SidecarExit } from './errors.js';
+import { ErrorCode, Notification } from './protocol.js';
 
 /**
  * A notification from the sidecar (progress, batchItem, batchFrame). A batchFrame's raw bytes
@@ -32,7 +33,6 @@ interface Pending {
 export interface ConnectionOptions {
     binary: string;
     args: string[];
-    cwd?: string;
     env: NodeJS.ProcessEnv;
     stderrLines: number;
 }
@@ -49,6 +49,8 @@ export class Connection extends EventEmitter {
     /** Why the client itself ended the process, when it did ('hang', 'closed'). */
     endReason: SidecarExit['reason'] | undefined;
     exitInfo: SidecarExit | undefined;
+    /** Why the process could not be spawned (ENOENT, EACCES), when it could not. */
+    spawnError: NodeJS.ErrnoException | undefined;
     readonly exited: Promise<SidecarExit>;
 
     private readonly pending = new Map<number, Pending>();
@@ -71,7 +73,6 @@ export class Connection extends EventEmitter {
         super();
         this.stderrMax = opts.stderrLines;
         this.child = spawn(opts.binary, ['serve', ...opts.args], {
-            cwd: opts.cwd,
             env: opts.env,
             stdio: ['pipe', 'pipe', 'pipe'],
         });
@@ -127,7 +128,10 @@ export class Connection extends EventEmitter {
         });
         this.child.on('error', (err) => {
             // spawn failed (ENOENT, EACCES): no 'exit' follows.
-            if (this.child.pid === undefined) finish(null, null, err);
+            if (this.child.pid === undefined) {
+                this.spawnError = err;
+                finish(null, null, err);
+            }
         });
     }
 
@@ -303,12 +307,12 @@ export class Connection extends EventEmitter {
             if (!handler && (batchId === undefined || !this.retired.has(batchId)))
                 this.warn(new ProtocolError(`notification ${m.method} for no batch of this client`, line));
             const bytes = params.bytes;
-            if (m.method === 'batchFrame' && typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes > 0) {
+            if (m.method === Notification.BATCH_FRAME && typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes > 0) {
                 // Its raw bytes follow: read them before the next line, even for no handler.
                 this.attachment = { method: m.method, params, handler, chunks: [], left: bytes };
                 return;
             }
-            if (handler) handler(m.method, params, m.method === 'batchFrame' ? Buffer.alloc(0) : undefined);
+            if (handler) handler(m.method, params, m.method === Notification.BATCH_FRAME ? Buffer.alloc(0) : undefined);
             return;
         }
         if (!('result' in m) && !('error' in m)) {
@@ -331,7 +335,7 @@ export class Connection extends EventEmitter {
             p.reject(
                 new RpcError(
                     p.method,
-                    typeof e.code === 'number' ? e.code : -32603,
+                    typeof e.code === 'number' ? e.code : ErrorCode.INTERNAL_ERROR,
                     typeof e.message === 'string' ? e.message : 'error',
                     e.data,
                 ),

@@ -2,6 +2,8 @@
 // The typed errors of the client. Every error the client raises is a FastmdError; callers tell
 // them apart with instanceof. A per-item error is never thrown: it is stored in that item's result.
 
+import type { BatchItemResult } from './types.js';
+
 /** The base class of every error the client raises. */
 export class FastmdError extends Error {
     constructor(message: string, options?: { cause?: unknown }) {
@@ -46,14 +48,35 @@ export class SidecarCrashedError extends FastmdError {
     }
 }
 
+/** Why a sidecar cannot start, whatever the number of tries. */
+export type StartProblem = 'binary' | 'usage' | 'root';
+
+/**
+ * The sidecar cannot start, and trying again cannot help: no fastmd binary was found or it cannot
+ * be run ('binary'), it rejected its arguments with exit status 64 ('usage'), or the root does not
+ * exist or is not a directory ('root'). Never retried: final is always true.
+ */
+export class SidecarStartError extends SidecarCrashedError {
+    readonly problem: StartProblem;
+    constructor(
+        problem: StartProblem,
+        message: string,
+        init: { exit?: SidecarExit; stderr?: string[]; cause?: unknown } = {},
+    ) {
+        super(message, { ...init, final: true, failures: 1 });
+        this.problem = problem;
+    }
+}
+
 /** Fields shared by the errors that end a batch early. */
 export interface PartialBatch<R> {
     /** Items whose results had arrived when the batch stopped. */
     completed: number;
     total: number;
     /**
-     * transformBatch only: the results that had arrived, at their input index (a sparse array).
-     * Undefined for a single transform and for transformBatchStream (its items were yielded).
+     * transformBatch only: the results that had arrived, in input order, with no gaps: each one
+     * carries its input position as `index`. Undefined for a single transform and for
+     * transformBatchStream (its items were yielded).
      */
     results?: R[];
 }
@@ -62,7 +85,7 @@ export interface PartialBatch<R> {
 export class CancelledError extends FastmdError {
     completed = 0;
     total = 0;
-    results?: unknown[];
+    results?: BatchItemResult[];
     constructor(message = 'cancelled', options?: { cause?: unknown }) {
         super(message, options);
     }
@@ -73,7 +96,7 @@ export class TimeoutError extends FastmdError {
     readonly timeoutMs: number;
     completed = 0;
     total = 0;
-    results?: unknown[];
+    results?: BatchItemResult[];
     constructor(timeoutMs: number, what = 'call') {
         super(`${what} timed out after ${timeoutMs} ms`);
         this.timeoutMs = timeoutMs;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // @fastmd/client: the Node.js client of `fastmd serve`.
-export { createFastmd, Fastmd, resolveBinary } from './client.js';
+export { createFastmd, Fastmd } from './client.js';
+export { BinaryNotFoundError, findBinary, resolveBinary } from './binary.js';
+export type { BinaryResolution, BinarySource } from './binary.js';
 export type { RestartInfo, ResubmitInfo } from './client.js';
 export {
     CancelledError,
@@ -10,7 +12,9 @@ export {
     ProtocolError,
     RpcError,
     SidecarCrashedError,
+    SidecarStartError,
     TimeoutError,
 } from './errors.js';
-export type { SidecarExit, PartialBatch } from './errors.js';
+export type { SidecarExit, PartialBatch, StartProblem } from './errors.js';
 export type * from './types.js';
+export { ErrorCode, ExitCode, ItemErrorCode, Method, Notification } from './protocol.js';

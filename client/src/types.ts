@@ -159,9 +159,16 @@ export interface BatchStats {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface FastmdOptions {
-    /** The fastmd binary. Default: FASTMD_BINARY, else <repo>/build/release/fastmd, else `fastmd` on PATH. */
+    /**
+     * The fastmd binary: a path, or a bare name looked up on PATH. Default: FASTMD_BINARY, else
+     * (in a repository checkout only) its build/release or build/ci build, else `fastmd` on PATH.
+     * Not found: createFastmd rejects at once with BinaryNotFoundError, listing what was tried.
+     */
     binary?: string;
-    /** The root that batch paths are relative to (`--root`); also the sidecar's working directory. */
+    /**
+     * The root that batch paths are relative to (`--root`). It must exist: a missing root
+     * rejects at once with SidecarStartError (problem 'root').
+     */
     root?: string;
     /** Worker threads of the sidecar (`--threads`). Default: the sidecar's choice. */
     workers?: number;

@@ -230,9 +230,16 @@ test('an AbortSignal cancels the batch on the sidecar too', { timeout: 120_000 }
         assert.ok(err instanceof CancelledError, String(err));
         assert.equal(err.total, n);
         assert.ok(err.completed > 0 && err.completed < n, `completed ${err.completed}`);
-        // The results that arrived are kept, at their index.
-        const got = (err.results ?? []).filter((r) => r !== undefined);
+        // The results that arrived are kept: a dense list in input order, each with its index.
+        const got = err.results ?? [];
         assert.equal(got.length, err.completed);
+        assert.equal(Object.keys(got).length, got.length, 'the list has holes');
+        for (let k = 0; k < got.length; k++) {
+            const r = got[k]!;
+            assert.ok(r.ok, `result ${k} failed`);
+            assert.equal(r.file, files[r.index], `result ${k} is not the item at its index`);
+            if (k > 0) assert.ok(r.index > got[k - 1]!.index, 'the list is not in input order');
+        }
         await assertStopped(c, before, n);
         // The client goes on working.
         assert.deepEqual(await c.ping(), { pong: true });

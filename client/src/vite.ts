@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// The Vite plugin (@fastmd/client/vite): Markdown imports become ES modules rendered by one
+// `fastmd serve`. At buildStart every Markdown file under the configured roots goes to the
+// sidecar in one transformBatch (streamed in frames); load() then answers from those results. A
+// file changed in dev is rendered again when Vite asks for it. Imports no Vite code: the plugin
+// is a plain object of hooks.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { createFastmd, type Fastmd } from './client.js';
+import type { ItemError } from './errors.js';
+import type { BatchInput, BatchItemResult, FastmdOptions, Rule, TransformOptions, TransformResult } from './types.js';
+
+export interface FastmdViteOptions {
+    /** Folders scanned at buildStart, relative to Vite's root. Default: Vite's root. */
+    roots?: string[];
+    /** File name endings treated as Markdown. Default: ['.md', '.markdown']. */
+    extensions?: string[];
+    /** 'gfm' (the default) or 'commonmark' (every extension off, front matter included). */
+    dialect?: 'gfm' | 'commonmark';
+    /** GFM footnotes. Default true. */
+    footnotes?: boolean;
+    /** Smart punctuation: curly quotes, dashes, ellipses. Default true. */
+    smart?: boolean;
+    /** Replacements applied to each page before parsing. */
+    rules?: Rule[];
+    /** Pass raw HTML and every URL scheme through. Default false. */
+    unsafe?: boolean;
+    /** Worker threads of the sidecar. Default: the sidecar's choice (one per physical core). */
+    workers?: number;
+    /** The fastmd binary (else FASTMD_BINARY, else PATH: see the client's README). */
+    binary?: string;
+    /**
+     * true (the default): a page that fails (broken front matter, a limit) is a Vite error with
+     * its file, line and column: `vite build` fails, the dev server shows the overlay. false: a
+     * warning, and the page's module exports html '' and the `error`.
+     */
+    failOnError?: boolean;
+    /** Other createFastmd options (restart limits, timeouts, logger, extra serve arguments). */
+    client?: Omit<FastmdOptions, 'binary' | 'workers' | 'root'>;
+}
+
+/** The parts of Vite's resolved config the plugin reads. */
+interface ResolvedConfigLike {
+    root: string;
+    command: 'build' | 'serve';
+    build?: { outDir?: string };
+}
+
+/** The parts of Rollup's plugin context the plugin uses. */
+interface PluginContextLike {
+    error(err: { message: string; id?: string; loc?: { file: string; line: number; column: number } }): never;
+    warn(message: string): void;
+    addWatchFile?(id: string): void;
+}
+
+/** A Vite plugin: its name and hooks (structurally a Vite `Plugin`). */
+export interface FastmdVitePlugin {
+    name: string;
+    enforce: 'pre';
+    configResolved(config: ResolvedConfigLike): void;
+    buildStart(this: PluginContextLike): Promise<void>;
+    load(this: PluginContextLike, id: string): Promise<string | null>;
+    watchChange(id: string): void;
+    handleHotUpdate(ctx: { file: string }): void;
+    configureServer(server: { httpServer?: { once(event: 'close', fn: () => void): unknown } | null }): void;
+    buildEnd(this: PluginContextLike, error?: Error): Promise<void>;
+    closeBundle(): Promise<void>;
+    /** The running client, for tests and tools (undefined while none runs). */
+    readonly client: Fastmd | undefined;
+}
+
+type Entry = { ok: true; result: TransformResult } | { ok: false; error: ItemError };
+
+const SKIP_DIRS = new Set(['node_modules', '.git']);
+
+/** Names that cannot be an `export const`. */
+const RESERVED = new Set(
+    (
+        'break case catch class const continue debugger default delete do else enum export extends false finally for ' +
+        'function if import in instanceof new null return super switch this throw true try typeof var void while with ' +
+        'yield let static implements interface package private protected public await arguments eval'
+    ).split(' '),
+);
+
+/**
+ * @p s as a JavaScript string literal that is safe anywhere: JSON's escaping (quotes, backslashes,
+ * control characters), plus `</` as `<\/` and `<!--` as `\u003c!--` (so no `</script>` or HTML
+ * comment opener), U+2028 and U+2029. Backticks and `${` need nothing: the literal is
+ * double-quoted. Other `<` stay as they are, so that HTML keeps its size.
+ */
+export function jsString(s: string): string {
+    return JSON.stringify(s).replace(/<\/|<!--|[\u2028\u2029]/g, (c) =>
+        c === '</' ? '<\\/' : c === '<!--' ? '\\u003c!--' : c === '\u2028' ? '\\u2028' : '\\u2029',
+    );
+}
+
+/** The module of a page: html, frontmatter, title, headings and the other metadata, named and default. */
+export function pageModule(html: string, metadata: Record<string, unknown>, error?: Record<string, unknown>): string {
+    const meta: Record<string, unknown> = { ...metadata };
+    delete meta.html;
+    if (error) meta.error = error;
+    // JSON.parse of a string: exact for any key (a literal would turn "__proto__" into a prototype).
+    const lines = [`const html = ${jsString(html)};`, `const meta = JSON.parse(${jsString(JSON.stringify(meta))});`, 'export { html };'];
+    for (const k of Object.keys(meta)) {
+        if (/^[A-Za-z_$][\w$]*$/.test(k) && !RESERVED.has(k) && k !== 'html' && k !== 'meta')
+            lines.push(`export const ${k} = meta.${k};`);
+    }
+    lines.push('export default { html, ...meta };', '');
+    return lines.join('\n');
+}
+
+/** The deepest folder holding every one of @p dirs. */
+function commonDir(dirs: string[]): string {
+    let common = dirs[0]!.split(path.sep);
+    for (const d of dirs.slice(1)) {
+        const parts = d.split(path.sep);
+        let n = 0;
+        while (n < common.length && n < parts.length && common[n] === parts[n]) n++;
+        common = common.slice(0, n);
+    }
+    return common.join(path.sep) || path.sep;
+}
+
+/** The fastmd Vite plugin. */
+export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugin {
+    const extensions = options.extensions ?? ['.md', '.markdown'];
+    const failOnError = options.failOnError ?? true;
+    const transformOptions: TransformOptions = {
+        footnotes: options.footnotes ?? true,
+        smartPunctuation: options.smart ?? true,
+        unsafe: options.unsafe ?? false,
+    };
+    if (options.dialect) transformOptions.dialect = options.dialect;
+    if (options.rules) transformOptions.rules = options.rules;
+
+    let viteRoot = process.cwd();
+    let outDir: string | undefined;
+    let roots: string[] = [];
+    /** The sidecar's --root: the deepest folder holding Vite's root and every scan root. */
+    let sidecarRoot = viteRoot;
+    let client: Fastmd | undefined;
+    let starting: Promise<Fastmd> | undefined;
+    let batch: Promise<void> | undefined;
+    const cache = new Map<string, Entry>();
+    /** Pages being rendered on demand, so that two loads of one file share one request. */
+    const pending = new Map<string, Promise<Entry>>();
+
+    const isMarkdown = (file: string) => !file.startsWith('\0') && extensions.some((e) => file.endsWith(e));
+
+    function start(): Promise<Fastmd> {
+        starting ??= createFastmd({
+            ...options.client,
+            binary: options.binary,
+            workers: options.workers,
+            root: sidecarRoot,
+        }).then((c) => (client = c));
+        return starting;
+    }
+
+    /** Every Markdown file under @p dir, skipping node_modules, dot folders and Vite's outDir. */
+    function walk(dir: string, out: string[]): void {
+        let entries: fs.Dirent[];
+        try {
+            entries = fs.readdirSync(dir, { withFileTypes: true });
+        } catch {
+            return;
+        }
+        for (const e of entries) {
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) {
+                if (SKIP_DIRS.has(e.name) || e.name.startsWith('.') || p === outDir) continue;
+                walk(p, out);
+            } else if (e.isFile() && isMarkdown(p)) {
+                out.push(p);
+            }
+        }
+    }
+
+    function toEntry(r: BatchItemResult): Entry {
+        return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error };
+    }
+
+    /** What the sidecar is sent for @p file: its path under the sidecar's root, else its content. */
+    function input(file: string): BatchInput {
+        const rel = path.relative(sidecarRoot, file);
+        if (!rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+        return { file, content: fs.readFileSync(file, 'utf8') };
+    }
+
+    /** The one batch over every Markdown file of the roots. */
+    function runBatch(): Promise<void> {
+        batch ??= (async () => {
+            const files: string[] = [];
+            for (const r of roots) walk(r, files);
+            files.sort();
+            const c = await start();
+            if (files.length === 0) return;
+            const results = await c.transformBatch(files.map(input), { options: transformOptions, includeCode: false });
+            for (const r of results) cache.set(files[r.index]!, toEntry(r));
+        })();
+        return batch;
+    }
+
+    async function render(file: string): Promise<Entry> {
+        let p = pending.get(file);
+        if (!p) {
+            p = (async () => {
+                const c = await start();
+                const [r] = await c.transformBatch([input(file)], { options: transformOptions, includeCode: false });
+                const entry = toEntry(r!);
+                cache.set(file, entry);
+                return entry;
+            })();
+            pending.set(file, p);
+            p.finally(() => pending.delete(file)).catch(() => {});
+        }
+        return p;
+    }
+
+    async function stop(): Promise<void> {
+        const c = client ?? (await starting?.catch(() => undefined));
+        client = undefined;
+        starting = undefined;
+        batch = undefined;
+        cache.clear();
+        await c?.close();
+    }
+
+    const plugin: FastmdVitePlugin = {
+        name: 'fastmd',
+        enforce: 'pre',
+        get client() {
+            return client;
+        },
+
+        configResolved(config) {
+            viteRoot = path.resolve(config.root);
+            outDir = path.resolve(viteRoot, config.build?.outDir ?? 'dist');
+            roots = (options.roots ?? ['.']).map((r) => path.resolve(viteRoot, r));
+            sidecarRoot = commonDir([viteRoot, ...roots]);
+        },
+
+        async buildStart() {
+            await runBatch();
+        },
+
+        async load(id) {
+            const q = id.indexOf('?');
+            const file = q < 0 ? id : id.slice(0, q);
+            if (!isMarkdown(file)) return null;
+            const params = new URLSearchParams(q < 0 ? '' : id.slice(q + 1));
+            for (const k of ['import', 't', 'v']) params.delete(k);
+            const keys = [...params.keys()];
+            const htmlOnly = keys.length === 1 && keys[0] === 'html';
+            if (keys.length > 0 && !htmlOnly) return null; // ?raw, ?url, ...: Vite's own
+            await runBatch().catch(() => undefined); // its failure shows in the render below
+            let entry = cache.get(file);
+            if (!entry) {
+                if (!fs.existsSync(file)) return null;
+                entry = await render(file);
+            }
+            this.addWatchFile?.(file);
+            if (entry.ok) {
+                const { html, metadata } = entry.result;
+                return htmlOnly ? `export default ${jsString(html)};\n` : pageModule(html, metadata);
+            }
+            const e = entry.error;
+            const rel = path.relative(viteRoot, file);
+            const where = e.line ? `${rel}:${e.line}:${e.column ?? 1}` : rel;
+            const cause = e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message;
+            const message = `${where}: ${String(e.code ?? 'error')}: ${cause}`;
+            if (failOnError) {
+                this.error({
+                    message,
+                    id: file,
+                    loc: e.line ? { file, line: e.line, column: Math.max(0, (e.column ?? 1) - 1) } : undefined,
+                });
+            }
+            this.warn(message);
+            const error = { code: e.code, message: e.message, line: e.line ?? null, column: e.column ?? null };
+            return htmlOnly
+                ? `export default "";\n`
+                : pageModule('', { file: rel, frontmatter: null, title: null, headings: [] }, error);
+        },
+
+        watchChange(id) {
+            if (isMarkdown(id)) cache.delete(id);
+        },
+
+        handleHotUpdate(ctx) {
+            // Rendered again when Vite reloads the module; the sidecar's own cache makes an
+            // unchanged page cost one hash.
+            if (isMarkdown(ctx.file)) cache.delete(ctx.file);
+        },
+
+        configureServer(server) {
+            server.httpServer?.once('close', () => void stop());
+        },
+
+        async buildEnd(error) {
+            if (error) await stop();
+        },
+
+        async closeBundle() {
+            await stop();
+        },
+    };
+    return plugin;
+}
+
+export { fastmd };

@@ -20,8 +20,17 @@ export function fastmdBinary(): string {
     return bin;
 }
 
+const made: string[] = [];
+// Every folder tmpdir() made is removed when the test file's process exits.
+process.on('exit', () => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A new folder under the system's temporary folder, removed when the process exits. */
 export function tmpdir(tag: string): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-client-${tag}-`));
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-client-${tag}-`));
+    made.push(d);
+    return d;
 }
 
 /** The Markdown of page @p i: its number appears in its h1 ("Page <i>"), so order can be checked. */

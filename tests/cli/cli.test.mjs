@@ -24,8 +24,16 @@ function run(args, opts = {}) {
   return r;
 }
 
+// Every folder a test makes is removed when the process exits.
+const made = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpdir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-${tag}-`));
+  made.push(d);
+  return d;
 }
 
 function manifest(out) {

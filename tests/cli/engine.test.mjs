@@ -21,8 +21,16 @@ function run(args, opts = {}) {
   return r;
 }
 
+// Every folder a test makes is removed when the process exits (/dev/shm is RAM).
+const made = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmp(tag) {
-  return fs.mkdtempSync(path.join(tmpRoot, `fastmd-engine-${tag}-`));
+  const d = fs.mkdtempSync(path.join(tmpRoot, `fastmd-engine-${tag}-`));
+  made.push(d);
+  return d;
 }
 
 // A deterministic pseudo-random generator, so the generated corpus is the same on every run.

@@ -249,6 +249,14 @@ size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word);
  * @return the number of bytes, 1 to 4. */
 size_t fmd__kernel_utf8_encode(uint32_t cp, char out[4]);
 
+/*** parser.c: character references (the renderer decodes md4c's with it too) ***/
+
+/** Decode the character reference s[0..n) ("&name;", "&#123;", "&#x1F;") into @p out.
+ * @return the UTF-8 length (1..8), or 0 when it is not a valid reference (an unknown name).
+ * References to 0, to surrogates or past U+10FFFF give U+FFFD. The one copy of the
+ * WHATWG table lookup. Threads: reentrant. */
+size_t fmd__kernel_entity_decode(const char *s, size_t n, char out[8]);
+
 /*** hash.c ***/
 
 /** XXH3-64 with seed 0. */

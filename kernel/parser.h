@@ -183,9 +183,5 @@ typedef struct MD_PARSER {
 int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *parser,
                          void *userdata, fmd_arena *arena);
 
-/** Decode the character reference s[0..n) ("&name;", "&#123;", "&#x1F;") into @p out.
- * @return the UTF-8 length (1..8), or 0 when it is not a valid reference (an unknown name).
- * References to 0, to surrogates or past U+10FFFF give U+FFFD. Threads: reentrant. */
-size_t fmd__kernel_entity_decode(const char *s, size_t n, char out[8]);
 
 #endif

@@ -14,7 +14,6 @@
 #include <omp.h>
 #include <stdint.h>
 
-#include "entity_table.h"
 #include "internal.h"
 
 /* Output choices, where the CommonMark spec leaves them to the renderer:
@@ -207,75 +206,12 @@ static int put_uint(render_ctx *r, unsigned long long v)
 
 /*** Entities ***/
 
-
-/* Binary search of the generated table for name[0..n) (no '&', no ';'). */
-static const entity_entry *find_named_entity(const char *name, size_t n)
-{
-    size_t lo = 0, hi = sizeof entity_table / sizeof entity_table[0];
-    if (n > ENTITY_NAME_MAX)
-        return NULL;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const entity_entry *e = &entity_table[mid];
-        size_t m = e->len < n ? e->len : n;
-        int c = memcmp(entity_names + e->off, name, m);
-        if (c == 0)
-            c = (e->len > n) - (e->len < n);
-        if (c == 0)
-            return e;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/* Decode the entity s[0..n) as md4c reports it ("&name;", "&#123;" or "&#x1F;") into out.
- * @return the UTF-8 length (1..8), or 0 when it names no HTML5 entity, so that the caller
- * shows it as literal text. References to 0, to surrogates or past U+10FFFF give U+FFFD. */
-static size_t decode_entity(const char *s, size_t n, char out[8])
-{
-    if (n < 3 || s[0] != '&' || s[n - 1] != ';')
-        return 0;
-    if (s[1] != '#') {
-        const entity_entry *e = find_named_entity(s + 1, n - 2);
-        if (e == NULL)
-            return 0;
-        memcpy(out, e->utf8, e->n);
-        return e->n;
-    }
-    size_t i = 2;
-    unsigned base = 10;
-    if (s[2] == 'x' || s[2] == 'X') {
-        base = 16;
-        i = 3;
-    }
-    if (i >= n - 1)
-        return 0;
-    uint32_t v = 0;
-    for (; i < n - 1; i++) {
-        unsigned c = (unsigned char)s[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (base == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-            d = (c | 0x20) - 'a' + 10;
-        else
-            return 0;
-        if (v <= 0x10FFFF) /* saturate: md4c bounds the digits, but never overflow */
-            v = v * base + d;
-    }
-    if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        v = 0xFFFD;
-    return fmd__kernel_utf8_encode(v, out);
-}
-
 /* The plain text of one piece of an MD_ATTRIBUTE or of a text callback: an entity decoded, a NUL
  * marker as U+FFFD, anything else as is. dec is the caller's buffer for a decoded entity. */
 static void piece_text(MD_TEXTTYPE type, const char **s, size_t *n, char dec[8])
 {
     if (type == MD_TEXT_ENTITY) {
-        size_t k = decode_entity(*s, *n, dec);
+        size_t k = fmd__kernel_entity_decode(*s, *n, dec);
         if (k != 0) {
             *s = dec;
             *n = k;

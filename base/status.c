@@ -9,7 +9,7 @@ static const struct {
     const char *text;
 } status_text[FMD_STATUS_COUNT] = {
     [FMD_OK] = {"ok", "success"},
-    [FMD_E_NOMEM] = {"out-of-memory", "out of memory"},
+    [FMD_E_NOMEM] = {"out-of-memory", FMD_NOMEM_TEXT},
     [FMD_E_INPUT_LIMIT] = {"input-limit", "page is larger than the input limit"},
     [FMD_E_OUTPUT_LIMIT] = {"output-limit", "rendered HTML is larger than the output limit"},
     [FMD_E_FRONTMATTER] = {"frontmatter", "front matter is not valid YAML"},
@@ -37,4 +37,9 @@ const char *fmd_status_name(fmd_status st)
     if ((unsigned)st >= FMD_STATUS_COUNT || status_text[st].name == NULL)
         return "unknown";
     return status_text[st].name;
+}
+
+bool fmd_status_is_transient(fmd_status st)
+{
+    return st == FMD_E_NOMEM || st == FMD_E_DEADLINE;
 }

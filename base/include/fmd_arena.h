@@ -150,6 +150,7 @@ static inline fmd_slice fmd_buf_slice(const fmd_buf *b)
 /** Append @p s as a JSON string literal, quotes included. Escapes '"', '\\' and the control
  * characters (as \n, \t, ... or \u00XX) and U+2028/U+2029 (as \u2028, \u2029, so that the output
  * is also valid JavaScript). Other bytes are copied: the caller passes valid UTF-8.
+ * Written in base/json.c with fmd_json_put_body() (fmd_json.h), the one JSON string writer.
  * @return FMD_OK or FMD_E_NOMEM. */
 fmd_status fmd_buf_put_json_string(fmd_buf *b, const char *s, size_t n);
 

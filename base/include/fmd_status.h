@@ -4,6 +4,8 @@
 #ifndef FMD_STATUS_H
 #define FMD_STATUS_H
 
+#include <stdbool.h>
+
 /** Status of a call or of one page. FMD_OK is 0; every other value is a failure. */
 typedef enum fmd_status {
     FMD_OK = 0,
@@ -32,6 +34,16 @@ typedef enum fmd_status {
         if (st != FMD_OK)                                                                          \
             goto fail;                                                                             \
     } while (0)
+
+/** fmd_status_str(FMD_E_NOMEM), for messages put together at compile time: the one
+ * out-of-memory text ("Internal error: " FMD_NOMEM_TEXT). */
+#define FMD_NOMEM_TEXT "out of memory"
+
+/** Whether a page that failed with @p st may succeed when rendered again: FMD_E_NOMEM and
+ * FMD_E_DEADLINE (memory and time depend on what else runs), never a failure of the page's own
+ * bytes. The one rule behind every retry of a render.
+ * @return true for a transient failure. Threads: reentrant. */
+bool fmd_status_is_transient(fmd_status st);
 
 /** A short English sentence for @p st ("out of memory").
  * @return a static string, never NULL (unknown values give "unknown status").

@@ -359,7 +359,7 @@ int cli_cmd_bench(int argc, char **argv)
     double *floors = calloc((size_t)repeat, sizeof *floors);
     row *rows = calloc((size_t)n_counts, sizeof *rows);
     if (lat == NULL || times == NULL || floors == NULL || rows == NULL)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+        cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
 
     printf("fastmd bench: %s, %zu pages, %s%s, %d timed runs per count (1 warm-up discarded), "
            "schedule %s\n",
@@ -407,7 +407,7 @@ int cli_cmd_bench(int argc, char **argv)
             cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan %d threads", counts[ci]);
         if (kernel_only &&
             fmd_kernel_batch_create(&kbatch, pl.plan->n_threads) != FMD_OK)
-            cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+            cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
         double util_sum = 0;
         for (int r = -1; r < repeat; r++) {
             double u = 0, t;
@@ -460,7 +460,7 @@ int cli_cmd_bench(int argc, char **argv)
     fmd_arena *ja = NULL;
     fmd_buf jb;
     if (fmd_arena_create(&ja, 0) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+        cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     fmd_buf_init(&jb, ja);
     char tmp[512];
     snprintf(tmp, sizeof tmp, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[", n_pages,

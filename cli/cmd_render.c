@@ -42,7 +42,7 @@ int cli_cmd_render(int argc, char **argv)
     fmd_arena *in = NULL, *out = NULL, *scratch = NULL;
     if (fmd_arena_create(&in, 0) != FMD_OK || fmd_arena_create(&out, 0) != FMD_OK ||
         fmd_arena_create(&scratch, 0) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+        cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
 
     fmd_slice page;
     int err = 0;

@@ -94,7 +94,7 @@ static void load_rules(cli_common *c, const char *path, const char *command)
     c->opt.rules = NULL;
     fmd_status st = fmd_engine_rules_load(path, &c->rules, msg, sizeof msg);
     if (st == FMD_E_NOMEM)
-        cli_die(FMD_EXIT_OSERR, command, "out of memory");
+        cli_die(FMD_EXIT_OSERR, command, FMD_NOMEM_TEXT);
     if (st != FMD_OK)
         cli_die(st == FMD_E_NOINPUT ? FMD_EXIT_NOINPUT : FMD_EXIT_USAGE, command, "--rules %s%s",
                 path, msg);

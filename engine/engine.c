@@ -15,6 +15,7 @@
 
 #include "fmd_clock.h"
 #include "fmd_engine.h"
+#include "fmd_title.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
@@ -195,13 +196,9 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
                               size_t *len)
 {
     fmd_io_page *p = &e->pages[gi];
-    if (res->title.ptr == NULL && p->status == FMD_OK && !e->cfg->opt.passthrough) {
-        /* No front matter title and no heading: the file name, as static site tools do. */
-        fmd_slice t;
-        if (fmd_kernel_title_from_path(p->path, strlen(p->path), me->arena, &t) == FMD_OK &&
-            t.len != 0)
-            res->title = t;
-    }
+    /* No front matter title and no heading: the file name, as static site tools do. */
+    if (p->status == FMD_OK && !e->cfg->opt.passthrough)
+        fmd_title_fallback(&res->title, p->path, me->arena);
     fmd_buf b;
     fmd_buf_init(&b, me->arena);
     unsigned flags = e->cfg->ndjson_path != NULL ? FMD_IO_JSON_HTML : 0;

@@ -7,42 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT_LIT FMD_BUF_PUT_LIT
+#include "fmd_json.h"
+#include "fmd_utf8.h"
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is invalid (overlongs, surrogates
- * and code points past U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return len;
-}
+#define PUT_LIT FMD_BUF_PUT_LIT
 
 /* A file name as a JSON string. Names are bytes to the kernel; JSON needs UTF-8, so each invalid
  * byte becomes U+FFFD (a copy is made only then). NULL becomes null. */
@@ -51,23 +19,16 @@ static fmd_status put_path(fmd_buf *b, const char *s)
     if (s == NULL)
         return PUT_LIT(b, "null");
     size_t n = strlen(s);
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t l = utf8_seq(u + i, n - i);
-        if (l == 0)
-            break;
-        i += l;
-    }
-    if (i == n)
+    if (fmd_utf8_valid(s, n))
         return fmd_buf_put_json_string(b, s, n);
 
     char *fixed = malloc(n * 3 + 1); /* each byte becomes at most the 3 bytes of U+FFFD */
     if (fixed == NULL)
         return FMD_E_NOMEM;
+    const unsigned char *u = (const unsigned char *)s;
     size_t m = 0;
-    for (i = 0; i < n;) {
-        size_t l = utf8_seq(u + i, n - i);
+    for (size_t i = 0; i < n;) {
+        size_t l = fmd_utf8_decode(u + i, n - i, NULL);
         if (l == 0) {
             memcpy(fixed + m, "\xEF\xBF\xBD", 3);
             m += 3;
@@ -83,30 +44,9 @@ static fmd_status put_path(fmd_buf *b, const char *s)
     return st;
 }
 
-/* A slice as a JSON string, or null when its ptr is NULL. */
-static fmd_status put_slice_or_null(fmd_buf *b, fmd_slice s)
-{
-    if (s.ptr == NULL)
-        return PUT_LIT(b, "null");
-    return fmd_buf_put_json_string(b, s.ptr, s.len);
-}
-
 static fmd_status put_u64_or_null(fmd_buf *b, unsigned long long v)
 {
     return v == 0 ? PUT_LIT(b, "null") : fmd_buf_put_u64(b, v);
-}
-
-/* "0123456789abcdef": the big-endian (canonical) hex form of an XXH3-64 hash, as
- * fmd_kernel_format_hash() writes it; io keeps its own copy because it does not link the kernel. */
-static fmd_status put_hash(fmd_buf *b, uint64_t h)
-{
-    static const char hex[] = "0123456789abcdef";
-    char s[18];
-    s[0] = '"';
-    for (int i = 0; i < 16; i++)
-        s[1 + i] = hex[(h >> (60 - 4 * i)) & 15];
-    s[17] = '"';
-    return fmd_buf_append(b, s, sizeof s);
 }
 
 /* error.message: the kernel's message or the status text, then ": <strerror>" for an errno. */
@@ -149,7 +89,7 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
     FMD_TRY(put_path(b, output));
     FMD_TRY(status == FMD_OK ? PUT_LIT(b, ",\"status\":\"ok\",\"title\":")
                              : PUT_LIT(b, ",\"status\":\"error\",\"title\":"));
-    FMD_TRY(put_slice_or_null(b, r->title));
+    FMD_TRY(fmd_json_put_string_or_null(b, r->title.ptr, r->title.len));
     FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
     if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
         FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
@@ -175,7 +115,7 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
     FMD_TRY(PUT_LIT(b, ",\"codeBlocks\":"));
     FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
     FMD_TRY(PUT_LIT(b, ",\"hash\":"));
-    FMD_TRY(put_hash(b, r->hash));
+    FMD_TRY(fmd_json_put_hex64(b, r->hash));
     FMD_TRY(PUT_LIT(b, ",\"bytesIn\":"));
     FMD_TRY(fmd_buf_put_u64(b, r->bytes_in));
     FMD_TRY(PUT_LIT(b, ",\"bytesOut\":"));

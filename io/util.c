@@ -10,6 +10,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fmd_hash.h"
+
 int fmd__io_threads(int nthreads)
 {
     return nthreads > 0 ? nthreads : omp_get_max_threads();
@@ -46,16 +48,6 @@ int fmd__io_write_all(int fd, const void *data, size_t len)
 
 /*** String set ***/
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static fmd__io_set_entry *probe(const fmd__io_set *s, const char *key, size_t len, uint64_t h)
 {
     size_t mask = s->cap - 1;
@@ -72,7 +64,7 @@ fmd__io_set_entry *fmd__io_set_find(const fmd__io_set *s, const char *key, size_
 {
     if (s->cap == 0)
         return NULL;
-    fmd__io_set_entry *e = probe(s, key, len, fnv1a(key, len));
+    fmd__io_set_entry *e = probe(s, key, len, fmd_fnv1a64(key, len));
     return e->key != NULL ? e : NULL;
 }
 
@@ -104,7 +96,7 @@ fmd_status fmd__io_set_insert(fmd__io_set *s, const char *key, size_t len, uint3
         if (st != FMD_OK)
             return st;
     }
-    uint64_t h = fnv1a(key, len);
+    uint64_t h = fmd_fnv1a64(key, len);
     fmd__io_set_entry *e = probe(s, key, len, h);
     *inserted = e->key == NULL;
     if (*inserted) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmd_title.h"
 #include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
@@ -61,7 +62,7 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
 {
     serve_batch *b = calloc(1, sizeof *b);
     if (b == NULL) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         fmd_rpc_request_free(req);
         return;
     }
@@ -77,7 +78,7 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
             serve_send_error(s, req, req->error, req->error_message, req->error_data,
                              req->error_data ? strlen(req->error_data) : 0);
         else
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
                              NULL, 0);
         batch_free(s, b);
         return;
@@ -110,7 +111,7 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
     }
     if (code == 0 && b->id == NULL) {
         code = FMD_RPC_INTERNAL_ERROR;
-        why = "Internal error: out of memory";
+        why = FMD_RPC_NOMEM_MESSAGE;
     }
     if (code != 0) {
         pthread_mutex_unlock(&s->mu);
@@ -206,7 +207,7 @@ static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result 
         fmd_arena_reset(me->out);
         fmd_kernel_render_page(br->req->base + ref->offset, ref->len, &br->opt, me->out,
                                me->scratch, res);
-        if (res->status != FMD_E_NOMEM && res->status != FMD_E_DEADLINE)
+        if (!fmd_status_is_transient(res->status))
             return res->status == FMD_OK;
     }
     return false;
@@ -229,8 +230,7 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         me->fmt = NULL;
     fmd_result again;
     /* Transient failures (memory, the deadline) are retried; I/O errors were retried on load. */
-    bool transient = res->status == FMD_E_NOMEM || res->status == FMD_E_DEADLINE;
-    if (load == FMD_OK && transient && br->req->options.retries > 0 &&
+    if (load == FMD_OK && fmd_status_is_transient(res->status) && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
@@ -240,14 +240,9 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     double t0 = fmd_clock_now();
     item_slot *slot = &br->slots[i];
     if (me->fmt != NULL) {
-        if (load == FMD_OK && res->status == FMD_OK && res->title.ptr == NULL &&
-            it->file != NULL) {
-            /* No front matter title and no heading: the file name, as `fastmd build` does. */
-            fmd_slice t;
-            if (fmd_kernel_title_from_path(it->file, strlen(it->file), me->fmt, &t) == FMD_OK &&
-                t.len != 0)
-                res->title = t;
-        }
+        /* No front matter title and no heading: the file name, as `fastmd build` does. */
+        if (load == FMD_OK && res->status == FMD_OK)
+            fmd_title_fallback(&res->title, it->file, me->fmt);
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
         fmd_status st = FMD_OK;
@@ -604,7 +599,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
 fail:
     fmd_arena_destroy(a);
     (void)st;
-    serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+    serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
 }
 
 static void run_batch(serve *s, serve_batch *b)
@@ -624,7 +619,7 @@ static void run_batch(serve *s, serve_batch *b)
     if (br.slots == NULL || results == NULL) {
         free(br.slots);
         free(results);
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         return;
     }
     pthread_mutex_init(&br.mu, NULL);
@@ -687,7 +682,7 @@ static void run_batch(serve *s, serve_batch *b)
     s->running = NULL;
     pthread_mutex_unlock(&s->mu);
     if (st != FMD_OK && cancelled == br.n && br.n > 0) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
     } else {
         if (cancelled > 0)
             atomic_fetch_add(&c->batches_cancelled, 1);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 
+#include "fmd_title.h"
 #include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
@@ -21,7 +22,7 @@ static void finish(serve *s, fmd_rpc_request *req, fmd_buf *b, fmd_status st, do
         serve_done(s, req);
         serve_send(s, b);
     } else {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
     }
 }
 
@@ -38,7 +39,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         return;
     }
     if (st != FMD_OK) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         return;
     }
     fmd_options opt = req->options.opt;
@@ -54,7 +55,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         retried += item->attempts > 1 ? item->attempts - 1 : 0;
         if (st != FMD_OK) {
             serve_rules_release(&s->rules, handle);
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
                              NULL, 0);
             return;
         }
@@ -65,21 +66,15 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         for (unsigned a = 0;; a++) {
             fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
                                    lane->scratch, &res);
-            bool transient = res.status == FMD_E_NOMEM || res.status == FMD_E_DEADLINE;
-            if (!transient || a >= req->options.retries)
+            if (!fmd_status_is_transient(res.status) || a >= req->options.retries)
                 break;
             fmd_arena_reset(lane->out);
             retried++;
         }
         res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
-        if (res.status == FMD_OK && res.title.ptr == NULL && item->file != NULL) {
-            fmd_slice t;
-            if (fmd_kernel_title_from_path(item->file, strlen(item->file), lane->out, &t) ==
-                    FMD_OK &&
-                t.len != 0)
-                res.title = t;
-        }
+        if (res.status == FMD_OK)
+            fmd_title_fallback(&res.title, item->file, lane->out);
     }
     atomic_fetch_add_explicit(&s->stats.pages_retried, retried, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.bytes_in, ref->len, memory_order_relaxed);
@@ -102,7 +97,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         if (st == FMD_OK)
             serve_send_error(s, req, FMD_RPC_PAGE_FAILED, msg, data.ptr, data.len);
         else
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
                              NULL, 0);
     } else {
         atomic_fetch_add_explicit(&s->stats.pages_ok, 1, memory_order_relaxed);
@@ -131,7 +126,7 @@ static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
     char *out = fmd_arena_alloc(lane->scratch, n ? n : 1);
     size_t m = 0;
     if (out == NULL) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         return;
     }
     if (req->normalize_lf) {

@@ -23,7 +23,9 @@
 
 #include "rpc.h"
 #include "fmd_clock.h"
+#include "fmd_hash.h"
 #include "fmd_io.h"
+#include "fmd_json.h"
 
 /* Pages a loading thread takes at a time: a page costs 10 to 150 us of system calls. */
 #define LOAD_CHUNK 4
@@ -316,109 +318,16 @@ void fmd_rpc_writer_counters(fmd_rpc_writer *w, size_t *bytes, double *seconds)
 
 /*** Formatting ***/
 
-/* What a byte needs inside a JSON string: 0 nothing, 1 an escape of its own (control characters,
- * '"', '\\'), 2 a look at the next bytes (0xE2: U+2028 and U+2029), 3 only inside a template
- * literal ('`', '$'). */
-static const unsigned char esc_class[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1, [0xE2] = 2, ['`'] = 3, ['$'] = 3,
-};
-
-/** Input bytes escaped per reservation: each becomes at most 6 output bytes ("\u00XX"). */
-#define ESC_CHUNK ((size_t)4096)
-
-/* Append the body of a JSON string (no quotes) holding s[0..n). With @p tmpl, the string's value
- * is also escaped for a JavaScript template literal: '\\' -> "\\\\", '`' -> "\\`", "${" -> "\\${"
- * and CR -> "\\r" (a raw CR would read back as LF), so `export default \`<value>\`` gives s.
- * One pass, into memory reserved a chunk at a time: no append call per escape. */
+/* Append the body of a JSON string (no quotes) holding s[0..n); with @p tmpl, also escaped for a
+ * JavaScript template literal (fmd_json_put_body()). */
 static fmd_status put_body(fmd_buf *b, const char *s, size_t n, bool tmpl)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t chunk = n - i < ESC_CHUNK ? n - i : ESC_CHUNK;
-        size_t need = chunk * 6 + 8;
-        if (b->cap - b->len < need) {
-            fmd_status st = fmd_buf_grow(b, need);
-            if (st != FMD_OK)
-                return st;
-        }
-        char *o = b->ptr + b->len;
-        size_t end = i + chunk;
-        while (i < end) {
-            unsigned char c = u[i];
-            unsigned cls = esc_class[c];
-            if (cls == 0 || (cls == 3 && !tmpl)) {
-                *o++ = (char)c;
-                i++;
-                continue;
-            }
-            if (cls == 2) {
-                if (i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
-                    memcpy(o, u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
-                    o += 6;
-                    i += 3;
-                } else {
-                    *o++ = (char)c;
-                    i++;
-                }
-                continue;
-            }
-            i++;
-            switch (c) {
-            case '"': *o++ = '\\'; *o++ = '"'; break;
-            case '\\':
-                if (tmpl) {
-                    memcpy(o, "\\\\\\\\", 4);
-                    o += 4;
-                } else {
-                    *o++ = '\\';
-                    *o++ = '\\';
-                }
-                break;
-            case '`': memcpy(o, "\\\\`", 3); o += 3; break;
-            case '$':
-                if (i < n && u[i] == '{') {
-                    memcpy(o, "\\\\$", 3);
-                    o += 3;
-                } else {
-                    *o++ = '$';
-                }
-                break;
-            case '\n': *o++ = '\\'; *o++ = 'n'; break;
-            case '\t': *o++ = '\\'; *o++ = 't'; break;
-            case '\r':
-                if (tmpl) {
-                    memcpy(o, "\\\\r", 3);
-                    o += 3;
-                } else {
-                    *o++ = '\\';
-                    *o++ = 'r';
-                }
-                break;
-            case '\b': *o++ = '\\'; *o++ = 'b'; break;
-            case '\f': *o++ = '\\'; *o++ = 'f'; break;
-            default:
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[c >> 4];
-                o[5] = hex[c & 15];
-                o += 6;
-            }
-        }
-        b->len = (size_t)(o - b->ptr);
-    }
-    return FMD_OK;
+    return fmd_json_put_body(b, s, n, tmpl ? FMD_JSON_JS_TEMPLATE : 0);
 }
 
 fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n)
 {
-    fmd_status st;
-    if (s == NULL)
-        return PUT_LIT(b, "null");
-    if ((st = fmd_buf_putc(b, '"')) != FMD_OK || (st = put_body(b, s, n, false)) != FMD_OK)
-        return st;
-    return fmd_buf_putc(b, '"');
+    return fmd_json_put_string_or_null(b, s, n);
 }
 
 static fmd_status put_cstr(fmd_buf *b, const char *s)
@@ -489,19 +398,6 @@ fail:
     return st;
 }
 
-/* The canonical big-endian hex of an XXH3-64 hash, as fmd_kernel_format_hash() writes it (io
- * keeps its own copy: it does not link the kernel). */
-static fmd_status put_hash(fmd_buf *b, uint64_t h)
-{
-    static const char hex[] = "0123456789abcdef";
-    char s[18];
-    s[0] = '"';
-    for (int i = 0; i < 16; i++)
-        s[1 + i] = hex[(h >> (60 - 4 * i)) & 15];
-    s[17] = '"';
-    return fmd_buf_append(b, s, sizeof s);
-}
-
 fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
                                    unsigned flags)
 {
@@ -544,7 +440,7 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
     FMD_TRY(PUT_LIT(b, ",\"codeBlockCount\":"));
     FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
     FMD_TRY(PUT_LIT(b, ",\"hash\":"));
-    FMD_TRY(put_hash(b, r->hash));
+    FMD_TRY(fmd_json_put_hex64(b, r->hash));
     FMD_TRY(PUT_LIT(b, ",\"warnings\":["));
     for (size_t i = 0; i < r->n_warnings; i++) {
         if (i != 0)
@@ -752,16 +648,6 @@ static bool opt_ext(pctx *c, const json_t *obj, const char *key, const char *pre
     return true;
 }
 
-static uint64_t fnv1a64(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /** The GFM extensions the original sidecar's "gfm" switch stood for (front matter is not one). */
 #define GFM_SWITCH_BITS                                                                            \
     (FMD_EXT_TABLES | FMD_EXT_STRIKETHROUGH | FMD_EXT_TASKLISTS | FMD_EXT_AUTOLINKS)
@@ -818,7 +704,7 @@ static bool parse_rules(pctx *c, const json_t *rules, fmd_rpc_options *o)
         c->st = FMD_E_NOMEM;
         return false;
     }
-    o->rules_hash = fnv1a64(o->rules_json.ptr, len);
+    o->rules_hash = fmd_fnv1a64(o->rules_json.ptr, len);
     o->rules = out;
     o->n_rules = n;
     return true;

@@ -30,6 +30,9 @@ enum {
     FMD_RPC_CANCELLED = -32800,        /**< the batch was cancelled (LSP's RequestCancelled) */
 };
 
+/** The message of FMD_RPC_INTERNAL_ERROR when memory ran out, the one out-of-memory text. */
+#define FMD_RPC_NOMEM_MESSAGE "Internal error: " FMD_NOMEM_TEXT
+
 /*** Reading lines ***/
 
 /** Reads standard input (or any descriptor) one line at a time. */

@@ -107,7 +107,7 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
         serve_done(s, req);
         serve_send(s, &b);
     } else {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
     }
     fmd_arena_reset(a);
 }
@@ -140,7 +140,7 @@ static void *lane_main(void *arg)
         if (ok) {
             serve_answer_small(s, &lane, job->req);
         } else {
-            serve_send_error(s, job->req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory",
+            serve_send_error(s, job->req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
                              NULL, 0);
             fmd_rpc_request_free(job->req);
         }
@@ -159,7 +159,7 @@ static void submit_small(serve *s, fmd_rpc_request *req)
 {
     serve_job *job = malloc(sizeof *job);
     if (job == NULL) {
-        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
+        serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         fmd_rpc_request_free(req);
         return;
     }
@@ -243,7 +243,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
             atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
                                       memory_order_relaxed);
             serve_send_error(s, NULL, FMD_RPC_INTERNAL_ERROR,
-                             "Internal error: out of memory parsing the request", NULL, 0);
+                             FMD_RPC_NOMEM_MESSAGE " parsing the request", NULL, 0);
             continue;
         }
         /* Its raw bytes (transformBatch with params.bytes) follow the line: read them now. */
@@ -346,7 +346,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
 
     serve *s = calloc(1, sizeof *s); /* large (the counters): not on the stack */
     if (s == NULL) {
-        fail->what = "out of memory at start-up";
+        fail->what = FMD_NOMEM_TEXT " at start-up";
         return FMD_E_NOMEM;
     }
     s->cfg = cfg;
@@ -371,7 +371,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         goto fail;
     }
     st = FMD_E_NOMEM;
-    fail->what = "out of memory at start-up";
+    fail->what = FMD_NOMEM_TEXT " at start-up";
     s->sink_slots = aligned_alloc(64, sizeof(serve_sink_slot) * (size_t)s->nthreads);
     if (s->sink_slots == NULL || fmd_kernel_batch_create(&s->kb, s->nthreads) != FMD_OK ||
         fmd_rpc_writer_create(&s->w, cfg->out_fd) != FMD_OK ||

@@ -80,73 +80,46 @@ fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
     fmd_buf_init(&b, a);
     double busy;
     double util = utilisation(r, &busy);
-    st = fmd_buf_puts(&b, "{\"src\":");
-    if (st == FMD_OK)
-        st = fmd_buf_put_json_string(&b, cfg->src, strlen(cfg->src));
-    if (st == FMD_OK)
-        st = put_num(&b, "pages", (double)r->pages, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "failed", (double)r->failed, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "bytesIn", (double)r->bytes_in, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "bytesOut", (double)r->bytes_out, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "threads", r->nthreads, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "windows", (double)r->windows, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "wallSeconds", r->wall, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "pagesPerSecond", r->wall > 0 ? (double)r->pages / r->wall : 0, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "cpuUtilisation", util, 0);
+    FMD_TRY(fmd_buf_puts(&b, "{\"src\":"));
+    FMD_TRY(fmd_buf_put_json_string(&b, cfg->src, strlen(cfg->src)));
+    FMD_TRY(put_num(&b, "pages", (double)r->pages, 0));
+    FMD_TRY(put_num(&b, "failed", (double)r->failed, 0));
+    FMD_TRY(put_num(&b, "bytesIn", (double)r->bytes_in, 0));
+    FMD_TRY(put_num(&b, "bytesOut", (double)r->bytes_out, 0));
+    FMD_TRY(put_num(&b, "threads", r->nthreads, 0));
+    FMD_TRY(put_num(&b, "windows", (double)r->windows, 0));
+    FMD_TRY(put_num(&b, "wallSeconds", r->wall, 0));
+    FMD_TRY(put_num(&b, "pagesPerSecond", r->wall > 0 ? (double)r->pages / r->wall : 0, 0));
+    FMD_TRY(put_num(&b, "cpuUtilisation", util, 0));
     /* Peak resident memory of this process so far, measured by the kernel. */
-    if (st == FMD_OK)
-        st = put_num(&b, "peakRssBytes", (double)peak_rss_bytes(), 0);
-    if (st == FMD_OK)
-        st = fmd_buf_puts(&b, ",\"phases\":{");
-    if (st == FMD_OK)
-        st = put_num(&b, "enumerate", r->t_enumerate, 1);
-    if (st == FMD_OK)
-        st = put_num(&b, "load", r->t_load, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "loadWait", r->t_load_wait, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "render", r->t_render, 0);
-    if (st == FMD_OK)
-        st = put_num(&b, "write", r->t_write, 0);
-    if (st == FMD_OK)
-        st = fmd_buf_puts(&b, "},\"perThread\":[");
-    for (int t = 0; t < r->nthreads && st == FMD_OK; t++) {
+    FMD_TRY(put_num(&b, "peakRssBytes", (double)peak_rss_bytes(), 0));
+    FMD_TRY(fmd_buf_puts(&b, ",\"phases\":{"));
+    FMD_TRY(put_num(&b, "enumerate", r->t_enumerate, 1));
+    FMD_TRY(put_num(&b, "load", r->t_load, 0));
+    FMD_TRY(put_num(&b, "loadWait", r->t_load_wait, 0));
+    FMD_TRY(put_num(&b, "render", r->t_render, 0));
+    FMD_TRY(put_num(&b, "write", r->t_write, 0));
+    FMD_TRY(fmd_buf_puts(&b, "},\"perThread\":["));
+    for (int t = 0; t < r->nthreads; t++) {
         const fmd_thread_stats *s = &r->thread_stats[t];
         double idle = r->t_render - s->busy_s;
-        st = fmd_buf_puts(&b, t ? ",{" : "{");
-        if (st == FMD_OK)
-            st = put_num(&b, "thread", t, 1);
-        if (st == FMD_OK)
-            st = put_num(&b, "pages", (double)s->pages, 0);
-        if (st == FMD_OK)
-            st = put_num(&b, "bytes", (double)s->bytes_in, 0);
-        if (st == FMD_OK)
-            st = put_num(&b, "busySeconds", s->busy_s, 0);
-        if (st == FMD_OK)
-            st = put_num(&b, "sinkSeconds", s->wait_s, 0);
-        if (st == FMD_OK)
-            st = put_num(&b, "idleSeconds", idle > 0 ? idle : 0, 0);
-        if (st == FMD_OK)
-            st = fmd_buf_putc(&b, '}');
+        FMD_TRY(fmd_buf_puts(&b, t ? ",{" : "{"));
+        FMD_TRY(put_num(&b, "thread", t, 1));
+        FMD_TRY(put_num(&b, "pages", (double)s->pages, 0));
+        FMD_TRY(put_num(&b, "bytes", (double)s->bytes_in, 0));
+        FMD_TRY(put_num(&b, "busySeconds", s->busy_s, 0));
+        FMD_TRY(put_num(&b, "sinkSeconds", s->wait_s, 0));
+        FMD_TRY(put_num(&b, "idleSeconds", idle > 0 ? idle : 0, 0));
+        FMD_TRY(fmd_buf_putc(&b, '}'));
     }
-    if (st == FMD_OK)
-        st = fmd_buf_puts(&b, "]}\n");
-    if (st == FMD_OK) {
-        if (strcmp(path, "-") == 0) {
-            if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
-                st = FMD_E_IO;
-        } else {
-            st = fmd_io_write_output(AT_FDCWD, path, b.ptr, b.len, err);
-        }
+    FMD_TRY(fmd_buf_puts(&b, "]}\n"));
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
+            st = FMD_E_IO;
+    } else {
+        st = fmd_io_write_output(AT_FDCWD, path, b.ptr, b.len, err);
     }
+fail:
     fmd_arena_destroy(a);
     return st;
 }

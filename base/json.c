@@ -10,11 +10,13 @@
 
 /* What a byte needs inside a JSON string: 0 nothing, 1 an escape of its own (control characters,
  * '"', '\\'), 2 a look at the next bytes (0xE2: U+2028 and U+2029), 3 only inside a template
- * literal ('`', '$'). */
+ * literal ('`', '$'). The 32 control characters are on one line. */
+/* clang-format off */
 static const unsigned char esc_class[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     ['"'] = 1, ['\\'] = 1, [0xE2] = 2, ['`'] = 3, ['$'] = 3,
 };
+/* clang-format on */
 
 /** Input bytes escaped per reservation: each becomes at most 6 output bytes ("\u00XX"). */
 #define ESC_CHUNK ((size_t)4096)
@@ -57,7 +59,10 @@ fmd_status fmd_json_put_body(fmd_buf *b, const char *s, size_t n, unsigned flags
             }
             i++;
             switch (c) {
-            case '"': *o++ = '\\'; *o++ = '"'; break;
+            case '"':
+                *o++ = '\\';
+                *o++ = '"';
+                break;
             case '\\':
                 if (tmpl) {
                     memcpy(o, "\\\\\\\\", 4);
@@ -67,7 +72,10 @@ fmd_status fmd_json_put_body(fmd_buf *b, const char *s, size_t n, unsigned flags
                     *o++ = '\\';
                 }
                 break;
-            case '`': memcpy(o, "\\\\`", 3); o += 3; break;
+            case '`':
+                memcpy(o, "\\\\`", 3);
+                o += 3;
+                break;
             case '$':
                 if (i < n && u[i] == '{') {
                     memcpy(o, "\\\\$", 3);
@@ -76,8 +84,14 @@ fmd_status fmd_json_put_body(fmd_buf *b, const char *s, size_t n, unsigned flags
                     *o++ = '$';
                 }
                 break;
-            case '\n': *o++ = '\\'; *o++ = 'n'; break;
-            case '\t': *o++ = '\\'; *o++ = 't'; break;
+            case '\n':
+                *o++ = '\\';
+                *o++ = 'n';
+                break;
+            case '\t':
+                *o++ = '\\';
+                *o++ = 't';
+                break;
             case '\r':
                 if (tmpl) {
                     memcpy(o, "\\\\r", 3);
@@ -87,8 +101,14 @@ fmd_status fmd_json_put_body(fmd_buf *b, const char *s, size_t n, unsigned flags
                     *o++ = 'r';
                 }
                 break;
-            case '\b': *o++ = '\\'; *o++ = 'b'; break;
-            case '\f': *o++ = '\\'; *o++ = 'f'; break;
+            case '\b':
+                *o++ = '\\';
+                *o++ = 'b';
+                break;
+            case '\f':
+                *o++ = '\\';
+                *o++ = 'f';
+                break;
             default:
                 memcpy(o, "\\u00", 4);
                 o[4] = hex[c >> 4];

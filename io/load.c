@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 /* Transparent huge page size on x86-64 and arm64 (4 KiB base pages). A block of at least this many
- * bytes is aligned to it and advised MADV_HUGEPAGE, so that filling 8 MiB of pages takes four page
- * faults instead of 2,000: each fault traps into the kernel, and on a VM that is most of the cost
- * of touching the block. */
+ * bytes is aligned to it and advised MADV_HUGEPAGE (see alloc_block()): filling 8 MiB of pages
+ * page by page costs 2,000 page faults, each a trap into the kernel, and on a VM that is a large
+ * part of the cost of loading. */
 #define BLOCK_HUGE ((size_t)2 << 20)
 
 /* Open a page for reading. A page found as a regular file is opened with O_NOFOLLOW, so a symlink
@@ -132,22 +132,39 @@ static fmd_status reread_grown(fmd_io_input *in, fmd_io_page *p, const fmd__io_d
     return FMD_OK;
 }
 
-/* The block for @p total bytes (malloc'ed, so free() and realloc() apply). When @p huge and the block
- * is big enough, it is aligned to BLOCK_HUGE and advised MADV_HUGEPAGE: the kernel then backs it
- * with 2 MiB pages where it can. Not with NUMA placement, where the block is first touched by each
- * node's threads in ranges that need not fall on 2 MiB boundaries. The advice is a hint: where
- * transparent huge pages are off, or the call fails, the block works as plain pages. */
-static char *alloc_block(size_t total, bool huge)
+/* The block for @p total bytes (malloc'ed, so free() and realloc() apply). When @p local is false
+ * (NUMA placement: each node's threads must touch their own range first), it is plain malloc
+ * memory. Otherwise:
+ * - a block of BLOCK_HUGE or more starts on a BLOCK_HUGE boundary and its whole 2 MiB pieces are
+ *   advised MADV_HUGEPAGE, so the kernel backs them with huge pages where it can; the tail, less
+ *   than 2 MiB, stays in small pages, so the block never holds more memory than it uses
+ *   (--max-memory counts on that);
+ * - its pages are then made present in one call (MADV_POPULATE_WRITE), instead of one page fault
+ *   each when read() first writes them.
+ * Both are hints: on a kernel without them (populate needs Linux 5.14) or with transparent huge
+ * pages off, the block works as plain pages, faulted in as before. */
+static char *alloc_block(size_t total, bool local)
 {
-    if (!huge || total < BLOCK_HUGE)
-        return malloc(total ? total : 1);
-    size_t len = (total + BLOCK_HUGE - 1) & ~(BLOCK_HUGE - 1);
-    if (len < total)
-        return NULL;
-    char *p = aligned_alloc(BLOCK_HUGE, len);
+    char *p;
+    if (!local || total < BLOCK_HUGE) {
+        p = malloc(total ? total : 1);
+    } else {
+        void *q = NULL;
+        p = posix_memalign(&q, BLOCK_HUGE, total) == 0 ? q : NULL;
 #ifdef MADV_HUGEPAGE
-    if (p != NULL)
-        (void)madvise(p, len, MADV_HUGEPAGE);
+        if (p != NULL)
+            (void)madvise(p, total & ~(BLOCK_HUGE - 1), MADV_HUGEPAGE);
+#endif
+    }
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (p != NULL && local && page > 0) {
+        /* Only the whole pages inside the block: the bytes around it may be malloc's. */
+        uintptr_t mask = (uintptr_t)page - 1;
+        uintptr_t lo = ((uintptr_t)p + mask) & ~mask, hi = ((uintptr_t)p + total) & ~mask;
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+    }
 #endif
     return p;
 }

@@ -11,10 +11,13 @@
 # Environment: RUNS (9), FASTMD (build/bench/fastmd), BENCH_BIN (the folder of fmd-md4c-loop,
 # fmd-io-floor and fmd-cmark-loop; default build/bench), DISK (a disk folder for the disk
 # figures, default build/whole-process-disk; empty skips them), COUNTS (1; 0 skips perf and
-# strace), ONLY (comma-separated case names to run, e.g. fastmd-ndjson-1,md4c-loop).
+# strace), ONLY (comma-separated case names to run, e.g. fastmd-ndjson-1,md4c-loop), BASELINE
+# (another fastmd binary, e.g. a build of main: its cases base-ndjson-N and base-tree-N run in the
+# same rounds, so that before and after are paired too).
 #
 # Cases: fastmd-ndjson-N  `fastmd build --threads N CORPUS --ndjson FILE`
 #        fastmd-tree-N    `fastmd build --threads N CORPUS OUT`
+#        base-*           the same with $BASELINE
 #        md4c-loop        read each page, md4c's md_html into one file (1 thread)
 #        cmark-loop       the same with cmark-gfm and its GFM extensions (when built)
 #        io-floor         read each page, write its bytes into one file (no rendering)
@@ -38,6 +41,11 @@ src=$(cd "$src" && pwd)
 cases=(fastmd-ndjson-1 fastmd-ndjson-2 md4c-loop)
 [[ -x $bb/fmd-cmark-loop ]] && cases+=(cmark-loop)
 cases+=(io-floor fastmd-tree-1 fastmd-tree-2 io-floor-tree)
+if [[ -n ${BASELINE:-} ]]; then
+    [[ -x $BASELINE ]] || { echo "BASELINE $BASELINE is not an executable" >&2; exit 1; }
+    cases=(base-ndjson-1 "${cases[@]:0:1}" base-ndjson-2 "${cases[@]:1:${#cases[@]}-4}"
+           base-tree-1 fastmd-tree-1 base-tree-2 fastmd-tree-2 io-floor-tree)
+fi
 if [[ -n ${ONLY:-} ]]; then
     IFS=, read -r -a cases <<<"$ONLY"
 fi
@@ -57,6 +65,8 @@ case_cmd() {
     case $name in
     fastmd-ndjson-*) cmd=("$bin" build --quiet --threads "${name##*-}" "$src" --ndjson "$o/$name.ndjson") ;;
     fastmd-tree-*) cmd=("$bin" build --quiet --threads "${name##*-}" "$src" "$o/$name") ;;
+    base-ndjson-*) cmd=("$BASELINE" build --quiet --threads "${name##*-}" "$src" --ndjson "$o/$name.ndjson") ;;
+    base-tree-*) cmd=("$BASELINE" build --quiet --threads "${name##*-}" "$src" "$o/$name") ;;
     md4c-loop) cmd=("$bb/fmd-md4c-loop" "$src" "$o/$name.html") ;;
     cmark-loop) cmd=("$bb/fmd-cmark-loop" "$src" "$o/$name.html") ;;
     io-floor) cmd=("$bb/fmd-io-floor" "$src" "$o/$name.out") ;;

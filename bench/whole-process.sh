@@ -23,7 +23,8 @@
 #        io-floor         read each page, write its bytes into one file (no rendering)
 #        io-floor-tree    read each page, write its bytes to OUT/<path>.html (no rendering)
 # Wall times on a shared machine are noisy: read them beside the load average printed with them,
-# and trust the counts first.
+# and trust the counts first. The CPU column is perf's task-clock of each timed run (all threads
+# together), steadier than wall time under other tenants' load; it does not show parallelism.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=${1:-$here/../shared/corpus}
@@ -85,7 +86,7 @@ floor_of() { case $1 in *tree*) echo io-floor-tree ;; *) echo io-floor ;; esac; 
 # Paired rounds over every case with output under $1; prints the table, titled $2.
 timings() {
     local o=$1 title=$2 r i k name t0 t1
-    declare -A t=()
+    declare -A t=() c=()
     local n=${#cases[@]}
     for ((r = -1; r < runs; r++)); do
         for ((i = 0; i < n; i++)); do
@@ -94,10 +95,15 @@ timings() {
             clear_out "$name" "$o"
             case_cmd "$name" "$o"
             t0=$EPOCHREALTIME
-            "${cmd[@]}" >/dev/null 2>&1 || { echo "$name failed (exit $?): ${cmd[*]}" >&2; exit 1; }
+            if ((have_perf)); then
+                perf stat -x, -o "$shm/tc.csv" -e task-clock -- "${cmd[@]}" >/dev/null 2>&1
+            else
+                "${cmd[@]}" >/dev/null 2>&1
+            fi || { echo "$name failed (exit $?): ${cmd[*]}" >&2; exit 1; }
             t1=$EPOCHREALTIME
             clear_out "$name" "$o"
             ((r >= 0)) && t[$name]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}') "
+            ((r >= 0 && have_perf)) && c[$name]+="$(awk -F, '$3 == "task-clock" {print $1}' "$shm/tc.csv") "
         done
     done
     declare -A med=()
@@ -107,21 +113,30 @@ timings() {
     echo
     echo "### $title: median of $runs paired runs (load average before: $load0)"
     echo
-    echo "| case | median ms | min ms | max ms | / md4c-loop | / its I/O floor |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| case | wall median ms | min | max | / md4c-loop | / its I/O floor | CPU median ms | CPU / md4c-loop |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    declare -A cmed=()
+    for name in "${cases[@]}"; do
+        cmed[$name]=$( ((have_perf)) && printf '%s\n' ${c[$name]} | median || echo 0)
+    done
     for name in "${cases[@]}"; do
         local f mn mx
         f=$(floor_of "$name")
         mn=$(printf '%s\n' ${t[$name]} | sort -g | head -1)
         mx=$(printf '%s\n' ${t[$name]} | sort -g | tail -1)
         awk -v n="$name" -v m="${med[$name]}" -v lo="$mn" -v hi="$mx" -v base="${med[md4c-loop]:-}" \
-            -v fl="${med[$f]:-}" 'BEGIN {
+            -v fl="${med[$f]:-}" -v cm="${cmed[$name]}" -v cb="${cmed[md4c-loop]:-0}" 'BEGIN {
                 r1 = base != "" ? sprintf("%.2f", m / base) : "-";
                 r2 = fl != "" ? sprintf("%.2f", m / fl) : "-";
-                printf "| %s | %.1f | %.1f | %.1f | %s | %s |\n", n, m * 1e3, lo * 1e3, hi * 1e3, r1, r2 }'
+                r3 = cm > 0 && cb > 0 ? sprintf("%.2f", cm / cb) : "-";
+                c1 = cm > 0 ? sprintf("%.1f", cm) : "-";
+                printf "| %s | %.1f | %.1f | %.1f | %s | %s | %s | %s |\n", n, m * 1e3, lo * 1e3, hi * 1e3,
+                       r1, r2, c1, r3 }'
     done
 }
 
+have_perf=0
+perf stat -x, -e task-clock true >/dev/null 2>&1 && have_perf=1
 pages=$(find "$src" -type f \( -name '*.md' -o -name '*.markdown' \) | wc -l)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "# whole-process: $src, $pages pages, $(nproc) CPUs; $("$bin" --version 2>&1 | head -1)"

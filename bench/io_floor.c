@@ -9,9 +9,9 @@
 #include <errno.h>
 
 typedef struct floor_out {
-    FILE *one;       /* single-file mode */
-    int root;        /* tree mode: OUT */
-    char dir[4096];  /* tree mode: the last folder made under OUT */
+    FILE *one;      /* single-file mode */
+    int root;       /* tree mode: OUT */
+    char dir[4096]; /* tree mode: the last folder made under OUT */
     int failed;
 } floor_out;
 

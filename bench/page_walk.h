@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 /** Called once per page: its directory descriptor, name, path relative to the root, bytes. */
-typedef void (*page_fn)(int dirfd, const char *name, const char *rel, const char *text,
-                        size_t len, void *ud);
+typedef void (*page_fn)(int dirfd, const char *name, const char *rel, const char *text, size_t len,
+                        void *ud);
 
 typedef struct page_walk {
     char *buf; /* grows to the largest page, reused */

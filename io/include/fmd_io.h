@@ -124,7 +124,7 @@ size_t fmd_io_batch_bytes(const fmd_io_batch *b);
  * Pages are back to back in order. A page that was not read (load_status != FMD_OK) has len 0.
  * Example: pages "ab" and "" (empty) give base "ab\0\0", refs {0, 2, OK}, {3, 0, OK}. */
 typedef struct fmd_io_input {
-    char *base;         /**< the block: malloc'ed, first touched by the threads that read it */
+    char *base;         /**< the block: malloc'ed; see fmd_io_load_pages() for its pages */
     size_t size;        /**< bytes of the block in use */
     fmd_page_ref *refs; /**< count entries */
     size_t first;       /**< batch index of refs[0] */
@@ -133,7 +133,10 @@ typedef struct fmd_io_input {
 
 /** Load pages [first, first + count) of @p b: size them all, allocate one block for all of them,
  * then fill it with parallel reads (OpenMP, dynamic schedule). Each page costs openat (relative to
- * its directory's descriptor), one read of its known size + 1 byte, and close.
+ * its directory's descriptor), one read of its known size + 1 byte, and close. The block's pages
+ * are made present before the reads, in one madvise(MADV_POPULATE_WRITE) where the kernel has it,
+ * and a block of 2 MiB or more starts on a 2 MiB boundary with its whole 2 MiB pieces advised
+ * MADV_HUGEPAGE (fmd_io_load_pages_placed() with several parts does neither: first touch places).
  * A page whose status is already a failure is not read and keeps that status as load_status. A page
  * larger than @p max_input_bytes gets FMD_E_INPUT_LIMIT and no byte is read. A page that cannot be
  * opened gets FMD_E_NOINPUT, one whose read fails FMD_E_IO, both with the errno in page.err. A

@@ -4,6 +4,7 @@
  * reads. */
 #include "io_test_util.h"
 
+#include <stdint.h>
 #include <sys/resource.h>
 
 #include "fmd_io.h"
@@ -187,6 +188,51 @@ static void test_load_pages_changed_after_enumeration(void **state)
     tu_rm_rf(root);
 }
 
+/* A block of 2 MiB or more is aligned for huge pages and still holds every page exactly, at 1 and
+ * 2 threads; a page that grows after enumeration moves the block (realloc) and is re-read. */
+static void test_load_large_block(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    tu_mktemp(root);
+    const size_t big = (size_t)3 << 19; /* 1.5 MiB */
+    char *text = malloc(big);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + i % 23);
+    tu_write_n(root, "a.md", text, big);
+    text[0] = 'B';
+    tu_write_n(root, "b.md", text, big);
+    tu_write(root, "c.md", "small");
+    fmd_io_batch *b = enumerate(root);
+    size_t n;
+    fmd_io_batch_pages(b, &n);
+    assert_int_equal(n, 3);
+    for (int threads = 1; threads <= 2; threads++) {
+        fmd_io_input in;
+        assert_int_equal(fmd_io_load_pages(b, 0, n, 0, threads, &in), FMD_OK);
+        assert_int_equal((uintptr_t)in.base % ((size_t)2 << 20), 0);
+        assert_int_equal(in.size, 2 * (big + 1) + 6);
+        assert_int_equal(in.refs[1].len, big);
+        assert_memory_equal(in.base + in.refs[1].offset, text, big);
+        text[0] = 'a';
+        assert_memory_equal(in.base + in.refs[0].offset, text, big);
+        text[0] = 'B';
+        assert_string_equal(in.base + in.refs[2].offset, "small");
+        fmd_io_input_free(&in);
+    }
+    tu_write(root, "c.md", "small no more");
+    fmd_io_input in;
+    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 2, &in), FMD_OK);
+    assert_int_equal(in.refs[2].load_status, FMD_OK);
+    assert_string_equal(in.base + in.refs[2].offset, "small no more");
+    assert_memory_equal(in.base + in.refs[1].offset, text, big);
+    fmd_io_input_free(&in);
+    free(text);
+    fmd_io_batch_destroy(b);
+    tu_rm_rf(root);
+}
+
 /* With a tiny RLIMIT_NOFILE only a few directory descriptors are kept; the others' pages are
  * opened by path from SRC. The contents must not change. */
 static void test_load_descriptor_budget_fallback(void **state)
@@ -341,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_load_parallel_two_threads),
         cmocka_unit_test(test_load_window),
         cmocka_unit_test(test_load_pages_changed_after_enumeration),
+        cmocka_unit_test(test_load_large_block),
         cmocka_unit_test(test_load_descriptor_budget_fallback),
         cmocka_unit_test(test_load_read_file_and_stream),
         cmocka_unit_test(test_load_placed_matches_unplaced),

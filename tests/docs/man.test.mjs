@@ -2,7 +2,8 @@
 // The manual page (docs/man/fastmd.1) against the binary's own help: every command that
 // `fastmd --help` lists has a section, every flag that `fastmd CMD --help` prints is described in
 // that command's section or under COMMON OPTIONS, every flag a command's section names is one the
-// command has, and groff renders the page without a warning.
+// command has, every environment variable cli/ reads is under ENVIRONMENT, and groff renders the
+// page without a warning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -123,4 +124,17 @@ test('groff renders the page without a warning', () => {
   }
   assert.equal(g.status, 0, g.stderr);
   assert.equal(g.stderr, '', `groff warnings:\n${g.stderr}`);
+});
+
+test('every environment variable cli/ reads is under ENVIRONMENT (test hooks aside)', () => {
+  const env = secs.get('ENVIRONMENT');
+  const names = new Set();
+  for (const f of fs.readdirSync(path.join(root, 'cli')).filter((f) => f.endsWith('.c'))) {
+    const text = fs.readFileSync(path.join(root, 'cli', f), 'utf8');
+    for (const [, n] of text.matchAll(/getenv\("([A-Z0-9_]+)"\)/g)) names.add(n);
+  }
+  assert.ok(names.has('FASTMD_WORKERS'), `parsed ${[...names]}`);
+  // FASTMD_*_TEST_* variables are test hooks of the test builds, not for users.
+  const missing = [...names].filter((n) => !/_TEST_/.test(n) && !env.includes(n));
+  assert.deepEqual(missing, [], `not under ENVIRONMENT in docs/man/fastmd.1: ${missing}`);
 });

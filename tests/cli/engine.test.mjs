@@ -13,7 +13,8 @@ import path from 'node:path';
 import { files, sameTree } from './tree.mjs';
 
 const bin = process.env.FASTMD_BIN;
-const tmpRoot = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+// FASTMD_TEST_SHM: the ctest run's own folder on /dev/shm (tests/hygiene checks it is left empty).
+const tmpRoot = process.env.FASTMD_TEST_SHM || (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
 
 function run(args, opts = {}) {
   const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
@@ -31,6 +32,13 @@ function tmp(tag) {
   const d = fs.mkdtempSync(path.join(tmpRoot, `fastmd-engine-${tag}-`));
   made.push(d);
   return d;
+}
+
+// A file beside the folder `dir` (DIR + suffix), removed with the folders at exit.
+function sibling(dir, suffix) {
+  const f = path.join(dir, '..', path.basename(dir) + suffix);
+  made.push(f);
+  return f;
 }
 
 // A deterministic pseudo-random generator, so the generated corpus is the same on every run.
@@ -78,10 +86,11 @@ test('identical output at 1, 2, 3 and 7 threads, with and without windows', () =
   for (const threads of ['1', '2', '3', '7']) {
     for (const extra of [[], ['--max-memory', budget, '--queue-size', '2']]) {
       const out = tmp(`t${threads}`);
-      const r = run(['build', '--threads', threads, '--summary-json', path.join(out, '..', path.basename(out) + '.json'), ...extra, src, out]);
+      const json = sibling(out, '.json');
+      const r = run(['build', '--threads', threads, '--summary-json', json, ...extra, src, out]);
       assert.equal(r.status, 1, r.stderr);
       sameTree(ref, out);
-      const summary = JSON.parse(fs.readFileSync(path.join(out, '..', path.basename(out) + '.json'), 'utf8'));
+      const summary = JSON.parse(fs.readFileSync(json, 'utf8'));
       assert.equal(summary.threads, Number(threads));
       if (extra.length) assert.ok(summary.windows > 1, `windows: ${summary.windows}`);
       else assert.equal(summary.windows, 1);
@@ -151,7 +160,7 @@ test('--ndjson streams every result in path order, with the same HTML as the tre
 
 test('--stats and --summary-json report threads, phases and utilisation', () => {
   const out = tmp('stats');
-  const json = path.join(out, '..', `${path.basename(out)}-summary.json`);
+  const json = sibling(out, '-summary.json');
   const r = run(['build', '--threads', '2', '--stats', '--summary-json', json, src, out]);
   assert.match(r.stderr, /phases: enumerate [\d.]+ s, load [\d.]+ s/);
   assert.match(r.stderr, /CPU utilisation: [\d.]+%/);
@@ -220,7 +229,7 @@ test('10,000 pages, and a windowed run stays under its memory budget', () => {
   assert.ok(total > 2 * budget, `the batch (${total} bytes) must be well over the budget`);
 
   const out = tmp('big-out');
-  const json = path.join(out, '..', `${path.basename(out)}.json`);
+  const json = sibling(out, '.json');
   const r = run(['build', '--threads', '2', '--max-memory', String(budget), '--summary-json', json, big, out]);
   assert.equal(r.status, 1, r.stderr); // pages 17 and 23 are broken on purpose
   const s = JSON.parse(fs.readFileSync(json, 'utf8'));
@@ -238,7 +247,7 @@ test('10,000 pages, and a windowed run stays under its memory budget', () => {
 
   // Without a budget the whole batch is one window, and its RSS is well above the windowed run's.
   const out2 = tmp('big-out2');
-  const json2 = path.join(out2, '..', `${path.basename(out2)}.json`);
+  const json2 = sibling(out2, '.json');
   run(['build', '--threads', '2', '--summary-json', json2, big, out2]);
   const s2 = JSON.parse(fs.readFileSync(json2, 'utf8'));
   assert.equal(s2.windows, 1);

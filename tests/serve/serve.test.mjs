@@ -18,9 +18,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
 
+const made = [];
 function tmpdir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-serve-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-serve-${tag}-`));
+  made.push(d);
+  return d;
 }
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 // Servers still running when the file's tests end (a test failed before closing its server).
 const live = new Set();

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# install.sh BUILD_DIR VERSION [deb]
+# Installs the build into a temporary prefix with `cmake --install`, checks that the binary, the
+# manual page, the documentation and the licence are there and that the installed binary runs
+# (--version prints VERSION) and `man -l` reads the page. With `deb`: builds the .deb with cpack,
+# checks that `dpkg-deb -c` lists /usr/bin/fastmd and the page, unpacks it into a temporary root
+# and runs the binary from there. Removes everything it made, pass or fail.
+set -euo pipefail
+build=$1 version=$2 mode=${3:-prefix}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fastmd-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "install test: $*" >&2; exit 1; }
+
+if [[ $mode == prefix ]]; then
+    prefix=$tmp/prefix
+    cmake --install "$build" --prefix "$prefix" >"$tmp/log" || { cat "$tmp/log"; fail "cmake --install failed"; }
+    for f in bin/fastmd share/man/man1/fastmd.1 share/doc/fastmd/README.md share/doc/fastmd/LICENSE \
+             share/doc/fastmd/guide.md share/doc/fastmd/troubleshooting.md share/doc/fastmd/tuning.md \
+             share/doc/fastmd/exit-codes.md share/doc/fastmd/protocol.md; do
+        [[ -f $prefix/$f ]] || fail "$f is not installed under the prefix"
+    done
+    [[ -x $prefix/bin/fastmd ]] || fail "bin/fastmd is not executable"
+    [[ ! -e $prefix/share/doc/fastmd/man ]] || fail "the man folder is installed among the docs"
+    got=$(env -i PATH="$prefix/bin" fastmd --version) || fail "the installed fastmd --version failed"
+    [[ $got == "fastmd $version" ]] || fail "the installed fastmd --version printed '$got'"
+    # It renders a page, found through PATH alone.
+    html=$(printf '# Hi\n' | env -i PATH="$prefix/bin" fastmd render)
+    [[ $html == '<h1 id="hi">Hi</h1>' ]] || fail "the installed fastmd rendered '$html'"
+    if command -v man >/dev/null; then
+        MANWIDTH=80 man -l "$prefix/share/man/man1/fastmd.1" 2>"$tmp/man.err" | grep -q '^NAME' \
+            || fail "man -l does not show the installed page"
+        [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err"; fail "man -l printed warnings"; }
+    fi
+    echo "install test: $(find "$prefix" -type f | wc -l) files under the prefix; fastmd $version runs"
+elif [[ $mode == deb ]]; then
+    (cd "$build" && cpack -G DEB -B "$tmp/pkg" >"$tmp/log" 2>&1) || { cat "$tmp/log"; fail "cpack failed"; }
+    deb=$(find "$tmp/pkg" -maxdepth 1 -name "fastmd_${version}_*.deb" | head -n 1)
+    [[ -n $deb ]] || { ls "$tmp/pkg"; fail "no fastmd_${version}_*.deb made"; }
+    dpkg-deb -c "$deb" >"$tmp/contents"
+    for f in ./usr/bin/fastmd ./usr/share/man/man1/fastmd.1 ./usr/share/doc/fastmd/LICENSE; do
+        grep -q " $f\$" "$tmp/contents" || { cat "$tmp/contents"; fail "$f is not in the .deb"; }
+    done
+    dpkg-deb -f "$deb" Depends | grep -q libmd4c || fail "the .deb's Depends does not name libmd4c"
+    dpkg-deb -x "$deb" "$tmp/root"
+    got=$(env -i PATH="$tmp/root/usr/bin" fastmd --version) || fail "fastmd from the .deb does not run"
+    [[ $got == "fastmd $version" ]] || fail "fastmd from the .deb printed '$got'"
+    echo "install test: $(basename "$deb") lists $(wc -l <"$tmp/contents") entries; fastmd $version runs"
+else
+    fail "mode must be prefix or deb, not '$mode'"
+fi

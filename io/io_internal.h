@@ -89,4 +89,14 @@ fmd_status fmd__io_set_insert(fmd__io_set *s, const char *key, size_t len, uint3
 /** Free the slots. */
 void fmd__io_set_free(fmd__io_set *s);
 
+/** Open @p path beneath the directory @p rootfd without openat2: one component at a time, each
+ * openat() relative to a directory descriptor already held and with O_NOFOLLOW; ".." pops the
+ * walk's own stack (".." at the root is outside), a symbolic link's text is spliced into the rest
+ * of the path (an absolute link is outside; more than 40 links is ELOOP). Nothing outside the
+ * root can be opened even while links and directories change during the walk.
+ * @param flags the open flags of the last component (O_NOFOLLOW is added).
+ * @return the descriptor, or -1 with *err set (EXDEV with *outside true when the path leads out).
+ * Threads: safe. */
+int fmd__io_open_beneath_walk(int rootfd, const char *path, int flags, int *err, bool *outside);
+
 #endif

@@ -425,7 +425,8 @@ void fmd_io_root_close(fmd_io_root *root);
 
 /** Read the regular file @p path from beneath @p root whole. A path that is absolute or leads out
  * of the root (through "..", or a symbolic link) is refused with *outside set; openat2
- * (RESOLVE_BENEATH) where the kernel has it, else realpath() and a prefix check. A FIFO or other
+ * (RESOLVE_BENEATH) where the kernel has it, else a walk one component at a time that never lets
+ * the kernel follow a link (safe while links change under it). A FIFO or other
  * non-regular file sets *special (*err EISDIR for a directory).
  * @return FMD_OK, FMD_E_NOINPUT, FMD_E_INPUT_LIMIT (over @p max bytes), FMD_E_IO, FMD_E_NOMEM;
  * errno in *err.

@@ -41,8 +41,25 @@ typedef struct window {
     size_t *part_first; /* NUMA split of the window (n_nodes + 1), or NULL: one node */
 } window;
 
-typedef struct engine {
+typedef struct fmd_engine engine;
+
+/* The progress thread. */
+typedef struct progress {
+    engine *e;
+    bool stop; /* under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t tid;
+} progress;
+
+struct fmd_engine {
     const fmd_engine_cfg *cfg;
+    fmd_engine_result *r;  /* filled by fmd_engine_close() */
+    double t_start;
+    bool opened, rendered;
+    fmd_kernel_batch *kb;
+    fmd_result *results;   /* one window's worth */
+    fmd_thread_stats *ts;  /* per thread, per window */
     fmd_io_batch *batch;
     fmd_io_page *pages;
     size_t n;
@@ -59,6 +76,7 @@ typedef struct engine {
     char **messages;  /* per page: what to print about it, or NULL */
     unsigned char *render_st; /* per page: the kernel's status, as the sink saw it */
     unsigned char *load_st;   /* per page: io's status when the sink saw it (before writing) */
+    unsigned char *sunk;      /* per page: 1 once it went through the sink (not cancelled) */
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -67,7 +85,12 @@ typedef struct engine {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-} engine;
+    bool loader_done; /* under mu: the loader returned (all windows, or stopped early) */
+    pthread_t loader;
+    bool loader_started;
+    progress pr;
+    bool progress_started;
+};
 
 /*** Windows ***/
 
@@ -166,8 +189,9 @@ static void *loader_main(void *arg)
             pthread_cond_wait(&e->cv, &e->mu);
         int stop = e->stop;
         pthread_mutex_unlock(&e->mu);
-        if (stop)
-            break;
+        if (stop || (cfg->cancel != NULL && atomic_load_explicit(cfg->cancel,
+                                                                  memory_order_relaxed) != 0))
+            break; /* cancelled: load no more windows */
         window *w = &e->wins[k];
         double t0 = fmd_clock_now();
         split_window(e, w, sizes);
@@ -185,6 +209,10 @@ static void *loader_main(void *arg)
         pthread_mutex_unlock(&e->mu);
     }
     free(sizes);
+    pthread_mutex_lock(&e->mu);
+    e->loader_done = true;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
@@ -278,6 +306,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
         res->status = st;
     /* Failures are counted after the run: a file the pool fails to write fails the page later. */
     e->render_st[gi] = (unsigned char)res->status;
+    e->sunk[gi] = 1;
     e->load_st[gi] = (unsigned char)p->status;
     me->bytes_out += res->html.len;
     if (e->latency != NULL)
@@ -296,14 +325,6 @@ static void bind_writer(int index, void *ud)
 }
 
 /*** Progress ***/
-
-typedef struct progress {
-    engine *e;
-    bool stop; /* under mu */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t tid;
-} progress;
 
 /* How often progress is reported. */
 #define PROGRESS_S 0.2
@@ -345,294 +366,347 @@ static void progress_stop(progress *pr)
     pthread_cond_destroy(&pr->cv);
 }
 
-/*** The run ***/
+/*** Open, render, close ***/
 
 static fmd_status fail_with(fmd_engine_result *r, fmd_status st, int err, const char *what)
 {
+    if (r->st != FMD_OK)
+        return r->st; /* the first failure is the one reported */
     r->st = st;
     r->err = err;
     r->what = what;
     return st;
 }
 
-fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
+static bool cancelled(const engine *e)
 {
-    engine e = {0};
-    memset(r, 0, sizeof *r);
-    e.cfg = cfg;
-    e.pl = pl;
-    e.nthreads = pl->plan->n_threads;
-    pthread_mutex_init(&e.mu, NULL);
-    pthread_cond_init(&e.cv, NULL);
-    fmd_status st = FMD_OK;
+    return e->cfg->cancel != NULL &&
+           atomic_load_explicit(e->cfg->cancel, memory_order_relaxed) != 0;
+}
+
+/* Enumerate SRC and open the outputs. */
+static fmd_status open_io(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
     int err = 0;
-    double t_start = fmd_clock_now();
-    fmd_kernel_batch *kb = NULL;
-    fmd_result *results = NULL;
-    pthread_t loader;
-    bool loader_started = false;
-    progress pr = {.e = &e};
-    bool progress_started = false;
+    fmd_status st = fmd_io_enumerate_tree(cfg->src, e->nthreads, &e->batch, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, cfg->src);
+    e->pages = fmd_io_batch_pages(e->batch, &e->n);
+    r->warnings = fmd_io_batch_warnings(e->batch, &r->n_warnings);
+    r->t_enumerate = fmd_clock_now() - e->t_start;
 
-    /* Enumerate. */
-    st = fmd_io_enumerate_tree(cfg->src, e.nthreads, &e.batch, &err);
-    if (st != FMD_OK) {
-        fail_with(r, st, err, cfg->src);
-        goto done;
-    }
-    e.pages = fmd_io_batch_pages(e.batch, &e.n);
-    r->warnings = fmd_io_batch_warnings(e.batch, &r->n_warnings);
-    r->t_enumerate = fmd_clock_now() - t_start;
-
-    /* Outputs. */
     double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
-        st = fmd_io_out_open(cfg->out_dir, &e.out, &err);
-        if (st != FMD_OK) {
-            fail_with(r, st, err, cfg->out_dir);
-            goto done;
-        }
+        st = fmd_io_out_open(cfg->out_dir, &e->out, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, cfg->out_dir);
         if (!cfg->no_manifest) {
-            st = fmd_io_stream_open_file(&e.stream, e.out, FMD_IO_MANIFEST_NAME, e.n, &err);
-            if (st != FMD_OK) {
-                fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
-                goto done;
-            }
+            st = fmd_io_stream_open_file(&e->stream, e->out, FMD_IO_MANIFEST_NAME, e->n, &err);
+            if (st != FMD_OK)
+                return fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
         }
     } else if (cfg->ndjson_path != NULL) {
-        st = fmd_io_stream_open_path(&e.stream, cfg->ndjson_path, e.n, &err);
-        if (st != FMD_OK) {
-            fail_with(r, st, err, cfg->ndjson_path);
-            goto done;
-        }
+        st = fmd_io_stream_open_path(&e->stream, cfg->ndjson_path, e->n, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, cfg->ndjson_path);
     }
     r->t_write += fmd_clock_now() - t_open;
+    return FMD_OK;
+}
 
-    /* Per-thread sink state, and the kernel. */
-    e.slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e.nthreads);
-    if (e.slots == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "sink");
-        goto done;
-    }
-    /* Zeroed first: a failure below frees every slot's arena, made or not. */
-    memset(e.slots, 0, sizeof(sink_slot) * (size_t)e.nthreads);
-    for (int t = 0; t < e.nthreads; t++) {
-        if (fmd_arena_create(&e.slots[t].arena, 0) != FMD_OK) {
-            fail_with(r, FMD_E_NOMEM, 0, "sink");
-            goto done;
-        }
-    }
-    e.messages = calloc(e.n ? e.n : 1, sizeof *e.messages);
-    e.render_st = calloc(e.n ? e.n : 1, 1);
-    e.load_st = calloc(e.n ? e.n : 1, 1);
-    if (e.messages == NULL || e.render_st == NULL || e.load_st == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "messages");
-        goto done;
-    }
+/* Per-thread sink state, per-page tables, the windows and the kernel's batch. */
+static fmd_status open_threads(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    e->slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e->nthreads);
+    if (e->slots == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "sink");
+    /* Zeroed first: close frees every slot's arena, made or not. */
+    memset(e->slots, 0, sizeof(sink_slot) * (size_t)e->nthreads);
+    for (int t = 0; t < e->nthreads; t++)
+        if (fmd_arena_create(&e->slots[t].arena, 0) != FMD_OK)
+            return fail_with(r, FMD_E_NOMEM, 0, "sink");
+    size_t n1 = e->n ? e->n : 1;
+    e->messages = calloc(n1, sizeof *e->messages);
+    e->render_st = calloc(n1, 1);
+    e->load_st = calloc(n1, 1);
+    e->sunk = calloc(n1, 1);
+    if (e->messages == NULL || e->render_st == NULL || e->load_st == NULL || e->sunk == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "messages");
     if (cfg->collect_latency) {
-        e.latency = calloc(e.n ? e.n : 1, sizeof *e.latency);
-        if (e.latency == NULL) {
-            fail_with(r, FMD_E_NOMEM, 0, "latency");
-            goto done;
-        }
+        e->latency = calloc(n1, sizeof *e->latency);
+        if (e->latency == NULL)
+            return fail_with(r, FMD_E_NOMEM, 0, "latency");
     }
-    size_t win_bytes = window_bytes(cfg, e.nthreads);
-    e.writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
-    e.n_wins = plan_windows(&e, win_bytes);
-    if (e.wins == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "windows");
-        goto done;
-    }
+    size_t win_bytes = window_bytes(cfg, e->nthreads);
+    e->writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
+    e->n_wins = plan_windows(e, win_bytes);
+    if (e->wins == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "windows");
     size_t max_count = 0;
-    for (size_t k = 0; k < e.n_wins; k++)
-        max_count = e.wins[k].count > max_count ? e.wins[k].count : max_count;
-    results = calloc(max_count ? max_count : 1, sizeof *results);
-    r->thread_stats = calloc((size_t)e.nthreads, sizeof *r->thread_stats);
-    if (results == NULL || r->thread_stats == NULL ||
-        fmd_kernel_batch_create(&kb, e.nthreads) != FMD_OK) {
-        fail_with(r, FMD_E_NOMEM, 0, "kernel");
-        goto done;
-    }
-    fmd_thread_stats *ts = calloc((size_t)e.nthreads, sizeof *ts);
-    if (ts == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "kernel");
-        goto done;
-    }
+    for (size_t k = 0; k < e->n_wins; k++)
+        max_count = e->wins[k].count > max_count ? e->wins[k].count : max_count;
+    e->results = calloc(max_count ? max_count : 1, sizeof *e->results);
+    e->ts = calloc((size_t)e->nthreads, sizeof *e->ts);
+    r->thread_stats = calloc((size_t)e->nthreads, sizeof *r->thread_stats);
+    if (e->results == NULL || e->ts == NULL || r->thread_stats == NULL ||
+        fmd_kernel_batch_create(&e->kb, e->nthreads) != FMD_OK)
+        return fail_with(r, FMD_E_NOMEM, 0, "kernel");
 
     /* With several NUMA nodes, each thread's node, for the split of every window. */
-    if (pl->plan->n_nodes > 1) {
-        e.thread_part = malloc(sizeof *e.thread_part * (size_t)e.nthreads);
-        for (int t = 0; e.thread_part != NULL && t < e.nthreads; t++)
-            e.thread_part[t] = pl->plan->threads[t].node;
+    if (e->pl->plan->n_nodes > 1) {
+        e->thread_part = malloc(sizeof *e->thread_part * (size_t)e->nthreads);
+        for (int t = 0; e->thread_part != NULL && t < e->nthreads; t++)
+            e->thread_part[t] = e->pl->plan->threads[t].node;
     }
+    return FMD_OK;
+}
 
+fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+                           fmd_engine **out)
+{
+    memset(r, 0, sizeof *r);
+    *out = NULL;
+    engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "engine");
+    e->cfg = cfg;
+    e->pl = pl;
+    e->r = r;
+    e->nthreads = pl->plan->n_threads;
+    e->t_start = fmd_clock_now();
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    *out = e;
+    fmd_status st = FMD_OK;
+    FMD_TRY(open_io(e));
+    FMD_TRY(open_threads(e));
+    e->opened = true;
+    return FMD_OK;
+fail:
+    return st; /* the caller closes the engine, which frees what was made */
+}
+
+/* Render window @p w (loaded) through the sink. */
+static fmd_status render_window(engine *e, window *w, fmd_page_sink *sink)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    double tp = fmd_clock_now();
+    if (e->out != NULL)
+        fmd_io_out_prepare(e->out, e->batch, w->first, w->count);
+    r->t_write += fmd_clock_now() - tp;
+
+    e->win_first = w->first;
+    /* More than one NUMA node: each node's threads take their node's share of the window
+     * (contiguous, by bytes) first, then steal from the others. */
+    size_t n_parts =
+        w->part_first != NULL && e->thread_part != NULL ? e->pl->plan->n_nodes : 0;
+    fmd_batch_run run = {.base = w->in.base,
+                         .pages = w->in.refs,
+                         .n = w->count,
+                         .opt = &cfg->opt,
+                         .results = e->results,
+                         .hook = &e->pl->hook,
+                         .sink = sink,
+                         .cancel = cfg->cancel,
+                         .stats = e->ts,
+                         .schedule = cfg->schedule,
+                         .n_parts = n_parts,
+                         .part_first = w->part_first,
+                         .thread_part = e->thread_part};
+    double t0 = fmd_clock_now();
+    fmd_status st = fmd_kernel_run_batch(e->kb, &run);
+    r->t_render += fmd_clock_now() - t0;
+    for (int t = 0; t < e->nthreads; t++) {
+        r->thread_stats[t].pages += e->ts[t].pages;
+        r->thread_stats[t].bytes_in += e->ts[t].bytes_in;
+        r->thread_stats[t].busy_s += e->ts[t].busy_s;
+    }
+    for (size_t i = 0; i < w->count; i++)
+        if (e->results[i].status != FMD_E_CANCELLED)
+            r->bytes_in += e->results[i].bytes_in;
+    return st;
+}
+
+/* Start the loader (or load the only window here) and the progress thread. */
+static fmd_status start_threads(engine *e)
+{
     /* Tree mode with --writer-pool: writer k shares the core of render thread k (io/writer.c).
      * Off by default: on the 2-core development machine it was slower than writing each file
      * on the thread that rendered it (docs/performance.md has the figures). */
-    if (e.out != NULL && cfg->writer_pool) {
-        st = fmd_io_writer_start(&e.writer, e.out, e.batch, e.stream, e.nthreads,
-                                 WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, e.writer_bytes,
-                                 bind_writer, &e);
-        if (st != FMD_OK) {
-            free(ts);
-            fail_with(r, st, 0, "writer threads");
-            goto done;
-        }
+    if (e->out != NULL && e->cfg->writer_pool) {
+        fmd_status st = fmd_io_writer_start(&e->writer, e->out, e->batch, e->stream, e->nthreads,
+                                            WRITER_QUEUE_PER_THREAD * (size_t)e->nthreads,
+                                            e->writer_bytes, bind_writer, e);
+        if (st != FMD_OK)
+            return fail_with(e->r, st, 0, "writer threads");
     }
-
-    /* The loader runs one window (or queue_size windows) ahead of the renderer. */
     /* One window: load it here, on the thread whose OpenMP team then renders it (a loader
      * thread would start a second team for nothing). */
-    if (e.n_wins <= 1) {
-        loader_main(&e);
-    } else if (pthread_create(&loader, NULL, loader_main, &e) != 0) {
-        free(ts);
-        fail_with(r, FMD_E_NOMEM, 0, "loader thread");
-        goto done;
-    } else {
-        loader_started = true;
-    }
-    if (cfg->progress != NULL) {
-        pthread_mutex_init(&pr.mu, NULL);
-        pthread_cond_init(&pr.cv, NULL);
-        if (pthread_create(&pr.tid, NULL, progress_main, &pr) == 0) {
-            progress_started = true;
+    if (e->n_wins <= 1)
+        loader_main(e);
+    else if (pthread_create(&e->loader, NULL, loader_main, e) != 0)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "loader thread");
+    else
+        e->loader_started = true;
+    if (e->cfg->progress != NULL) {
+        e->pr.e = e;
+        pthread_mutex_init(&e->pr.mu, NULL);
+        pthread_cond_init(&e->pr.cv, NULL);
+        if (pthread_create(&e->pr.tid, NULL, progress_main, &e->pr) == 0) {
+            e->progress_started = true;
         } else {
-            pthread_mutex_destroy(&pr.mu);
-            pthread_cond_destroy(&pr.cv);
+            pthread_mutex_destroy(&e->pr.mu);
+            pthread_cond_destroy(&e->pr.cv);
         }
     }
+    return FMD_OK;
+}
 
-    fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
-    for (size_t k = 0; k < e.n_wins; k++) {
+fmd_status fmd_engine_render(fmd_engine *e)
+{
+    fmd_engine_result *r = e->r;
+    if (!e->opened || e->rendered)
+        return fail_with(r, FMD_E_USAGE, 0, "engine");
+    e->rendered = true;
+    fmd_status st = start_threads(e);
+    if (st != FMD_OK)
+        return st;
+
+    fmd_page_sink sink = {.fn = engine_sink, .userdata = e, .release = true};
+    for (size_t k = 0; k < e->n_wins; k++) {
+        if (cancelled(e))
+            break; /* take no new window */
         double tw = fmd_clock_now();
-        pthread_mutex_lock(&e.mu);
-        while (e.loaded <= k)
-            pthread_cond_wait(&e.cv, &e.mu);
-        pthread_mutex_unlock(&e.mu);
+        pthread_mutex_lock(&e->mu);
+        while (e->loaded <= k && !e->loader_done)
+            pthread_cond_wait(&e->cv, &e->mu);
+        bool have = e->loaded > k;
+        pthread_mutex_unlock(&e->mu);
         r->t_load_wait += fmd_clock_now() - tw;
-        window *w = &e.wins[k];
+        if (!have)
+            break; /* the loader stopped early: cancelled */
+        window *w = &e->wins[k];
         r->t_load += w->load_s;
         if (w->st != FMD_OK) {
-            st = w->st;
-            fail_with(r, st, 0, "loading");
+            fail_with(r, w->st, 0, "loading");
             break;
         }
-        double tp = fmd_clock_now();
-        if (e.out != NULL)
-            fmd_io_out_prepare(e.out, e.batch, w->first, w->count);
-        r->t_write += fmd_clock_now() - tp;
-
-        e.win_first = w->first;
-        /* More than one NUMA node: each node's threads take their node's share of the window
-         * (contiguous, by bytes) first, then steal from the others. */
-        size_t n_parts = w->part_first != NULL && e.thread_part != NULL ? pl->plan->n_nodes : 0;
-        fmd_batch_run run = {.base = w->in.base,
-                             .pages = w->in.refs,
-                             .n = w->count,
-                             .opt = &cfg->opt,
-                             .results = results,
-                             .hook = &pl->hook,
-                             .sink = &sink,
-                             .stats = ts,
-                             .schedule = cfg->schedule,
-                             .n_parts = n_parts,
-                             .part_first = w->part_first,
-                             .thread_part = e.thread_part};
-        double t0 = fmd_clock_now();
-        st = fmd_kernel_run_batch(kb, &run);
-        r->t_render += fmd_clock_now() - t0;
-        for (int t = 0; t < e.nthreads; t++) {
-            r->thread_stats[t].pages += ts[t].pages;
-            r->thread_stats[t].bytes_in += ts[t].bytes_in;
-            r->thread_stats[t].busy_s += ts[t].busy_s;
-        }
-        for (size_t i = 0; i < w->count; i++)
-            r->bytes_in += results[i].bytes_in;
+        st = render_window(e, w, &sink);
         fmd_io_input_free(&w->in);
-        pthread_mutex_lock(&e.mu);
-        e.consumed++;
-        pthread_cond_broadcast(&e.cv);
-        pthread_mutex_unlock(&e.mu);
+        pthread_mutex_lock(&e->mu);
+        e->consumed++;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
         if (st != FMD_OK) {
             fail_with(r, st, 0, "rendering");
             break;
         }
     }
-    free(ts);
-    fmd_numa_unbind_thread(pl->plan, NULL);
-    if (e.writer != NULL) {
+    fmd_numa_unbind_thread(e->pl->plan, NULL);
+    if (e->writer != NULL) {
         double t0 = fmd_clock_now();
-        fmd_status wst = fmd_io_writer_finish(e.writer);
-        e.writer = NULL;
+        fmd_status wst = fmd_io_writer_finish(e->writer);
+        e->writer = NULL;
         r->t_write += fmd_clock_now() - t0;
-        if (wst != FMD_OK && r->st == FMD_OK)
+        if (wst != FMD_OK)
             fail_with(r, wst, 0, "writing");
         /* Pages whose file the pool could not write: report them now. */
-        for (size_t i = 0; i < e.n; i++) {
-            if (e.pages[i].status != FMD_OK && e.load_st[i] == FMD_OK) {
+        for (size_t i = 0; i < e->n; i++) {
+            if (e->pages[i].status != FMD_OK && e->load_st[i] == FMD_OK && e->sunk[i]) {
                 fmd_result none = {0};
-                note_messages(&e, i, &none); /* replaces a warning-only message, if any */
+                note_messages(e, i, &none); /* replaces a warning-only message, if any */
             }
         }
     }
-    for (size_t i = 0; i < e.n; i++)
-        if (e.render_st[i] != FMD_OK || e.pages[i].status != FMD_OK)
+    for (size_t i = 0; i < e->n; i++) {
+        if (!e->sunk[i])
+            continue;
+        r->done++;
+        if (e->render_st[i] != FMD_OK || e->pages[i].status != FMD_OK)
             r->failed++;
+    }
+    if (r->st == FMD_OK && r->done < e->n && cancelled(e)) {
+        r->cancelled = true;
+        fail_with(r, FMD_E_CANCELLED, 0, "cancelled");
+    }
 
-    /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
-    if (e.stream != NULL) {
+    /* The ordered stream: wait for its tail, then publish it (rename the manifest). A run that
+     * failed or was cancelled leaves its lines unwritten: close() aborts the stream. */
+    if (e->stream != NULL && r->st == FMD_OK) {
+        int err = 0;
         double t0 = fmd_clock_now();
-        fmd_status sst = fmd_io_stream_close(e.stream, &err);
-        e.stream = NULL;
+        fmd_status sst = fmd_io_stream_close(e->stream, &err);
+        e->stream = NULL;
         r->t_write += fmd_clock_now() - t0;
-        if (sst != FMD_OK && r->st == FMD_OK)
-            fail_with(r, sst, err, cfg->out_dir ? FMD_IO_MANIFEST_NAME : cfg->ndjson_path);
+        if (sst != FMD_OK)
+            fail_with(r, sst, err, e->cfg->out_dir ? FMD_IO_MANIFEST_NAME : e->cfg->ndjson_path);
     }
+    return r->st;
+}
 
-done:
-    free(e.thread_part);
-    if (e.writer != NULL)
-        fmd_io_writer_finish(e.writer);
-    if (loader_started) {
-        pthread_mutex_lock(&e.mu);
-        e.stop = 1;
-        pthread_cond_broadcast(&e.cv);
-        pthread_mutex_unlock(&e.mu);
-        pthread_join(loader, NULL);
+void fmd_engine_close(fmd_engine *e)
+{
+    if (e == NULL)
+        return;
+    fmd_engine_result *r = e->r;
+    if (e->writer != NULL)
+        fmd_io_writer_finish(e->writer);
+    if (e->loader_started) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = 1;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->loader, NULL);
     }
-    for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++) {
-        fmd_io_input_free(&e.wins[k].in);
-        free(e.wins[k].part_first);
+    for (size_t k = 0; k < e->n_wins && e->wins != NULL; k++) {
+        fmd_io_input_free(&e->wins[k].in);
+        free(e->wins[k].part_first);
     }
-    if (progress_started)
-        progress_stop(&pr);
-    if (e.stream != NULL)
-        fmd_io_stream_abort(e.stream);
-    r->pages = e.n;
-    r->windows = e.n_wins;
-    if (e.slots != NULL) {
-        for (int t = 0; t < e.nthreads; t++) {
-            r->bytes_out += e.slots[t].bytes_out;
+    if (e->progress_started)
+        progress_stop(&e->pr);
+    if (e->stream != NULL)
+        fmd_io_stream_abort(e->stream);
+    r->pages = e->n;
+    r->windows = e->n_wins;
+    if (e->slots != NULL) {
+        for (int t = 0; t < e->nthreads; t++) {
+            r->bytes_out += e->slots[t].bytes_out;
             if (r->thread_stats != NULL)
-                r->thread_stats[t].wait_s = e.slots[t].write_s; /* time in the sink */
-            fmd_arena_destroy(e.slots[t].arena);
+                r->thread_stats[t].wait_s = e->slots[t].write_s; /* time in the sink */
+            fmd_arena_destroy(e->slots[t].arena);
         }
-        free(e.slots);
+        free(e->slots);
     }
-    r->nthreads = e.nthreads;
-    r->latency = e.latency;
-    r->messages = e.messages;
-    r->wall = fmd_clock_now() - t_start;
-    r->batch = e.batch; /* the caller reports page errors from it, then frees it */
-    fmd_io_out_close(e.out);
-    fmd_kernel_batch_destroy(kb);
-    free(results);
-    free(e.wins);
-    free(e.render_st);
-    free(e.load_st);
-    pthread_mutex_destroy(&e.mu);
-    pthread_cond_destroy(&e.cv);
+    r->nthreads = e->nthreads;
+    r->latency = e->latency;
+    r->messages = e->messages;
+    r->wall = fmd_clock_now() - e->t_start;
+    r->batch = e->batch; /* the caller reports page errors from it, then frees it */
+    fmd_io_out_close(e->out);
+    fmd_kernel_batch_destroy(e->kb);
+    free(e->thread_part);
+    free(e->results);
+    free(e->ts);
+    free(e->wins);
+    free(e->render_st);
+    free(e->load_st);
+    free(e->sunk);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
+{
+    fmd_engine *e = NULL;
+    if (fmd_engine_open(cfg, pl, r, &e) == FMD_OK)
+        fmd_engine_render(e);
+    fmd_engine_close(e);
     return r->st;
 }
 

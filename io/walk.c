@@ -88,7 +88,17 @@ typedef struct entry {
     bool is_dir;
     size_t size;      /* SIZE_PENDING unless a stat already told it */
     const char *real; /* for an entry reached through a link: its resolved path (strings arena) */
+    int64_t mtime_ns, ctime_ns; /* from that stat, when size is not SIZE_PENDING */
+    uint64_t ino;
 } entry;
+
+/* Copy the stat data that incremental builds compare (fmd_io_page). */
+static void take_stat(const struct stat *st, int64_t *mtime_ns, int64_t *ctime_ns, uint64_t *ino)
+{
+    *mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    *ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    *ino = (uint64_t)st->st_ino;
+}
 
 /* The (dev, ino) of each directory from SRC down to the one being walked: a link leading to one
  * of them would make the walk loop. */
@@ -172,6 +182,7 @@ static fmd_status resolve_link(walker *w, size_t di, const char *name, size_t le
         } else {
             e->is_dir = is_dir;
             e->size = is_dir ? 0 : (size_t)st.st_size;
+            take_stat(&st, &e->mtime_ns, &e->ctime_ns, &e->ino);
             *keep = true;
         }
     }
@@ -211,6 +222,9 @@ static fmd_status add_page(fmd_io_batch *b, size_t di, const entry *e)
         .dir_ = (uint32_t)di,
         .name_off_ = (uint32_t)(plen - e->len),
         .real_ = e->real,
+        .mtime_ns = e->mtime_ns,
+        .ctime_ns = e->ctime_ns,
+        .ino = e->ino,
     };
     return FMD_OK;
 }
@@ -332,7 +346,7 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
             continue;
         size_t len = strlen(name);
         bool page = page_ext_len(name, len) != 0;
-        entry e = {NULL, len, false, SIZE_PENDING, NULL};
+        entry e = {NULL, len, false, SIZE_PENDING, NULL, 0, 0, 0};
         bool keep = false;
         unsigned char type = de->d_type;
         struct stat sb;
@@ -348,6 +362,7 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
             } else if (S_ISREG(sb.st_mode)) {
                 type = DT_REG;
                 e.size = (size_t)sb.st_size;
+                take_stat(&sb, &e.mtime_ns, &e.ctime_ns, &e.ino);
             } else {
                 continue;
             }
@@ -423,6 +438,7 @@ static void size_pages(fmd_io_batch *b, int nthreads)
             p->size = 0;
         } else {
             p->size = (size_t)st.st_size;
+            take_stat(&st, &p->mtime_ns, &p->ctime_ns, &p->ino);
         }
     }
 }

@@ -34,6 +34,10 @@ typedef struct fmd_io_page {
                              FMD_E_INPUT_LIMIT / FMD_E_NOINPUT / FMD_E_IO (loading),
                              FMD_E_CANTCREATE / FMD_E_IO (writing) */
     int err;            /**< errno copied right after the failing call; 0 when none applies */
+    /** From the same stat as size (the target's, for a page reached through a link): what an
+     * incremental build compares with its state to skip a page without reading it. */
+    int64_t mtime_ns, ctime_ns;
+    uint64_t ino;
     /* Private to io/: where the page is opened from, and what enumeration found. */
     uint32_t dir_;      /**< index of its directory in the batch */
     uint32_t name_off_; /**< path + name_off_ is its name inside that directory */

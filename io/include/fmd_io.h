@@ -211,6 +211,15 @@ fmd_status fmd_io_out_open(const char *dir, fmd_io_out **out, int *err);
 /** Close every descriptor of @p o and free it. @p o may be NULL. */
 void fmd_io_out_close(fmd_io_out *o);
 
+/** The descriptor of the output directory itself (owned by @p o). Threads: reentrant. */
+int fmd_io_out_fd(const fmd_io_out *o);
+
+/** Remove the file @p path (relative to OUT, no leading '/') if it is there: an output of a page
+ * that failed or whose source is gone. A directory is never removed.
+ * @return FMD_OK (removed, or not there), FMD_E_IO (err says why), FMD_E_USAGE.
+ * Threads: safe from many threads at once for distinct paths. */
+fmd_status fmd_io_out_remove(const fmd_io_out *o, const char *path, int *err);
+
 /** Whether a page with this result has HTML to write: FMD_OK, and the failures whose body is still
  * rendered (FMD_E_FRONTMATTER, FMD_E_UTF8). Load errors, limits, FMD_E_PARSE, FMD_E_NOMEM and
  * FMD_E_CANCELLED have none. Threads: reentrant. */
@@ -224,13 +233,15 @@ bool fmd_io_result_has_html(const fmd_result *r);
  * Threads: call from one thread, and not while fmd_io_write_page() runs on @p o. */
 fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first, size_t count);
 
-/** Write page @p i of @p b with the HTML of @p r, atomically: to ".<name>.tmp.<pid>.<i>" in its
- * directory (O_CREAT | O_EXCL, relative to the directory's descriptor), written fully, closed and
- * renamed over <name>, so no reader ever sees half a page. On any failure the temporary file is
- * unlinked. Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
- * crash. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is skipped,
- * and an older file at its output path is left alone. A crash mid-write can leave a temporary
- * file behind; the next run does not reuse its name (O_EXCL) and does not remove it.
+/** Write page @p i of @p b with the HTML of @p r, atomically: as an unnamed file (O_TMPFILE)
+ * linked into place, or, where that is not possible (the file exists), to
+ * ".fastmd-tmp.<pid>.<i>" in its directory (O_CREAT | O_EXCL), written fully, closed and renamed
+ * over <name>, so no reader ever sees half a page. On any failure the temporary file is
+ * unlinked, and so is an older file at the page's output path (a failed page has no HTML in
+ * OUT). Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
+ * power loss. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is
+ * skipped. A kill mid-write can leave a ".fastmd-tmp." file behind, which
+ * fmd_io_remove_leftovers() recognises.
  * @pre fmd_io_out_prepare() covered page @p i.
  * @return FMD_OK (written or skipped); FMD_E_CANTCREATE (directory or temporary file) or
  * FMD_E_IO (write, close, rename), both also recorded with errno in the page; FMD_E_USAGE.

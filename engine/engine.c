@@ -6,15 +6,18 @@
  * Memory is bounded by the windows: at most queue_size windows are loaded ahead. Never prints:
  * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fmd_clock.h"
 #include "fmd_engine.h"
+#include "fmd_io_state.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
@@ -23,11 +26,20 @@
 #define PER_THREAD_BYTES ((size_t)2 << 20)
 /* The smallest window: below this, per-window costs (one parallel region, one load) dominate. */
 #define MIN_WINDOW_BYTES ((size_t)1 << 20)
+/* A page modified this close to (or after) the start of the run that hashed it is "racy": its
+ * stat data may not show a second change made in the same timestamp tick, so the next run reads
+ * and hashes it again rather than trusting them (as git does with its index). Two seconds
+ * covers file systems with coarse timestamps (FAT: 2 s); Linux's are a few ms. */
+#define RACY_NS ((int64_t)2000000000)
+/* Bumped whenever the output of the same fastmd version and options would change: part of every
+ * page's key. */
+#define OUTPUT_FORMAT "fastmd-output-1"
 
 /* Per-thread counters of the sink, one cache line each. */
 typedef struct sink_slot {
     _Alignas(64) fmd_arena *arena; /* formatting scratch, rewound after every page */
     atomic_size_t done;            /* pages through the sink (read by the progress thread) */
+    size_t rendered, unchanged, skipped;
     size_t bytes_out;
     double write_s;
 } sink_slot;
@@ -77,6 +89,18 @@ struct fmd_engine {
     unsigned char *render_st; /* per page: the kernel's status, as the sink saw it */
     unsigned char *load_st;   /* per page: io's status when the sink saw it (before writing) */
     unsigned char *sunk;      /* per page: 1 once it went through the sink (not cancelled) */
+    const fmd_io_input *cur_in; /* the window being rendered: the pages' bytes, for their keys */
+
+    /* Durable builds: the state folder and what this run does with it. */
+    fmd_io_state *state;
+    char digest[33];            /* the options digest */
+    int64_t t0_ns;              /* wall clock at the start of the run */
+    const fmd_io_state_rec **old; /* per page: its record under this digest, or NULL */
+    unsigned char *skip;        /* per page: 1 when not read (stat data matched its record) */
+    char **rec;                 /* with the writer pool: records waiting for their files */
+    size_t *rec_len;
+    const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
+    size_t n_gone;
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -216,7 +240,7 @@ static void *loader_main(void *arg)
     return NULL;
 }
 
-/*** The sink: runs on the kernel's worker threads ***/
+/*** Lines and messages ***/
 
 /* Format page gi's line (manifest or NDJSON) into a malloc'ed buffer. */
 static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *res, char **line,
@@ -264,6 +288,87 @@ static void note_messages(engine *e, size_t gi, const fmd_result *res)
     e->messages[gi] = text;
 }
 
+/*** Durable builds: keys, records, the recorded pages ***/
+
+/* The outcomes that depend only on the page's bytes and the options: recorded in the state, so
+ * that an unchanged page is not rendered again. A load or write failure, a deadline or a lack of
+ * memory may pass on the next try: such pages are not recorded. */
+static bool deterministic(fmd_status st)
+{
+    return st == FMD_OK || st == FMD_E_FRONTMATTER || st == FMD_E_UTF8 ||
+           st == FMD_E_OUTPUT_LIMIT || st == FMD_E_PARSE;
+}
+
+/* The page's key: XXH3-128 over the output format, the options digest and the XXH3-128 of the
+ * page's bytes (the kernel hashes one buffer at a time, so the bytes are hashed first). */
+static void page_key(const engine *e, const char *bytes, size_t len, char key[33])
+{
+    char buf[128];
+    char inner[33];
+    fmd_kernel_hash128_hex(bytes, len, inner);
+    int n = snprintf(buf, sizeof buf, "%s %s %s", OUTPUT_FORMAT, e->digest, inner);
+    fmd_kernel_hash128_hex(buf, (size_t)n, key);
+}
+
+/* This run's record of page gi: appended to the journal now (@p journal: the page's file, if
+ * any, is complete), or kept until the writer pool has written the file. */
+static void record_page(engine *e, size_t gi, const char key[33], bool ok, const char *line,
+                        size_t line_len, bool journal)
+{
+    const fmd_io_page *p = &e->pages[gi];
+    fmd_io_state_rec rec = {.size = p->size,
+                            .ino = p->ino,
+                            .mtime_ns = p->mtime_ns,
+                            .ctime_ns = p->ctime_ns,
+                            .t0_ns = e->t0_ns,
+                            .flags = ok ? FMD_IO_REC_FILE : FMD_IO_REC_FAILED,
+                            .path = p->path,
+                            .path_len = strlen(p->path),
+                            .output = p->output,
+                            .output_len = strlen(p->output),
+                            .line = line,
+                            .line_len = line_len};
+    memcpy(rec.key, key, 33);
+    size_t len = 0;
+    char *bytes = fmd_io_state_format(&rec, &len);
+    if (bytes == NULL)
+        return; /* not recorded: rendered again next time */
+    if (journal) {
+        fmd_io_state_journal_add(e->state, bytes, len);
+        free(bytes); /* the commit reads it back from the journal */
+        return;
+    }
+    free(e->rec[gi]);
+    e->rec[gi] = bytes;
+    e->rec_len[gi] = len;
+}
+
+/* A page whose stat data matched its record: not read, not rendered; its line is the recorded
+ * one (the same bytes a render would give) and its record is carried over. */
+static void sink_recorded(engine *e, sink_slot *me, size_t gi)
+{
+    fmd_io_page *p = &e->pages[gi];
+    const fmd_io_state_rec *old = e->old[gi];
+    p->status = FMD_OK; /* it was marked so that the loader would not read it */
+    p->err = 0;
+    char *line = malloc(old->line_len ? old->line_len : 1);
+    if (line != NULL) {
+        memcpy(line, old->line, old->line_len);
+        if (fmd_io_stream_put_owned(e->stream, gi, line, old->line_len) != FMD_OK)
+            free(line);
+    } else {
+        e->render_st[gi] = FMD_E_NOMEM;
+    }
+    if (e->render_st[gi] == FMD_OK)
+        e->render_st[gi] = (unsigned char)((old->flags & FMD_IO_REC_FAILED) ? FMD_E_PARSE : FMD_OK);
+    e->load_st[gi] = FMD_OK;
+    e->sunk[gi] = 1;
+    me->unchanged++;
+    me->skipped++;
+}
+
+/*** The sink: runs on the kernel's worker threads ***/
+
 static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *wait_s, void *ud)
 {
     engine *e = ud;
@@ -271,33 +376,63 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     fmd_io_page *p = &e->pages[gi];
     sink_slot *me = &e->slots[thread];
     double t0 = fmd_clock_now();
+    if (e->skip != NULL && e->skip[gi]) {
+        sink_recorded(e, me, gi);
+        me->write_s += fmd_clock_now() - t0;
+        atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return FMD_OK;
+    }
     if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
         res->bytes_in = p->size;
-    bool has_file = e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res);
+    fmd_status enum_st = p->status;
+    /* One rule for failed pages: only a page that rendered fine has HTML in OUT. */
+    bool has_file = e->out != NULL && p->status == FMD_OK && res->status == FMD_OK;
+    char key[33] = {0};
+    bool keyed = false, unchanged = false;
+    if (e->state != NULL && p->status == FMD_OK && deterministic(res->status)) {
+        const fmd_page_ref *ref = &e->cur_in->refs[page];
+        page_key(e, e->cur_in->base + ref->offset, ref->len, key);
+        keyed = true;
+        const fmd_io_state_rec *old = e->old[gi];
+        /* The same key and the same outcome: the output in OUT is already this page's. */
+        unchanged = old != NULL && memcmp(old->key, key, 32) == 0 &&
+                    ((old->flags & FMD_IO_REC_FILE) != 0) == (res->status == FMD_OK);
+    }
     char *line = NULL;
     size_t line_len = 0;
     fmd_status st = FMD_OK;
 
     if (e->stream != NULL)
         st = format_line(e, me, gi, res, &line, &line_len);
-    if (has_file && e->writer != NULL) {
-        /* The writer pool creates the file; its status comes back through the page. */
+    if (has_file && !unchanged && e->writer != NULL) {
+        /* The writer pool creates the file; its status comes back through the page. Its record
+         * is journaled once the pool is done (fmd_engine_render). */
         char *html = malloc(res->html.len ? res->html.len : 1);
         if (html == NULL) {
             st = FMD_E_NOMEM;
         } else {
             memcpy(html, res->html.ptr, res->html.len);
+            if (keyed && line != NULL)
+                record_page(e, gi, key, true, line, line_len, false);
             fmd_io_writer_push(e->writer, gi, html, res->html.len, line, line_len, wait_s);
             line = NULL;
         }
-    } else if (has_file) {
+    } else if (has_file && !unchanged) {
         fmd_io_write_page(e->out, e->batch, gi, res); /* inline, on this thread */
+    } else if (!has_file && e->out != NULL && enum_st != FMD_E_COLLISION) {
+        /* A failed page: no HTML in OUT, so an older file at its output path goes (a collision
+         * loser's path belongs to the page that won it). */
+        int err = 0;
+        fmd_io_out_remove(e->out, p->output, &err);
     }
     if (line != NULL) {
         if (e->writer == NULL && has_file && p->status != FMD_OK) {
             /* An inline write failed after the line was formatted: format it again. */
             free(line);
             st = format_line(e, me, gi, res, &line, &line_len);
+        } else if (keyed && st == FMD_OK) {
+            record_page(e, gi, key, res->status == FMD_OK, line, line_len, true);
         }
         if (line != NULL && fmd_io_stream_put_owned(e->stream, gi, line, line_len) != FMD_OK)
             free(line);
@@ -306,8 +441,12 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
         res->status = st;
     /* Failures are counted after the run: a file the pool fails to write fails the page later. */
     e->render_st[gi] = (unsigned char)res->status;
-    e->sunk[gi] = 1;
     e->load_st[gi] = (unsigned char)p->status;
+    e->sunk[gi] = 1;
+    if (unchanged)
+        me->unchanged++;
+    else
+        me->rendered++;
     me->bytes_out += res->html.len;
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
@@ -384,6 +523,196 @@ static bool cancelled(const engine *e)
            atomic_load_explicit(e->cfg->cancel, memory_order_relaxed) != 0;
 }
 
+/*** Durable builds: the state folder ***/
+
+/* The options digest: XXH3-128 over fastmd's version, the output format and every option that
+ * changes output, the rules file's bytes included. The deadline is left out: a page that runs
+ * out of time is never recorded, so it cannot make a stale output look current. */
+static fmd_status options_digest(engine *e)
+{
+    const fmd_options *o = &e->cfg->opt;
+    char rules[33] = "none";
+    if (e->cfg->rules_path != NULL) {
+        fmd_arena *a = NULL;
+        fmd_slice bytes;
+        int err = 0;
+        if (fmd_arena_create(&a, 0) != FMD_OK)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "options");
+        fmd_status st = fmd_io_read_file(e->cfg->rules_path, 0, a, &bytes, &err);
+        if (st == FMD_OK)
+            fmd_kernel_hash128_hex(bytes.ptr, bytes.len, rules);
+        fmd_arena_destroy(a);
+        if (st != FMD_OK)
+            return fail_with(e->r, st, err, e->cfg->rules_path);
+    } else if (o->rules != NULL) {
+        /* Rules compiled by a caller that did not say where they came from: no digest can stand
+         * for them, so nothing recorded under it is ever trusted. */
+        snprintf(rules, sizeof rules, "unknown-%lld", (long long)e->t0_ns);
+    }
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "fastmd %s %s dialect=%d ext=%u xhtml=%d unsafe=%d ids=%d in=%zu out=%zu "
+                     "fm=%zu pass=%d rules=%s",
+                     FMD_VERSION, OUTPUT_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml,
+                     (int)o->unsafe, (int)o->heading_ids, o->max_input_bytes, o->max_output_bytes,
+                     o->max_frontmatter_bytes, (int)o->passthrough, rules);
+    fmd_kernel_hash128_hex(buf, (size_t)n, e->digest);
+    return FMD_OK;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Match the pages with the records (both sorted by path): which pages may be skipped, which
+ * records belong to sources that are gone. */
+static fmd_status plan_incremental(engine *e)
+{
+    size_t n_recs;
+    const fmd_io_state_rec *recs = fmd_io_state_records(e->state, &n_recs);
+    size_t n1 = e->n ? e->n : 1;
+    e->old = calloc(n1, sizeof *e->old);
+    e->skip = calloc(n1, 1);
+    if (e->cfg->writer_pool) {
+        e->rec = calloc(n1, sizeof *e->rec);
+        e->rec_len = calloc(n1, sizeof *e->rec_len);
+        if (e->rec == NULL || e->rec_len == NULL)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    }
+    e->gone = malloc((n_recs ? n_recs : 1) * sizeof *e->gone);
+    if (e->old == NULL || e->skip == NULL || e->gone == NULL)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    size_t i = 0, j = 0;
+    while (i < e->n || j < n_recs) {
+        int c = i == e->n ? 1 : j == n_recs ? -1 : strcmp(e->pages[i].path, recs[j].path);
+        if (c < 0) {
+            i++;
+            continue;
+        }
+        if (c > 0) {
+            if (recs[j].flags & FMD_IO_REC_FILE)
+                e->gone[e->n_gone++] = &recs[j];
+            j++;
+            continue;
+        }
+        fmd_io_page *p = &e->pages[i];
+        const fmd_io_state_rec *r = &recs[j];
+        if ((r->flags & FMD_IO_REC_CURRENT) && !e->cfg->force) {
+            e->old[i] = r;
+            bool same = p->status == FMD_OK && r->size == p->size && r->ino == p->ino &&
+                        r->mtime_ns == p->mtime_ns && r->ctime_ns == p->ctime_ns &&
+                        strcmp(r->output, p->output) == 0;
+            bool racy = r->mtime_ns + RACY_NS >= r->t0_ns || r->ctime_ns + RACY_NS >= r->t0_ns;
+            if (same && !racy && !e->cfg->verify) {
+                e->skip[i] = 1;
+                p->status = FMD_E_CANCELLED; /* the loader reads no byte of it */
+            }
+        }
+        i++;
+        j++;
+    }
+    /* A gone source's output that a current page now writes (x.markdown gone, x.md still
+     * there) is that page's: not removed. */
+    if (e->n_gone != 0) {
+        const char **outs = malloc(n1 * sizeof *outs);
+        if (outs == NULL)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+        for (size_t k = 0; k < e->n; k++)
+            outs[k] = e->pages[k].output;
+        qsort(outs, e->n, sizeof *outs, cmp_str_ptr);
+        size_t m = 0;
+        for (size_t k = 0; k < e->n_gone; k++) {
+            const char *key = e->gone[k]->output;
+            if (bsearch(&key, outs, e->n, sizeof *outs, cmp_str_ptr) == NULL)
+                e->gone[m++] = e->gone[k];
+        }
+        e->n_gone = m;
+        free(outs);
+    }
+    return FMD_OK;
+}
+
+/* Lock OUT, load the state, clean up after a killed run, plan what to skip, start the journal.
+ * The old manifest is removed: until this run publishes its own, OUT is visibly incomplete. */
+static fmd_status open_state(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    int outfd = fmd_io_out_fd(e->out);
+    fmd_status st = fmd_io_state_open(outfd, e->cfg->wait_lock, &e->state, &err);
+    if (st == FMD_E_IO && err == EWOULDBLOCK) {
+        r->locked = true;
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/lock");
+    }
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR);
+    FMD_TRY(options_digest(e));
+    st = fmd_io_state_load(e->state, e->digest, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR);
+    r->resumed = fmd_io_state_interrupted(e->state);
+    if (r->resumed && fmd_io_remove_leftovers(outfd, &r->leftovers) != FMD_OK)
+        return fail_with(r, FMD_E_NOMEM, 0, "leftovers");
+    FMD_TRY(plan_incremental(e));
+    st = fmd_io_state_journal_open(e->state, e->digest, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
+    fmd_io_target_kind kind;
+    if (fmd_io_target_classify(outfd, FMD_IO_MANIFEST_NAME, &kind, &err) == FMD_OK &&
+        kind == FMD_IO_TARGET_REPLACE && unlinkat(outfd, FMD_IO_MANIFEST_NAME, 0) != 0 &&
+        errno != ENOENT)
+        return fail_with(r, FMD_E_IO, errno, FMD_IO_MANIFEST_NAME);
+    return FMD_OK;
+fail:
+    return st;
+}
+
+/* After every page went through the sink: journal what the writer pool wrote, remove the outputs
+ * of sources that are gone, and write the new state (which removes the journal). */
+static fmd_status commit_state(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    if (e->cfg->writer_pool) {
+        for (size_t i = 0; i < e->n; i++) {
+            if (e->rec[i] == NULL || e->skip[i])
+                continue;
+            if (e->pages[i].status == FMD_OK && e->render_st[i] == FMD_OK)
+                fmd_io_state_journal_add(e->state, e->rec[i], e->rec_len[i]);
+            free(e->rec[i]);
+            e->rec[i] = NULL;
+        }
+    }
+    for (size_t k = 0; k < e->n_gone; k++) {
+        if (fmd_io_out_remove(e->out, e->gone[k]->output, &err) == FMD_OK)
+            r->removed++;
+    }
+    fmd_status st = fmd_io_state_journal_flush(e->state, false, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
+    const char **parts = malloc((e->n ? e->n : 1) * sizeof *parts);
+    size_t *lens = malloc((e->n ? e->n : 1) * sizeof *lens);
+    if (parts == NULL || lens == NULL) {
+        free(parts);
+        free(lens);
+        return fail_with(r, FMD_E_NOMEM, 0, "state");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->skip[i]) {
+            parts[m] = e->old[i]->raw;
+            lens[m++] = e->old[i]->raw_len;
+        }
+    }
+    st = fmd_io_state_commit(e->state, e->digest, (const char *const *)parts, lens, m, &err);
+    free(parts);
+    free(lens);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/state");
+    return FMD_OK;
+}
+
 /* Enumerate SRC and open the outputs. */
 static fmd_status open_io(engine *e)
 {
@@ -396,12 +725,21 @@ static fmd_status open_io(engine *e)
     e->pages = fmd_io_batch_pages(e->batch, &e->n);
     r->warnings = fmd_io_batch_warnings(e->batch, &r->n_warnings);
     r->t_enumerate = fmd_clock_now() - e->t_start;
+    if (e->n == 0 && cfg->require_pages) {
+        r->no_pages = true;
+        return fail_with(r, FMD_E_NOINPUT, 0, cfg->src);
+    }
 
     double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
         st = fmd_io_out_open(cfg->out_dir, &e->out, &err);
         if (st != FMD_OK)
             return fail_with(r, st, err, cfg->out_dir);
+        if (cfg->durable && !cfg->no_manifest) {
+            st = open_state(e);
+            if (st != FMD_OK)
+                return st;
+        }
         if (!cfg->no_manifest) {
             st = fmd_io_stream_open_file(&e->stream, e->out, FMD_IO_MANIFEST_NAME, e->n, &err);
             if (st != FMD_OK)
@@ -478,6 +816,9 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     e->r = r;
     e->nthreads = pl->plan->n_threads;
     e->t_start = fmd_clock_now();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    e->t0_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     *out = e;
@@ -501,6 +842,7 @@ static fmd_status render_window(engine *e, window *w, fmd_page_sink *sink)
     r->t_write += fmd_clock_now() - tp;
 
     e->win_first = w->first;
+    e->cur_in = &w->in;
     /* More than one NUMA node: each node's threads take their node's share of the window
      * (contiguous, by bytes) first, then steal from the others. */
     size_t n_parts =
@@ -596,7 +938,20 @@ fmd_status fmd_engine_render(fmd_engine *e)
             fail_with(r, w->st, 0, "loading");
             break;
         }
-        st = render_window(e, w, &sink);
+        size_t to_render = w->count;
+        if (e->skip != NULL) {
+            to_render = 0;
+            for (size_t i = 0; i < w->count; i++)
+                to_render += !e->skip[w->first + i];
+        }
+        if (to_render == 0) {
+            /* Every page of the window is recorded and unchanged: no team, no render. */
+            for (size_t i = 0; i < w->count; i++)
+                sink_recorded(e, &e->slots[0], w->first + i);
+            atomic_fetch_add_explicit(&e->slots[0].done, w->count, memory_order_relaxed);
+        } else {
+            st = render_window(e, w, &sink);
+        }
         fmd_io_input_free(&w->in);
         pthread_mutex_lock(&e->mu);
         e->consumed++;
@@ -646,6 +1001,17 @@ fmd_status fmd_engine_render(fmd_engine *e)
         if (sst != FMD_OK)
             fail_with(r, sst, err, e->cfg->out_dir ? FMD_IO_MANIFEST_NAME : e->cfg->ndjson_path);
     }
+    if (e->state != NULL) {
+        if (r->st == FMD_OK) {
+            double t0 = fmd_clock_now();
+            commit_state(e);
+            r->t_write += fmd_clock_now() - t0;
+        } else {
+            /* Interrupted or failed: what was done stays journaled for the next run. */
+            int err = 0;
+            fmd_io_state_journal_flush(e->state, true, &err);
+        }
+    }
     return r->st;
 }
 
@@ -675,6 +1041,9 @@ void fmd_engine_close(fmd_engine *e)
     r->windows = e->n_wins;
     if (e->slots != NULL) {
         for (int t = 0; t < e->nthreads; t++) {
+            r->rendered += e->slots[t].rendered;
+            r->unchanged += e->slots[t].unchanged;
+            r->skipped += e->slots[t].skipped;
             r->bytes_out += e->slots[t].bytes_out;
             if (r->thread_stats != NULL)
                 r->thread_stats[t].wait_s = e->slots[t].write_s; /* time in the sink */
@@ -696,6 +1065,17 @@ void fmd_engine_close(fmd_engine *e)
     free(e->render_st);
     free(e->load_st);
     free(e->sunk);
+    for (size_t i = 0; e->skip != NULL && i < e->n; i++)
+        if (e->skip[i] && e->pages[i].status == FMD_E_CANCELLED)
+            e->pages[i].status = FMD_OK; /* never reached the sink: cancelled */
+    for (size_t i = 0; e->rec != NULL && i < e->n; i++)
+        free(e->rec[i]);
+    free(e->rec);
+    free(e->rec_len);
+    free(e->old);
+    free(e->skip);
+    free(e->gone);
+    fmd_io_state_close(e->state); /* releases the lock, last */
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);

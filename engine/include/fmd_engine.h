@@ -54,6 +54,16 @@ typedef struct fmd_engine_cfg {
      * engine loads no further window and takes no new page; pages being rendered or written
      * finish, the rest are dropped (no file, no line), and the run ends with FMD_E_CANCELLED. */
     const _Atomic int *cancel;
+    /** Tree mode with a manifest: keep the build state in OUT/.fastmd/ (docs/builds.md). Take
+     * the lock, skip pages whose key and stat data match the state, leave unchanged outputs
+     * alone, journal pages as they complete, remove the outputs of sources that are gone and
+     * the temporary files a killed run left. Off: every page is rendered and written. */
+    bool durable;
+    bool wait_lock;         /**< durable: wait for another build's lock instead of failing */
+    bool force;             /**< durable: ignore the state's keys, render and write every page */
+    bool verify;            /**< durable: read and hash every page, even with matching stat data */
+    const char *rules_path; /**< the --rules file, whose bytes are part of the options digest */
+    bool require_pages;     /**< a SRC without pages fails with FMD_E_NOINPUT (r->no_pages) */
 } fmd_engine_cfg;
 
 typedef struct fmd_engine_result {
@@ -63,6 +73,14 @@ typedef struct fmd_engine_result {
     size_t pages, failed, bytes_in, bytes_out, windows;
     size_t done;    /**< pages through the sink (all of them unless cancelled or failed) */
     bool cancelled; /**< st is FMD_E_CANCELLED: cfg->cancel was set before every page was done */
+    bool locked;    /**< durable: another build holds OUT's lock (st FMD_E_IO, err EWOULDBLOCK) */
+    size_t rendered;  /**< pages rendered and written (or failed) this run */
+    size_t unchanged; /**< durable: pages whose key matched the state: output left alone */
+    size_t skipped;   /**< of those, pages not even read (stat data matched) */
+    size_t removed;   /**< durable: outputs removed because their source is gone */
+    size_t leftovers; /**< durable: temporary files of a killed run removed */
+    bool no_pages;    /**< require_pages: SRC has no page; nothing was written */
+    bool resumed;     /**< durable: the last run had not finished (its journal was used) */
     int nthreads;
     double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
     fmd_thread_stats *thread_stats; /**< nthreads; wait_s holds the time spent in the sink */

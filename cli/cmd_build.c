@@ -59,6 +59,8 @@ static const char help_build[] =
     "  --verify                  read and hash every page (trust no stat data); unchanged\n"
     "                            pages are still not written\n"
     "  --wait                    wait for another build of OUT to finish instead of exiting 75\n"
+    "  --verbose                 list every skipped path (special files named like pages,\n"
+    "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
     "The thread count comes from --threads, else FASTMD_WORKERS, else OMP_NUM_THREADS, else\n"
     "one per physical core. A summary line goes to stderr at the end: pages rendered,\n"
@@ -81,6 +83,7 @@ enum {
     OPT_FORCE,
     OPT_VERIFY,
     OPT_WAIT,
+    OPT_VERBOSE,
 };
 
 /* sysexits(3) EX_TEMPFAIL: another build holds OUT's lock. */
@@ -99,6 +102,34 @@ static void human_bytes(char *buf, size_t n, double bytes)
         snprintf(buf, n, "%.1f kB", bytes / 1e3);
     else
         snprintf(buf, n, "%.0f B", bytes);
+}
+
+/* What the walk skipped or refused: one line per kind with its count and an example, or with
+ * --verbose every path. */
+static void report_walk_warnings(const char *cmd, const char *src, const fmd_engine_result *r,
+                                 bool verbose)
+{
+    if (verbose) {
+        for (size_t i = 0; i < r->n_warnings; i++)
+            cli_warn(cmd, "%s/%s: warning: %s%s%s", src, r->warnings[i].path,
+                     fmd_io_warning_str(r->warnings[i].kind), r->warnings[i].err ? ": " : "",
+                     r->warnings[i].err ? strerror(r->warnings[i].err) : "");
+        return;
+    }
+    for (int kind = 0; kind <= FMD_IO_WARN_NAME_UTF8; kind++) {
+        size_t count = 0, first = 0;
+        for (size_t i = 0; i < r->n_warnings; i++)
+            if ((int)r->warnings[i].kind == kind && count++ == 0)
+                first = i;
+        if (count == 1)
+            cli_warn(cmd, "%s/%s: warning: %s%s%s", src, r->warnings[first].path,
+                     fmd_io_warning_str((fmd_io_warning_kind)kind),
+                     r->warnings[first].err ? ": " : "",
+                     r->warnings[first].err ? strerror(r->warnings[first].err) : "");
+        else if (count > 1)
+            cli_warn(cmd, "warning: %zu paths: %s (e.g. %s/%s; --verbose lists them all)", count,
+                     fmd_io_warning_str((fmd_io_warning_kind)kind), src, r->warnings[first].path);
+    }
 }
 
 int cli_cmd_build(int argc, char **argv)
@@ -120,6 +151,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"force", 0, NULL, OPT_FORCE},
                                              {"verify", 0, NULL, OPT_VERIFY},
                                              {"wait", 0, NULL, OPT_WAIT},
+                                             {"verbose", 0, NULL, OPT_VERBOSE},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -127,6 +159,7 @@ int cli_cmd_build(int argc, char **argv)
     cli_tuning tune = {0};
     const char *summary_json = NULL;
     bool stats = false;
+    bool verbose = false;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
     opterr = 0;
@@ -147,6 +180,7 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_FORCE: cfg.force = true; break;
         case OPT_VERIFY: cfg.verify = true; break;
         case OPT_WAIT: cfg.wait_lock = true; break;
+        case OPT_VERBOSE: verbose = true; break;
         case OPT_SCHEDULE:
             cfg.schedule = cli_parse_schedule(optarg, cmd);
             break;
@@ -187,12 +221,17 @@ int cli_cmd_build(int argc, char **argv)
     cfg.cancel = cli_signals_install();
 
     fmd_engine_result r;
-    st = fmd_engine_run(&cfg, &pl, &r);
+    fmd_engine *eng = NULL;
+    st = fmd_engine_open(&cfg, &pl, &r, &eng);
+    if (r.memory_needed != 0)
+        cli_warn(cmd, "--max-memory %zu bytes is below what %d threads need at least (about %zu "
+                 "MB); the run goes on but will use more",
+                 cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
+    if (st == FMD_OK)
+        st = fmd_engine_render(eng);
+    fmd_engine_close(eng);
     cli_signals_restore();
-    for (size_t i = 0; i < r.n_warnings; i++)
-        cli_warn(cmd, "%s/%s: warning: %s%s%s", cfg.src, r.warnings[i].path,
-                 fmd_io_warning_str(r.warnings[i].kind), r.warnings[i].err ? ": " : "",
-                 r.warnings[i].err ? strerror(r.warnings[i].err) : "");
+    report_walk_warnings(cmd, cfg.src, &r, verbose);
     if (r.no_pages)
         cli_die(FMD_EXIT_NOINPUT, cmd, "%s: no pages (*.md, *.markdown) found; nothing written",
                 cfg.src);

@@ -780,6 +780,12 @@ static fmd_status open_threads(engine *e)
             return fail_with(r, FMD_E_NOMEM, 0, "latency");
     }
     size_t win_bytes = window_bytes(cfg, e->nthreads);
+    if (cfg->max_memory != 0) {
+        size_t need = resident_bytes() + (size_t)e->nthreads * PER_THREAD_BYTES +
+                      (cfg->queue_size + 3) * MIN_WINDOW_BYTES;
+        if (cfg->max_memory < need)
+            r->memory_needed = need;
+    }
     e->writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
     e->n_wins = plan_windows(e, win_bytes);
     if (e->wins == NULL)

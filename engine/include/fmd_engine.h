@@ -79,6 +79,9 @@ typedef struct fmd_engine_result {
     size_t skipped;   /**< of those, pages not even read (stat data matched) */
     size_t removed;   /**< durable: outputs removed because their source is gone */
     size_t leftovers; /**< durable: temporary files of a killed run removed */
+    size_t memory_needed; /**< set when cfg->max_memory is below what the run needs at least
+                               (its threads' arenas, the smallest windows, what the process holds
+                               already): the bound cannot be kept; the run goes on regardless */
     bool no_pages;    /**< require_pages: SRC has no page; nothing was written */
     bool resumed;     /**< durable: the last run had not finished (its journal was used) */
     int nthreads;

@@ -52,6 +52,12 @@ typedef enum fmd_io_warning_kind {
     FMD_IO_WARN_LINK_OUTSIDE,   /**< a symbolic link leads out of SRC: not followed */
     FMD_IO_WARN_LINK_BROKEN,    /**< a symbolic link named like a page leads nowhere (see err) */
     FMD_IO_WARN_CYCLE,          /**< a directory link leads back to one of its ancestors */
+    FMD_IO_WARN_SPECIAL,        /**< named like a page but a FIFO, socket or device (or a link to
+                                     one): not read */
+    FMD_IO_WARN_NAME_CASE,      /**< ends in ".md" or ".markdown" in another case (".MD"): not a
+                                     page, skipped */
+    FMD_IO_WARN_NAME_UTF8,      /**< a page whose path is not valid UTF-8: kept in the batch with
+                                     status FMD_E_UTF8 (err EILSEQ), refused rather than renamed */
 } fmd_io_warning_kind;
 
 /** One thing enumeration skipped, for the cli to print. */
@@ -71,8 +77,11 @@ typedef struct fmd_io_batch fmd_io_batch;
 
 /** Walk the tree under @p src and collect every page: each regular file whose name ends in ".md" or
  * ".markdown" (names such as "..md" and ".md" included). Everything is walked, hidden files and
- * directories (".git" too) included: fastmd has no ignore rules. Other files, FIFOs, sockets and
- * devices are ignored.
+ * directories (".git" too) included: fastmd has no ignore rules. Other files are ignored; FIFOs,
+ * sockets and devices named like pages, and names ending in ".MD" or another case of the
+ * extensions, are skipped with a warning each. A page whose path is not valid UTF-8 is refused:
+ * it keeps its place with status FMD_E_UTF8 (a warning too), so that the manifest never carries
+ * a path that does not name the file.
  *
  * Symbolic links are followed only when their target (realpath) lies inside SRC; a link leading
  * out, a dangling link named like a page, and a directory link leading back to one of its own

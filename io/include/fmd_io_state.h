@@ -30,7 +30,7 @@ enum {
  * On disk, one record is a header line, the three strings back to back, and a check line:
  *
  *   R <key> <size> <mtime_ns> <ino> <ctime_ns> <t0_ns> <flags> <path_len> <output_len> <line_len>\n
- *   <path><output><line><16 hex digits: FNV-1a 64 of every byte before them>\n
+ *   <path><output><line><16 hex digits: a 64-bit multiply-xor check of every byte before them>\n
  *
  * Example: "R 0123..ef 12 1733400000000000000 42 1733400000000000000 1733400001000000000 1 4 6
  * 120\na.mda.html{...}\n9f..\n". A record whose check does not match (a write torn by a kill)

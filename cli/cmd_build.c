@@ -203,6 +203,8 @@ int cli_cmd_build(int argc, char **argv)
         strcmp(summary_json, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
+    /* From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
+    cfg.cancel = cli_signals_install();
     if (summary_json != NULL)
         cli_check_output_path(summary_json, "--summary-json", cmd);
     cli_tuning_apply(&tune, &c, cmd);
@@ -218,7 +220,6 @@ int cli_cmd_build(int argc, char **argv)
     cfg.message = cli_page_message;
     cfg.durable = cfg.out_dir != NULL;
     cfg.require_pages = true;
-    cfg.cancel = cli_signals_install();
 
     fmd_engine_result r;
     fmd_engine *eng = NULL;

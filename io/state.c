@@ -298,6 +298,10 @@ static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io
     size_t i = 0;
     bool current = false, known = false;
     while (i < n) {
+        if (b[i] == '\n') { /* the blank line a journal header starts with */
+            i++;
+            continue;
+        }
         if (b[i] == 'f') {
             char *nl = memchr(b + i, '\n', n - i);
             if (nl == NULL)

@@ -242,12 +242,15 @@ test('SIGTERM and SIGINT stop cleanly with 143 and 130; a rerun resumes and comp
       const code = await new Promise((r) => child.on('exit', (c2, s) => r(c2 ?? s)));
       if (code === 0) continue; // it finished before the signal arrived: nothing to check
       assert.equal(code, want, stderr);
-      assert.match(stderr, /interrupted by SIG(TERM|INT): \d+ of 2000 pages done.*run the same command again to resume/);
+      const m = /interrupted by SIG(?:TERM|INT): (\d+) of 2000 pages done.*run the same command again to resume/.exec(stderr);
+      assert.ok(m, stderr);
       assert.ok(!fs.existsSync(path.join(out, 'manifest.ndjson')), 'no manifest: OUT is incomplete');
       assert.ok(fs.existsSync(path.join(out, '.fastmd/journal')));
       assert.deepEqual(leftovers(out), []);
       const r = run(['build', src, out]);
       assert.equal(r.status, 0, r.stderr);
+      // Only the pages that were not done (journaled) are rendered again.
+      assert.equal(counts(r.stderr).rendered, 2000 - Number(m[1]), r.stderr);
       assertSameTree(out, clean);
     }
   }));

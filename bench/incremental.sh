@@ -72,6 +72,7 @@ measure() { # $1 = parent folder, $2 = label
 
 cleanup_dirs=()
 trap 'rm -rf "${cleanup_dirs[@]}"' EXIT
+trap 'exit 130' INT TERM
 
 pages=$(find "$src" -name '*.md' -o -name '*.markdown' | wc -l)
 echo "src $src: $pages pages; $threads threads; $runs rounds, medians; fastmd $("$bin" --version)"

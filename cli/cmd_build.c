@@ -59,6 +59,9 @@ static const char help_build[] =
     "  --verify                  read and hash every page (trust no stat data); unchanged\n"
     "                            pages are still not written\n"
     "  --wait                    wait for another build of OUT to finish instead of exiting 75\n"
+    "  --page-timeout SECONDS    a page whose rendering takes longer fails with error code\n"
+    "                            \"deadline\" (default 10; 0: no limit); it is not recorded, so\n"
+    "                            the next build tries it again\n"
     "  --verbose                 list every skipped path (special files named like pages,\n"
     "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
@@ -84,7 +87,13 @@ enum {
     OPT_VERIFY,
     OPT_WAIT,
     OPT_VERBOSE,
+    OPT_PAGE_TIMEOUT,
 };
+
+/* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
+ * milliseconds), low enough that a page built to make the parser crawl cannot hold a thread for
+ * minutes. */
+#define DEFAULT_PAGE_TIMEOUT_S 10
 
 /* sysexits(3) EX_TEMPFAIL: another build holds OUT's lock. */
 #define EXIT_LOCKED 75
@@ -152,6 +161,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"verify", 0, NULL, OPT_VERIFY},
                                              {"wait", 0, NULL, OPT_WAIT},
                                              {"verbose", 0, NULL, OPT_VERBOSE},
+                                             {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -160,6 +170,7 @@ int cli_cmd_build(int argc, char **argv)
     const char *summary_json = NULL;
     bool stats = false;
     bool verbose = false;
+    unsigned page_timeout_ms = DEFAULT_PAGE_TIMEOUT_S * 1000;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
     opterr = 0;
@@ -181,6 +192,17 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_VERIFY: cfg.verify = true; break;
         case OPT_WAIT: cfg.wait_lock = true; break;
         case OPT_VERBOSE: verbose = true; break;
+        case OPT_PAGE_TIMEOUT: {
+            char *end = NULL;
+            double sec = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(sec >= 0) || sec > 86400)
+                cli_die(FMD_EXIT_USAGE, cmd,
+                        "--page-timeout must be seconds from 0 (none) to 86400, not '%s'", optarg);
+            page_timeout_ms = (unsigned)(sec * 1000 + 0.5);
+            if (sec > 0 && page_timeout_ms == 0)
+                page_timeout_ms = 1;
+            break;
+        }
         case OPT_SCHEDULE:
             cfg.schedule = cli_parse_schedule(optarg, cmd);
             break;
@@ -213,6 +235,7 @@ int cli_cmd_build(int argc, char **argv)
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.opt = c.opt;
+    cfg.opt.deadline_ms = page_timeout_ms;
     cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
     bool show_progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;

@@ -37,6 +37,7 @@ struct fmd_io_state {
     bool interrupted;
     int jfd; /* the journal, O_APPEND; -1 until journal_open */
     off_t jstart; /* where this run's records start in it */
+    bool jfresh;  /* the journal held nothing before this run's header */
     pthread_mutex_t mu;
     char *jbuf;
     size_t jlen, jcap;
@@ -460,6 +461,8 @@ fmd_status fmd_io_state_journal_open(fmd_io_state *s, const char *digest, int *e
         *err = errno;
         return FMD_E_CANTCREATE;
     }
+    off_t before = lseek(s->jfd, 0, SEEK_END);
+    s->jfresh = before == 0;
     char head[128];
     int hl = snprintf(head, sizeof head, "fastmd-journal %d %s\n", STATE_FORMAT, digest);
     /* A torn record of a killed run may end the file: start on a line of its own, so that the
@@ -546,6 +549,17 @@ fmd_status fmd_io_state_commit(fmd_io_state *s, const char *digest, const char *
                                const size_t *lens, size_t n, int *err)
 {
     *err = 0;
+    if (n == 0 && s->jfresh && s->jfd >= 0) {
+        /* Nothing carried over and the journal holds this run's records only (a first or full
+         * build): it is the new state as it stands. One rename, no copy. */
+        close(s->jfd);
+        s->jfd = -1;
+        if (renameat(s->dirfd, "journal", s->dirfd, "state") != 0) {
+            *err = errno;
+            return FMD_E_IO;
+        }
+        return FMD_OK;
+    }
     char tmp[64];
     snprintf(tmp, sizeof tmp, FMD_IO_TMP_PREFIX "state.%ld", (long)getpid());
     int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
@@ -597,8 +611,9 @@ fmd_status fmd_io_state_commit(fmd_io_state *s, const char *digest, const char *
             close(rfd);
     }
     free(blk);
-    if (e == 0 && fsync(fd) != 0)
-        e = errno;
+    /* No fsync: the HTML files are not fsync'ed either, so a state that survived a power loss
+     * could still name files that did not (docs/builds.md: rebuild with --force after one). A
+     * state lost or torn by one only costs a rebuild; the rename keeps it whole for readers. */
     if (close(fd) != 0 && e == 0)
         e = errno;
     if (e == 0 && renameat(s->dirfd, tmp, s->dirfd, "state") != 0)
@@ -616,7 +631,6 @@ fmd_status fmd_io_state_commit(fmd_io_state *s, const char *digest, const char *
         *err = errno;
         return FMD_E_IO;
     }
-    fsync(s->dirfd); /* the rename and the unlink, on file systems that need it */
     return FMD_OK;
 }
 

@@ -98,7 +98,8 @@ fmd_status fmd_io_state_journal_flush(fmd_io_state *s, bool sync, int *err);
 /** Write OUT/.fastmd/state: a header naming @p digest, then @p n records given as their bytes
  * (parts[i], lens[i]: the records this run carried over without reading their pages), then the
  * records this run journaled (read back from the journal, after fmd_io_state_journal_flush()),
- * through a temporary file that is fsync'ed and renamed into place; then remove the journal.
+ * through a temporary file renamed into place (not fsync'ed: see docs/builds.md); then remove the
+ * journal.
  * After this the build is complete. Records need not be in path order.
  * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_IO. Threads: one thread. */
 fmd_status fmd_io_state_commit(fmd_io_state *s, const char *digest, const char *const *parts,

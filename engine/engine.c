@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of pages loaded by a
- * loader thread one window ahead -> the kernel's parallel loop, whose sink writes each page's
- * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
- * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
+/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of
+ * pages loaded by a loader thread one window ahead -> the kernel's parallel loop, whose sink
+ * writes each page's file and formats its line on the worker thread -> io/'s ordered stream,
+ * which writes the manifest (or the NDJSON stream) in input order as soon as each prefix is
+ * complete. Durable builds add the state folder: pages recorded as unchanged are not read, each
+ * completed page is journaled, and the state is rewritten at the end (docs/builds.md).
  * Memory is bounded by the windows: at most queue_size windows are loaded ahead. Never prints:
  * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */

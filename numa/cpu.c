@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Which CPU the calling thread is on, asked of the OS directly: for plans made without an hwloc
  * topology (the stub build, a failed load) and for topologies of another machine. And the CPUs
- * of OpenMP's places, which are what the process was allowed before libgomp bound it. sched_getcpu()
- * is a GNU extension, hence _GNU_SOURCE here and only here (it would change strerror_r's type). */
+ * of OpenMP's places, which are what the process was allowed before libgomp bound it.
+ * sched_getcpu() is a GNU extension, hence _GNU_SOURCE here and only here (it would change
+ * strerror_r's type). */
 #define _GNU_SOURCE
 #include <omp.h>
 #include <sched.h>

@@ -281,6 +281,26 @@ test('two builds into one OUT: the second exits 75 at once; with --wait it waits
     }
   }));
 
+test('--writer-pool: incremental too, and a kill -9 then a rerun gives a clean build', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
+    makeTree(src, 1500);
+    assert.equal(run(['build', src, clean]).status, 0);
+    const child = spawn(bin, ['build', '--quiet', '--writer-pool', src, out], { stdio: 'ignore' });
+    await sleep(30);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const r = run(['build', '--writer-pool', src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assertSameTree(out, clean);
+    assert.deepEqual(leftovers(out), []);
+    const again = run(['build', '--writer-pool', src, out]);
+    assert.equal(counts(again.stderr).rendered, 0);
+    fs.appendFileSync(path.join(src, 'd5/s2/p5.md'), '\nedited\n');
+    const one = run(['build', '--writer-pool', src, out]);
+    assert.equal(counts(one.stderr).rendered, 1);
+  }));
+
 test('a source folder with no pages exits 66', () =>
   withTmp((dir) => {
     const src = path.join(dir, 'src');

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* fastmd build SRC OUT | SRC --ndjson FILE: flags, profiles and reporting around the pipeline
  * of engine.c (enumerate -> windows loaded ahead -> parallel render + write -> ordered stream). */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fmd_io.h"
+#include "fmd_io_state.h"
 #include "cli.h"
+#include "signals.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"
@@ -21,6 +25,18 @@ static const char help[] =
     "temporary name and renamed, so no reader sees half a page. With --ndjson, no file is\n"
     "written per page: every result (path, html, metadata, status) goes to one NDJSON\n"
     "stream in path order.\n"
+    "\n"
+    "Builds into OUT are incremental: OUT/.fastmd/ keeps each page's key (a hash of fastmd's\n"
+    "version, the options, the --rules file and the page's bytes) and its stat data. A page\n"
+    "whose size, mtime, ctime and inode match, and that was not modified within 2 s of the\n"
+    "last build's start, is not read; one whose key matches is not written again. A change\n"
+    "of version or options rebuilds every page. Outputs of sources that are gone are removed\n"
+    "(only files fastmd recorded). A failed page has no HTML file in OUT (an old one is\n"
+    "removed); its manifest line says why. Pages are journaled as they complete, so a killed\n"
+    "or interrupted build resumes where it stopped when run again. OUT is complete when\n"
+    "OUT/manifest.ndjson exists and OUT/.fastmd/journal does not. One build at a time: a\n"
+    "second one into the same OUT exits 75 at once (or waits, with --wait). See\n"
+    "docs/builds.md.\n"
     "\n"
     "Options:\n";
 
@@ -39,11 +55,23 @@ static const char help_build[] =
     "  --schedule lpt|dynamic    page order: largest first (default) or input order\n"
     "  --writer-pool             create files in writer threads (one per rendering thread,\n"
     "                            on its core) instead of on the rendering threads\n"
+    "  --force                   render and write every page, whatever the state says\n"
+    "  --verify                  read and hash every page (trust no stat data); unchanged\n"
+    "                            pages are still not written\n"
+    "  --wait                    wait for another build of OUT to finish instead of exiting 75\n"
+    "  --page-timeout SECONDS    a page whose rendering takes longer fails with error code\n"
+    "                            \"deadline\" (default 10; 0: no limit); it is not recorded, so\n"
+    "                            the next build tries it again\n"
+    "  --verbose                 list every skipped path (special files named like pages,\n"
+    "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
     "The thread count comes from --threads, else FASTMD_WORKERS, else OMP_NUM_THREADS, else\n"
-    "one per physical core. A summary line goes to stderr at the end. Exit status: 0 all\n"
+    "one per physical core. A summary line goes to stderr at the end: pages rendered,\n"
+    "unchanged and removed. SIGINT or SIGTERM stops the build cleanly: pages in flight are\n"
+    "finished or dropped, the journal is flushed, and a rerun resumes. Exit status: 0 all\n"
     "pages ok, 1 some pages failed (every other page is still written), 64 usage, 66 SRC\n"
-    "missing, 73 OUT cannot be created, 74 I/O error.\n";
+    "missing or without pages, 73 OUT cannot be created, 74 I/O error, 75 OUT is locked by\n"
+    "another build, 130/143 interrupted by SIGINT/SIGTERM.\n";
 
 enum {
     OPT_NO_BIND = OPT_COMMAND_BASE,
@@ -55,7 +83,20 @@ enum {
     OPT_NO_PROGRESS,
     OPT_SCHEDULE,
     OPT_WRITER_POOL,
+    OPT_FORCE,
+    OPT_VERIFY,
+    OPT_WAIT,
+    OPT_VERBOSE,
+    OPT_PAGE_TIMEOUT,
 };
+
+/* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
+ * milliseconds), low enough that a page built to make the parser crawl cannot hold a thread for
+ * minutes. */
+#define DEFAULT_PAGE_TIMEOUT_S 10
+
+/* sysexits(3) EX_TEMPFAIL: another build holds OUT's lock. */
+#define EXIT_LOCKED 75
 
 /* Per-page error lines printed before the rest are only counted. */
 #define MAX_REPORTED_PAGES 200
@@ -70,6 +111,34 @@ static void human_bytes(char *buf, size_t n, double bytes)
         snprintf(buf, n, "%.1f kB", bytes / 1e3);
     else
         snprintf(buf, n, "%.0f B", bytes);
+}
+
+/* What the walk skipped or refused: one line per kind with its count and an example, or with
+ * --verbose every path. */
+static void report_walk_warnings(const char *cmd, const char *src, const fmd_engine_result *r,
+                                 bool verbose)
+{
+    if (verbose) {
+        for (size_t i = 0; i < r->n_warnings; i++)
+            cli_warn(cmd, "%s/%s: warning: %s%s%s", src, r->warnings[i].path,
+                     fmd_io_warning_str(r->warnings[i].kind), r->warnings[i].err ? ": " : "",
+                     r->warnings[i].err ? strerror(r->warnings[i].err) : "");
+        return;
+    }
+    for (int kind = 0; kind <= FMD_IO_WARN_NAME_UTF8; kind++) {
+        size_t count = 0, first = 0;
+        for (size_t i = 0; i < r->n_warnings; i++)
+            if ((int)r->warnings[i].kind == kind && count++ == 0)
+                first = i;
+        if (count == 1)
+            cli_warn(cmd, "%s/%s: warning: %s%s%s", src, r->warnings[first].path,
+                     fmd_io_warning_str((fmd_io_warning_kind)kind),
+                     r->warnings[first].err ? ": " : "",
+                     r->warnings[first].err ? strerror(r->warnings[first].err) : "");
+        else if (count > 1)
+            cli_warn(cmd, "warning: %zu paths: %s (e.g. %s/%s; --verbose lists them all)", count,
+                     fmd_io_warning_str((fmd_io_warning_kind)kind), src, r->warnings[first].path);
+    }
 }
 
 int cli_cmd_build(int argc, char **argv)
@@ -88,6 +157,11 @@ int cli_cmd_build(int argc, char **argv)
                                              {"no-progress", 0, NULL, OPT_NO_PROGRESS},
                                              {"schedule", 1, NULL, OPT_SCHEDULE},
                                              {"writer-pool", 0, NULL, OPT_WRITER_POOL},
+                                             {"force", 0, NULL, OPT_FORCE},
+                                             {"verify", 0, NULL, OPT_VERIFY},
+                                             {"wait", 0, NULL, OPT_WAIT},
+                                             {"verbose", 0, NULL, OPT_VERBOSE},
+                                             {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -95,6 +169,8 @@ int cli_cmd_build(int argc, char **argv)
     cli_tuning tune = {0};
     const char *summary_json = NULL;
     bool stats = false;
+    bool verbose = false;
+    unsigned page_timeout_ms = DEFAULT_PAGE_TIMEOUT_S * 1000;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
     opterr = 0;
@@ -112,10 +188,27 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_PROGRESS: progress = 1; break;
         case OPT_NO_PROGRESS: progress = 0; break;
         case OPT_WRITER_POOL: cfg.writer_pool = true; break;
+        case OPT_FORCE: cfg.force = true; break;
+        case OPT_VERIFY: cfg.verify = true; break;
+        case OPT_WAIT: cfg.wait_lock = true; break;
+        case OPT_VERBOSE: verbose = true; break;
+        case OPT_PAGE_TIMEOUT: {
+            char *end = NULL;
+            double sec = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(sec >= 0) || sec > 86400)
+                cli_die(FMD_EXIT_USAGE, cmd,
+                        "--page-timeout must be seconds from 0 (none) to 86400, not '%s'", optarg);
+            page_timeout_ms = (unsigned)(sec * 1000 + 0.5);
+            if (sec > 0 && page_timeout_ms == 0)
+                page_timeout_ms = 1;
+            break;
+        }
         case OPT_SCHEDULE:
             cfg.schedule = cli_parse_schedule(optarg, cmd);
             break;
         default:
+            if (code == OPT_RULES)
+                cfg.rules_path = optarg; /* its bytes are part of the options digest */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
                 cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
                         argv[optind - 1]);
@@ -132,6 +225,8 @@ int cli_cmd_build(int argc, char **argv)
         strcmp(summary_json, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
+    /* From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
+    cfg.cancel = cli_signals_install();
     if (summary_json != NULL)
         cli_check_output_path(summary_json, "--summary-json", cmd);
     cli_tuning_apply(&tune, &c, cmd);
@@ -140,18 +235,48 @@ int cli_cmd_build(int argc, char **argv)
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.opt = c.opt;
+    cfg.opt.deadline_ms = page_timeout_ms;
     cfg.max_memory = tune.max_memory;
     cfg.queue_size = tune.queue_size;
     bool show_progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
     cfg.progress = show_progress ? cli_progress_line : NULL;
     cfg.message = cli_page_message;
+    cfg.durable = cfg.out_dir != NULL;
+    cfg.require_pages = true;
 
     fmd_engine_result r;
-    st = fmd_engine_run(&cfg, &pl, &r);
-    for (size_t i = 0; i < r.n_warnings; i++)
-        cli_warn(cmd, "%s/%s: warning: %s%s%s", cfg.src, r.warnings[i].path,
-                 fmd_io_warning_str(r.warnings[i].kind), r.warnings[i].err ? ": " : "",
-                 r.warnings[i].err ? strerror(r.warnings[i].err) : "");
+    fmd_engine *eng = NULL;
+    st = fmd_engine_open(&cfg, &pl, &r, &eng);
+    if (r.memory_needed != 0)
+        cli_warn(cmd, "--max-memory %zu bytes is below what %d threads need at least (about %zu "
+                 "MB); the run goes on but will use more",
+                 cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
+    if (st == FMD_OK)
+        st = fmd_engine_render(eng);
+    fmd_engine_close(eng);
+    cli_signals_restore();
+    report_walk_warnings(cmd, cfg.src, &r, verbose);
+    if (r.no_pages)
+        cli_die(FMD_EXIT_NOINPUT, cmd, "%s: no pages (*.md, *.markdown) found; nothing written",
+                cfg.src);
+    if (r.locked)
+        cli_die(EXIT_LOCKED, cmd,
+                "%s is being built by another fastmd (it holds %s/" FMD_IO_STATE_DIR "/lock); "
+                "try again when it is done, or pass --wait",
+                cfg.out_dir, cfg.out_dir);
+    if (r.cancelled) {
+        int sig = cli_signals_caught();
+        cli_warn(cmd,
+                 "interrupted%s: %zu of %zu pages done%s; run the same command again to %s",
+                 sig == SIGINT ? " by SIGINT" : sig == SIGTERM ? " by SIGTERM" : "", r.done,
+                 r.pages, cfg.out_dir ? " and journaled in OUT/" FMD_IO_STATE_DIR : "",
+                 cfg.out_dir ? "resume" : "start over");
+        int rc = sig ? 128 + sig : FMD_EXIT_SOFTWARE;
+        fmd_engine_result_free(&r);
+        cli_placement_close(&pl);
+        cli_common_free(&c);
+        return rc;
+    }
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", r.what ? r.what : "", fmd_status_str(st),
                 r.err ? ": " : "", r.err ? strerror(r.err) : "");
@@ -191,10 +316,15 @@ int cli_cmd_build(int argc, char **argv)
         char in_s[32], out_s[32];
         human_bytes(in_s, sizeof in_s, (double)r.bytes_in);
         human_bytes(out_s, sizeof out_s, (double)r.bytes_out);
+        char inc[160] = "";
+        if (cfg.durable)
+            snprintf(inc, sizeof inc, "%zu rendered, %zu unchanged, %zu removed, ", r.rendered,
+                     r.unchanged, r.removed);
         fprintf(stderr,
-                "fastmd: %zu pages, %zu failed, %s in, %s out, %.3f s, %.0f pages/s, %.1f MB/s, "
+                "fastmd: %zu pages, %zu failed, %s%s in, %s out, %.3f s, %.0f pages/s, %.1f MB/s, "
                 "%d threads\n",
-                r.pages, r.failed, in_s, out_s, r.wall, r.wall > 0 ? (double)r.pages / r.wall : 0,
+                r.pages, r.failed, inc, in_s, out_s, r.wall,
+                r.wall > 0 ? (double)r.pages / r.wall : 0,
                 r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads);
     }
     int rc = r.failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of pages loaded by a
- * loader thread one window ahead -> the kernel's parallel loop, whose sink writes each page's
- * file and formats its line on the worker thread -> io/'s ordered stream, which writes the
- * manifest (or the NDJSON stream) in input order as soon as each prefix is complete.
+/* The build pipeline (fmd_engine.h), shared by `build` and `bench`: enumerate -> windows of
+ * pages loaded by a loader thread one window ahead -> the kernel's parallel loop, whose sink
+ * writes each page's file and formats its line on the worker thread -> io/'s ordered stream,
+ * which writes the manifest (or the NDJSON stream) in input order as soon as each prefix is
+ * complete. Durable builds add the state folder: pages recorded as unchanged are not read, each
+ * completed page is journaled, and the state is rewritten at the end (docs/builds.md).
  * Memory is bounded by the windows: at most queue_size windows are loaded ahead. Never prints:
  * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fmd_clock.h"
 #include "fmd_engine.h"
 #include "fmd_title.h"
+#include "fmd_io_state.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
 #define WRITER_QUEUE_PER_THREAD 32
@@ -24,11 +29,20 @@
 #define PER_THREAD_BYTES ((size_t)2 << 20)
 /* The smallest window: below this, per-window costs (one parallel region, one load) dominate. */
 #define MIN_WINDOW_BYTES ((size_t)1 << 20)
+/* A page modified this close to (or after) the start of the run that hashed it is "racy": its
+ * stat data may not show a second change made in the same timestamp tick, so the next run reads
+ * and hashes it again rather than trusting them (as git does with its index). Two seconds
+ * covers file systems with coarse timestamps (FAT: 2 s); Linux's are a few ms. */
+#define RACY_NS ((int64_t)2000000000)
+/* Bumped whenever the output of the same fastmd version and options would change: part of every
+ * page's key. */
+#define OUTPUT_FORMAT "fastmd-output-1"
 
 /* Per-thread counters of the sink, one cache line each. */
 typedef struct sink_slot {
     _Alignas(64) fmd_arena *arena; /* formatting scratch, rewound after every page */
     atomic_size_t done;            /* pages through the sink (read by the progress thread) */
+    size_t rendered, unchanged, skipped;
     size_t bytes_out;
     double write_s;
 } sink_slot;
@@ -42,8 +56,25 @@ typedef struct window {
     size_t *part_first; /* NUMA split of the window (n_nodes + 1), or NULL: one node */
 } window;
 
-typedef struct engine {
+typedef struct fmd_engine engine;
+
+/* The progress thread. */
+typedef struct progress {
+    engine *e;
+    bool stop; /* under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t tid;
+} progress;
+
+struct fmd_engine {
     const fmd_engine_cfg *cfg;
+    fmd_engine_result *r;  /* filled by fmd_engine_close() */
+    double t_start;
+    bool opened, rendered;
+    fmd_kernel_batch *kb;
+    fmd_result *results;   /* one window's worth */
+    fmd_thread_stats *ts;  /* per thread, per window */
     fmd_io_batch *batch;
     fmd_io_page *pages;
     size_t n;
@@ -60,6 +91,19 @@ typedef struct engine {
     char **messages;  /* per page: what to print about it, or NULL */
     unsigned char *render_st; /* per page: the kernel's status, as the sink saw it */
     unsigned char *load_st;   /* per page: io's status when the sink saw it (before writing) */
+    unsigned char *sunk;      /* per page: 1 once it went through the sink (not cancelled) */
+    const fmd_io_input *cur_in; /* the window being rendered: the pages' bytes, for their keys */
+
+    /* Durable builds: the state folder and what this run does with it. */
+    fmd_io_state *state;
+    char digest[33];            /* the options digest */
+    int64_t t0_ns;              /* wall clock at the start of the run */
+    const fmd_io_state_rec **old; /* per page: its record under this digest, or NULL */
+    unsigned char *skip;        /* per page: 1 when not read (stat data matched its record) */
+    char **rec;                 /* with the writer pool: records waiting for their files */
+    size_t *rec_len;
+    const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
+    size_t n_gone;
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -68,7 +112,12 @@ typedef struct engine {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-} engine;
+    bool loader_done; /* under mu: the loader returned (all windows, or stopped early) */
+    pthread_t loader;
+    bool loader_started;
+    progress pr;
+    bool progress_started;
+};
 
 /*** Windows ***/
 
@@ -167,8 +216,9 @@ static void *loader_main(void *arg)
             pthread_cond_wait(&e->cv, &e->mu);
         int stop = e->stop;
         pthread_mutex_unlock(&e->mu);
-        if (stop)
-            break;
+        if (stop || (cfg->cancel != NULL && atomic_load_explicit(cfg->cancel,
+                                                                  memory_order_relaxed) != 0))
+            break; /* cancelled: load no more windows */
         window *w = &e->wins[k];
         double t0 = fmd_clock_now();
         split_window(e, w, sizes);
@@ -186,10 +236,14 @@ static void *loader_main(void *arg)
         pthread_mutex_unlock(&e->mu);
     }
     free(sizes);
+    pthread_mutex_lock(&e->mu);
+    e->loader_done = true;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
     return NULL;
 }
 
-/*** The sink: runs on the kernel's worker threads ***/
+/*** Lines and messages ***/
 
 /* Format page gi's line (manifest or NDJSON) into a malloc'ed buffer. */
 static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *res, char **line,
@@ -233,6 +287,87 @@ static void note_messages(engine *e, size_t gi, const fmd_result *res)
     e->messages[gi] = text;
 }
 
+/*** Durable builds: keys, records, the recorded pages ***/
+
+/* The outcomes that depend only on the page's bytes and the options: recorded in the state, so
+ * that an unchanged page is not rendered again. A load or write failure, a deadline or a lack of
+ * memory may pass on the next try: such pages are not recorded. */
+static bool deterministic(fmd_status st)
+{
+    return st == FMD_OK || st == FMD_E_FRONTMATTER || st == FMD_E_UTF8 ||
+           st == FMD_E_OUTPUT_LIMIT || st == FMD_E_PARSE;
+}
+
+/* The page's key: XXH3-128 over the output format, the options digest and the XXH3-128 of the
+ * page's bytes (the kernel hashes one buffer at a time, so the bytes are hashed first). */
+static void page_key(const engine *e, const char *bytes, size_t len, char key[33])
+{
+    char buf[128];
+    char inner[33];
+    fmd_kernel_hash128_hex(bytes, len, inner);
+    int n = snprintf(buf, sizeof buf, "%s %s %s", OUTPUT_FORMAT, e->digest, inner);
+    fmd_kernel_hash128_hex(buf, (size_t)n, key);
+}
+
+/* This run's record of page gi: appended to the journal now (@p journal: the page's file, if
+ * any, is complete), or kept until the writer pool has written the file. */
+static void record_page(engine *e, size_t gi, const char key[33], bool ok, const char *line,
+                        size_t line_len, bool journal)
+{
+    const fmd_io_page *p = &e->pages[gi];
+    fmd_io_state_rec rec = {.size = p->size,
+                            .ino = p->ino,
+                            .mtime_ns = p->mtime_ns,
+                            .ctime_ns = p->ctime_ns,
+                            .t0_ns = e->t0_ns,
+                            .flags = ok ? FMD_IO_REC_FILE : FMD_IO_REC_FAILED,
+                            .path = p->path,
+                            .path_len = strlen(p->path),
+                            .output = p->output,
+                            .output_len = strlen(p->output),
+                            .line = line,
+                            .line_len = line_len};
+    memcpy(rec.key, key, 33);
+    size_t len = 0;
+    char *bytes = fmd_io_state_format(&rec, &len);
+    if (bytes == NULL)
+        return; /* not recorded: rendered again next time */
+    if (journal) {
+        fmd_io_state_journal_add(e->state, bytes, len);
+        free(bytes); /* the commit reads it back from the journal */
+        return;
+    }
+    free(e->rec[gi]);
+    e->rec[gi] = bytes;
+    e->rec_len[gi] = len;
+}
+
+/* A page whose stat data matched its record: not read, not rendered; its line is the recorded
+ * one (the same bytes a render would give) and its record is carried over. */
+static void sink_recorded(engine *e, sink_slot *me, size_t gi)
+{
+    fmd_io_page *p = &e->pages[gi];
+    const fmd_io_state_rec *old = e->old[gi];
+    p->status = FMD_OK; /* it was marked so that the loader would not read it */
+    p->err = 0;
+    char *line = malloc(old->line_len ? old->line_len : 1);
+    if (line != NULL) {
+        memcpy(line, old->line, old->line_len);
+        if (fmd_io_stream_put_owned(e->stream, gi, line, old->line_len) != FMD_OK)
+            free(line);
+    } else {
+        e->render_st[gi] = FMD_E_NOMEM;
+    }
+    if (e->render_st[gi] == FMD_OK)
+        e->render_st[gi] = (unsigned char)((old->flags & FMD_IO_REC_FAILED) ? FMD_E_PARSE : FMD_OK);
+    e->load_st[gi] = FMD_OK;
+    e->sunk[gi] = 1;
+    me->unchanged++;
+    me->skipped++;
+}
+
+/*** The sink: runs on the kernel's worker threads ***/
+
 static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *wait_s, void *ud)
 {
     engine *e = ud;
@@ -240,33 +375,63 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     fmd_io_page *p = &e->pages[gi];
     sink_slot *me = &e->slots[thread];
     double t0 = fmd_clock_now();
+    if (e->skip != NULL && e->skip[gi]) {
+        sink_recorded(e, me, gi);
+        me->write_s += fmd_clock_now() - t0;
+        atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return FMD_OK;
+    }
     if (p->status != FMD_OK) /* not loaded: report the size enumeration found */
         res->bytes_in = p->size;
-    bool has_file = e->out != NULL && p->status == FMD_OK && fmd_io_result_has_html(res);
+    fmd_status enum_st = p->status;
+    /* One rule for failed pages: only a page that rendered fine has HTML in OUT. */
+    bool has_file = e->out != NULL && p->status == FMD_OK && res->status == FMD_OK;
+    char key[33] = {0};
+    bool keyed = false, unchanged = false;
+    if (e->state != NULL && p->status == FMD_OK && deterministic(res->status)) {
+        const fmd_page_ref *ref = &e->cur_in->refs[page];
+        page_key(e, e->cur_in->base + ref->offset, ref->len, key);
+        keyed = true;
+        const fmd_io_state_rec *old = e->old[gi];
+        /* The same key and the same outcome: the output in OUT is already this page's. */
+        unchanged = old != NULL && memcmp(old->key, key, 32) == 0 &&
+                    ((old->flags & FMD_IO_REC_FILE) != 0) == (res->status == FMD_OK);
+    }
     char *line = NULL;
     size_t line_len = 0;
     fmd_status st = FMD_OK;
 
     if (e->stream != NULL)
         st = format_line(e, me, gi, res, &line, &line_len);
-    if (has_file && e->writer != NULL) {
-        /* The writer pool creates the file; its status comes back through the page. */
+    if (has_file && !unchanged && e->writer != NULL) {
+        /* The writer pool creates the file; its status comes back through the page. Its record
+         * is journaled once the pool is done (fmd_engine_render). */
         char *html = malloc(res->html.len ? res->html.len : 1);
         if (html == NULL) {
             st = FMD_E_NOMEM;
         } else {
             memcpy(html, res->html.ptr, res->html.len);
+            if (keyed && line != NULL)
+                record_page(e, gi, key, true, line, line_len, false);
             fmd_io_writer_push(e->writer, gi, html, res->html.len, line, line_len, wait_s);
             line = NULL;
         }
-    } else if (has_file) {
+    } else if (has_file && !unchanged) {
         fmd_io_write_page(e->out, e->batch, gi, res); /* inline, on this thread */
+    } else if (!has_file && e->out != NULL && enum_st != FMD_E_COLLISION) {
+        /* A failed page: no HTML in OUT, so an older file at its output path goes (a collision
+         * loser's path belongs to the page that won it). */
+        int err = 0;
+        fmd_io_out_remove(e->out, p->output, &err);
     }
     if (line != NULL) {
         if (e->writer == NULL && has_file && p->status != FMD_OK) {
             /* An inline write failed after the line was formatted: format it again. */
             free(line);
             st = format_line(e, me, gi, res, &line, &line_len);
+        } else if (keyed && st == FMD_OK) {
+            record_page(e, gi, key, res->status == FMD_OK, line, line_len, true);
         }
         if (line != NULL && fmd_io_stream_put_owned(e->stream, gi, line, line_len) != FMD_OK)
             free(line);
@@ -276,6 +441,11 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     /* Failures are counted after the run: a file the pool fails to write fails the page later. */
     e->render_st[gi] = (unsigned char)res->status;
     e->load_st[gi] = (unsigned char)p->status;
+    e->sunk[gi] = 1;
+    if (unchanged)
+        me->unchanged++;
+    else
+        me->rendered++;
     me->bytes_out += res->html.len;
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
@@ -293,14 +463,6 @@ static void bind_writer(int index, void *ud)
 }
 
 /*** Progress ***/
-
-typedef struct progress {
-    engine *e;
-    bool stop; /* under mu */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t tid;
-} progress;
 
 /* How often progress is reported. */
 #define PROGRESS_S 0.2
@@ -342,294 +504,594 @@ static void progress_stop(progress *pr)
     pthread_cond_destroy(&pr->cv);
 }
 
-/*** The run ***/
+/*** Open, render, close ***/
 
 static fmd_status fail_with(fmd_engine_result *r, fmd_status st, int err, const char *what)
 {
+    if (r->st != FMD_OK)
+        return r->st; /* the first failure is the one reported */
     r->st = st;
     r->err = err;
     r->what = what;
     return st;
 }
 
-fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
+static bool cancelled(const engine *e)
 {
-    engine e = {0};
-    memset(r, 0, sizeof *r);
-    e.cfg = cfg;
-    e.pl = pl;
-    e.nthreads = pl->plan->n_threads;
-    pthread_mutex_init(&e.mu, NULL);
-    pthread_cond_init(&e.cv, NULL);
-    fmd_status st = FMD_OK;
-    int err = 0;
-    double t_start = fmd_clock_now();
-    fmd_kernel_batch *kb = NULL;
-    fmd_result *results = NULL;
-    pthread_t loader;
-    bool loader_started = false;
-    progress pr = {.e = &e};
-    bool progress_started = false;
+    return e->cfg->cancel != NULL &&
+           atomic_load_explicit(e->cfg->cancel, memory_order_relaxed) != 0;
+}
 
-    /* Enumerate. */
-    st = fmd_io_enumerate_tree(cfg->src, e.nthreads, &e.batch, &err);
-    if (st != FMD_OK) {
-        fail_with(r, st, err, cfg->src);
-        goto done;
+/*** Durable builds: the state folder ***/
+
+/* The options digest: XXH3-128 over fastmd's version, the output format and every option that
+ * changes output, the rules file's bytes included. The deadline is left out: a page that runs
+ * out of time is never recorded, so it cannot make a stale output look current. */
+static fmd_status options_digest(engine *e)
+{
+    const fmd_options *o = &e->cfg->opt;
+    char rules[33] = "none";
+    if (e->cfg->rules_path != NULL) {
+        fmd_arena *a = NULL;
+        fmd_slice bytes;
+        int err = 0;
+        if (fmd_arena_create(&a, 0) != FMD_OK)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "options");
+        fmd_status st = fmd_io_read_file(e->cfg->rules_path, 0, a, &bytes, &err);
+        if (st == FMD_OK)
+            fmd_kernel_hash128_hex(bytes.ptr, bytes.len, rules);
+        fmd_arena_destroy(a);
+        if (st != FMD_OK)
+            return fail_with(e->r, st, err, e->cfg->rules_path);
+    } else if (o->rules != NULL) {
+        /* Rules compiled by a caller that did not say where they came from: no digest can stand
+         * for them, so nothing recorded under it is ever trusted. */
+        snprintf(rules, sizeof rules, "unknown-%lld", (long long)e->t0_ns);
     }
-    e.pages = fmd_io_batch_pages(e.batch, &e.n);
-    r->warnings = fmd_io_batch_warnings(e.batch, &r->n_warnings);
-    r->t_enumerate = fmd_clock_now() - t_start;
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "fastmd %s %s dialect=%d ext=%u xhtml=%d unsafe=%d ids=%d in=%zu out=%zu "
+                     "fm=%zu pass=%d rules=%s",
+                     FMD_VERSION, OUTPUT_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml,
+                     (int)o->unsafe, (int)o->heading_ids, o->max_input_bytes, o->max_output_bytes,
+                     o->max_frontmatter_bytes, (int)o->passthrough, rules);
+    fmd_kernel_hash128_hex(buf, (size_t)n, e->digest);
+    return FMD_OK;
+}
 
-    /* Outputs. */
-    double t_open = fmd_clock_now();
-    if (cfg->out_dir != NULL) {
-        st = fmd_io_out_open(cfg->out_dir, &e.out, &err);
-        if (st != FMD_OK) {
-            fail_with(r, st, err, cfg->out_dir);
-            goto done;
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Match the pages with the records (both sorted by path): which pages may be skipped, which
+ * records belong to sources that are gone. */
+static fmd_status plan_incremental(engine *e)
+{
+    size_t n_recs;
+    const fmd_io_state_rec *recs = fmd_io_state_records(e->state, &n_recs);
+    size_t n1 = e->n ? e->n : 1;
+    e->old = calloc(n1, sizeof *e->old);
+    e->skip = calloc(n1, 1);
+    if (e->cfg->writer_pool) {
+        e->rec = calloc(n1, sizeof *e->rec);
+        e->rec_len = calloc(n1, sizeof *e->rec_len);
+        if (e->rec == NULL || e->rec_len == NULL)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    }
+    e->gone = malloc((n_recs ? n_recs : 1) * sizeof *e->gone);
+    if (e->old == NULL || e->skip == NULL || e->gone == NULL)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    size_t i = 0, j = 0;
+    while (i < e->n || j < n_recs) {
+        int c = i == e->n ? 1 : j == n_recs ? -1 : strcmp(e->pages[i].path, recs[j].path);
+        if (c < 0) {
+            i++;
+            continue;
         }
-        if (!cfg->no_manifest) {
-            st = fmd_io_stream_open_file(&e.stream, e.out, FMD_IO_MANIFEST_NAME, e.n, &err);
-            if (st != FMD_OK) {
-                fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
-                goto done;
+        if (c > 0) {
+            if (recs[j].flags & FMD_IO_REC_FILE)
+                e->gone[e->n_gone++] = &recs[j];
+            j++;
+            continue;
+        }
+        fmd_io_page *p = &e->pages[i];
+        const fmd_io_state_rec *r = &recs[j];
+        if ((r->flags & FMD_IO_REC_CURRENT) && !e->cfg->force) {
+            e->old[i] = r;
+            bool same = p->status == FMD_OK && r->size == p->size && r->ino == p->ino &&
+                        r->mtime_ns == p->mtime_ns && r->ctime_ns == p->ctime_ns &&
+                        strcmp(r->output, p->output) == 0;
+            bool racy = r->mtime_ns + RACY_NS >= r->t0_ns || r->ctime_ns + RACY_NS >= r->t0_ns;
+            if (same && !racy && !e->cfg->verify) {
+                e->skip[i] = 1;
+                p->status = FMD_E_CANCELLED; /* the loader reads no byte of it */
             }
         }
-    } else if (cfg->ndjson_path != NULL) {
-        st = fmd_io_stream_open_path(&e.stream, cfg->ndjson_path, e.n, &err);
-        if (st != FMD_OK) {
-            fail_with(r, st, err, cfg->ndjson_path);
-            goto done;
+        i++;
+        j++;
+    }
+    /* A gone source's output that a current page now writes (x.markdown gone, x.md still
+     * there) is that page's: not removed. */
+    if (e->n_gone != 0) {
+        const char **outs = malloc(n1 * sizeof *outs);
+        if (outs == NULL)
+            return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+        for (size_t k = 0; k < e->n; k++)
+            outs[k] = e->pages[k].output;
+        qsort(outs, e->n, sizeof *outs, cmp_str_ptr);
+        size_t m = 0;
+        for (size_t k = 0; k < e->n_gone; k++) {
+            const char *key = e->gone[k]->output;
+            if (bsearch(&key, outs, e->n, sizeof *outs, cmp_str_ptr) == NULL)
+                e->gone[m++] = e->gone[k];
         }
+        e->n_gone = m;
+        free(outs);
+    }
+    return FMD_OK;
+}
+
+/* Lock OUT, load the state, clean up after a killed run, plan what to skip, start the journal.
+ * The old manifest is removed: until this run publishes its own, OUT is visibly incomplete. */
+static fmd_status open_state(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    int outfd = fmd_io_out_fd(e->out);
+    fmd_status st = fmd_io_state_open(outfd, e->cfg->wait_lock, &e->state, &err);
+    if (st == FMD_E_IO && err == EWOULDBLOCK) {
+        r->locked = true;
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/lock");
+    }
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR);
+    FMD_TRY(options_digest(e));
+    st = fmd_io_state_load(e->state, e->digest, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR);
+    r->resumed = fmd_io_state_interrupted(e->state);
+    if (r->resumed && fmd_io_remove_leftovers(outfd, &r->leftovers) != FMD_OK)
+        return fail_with(r, FMD_E_NOMEM, 0, "leftovers");
+    FMD_TRY(plan_incremental(e));
+    st = fmd_io_state_journal_open(e->state, e->digest, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
+    fmd_io_target_kind kind;
+    if (fmd_io_target_classify(outfd, FMD_IO_MANIFEST_NAME, &kind, &err) == FMD_OK &&
+        kind == FMD_IO_TARGET_REPLACE && unlinkat(outfd, FMD_IO_MANIFEST_NAME, 0) != 0 &&
+        errno != ENOENT)
+        return fail_with(r, FMD_E_IO, errno, FMD_IO_MANIFEST_NAME);
+    return FMD_OK;
+fail:
+    return st;
+}
+
+/* After every page went through the sink: journal what the writer pool wrote, remove the outputs
+ * of sources that are gone, and write the new state (which removes the journal). */
+static fmd_status commit_state(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    if (e->cfg->writer_pool) {
+        for (size_t i = 0; i < e->n; i++) {
+            if (e->rec[i] == NULL || e->skip[i])
+                continue;
+            if (e->pages[i].status == FMD_OK && e->render_st[i] == FMD_OK)
+                fmd_io_state_journal_add(e->state, e->rec[i], e->rec_len[i]);
+            free(e->rec[i]);
+            e->rec[i] = NULL;
+        }
+    }
+    for (size_t k = 0; k < e->n_gone; k++) {
+        if (fmd_io_out_remove(e->out, e->gone[k]->output, &err) == FMD_OK)
+            r->removed++;
+    }
+    fmd_status st = fmd_io_state_journal_flush(e->state, false, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
+    const char **parts = malloc((e->n ? e->n : 1) * sizeof *parts);
+    size_t *lens = malloc((e->n ? e->n : 1) * sizeof *lens);
+    if (parts == NULL || lens == NULL) {
+        free(parts);
+        free(lens);
+        return fail_with(r, FMD_E_NOMEM, 0, "state");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->skip[i]) {
+            parts[m] = e->old[i]->raw;
+            lens[m++] = e->old[i]->raw_len;
+        }
+    }
+    st = fmd_io_state_commit(e->state, e->digest, (const char *const *)parts, lens, m, &err);
+    free(parts);
+    free(lens);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, FMD_IO_STATE_DIR "/state");
+    return FMD_OK;
+}
+
+/* Enumerate SRC and open the outputs. */
+static fmd_status open_io(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    fmd_status st = fmd_io_enumerate_tree(cfg->src, e->nthreads, &e->batch, &err);
+    if (st != FMD_OK)
+        return fail_with(r, st, err, cfg->src);
+    e->pages = fmd_io_batch_pages(e->batch, &e->n);
+    r->warnings = fmd_io_batch_warnings(e->batch, &r->n_warnings);
+    r->t_enumerate = fmd_clock_now() - e->t_start;
+    if (e->n == 0 && cfg->require_pages) {
+        r->no_pages = true;
+        return fail_with(r, FMD_E_NOINPUT, 0, cfg->src);
+    }
+
+    double t_open = fmd_clock_now();
+    if (cfg->out_dir != NULL) {
+        st = fmd_io_out_open(cfg->out_dir, &e->out, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, cfg->out_dir);
+        if (cfg->durable && !cfg->no_manifest) {
+            st = open_state(e);
+            if (st != FMD_OK)
+                return st;
+        }
+        if (!cfg->no_manifest) {
+            st = fmd_io_stream_open_file(&e->stream, e->out, FMD_IO_MANIFEST_NAME, e->n, &err);
+            if (st != FMD_OK)
+                return fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
+        }
+    } else if (cfg->ndjson_path != NULL) {
+        st = fmd_io_stream_open_path(&e->stream, cfg->ndjson_path, e->n, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, cfg->ndjson_path);
     }
     r->t_write += fmd_clock_now() - t_open;
+    return FMD_OK;
+}
 
-    /* Per-thread sink state, and the kernel. */
-    e.slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e.nthreads);
-    if (e.slots == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "sink");
-        goto done;
-    }
-    /* Zeroed first: a failure below frees every slot's arena, made or not. */
-    memset(e.slots, 0, sizeof(sink_slot) * (size_t)e.nthreads);
-    for (int t = 0; t < e.nthreads; t++) {
-        if (fmd_arena_create(&e.slots[t].arena, 0) != FMD_OK) {
-            fail_with(r, FMD_E_NOMEM, 0, "sink");
-            goto done;
-        }
-    }
-    e.messages = calloc(e.n ? e.n : 1, sizeof *e.messages);
-    e.render_st = calloc(e.n ? e.n : 1, 1);
-    e.load_st = calloc(e.n ? e.n : 1, 1);
-    if (e.messages == NULL || e.render_st == NULL || e.load_st == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "messages");
-        goto done;
-    }
+/* Per-thread sink state, per-page tables, the windows and the kernel's batch. */
+static fmd_status open_threads(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    e->slots = aligned_alloc(64, sizeof(sink_slot) * (size_t)e->nthreads);
+    if (e->slots == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "sink");
+    /* Zeroed first: close frees every slot's arena, made or not. */
+    memset(e->slots, 0, sizeof(sink_slot) * (size_t)e->nthreads);
+    for (int t = 0; t < e->nthreads; t++)
+        if (fmd_arena_create(&e->slots[t].arena, 0) != FMD_OK)
+            return fail_with(r, FMD_E_NOMEM, 0, "sink");
+    size_t n1 = e->n ? e->n : 1;
+    e->messages = calloc(n1, sizeof *e->messages);
+    e->render_st = calloc(n1, 1);
+    e->load_st = calloc(n1, 1);
+    e->sunk = calloc(n1, 1);
+    if (e->messages == NULL || e->render_st == NULL || e->load_st == NULL || e->sunk == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "messages");
     if (cfg->collect_latency) {
-        e.latency = calloc(e.n ? e.n : 1, sizeof *e.latency);
-        if (e.latency == NULL) {
-            fail_with(r, FMD_E_NOMEM, 0, "latency");
-            goto done;
-        }
+        e->latency = calloc(n1, sizeof *e->latency);
+        if (e->latency == NULL)
+            return fail_with(r, FMD_E_NOMEM, 0, "latency");
     }
-    size_t win_bytes = window_bytes(cfg, e.nthreads);
-    e.writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
-    e.n_wins = plan_windows(&e, win_bytes);
-    if (e.wins == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "windows");
-        goto done;
+    size_t win_bytes = window_bytes(cfg, e->nthreads);
+    if (cfg->max_memory != 0) {
+        size_t need = resident_bytes() + (size_t)e->nthreads * PER_THREAD_BYTES +
+                      (cfg->queue_size + 3) * MIN_WINDOW_BYTES;
+        if (cfg->max_memory < need)
+            r->memory_needed = need;
     }
+    e->writer_bytes = win_bytes; /* the writer pool holds at most one window of HTML */
+    e->n_wins = plan_windows(e, win_bytes);
+    if (e->wins == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "windows");
     size_t max_count = 0;
-    for (size_t k = 0; k < e.n_wins; k++)
-        max_count = e.wins[k].count > max_count ? e.wins[k].count : max_count;
-    results = calloc(max_count ? max_count : 1, sizeof *results);
-    r->thread_stats = calloc((size_t)e.nthreads, sizeof *r->thread_stats);
-    if (results == NULL || r->thread_stats == NULL ||
-        fmd_kernel_batch_create(&kb, e.nthreads) != FMD_OK) {
-        fail_with(r, FMD_E_NOMEM, 0, "kernel");
-        goto done;
-    }
-    fmd_thread_stats *ts = calloc((size_t)e.nthreads, sizeof *ts);
-    if (ts == NULL) {
-        fail_with(r, FMD_E_NOMEM, 0, "kernel");
-        goto done;
-    }
+    for (size_t k = 0; k < e->n_wins; k++)
+        max_count = e->wins[k].count > max_count ? e->wins[k].count : max_count;
+    e->results = calloc(max_count ? max_count : 1, sizeof *e->results);
+    e->ts = calloc((size_t)e->nthreads, sizeof *e->ts);
+    r->thread_stats = calloc((size_t)e->nthreads, sizeof *r->thread_stats);
+    if (e->results == NULL || e->ts == NULL || r->thread_stats == NULL ||
+        fmd_kernel_batch_create(&e->kb, e->nthreads) != FMD_OK)
+        return fail_with(r, FMD_E_NOMEM, 0, "kernel");
 
     /* With several NUMA nodes, each thread's node, for the split of every window. */
-    if (pl->plan->n_nodes > 1) {
-        e.thread_part = malloc(sizeof *e.thread_part * (size_t)e.nthreads);
-        for (int t = 0; e.thread_part != NULL && t < e.nthreads; t++)
-            e.thread_part[t] = pl->plan->threads[t].node;
+    if (e->pl->plan->n_nodes > 1) {
+        e->thread_part = malloc(sizeof *e->thread_part * (size_t)e->nthreads);
+        for (int t = 0; e->thread_part != NULL && t < e->nthreads; t++)
+            e->thread_part[t] = e->pl->plan->threads[t].node;
     }
+    return FMD_OK;
+}
 
+fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+                           fmd_engine **out)
+{
+    memset(r, 0, sizeof *r);
+    *out = NULL;
+    engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return fail_with(r, FMD_E_NOMEM, 0, "engine");
+    e->cfg = cfg;
+    e->pl = pl;
+    e->r = r;
+    e->nthreads = pl->plan->n_threads;
+    e->t_start = fmd_clock_now();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    e->t0_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    *out = e;
+    fmd_status st = FMD_OK;
+    FMD_TRY(open_io(e));
+    FMD_TRY(open_threads(e));
+    e->opened = true;
+    return FMD_OK;
+fail:
+    return st; /* the caller closes the engine, which frees what was made */
+}
+
+/* Render window @p w (loaded) through the sink. */
+static fmd_status render_window(engine *e, window *w, fmd_page_sink *sink)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    double tp = fmd_clock_now();
+    if (e->out != NULL)
+        fmd_io_out_prepare(e->out, e->batch, w->first, w->count);
+    r->t_write += fmd_clock_now() - tp;
+
+    e->win_first = w->first;
+    e->cur_in = &w->in;
+    /* More than one NUMA node: each node's threads take their node's share of the window
+     * (contiguous, by bytes) first, then steal from the others. */
+    size_t n_parts =
+        w->part_first != NULL && e->thread_part != NULL ? e->pl->plan->n_nodes : 0;
+    fmd_batch_run run = {.base = w->in.base,
+                         .pages = w->in.refs,
+                         .n = w->count,
+                         .opt = &cfg->opt,
+                         .results = e->results,
+                         .hook = &e->pl->hook,
+                         .sink = sink,
+                         .cancel = cfg->cancel,
+                         .stats = e->ts,
+                         .schedule = cfg->schedule,
+                         .n_parts = n_parts,
+                         .part_first = w->part_first,
+                         .thread_part = e->thread_part};
+    double t0 = fmd_clock_now();
+    fmd_status st = fmd_kernel_run_batch(e->kb, &run);
+    r->t_render += fmd_clock_now() - t0;
+    for (int t = 0; t < e->nthreads; t++) {
+        r->thread_stats[t].pages += e->ts[t].pages;
+        r->thread_stats[t].bytes_in += e->ts[t].bytes_in;
+        r->thread_stats[t].busy_s += e->ts[t].busy_s;
+    }
+    for (size_t i = 0; i < w->count; i++)
+        if (e->results[i].status != FMD_E_CANCELLED)
+            r->bytes_in += e->results[i].bytes_in;
+    return st;
+}
+
+/* Start the loader (or load the only window here) and the progress thread. */
+static fmd_status start_threads(engine *e)
+{
     /* Tree mode with --writer-pool: writer k shares the core of render thread k (io/writer.c).
      * Off by default: on the 2-core development machine it was slower than writing each file
      * on the thread that rendered it (docs/performance.md has the figures). */
-    if (e.out != NULL && cfg->writer_pool) {
-        st = fmd_io_writer_start(&e.writer, e.out, e.batch, e.stream, e.nthreads,
-                                 WRITER_QUEUE_PER_THREAD * (size_t)e.nthreads, e.writer_bytes,
-                                 bind_writer, &e);
-        if (st != FMD_OK) {
-            free(ts);
-            fail_with(r, st, 0, "writer threads");
-            goto done;
-        }
+    if (e->out != NULL && e->cfg->writer_pool) {
+        fmd_status st = fmd_io_writer_start(&e->writer, e->out, e->batch, e->stream, e->nthreads,
+                                            WRITER_QUEUE_PER_THREAD * (size_t)e->nthreads,
+                                            e->writer_bytes, bind_writer, e);
+        if (st != FMD_OK)
+            return fail_with(e->r, st, 0, "writer threads");
     }
-
-    /* The loader runs one window (or queue_size windows) ahead of the renderer. */
     /* One window: load it here, on the thread whose OpenMP team then renders it (a loader
      * thread would start a second team for nothing). */
-    if (e.n_wins <= 1) {
-        loader_main(&e);
-    } else if (pthread_create(&loader, NULL, loader_main, &e) != 0) {
-        free(ts);
-        fail_with(r, FMD_E_NOMEM, 0, "loader thread");
-        goto done;
-    } else {
-        loader_started = true;
-    }
-    if (cfg->progress != NULL) {
-        pthread_mutex_init(&pr.mu, NULL);
-        pthread_cond_init(&pr.cv, NULL);
-        if (pthread_create(&pr.tid, NULL, progress_main, &pr) == 0) {
-            progress_started = true;
+    if (e->n_wins <= 1)
+        loader_main(e);
+    else if (pthread_create(&e->loader, NULL, loader_main, e) != 0)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "loader thread");
+    else
+        e->loader_started = true;
+    if (e->cfg->progress != NULL) {
+        e->pr.e = e;
+        pthread_mutex_init(&e->pr.mu, NULL);
+        pthread_cond_init(&e->pr.cv, NULL);
+        if (pthread_create(&e->pr.tid, NULL, progress_main, &e->pr) == 0) {
+            e->progress_started = true;
         } else {
-            pthread_mutex_destroy(&pr.mu);
-            pthread_cond_destroy(&pr.cv);
+            pthread_mutex_destroy(&e->pr.mu);
+            pthread_cond_destroy(&e->pr.cv);
         }
     }
+    return FMD_OK;
+}
 
-    fmd_page_sink sink = {.fn = engine_sink, .userdata = &e, .release = true};
-    for (size_t k = 0; k < e.n_wins; k++) {
+fmd_status fmd_engine_render(fmd_engine *e)
+{
+    fmd_engine_result *r = e->r;
+    if (!e->opened || e->rendered)
+        return fail_with(r, FMD_E_USAGE, 0, "engine");
+    e->rendered = true;
+    fmd_status st = start_threads(e);
+    if (st != FMD_OK)
+        return st;
+
+    fmd_page_sink sink = {.fn = engine_sink, .userdata = e, .release = true};
+    for (size_t k = 0; k < e->n_wins; k++) {
+        if (cancelled(e))
+            break; /* take no new window */
         double tw = fmd_clock_now();
-        pthread_mutex_lock(&e.mu);
-        while (e.loaded <= k)
-            pthread_cond_wait(&e.cv, &e.mu);
-        pthread_mutex_unlock(&e.mu);
+        pthread_mutex_lock(&e->mu);
+        while (e->loaded <= k && !e->loader_done)
+            pthread_cond_wait(&e->cv, &e->mu);
+        bool have = e->loaded > k;
+        pthread_mutex_unlock(&e->mu);
         r->t_load_wait += fmd_clock_now() - tw;
-        window *w = &e.wins[k];
+        if (!have)
+            break; /* the loader stopped early: cancelled */
+        window *w = &e->wins[k];
         r->t_load += w->load_s;
         if (w->st != FMD_OK) {
-            st = w->st;
-            fail_with(r, st, 0, "loading");
+            fail_with(r, w->st, 0, "loading");
             break;
         }
-        double tp = fmd_clock_now();
-        if (e.out != NULL)
-            fmd_io_out_prepare(e.out, e.batch, w->first, w->count);
-        r->t_write += fmd_clock_now() - tp;
-
-        e.win_first = w->first;
-        /* More than one NUMA node: each node's threads take their node's share of the window
-         * (contiguous, by bytes) first, then steal from the others. */
-        size_t n_parts = w->part_first != NULL && e.thread_part != NULL ? pl->plan->n_nodes : 0;
-        fmd_batch_run run = {.base = w->in.base,
-                             .pages = w->in.refs,
-                             .n = w->count,
-                             .opt = &cfg->opt,
-                             .results = results,
-                             .hook = &pl->hook,
-                             .sink = &sink,
-                             .stats = ts,
-                             .schedule = cfg->schedule,
-                             .n_parts = n_parts,
-                             .part_first = w->part_first,
-                             .thread_part = e.thread_part};
-        double t0 = fmd_clock_now();
-        st = fmd_kernel_run_batch(kb, &run);
-        r->t_render += fmd_clock_now() - t0;
-        for (int t = 0; t < e.nthreads; t++) {
-            r->thread_stats[t].pages += ts[t].pages;
-            r->thread_stats[t].bytes_in += ts[t].bytes_in;
-            r->thread_stats[t].busy_s += ts[t].busy_s;
+        size_t to_render = w->count;
+        if (e->skip != NULL) {
+            to_render = 0;
+            for (size_t i = 0; i < w->count; i++)
+                to_render += !e->skip[w->first + i];
         }
-        for (size_t i = 0; i < w->count; i++)
-            r->bytes_in += results[i].bytes_in;
+        if (to_render == 0) {
+            /* Every page of the window is recorded and unchanged: no team, no render. */
+            for (size_t i = 0; i < w->count; i++)
+                sink_recorded(e, &e->slots[0], w->first + i);
+            atomic_fetch_add_explicit(&e->slots[0].done, w->count, memory_order_relaxed);
+        } else {
+            st = render_window(e, w, &sink);
+        }
         fmd_io_input_free(&w->in);
-        pthread_mutex_lock(&e.mu);
-        e.consumed++;
-        pthread_cond_broadcast(&e.cv);
-        pthread_mutex_unlock(&e.mu);
+        pthread_mutex_lock(&e->mu);
+        e->consumed++;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
         if (st != FMD_OK) {
             fail_with(r, st, 0, "rendering");
             break;
         }
     }
-    free(ts);
-    fmd_numa_unbind_thread(pl->plan, NULL);
-    if (e.writer != NULL) {
+    fmd_numa_unbind_thread(e->pl->plan, NULL);
+    if (e->writer != NULL) {
         double t0 = fmd_clock_now();
-        fmd_status wst = fmd_io_writer_finish(e.writer);
-        e.writer = NULL;
+        fmd_status wst = fmd_io_writer_finish(e->writer);
+        e->writer = NULL;
         r->t_write += fmd_clock_now() - t0;
-        if (wst != FMD_OK && r->st == FMD_OK)
+        if (wst != FMD_OK)
             fail_with(r, wst, 0, "writing");
         /* Pages whose file the pool could not write: report them now. */
-        for (size_t i = 0; i < e.n; i++) {
-            if (e.pages[i].status != FMD_OK && e.load_st[i] == FMD_OK) {
+        for (size_t i = 0; i < e->n; i++) {
+            if (e->pages[i].status != FMD_OK && e->load_st[i] == FMD_OK && e->sunk[i]) {
                 fmd_result none = {0};
-                note_messages(&e, i, &none); /* replaces a warning-only message, if any */
+                note_messages(e, i, &none); /* replaces a warning-only message, if any */
             }
         }
     }
-    for (size_t i = 0; i < e.n; i++)
-        if (e.render_st[i] != FMD_OK || e.pages[i].status != FMD_OK)
+    for (size_t i = 0; i < e->n; i++) {
+        if (!e->sunk[i])
+            continue;
+        r->done++;
+        if (e->render_st[i] != FMD_OK || e->pages[i].status != FMD_OK)
             r->failed++;
+    }
+    if (r->st == FMD_OK && r->done < e->n && cancelled(e)) {
+        r->cancelled = true;
+        fail_with(r, FMD_E_CANCELLED, 0, "cancelled");
+    }
 
-    /* The ordered stream: wait for its tail, then publish it (rename the manifest). */
-    if (e.stream != NULL) {
+    /* The ordered stream: wait for its tail, then publish it (rename the manifest). A run that
+     * failed or was cancelled leaves its lines unwritten: close() aborts the stream. */
+    if (e->stream != NULL && r->st == FMD_OK) {
+        int err = 0;
         double t0 = fmd_clock_now();
-        fmd_status sst = fmd_io_stream_close(e.stream, &err);
-        e.stream = NULL;
+        fmd_status sst = fmd_io_stream_close(e->stream, &err);
+        e->stream = NULL;
         r->t_write += fmd_clock_now() - t0;
-        if (sst != FMD_OK && r->st == FMD_OK)
-            fail_with(r, sst, err, cfg->out_dir ? FMD_IO_MANIFEST_NAME : cfg->ndjson_path);
+        if (sst != FMD_OK)
+            fail_with(r, sst, err, e->cfg->out_dir ? FMD_IO_MANIFEST_NAME : e->cfg->ndjson_path);
     }
-
-done:
-    free(e.thread_part);
-    if (e.writer != NULL)
-        fmd_io_writer_finish(e.writer);
-    if (loader_started) {
-        pthread_mutex_lock(&e.mu);
-        e.stop = 1;
-        pthread_cond_broadcast(&e.cv);
-        pthread_mutex_unlock(&e.mu);
-        pthread_join(loader, NULL);
-    }
-    for (size_t k = 0; k < e.n_wins && e.wins != NULL; k++) {
-        fmd_io_input_free(&e.wins[k].in);
-        free(e.wins[k].part_first);
-    }
-    if (progress_started)
-        progress_stop(&pr);
-    if (e.stream != NULL)
-        fmd_io_stream_abort(e.stream);
-    r->pages = e.n;
-    r->windows = e.n_wins;
-    if (e.slots != NULL) {
-        for (int t = 0; t < e.nthreads; t++) {
-            r->bytes_out += e.slots[t].bytes_out;
-            if (r->thread_stats != NULL)
-                r->thread_stats[t].wait_s = e.slots[t].write_s; /* time in the sink */
-            fmd_arena_destroy(e.slots[t].arena);
+    if (e->state != NULL) {
+        if (r->st == FMD_OK) {
+            double t0 = fmd_clock_now();
+            commit_state(e);
+            r->t_write += fmd_clock_now() - t0;
+        } else {
+            /* Interrupted or failed: what was done stays journaled for the next run. */
+            int err = 0;
+            fmd_io_state_journal_flush(e->state, true, &err);
         }
-        free(e.slots);
     }
-    r->nthreads = e.nthreads;
-    r->latency = e.latency;
-    r->messages = e.messages;
-    r->wall = fmd_clock_now() - t_start;
-    r->batch = e.batch; /* the caller reports page errors from it, then frees it */
-    fmd_io_out_close(e.out);
-    fmd_kernel_batch_destroy(kb);
-    free(results);
-    free(e.wins);
-    free(e.render_st);
-    free(e.load_st);
-    pthread_mutex_destroy(&e.mu);
-    pthread_cond_destroy(&e.cv);
+    return r->st;
+}
+
+void fmd_engine_close(fmd_engine *e)
+{
+    if (e == NULL)
+        return;
+    fmd_engine_result *r = e->r;
+    if (e->writer != NULL)
+        fmd_io_writer_finish(e->writer);
+    if (e->loader_started) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = 1;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->loader, NULL);
+    }
+    for (size_t k = 0; k < e->n_wins && e->wins != NULL; k++) {
+        fmd_io_input_free(&e->wins[k].in);
+        free(e->wins[k].part_first);
+    }
+    if (e->progress_started)
+        progress_stop(&e->pr);
+    if (e->stream != NULL)
+        fmd_io_stream_abort(e->stream);
+    r->pages = e->n;
+    r->windows = e->n_wins;
+    if (e->slots != NULL) {
+        for (int t = 0; t < e->nthreads; t++) {
+            r->rendered += e->slots[t].rendered;
+            r->unchanged += e->slots[t].unchanged;
+            r->skipped += e->slots[t].skipped;
+            r->bytes_out += e->slots[t].bytes_out;
+            if (r->thread_stats != NULL)
+                r->thread_stats[t].wait_s = e->slots[t].write_s; /* time in the sink */
+            fmd_arena_destroy(e->slots[t].arena);
+        }
+        free(e->slots);
+    }
+    r->nthreads = e->nthreads;
+    r->latency = e->latency;
+    r->messages = e->messages;
+    r->wall = fmd_clock_now() - e->t_start;
+    r->batch = e->batch; /* the caller reports page errors from it, then frees it */
+    fmd_io_out_close(e->out);
+    fmd_kernel_batch_destroy(e->kb);
+    free(e->thread_part);
+    free(e->results);
+    free(e->ts);
+    free(e->wins);
+    free(e->render_st);
+    free(e->load_st);
+    free(e->sunk);
+    for (size_t i = 0; e->skip != NULL && i < e->n; i++)
+        if (e->skip[i] && e->pages[i].status == FMD_E_CANCELLED)
+            e->pages[i].status = FMD_OK; /* never reached the sink: cancelled */
+    for (size_t i = 0; e->rec != NULL && i < e->n; i++)
+        free(e->rec[i]);
+    free(e->rec);
+    free(e->rec_len);
+    free(e->old);
+    free(e->skip);
+    free(e->gone);
+    fmd_io_state_close(e->state); /* releases the lock, last */
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r)
+{
+    fmd_engine *e = NULL;
+    if (fmd_engine_open(cfg, pl, r, &e) == FMD_OK)
+        fmd_engine_render(e);
+    fmd_engine_close(e);
     return r->st;
 }
 

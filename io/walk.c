@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,10 @@ const char *fmd_io_warning_str(fmd_io_warning_kind kind)
         return "symbolic link leads out of the source tree, not followed";
     case FMD_IO_WARN_LINK_BROKEN: return "symbolic link leads nowhere";
     case FMD_IO_WARN_CYCLE: return "directory link leads back to one of its parents, not followed";
+    case FMD_IO_WARN_SPECIAL: return "named like a page but not a regular file, skipped";
+    case FMD_IO_WARN_NAME_CASE:
+        return "extension is not lower-case .md or .markdown: not a page, skipped";
+    case FMD_IO_WARN_NAME_UTF8: return "path is not valid UTF-8: page refused";
     }
     return "unknown warning";
 }
@@ -43,6 +48,48 @@ static size_t page_ext_len(const char *name, size_t len)
     if (len >= 9 && memcmp(name + len - 9, ".markdown", 9) == 0)
         return 9;
     return 0;
+}
+
+/* Whether @p name ends in ".md" or ".markdown" in some other case (".MD", ".Markdown"). */
+static bool page_ext_other_case(const char *name, size_t len)
+{
+    return (len >= 3 && strncasecmp(name + len - 3, ".md", 3) == 0) ||
+           (len >= 9 && strncasecmp(name + len - 9, ".markdown", 9) == 0);
+}
+
+/* Whether @p s (n bytes) is valid UTF-8: no stray continuation byte, no overlong form, no
+ * surrogate, nothing above U+10FFFF. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            k = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        if (i + k >= n) /* truncated sequence */
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (s[i + j] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return false;
+        i += k + 1;
+    }
+    return true;
 }
 
 /* "dir/name", or "name" when dir is empty, NUL-terminated, in @p a. NULL when out of memory. */
@@ -88,7 +135,17 @@ typedef struct entry {
     bool is_dir;
     size_t size;      /* SIZE_PENDING unless a stat already told it */
     const char *real; /* for an entry reached through a link: its resolved path (strings arena) */
+    int64_t mtime_ns, ctime_ns; /* from that stat, when size is not SIZE_PENDING */
+    uint64_t ino;
 } entry;
+
+/* Copy the stat data that incremental builds compare (fmd_io_page). */
+static void take_stat(const struct stat *st, int64_t *mtime_ns, int64_t *ctime_ns, uint64_t *ino)
+{
+    *mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    *ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    *ino = (uint64_t)st->st_ino;
+}
 
 /* The (dev, ino) of each directory from SRC down to the one being walked: a link leading to one
  * of them would make the walk loop. */
@@ -134,6 +191,8 @@ static fmd_status resolve_link(walker *w, size_t di, const char *name, size_t le
                     : FMD_OK;
     }
     bool is_dir = S_ISDIR(st.st_mode);
+    if (page && !is_dir && !S_ISREG(st.st_mode)) /* a link to /dev/zero named x.md */
+        return add_warning(b, FMD_IO_WARN_SPECIAL, d->path, d->path_len, name, 0);
     if (!is_dir && !(S_ISREG(st.st_mode) && page))
         return FMD_OK;
 
@@ -172,6 +231,7 @@ static fmd_status resolve_link(walker *w, size_t di, const char *name, size_t le
         } else {
             e->is_dir = is_dir;
             e->size = is_dir ? 0 : (size_t)st.st_size;
+            take_stat(&st, &e->mtime_ns, &e->ctime_ns, &e->ino);
             *keep = true;
         }
     }
@@ -202,15 +262,26 @@ static fmd_status add_page(fmd_io_batch *b, size_t di, const entry *e)
     memcpy(out + stem, ".html", sizeof ".html");
     if (di > UINT32_MAX || plen - e->len > UINT32_MAX)
         return FMD_E_NOMEM; /* 4 billion directories: out of any sane memory budget */
+    /* Refused rather than renamed: a path with U+FFFD in the manifest would not name the file,
+     * and two such names could come out the same. */
+    bool utf8 = valid_utf8((const unsigned char *)path, plen);
+    if (!utf8) {
+        fmd_status ws = add_warning(b, FMD_IO_WARN_NAME_UTF8, d->path, d->path_len, e->name, 0);
+        if (ws != FMD_OK)
+            return ws;
+    }
     b->pages[b->n_pages++] = (fmd_io_page){
         .path = path,
         .output = out,
         .size = e->size,
-        .status = FMD_OK,
-        .err = 0,
+        .status = utf8 ? FMD_OK : FMD_E_UTF8,
+        .err = utf8 ? 0 : EILSEQ,
         .dir_ = (uint32_t)di,
         .name_off_ = (uint32_t)(plen - e->len),
         .real_ = e->real,
+        .mtime_ns = e->mtime_ns,
+        .ctime_ns = e->ctime_ns,
+        .ino = e->ino,
     };
     return FMD_OK;
 }
@@ -332,7 +403,7 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
             continue;
         size_t len = strlen(name);
         bool page = page_ext_len(name, len) != 0;
-        entry e = {NULL, len, false, SIZE_PENDING, NULL};
+        entry e = {NULL, len, false, SIZE_PENDING, NULL, 0, 0, 0};
         bool keep = false;
         unsigned char type = de->d_type;
         struct stat sb;
@@ -348,9 +419,25 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
             } else if (S_ISREG(sb.st_mode)) {
                 type = DT_REG;
                 e.size = (size_t)sb.st_size;
+                take_stat(&sb, &e.mtime_ns, &e.ctime_ns, &e.ino);
             } else {
-                continue;
+                type = DT_FIFO; /* some special file: told apart below */
             }
+        }
+        if (type != DT_DIR && type != DT_REG && type != DT_LNK) {
+            if (page) /* a FIFO, socket or device named like a page */
+                st = add_warning(b, FMD_IO_WARN_SPECIAL, b->dirs[di].path, b->dirs[di].path_len,
+                                 name, 0);
+            if (st != FMD_OK)
+                break;
+            continue;
+        }
+        if (!page && type == DT_REG && page_ext_other_case(name, len)) {
+            st = add_warning(b, FMD_IO_WARN_NAME_CASE, b->dirs[di].path, b->dirs[di].path_len,
+                             name, 0);
+            if (st != FMD_OK)
+                break;
+            continue;
         }
         if (type == DT_DIR) {
             e.is_dir = true;
@@ -423,6 +510,7 @@ static void size_pages(fmd_io_batch *b, int nthreads)
             p->size = 0;
         } else {
             p->size = (size_t)st.st_size;
+            take_stat(&st, &p->mtime_ns, &p->ctime_ns, &p->ino);
         }
     }
 }

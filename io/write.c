@@ -5,6 +5,7 @@
 /* O_TMPFILE and AT_EMPTY_PATH (Linux) for the one-step atomic write. */
 #define _GNU_SOURCE
 #include "io_internal.h"
+#include "fmd_io_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,28 +64,19 @@ static fmd_status write_atomic(int dfd, const char *prefix, size_t plen, const c
     fin[plen + nlen] = '\0';
 
     for (int attempt = 0; attempt < MAX_TMP_ATTEMPTS; attempt++) {
-        char suffix[64];
-        int sl = attempt == 0
-                     ? snprintf(suffix, sizeof suffix, ".tmp.%ld.%zu", pid, tag)
-                     : snprintf(suffix, sizeof suffix, ".tmp.%ld.%zu.%d", pid, tag, attempt);
-        /* ".<name><suffix>", or ".fastmd<suffix>" when that would pass NAME_MAX. */
-        const char *stem = name;
-        size_t stem_len = nlen;
-        if (1 + nlen + (size_t)sl > NAME_MAX) {
-            stem = "fastmd";
-            stem_len = 6;
-        }
-        if (plen + 1 + stem_len + (size_t)sl + 1 > sizeof tmp) {
+        /* FMD_IO_TMP_PREFIX "<pid>.<tag>[.<attempt>]": short (no NAME_MAX worry), and a later
+         * run recognises it as fastmd's own and removes it if a kill left it behind. */
+        char suffix[80];
+        int sl = attempt == 0 ? snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu", pid,
+                                         tag)
+                              : snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu.%d",
+                                         pid, tag, attempt);
+        if (plen + (size_t)sl + 1 > sizeof tmp) {
             *err = ENAMETOOLONG;
             return FMD_E_CANTCREATE;
         }
-        char *q = tmp;
-        memcpy(q, prefix, plen);
-        q += plen;
-        *q++ = '.';
-        memcpy(q, stem, stem_len);
-        q += stem_len;
-        memcpy(q, suffix, (size_t)sl + 1);
+        memcpy(tmp, prefix, plen);
+        memcpy(tmp + plen, suffix, (size_t)sl + 1);
 
         fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0)
@@ -412,6 +404,9 @@ fmd_status fmd_io_write_page(const fmd_io_out *o, fmd_io_batch *b, size_t i, con
     if (st != FMD_OK) {
         p->status = st;
         p->err = err;
+        /* A failed page has no HTML in OUT: not the half-written new one (write_atomic removed
+         * it), and not an older one either, which would no longer match the manifest. */
+        unlinkat(dfd, p->output + (d->fd >= 0 ? dlen + (dlen != 0) : 0), 0);
     }
     return st;
 }
@@ -441,4 +436,21 @@ fmd_status fmd_io_out_write_file(fmd_io_out *o, const char *path, const void *da
     if (o == NULL)
         return FMD_E_USAGE;
     return fmd_io_write_file_atomic(o->dirs[0].fd, path, data, len, err);
+}
+
+int fmd_io_out_fd(const fmd_io_out *o)
+{
+    return o->dirs[0].fd;
+}
+
+fmd_status fmd_io_out_remove(const fmd_io_out *o, const char *path, int *err)
+{
+    *err = 0;
+    if (o == NULL || path == NULL || path[0] == '\0' || path[0] == '/')
+        return FMD_E_USAGE;
+    if (unlinkat(o->dirs[0].fd, path, 0) != 0) {
+        *err = errno;
+        return errno == ENOENT ? FMD_OK : FMD_E_IO;
+    }
+    return FMD_OK;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Which CPU the calling thread is on, asked of the OS directly: for plans made without an hwloc
- * topology (the stub build, a failed load) and for topologies of another machine. sched_getcpu()
- * is a GNU extension, hence _GNU_SOURCE here and only here (it would change strerror_r's type). */
+ * topology (the stub build, a failed load) and for topologies of another machine. And the CPUs
+ * of OpenMP's places, which are what the process was allowed before libgomp bound it.
+ * sched_getcpu() is a GNU extension, hence _GNU_SOURCE here and only here (it would change
+ * strerror_r's type). */
 #define _GNU_SOURCE
+#include <omp.h>
 #include <sched.h>
 
 #include "numa_internal.h"
@@ -15,4 +18,18 @@ int fmd__numa_os_current_cpu(void)
 #else
     return -1;
 #endif
+}
+
+size_t fmd__numa_omp_place_cpus(int *ids, size_t cap)
+{
+    size_t n = 0;
+    int places = omp_get_num_places();
+    for (int p = 0; p < places; p++) {
+        int k = omp_get_place_num_procs(p);
+        if (k <= 0 || (size_t)k > cap - n)
+            break;
+        omp_get_place_proc_ids(p, ids + n);
+        n += (size_t)k;
+    }
+    return n;
 }

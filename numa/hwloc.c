@@ -116,6 +116,14 @@ fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source
                 hwloc_bitmap_fill(bound);
             }
         }
+        /* OMP_PLACES, OMP_PROC_BIND or GOMP_CPU_AFFINITY: libgomp bound this thread to its
+         * first place before main, so the binding shows one place. The places themselves were
+         * cut from the affinity libgomp found at load time: add them back. */
+        int ids[FMD_NUMA_MAX_PLACE_CPUS];
+        size_t n_ids = fmd__numa_omp_place_cpus(ids, FMD_NUMA_MAX_PLACE_CPUS);
+        for (size_t i = 0; i < n_ids; i++)
+            if (ids[i] >= 0)
+                hwloc_bitmap_set(bound, (unsigned)ids[i]);
         if (!hwloc_bitmap_intersects(allowed, bound))
             fmd__numa_warn(&t->warnings, FMD_NUMA_W_CPUBIND_DISJOINT, 0, 0);
         else

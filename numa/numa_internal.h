@@ -85,4 +85,13 @@ void fmd__numa_free_backend(struct fmd__numa_backend *be);
 /** The CPU the calling thread is running on (sched_getcpu()), or -1 when the OS cannot say. */
 int fmd__numa_os_current_cpu(void);
 
+/** The CPUs (OS indexes) of OpenMP's places, up to @p cap of them into @p ids; 0 when OpenMP has
+ * no places (no OMP_PLACES, OMP_PROC_BIND or GOMP_CPU_AFFINITY). With any of those set, libgomp
+ * binds the initial thread to its first place while the program loads, before main, so the
+ * process's own affinity then shows one place only; the places, built from the affinity libgomp
+ * found first, give back what the process was allowed. Starts no thread. */
+size_t fmd__numa_omp_place_cpus(int *ids, size_t cap);
+/** The most place CPUs read (a bound on the stack buffer; more than any machine hwloc plans). */
+#define FMD_NUMA_MAX_PLACE_CPUS 4096
+
 #endif

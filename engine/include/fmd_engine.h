@@ -50,6 +50,20 @@ typedef struct fmd_engine_cfg {
     fmd_engine_progress_fn progress; /**< NULL: no progress thread */
     fmd_engine_message_fn message;   /**< NULL: no per-page messages */
     void *userdata;                  /**< for both callbacks */
+    /** NULL, or a flag another thread (a signal handler) may set at any time: once non-zero the
+     * engine loads no further window and takes no new page; pages being rendered or written
+     * finish, the rest are dropped (no file, no line), and the run ends with FMD_E_CANCELLED. */
+    const _Atomic int *cancel;
+    /** Tree mode with a manifest: keep the build state in OUT/.fastmd/ (docs/builds.md). Take
+     * the lock, skip pages whose key and stat data match the state, leave unchanged outputs
+     * alone, journal pages as they complete, remove the outputs of sources that are gone and
+     * the temporary files a killed run left. Off: every page is rendered and written. */
+    bool durable;
+    bool wait_lock;         /**< durable: wait for another build's lock instead of failing */
+    bool force;             /**< durable: ignore the state's keys, render and write every page */
+    bool verify;            /**< durable: read and hash every page, even with matching stat data */
+    const char *rules_path; /**< the --rules file, whose bytes are part of the options digest */
+    bool require_pages;     /**< a SRC without pages fails with FMD_E_NOINPUT (r->no_pages) */
 } fmd_engine_cfg;
 
 typedef struct fmd_engine_result {
@@ -57,6 +71,19 @@ typedef struct fmd_engine_result {
     int err;
     const char *what;
     size_t pages, failed, bytes_in, bytes_out, windows;
+    size_t done;    /**< pages through the sink (all of them unless cancelled or failed) */
+    bool cancelled; /**< st is FMD_E_CANCELLED: cfg->cancel was set before every page was done */
+    bool locked;    /**< durable: another build holds OUT's lock (st FMD_E_IO, err EWOULDBLOCK) */
+    size_t rendered;  /**< pages rendered and written (or failed) this run */
+    size_t unchanged; /**< durable: pages whose key matched the state: output left alone */
+    size_t skipped;   /**< of those, pages not even read (stat data matched) */
+    size_t removed;   /**< durable: outputs removed because their source is gone */
+    size_t leftovers; /**< durable: temporary files of a killed run removed */
+    size_t memory_needed; /**< set when cfg->max_memory is below what the run needs at least
+                               (its threads' arenas, the smallest windows, what the process holds
+                               already): the bound cannot be kept; the run goes on regardless */
+    bool no_pages;    /**< require_pages: SRC has no page; nothing was written */
+    bool resumed;     /**< durable: the last run had not finished (its journal was used) */
     int nthreads;
     double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
     fmd_thread_stats *thread_stats; /**< nthreads; wait_s holds the time spent in the sink */
@@ -67,7 +94,33 @@ typedef struct fmd_engine_result {
     size_t n_warnings;
 } fmd_engine_result;
 
-/** Run the pipeline on @p pl's threads.
+/** A build in progress: fmd_engine_open(), fmd_engine_render(), fmd_engine_close(). */
+typedef struct fmd_engine fmd_engine;
+
+/** Enumerate SRC, open the outputs, plan the windows and make the per-thread state. Nothing is
+ * loaded or rendered yet, so a failure here (SRC missing, OUT not creatable) costs no page.
+ * @pre cfg->queue_size >= 1; pl->plan is not NULL; @p cfg, @p pl and @p r outlive the engine.
+ * @return FMD_OK, or the failure also stored in r->st (r->err, r->what say more).
+ * Ownership: *out is set even on failure (or NULL when nothing could be allocated): always
+ * fmd_engine_close() it, then fmd_engine_result_free(r).
+ * Threads: call from one thread. */
+fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+                           fmd_engine **out);
+
+/** Load, render and write every page of an opened engine, then publish the manifest or stream.
+ * @return r->st: FMD_OK; FMD_E_CANCELLED when cfg->cancel stopped it (r->done pages were
+ * finished, the manifest is not published); or a batch-level failure. Page failures are counted
+ * in r->failed, not returned. Once only per engine (FMD_E_USAGE otherwise).
+ * Threads: call from the thread that opened it; it starts the loader, progress and writer
+ * threads and the kernel's OpenMP team, and joins the kernel's team before it returns. */
+fmd_status fmd_engine_render(fmd_engine *e);
+
+/** Stop and join every thread the engine started, remove what an unfinished run left (the
+ * stream's temporary file), fill the figures of the result and free the engine. @p e may be
+ * NULL. The one cleanup path, after a success, a failure or a cancellation. */
+void fmd_engine_close(fmd_engine *e);
+
+/** fmd_engine_open(), fmd_engine_render() and fmd_engine_close() in one call.
  * @pre cfg->queue_size >= 1; pl->plan is not NULL.
  * @return r->st: FMD_OK, or the batch-level failure (r->err, r->what say more). Page failures are
  * counted in r->failed, not returned.

@@ -34,6 +34,10 @@ typedef struct fmd_io_page {
                              FMD_E_INPUT_LIMIT / FMD_E_NOINPUT / FMD_E_IO (loading),
                              FMD_E_CANTCREATE / FMD_E_IO (writing) */
     int err;            /**< errno copied right after the failing call; 0 when none applies */
+    /** From the same stat as size (the target's, for a page reached through a link): what an
+     * incremental build compares with its state to skip a page without reading it. */
+    int64_t mtime_ns, ctime_ns;
+    uint64_t ino;
     /* Private to io/: where the page is opened from, and what enumeration found. */
     uint32_t dir_;      /**< index of its directory in the batch */
     uint32_t name_off_; /**< path + name_off_ is its name inside that directory */
@@ -48,6 +52,12 @@ typedef enum fmd_io_warning_kind {
     FMD_IO_WARN_LINK_OUTSIDE,   /**< a symbolic link leads out of SRC: not followed */
     FMD_IO_WARN_LINK_BROKEN,    /**< a symbolic link named like a page leads nowhere (see err) */
     FMD_IO_WARN_CYCLE,          /**< a directory link leads back to one of its ancestors */
+    FMD_IO_WARN_SPECIAL,        /**< named like a page but a FIFO, socket or device (or a link to
+                                     one): not read */
+    FMD_IO_WARN_NAME_CASE,      /**< ends in ".md" or ".markdown" in another case (".MD"): not a
+                                     page, skipped */
+    FMD_IO_WARN_NAME_UTF8,      /**< a page whose path is not valid UTF-8: kept in the batch with
+                                     status FMD_E_UTF8 (err EILSEQ), refused rather than renamed */
 } fmd_io_warning_kind;
 
 /** One thing enumeration skipped, for the cli to print. */
@@ -67,8 +77,11 @@ typedef struct fmd_io_batch fmd_io_batch;
 
 /** Walk the tree under @p src and collect every page: each regular file whose name ends in ".md" or
  * ".markdown" (names such as "..md" and ".md" included). Everything is walked, hidden files and
- * directories (".git" too) included: fastmd has no ignore rules. Other files, FIFOs, sockets and
- * devices are ignored.
+ * directories (".git" too) included: fastmd has no ignore rules. Other files are ignored; FIFOs,
+ * sockets and devices named like pages, and names ending in ".MD" or another case of the
+ * extensions, are skipped with a warning each. A page whose path is not valid UTF-8 is refused:
+ * it keeps its place with status FMD_E_UTF8 (a warning too), so that the manifest never carries
+ * a path that does not name the file.
  *
  * Symbolic links are followed only when their target (realpath) lies inside SRC; a link leading
  * out, a dangling link named like a page, and a directory link leading back to one of its own
@@ -210,6 +223,15 @@ fmd_status fmd_io_out_open(const char *dir, fmd_io_out **out, int *err);
 /** Close every descriptor of @p o and free it. @p o may be NULL. */
 void fmd_io_out_close(fmd_io_out *o);
 
+/** The descriptor of the output directory itself (owned by @p o). Threads: reentrant. */
+int fmd_io_out_fd(const fmd_io_out *o);
+
+/** Remove the file @p path (relative to OUT, no leading '/') if it is there: an output of a page
+ * that failed or whose source is gone. A directory is never removed.
+ * @return FMD_OK (removed, or not there), FMD_E_IO (err says why), FMD_E_USAGE.
+ * Threads: safe from many threads at once for distinct paths. */
+fmd_status fmd_io_out_remove(const fmd_io_out *o, const char *path, int *err);
+
 /** Whether a page with this result has HTML to write: FMD_OK, and the failures whose body is still
  * rendered (FMD_E_FRONTMATTER, FMD_E_UTF8). Load errors, limits, FMD_E_PARSE, FMD_E_NOMEM and
  * FMD_E_CANCELLED have none. Threads: reentrant. */
@@ -223,13 +245,15 @@ bool fmd_io_result_has_html(const fmd_result *r);
  * Threads: call from one thread, and not while fmd_io_write_page() runs on @p o. */
 fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first, size_t count);
 
-/** Write page @p i of @p b with the HTML of @p r, atomically: to ".<name>.tmp.<pid>.<i>" in its
- * directory (O_CREAT | O_EXCL, relative to the directory's descriptor), written fully, closed and
- * renamed over <name>, so no reader ever sees half a page. On any failure the temporary file is
- * unlinked. Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
- * crash. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is skipped,
- * and an older file at its output path is left alone. A crash mid-write can leave a temporary
- * file behind; the next run does not reuse its name (O_EXCL) and does not remove it.
+/** Write page @p i of @p b with the HTML of @p r, atomically: as an unnamed file (O_TMPFILE)
+ * linked into place, or, where that is not possible (the file exists), to
+ * ".fastmd-tmp.<pid>.<i>" in its directory (O_CREAT | O_EXCL), written fully, closed and renamed
+ * over <name>, so no reader ever sees half a page. On any failure the temporary file is
+ * unlinked, and so is an older file at the page's output path (a failed page has no HTML in
+ * OUT). Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
+ * power loss. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is
+ * skipped. A kill mid-write can leave a ".fastmd-tmp." file behind, which
+ * fmd_io_remove_leftovers() recognises.
  * @pre fmd_io_out_prepare() covered page @p i.
  * @return FMD_OK (written or skipped); FMD_E_CANTCREATE (directory or temporary file) or
  * FMD_E_IO (write, close, rename), both also recorded with errno in the page; FMD_E_USAGE.

@@ -147,8 +147,10 @@ test('--ndjson streams every result in path order, with the same HTML as the tre
     const { html, ...meta } = lines[i];
     const { output, ...want } = manifest[i];
     assert.deepEqual({ ...meta, output: undefined }, { ...want, output: undefined }, lines[i].path);
-    if (manifest[i].status === 'ok' || manifest[i].error?.code === 'frontmatter') {
+    if (manifest[i].status === 'ok') {
       assert.equal(html, fs.readFileSync(path.join(tree, output), 'utf8'), lines[i].path);
+    } else {
+      assert.ok(!fs.existsSync(path.join(tree, output)), `a failed page has no HTML: ${output}`);
     }
   }
   // To a file: written whole, then renamed into place.

@@ -4,12 +4,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Every file under @p dir, as '/'-separated relative paths, sorted. */
+/** Every file under @p dir, as '/'-separated relative paths, sorted. OUT/.fastmd/ (the build
+ * state: keys, stat data, the lock) is not output and is left out. */
 export function files(dir) {
   const out = [];
   const walk = (d, rel) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.fastmd') continue;
       if (e.isDirectory()) walk(path.join(d, e.name), r);
       else out.push(r);
     }

@@ -5,6 +5,7 @@
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include <ftw.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -325,6 +326,195 @@ static void test_engine_missing_source(void **state)
     fmd_engine_result_free(&r);
 }
 
+
+/* Count the entries under @p dir (recursively) whose name starts with @p prefix. */
+static size_t count_named_rec(const char *dir, const char *prefix);
+
+/* A page is rendered in windows, the loader queue running up to queue_size windows ahead: with
+ * queue sizes 1 and 3 and windows of one page each, every page is written once, in order. */
+static void test_engine_loader_queue_sizes(void **state)
+{
+    (void)state;
+    tree t;
+    tree_make(&t);
+    size_t big = (size_t)600 << 10; /* more than half the smallest window: one page each */
+    char *text = malloc(big);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = i % 50 == 49 ? '\n' : "word "[i % 5];
+    char rel[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(rel, sizeof rel, "p%d.md", i);
+        tree_put(&t, rel, text, big - (size_t)i);
+    }
+    free(text);
+    fmd_engine_cfg cfg;
+    cfg_init(&cfg, t.src);
+    cfg.max_memory = 1;
+    fmd_engine_result r1, r3;
+    size_t l1, l3;
+    cfg.queue_size = 1;
+    char *a = run_ndjson(&t, &cfg, 2, "q1.ndjson", &r1, &l1);
+    cfg.queue_size = 3;
+    char *b = run_ndjson(&t, &cfg, 3, "q3.ndjson", &r3, &l3);
+    assert_int_equal(r1.windows, 6);
+    assert_int_equal(r3.windows, 6);
+    assert_int_equal(r1.done, 6);
+    assert_int_equal(r3.done, 6);
+    assert_int_equal(count_lines(a, l1), 6);
+    assert_int_equal(l1, l3);
+    assert_memory_equal(a, b, l1);
+    /* In path order: p0 first, p5 last. */
+    assert_non_null(strstr(a, "\"path\":\"p0.md\""));
+    assert_true(strstr(a, "\"path\":\"p0.md\"") < strstr(a, "\"path\":\"p5.md\""));
+    free(a);
+    free(b);
+    fmd_engine_result_free(&r1);
+    fmd_engine_result_free(&r3);
+    tree_remove(&t);
+}
+
+/* A page whose file cannot be written (its output directory is taken by a regular file) fails
+ * alone: its manifest line says error, the other pages are written, the batch goes on. */
+static void test_engine_sink_page_write_fails(void **state)
+{
+    (void)state;
+    tree t;
+    tree_make(&t);
+    put_pages(&t, 4); /* even/page00.md, odd/page01.md, ... */
+    char out[160], blocker[200];
+    snprintf(out, sizeof out, "%s/out", t.root);
+    assert_int_equal(mkdir(out, 0777), 0);
+    snprintf(blocker, sizeof blocker, "%s/odd", out);
+    FILE *f = fopen(blocker, "w"); /* "odd" is a file: no page under it can be written */
+    assert_non_null(f);
+    fclose(f);
+    for (int pool = 0; pool < 2; pool++) {
+        fmd_engine_cfg cfg;
+        cfg_init(&cfg, t.src);
+        cfg.out_dir = out;
+        cfg.writer_pool = pool == 1;
+        fmd_placement pl;
+        placement_open(&pl, 2);
+        fmd_engine_result r;
+        fmd_status st = fmd_engine_run(&cfg, &pl, &r);
+        placement_close(&pl);
+        assert_int_equal(st, FMD_OK);
+        assert_int_equal(r.pages, 4);
+        assert_int_equal(r.failed, 2);
+        char man[200];
+        snprintf(man, sizeof man, "%s/manifest.ndjson", out);
+        size_t len;
+        char *m = slurp(man, &len);
+        assert_int_equal(count_lines(m, len), 4);
+        const char *odd = strstr(m, "\"path\":\"odd/page01.md\"");
+        assert_non_null(odd);
+        const char *eol = strchr(odd, '\n');
+        const char *err = strstr(odd, "\"status\":\"error\"");
+        assert_true(err != NULL && err < eol);
+        free(m);
+        char page[220];
+        snprintf(page, sizeof page, "%s/even/page00.html", out);
+        assert_int_equal(access(page, F_OK), 0);
+        assert_int_equal(count_named_rec(out, "tmp."), 0);
+        fmd_engine_result_free(&r);
+    }
+    tree_remove(&t);
+}
+
+static void cancel_on_message(const _Atomic int *flag)
+{
+    atomic_store((_Atomic int *)flag, 1);
+}
+
+typedef struct cancel_ctx {
+    _Atomic int flag;
+} cancel_ctx;
+
+/* The first page message (a broken page, first in path order) cancels the run. */
+static char *cancel_message(const char *name, fmd_status load_status, int err,
+                            const fmd_result *res, void *userdata)
+{
+    (void)name;
+    (void)load_status;
+    (void)err;
+    (void)res;
+    cancel_ctx *c = userdata;
+    cancel_on_message(&c->flag);
+    return NULL;
+}
+
+/* Cancelled before any page: nothing is rendered or written, no manifest appears, nothing is
+ * left behind. Cancelled from the first page (in windows of one page): later windows are never
+ * loaded, the run says FMD_E_CANCELLED and how many pages were done. */
+static void test_engine_cancel(void **state)
+{
+    (void)state;
+    tree t;
+    tree_make(&t);
+    size_t big = (size_t)600 << 10;
+    char *text = malloc(big);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = i % 50 == 49 ? '\n' : "word "[i % 5];
+    const char broken[] = "---\ntitle: [unclosed\n---\n# x\n";
+    tree_put(&t, "a-broken.md", broken, sizeof broken - 1);
+    char rel[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(rel, sizeof rel, "p%d.md", i);
+        tree_put(&t, rel, text, big);
+    }
+    free(text);
+    char out[160], man[200];
+    snprintf(out, sizeof out, "%s/out", t.root);
+    snprintf(man, sizeof man, "%s/manifest.ndjson", out);
+
+    for (int mode = 0; mode < 2; mode++) {
+        cancel_ctx c = {0};
+        fmd_engine_cfg cfg;
+        cfg_init(&cfg, t.src);
+        cfg.out_dir = out;
+        cfg.cancel = &c.flag;
+        cfg.max_memory = 1; /* one page per window */
+        cfg.message = cancel_message;
+        cfg.userdata = &c;
+        fmd_placement pl;
+        placement_open(&pl, 2);
+        fmd_engine_result r;
+        fmd_engine *e = NULL;
+        assert_int_equal(fmd_engine_open(&cfg, &pl, &r, &e), FMD_OK);
+        if (mode == 0)
+            atomic_store(&c.flag, 1);
+        fmd_status st = fmd_engine_render(e);
+        fmd_engine_close(e);
+        placement_close(&pl);
+        assert_int_equal(st, FMD_E_CANCELLED);
+        assert_true(r.cancelled);
+        assert_int_equal(r.pages, 6);
+        if (mode == 0)
+            assert_int_equal(r.done, 0);
+        else
+            assert_true(r.done >= 1 && r.done < 6);
+        assert_int_equal(access(man, F_OK), -1); /* no manifest: the run is not complete */
+        assert_int_equal(count_named_rec(out, "tmp."), 0);
+        assert_int_equal(count_named_rec(out, "manifest"), 0);
+        fmd_engine_result_free(&r);
+    }
+    tree_remove(&t);
+}
+
+static size_t count_named_rec(const char *dir, const char *prefix)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*%s*' 2>/dev/null | wc -l", dir, prefix);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    unsigned long n = 99;
+    assert_int_equal(fscanf(p, "%lu", &n), 1);
+    pclose(p);
+    return (size_t)n;
+}
+
 /* The rules file: what is wrong, and where. */
 static void test_engine_rules_load(void **state)
 {
@@ -366,6 +556,9 @@ int main(void)
         cmocka_unit_test(test_engine_sink_cannot_open_output),
         cmocka_unit_test(test_engine_missing_source),
         cmocka_unit_test(test_engine_rules_load),
+        cmocka_unit_test(test_engine_loader_queue_sizes),
+        cmocka_unit_test(test_engine_sink_page_write_fails),
+        cmocka_unit_test(test_engine_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

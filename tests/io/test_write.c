@@ -149,7 +149,7 @@ static void test_write_nested_pages_exact(void **state)
     }
     assert_file(outdir, "a/one.html", "<p>a/one.markdown</p>\n");
     assert_file(outdir, "z/..html", "<p>z/..md</p>\n");
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_int_equal(tu_count_names(f.out, "tmp."), 0);
 
     /* Again over the same OUT, with new contents: files are replaced. */
     for (size_t i = 0; i < f.n; i++) {
@@ -158,7 +158,7 @@ static void test_write_nested_pages_exact(void **state)
     }
     assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 1), FMD_OK);
     assert_file(outdir, "a/two.html", "<P>a/two.md</p>\n");
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     fmd_io_out_close(o);
     fixture_free(&f);
 }
@@ -214,7 +214,7 @@ static void test_write_rename_failure_cleans_up(void **state)
     assert_file(f.out, "a.html", "<p>a.md</p>\n");
     assert_file(f.out, "b.html", NULL);
     assert_file(f.out, "c.html", "<p>c.md</p>\n");
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     fmd_io_out_close(o);
     fixture_free(&f);
 }
@@ -235,8 +235,8 @@ static void test_write_write_failure_cleans_up(void **state)
     assert_int_equal(st, FMD_E_IO);
     assert_int_equal(f.pages[0].status, FMD_E_IO);
     assert_int_equal(f.pages[0].err, ENOSPC);
-    assert_file(f.out, "full.html", "old"); /* the old page is untouched */
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_file(f.out, "full.html", NULL); /* a failed page has no HTML, not even the old one */
+    assert_int_equal(tu_count_names(f.out, ".fastmd-tmp."), 0);
     fmd_io_out_close(o);
     fixture_free(&f);
 }
@@ -296,7 +296,7 @@ static void test_write_window_and_many_pages(void **state)
         assert_int_equal(f.pages[i].status, FMD_OK);
         assert_file(f.out, f.pages[i].output, f.html[i]);
     }
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     assert_int_equal(fmd_io_write_pages(o, f.b, N, 1, f.res, 2), FMD_E_USAGE);
     fmd_io_out_close(o);
     fixture_free(&f);
@@ -332,7 +332,7 @@ static void test_write_single_pages_from_threads(void **state)
         assert_file(f.out, f.pages[i].output, f.html[i]);
     }
     assert_int_equal(fmd_io_write_page(o, f.b, N, &f.res[0]), FMD_E_USAGE);
-    assert_int_equal(tu_count_names(f.out, ".tmp."), 0);
+    assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     fmd_io_out_close(o);
     fixture_free(&f);
     for (int i = 0; i < N; i++)
@@ -401,13 +401,13 @@ static void test_write_file_atomic(void **state)
     assert_int_equal(fmd_io_write_file_atomic(dfd, "sub/", "x", 1, &err), FMD_E_USAGE);
     /* A stale temporary file of this very process does not block the write. */
     char stale[64];
-    snprintf(stale, sizeof stale, ".h.tmp.%ld.0", (long)getpid());
+    snprintf(stale, sizeof stale, ".fastmd-tmp.%ld.0", (long)getpid());
     tu_write(root, stale, "stale");
     assert_int_equal(fmd_io_write_file_atomic(dfd, "h", "fresh", 5, &err), FMD_OK);
     assert_file(root, "h", "fresh");
     assert_file(root, stale, "stale");
     close(dfd);
-    assert_int_equal(tu_count_names(root, ".tmp."), 1);
+    assert_int_equal(tu_count_names(root, "tmp."), 1);
     tu_rm_rf(root);
 }
 

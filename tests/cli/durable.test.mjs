@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// Durable builds, end to end: incremental rebuilds (no change renders 0 pages, an edit renders 1,
+// a removed source removes its output, a changed option rebuilds all), the failed-page rule,
+// kill -9 at several moments followed by a rerun that gives a tree byte-identical to a clean
+// build with nothing left behind, SIGTERM/SIGINT, the lock (a second build exits 75, --wait
+// waits), zero pages (66) and the thread count under OMP_PLACES.
+//   node --test tests/cli/durable.test.mjs   (FASTMD_BIN=path/to/fastmd)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
+
+function run(args, env) {
+  const r = spawnSync(bin, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: env ? { ...process.env, ...env } : process.env,
+  });
+  if (r.error) throw r.error;
+  return r;
+}
+
+async function withTmp(fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-durable-'));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/* A source tree of @p n pages in a few folders, each page a little different. */
+function makeTree(src, n, seed = 0) {
+  for (let i = 0; i < n; i++) {
+    const dir = path.join(src, `d${i % 7}`, `s${i % 3}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const body = `---\ntitle: Page ${i}\n---\n# Heading ${i}\n\n` +
+      'Some *words* and `code`, [a link](https://example.com/x). '.repeat(1 + ((i + seed) % 40)) +
+      `\n\n- item ${i}\n- item ${i + 1}\n`;
+    fs.writeFileSync(path.join(dir, `p${i}.md`), body);
+  }
+}
+
+/* The summary line's counts. */
+function counts(stderr) {
+  const m = /(\d+) pages, (\d+) failed, (\d+) rendered, (\d+) unchanged, (\d+) removed/.exec(stderr);
+  assert.ok(m, `summary line in: ${stderr}`);
+  return { pages: +m[1], failed: +m[2], rendered: +m[3], unchanged: +m[4], removed: +m[5] };
+}
+
+/* Every file under @p dir (relative path -> bytes), OUT/.fastmd/ excluded. */
+function snapshot(dir) {
+  const out = new Map();
+  const walk = (d, rel) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.fastmd') continue;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.set(r, fs.readFileSync(path.join(d, e.name)));
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/* Files whose names fastmd's temporary files would have. */
+function leftovers(dir) {
+  const found = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (/^\.fastmd-tmp\.|\.tmp\.\d+/.test(e.name)) found.push(path.join(d, e.name));
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+function assertSameTree(a, b) {
+  const sa = snapshot(a), sb = snapshot(b);
+  assert.deepEqual([...sa.keys()].sort(), [...sb.keys()].sort());
+  for (const [k, v] of sa) assert.ok(v.equals(sb.get(k)), `${k} differs`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('a rebuild with no change renders 0 pages and leaves every output (and its mtime) alone', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 40);
+    const a = run(['build', '--threads', '2', src, out]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(counts(a.stderr).rendered, 40);
+    const page = path.join(out, 'd0/s0/p0.html');
+    const m0 = fs.statSync(page).mtimeNs ?? fs.statSync(page, { bigint: true }).mtimeNs;
+    const manifest0 = fs.readFileSync(path.join(out, 'manifest.ndjson'));
+    const b = run(['build', '--threads', '2', src, out]);
+    assert.equal(b.status, 0, b.stderr);
+    const c = counts(b.stderr);
+    assert.equal(c.rendered, 0);
+    assert.equal(c.unchanged, 40);
+    assert.equal(fs.statSync(page, { bigint: true }).mtimeNs, m0);
+    assert.ok(fs.readFileSync(path.join(out, 'manifest.ndjson')).equals(manifest0));
+    // --verify reads every page again and still renders none.
+    const v = run(['build', '--verify', src, out]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(counts(v.stderr).rendered, 0);
+    // --force renders them all.
+    const f = run(['build', '--force', src, out]);
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(counts(f.stderr).rendered, 40);
+  }));
+
+test('an edit renders 1 page; the result equals a clean build', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
+    makeTree(src, 30);
+    assert.equal(run(['build', src, out]).status, 0);
+    fs.appendFileSync(path.join(src, 'd3/s0/p3.md'), '\nOne more paragraph.\n');
+    const r = run(['build', src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(counts(r.stderr).rendered, 1);
+    assert.match(fs.readFileSync(path.join(out, 'd3/s0/p3.html'), 'utf8'), /One more paragraph/);
+    assert.equal(run(['build', src, clean]).status, 0);
+    assertSameTree(out, clean);
+  }));
+
+test('a removed source removes its output, and only files fastmd recorded', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
+    makeTree(src, 20);
+    assert.equal(run(['build', src, out]).status, 0);
+    fs.writeFileSync(path.join(out, 'd1/mine.html'), 'a file of my own');
+    fs.unlinkSync(path.join(src, 'd1/s1/p1.md'));
+    const r = run(['build', src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const c = counts(r.stderr);
+    assert.equal(c.removed, 1);
+    assert.equal(c.rendered, 0);
+    assert.ok(!fs.existsSync(path.join(out, 'd1/s1/p1.html')));
+    assert.equal(fs.readFileSync(path.join(out, 'd1/mine.html'), 'utf8'), 'a file of my own');
+    fs.unlinkSync(path.join(out, 'd1/mine.html'));
+    assert.equal(run(['build', src, clean]).status, 0);
+    assertSameTree(out, clean);
+  }));
+
+test('a changed option or rules file rebuilds every page', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 12);
+    const rules = path.join(dir, 'rules.json');
+    fs.writeFileSync(rules, '[{"pattern":"words","replacement":"WORDS"}]');
+    assert.equal(run(['build', '--rules', rules, src, out]).status, 0);
+    const same = run(['build', '--rules', rules, src, out]);
+    assert.equal(counts(same.stderr).rendered, 0);
+    fs.writeFileSync(rules, '[{"pattern":"words","replacement":"Words"}]');
+    const r = run(['build', '--rules', rules, src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(counts(r.stderr).rendered, 12);
+    assert.match(fs.readFileSync(path.join(out, 'd0/s0/p0.html'), 'utf8'), /Words/);
+    const h = run(['build', '--rules', rules, '--html5', src, out]);
+    assert.equal(counts(h.stderr).rendered, 12);
+  }));
+
+test('a page that now fails has no HTML in OUT and its manifest line says why', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 5);
+    assert.equal(run(['build', src, out]).status, 0);
+    const html = path.join(out, 'd2/s2/p2.html');
+    assert.ok(fs.existsSync(html));
+    fs.writeFileSync(path.join(src, 'd2/s2/p2.md'), '---\ntitle: [unclosed\n---\n# x\n');
+    const r = run(['build', src, out]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(!fs.existsSync(html), 'the old HTML of a failed page is removed');
+    const lines = fs.readFileSync(path.join(out, 'manifest.ndjson'), 'utf8').trim().split('\n');
+    const line = lines.map((l) => JSON.parse(l)).find((l) => l.path === 'd2/s2/p2.md');
+    assert.equal(line.status, 'error');
+    assert.equal(line.error.code, 'frontmatter');
+    // Unchanged and still failing: not rendered again, still counted as failed, still no file.
+    const again = run(['build', src, out]);
+    assert.equal(again.status, 1);
+    assert.equal(counts(again.stderr).rendered, 0);
+    assert.equal(counts(again.stderr).failed, 1);
+    assert.ok(!fs.existsSync(html));
+  }));
+
+test('kill -9 at several moments, then a rerun: byte-identical to a clean build, nothing left', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), clean = path.join(dir, 'clean');
+    makeTree(src, 3000);
+    const c = run(['build', '--threads', '2', src, clean]);
+    assert.equal(c.status, 0, c.stderr);
+    const full = counts(c.stderr);
+    let interrupted = 0;
+    for (const [k, delay] of [2, 10, 25, 50, 90, 150].entries()) {
+      const out = path.join(dir, `out${k}`);
+      if (k % 2 === 1) {
+        // Over an older build of different pages, so stale outputs and old files are in play.
+        const old = path.join(dir, `old${k}`);
+        makeTree(old, 500, 7);
+        assert.equal(run(['build', old, out]).status, 0);
+      }
+      const child = spawn(bin, ['build', '--quiet', '--threads', '2', src, out], { stdio: 'ignore' });
+      await sleep(delay);
+      child.kill('SIGKILL');
+      const code = await new Promise((r) => child.on('exit', (c2, sig) => r(sig ?? c2)));
+      if (code === 'SIGKILL' && !fs.existsSync(path.join(out, 'manifest.ndjson'))) interrupted++;
+      const r = run(['build', '--threads', '2', src, out]);
+      assert.equal(r.status, 0, r.stderr);
+      const rc = counts(r.stderr);
+      assert.equal(rc.pages, full.pages);
+      assertSameTree(out, clean);
+      assert.deepEqual(leftovers(out), []);
+      assert.ok(!fs.existsSync(path.join(out, '.fastmd/journal')), 'the journal is gone');
+    }
+    assert.ok(interrupted >= 2, `at least two kills landed mid-build (${interrupted})`);
+  }));
+
+test('SIGTERM and SIGINT stop cleanly with 143 and 130; a rerun resumes and completes', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), clean = path.join(dir, 'clean');
+    makeTree(src, 2000);
+    assert.equal(run(['build', src, clean]).status, 0);
+    for (const [sig, want] of [['SIGTERM', 143], ['SIGINT', 130]]) {
+      const out = path.join(dir, `out-${sig}`);
+      const child = spawn(bin, ['build', '--threads', '2', src, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // Stop it once its journal exists (the run has started), then signal it.
+      for (let i = 0; i < 400 && !fs.existsSync(path.join(out, '.fastmd/journal')); i++) await sleep(5);
+      child.kill('SIGSTOP');
+      child.kill(sig);
+      child.kill('SIGCONT');
+      const code = await new Promise((r) => child.on('exit', (c2, s) => r(c2 ?? s)));
+      if (code === 0) continue; // it finished before the signal arrived: nothing to check
+      assert.equal(code, want, stderr);
+      const m = /interrupted by SIG(?:TERM|INT): (\d+) of 2000 pages done.*run the same command again to resume/.exec(stderr);
+      assert.ok(m, stderr);
+      assert.ok(!fs.existsSync(path.join(out, 'manifest.ndjson')), 'no manifest: OUT is incomplete');
+      assert.ok(fs.existsSync(path.join(out, '.fastmd/journal')));
+      assert.deepEqual(leftovers(out), []);
+      const r = run(['build', src, out]);
+      assert.equal(r.status, 0, r.stderr);
+      // Only the pages that were not done (journaled) are rendered again.
+      assert.equal(counts(r.stderr).rendered, 2000 - Number(m[1]), r.stderr);
+      assertSameTree(out, clean);
+    }
+  }));
+
+test('two builds into one OUT: the second exits 75 at once; with --wait it waits', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 1500);
+    const a = spawn(bin, ['build', '--quiet', '--threads', '1', src, out], { stdio: 'ignore' });
+    for (let i = 0; i < 400 && !fs.existsSync(path.join(out, '.fastmd/journal')); i++) await sleep(5);
+    a.kill('SIGSTOP'); // hold it inside its run, lock taken
+    try {
+      const b = run(['build', '--quiet', src, out]);
+      assert.equal(b.status, 75, b.stderr);
+      assert.match(b.stderr, /being built by another fastmd.*--wait/);
+      const w = spawn(bin, ['build', '--quiet', '--wait', src, out], { stdio: 'ignore' });
+      await sleep(300);
+      assert.equal(w.exitCode, null, '--wait is still waiting');
+      a.kill('SIGCONT');
+      const [ca, cw] = await Promise.all([
+        new Promise((r) => a.on('exit', (c2) => r(c2))),
+        new Promise((r) => w.on('exit', (c2) => r(c2))),
+      ]);
+      assert.equal(ca, 0);
+      assert.equal(cw, 0);
+    } finally {
+      a.kill('SIGCONT');
+    }
+  }));
+
+test('--writer-pool: incremental too, and a kill -9 then a rerun gives a clean build', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
+    makeTree(src, 1500);
+    assert.equal(run(['build', src, clean]).status, 0);
+    const child = spawn(bin, ['build', '--quiet', '--writer-pool', src, out], { stdio: 'ignore' });
+    await sleep(30);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const r = run(['build', '--writer-pool', src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    assertSameTree(out, clean);
+    assert.deepEqual(leftovers(out), []);
+    const again = run(['build', '--writer-pool', src, out]);
+    assert.equal(counts(again.stderr).rendered, 0);
+    fs.appendFileSync(path.join(src, 'd5/s2/p5.md'), '\nedited\n');
+    const one = run(['build', '--writer-pool', src, out]);
+    assert.equal(counts(one.stderr).rendered, 1);
+  }));
+
+test('a source folder with no pages exits 66', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'notes.txt'), 'not a page');
+    const r = run(['build', src, path.join(dir, 'out')]);
+    assert.equal(r.status, 66, r.stderr);
+    assert.match(r.stderr, /no pages/);
+  }));

@@ -23,6 +23,7 @@ enum {
     FMD_EXIT_OSERR = 71,
     FMD_EXIT_CANTCREAT = 73,
     FMD_EXIT_IOERR = 74,
+    FMD_EXIT_TEMPFAIL = 75, /* another build holds OUT's lock */
 };
 
 /* Flags shared by render and build. */

@@ -96,7 +96,6 @@ enum {
 #define DEFAULT_PAGE_TIMEOUT_S 10
 
 /* sysexits(3) EX_TEMPFAIL: another build holds OUT's lock. */
-#define EXIT_LOCKED 75
 
 /* Per-page error lines printed before the rest are only counted. */
 #define MAX_REPORTED_PAGES 200
@@ -260,7 +259,7 @@ int cli_cmd_build(int argc, char **argv)
         cli_die(FMD_EXIT_NOINPUT, cmd, "%s: no pages (*.md, *.markdown) found; nothing written",
                 cfg.src);
     if (r.locked)
-        cli_die(EXIT_LOCKED, cmd,
+        cli_die(FMD_EXIT_TEMPFAIL, cmd,
                 "%s is being built by another fastmd (it holds %s/" FMD_IO_STATE_DIR "/lock); "
                 "try again when it is done, or pass --wait",
                 cfg.out_dir, cfg.out_dir);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* fastmd serve's batches: the queue (FIFO, bounded by --max-queued), the executor thread that
  * runs one batch at a time on the kernel's parallel loop, the sink that formats each page's
- * JSON on the worker thread that rendered it, and the monitor thread of each batch, which
- * writes batchItem notifications in input order as soon as each prefix is complete and a
- * progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
+ * JSON on the worker thread that rendered it, and io/'s ordered stream, whose writer thread
+ * writes batchItem lines or frames in input order as soon as each prefix is complete (or holds
+ * the results of a batch that is not streamed) and a progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
  * pages in flight finish, and every completed result still reaches the client. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
@@ -18,8 +18,6 @@
 
 /** Progress notifications of one batch are at least this far apart (seconds). */
 #define PROGRESS_INTERVAL 0.1
-/** Formatted items handed to one fmd_rpc_write() by the monitor. */
-#define EMIT_GROUP 512
 
 /*** Queue and registry ***/
 
@@ -130,14 +128,11 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
 
 /*** One batch's run ***/
 
-/* One item's formatted JSON: a whole batchItem line (streaming), or the {"index":..} element of
- * results (not streaming) or of a batchFrame's items (frames, with its HTML apart in html).
- * ready is set last, with release order, by the thread that formatted it; ptr NULL with ready
- * set: the item was skipped (cancelled) or could not be formatted. */
+/* One item's state beside its formatted JSON (which goes into the ordered stream): with frames,
+ * its HTML, sent apart after the frame's line (malloc'ed; NULL when it has none). ready is set by
+ * the sink that handled the item; items never handled were skipped (cancelled). */
 typedef struct item_slot {
-    char *ptr;
-    size_t len;
-    char *html; /* frames: the item's HTML (malloc'ed; NULL when it has none) */
+    char *html;
     size_t html_len;
     atomic_int ready;
 } item_slot;
@@ -149,18 +144,18 @@ typedef struct batch_run {
     fmd_options opt;
     item_slot *slots;
     size_t n;
+    fmd_io_stream *stream; /* each item's formatted JSON, in input order (io/stream.c) */
     atomic_size_t retried;
     atomic_size_t last_done; /* index + 1 of the item completed last; 0: none yet */
     atomic_size_t ser_ns;    /* serialisation time of this batch, nanoseconds */
     atomic_size_t render_ns;
     atomic_size_t bytes_in, bytes_out;
 
-    /* The monitor. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    atomic_size_t waiting_for; /* the index the monitor waits for; SIZE_MAX: none */
-    bool done;                 /* under mu: every slot is final */
-    size_t next_emit;          /* monitor's own: items [0, next_emit) are written */
+    /* The stream's writer thread's own. */
+    size_t progress_sent; /* completed count of the last progress notification */
+    /* Not streamed: the items of results, joined by commas, held until the answer. */
+    char *held;
+    size_t held_len, held_cap;
 } batch_run;
 
 /* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
@@ -212,6 +207,35 @@ static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result 
     return false;
 }
 
+/* Format item @p i into @p b: a whole batchItem line (streaming), or the {"index":..} element of
+ * results (not streaming) or of a batchFrame's items (frames, with its HTML kept apart in its
+ * slot). */
+static fmd_status format_item(batch_run *br, size_t i, fmd_result *res, fmd_buf *b)
+{
+    fmd_status st = FMD_OK;
+    fmd_status load = br->req->refs[i].load_status;
+    bool ok = load == FMD_OK && res->status == FMD_OK;
+    if (br->req->frames) {
+        FMD_TRY(put_item(b, br, i, res, false, true));
+    } else if (br->req->stream) {
+        FMD_TRY(fmd_rpc_put_notification_head(b, "batchItem"));
+        FMD_TRY(put_item(b, br, i, res, true, false));
+        FMD_TRY(PUT_LIT(b, "}\n"));
+    } else {
+        FMD_TRY(put_item(b, br, i, res, false, false));
+    }
+    if (br->req->frames && ok && res->html.len != 0) {
+        item_slot *slot = &br->slots[i];
+        slot->html = malloc(res->html.len);
+        if (slot->html == NULL)
+            return FMD_E_NOMEM;
+        memcpy(slot->html, res->html.ptr, res->html.len);
+        slot->html_len = res->html.len;
+    }
+fail:
+    return st;
+}
+
 /* The kernel's sink: runs on the worker thread right after page @p i is rendered. */
 static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait_s, void *ud)
 {
@@ -239,6 +263,7 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
 
     double t0 = fmd_clock_now();
     item_slot *slot = &br->slots[i];
+    bool sent = false;
     if (me->fmt != NULL) {
         if (load == FMD_OK && res->status == FMD_OK && res->title.ptr == NULL &&
             it->file != NULL) {
@@ -250,41 +275,14 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         }
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
-        fmd_status st = FMD_OK;
-        bool ok = load == FMD_OK && res->status == FMD_OK;
-        if (br->req->frames) {
-            st = put_item(&b, br, i, res, false, true);
-        } else if (br->req->stream) {
-            st = fmd_rpc_put_notification_head(&b, "batchItem");
-            if (st == FMD_OK)
-                st = put_item(&b, br, i, res, true, false);
-            if (st == FMD_OK)
-                st = PUT_LIT(&b, "}\n");
-        } else {
-            st = put_item(&b, br, i, res, false, false);
-        }
-        if (st == FMD_OK && br->req->frames && ok && res->html.len != 0) {
-            slot->html = malloc(res->html.len);
-            if (slot->html == NULL) {
-                st = FMD_E_NOMEM;
-            } else {
-                memcpy(slot->html, res->html.ptr, res->html.len);
-                slot->html_len = res->html.len;
-            }
-        }
-        if (st == FMD_OK) {
-            slot->ptr = malloc(b.len);
-            if (slot->ptr != NULL) {
-                memcpy(slot->ptr, b.ptr, b.len);
-                slot->len = b.len;
-            }
-        }
-        if (slot->ptr == NULL) { /* not sent: neither is its HTML */
-            free(slot->html);
-            slot->html = NULL;
-            slot->html_len = 0;
-        }
+        if (format_item(br, i, res, &b) == FMD_OK)
+            sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
         fmd_arena_reset(me->fmt);
+    }
+    if (!sent) { /* not sent: neither is its HTML */
+        free(slot->html);
+        slot->html = NULL;
+        slot->html_len = 0;
     }
     if (me->out != NULL)
         fmd_arena_reset(me->out);
@@ -296,35 +294,23 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
     atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
-    /* Publish the slot; wake the monitor only if it waits for exactly this item (the last of
-     * its group, see monitor_main). Both sides are sequentially consistent: either the monitor
-     * sees ready, or this sees waiting_for. */
-    atomic_store(&slot->ready, 1);
-    if (br->req->stream && atomic_load(&br->waiting_for) == i) {
-        pthread_mutex_lock(&br->mu);
-        pthread_cond_signal(&br->cv);
-        pthread_mutex_unlock(&br->mu);
-    }
+    atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
+    if (!sent)
+        (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
     return FMD_OK;
 }
 
-/*** The monitor: ordered batchItem lines and progress ***/
+/*** The stream's sink: ordered batchItem lines, frames, held results, progress ***/
 
-/* Write items [from, to) (the formatted ones) as one batchFrame: the notification line
+/* Write items as one batchFrame: the notification line
  * {"jsonrpc":"2.0","method":"batchFrame","params":{"batchId":..,"bytes":N,"lengths":[..],
  * "items":[..]}}, then the N bytes of their HTML, item after item (lengths[k] bytes for items[k]),
  * in one fmd_rpc_write(), so that nothing else is written in between. */
-static void emit_frame(batch_run *br, size_t from, size_t to)
+static void emit_frame(batch_run *br, const fmd_slice *items, const size_t *index, size_t cnt)
 {
-    size_t cnt = 0, bytes = 0;
-    for (size_t j = from; j < to; j++) {
-        if (br->slots[j].ptr != NULL) {
-            cnt++;
-            bytes += br->slots[j].html_len;
-        }
-    }
-    if (cnt == 0)
-        return;
+    size_t bytes = 0;
+    for (size_t m = 0; m < cnt; m++)
+        bytes += br->slots[index[m]].html_len;
     fmd_arena *a = NULL;
     fmd_slice *parts = malloc(sizeof *parts * (3 * cnt + 2));
     if (parts == NULL || fmd_arena_create(&a, 4096) != FMD_OK) {
@@ -345,13 +331,11 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
         st = fmd_buf_put_u64(&head, bytes);
     if (st == FMD_OK)
         st = PUT_LIT(&head, ",\"lengths\":[");
-    for (size_t j = from, m = 0; j < to && st == FMD_OK; j++) {
-        if (br->slots[j].ptr == NULL)
-            continue;
-        if (m++ != 0)
+    for (size_t m = 0; m < cnt && st == FMD_OK; m++) {
+        if (m != 0)
             st = fmd_buf_putc(&head, ',');
         if (st == FMD_OK)
-            st = fmd_buf_put_u64(&head, br->slots[j].html_len);
+            st = fmd_buf_put_u64(&head, br->slots[index[m]].html_len);
     }
     if (st == FMD_OK)
         st = PUT_LIT(&head, "],\"items\":[");
@@ -359,53 +343,66 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
     if (st == FMD_OK) {
         size_t k = 0;
         parts[k++] = fmd_buf_slice(&head);
-        for (size_t j = from, m = 0; j < to; j++) {
-            if (br->slots[j].ptr == NULL)
-                continue;
-            if (m++ != 0)
+        for (size_t m = 0; m < cnt; m++) {
+            if (m != 0)
                 parts[k++] = (fmd_slice){",", 1};
-            parts[k++] = (fmd_slice){br->slots[j].ptr, br->slots[j].len};
+            parts[k++] = items[m];
         }
         parts[k++] = (fmd_slice){"]}}\n", 4};
-        for (size_t j = from; j < to; j++)
-            if (br->slots[j].ptr != NULL && br->slots[j].html_len != 0)
-                parts[k++] = (fmd_slice){br->slots[j].html, br->slots[j].html_len};
+        for (size_t m = 0; m < cnt; m++)
+            if (br->slots[index[m]].html_len != 0)
+                parts[k++] = (fmd_slice){br->slots[index[m]].html, br->slots[index[m]].html_len};
         fmd_rpc_write(br->s->w, parts, k);
     }
     fmd_arena_destroy(a);
     free(parts);
 }
 
-/* Write the ready prefix from next_emit on (all of it when @p all: the batch is over). */
-static void emit_ready(batch_run *br, bool all)
+/* Not streamed: append items to the held results, joined by commas. */
+static fmd_status hold_items(batch_run *br, const fmd_slice *items, size_t cnt)
 {
-    fmd_slice parts[EMIT_GROUP];
-    for (;;) {
-        size_t cnt = 0, k = br->next_emit;
-        while (k < br->n && cnt < EMIT_GROUP && atomic_load(&br->slots[k].ready)) {
-            if (br->slots[k].ptr != NULL)
-                parts[cnt++] = (fmd_slice){br->slots[k].ptr, br->slots[k].len};
-            k++;
-        }
-        if (k == br->next_emit)
-            return;
-        if (br->req->frames)
-            emit_frame(br, br->next_emit, k);
-        else if (cnt > 0)
-            fmd_rpc_write(br->s->w, parts, cnt);
-        for (size_t j = br->next_emit; j < k; j++) {
-            free(br->slots[j].ptr);
-            br->slots[j].ptr = NULL;
-            free(br->slots[j].html);
-            br->slots[j].html = NULL;
-        }
-        br->next_emit = k;
-        if (!all && k < br->n && !atomic_load(&br->slots[k].ready))
-            return;
+    size_t need = 0;
+    for (size_t m = 0; m < cnt; m++)
+        need += items[m].len + 1;
+    if (br->held_cap - br->held_len < need) {
+        size_t cap = br->held_cap ? br->held_cap : 4096;
+        while (cap - br->held_len < need)
+            cap *= 2;
+        char *p = realloc(br->held, cap);
+        if (p == NULL)
+            return FMD_E_NOMEM;
+        br->held = p;
+        br->held_cap = cap;
     }
+    for (size_t m = 0; m < cnt; m++) {
+        if (br->held_len != 0)
+            br->held[br->held_len++] = ',';
+        memcpy(br->held + br->held_len, items[m].ptr, items[m].len);
+        br->held_len += items[m].len;
+    }
+    return FMD_OK;
 }
 
-static void emit_progress(batch_run *br)
+/* The stream's write function (its writer thread): items in input order. */
+static fmd_status write_items(const fmd_slice *items, const size_t *index, size_t cnt, void *ud)
+{
+    batch_run *br = ud;
+    if (br->req->frames) {
+        emit_frame(br, items, index, cnt);
+        for (size_t m = 0; m < cnt; m++) {
+            free(br->slots[index[m]].html);
+            br->slots[index[m]].html = NULL;
+        }
+        return FMD_OK;
+    }
+    if (br->req->stream) {
+        (void)fmd_rpc_write(br->s->w, items, cnt); /* a failed write: the client is gone */
+        return FMD_OK;
+    }
+    return hold_items(br, items, cnt);
+}
+
+static void emit_progress(batch_run *br, size_t completed)
 {
     serve *s = br->s;
     fmd_arena *a = NULL;
@@ -418,7 +415,7 @@ static void emit_progress(batch_run *br)
     const char *file = last ? br->req->items[last - 1].file : NULL;
     char nums[128];
     int n = snprintf(nums, sizeof nums, ",\"completed\":%zu,\"total\":%zu,\"failed\":%zu",
-                     atomic_load(&br->b->completed), br->n, atomic_load(&br->b->failed));
+                     completed, br->n, atomic_load(&br->b->failed));
     fmd_status st = fmd_rpc_put_notification_head(&b, "progress");
     if (st == FMD_OK)
         st = PUT_LIT(&b, "{\"batchId\":");
@@ -438,72 +435,23 @@ static void emit_progress(batch_run *br)
     fmd_arena_destroy(a);
 }
 
-/* The monitor writes batchItem lines in groups: it is woken when the item STREAM_GROUP - 1
- * places after the next one to write is done, or after STREAM_LINGER seconds, whichever comes
- * first. Waking for every item would cost one wake-up and one write per page; this bounds both
- * the wake-ups (at most one per group or per linger) and the delay of an item (the linger). */
-#define STREAM_GROUP 64
-#define STREAM_LINGER 0.002
-
-static void *monitor_main(void *arg)
+/* The stream's tick (its writer thread): a progress notification at most every
+ * PROGRESS_INTERVAL while pages complete, and one at the end. */
+static void tick_progress(bool last, void *ud)
 {
-    batch_run *br = arg;
-    pthread_setname_np(pthread_self(), "fastmd-monitor");
-    bool stream = br->req->stream, progress = br->req->progress;
-    double last_progress = fmd_clock_now();
-    size_t last_sent = 0;
-    for (;;) {
-        pthread_mutex_lock(&br->mu);
-        bool timed_out = false;
-        for (;;) {
-            if (br->done)
-                break;
-            size_t head = br->next_emit, end = SIZE_MAX;
-            bool head_ready = false;
-            if (stream && head < br->n) {
-                end = head + STREAM_GROUP - 1 < br->n ? head + STREAM_GROUP - 1 : br->n - 1;
-                head_ready = atomic_load(&br->slots[head].ready);
-                if (head_ready && (timed_out || atomic_load(&br->slots[end].ready)))
-                    break;
-            }
-            double now = fmd_clock_now();
-            if (progress && now - last_progress >= PROGRESS_INTERVAL &&
-                atomic_load(&br->b->completed) != last_sent)
-                break;
-            /* Wait for the group's last item; if that is done already, for the first. */
-            if (end != SIZE_MAX) {
-                bool end_ready = atomic_load(&br->slots[end].ready);
-                atomic_store(&br->waiting_for, end_ready ? head : end);
-                /* Re-check after publishing waiting_for: a sink may have finished meanwhile. */
-                if (atomic_load(&br->slots[head].ready) && atomic_load(&br->slots[end].ready))
-                    break;
-            }
-            double wait = progress ? last_progress + PROGRESS_INTERVAL - now : 1.0;
-            if (wait <= 0)
-                wait = PROGRESS_INTERVAL;
-            if (end != SIZE_MAX && wait > STREAM_LINGER)
-                wait = STREAM_LINGER;
-            struct timespec ts = fmd_clock_deadline(wait);
-            timed_out = pthread_cond_timedwait(&br->cv, &br->mu, &ts) == ETIMEDOUT;
-        }
-        bool done = br->done;
-        atomic_store(&br->waiting_for, SIZE_MAX);
-        pthread_mutex_unlock(&br->mu);
-        if (stream)
-            emit_ready(br, done);
-        if (done) {
-            if (progress)
-                emit_progress(br);
-            return NULL;
-        }
-        size_t completed = atomic_load(&br->b->completed);
-        if (progress && fmd_clock_now() - last_progress >= PROGRESS_INTERVAL && completed != last_sent) {
-            emit_progress(br);
-            last_sent = completed;
-            last_progress = fmd_clock_now();
-        }
+    batch_run *br = ud;
+    size_t completed = atomic_load(&br->b->completed);
+    if (last || completed != br->progress_sent) {
+        emit_progress(br, completed);
+        br->progress_sent = completed;
     }
 }
+
+/* The writer wakes when the item STREAM_GROUP - 1 places after the next one to write is done, or
+ * after STREAM_LINGER seconds, whichever comes first: at most one wake-up per group or per
+ * linger, and no item waits longer than the linger. */
+#define STREAM_GROUP 64
+#define STREAM_LINGER 0.002
 
 /*** The answer ***/
 
@@ -525,8 +473,7 @@ static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, d
 }
 
 /* Write the batch's answer: its result, or -32800 when it was cancelled before every item ran.
- * Non-streamed results go out as the formatted pieces themselves, joined by commas in the
- * writev: no copy of the whole answer is made. */
+ * Non-streamed results go out as the held items, between the head and the tail in one writev. */
 static void answer(batch_run *br, size_t cancelled, double ms)
 {
     serve *s = br->s;
@@ -579,25 +526,9 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         fmd_slice parts[2] = {fmd_buf_slice(&head), fmd_buf_slice(&tail)};
         fmd_rpc_write(s->w, parts, 2);
     } else {
-        size_t cap = 2 * br->n + 2, k = 0;
-        fmd_slice *parts = malloc(sizeof *parts * cap);
-        if (parts == NULL) {
-            st = FMD_E_NOMEM;
-            goto fail;
-        }
-        parts[k++] = fmd_buf_slice(&head);
-        bool first = true;
-        for (size_t i = 0; i < br->n; i++) {
-            if (br->slots[i].ptr == NULL)
-                continue;
-            if (!first)
-                parts[k++] = (fmd_slice){",", 1};
-            first = false;
-            parts[k++] = (fmd_slice){br->slots[i].ptr, br->slots[i].len};
-        }
-        parts[k++] = fmd_buf_slice(&tail);
-        fmd_rpc_write(s->w, parts, k);
-        free(parts);
+        fmd_slice parts[3] = {fmd_buf_slice(&head), {br->held, br->held_len},
+                              fmd_buf_slice(&tail)};
+        fmd_rpc_write(s->w, parts, 3);
     }
     fmd_arena_destroy(a);
     return;
@@ -618,19 +549,20 @@ static void run_batch(serve *s, serve_batch *b)
     br.n = req->n_items;
     br.opt = req->options.opt;
     br.opt.rules = b->rules;
-    atomic_init(&br.waiting_for, SIZE_MAX);
     br.slots = calloc(br.n ? br.n : 1, sizeof *br.slots);
     fmd_result *results = calloc(br.n ? br.n : 1, sizeof *results);
-    if (br.slots == NULL || results == NULL) {
+    fmd_io_stream_sink sink_out = {.write = write_items,
+                                   .tick = req->progress ? tick_progress : NULL,
+                                   .tick_s = PROGRESS_INTERVAL,
+                                   .userdata = &br};
+    fmd_io_stream_wake wake = {.group = STREAM_GROUP, .linger_s = STREAM_LINGER};
+    if (br.slots == NULL || results == NULL ||
+        fmd_io_stream_open_sink(&br.stream, br.n, &sink_out, &wake) != FMD_OK) {
         free(br.slots);
         free(results);
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
         return;
     }
-    pthread_mutex_init(&br.mu, NULL);
-    pthread_cond_init(&br.cv, NULL);
-    pthread_t monitor;
-    bool monitor_started = pthread_create(&monitor, NULL, monitor_main, &br) == 0;
 
     fmd_status st = FMD_OK;
     if (!atomic_load(&b->cancel)) {
@@ -659,17 +591,11 @@ static void run_batch(serve *s, serve_batch *b)
     for (size_t i = 0; i < br.n; i++) {
         if (!atomic_load(&br.slots[i].ready)) {
             cancelled++;
-            atomic_store(&br.slots[i].ready, 1);
+            (void)fmd_io_stream_put_owned(br.stream, i, NULL, 0);
         }
     }
-    pthread_mutex_lock(&br.mu);
-    br.done = true;
-    pthread_cond_signal(&br.cv);
-    pthread_mutex_unlock(&br.mu);
-    if (monitor_started)
-        pthread_join(monitor, NULL);
-    else if (req->stream)
-        emit_ready(&br, true);
+    /* Waits until every item is written (or held), and the last progress notification. */
+    fmd_status held_st = fmd_io_stream_close(br.stream, NULL);
 
     serve_stats *c = &s->stats;
     size_t completed = atomic_load(&b->completed), failed = atomic_load(&b->failed);
@@ -686,21 +612,18 @@ static void run_batch(serve *s, serve_batch *b)
     pthread_mutex_lock(&s->mu);
     s->running = NULL;
     pthread_mutex_unlock(&s->mu);
-    if (st != FMD_OK && cancelled == br.n && br.n > 0) {
+    if ((st != FMD_OK && cancelled == br.n && br.n > 0) || held_st != FMD_OK) {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
     } else {
         if (cancelled > 0)
             atomic_fetch_add(&c->batches_cancelled, 1);
         answer(&br, cancelled, (fmd_clock_now() - t_start) * 1e3);
     }
-    for (size_t i = 0; i < br.n; i++) {
-        free(br.slots[i].ptr);
+    for (size_t i = 0; i < br.n; i++)
         free(br.slots[i].html);
-    }
     free(br.slots);
+    free(br.held);
     free(results);
-    pthread_mutex_destroy(&br.mu);
-    pthread_cond_destroy(&br.cv);
 }
 
 void *serve_batch_main(void *arg)

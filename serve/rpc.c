@@ -1217,6 +1217,128 @@ static fmd_rpc_method lookup_method(const char *name)
     return FMD_RPC_OTHER;
 }
 
+/* The steps of fmd_rpc_parse(). Each returns FMD_OK or FMD_E_NOMEM; a message that is wrong
+ * fails the request instead (r->error set), and the later steps are skipped. */
+
+/* The line as JSON: an object, or the request fails (-32700 not JSON, -32600 not an object). */
+static fmd_status parse_root(fmd_rpc_request *r, const char *line, size_t len, json_t **root)
+{
+    json_error_t je;
+    /* Duplicate keys are refused: a request whose meaning depends on which copy wins is
+     * ambiguous. NUL is allowed inside strings (page text); names are checked for it. Any value
+     * is accepted at the top, so that valid JSON that is not an object ("a string", 42) is an
+     * invalid request (-32600), not a parse error. */
+    *root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
+    if (*root == NULL) {
+        char msg[300], data[128];
+        snprintf(msg, sizeof msg, "Parse error: %s", je.text);
+        snprintf(data, sizeof data, "{\"line\":%d,\"column\":%d,\"position\":%d}", je.line,
+                 je.column, je.position);
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_PARSE_ERROR, msg, data);
+    }
+    if (json_is_array(*root)) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: JSON-RPC batch arrays are not supported; "
+                                    "send one request per line, or use transformBatch",
+                                    NULL);
+    }
+    if (!json_is_object(*root)) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: expected a JSON object", NULL);
+    }
+    return FMD_OK;
+}
+
+/* The id, as compact JSON text; NULL when absent (a notification). */
+static fmd_status parse_id(fmd_rpc_request *r, const json_t *root)
+{
+    json_t *id = json_object_get(root, "id");
+    if (id == NULL)
+        return FMD_OK;
+    if (!(json_is_string(id) || json_is_number(id) || json_is_null(id))) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: id: expected a string, a number or null",
+                                    NULL);
+    }
+    char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL)
+        return FMD_E_NOMEM;
+    r->id = arena_strdup(r->arena, text, strlen(text));
+    free(text);
+    return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
+}
+
+/* "jsonrpc": "2.0" and the method's name. */
+static fmd_status parse_method(fmd_rpc_request *r, const json_t *root)
+{
+    json_t *ver = json_object_get(root, "jsonrpc");
+    json_t *method = json_object_get(root, "method");
+    bool ver_ok = ver != NULL && json_is_string(ver) && strcmp(json_string_value(ver), "2.0") == 0;
+    if (!ver_ok || method == NULL || !json_is_string(method)) {
+        if (r->id == NULL)
+            r->id = "null"; /* an invalid request is answered even without an id */
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    !ver_ok ? "Invalid Request: jsonrpc: expected \"2.0\""
+                                            : "Invalid Request: method: expected a string",
+                                    NULL);
+    }
+    r->method_name = arena_strdup(r->arena, json_string_value(method), json_string_length(method));
+    if (r->method_name == NULL)
+        return FMD_E_NOMEM;
+    r->method = lookup_method(r->method_name);
+    return FMD_OK;
+}
+
+/* params: an object (by name), or absent or null (then *empty holds an empty object the caller
+ * releases). */
+static fmd_status parse_params_object(pctx *c, json_t *root, json_t **params, json_t **empty)
+{
+    fmd_rpc_request *r = c->r;
+    *params = json_object_get(root, "params");
+    if (*params == NULL || json_is_null(*params)) {
+        *params = *empty = json_object();
+        return *params != NULL ? FMD_OK : FMD_E_NOMEM;
+    }
+    if (json_is_array(*params)) {
+        bad_param(c, "params", "expected an object (by-name parameters)");
+        return c->st;
+    }
+    if (!json_is_object(*params)) {
+        if (r->id == NULL)
+            r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: params: expected an object", NULL);
+    }
+    return FMD_OK;
+}
+
+/* params.bytes: the raw bytes after the line. Known first, so that they are read (and dropped)
+ * even when the rest of the request is wrong, and the next line is found. */
+static fmd_status parse_attach_bytes(pctx *c, const json_t *params, size_t max_bytes)
+{
+    fmd_rpc_request *r = c->r;
+    json_t *abytes = json_object_get(params, "bytes");
+    if (abytes == NULL || json_is_null(abytes))
+        return FMD_OK;
+    if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
+        bad_param(c, "params.bytes", "expected a byte count (an integer >= 0)");
+        return c->st;
+    }
+    r->attach_bytes = (size_t)json_integer_value(abytes);
+    if (max_bytes != 0 && r->attach_bytes > max_bytes) /* before anything is allocated */
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: params.bytes over --max-line-bytes", NULL);
+    if (r->method != FMD_RPC_TRANSFORM_BATCH) {
+        bad_param(c, "params.bytes", "only transformBatch takes raw bytes after its line");
+        return c->st;
+    }
+    return FMD_OK;
+}
+
 fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaults,
                          size_t max_bytes, fmd_rpc_request **out)
 {
@@ -1233,120 +1355,20 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
     r->arena = a;
     r->method = FMD_RPC_INVALID;
     pctx c = {.r = r, .defaults = defaults, .st = FMD_OK};
+    json_t *root = NULL, *params = NULL, *empty = NULL;
     fmd_status st = FMD_OK;
-
-    json_error_t je;
-    /* Duplicate keys are refused: a request whose meaning depends on which copy wins is
-     * ambiguous. NUL is allowed inside strings (page text); names are checked for it. Any value
-     * is accepted at the top, so that valid JSON that is not an object ("a string", 42) is an
-     * invalid request (-32600), not a parse error. */
-    json_t *root =
-        json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
-    if (root == NULL) {
-        char msg[300], data[128];
-        snprintf(msg, sizeof msg, "Parse error: %s", je.text);
-        snprintf(data, sizeof data, "{\"line\":%d,\"column\":%d,\"position\":%d}", je.line,
-                 je.column, je.position);
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_PARSE_ERROR, msg, data);
-        goto done;
-    }
-    if (json_is_array(root)) {
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: JSON-RPC batch arrays are not supported; send "
-                                  "one request per line, or use transformBatch",
-                                  NULL);
-        goto done;
-    }
-    if (!json_is_object(root)) {
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: expected a JSON object", NULL);
-        goto done;
-    }
-    json_t *id = json_object_get(root, "id");
-    if (id != NULL) {
-        if (!(json_is_string(id) || json_is_number(id) || json_is_null(id))) {
-            r->id = "null";
-            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                      "Invalid Request: id: expected a string, a number or null",
-                                      NULL);
-            goto done;
-        }
-        char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (text == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-        r->id = arena_strdup(a, text, strlen(text));
-        free(text);
-        if (r->id == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-    }
-    json_t *ver = json_object_get(root, "jsonrpc");
-    json_t *method = json_object_get(root, "method");
-    if (ver == NULL || !json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
-        method == NULL || !json_is_string(method)) {
-        if (r->id == NULL)
-            r->id = "null"; /* an invalid request is answered even without an id */
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  ver == NULL || !json_is_string(ver) ||
-                                          strcmp(json_string_value(ver), "2.0") != 0
-                                      ? "Invalid Request: jsonrpc: expected \"2.0\""
-                                      : "Invalid Request: method: expected a string",
-                                  NULL);
-        goto done;
-    }
-    r->method_name = arena_strdup(a, json_string_value(method), json_string_length(method));
-    if (r->method_name == NULL) {
-        st = FMD_E_NOMEM;
-        goto done;
-    }
-    r->method = lookup_method(r->method_name);
-    json_t *params = json_object_get(root, "params");
-    json_t *empty = NULL;
-    if (params == NULL || json_is_null(params)) {
-        params = empty = json_object();
-        if (params == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-    } else if (json_is_array(params)) {
-        bad_param(&c, "params", "expected an object (by-name parameters)");
-        st = c.st;
-        goto done;
-    } else if (!json_is_object(params)) {
-        if (r->id == NULL)
-            r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: params: expected an object", NULL);
-        goto done;
-    }
-    /* The raw bytes after the line: known first, so that they are read (and dropped) even when
-     * the rest of the request is wrong, and the next line is found. */
-    json_t *abytes = json_object_get(params, "bytes");
-    if (abytes != NULL && !json_is_null(abytes)) {
-        if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
-            bad_param(&c, "params.bytes", "expected a byte count (an integer >= 0)");
-            st = c.st;
-            goto done;
-        }
-        r->attach_bytes = (size_t)json_integer_value(abytes);
-        if (max_bytes != 0 && r->attach_bytes > max_bytes) { /* before anything is allocated */
-            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                      "Invalid Request: params.bytes over --max-line-bytes", NULL);
-            goto done;
-        }
-        if (r->method != FMD_RPC_TRANSFORM_BATCH) {
-            bad_param(&c, "params.bytes", "only transformBatch takes raw bytes after its line");
-            st = c.st;
-            json_decref(empty);
-            goto done;
-        }
-    }
+#define STEP(e)                                                                                    \
+    do {                                                                                           \
+        st = (e);                                                                                  \
+        if (st != FMD_OK || r->error != 0)                                                         \
+            goto done;                                                                             \
+    } while (0)
+    STEP(parse_root(r, line, len, &root));
+    STEP(parse_id(r, root));
+    STEP(parse_method(r, root));
+    STEP(parse_params_object(&c, root, &params, &empty));
+    STEP(parse_attach_bytes(&c, params, max_bytes));
+#undef STEP
     if (r->method == FMD_RPC_OTHER) {
         char msg[300];
         snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
@@ -1355,9 +1377,9 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
         parse_params(&c, params);
         st = c.st;
     }
-    json_decref(empty);
 
 done:
+    json_decref(empty);
     json_decref(root);
     if (st != FMD_OK) {
         fmd_rpc_request_free(r);

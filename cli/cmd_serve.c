@@ -34,10 +34,10 @@ static const char help_serve[] =
     "  --no-bind                 do not bind the engine's threads to cores\n"
     "\n"
     "The engine's thread count comes from --threads, else FASTMD_WORKERS, else\n"
-    "OMP_NUM_THREADS, else one per physical core. The Markdown flags above are the defaults\n"
-    "under each request's options, with footnotes and smart punctuation on as in the\n"
-    "original sidecar. Exit status: 0 after shutdown or end of input, 64 usage, 70 start-up\n"
-    "failure.\n";
+    "OMP_NUM_THREADS, else one per physical core. The Markdown flags above (the same\n"
+    "defaults as build and render) are the defaults under each request's options; --rules\n"
+    "applies to every request that sends no options.rules of its own. Exit status: 0 after\n"
+    "shutdown, the end of input or SIGTERM/SIGINT, 64 usage, 70 start-up failure.\n";
 
 enum {
     OPT_ROOT = OPT_COMMAND_BASE,
@@ -86,9 +86,6 @@ int cli_cmd_serve(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
-    /* The original sidecar rendered footnotes and smart punctuation: so does serve, unless a
-     * request's options say otherwise. */
-    c.opt.extensions |= FMD_EXT_FOOTNOTES | FMD_EXT_SMART;
     const char *root_path = ".";
     size_t max_queued = 256, max_line = 0;
     int lanes = 2;
@@ -127,9 +124,12 @@ int cli_cmd_serve(int argc, char **argv)
                          .warn = serve_warn,
                          .ready = c.quiet ? NULL : serve_ready,
                          .userdata = (void *)root_path};
-    const char *hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
+    const char *hook;
+#ifdef FMD_TEST_HOOKS /* test builds only (-DFMD_TEST_HOOKS=ON): never in a release binary */
+    hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
     if (hook != NULL && *hook != '\0')
         cfg.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
+#endif
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')
         cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);

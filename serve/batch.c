@@ -21,14 +21,15 @@
 
 /*** Queue and registry ***/
 
-/* Under s->mu: the live batch (running or queued) with this batch ID, or request id. */
+/* Under s->mu: the live batch (running or queued) with this batch ID, or request id (compared
+ * by JSON value: 8 and 8.0 are the same id). */
 static serve_batch *find_live(serve *s, const char *key, bool by_request)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (serve_batch *x = pass == 0 ? s->running : s->bq_head; x != NULL;
              x = pass == 0 ? NULL : x->next) {
-            const char *k = by_request ? x->req->id : x->id;
-            if (k != NULL && strcmp(k, key) == 0)
+            if (by_request ? fmd_rpc_id_equal(x->req->id, key)
+                           : x->id != NULL && strcmp(x->id, key) == 0)
                 return x;
         }
     }
@@ -567,8 +568,8 @@ static void run_batch(serve *s, serve_batch *b)
     fmd_status st = FMD_OK;
     if (!atomic_load(&b->cancel)) {
         double load_s = 0;
-        st = fmd_rpc_load_items(req, s->root, br.opt.max_input_bytes, req->options.retries,
-                                s->nthreads, s->fault_every, &load_s);
+        st = fmd_rpc_load_items(req, s->root, s->root_abs, br.opt.max_input_bytes,
+                                req->options.retries, s->nthreads, s->fault_every, &load_s);
         serve_add_time(&s->stats.load_ns, load_s);
         for (size_t i = 0; i < br.n; i++)
             if (req->items[i].attempts > 1)

@@ -48,8 +48,8 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
     size_t retried = 0;
     if (!item->has_content) {
         double load_s = 0;
-        st = fmd_rpc_load_items(req, s->root, opt.max_input_bytes, req->options.retries, 1,
-                                s->fault_every, &load_s);
+        st = fmd_rpc_load_items(req, s->root, s->root_abs, opt.max_input_bytes,
+                                req->options.retries, 1, s->fault_every, &load_s);
         serve_add_time(&s->stats.load_ns, load_s);
         retried += item->attempts > 1 ? item->attempts - 1 : 0;
         if (st != FMD_OK) {

@@ -50,6 +50,7 @@ void serve_add_time(atomic_uint_fast64_t *ns, double seconds);
 typedef struct serve_rules_entry serve_rules_entry;
 
 typedef struct serve_rules_cache {
+    const fmd_rules *defaults; /* the server's rules (--rules), for requests without rules */
     pthread_mutex_t mu;
     serve_rules_entry *e[SERVE_RULES_CACHE];
     unsigned long tick;
@@ -58,7 +59,8 @@ typedef struct serve_rules_cache {
 void serve_rules_init(serve_rules_cache *c);
 void serve_rules_destroy(serve_rules_cache *c);
 
-/** The compiled set for @p o's rules (NULL when it has none), from the cache or compiled now.
+/** The compiled set for @p o's rules, from the cache or compiled now: the server's rules
+ * (c->defaults, possibly NULL) when the request gave no options.rules, NULL when it gave [].
  * On a rule that does not compile, fails @p req with -32602 naming the rule and returns
  * FMD_E_RULE. @param handle receives what to pass to serve_rules_release().
  * @return FMD_OK, FMD_E_RULE, FMD_E_NOMEM. Threads: safe. */
@@ -88,6 +90,10 @@ typedef struct serve {
     fmd_rpc_writer *w;
     fmd_io_root *root;
     const char *root_path;
+    /* The root's absolute names (as given, resolved), NULL-terminated: an absolute path under
+     * either is read relative to the root. */
+    char *root_abs_mem[2];
+    const char *root_abs[3];
     fmd_options defaults;
     fmd_placement pl;
     int nthreads;

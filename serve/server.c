@@ -317,6 +317,32 @@ out:
 
 /*** Start and stop ***/
 
+/* The root's absolute names: as given (made absolute) and resolved. Best effort: a name that
+ * cannot be had only means absolute paths under it are refused. */
+static void root_names(serve *s, const char *root_path)
+{
+    size_t k = 0;
+    char *real = realpath(root_path, NULL);
+    if (real != NULL)
+        s->root_abs_mem[k++] = real;
+    char *given = NULL;
+    if (root_path[0] == '/') {
+        given = strdup(root_path);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        if (cwd != NULL && (given = malloc(strlen(cwd) + strlen(root_path) + 2)) != NULL)
+            sprintf(given, "%s/%s", cwd, root_path);
+        free(cwd);
+    }
+    if (given != NULL && (real == NULL || strcmp(given, real) != 0))
+        s->root_abs_mem[k++] = given;
+    else
+        free(given);
+    for (size_t i = 0; i < k; i++)
+        s->root_abs[i] = s->root_abs_mem[i];
+    s->root_abs[k] = NULL;
+}
+
 /* Undo what fmd_serve_run() set up; each part may be missing (a failed start). */
 static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
 {
@@ -332,6 +358,8 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     free(s->sink_slots);
     fmd_kernel_batch_destroy(s->kb);
     serve_rules_destroy(&s->rules);
+    free(s->root_abs_mem[0]);
+    free(s->root_abs_mem[1]);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_small);
     pthread_cond_destroy(&s->cv_batch);
@@ -360,6 +388,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->pl = *cfg->placement;
     s->nthreads = s->pl.plan->n_threads;
     serve_rules_init(&s->rules);
+    s->rules.defaults = cfg->defaults.rules;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_small, NULL);
     pthread_cond_init(&s->cv_batch, NULL);
@@ -370,6 +399,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fail->root = true;
         goto fail;
     }
+    root_names(s, cfg->root_path);
     st = FMD_E_NOMEM;
     fail->what = "out of memory at start-up";
     s->sink_slots = aligned_alloc(64, sizeof(serve_sink_slot) * (size_t)s->nthreads);

@@ -44,13 +44,24 @@ export interface PageWarning {
 
 export interface Metadata {
     file: string;
+    /** The page's front matter as JSON; null when it has none (as in build's manifest). */
     frontmatter: Record<string, unknown> | null;
     title: string | null;
     headings: Heading[];
+    /** The counts, named as in build's manifest. */
+    words: number;
+    links: number;
+    images: number;
+    codeBlocks: number;
+    /** @deprecated the old name of `words`; sent for one more release. */
     wordCount: number;
+    /** @deprecated the old name of `links`. */
     linkCount: number;
+    /** @deprecated the old name of `images`. */
     imageCount: number;
+    /** @deprecated the old name of `codeBlocks`. */
     codeBlockCount: number;
+    /** XXH3-64 of the page, 16 hex digits. */
     hash: string;
     warnings: PageWarning[];
     [field: string]: unknown;

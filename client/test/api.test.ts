@@ -73,6 +73,14 @@ test('ping, health, transform, normalize, computeDigest, stats, close', { timeou
         assert.deepEqual(r.metadata.frontmatter, { title: 'Intro' });
         assert.equal(r.metadata.headings[0]?.id, 'hello-x');
         assert.match(r.metadata.hash, /^[0-9a-f]{16}$/);
+        // The manifest's names, and the old ones as aliases for one release.
+        assert.equal(r.metadata.links, 1);
+        assert.equal(r.metadata.linkCount, r.metadata.links);
+        assert.ok(r.metadata.words > 2);
+        assert.equal(r.metadata.wordCount, r.metadata.words);
+        const plain = await c.transform('plain.md', '"Quoted" text[^1].\n\n[^1]: Note.\n', {});
+        assert.equal(plain.metadata.frontmatter, null, 'no front matter: null');
+        assert.doesNotMatch(plain.html, /footnote|\u201c/, 'footnotes and smart quotes off, as in build');
         // code is a module whose default export is the HTML.
         const mod = (await import(`data:text/javascript,${encodeURIComponent(r.code!)}`)) as { default: string };
         assert.equal(mod.default, r.html);

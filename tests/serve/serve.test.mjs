@@ -17,10 +17,18 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
+// Whether the binary was built with its test hooks (FMD_TEST_HOOKS; the ci preset).
+const hooks = /^(1|on|true)$/i.test(process.env.FASTMD_TEST_HOOKS ?? '');
 
+const made = [];
 function tmpdir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-serve-${tag}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `fastmd-serve-${tag}-`));
+  made.push(d);
+  return d;
 }
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 // Servers still running when the file's tests end (a test failed before closing its server).
 const live = new Set();
@@ -172,8 +180,8 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.deepEqual(r.dependencies, []);
   const m = r.metadata;
   assert.deepEqual(Object.keys(m), [
-    'file', 'frontmatter', 'title', 'headings', 'wordCount', 'linkCount', 'imageCount',
-    'codeBlockCount', 'hash', 'warnings',
+    'file', 'frontmatter', 'title', 'headings', 'words', 'links', 'images', 'codeBlocks',
+    'wordCount', 'linkCount', 'imageCount', 'codeBlockCount', 'hash', 'warnings',
   ]);
   assert.equal(m.file, 'guide/intro.md');
   assert.deepEqual(m.frontmatter, { title: 'Intro', tags: ['a', 'b'] });
@@ -184,7 +192,12 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.equal(m.imageCount, 1);
   assert.equal(m.codeBlockCount, 1);
   assert.match(m.hash, /^[0-9a-f]{16}$/);
-  assert.ok(m.wordCount > 5);
+  assert.ok(m.words > 5);
+  // The names serve used before are aliases of the manifest's, for one release.
+  assert.equal(m.wordCount, m.words);
+  assert.equal(m.linkCount, m.links);
+  assert.equal(m.imageCount, m.images);
+  assert.equal(m.codeBlockCount, m.codeBlocks);
   assert.match(r.html, /<table>/);
   // The module's default export is the HTML, byte for byte.
   assert.ok(r.code.startsWith('export default `') && r.code.endsWith('`;'));
@@ -195,7 +208,7 @@ test('transform: result shape, module code, title fallback, options', async () =
   const t = (await s.request('transform', { file: 'docs/getting-started.md', content: 'text\n' }))
     .result;
   assert.equal(t.metadata.title, 'Getting started');
-  assert.deepEqual(t.metadata.frontmatter, {});
+  assert.equal(t.metadata.frontmatter, null, 'no front matter: null, as in the manifest');
   // Options: gfm off (no table), heading ids off, includeCode false.
   const o = (
     await s.request('transform', {
@@ -207,15 +220,19 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.equal(o.code, null);
   assert.doesNotMatch(o.html, /<table>/);
   assert.match(o.html, /<h1>T<\/h1>/);
-  // Smart punctuation is on by default (as in the original sidecar) and can be turned off.
+  // Smart punctuation is off by default (as in build and render) and can be turned on.
   const q1 = (await s.request('transform', { content: '"quoted" -- dash\n' })).result.html;
   const q2 = (
-    await s.request('transform', { content: '"quoted" -- dash\n', options: { smartPunctuation: false } })
+    await s.request('transform', { content: '"quoted" -- dash\n', options: { smartPunctuation: true } })
   ).result.html;
   assert.notEqual(q1, q2);
-  assert.match(q2, /&quot;quoted&quot; -- dash/);
-  // Footnotes are on by default.
-  const fn = (await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n' })).result.html;
+  assert.match(q1, /&quot;quoted&quot; -- dash/);
+  // Footnotes too.
+  const fn0 = (await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n' })).result.html;
+  assert.doesNotMatch(fn0, /footnote/);
+  const fn = (
+    await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n', options: { footnotes: true } })
+  ).result.html;
   assert.match(fn, /footnote/);
   // Raw HTML is dropped unless unsafe.
   const safe = (await s.request('transform', { content: '<b>x</b>\n' })).result.html;
@@ -694,6 +711,16 @@ test('paths that lead out of the root are refused per item', async () => {
   for (const it of r.results) assert.doesNotMatch(JSON.stringify(it), /Secret/);
   assert.equal(r.results[3].result.html, '<h1 id="a">A</h1>\n');
   assert.equal(r.stats.failed, 9);
+  // An absolute path under the root is read relative to it; through the root's real name too.
+  const abs = (
+    await s.request('transformBatch', {
+      files: [{ file: path.join(root, 'a.md') }, { file: path.join(fs.realpathSync(root), 'sub/b.md') }],
+    })
+  ).result;
+  assert.deepEqual(abs.results.map((it) => it.result?.html), ['<h1 id="a">A</h1>\n', '<h1 id="b">B</h1>\n']);
+  assert.equal(abs.results[0].result.metadata.file, path.join(root, 'a.md'), 'the name as sent');
+  const absOne = await s.request('transform', { file: path.join(root, 'sub/b.md') });
+  assert.equal(absOne.result.html, '<h1 id="b">B</h1>\n');
   // A single transform by path, inside and outside.
   const ok = await s.request('transform', { file: 'sub/b.md' });
   assert.equal(ok.result.html, '<h1 id="b">B</h1>\n');
@@ -706,10 +733,19 @@ test('paths that lead out of the root are refused per item', async () => {
 test('transient read failures are retried once by default, and counted', async () => {
   const root = tmpdir('retry');
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(root, `${i}.md`), `# ${i}\n`);
-  // The hook fails the first read of every item whose index is even.
+  // The hook fails the first read of every item whose index is even. It exists in test builds
+  // only (FMD_TEST_HOOKS): elsewhere the variable must change nothing.
   const s = new Server(['--root', root], { env: { FASTMD_SERVE_TEST_FAULT_EVERY: '2' } });
   const files = [0, 1, 2, 3].map((i) => ({ file: `${i}.md` }));
   const r = (await s.request('transformBatch', { files })).result;
+  if (!hooks) {
+    assert.equal(r.stats.ok, 4);
+    assert.equal(r.stats.retried, 0, 'a build without test hooks ignores the variable');
+    const r0 = (await s.request('transformBatch', { files, options: { retries: 0 } })).result;
+    assert.equal(r0.stats.ok, 4);
+    await s.close();
+    return;
+  }
   assert.equal(r.stats.ok, 4);
   assert.equal(r.stats.retried, 2);
   const r0 = (await s.request('transformBatch', { files, options: { retries: 0 } })).result;
@@ -812,4 +848,66 @@ test('closing stdin finishes the work, then exits 0', async () => {
   const rb = s.messages.find((m) => m.id === b);
   assert.equal(rb.result.stats.ok, 150);
   assert.equal(s.notes('batchItem').length, 150);
+});
+
+test('--rules is the default for requests without options.rules; their own rules replace it', async () => {
+  const dir = tmpdir('rules');
+  const file = path.join(dir, 'rules.json');
+  fs.writeFileSync(file, JSON.stringify([{ pattern: 'colour', replacement: 'color' }]));
+  const s = new Server(['--rules', file]);
+  const page = { content: 'colour and flavour\n' };
+  const none = (await s.request('transform', page)).result.html;
+  assert.equal(none, '<p>color and flavour</p>\n');
+  const batch = (await s.request('transformBatch', { files: [page] })).result;
+  assert.equal(batch.results[0].result.html, '<p>color and flavour</p>\n');
+  const own = (
+    await s.request('transform', { ...page, options: { rules: [{ pattern: 'flavour', replacement: 'flavor' }] } })
+  ).result.html;
+  assert.equal(own, '<p>colour and flavor</p>\n', 'replace, not merge');
+  const empty = (await s.request('transform', { ...page, options: { rules: [] } })).result.html;
+  assert.equal(empty, '<p>colour and flavour</p>\n', 'rules: [] means none');
+  await s.close();
+});
+
+test('a params.bytes that is refused reads nothing: every later request is answered', async () => {
+  const s = new Server();
+  s.send({ jsonrpc: '2.0', id: 'big', method: 'transformBatch', params: { bytes: 10 ** 15, files: [] } });
+  s.send({ jsonrpc: '2.0', id: 'frac', method: 'transformBatch', params: { bytes: 2.5, files: [] } });
+  s.send({ jsonrpc: '2.0', id: 'neg', method: 'transformBatch', params: { bytes: -1, files: [] } });
+  assert.deepEqual((await s.request('ping')).result, { pong: true });
+  assert.equal((await s.response('big')).error.code, -32600);
+  assert.match((await s.response('big')).error.message, /no raw bytes were read/);
+  assert.equal((await s.response('frac')).error.code, -32602);
+  assert.equal((await s.response('neg')).error.code, -32602);
+  // A good count still works after them.
+  s.raw(JSON.stringify({ jsonrpc: '2.0', id: 'good', method: 'transformBatch',
+    params: { bytes: 4, files: [{ file: 'a.md', contentBytes: 4 }] } }) + '\n# A\n');
+  assert.equal((await s.response('good')).result.results[0].result.html, '<h1 id="a">A</h1>\n');
+  const shut = s.post('shutdown');
+  assert.deepEqual((await s.response(shut)).result, { ok: true });
+  await s.close();
+});
+
+test('ids are echoed exactly as sent, and cancel matches by JSON value', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
+  const lines = [];
+  s.proc.stdout.on('data', (d) => lines.push(d.toString()));
+  s.raw('{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}\n');
+  s.raw('{"jsonrpc":"2.0","id":1e400,"method":"ping"}\n');
+  s.raw('{"jsonrpc":"2.0","id":8.0,"method":"ping"}\n');
+  s.send({ jsonrpc: '2.0', id: 'last', method: 'ping' });
+  await s.response('last');
+  const text = lines.join('');
+  assert.match(text, /"id":123456789012345678901234567890,"result":\{"pong":true\}/);
+  assert.match(text, /"id":1e400,"result":\{"pong":true\}/);
+  assert.match(text, /"id":8\.0,"result":\{"pong":true\}/);
+  assert.doesNotMatch(text, /-32700/);
+  // A batch sent with id 9 is cancelled by $/cancelRequest {id: 9.0}.
+  s.raw('{"jsonrpc":"2.0","id":9,"method":"transformBatch","params":{"files":' +
+    JSON.stringify(pages(200)) + '}}\n');
+  await s.waitFor((m) => m.method === 'progress', 'progress');
+  s.raw('{"jsonrpc":"2.0","id":"c","method":"$/cancelRequest","params":{"id":9.0}}\n');
+  assert.deepEqual((await s.response('c')).result, { cancelled: true });
+  assert.equal((await s.response(9)).error.code, -32800);
+  await s.close();
 });

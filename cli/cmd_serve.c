@@ -31,6 +31,11 @@ static const char help_serve[] =
     "  --lanes N                 threads answering single transforms, normalize and\n"
     "                            computeDigest beside the batch engine (default 2)\n"
     "  --max-line-bytes N        longest request line (default 1G; K/M/G suffixes)\n"
+    "  --max-memory BYTES        bound on what serve holds (queued requests, results not yet\n"
+    "                            written, held batch results): over it, requests are answered\n"
+    "                            -32001 Overloaded with a retry hint (default: no bound)\n"
+    "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
+    "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
     "\n"
     "The engine's thread count comes from --threads, else FASTMD_WORKERS, else\n"
@@ -45,7 +50,17 @@ enum {
     OPT_LANES,
     OPT_MAX_LINE,
     OPT_NO_BIND,
+    OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
+
+/* Set by SIGTERM and SIGINT: the server stops reading, answers what it has, and exits 0. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
 
 static const char *const cmd = "serve";
 
@@ -83,11 +98,13 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"lanes", 1, NULL, OPT_LANES},
                                              {"max-line-bytes", 1, NULL, OPT_MAX_LINE},
                                              {"no-bind", 0, NULL, OPT_NO_BIND},
+                                             {"max-memory", 1, NULL, OPT_MAX_MEMORY},
+                                             {"stall-seconds", 1, NULL, OPT_STALL},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
     const char *root_path = ".";
-    size_t max_queued = 256, max_line = 0;
+    size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
     int lanes = 2;
     int code;
     opterr = 0;
@@ -102,6 +119,11 @@ int cli_cmd_serve(int argc, char **argv)
                 cli_die(FMD_EXIT_USAGE, cmd, "--max-line-bytes: '%s' is not a size", optarg);
             break;
         case OPT_NO_BIND: c.no_bind = true; break;
+        case OPT_MAX_MEMORY:
+            if (!cli_parse_size(optarg, &max_memory) || max_memory == 0)
+                cli_die(FMD_EXIT_USAGE, cmd, "--max-memory: '%s' is not a size", optarg);
+            break;
+        case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
                 cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
@@ -114,11 +136,21 @@ int cli_cmd_serve(int argc, char **argv)
     /* A client that goes away must not kill the server mid-write: write() then fails with
      * EPIPE, and the end of input follows. */
     signal(SIGPIPE, SIG_IGN);
+    /* No SA_RESTART: the signal interrupts the reader's read(), which then sees the flag. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     fmd_serve_cfg cfg = {.defaults = c.opt,
                          .root_path = root_path,
                          .lanes = lanes,
                          .max_queued = max_queued,
                          .max_line = max_line,
+                         .max_memory = max_memory,
+                         .stall_s = (double)stall_s,
+                         .stop = &stop_flag,
                          .in_fd = STDIN_FILENO,
                          .out_fd = STDOUT_FILENO,
                          .warn = serve_warn,
@@ -129,6 +161,9 @@ int cli_cmd_serve(int argc, char **argv)
     hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
     if (hook != NULL && *hook != '\0')
         cfg.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
+    hook = getenv("FASTMD_SERVE_TEST_HANG_FILE"); /* batch pages wait while this file exists */
+    if (hook != NULL && *hook != '\0')
+        cfg.hang_file = hook;
 #endif
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve_internal.h"
 
@@ -50,6 +51,7 @@ bool serve_batch_cancel(serve *s, const char *key, bool by_request)
 
 static void batch_free(serve *s, serve_batch *b)
 {
+    atomic_fetch_sub(&s->stats.mem_requests, b->mem_counted);
     serve_rules_release(&s->rules, b->rules_handle);
     fmd_rpc_request_free(b->req);
     free(b->id);
@@ -117,6 +119,10 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
         batch_free(s, b);
         return;
     }
+    if (s->running == NULL && s->batches_queued == 0)
+        serve_mark_progress(s); /* idle until now: the stall clock starts here */
+    atomic_fetch_add(&s->stats.mem_requests, req->mem_bytes);
+    b->mem_counted = req->mem_bytes;
     if (s->bq_tail != NULL)
         s->bq_tail->next = b;
     else
@@ -157,6 +163,7 @@ typedef struct batch_run {
     /* Not streamed: the items of results, joined by commas, held until the answer. */
     char *held;
     size_t held_len, held_cap;
+    bool held_over; /* the results went over --max-memory: answered -32001 */
 } batch_run;
 
 /* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
@@ -248,6 +255,13 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
                               (long)(br->s->delay_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
     }
+#ifdef FMD_TEST_HOOKS
+    /* The test hook of the health tests: the engine hangs while the file exists. */
+    while (br->s->hang_file != NULL && access(br->s->hang_file, F_OK) == 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+#endif
     const fmd_rpc_item *it = &br->req->items[i];
     fmd_status load = br->req->refs[i].load_status;
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
@@ -278,6 +292,8 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         fmd_buf_init(&b, me->fmt);
         if (format_item(br, i, res, &b) == FMD_OK)
             sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
+        if (sent) /* until the stream's writer has it out */
+            atomic_fetch_add_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
         fmd_arena_reset(me->fmt);
     }
     if (!sent) { /* not sent: neither is its HTML */
@@ -295,6 +311,7 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
     atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
+    serve_mark_progress(br->s);
     atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
     if (!sent)
         (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
@@ -365,6 +382,11 @@ static fmd_status hold_items(batch_run *br, const fmd_slice *items, size_t cnt)
     size_t need = 0;
     for (size_t m = 0; m < cnt; m++)
         need += items[m].len + 1;
+    /* The bound: what is held now counts already (mem_held); growth must fit. */
+    if (br->held_over || serve_mem_over(br->s, need)) {
+        br->held_over = true; /* the rest is dropped; the answer says why */
+        return FMD_OK;
+    }
     if (br->held_cap - br->held_len < need) {
         size_t cap = br->held_cap ? br->held_cap : 4096;
         while (cap - br->held_len < need)
@@ -372,6 +394,7 @@ static fmd_status hold_items(batch_run *br, const fmd_slice *items, size_t cnt)
         char *p = realloc(br->held, cap);
         if (p == NULL)
             return FMD_E_NOMEM;
+        atomic_fetch_add(&br->s->stats.mem_held, cap - br->held_cap);
         br->held = p;
         br->held_cap = cap;
     }
@@ -388,6 +411,10 @@ static fmd_status hold_items(batch_run *br, const fmd_slice *items, size_t cnt)
 static fmd_status write_items(const fmd_slice *items, const size_t *index, size_t cnt, void *ud)
 {
     batch_run *br = ud;
+    size_t bytes = 0;
+    for (size_t m = 0; m < cnt; m++)
+        bytes += items[m].len;
+    atomic_fetch_sub_explicit(&br->s->stats.mem_pending, bytes, memory_order_relaxed);
     if (br->req->frames) {
         emit_frame(br, items, index, cnt);
         for (size_t m = 0; m < cnt; m++) {
@@ -566,6 +593,8 @@ static void run_batch(serve *s, serve_batch *b)
     }
 
     fmd_status st = FMD_OK;
+    serve_mark_progress(s);
+    size_t base_before = req->base_len;
     if (!atomic_load(&b->cancel)) {
         double load_s = 0;
         st = fmd_rpc_load_items(req, s->root, s->root_abs, br.opt.max_input_bytes,
@@ -574,6 +603,9 @@ static void run_batch(serve *s, serve_batch *b)
         for (size_t i = 0; i < br.n; i++)
             if (req->items[i].attempts > 1)
                 atomic_fetch_add(&br.retried, req->items[i].attempts - 1);
+        /* Pages read by path are held from now on: count them with the request. */
+        atomic_fetch_add(&s->stats.mem_requests, req->base_len - base_before);
+        b->mem_counted += req->base_len - base_before;
     }
     if (st == FMD_OK && br.n > 0) {
         fmd_page_sink sink = {.fn = batch_sink, .userdata = &br, .release = true};
@@ -613,7 +645,16 @@ static void run_batch(serve *s, serve_batch *b)
     pthread_mutex_lock(&s->mu);
     s->running = NULL;
     pthread_mutex_unlock(&s->mu);
-    if ((st != FMD_OK && cancelled == br.n && br.n > 0) || held_st != FMD_OK) {
+    if (br.held_over) {
+        char data[128];
+        int dn = snprintf(data, sizeof data, "{\"limit\":%zu,\"retryAfterMs\":%d}",
+                          s->max_memory, SERVE_RETRY_AFTER_MS);
+        atomic_fetch_add(&c->mem_refused, 1);
+        serve_send_error(s, req, FMD_RPC_OVERLOADED,
+                         "Overloaded: the results of this batch would go over --max-memory; "
+                         "send it with stream: true (or frames: true), or in smaller batches",
+                         data, (size_t)dn);
+    } else if ((st != FMD_OK && cancelled == br.n && br.n > 0) || held_st != FMD_OK) {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, "Internal error: out of memory", NULL, 0);
     } else {
         if (cancelled > 0)
@@ -624,6 +665,7 @@ static void run_batch(serve *s, serve_batch *b)
         free(br.slots[i].html);
     free(br.slots);
     free(br.held);
+    atomic_fetch_sub(&c->mem_held, br.held_cap);
     free(results);
 }
 

@@ -49,7 +49,18 @@ struct fmd_rpc_reader {
     size_t scanned;  /* bytes after start known to hold no '\n' */
     bool eof;
     size_t total;
+    volatile sig_atomic_t *stop; /* non-zero: stop at the next interrupted read */
 };
+
+void fmd_rpc_reader_set_stop(fmd_rpc_reader *r, volatile sig_atomic_t *stop)
+{
+    r->stop = stop;
+}
+
+static bool stop_asked(const fmd_rpc_reader *r)
+{
+    return r->stop != NULL && *r->stop != 0;
+}
 
 fmd_status fmd_rpc_reader_create(fmd_rpc_reader **out, int fd, size_t max_line)
 {
@@ -87,6 +98,10 @@ size_t fmd_rpc_reader_bytes(const fmd_rpc_reader *r)
 static int fill(fmd_rpc_reader *r)
 {
     for (;;) {
+        if (stop_asked(r)) { /* a signal asked to stop: as the end of input */
+            r->eof = true;
+            return 0;
+        }
         ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (got > 0) {
             r->len += (size_t)got;
@@ -195,7 +210,7 @@ fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err)
     size_t done = take;
     /* Then straight from the descriptor (or through the buffer when dropping). */
     while (done < n) {
-        if (r->eof)
+        if (r->eof || stop_asked(r))
             return FMD_E_NOINPUT;
         char *to = dst != NULL ? dst + done : r->buf;
         size_t want = dst != NULL ? n - done : (n - done < r->cap ? n - done : r->cap);

@@ -8,6 +8,7 @@
 #ifndef FMD_RPC_H
 #define FMD_RPC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,10 @@ fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err);
  * @return FMD_OK; FMD_E_NOINPUT when the input ends first; FMD_E_IO (errno in @p err).
  * Threads: one thread at a time, as fmd_rpc_reader_next(). */
 fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err);
+
+/** Make the reader stop at the next interrupted read() once *@p stop is non-zero (as at the
+ * end of input). @p stop may be NULL (never). Threads: before the first read. */
+void fmd_rpc_reader_set_stop(fmd_rpc_reader *r, volatile sig_atomic_t *stop);
 
 /** The longest line the reader accepts (the limit for a request's raw bytes too). */
 size_t fmd_rpc_reader_max(const fmd_rpc_reader *r);
@@ -153,6 +158,7 @@ typedef struct fmd_rpc_request {
     const char *error_message;
     const char *error_data;  /**< NULL, or a JSON value for error.data */
     double t_read;           /**< set by the caller: when the line was read (for latency) */
+    size_t mem_bytes;        /**< set by the caller: bytes counted against --max-memory */
     /** params.bytes: raw bytes that follow the request line (its attachment), whatever else is
      * wrong with the request; fmd_rpc_read_attachment() reads them. */
     size_t attach_bytes;

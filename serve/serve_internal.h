@@ -17,6 +17,11 @@
 #include "fmd_engine.h"
 #include "fmd_serve.h"
 
+/** health's default stall threshold (seconds without a finished page while work waits). */
+#define SERVE_STALL_S_DEFAULT 30.0
+/** The retry hint of an Overloaded answer, in milliseconds. */
+#define SERVE_RETRY_AFTER_MS 200
+
 /*** Counters (serve_stats.c) ***/
 
 /** Upper bounds of the latency histogram's buckets, in milliseconds (docs/protocol.md). */
@@ -36,6 +41,12 @@ typedef struct serve_stats {
     atomic_size_t batches, batches_cancelled;
     atomic_uint_fast64_t parse_ns, serialize_ns, load_ns, render_ns;
     atomic_size_t lat_counts[FMD_RPC_METHOD_COUNT][SERVE_N_BUCKETS + 1];
+    /* Memory held, in bytes (docs/protocol.md, "Memory"): accepted requests not yet answered,
+     * formatted items not yet written, held results of non-streamed batches. */
+    atomic_size_t mem_requests, mem_pending, mem_held;
+    atomic_size_t mem_refused; /* requests answered -32001 for memory */
+    /* When a page last finished, or work last started (fmd_clock_now() in nanoseconds). */
+    atomic_uint_fast64_t last_progress_ns;
     atomic_uint_fast64_t lat_sum_ns[FMD_RPC_METHOD_COUNT];
 } serve_stats;
 
@@ -99,6 +110,9 @@ typedef struct serve {
     int nthreads;
     int lanes;
     size_t max_queued;
+    size_t max_memory; /* 0: none */
+    double stall_s;
+    const char *hang_file; /* test hook (FMD_TEST_HOOKS builds) */
     /* Test hooks, from the environment, 0 in production: FASTMD_SERVE_TEST_FAULT_EVERY (see
      * fmd_rpc_load_items()) and FASTMD_SERVE_TEST_DELAY_US (each batch page then takes this much
      * longer, so that tests can cancel or query a batch while it runs on any machine). */
@@ -137,6 +151,7 @@ struct serve_batch {
     size_t total;
     const fmd_rules *rules;
     serve_rules_entry *rules_handle;
+    size_t mem_counted; /* bytes of mem_requests this batch holds */
 };
 
 /*** Answers (cmd_serve.c) ***/
@@ -170,6 +185,15 @@ void *serve_batch_main(void *arg);
 /** Set the cancel flag of the live batch with this batch ID (or, with @p by_request, whose
  * request id is @p key). @return whether one was found. Threads: any. */
 bool serve_batch_cancel(serve *s, const char *key, bool by_request);
+
+/*** Memory (serve_stats.c) ***/
+
+/** Bytes held now (the sum of the mem_* counters). */
+size_t serve_mem_used(serve *s);
+/** Whether @p extra more bytes would go over --max-memory. */
+bool serve_mem_over(serve *s, size_t extra);
+/** Record that the engine made progress now (a page finished, a batch started). */
+void serve_mark_progress(serve *s);
 
 /*** health and stats (serve_stats.c) ***/
 

@@ -6,6 +6,7 @@
  * callback. Never prints, never exits. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,8 @@ static void *lane_main(void *arg)
         s->small_queued--;
         s->small_running++;
         pthread_mutex_unlock(&s->mu);
+        serve_mark_progress(s);
+        size_t mem = job->req->mem_bytes;
         if (ok) {
             serve_answer_small(s, &lane, job->req);
         } else {
@@ -145,6 +148,8 @@ static void *lane_main(void *arg)
             fmd_rpc_request_free(job->req);
         }
         free(job);
+        atomic_fetch_sub(&s->stats.mem_requests, mem);
+        serve_mark_progress(s);
         pthread_mutex_lock(&s->mu);
         s->small_running--;
         pthread_mutex_unlock(&s->mu);
@@ -179,6 +184,10 @@ static void submit_small(serve *s, fmd_rpc_request *req)
         free(job);
         return;
     }
+    if (s->small_queued == 0 && s->small_running == 0 && s->running == NULL &&
+        s->batches_queued == 0)
+        serve_mark_progress(s); /* idle until now: the stall clock starts here */
+    atomic_fetch_add(&s->stats.mem_requests, req->mem_bytes);
     if (s->small_tail != NULL)
         s->small_tail->next = job;
     else
@@ -208,6 +217,27 @@ static bool blank(fmd_slice line)
 
 /* Read and dispatch lines until shutdown or the end of input. Returns the shutdown request to
  * answer once the work is done, or NULL. */
+/* Whether @p req, holding @p bytes, is refused for --max-memory; answers it then. */
+static bool refuse_for_memory(serve *s, fmd_rpc_request *req)
+{
+    if (!serve_mem_over(s, req->mem_bytes))
+        return false;
+    atomic_fetch_add(&s->stats.mem_refused, 1);
+    char data[160];
+    int n = snprintf(data, sizeof data, "{\"used\":%zu,\"request\":%zu,\"limit\":%zu,"
+                     "\"retryAfterMs\":%d}", serve_mem_used(s), req->mem_bytes, s->max_memory,
+                     SERVE_RETRY_AFTER_MS);
+    serve_send_error(s, req, FMD_RPC_OVERLOADED,
+                     "Overloaded: over --max-memory; try again later, or send smaller requests",
+                     data, (size_t)n);
+    return true;
+}
+
+static bool stopping(const serve *s)
+{
+    return s->cfg->stop != NULL && *s->cfg->stop != 0;
+}
+
 static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
 {
     fmd_arena *a = NULL;
@@ -215,6 +245,8 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         return NULL;
     fmd_rpc_request *shutdown_req = NULL;
     for (;;) {
+        if (stopping(s))
+            break; /* SIGTERM or SIGINT: drain as at the end of input */
         fmd_slice line;
         int err = 0;
         fmd_status st = fmd_rpc_reader_next(rd, &line, &err);
@@ -255,6 +287,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
             break;
         }
         req->t_read = t_read;
+        req->mem_bytes = line.len + req->base_len;
         atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);
         if (req->error != 0) {
             const char *data = req->error_data;
@@ -300,10 +333,16 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         case FMD_RPC_TRANSFORM:
         case FMD_RPC_NORMALIZE:
         case FMD_RPC_COMPUTE_DIGEST:
-            submit_small(s, req);
+            if (refuse_for_memory(s, req))
+                fmd_rpc_request_free(req);
+            else
+                submit_small(s, req);
             break;
         case FMD_RPC_TRANSFORM_BATCH:
-            serve_batch_submit(s, req);
+            if (refuse_for_memory(s, req))
+                fmd_rpc_request_free(req);
+            else
+                serve_batch_submit(s, req);
             break;
         default:
             fmd_rpc_request_free(req);
@@ -382,6 +421,10 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->defaults = cfg->defaults;
     s->lanes = cfg->lanes;
     s->max_queued = cfg->max_queued;
+    s->max_memory = cfg->max_memory;
+    s->stall_s = cfg->stall_s > 0 ? cfg->stall_s : SERVE_STALL_S_DEFAULT;
+    s->hang_file = cfg->hang_file;
+    serve_mark_progress(s);
     s->root_path = cfg->root_path;
     s->fault_every = cfg->fault_every;
     s->delay_us = cfg->delay_us;
@@ -413,6 +456,15 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     pthread_t batch_tid;
     if (lane_tids == NULL)
         goto fail;
+    fmd_rpc_reader_set_stop(rd, cfg->stop);
+    /* SIGTERM and SIGINT go to this (the reading) thread only: the threads started here (and
+     * theirs: the OpenMP team, the stream writers) inherit a mask that blocks them, so the
+     * signal interrupts the reader's read() and the loop sees cfg->stop. */
+    sigset_t stop_sigs, old_mask;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
     /* A thread that cannot start at start-up: the process is about to exit, so the threads
      * already started are not joined. */
     st = FMD_E_NOMEM;
@@ -426,6 +478,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fail->what = "cannot start the batch thread";
         return st;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     fail->what = NULL;
     if (cfg->ready != NULL)
         cfg->ready(s->nthreads, cfg->lanes, cfg->userdata);

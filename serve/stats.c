@@ -3,6 +3,7 @@
  * the Prometheus text exposition format on request. Counters are relaxed atomics: each is
  * exact, a snapshot of several is not (they are read while work goes on). */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,21 +52,106 @@ static fmd_status putf(fmd_buf *b, const char *fmt, ...)
     return fmd_buf_append(b, tmp, (size_t)n);
 }
 
+/*** Memory ***/
+
+size_t serve_mem_used(serve *s)
+{
+    serve_stats *c = &s->stats;
+    return ld(&c->mem_requests) + ld(&c->mem_pending) + ld(&c->mem_held);
+}
+
+bool serve_mem_over(serve *s, size_t extra)
+{
+    return s->max_memory != 0 && serve_mem_used(s) + extra > s->max_memory;
+}
+
+void serve_mark_progress(serve *s)
+{
+    atomic_store_explicit(&s->stats.last_progress_ns, (uint_fast64_t)(fmd_clock_now() * 1e9),
+                          memory_order_relaxed);
+}
+
+/* The process's resident set and its peak, in bytes (Linux /proc; 0 where unknown). Read on
+ * the reader thread, for health and stats only. */
+static void rss(size_t *now, size_t *peak)
+{
+    *now = *peak = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long kb;
+        if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+            *now = (size_t)kb * 1024;
+        else if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+            *peak = (size_t)kb * 1024;
+    }
+    fclose(f);
+}
+
+/* The memory object of health and stats. */
+static fmd_status put_memory(serve *s, fmd_buf *b)
+{
+    size_t now, peak;
+    rss(&now, &peak);
+    serve_stats *c = &s->stats;
+    return putf(b,
+                "\"memory\":{\"rss\":%zu,\"peakRss\":%zu,\"used\":%zu,\"limit\":%zu,"
+                "\"requests\":%zu,\"pending\":%zu,\"held\":%zu,\"refused\":%zu}",
+                now, peak, serve_mem_used(s), s->max_memory, ld(&c->mem_requests),
+                ld(&c->mem_pending), ld(&c->mem_held), ld(&c->mem_refused));
+}
+
 /*** health ***/
+
+/** Fraction of a bound (memory, queue) from which health says "degraded". */
+#define HEALTH_NEAR 0.9
 
 fmd_status serve_format_health(serve *s, fmd_buf *b)
 {
     fmd_status st = FMD_OK;
+    double now = fmd_clock_now();
+    double since = now - (double)atomic_load(&s->stats.last_progress_ns) * 1e-9;
+    size_t used = serve_mem_used(s);
     pthread_mutex_lock(&s->mu);
-    FMD_TRY(PUT_LIT(b, "{\"status\":"));
-    FMD_TRY(s->draining ? PUT_LIT(b, "\"draining\"") : PUT_LIT(b, "\"ok\""));
-    FMD_TRY(PUT_LIT(b, ",\"uptime\":"));
-    FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
+    /* The engine's own progress, not the reader's: a batch (or a lane) that has not finished a
+     * page for stall_s while work waits is stalled, however quickly this answer comes. */
+    bool busy = s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 ||
+                s->small_running > 0;
+    bool stalled = busy && since > s->stall_s;
+    const char *reasons[4];
+    char stall_text[128];
+    int nr = 0;
+    if (stalled) {
+        snprintf(stall_text, sizeof stall_text,
+                 "no page finished for %.0f s while work is running or queued", since);
+        reasons[nr++] = stall_text;
+    }
+    if (s->max_memory != 0 && (double)used >= HEALTH_NEAR * (double)s->max_memory)
+        reasons[nr++] = "memory near --max-memory";
+    if ((double)s->batches_queued >= HEALTH_NEAR * (double)s->max_queued ||
+        (double)s->small_queued >= HEALTH_NEAR * (double)s->max_queued)
+        reasons[nr++] = "queue near --max-queued";
+    const char *status = s->draining ? "draining" : stalled ? "stalled" : nr ? "degraded" : "ok";
+    FMD_TRY(putf(b, "{\"status\":\"%s\",\"reasons\":[", status));
+    for (int i = 0; i < nr; i++) {
+        if (i != 0)
+            FMD_TRY(fmd_buf_putc(b, ','));
+        FMD_TRY(fmd_rpc_put_string(b, reasons[i], strlen(reasons[i])));
+    }
+    FMD_TRY(PUT_LIT(b, "],\"uptime\":"));
+    FMD_TRY(fmd_rpc_put_number(b, now - s->t0));
+    FMD_TRY(PUT_LIT(b, ",\"sinceProgress\":"));
+    FMD_TRY(fmd_rpc_put_number(b, since));
+    FMD_TRY(PUT_LIT(b, ",\"stallSeconds\":"));
+    FMD_TRY(fmd_rpc_put_number(b, s->stall_s));
     FMD_TRY(putf(b,
                  ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,"
-                 "\"smallQueued\":%zu",
+                 "\"smallQueued\":%zu,",
                  s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
                  s->small_queued));
+    FMD_TRY(put_memory(s, b));
     FMD_TRY(PUT_LIT(b, ",\"batches\":["));
     bool first = true;
     for (int pass = 0; pass < 2; pass++) {
@@ -95,7 +181,9 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     fmd_rpc_writer_counters(s->w, &wbytes, &wsecs);
     FMD_TRY(PUT_LIT(b, "{\"uptime\":"));
     FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
-    FMD_TRY(putf(b, ",\"workers\":%d,\"requests\":{", s->nthreads));
+    FMD_TRY(putf(b, ",\"workers\":%d,", s->nthreads));
+    FMD_TRY(put_memory(s, b));
+    FMD_TRY(PUT_LIT(b, ",\"requests\":{"));
     bool first = true;
     for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
         size_t v = ld(&c->requests[m]);
@@ -246,6 +334,16 @@ static fmd_status format_prometheus(serve *s, fmd_buf *b)
                  "# HELP fastmd_workers Threads of the batch engine.\n"
                  "# TYPE fastmd_workers gauge\nfastmd_workers %d\n",
                  fmd_clock_now() - s->t0, s->nthreads));
+    size_t now, peak;
+    rss(&now, &peak);
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_memory_bytes Bytes held, by kind (limit: --max-memory, 0 none).\n"
+                 "# TYPE fastmd_memory_bytes gauge\n"
+                 "fastmd_memory_bytes{kind=\"rss\"} %zu\n"
+                 "fastmd_memory_bytes{kind=\"peak_rss\"} %zu\n"
+                 "fastmd_memory_bytes{kind=\"used\"} %zu\n"
+                 "fastmd_memory_bytes{kind=\"limit\"} %zu\n",
+                 now, peak, serve_mem_used(s), s->max_memory));
 fail:
     return st;
 }

@@ -529,6 +529,8 @@ export class Fastmd extends EventEmitter {
     /**
      * Sends `health` every healthIntervalMs. One unanswered after healthTimeoutMs means the
      * sidecar hangs (stopped, deadlocked, spinning): it is killed, and the exit handler restarts it.
+     * An answer with status 'stalled' (its engine finished no page for --stall-seconds while work
+     * waits) is the same hang, seen from inside: the same path.
      */
     private startHealth(conn: Connection): void {
         this.stopHealth();
@@ -538,7 +540,7 @@ export class Fastmd extends EventEmitter {
         this.healthTimer = setInterval(() => {
             if (outstanding || !conn.alive) return;
             outstanding = true;
-            const { promise } = conn.request(Method.HEALTH);
+            const { promise } = conn.request<HealthResult>(Method.HEALTH);
             let answered = false;
             const deadline = setTimeout(() => {
                 // An answer may sit unread behind a busy event loop: read what is there first.
@@ -559,7 +561,13 @@ export class Fastmd extends EventEmitter {
                 clearTimeout(deadline);
             };
             // An error answer is still an answer: the sidecar is alive.
-            promise.then(done, (e) => {
+            promise.then((h) => {
+                done();
+                if (h?.status !== 'stalled' || !conn.alive || this.closing) return;
+                const why = Array.isArray(h.reasons) ? h.reasons.join('; ') : 'stalled';
+                this.report(new FastmdError(`fastmd serve (pid ${conn.pid}) reports its engine stalled (${why}): killing it`));
+                conn.kill('SIGKILL', 'hang');
+            }, (e) => {
                 done();
                 if (!(e instanceof RpcError)) return;
             });

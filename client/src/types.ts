@@ -143,9 +143,33 @@ export interface DigestFile {
     mtime: number;
 }
 
+/** Bytes the sidecar holds (docs/protocol.md, "Memory"). */
+export interface MemoryFigures {
+    rss: number;
+    peakRss: number;
+    used: number;
+    /** --max-memory; 0: none. */
+    limit: number;
+    requests: number;
+    pending: number;
+    held: number;
+    refused: number;
+    [field: string]: unknown;
+}
+
 export interface HealthResult {
-    /** 'ok', or 'draining' after shutdown while work finishes. */
-    status: string;
+    /**
+     * 'ok'; 'degraded' (memory or a queue near its bound); 'stalled' (no page finished for
+     * --stall-seconds while work waits: the client restarts the sidecar); 'draining' after
+     * shutdown while work finishes.
+     */
+    status: 'ok' | 'degraded' | 'stalled' | 'draining' | (string & {});
+    /** One sentence per cause of 'degraded' or 'stalled'. */
+    reasons?: string[];
+    /** Seconds since the engine last finished a page (or work arrived at an idle sidecar). */
+    sinceProgress?: number;
+    stallSeconds?: number;
+    memory?: MemoryFigures;
     uptime?: number;
     workers?: number;
     lanes?: number;

@@ -5,6 +5,7 @@
 #ifndef FMD_SERVE_H
 #define FMD_SERVE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,6 +24,17 @@ typedef struct fmd_serve_cfg {
     int lanes;              /**< threads for single transforms, normalize and computeDigest */
     size_t max_queued;      /**< requests waiting per queue before an Overloaded error */
     size_t max_line;        /**< longest request line; 0: the reader's default */
+    /** Bound on the bytes serve holds: queued requests, formatted items not yet written, held
+     * (non-streamed) results and the result cache. Over it, new work gets -32001. 0: none. */
+    size_t max_memory;
+    /** health reports "stalled" when work is running or queued and no page has finished for
+     * this many seconds. 0: the default, 30. */
+    double stall_s;
+    /** Set (by a signal handler) to stop reading: the server then drains as at the end of input.
+     * May be NULL. The server blocks SIGTERM and SIGINT in the threads it starts, so that the
+     * signal interrupts the reader's read(). */
+    volatile sig_atomic_t *stop;
+    const char *hang_file;  /**< test hook: while this file exists, batch pages wait; NULL */
     size_t fault_every;     /**< test hook: fmd_rpc_load_items()'s; 0 in production */
     size_t delay_us;        /**< test hook: each batch page takes this much longer; 0 */
     fmd_placement *placement; /**< the engine's threads (the caller opens and closes it) */

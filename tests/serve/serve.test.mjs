@@ -911,3 +911,83 @@ test('ids are echoed exactly as sent, and cancel matches by JSON value', async (
   assert.equal((await s.response(9)).error.code, -32800);
   await s.close();
 });
+
+test('--max-memory: a request over the bound gets -32001 with a retry hint; stats and health show memory', async () => {
+  const s = new Server(['--max-memory', '64K']);
+  const big = await s.request('transform', { file: 'big.md', content: 'word '.repeat(20000) });
+  assert.equal(big.error.code, -32001);
+  assert.match(big.error.message, /--max-memory/);
+  assert.equal(big.error.data.limit, 65536);
+  assert.ok(big.error.data.retryAfterMs > 0);
+  assert.ok(big.error.data.request > 65536);
+  // Smaller work goes on.
+  assert.equal((await s.request('transform', { content: '# ok\n' })).result.html, '<h1 id="ok">ok</h1>\n');
+  const st = (await s.request('stats')).result;
+  assert.equal(st.memory.limit, 65536);
+  assert.equal(st.memory.refused, 1);
+  assert.ok(st.memory.rss > 0 && st.memory.peakRss >= st.memory.rss);
+  assert.equal(st.memory.used, 0, 'nothing held once every request is answered');
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'ok');
+  assert.equal(h.memory.limit, 65536);
+  const prom = (await s.request('stats', { format: 'prometheus' })).result.text;
+  assert.match(prom, /fastmd_memory_bytes\{kind="limit"\} 65536/);
+  await s.close();
+});
+
+test('--max-memory bounds held results: a non-streamed batch over it gets -32001, streamed it runs', async () => {
+  const root = tmpdir('held');
+  const text = '# Page\n\n' + 'Some *text* and a [link](/x).\n\n'.repeat(200);
+  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(root, `${i}.md`), text);
+  const s = new Server(['--root', root, '--max-memory', '1M', '--threads', '2']);
+  const files = Array.from({ length: 100 }, (_, i) => ({ file: `${i}.md` }));
+  const held = await s.request('transformBatch', { files });
+  assert.equal(held.error.code, -32001);
+  assert.match(held.error.message, /stream: true/);
+  const streamed = (await s.request('transformBatch', { files, stream: true, progress: false })).result;
+  assert.equal(streamed.stats.ok, 100);
+  const st = (await s.request('stats')).result;
+  assert.equal(st.memory.used, 0);
+  assert.equal(st.memory.held, 0);
+  await s.close();
+});
+
+test('health sees the engine: "stalled" while no page finishes, then "ok" again', async () => {
+  const dir = tmpdir('hang');
+  const hang = path.join(dir, 'hang');
+  fs.writeFileSync(hang, '');
+  const s = new Server(['--threads', '2', '--stall-seconds', '1'], {
+    env: { FASTMD_SERVE_TEST_HANG_FILE: hang },
+  });
+  const id = s.post('transformBatch', { files: pages(4), progress: false });
+  if (!hooks) {
+    // Without test hooks the file means nothing: the batch just runs.
+    assert.equal((await s.response(id)).result.stats.ok, 4);
+    await s.close();
+    return;
+  }
+  await new Promise((r) => setTimeout(r, 1600));
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'stalled');
+  assert.match(h.reasons[0], /no page finished/);
+  assert.ok(h.sinceProgress > 1);
+  fs.rmSync(hang);
+  assert.equal((await s.response(id)).result.stats.ok, 4);
+  const ok = (await s.request('health')).result;
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.reasons, []);
+  await s.close();
+});
+
+test('SIGTERM: the server stops reading, answers the work in flight, and exits 0', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
+  const id = s.post('transformBatch', { files: pages(40) });
+  await s.waitFor((m) => m.method === 'progress', 'progress');
+  s.proc.kill('SIGTERM');
+  const r = await s.exited;
+  assert.equal(r.code, 0, `exit status; stderr: ${s.stderr}`);
+  const answer = s.messages.find((m) => m.id === id);
+  assert.ok(answer, 'the batch in flight is answered');
+  assert.equal(answer.result.stats.ok, 40);
+  assert.deepEqual(s.bad, []);
+});

@@ -34,6 +34,8 @@ static const char help_serve[] =
     "  --max-memory BYTES        bound on what serve holds (queued requests, results not yet\n"
     "                            written, held batch results): over it, requests are answered\n"
     "                            -32001 Overloaded with a retry hint (default: no bound)\n"
+    "  --cache-bytes BYTES       bound of the result cache, keyed by the page's and the options'\n"
+    "                            digests (default 256M; 0 turns it off)\n"
     "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
     "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
@@ -50,6 +52,7 @@ enum {
     OPT_LANES,
     OPT_MAX_LINE,
     OPT_NO_BIND,
+    OPT_CACHE_BYTES,
     OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
 
@@ -79,6 +82,39 @@ static void serve_ready(int nthreads, int lanes, void *userdata)
             nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
 }
 
+/* The whole file @p path (the --rules file, read once more for its bytes). */
+static bool read_whole(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2);
+        if (nb == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool ok = buf != NULL && !ferror(f);
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        errno = errno ? errno : EIO;
+        return false;
+    }
+    *out = buf;
+    *len = n;
+    return true;
+}
+
 static size_t parse_count(const char *arg, const char *flag, size_t lo, size_t hi)
 {
     char *end;
@@ -100,11 +136,14 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"no-bind", 0, NULL, OPT_NO_BIND},
                                              {"max-memory", 1, NULL, OPT_MAX_MEMORY},
                                              {"stall-seconds", 1, NULL, OPT_STALL},
+                                             {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
     const char *root_path = ".";
     size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
+    size_t cache_bytes = (size_t)256 << 20;
+    const char *rules_path = NULL;
     int lanes = 2;
     int code;
     opterr = 0;
@@ -123,8 +162,16 @@ int cli_cmd_serve(int argc, char **argv)
             if (!cli_parse_size(optarg, &max_memory) || max_memory == 0)
                 cli_die(FMD_EXIT_USAGE, cmd, "--max-memory: '%s' is not a size", optarg);
             break;
+        case OPT_CACHE_BYTES:
+            if (strcmp(optarg, "0") == 0)
+                cache_bytes = 0;
+            else if (!cli_parse_size(optarg, &cache_bytes))
+                cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
+            break;
         case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
+            if (code == OPT_RULES)
+                rules_path = optarg; /* its bytes are part of the cache keys (below) */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
                 cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
                         argv[optind - 1]);
@@ -151,6 +198,7 @@ int cli_cmd_serve(int argc, char **argv)
                          .max_memory = max_memory,
                          .stall_s = (double)stall_s,
                          .stop = &stop_flag,
+                         .cache_bytes = cache_bytes,
                          .in_fd = STDIN_FILENO,
                          .out_fd = STDOUT_FILENO,
                          .warn = serve_warn,
@@ -168,6 +216,10 @@ int cli_cmd_serve(int argc, char **argv)
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')
         cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+    char *rules_text = NULL;
+    if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
+        cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));
+    cfg.rules_text = rules_text;
     fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
@@ -182,5 +234,6 @@ int cli_cmd_serve(int argc, char **argv)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);
     cli_placement_report(&pl, cmd);
     cli_placement_close(&pl);
+    free(rules_text);
     return FMD_EXIT_OK;
 }

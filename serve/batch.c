@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
@@ -157,6 +159,11 @@ typedef struct batch_run {
     atomic_size_t ser_ns;    /* serialisation time of this batch, nanoseconds */
     atomic_size_t render_ns;
     atomic_size_t bytes_in, bytes_out;
+    /* The result cache: the key of every page (NULL without a cache), and the index in the
+     * batch of the kernel's page j (NULL: j itself) when hits were taken out. */
+    unsigned char (*keys)[SERVE_CACHE_KEY];
+    const size_t *miss_idx;
+    atomic_size_t cache_hits, cache_misses;
 
     /* The stream's writer thread's own. */
     size_t progress_sent; /* completed count of the last progress notification */
@@ -244,11 +251,10 @@ fail:
     return st;
 }
 
-/* The kernel's sink: runs on the worker thread right after page @p i is rendered. */
-static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait_s, void *ud)
+/* One page done (rendered, or found in the cache when @p cached): retry, cache, format, hand to
+ * the stream. Runs on the worker thread @p thread. */
+static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool cached)
 {
-    (void)wait_s;
-    batch_run *br = ud;
     serve_sink_slot *me = &br->s->sink_slots[thread];
     if (br->s->delay_us != 0) { /* the test hook: a slow page */
         struct timespec ts = {(time_t)(br->s->delay_us / 1000000),
@@ -272,6 +278,8 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     if (load == FMD_OK && transient && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
+    if (!cached && br->keys != NULL && load == FMD_OK) /* before the title from the file name */
+        serve_cache_put(br->s->cache, br->keys[i], res);
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
     atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
@@ -315,7 +323,75 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
     if (!sent)
         (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
+}
+
+/* The kernel's sink: runs on the worker thread right after its page @p j is rendered. */
+static fmd_status batch_sink(size_t j, int thread, fmd_result *res, double *wait_s, void *ud)
+{
+    (void)wait_s;
+    batch_run *br = ud;
+    page_done(br, br->miss_idx != NULL ? br->miss_idx[j] : j, thread, res, false);
     return FMD_OK;
+}
+
+/* With a cache: the key of every page, and every hit answered now, in parallel on the engine's
+ * threads. Returns the pages left to render (their indexes in *miss, malloc'ed) or SIZE_MAX when
+ * memory ran out (then nothing was taken from the cache and every page renders). */
+static size_t take_hits(batch_run *br, size_t **miss)
+{
+    serve *s = br->s;
+    fmd_rpc_request *req = br->req;
+    size_t n = br->n;
+    *miss = NULL;
+    br->keys = malloc(sizeof *br->keys * (n ? n : 1));
+    bool *hit = calloc(n ? n : 1, sizeof *hit);
+    if (br->keys == NULL || hit == NULL) {
+        free(br->keys);
+        br->keys = NULL;
+        free(hit);
+        return SIZE_MAX;
+    }
+    unsigned char od[16];
+    serve_options_digest(s, req, od);
+    unsigned char(*keys)[SERVE_CACHE_KEY] = br->keys;
+    int nt = s->nthreads;
+    size_t looked = 0;
+    /* Page i writes only keys[i] and hit[i]; page_done writes only its own slot. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none)                       shared(br, s, req, n, keys, hit, od) reduction(+ : looked)
+    for (size_t i = 0; i < n; i++) {
+        const fmd_page_ref *ref = &req->refs[i];
+        if (ref->load_status != FMD_OK || atomic_load(&br->b->cancel))
+            continue;
+        serve_cache_key(req->base + ref->offset, ref->len, od, keys[i]);
+        int t = omp_get_thread_num();
+        serve_sink_slot *me = &s->sink_slots[t];
+        if (me->out == NULL && fmd_arena_create(&me->out, 0) != FMD_OK)
+            continue;
+        fmd_result res;
+        looked++;
+        if (serve_cache_get(s->cache, keys[i], me->out, &res)) {
+            res.bytes_in = ref->len;
+            hit[i] = true;
+            page_done(br, i, t, &res, true);
+        }
+    }
+    size_t n_miss = 0;
+    for (size_t i = 0; i < n; i++)
+        n_miss += !hit[i];
+    atomic_store(&br->cache_hits, n - n_miss);
+    atomic_store(&br->cache_misses, looked - (n - n_miss));
+    size_t *idx = malloc(sizeof *idx * (n_miss ? n_miss : 1));
+    if (idx == NULL) {
+        /* Hits are answered already: the rest must still render, so fail those alone. */
+        free(hit);
+        return SIZE_MAX - 1;
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (!hit[i])
+            idx[k++] = i;
+    free(hit);
+    *miss = idx;
+    return n_miss;
 }
 
 /*** The stream's sink: ordered batchItem lines, frames, held results, progress ***/
@@ -486,12 +562,13 @@ static void tick_progress(bool last, void *ud)
 /* The stats object of a batch. */
 static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, double ms)
 {
-    char tmp[200];
+    char tmp[300];
     size_t completed = atomic_load(&br->b->completed), failed = atomic_load(&br->b->failed);
     int n = snprintf(tmp, sizeof tmp,
                      "\"stats\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
-                     "\"cancelled\":%zu,\"ms\":",
-                     br->n, completed - failed, failed, atomic_load(&br->retried), cancelled);
+                     "\"cancelled\":%zu,\"cacheHits\":%zu,\"cacheMisses\":%zu,\"ms\":",
+                     br->n, completed - failed, failed, atomic_load(&br->retried), cancelled,
+                     atomic_load(&br->cache_hits), atomic_load(&br->cache_misses));
     fmd_status st = fmd_buf_append(b, tmp, (size_t)n);
     if (st == FMD_OK)
         st = fmd_rpc_put_number(b, ms);
@@ -607,11 +684,32 @@ static void run_batch(serve *s, serve_batch *b)
         atomic_fetch_add(&s->stats.mem_requests, req->base_len - base_before);
         b->mem_counted += req->base_len - base_before;
     }
-    if (st == FMD_OK && br.n > 0) {
+    size_t n_run = br.n, *miss = NULL;
+    fmd_page_ref *miss_refs = NULL;
+    if (st == FMD_OK && br.n > 0 && s->cache != NULL) {
+        n_run = take_hits(&br, &miss);
+        if (n_run == SIZE_MAX) {
+            n_run = br.n; /* no keys: everything renders, nothing is cached */
+        } else if (n_run == SIZE_MAX - 1) {
+            n_run = 0;
+            st = FMD_E_NOMEM;
+        } else {
+            miss_refs = malloc(sizeof *miss_refs * (n_run ? n_run : 1));
+            if (miss_refs == NULL) {
+                n_run = 0;
+                st = FMD_E_NOMEM;
+            } else {
+                for (size_t j = 0; j < n_run; j++)
+                    miss_refs[j] = req->refs[miss[j]];
+                br.miss_idx = miss;
+            }
+        }
+    }
+    if (st == FMD_OK && n_run > 0) {
         fmd_page_sink sink = {.fn = batch_sink, .userdata = &br, .release = true};
         fmd_batch_run run = {.base = req->base,
-                             .pages = req->refs,
-                             .n = br.n,
+                             .pages = miss_refs != NULL ? miss_refs : req->refs,
+                             .n = n_run,
                              .opt = &br.opt,
                              .results = results,
                              .hook = &s->pl.hook,
@@ -664,6 +762,9 @@ static void run_batch(serve *s, serve_batch *b)
     for (size_t i = 0; i < br.n; i++)
         free(br.slots[i].html);
     free(br.slots);
+    free(br.keys);
+    free(miss);
+    free(miss_refs);
     free(br.held);
     atomic_fetch_sub(&c->mem_held, br.held_cap);
     free(results);

@@ -60,7 +60,15 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         }
     }
     fmd_result res = {0};
-    if (ref->load_status == FMD_OK) {
+    unsigned char key[SERVE_CACHE_KEY];
+    bool hit = false;
+    if (ref->load_status == FMD_OK && s->cache != NULL) {
+        unsigned char od[16];
+        serve_options_digest(s, req, od);
+        serve_cache_key(req->base + ref->offset, ref->len, od, key);
+        hit = serve_cache_get(s->cache, key, lane->out, &res);
+    }
+    if (ref->load_status == FMD_OK && !hit) {
         double t0 = fmd_clock_now();
         for (unsigned a = 0;; a++) {
             fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
@@ -73,6 +81,10 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         }
         res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
+        if (s->cache != NULL) /* before the title from the file name */
+            serve_cache_put(s->cache, key, &res);
+    }
+    if (ref->load_status == FMD_OK) {
         if (res.status == FMD_OK && res.title.ptr == NULL && item->file != NULL) {
             fmd_slice t;
             if (fmd_kernel_title_from_path(item->file, strlen(item->file), lane->out, &t) ==

@@ -79,6 +79,38 @@ fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const
                                serve_rules_entry **handle);
 void serve_rules_release(serve_rules_cache *c, serve_rules_entry *handle);
 
+/*** The result cache (serve_cache.c) ***/
+
+/** A key: XXH3-128 of the page's bytes, then XXH3-128 of the effective options (canonical). */
+#define SERVE_CACHE_KEY 32
+/** The version of what a cached result holds: bump it when the kernel's output changes shape. */
+#define SERVE_CACHE_FORMAT "fastmd-result-1"
+
+typedef struct serve_cache serve_cache;
+typedef struct serve_cache_stats {
+    size_t hits, misses, evictions, bytes, entries, limit;
+} serve_cache_stats;
+
+/** A cache of at most @p max_bytes; 0: none (*out NULL, and every call below is a miss).
+ * @return FMD_OK or FMD_E_NOMEM. */
+fmd_status serve_cache_create(serve_cache **out, size_t max_bytes);
+void serve_cache_destroy(serve_cache *c);
+/** The key of page @p page under options digest @p opts. Threads: reentrant. */
+void serve_cache_key(const char *page, size_t len, const unsigned char opts[16],
+                     unsigned char key[SERVE_CACHE_KEY]);
+/** XXH3-128 of @p text (an options digest). */
+void serve_cache_digest(const char *text, size_t len, unsigned char out[16]);
+/** Look @p key up; on a hit, copy the result into @p out and fill @p res (its slices point into
+ * @p out). Counts a hit or a miss. Threads: safe (one lock per shard, held for the copy). */
+bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
+                     fmd_result *res);
+/** Keep a copy of @p r (only when r->status is FMD_OK) under @p key, evicting the least recently
+ * used entries of its shard past the bound. Threads: safe. */
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                     const fmd_result *r);
+/** The counters (all 0 without a cache). Threads: safe. */
+void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
+
 /*** The server ***/
 
 typedef struct serve_batch serve_batch;
@@ -121,6 +153,8 @@ typedef struct serve {
     double t0;
     serve_stats stats;
     serve_rules_cache rules;
+    serve_cache *cache;           /* NULL: --cache-bytes 0 */
+    unsigned char rules_digest[16]; /* of the --rules file's bytes (zero without one) */
 
     /* The batch executor's own. */
     fmd_kernel_batch *kb;
@@ -153,6 +187,10 @@ struct serve_batch {
     serve_rules_entry *rules_handle;
     size_t mem_counted; /* bytes of mem_requests this batch holds */
 };
+
+/** The options digest of @p req (its options as resolved, its rules or the server's): the second
+ * half of every cache key of the request (serve_cache.c). */
+void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned char out[16]);
 
 /*** Answers (cmd_serve.c) ***/
 

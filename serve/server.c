@@ -356,6 +356,15 @@ out:
 
 /*** Start and stop ***/
 
+/* The cache's bound: --cache-bytes, and at most half of --max-memory (the cache counts in it, and
+ * must leave room for the work itself). */
+static size_t cache_bound(const fmd_serve_cfg *cfg)
+{
+    if (cfg->max_memory != 0 && cfg->cache_bytes > cfg->max_memory / 2)
+        return cfg->max_memory / 2;
+    return cfg->cache_bytes;
+}
+
 /* The root's absolute names: as given (made absolute) and resolved. Best effort: a name that
  * cannot be had only means absolute paths under it are refused. */
 static void root_names(serve *s, const char *root_path)
@@ -397,6 +406,7 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     free(s->sink_slots);
     fmd_kernel_batch_destroy(s->kb);
     serve_rules_destroy(&s->rules);
+    serve_cache_destroy(s->cache);
     free(s->root_abs_mem[0]);
     free(s->root_abs_mem[1]);
     pthread_mutex_destroy(&s->mu);
@@ -446,7 +456,10 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     st = FMD_E_NOMEM;
     fail->what = "out of memory at start-up";
     s->sink_slots = aligned_alloc(64, sizeof(serve_sink_slot) * (size_t)s->nthreads);
+    if (cfg->rules_text != NULL)
+        serve_cache_digest(cfg->rules_text, cfg->rules_len, s->rules_digest);
     if (s->sink_slots == NULL || fmd_kernel_batch_create(&s->kb, s->nthreads) != FMD_OK ||
+        serve_cache_create(&s->cache, cache_bound(cfg)) != FMD_OK ||
         fmd_rpc_writer_create(&s->w, cfg->out_fd) != FMD_OK ||
         fmd_rpc_reader_create(&rd, cfg->in_fd, cfg->max_line) != FMD_OK)
         goto fail;

@@ -57,7 +57,9 @@ static fmd_status putf(fmd_buf *b, const char *fmt, ...)
 size_t serve_mem_used(serve *s)
 {
     serve_stats *c = &s->stats;
-    return ld(&c->mem_requests) + ld(&c->mem_pending) + ld(&c->mem_held);
+    serve_cache_stats cs;
+    serve_cache_counters(s->cache, &cs);
+    return ld(&c->mem_requests) + ld(&c->mem_pending) + ld(&c->mem_held) + cs.bytes;
 }
 
 bool serve_mem_over(serve *s, size_t extra)
@@ -96,11 +98,14 @@ static fmd_status put_memory(serve *s, fmd_buf *b)
     size_t now, peak;
     rss(&now, &peak);
     serve_stats *c = &s->stats;
+    serve_cache_stats cs;
+    serve_cache_counters(s->cache, &cs);
     return putf(b,
                 "\"memory\":{\"rss\":%zu,\"peakRss\":%zu,\"used\":%zu,\"limit\":%zu,"
-                "\"requests\":%zu,\"pending\":%zu,\"held\":%zu,\"refused\":%zu}",
+                "\"requests\":%zu,\"pending\":%zu,\"held\":%zu,\"cache\":%zu,"
+                "\"refused\":%zu}",
                 now, peak, serve_mem_used(s), s->max_memory, ld(&c->mem_requests),
-                ld(&c->mem_pending), ld(&c->mem_held), ld(&c->mem_refused));
+                ld(&c->mem_pending), ld(&c->mem_held), cs.bytes, ld(&c->mem_refused));
 }
 
 /*** health ***/
@@ -183,6 +188,16 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
     FMD_TRY(putf(b, ",\"workers\":%d,", s->nthreads));
     FMD_TRY(put_memory(s, b));
+    serve_cache_stats cs;
+    serve_cache_counters(s->cache, &cs);
+    FMD_TRY(putf(b,
+                 ",\"cache\":{\"hits\":%zu,\"misses\":%zu,\"evictions\":%zu,\"bytes\":%zu,"
+                 "\"entries\":%zu,\"limit\":%zu,\"hitRatio\":",
+                 cs.hits, cs.misses, cs.evictions, cs.bytes, cs.entries, cs.limit));
+    FMD_TRY(fmd_rpc_put_number(b, cs.hits + cs.misses ? (double)cs.hits /
+                                                            (double)(cs.hits + cs.misses)
+                                                      : 0));
+    FMD_TRY(fmd_buf_putc(b, '}'));
     FMD_TRY(PUT_LIT(b, ",\"requests\":{"));
     bool first = true;
     for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++) {
@@ -344,6 +359,21 @@ static fmd_status format_prometheus(serve *s, fmd_buf *b)
                  "fastmd_memory_bytes{kind=\"used\"} %zu\n"
                  "fastmd_memory_bytes{kind=\"limit\"} %zu\n",
                  now, peak, serve_mem_used(s), s->max_memory));
+    serve_cache_stats cs;
+    serve_cache_counters(s->cache, &cs);
+    FMD_TRY(putf(b,
+                 "# HELP fastmd_cache_lookups_total Result cache lookups, by outcome.\n"
+                 "# TYPE fastmd_cache_lookups_total counter\n"
+                 "fastmd_cache_lookups_total{result=\"hit\"} %zu\n"
+                 "fastmd_cache_lookups_total{result=\"miss\"} %zu\n"
+                 "# HELP fastmd_cache_evictions_total Results dropped from the cache for room.\n"
+                 "# TYPE fastmd_cache_evictions_total counter\nfastmd_cache_evictions_total %zu\n"
+                 "# HELP fastmd_cache_bytes Bytes the result cache holds (limit: --cache-bytes).\n"
+                 "# TYPE fastmd_cache_bytes gauge\nfastmd_cache_bytes %zu\n"
+                 "fastmd_cache_bytes{kind=\"limit\"} %zu\n"
+                 "# HELP fastmd_cache_entries Results the cache holds.\n"
+                 "# TYPE fastmd_cache_entries gauge\nfastmd_cache_entries %zu\n",
+                 cs.hits, cs.misses, cs.evictions, cs.bytes, cs.limit, cs.entries));
 fail:
     return st;
 }

@@ -35,6 +35,11 @@ typedef struct fmd_serve_cfg {
      * signal interrupts the reader's read(). */
     volatile sig_atomic_t *stop;
     const char *hang_file;  /**< test hook: while this file exists, batch pages wait; NULL */
+    size_t cache_bytes;     /**< the result cache's bound; 0: no cache */
+    /** The --rules file's bytes (part of every cache key of a request without rules); may be
+     * NULL when there is none. */
+    const char *rules_text;
+    size_t rules_len;
     size_t fault_every;     /**< test hook: fmd_rpc_load_items()'s; 0 in production */
     size_t delay_us;        /**< test hook: each batch page takes this much longer; 0 */
     fmd_placement *placement; /**< the engine's threads (the caller opens and closes it) */

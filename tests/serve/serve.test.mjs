@@ -926,7 +926,8 @@ test('--max-memory: a request over the bound gets -32001 with a retry hint; stat
   assert.equal(st.memory.limit, 65536);
   assert.equal(st.memory.refused, 1);
   assert.ok(st.memory.rss > 0 && st.memory.peakRss >= st.memory.rss);
-  assert.equal(st.memory.used, 0, 'nothing held once every request is answered');
+  assert.equal(st.memory.used, st.memory.cache, 'only the cache is held once every request is answered');
+  assert.ok(st.memory.cache <= 32768, 'the cache takes at most half of --max-memory');
   const h = (await s.request('health')).result;
   assert.equal(h.status, 'ok');
   assert.equal(h.memory.limit, 65536);
@@ -947,8 +948,9 @@ test('--max-memory bounds held results: a non-streamed batch over it gets -32001
   const streamed = (await s.request('transformBatch', { files, stream: true, progress: false })).result;
   assert.equal(streamed.stats.ok, 100);
   const st = (await s.request('stats')).result;
-  assert.equal(st.memory.used, 0);
+  assert.equal(st.memory.used, st.memory.cache);
   assert.equal(st.memory.held, 0);
+  assert.equal(st.memory.pending, 0);
   await s.close();
 });
 
@@ -990,4 +992,72 @@ test('SIGTERM: the server stops reading, answers the work in flight, and exits 0
   assert.ok(answer, 'the batch in flight is answered');
   assert.equal(answer.result.stats.ok, 40);
   assert.deepEqual(s.bad, []);
+});
+
+test('result cache: hits give the same bytes as misses and as no cache; options and rules are in the key', async () => {
+  const files = pages(300, (i) => `---\ntitle: T${i % 5}\n---\n# Page ${i % 50}\n\nText *${i % 50}* [l](/x).\n`);
+  // Some pages share their bytes (i % 50): hits inside one batch too.
+  const run = async (args) => {
+    const s = new Server(['--threads', '2', ...args]);
+    const out = [];
+    for (const params of [
+      { files, progress: false },
+      { files, progress: false },
+      { files, progress: false, stream: true },
+      { files: files.map((f, i) => ({ file: `other/${i}.md`, content: f.content })), progress: false },
+    ]) {
+      const id = s.post('transformBatch', params);
+      const r = await s.response(id);
+      const items = params.stream ? s.notes('batchItem', r.result.batchId).map((m) => m.params) : r.result.results;
+      out.push({ items: JSON.stringify(items.map(({ batchId, ...x }) => x)), stats: r.result.stats });
+    }
+    const one = (await s.request('transform', { file: 'a/b-c.md', content: files[3].content })).result;
+    const one2 = (await s.request('transform', { file: 'a/b-c.md', content: files[3].content })).result;
+    const smart = (await s.request('transform', { content: '"q"\n', options: { smartPunctuation: true } })).result.html;
+    const plain = (await s.request('transform', { content: '"q"\n' })).result.html;
+    const ruled = (await s.request('transform', { content: '"q"\n', options: { rules: [{ pattern: 'q', replacement: 'z' }] } })).result.html;
+    const st = (await s.request('stats')).result;
+    await s.close();
+    return { out, one: JSON.stringify(one), one2: JSON.stringify(one2), smart, plain, ruled, st };
+  };
+  const cached = await run([]);
+  const none = await run(['--cache-bytes', '0']);
+  for (let k = 0; k < 4; k++) assert.equal(cached.out[k].items, none.out[k].items, `batch ${k}: same bytes`);
+  assert.equal(cached.out[0].items, cached.out[1].items);
+  assert.equal(cached.one, none.one);
+  assert.equal(cached.one, cached.one2);
+  assert.match(cached.one, /"title":"T3"/);
+  assert.equal(cached.smart, none.smart);
+  assert.equal(cached.plain, '<p>&quot;q&quot;</p>\n');
+  assert.notEqual(cached.smart, cached.plain, 'options are part of the key');
+  assert.equal(cached.ruled, '<p>&quot;z&quot;</p>\n', 'rules are part of the key');
+  // The first batch misses 50 distinct pages (and hits the rest inside the batch only when a page
+  // was cached before its twin was looked up); the second hits every page.
+  assert.equal(cached.out[1].stats.cacheHits, 300);
+  assert.equal(cached.out[1].stats.cacheMisses, 0);
+  assert.equal(cached.out[3].stats.cacheHits, 300, 'the file name is not in the key');
+  assert.equal(none.out[1].stats.cacheHits, 0);
+  assert.ok(cached.st.cache.hits >= 900);
+  assert.ok(cached.st.cache.entries >= 50 && cached.st.cache.entries <= 53);
+  assert.ok(cached.st.cache.hitRatio > 0.5 && cached.st.cache.hitRatio <= 1);
+  assert.equal(none.st.cache.entries, 0);
+});
+
+test('result cache: bounded in bytes under 10,000 unique pages, evicting the least recently used', async () => {
+  const s = new Server(['--threads', '2', '--cache-bytes', '1M']);
+  const files = pages(10000, (i) => `# Page ${i}\n\n${'Some words of page ' + i + '. '.repeat(1)}\n`.repeat(3));
+  const r = (await s.request('transformBatch', { files, stream: true, progress: false })).result;
+  assert.equal(r.stats.ok, 10000);
+  assert.equal(r.stats.cacheMisses, 10000);
+  const st = (await s.request('stats')).result;
+  assert.equal(st.cache.limit, 1 << 20);
+  assert.ok(st.cache.bytes <= st.cache.limit, `${st.cache.bytes} <= ${st.cache.limit}`);
+  assert.ok(st.cache.evictions > 0);
+  assert.equal(st.cache.entries + st.cache.evictions, 10000);
+  // The most recent pages are still there, the first ones were evicted.
+  const again = (await s.request('transformBatch', { files: [files[9999], files[0]], progress: false })).result;
+  assert.equal(again.stats.cacheHits, 1);
+  const h = (await s.request('health')).result;
+  assert.ok(h.memory.cache > 0 && h.memory.cache <= st.cache.limit);
+  await s.close();
 });

@@ -187,6 +187,10 @@ export interface BatchStats {
     ok: number;
     failed: number;
     retried: number;
+    cancelled?: number;
+    /** Pages answered from the sidecar's result cache, and pages looked up and not found. */
+    cacheHits?: number;
+    cacheMisses?: number;
     ms: number;
     [field: string]: unknown;
 }

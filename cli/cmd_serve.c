@@ -2,6 +2,7 @@
 /* fastmd serve: the flags, the environment's test hooks and the messages; the server itself is
  * serve/ (fmd_serve_run()). Standard output carries protocol lines only; logs go to stderr. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -36,6 +37,8 @@ static const char help_serve[] =
     "                            -32001 Overloaded with a retry hint (default: no bound)\n"
     "  --cache-bytes BYTES       bound of the result cache, keyed by the page's and the options'\n"
     "                            digests (default 256M; 0 turns it off)\n"
+    "  --trace FILE              write a trace of every request, batch phase and page (Chrome\n"
+    "                            Trace Event JSON: open it in Perfetto or chrome://tracing)\n"
     "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
     "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
@@ -53,6 +56,7 @@ enum {
     OPT_MAX_LINE,
     OPT_NO_BIND,
     OPT_CACHE_BYTES,
+    OPT_TRACE,
     OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
 
@@ -137,13 +141,14 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"max-memory", 1, NULL, OPT_MAX_MEMORY},
                                              {"stall-seconds", 1, NULL, OPT_STALL},
                                              {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
+                                             {"trace", 1, NULL, OPT_TRACE},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
     const char *root_path = ".";
     size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
     size_t cache_bytes = (size_t)256 << 20;
-    const char *rules_path = NULL;
+    const char *rules_path = NULL, *trace_path = NULL;
     int lanes = 2;
     int code;
     opterr = 0;
@@ -168,6 +173,7 @@ int cli_cmd_serve(int argc, char **argv)
             else if (!cli_parse_size(optarg, &cache_bytes))
                 cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
             break;
+        case OPT_TRACE: trace_path = optarg; break;
         case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
             if (code == OPT_RULES)
@@ -199,6 +205,7 @@ int cli_cmd_serve(int argc, char **argv)
                          .stall_s = (double)stall_s,
                          .stop = &stop_flag,
                          .cache_bytes = cache_bytes,
+                         .trace_fd = -1,
                          .in_fd = STDIN_FILENO,
                          .out_fd = STDOUT_FILENO,
                          .warn = serve_warn,
@@ -220,6 +227,11 @@ int cli_cmd_serve(int argc, char **argv)
     if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
         cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));
     cfg.rules_text = rules_text;
+    if (trace_path != NULL) {
+        cfg.trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (cfg.trace_fd < 0)
+            cli_die(FMD_EXIT_CANTCREAT, cmd, "--trace %s: %s", trace_path, strerror(errno));
+    }
     fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
@@ -235,5 +247,7 @@ int cli_cmd_serve(int argc, char **argv)
     cli_placement_report(&pl, cmd);
     cli_placement_close(&pl);
     free(rules_text);
+    if (cfg.trace_fd >= 0)
+        close(cfg.trace_fd);
     return FMD_EXIT_OK;
 }

@@ -281,6 +281,14 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
     if (!cached && br->keys != NULL && load == FMD_OK) /* before the title from the file name */
         serve_cache_put(br->s->cache, br->keys[i], res);
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
+    if (br->s->trace != NULL && i % (br->n / SERVE_TRACE_PAGES + 1) == 0) {
+        double now = fmd_clock_now();
+        char args[96];
+        snprintf(args, sizeof args, "\"index\":%zu,\"batchId\":\"%.40s\"", i,
+                 serve_trace_plain(br->b->id) ? br->b->id : "");
+        serve_trace_span(br->s->trace, cached ? "page (cache hit)" : "page",
+                         SERVE_TID_WORKER + thread, now - res->render_s, now, br->req, args);
+    }
     atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
 
@@ -619,6 +627,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
     } else {
         if (!req->stream)
             FMD_TRY(PUT_LIT(&tail, "],"));
+        FMD_TRY(serve_put_traceparent(&tail, req, true));
         FMD_TRY(put_stats(&tail, br, cancelled, ms));
         FMD_TRY(PUT_LIT(&tail, "}}\n"));
     }
@@ -673,10 +682,11 @@ static void run_batch(serve *s, serve_batch *b)
     serve_mark_progress(s);
     size_t base_before = req->base_len;
     if (!atomic_load(&b->cancel)) {
-        double load_s = 0;
+        double load_s = 0, t_load = fmd_clock_now();
         st = fmd_rpc_load_items(req, s->root, s->root_abs, br.opt.max_input_bytes,
                                 req->options.retries, s->nthreads, s->fault_every, &load_s);
         serve_add_time(&s->stats.load_ns, load_s);
+        serve_trace_span(s->trace, "load", SERVE_TID_BATCH, t_load, t_load + load_s, req, NULL);
         for (size_t i = 0; i < br.n; i++)
             if (req->items[i].attempts > 1)
                 atomic_fetch_add(&br.retried, req->items[i].attempts - 1);
@@ -705,6 +715,7 @@ static void run_batch(serve *s, serve_batch *b)
             }
         }
     }
+    double t_render = fmd_clock_now();
     if (st == FMD_OK && n_run > 0) {
         fmd_page_sink sink = {.fn = batch_sink, .userdata = &br, .release = true};
         fmd_batch_run run = {.base = req->base,
@@ -717,6 +728,7 @@ static void run_batch(serve *s, serve_batch *b)
                              .cancel = &b->cancel};
         st = fmd_kernel_run_batch(s->kb, &run);
     }
+    serve_trace_span(s->trace, "render", SERVE_TID_BATCH, t_render, fmd_clock_now(), req, NULL);
     /* Every slot the sink did not fill was skipped: cancelled (or the run failed as a whole). */
     size_t cancelled = 0;
     for (size_t i = 0; i < br.n; i++) {
@@ -774,6 +786,15 @@ void *serve_batch_main(void *arg)
 {
     serve *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-batch");
+    serve_trace_thread(s->trace, SERVE_TID_BATCH, "batch executor");
+    for (int t = 0; s->trace != NULL && t < s->nthreads; t++) {
+        char line[200];
+        int n = snprintf(line, sizeof line,
+                         "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%d,"
+                         "\"args\":{\"name\":\"engine worker %d\"}},\n",
+                         (long)getpid(), SERVE_TID_WORKER + t, t);
+        serve_trace_write(s->trace, line, (size_t)n);
+    }
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->bq_head == NULL && !s->draining)

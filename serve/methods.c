@@ -122,6 +122,12 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         if (st == FMD_OK)
             st = fmd_rpc_put_page_result(&b, item->file, &res,
                                          req->include_code ? FMD_RPC_RESULT_CODE : 0);
+        if (st == FMD_OK && req->parent_span[0] != '\0') {
+            b.len--; /* the result's closing brace: _meta goes inside it */
+            st = serve_put_traceparent(&b, req, false);
+            if (st == FMD_OK)
+                st = fmd_buf_putc(&b, '}');
+        }
         finish(s, req, &b, st, t0);
     }
     serve_rules_release(&s->rules, handle);

@@ -1150,9 +1150,53 @@ static bool parse_digest(pctx *c, const json_t *params)
     return ok;
 }
 
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool all_zero(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '0')
+            return false;
+    return true;
+}
+
+/* params._meta.traceparent (W3C Trace Context, version 00):
+ * "00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>", neither id all zeros. */
+static bool parse_trace(pctx *c, const json_t *params)
+{
+    json_t *meta = json_object_get(params, "_meta");
+    if (meta == NULL || json_is_null(meta))
+        return true;
+    if (!json_is_object(meta))
+        return bad_param(c, "params._meta", "expected an object");
+    json_t *tp = json_object_get(meta, "traceparent");
+    if (tp == NULL || json_is_null(tp))
+        return true;
+    const char *v = json_is_string(tp) ? json_string_value(tp) : NULL;
+    if (v == NULL || json_string_length(tp) != 55 || strncmp(v, "00-", 3) != 0 || v[35] != '-' ||
+        v[52] != '-' || !is_hex(v + 3, 32) || !is_hex(v + 36, 16) || !is_hex(v + 53, 2) ||
+        all_zero(v + 3, 32) || all_zero(v + 36, 16))
+        return bad_param(c, "params._meta.traceparent",
+                         "expected a W3C traceparent \"00-<32 hex>-<16 hex>-<2 hex>\"");
+    memcpy(c->r->trace_id, v + 3, 32);
+    c->r->trace_id[32] = '\0';
+    memcpy(c->r->parent_span, v + 36, 16);
+    c->r->parent_span[16] = '\0';
+    c->r->trace_flags = (unsigned char)strtoul(v + 53, NULL, 16);
+    return true;
+}
+
 static bool parse_params(pctx *c, const json_t *params)
 {
     fmd_rpc_request *r = c->r;
+    if (!parse_trace(c, params))
+        return false;
     switch (r->method) {
     case FMD_RPC_TRANSFORM:
         r->include_code = true;

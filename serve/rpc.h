@@ -159,6 +159,12 @@ typedef struct fmd_rpc_request {
     const char *error_data;  /**< NULL, or a JSON value for error.data */
     double t_read;           /**< set by the caller: when the line was read (for latency) */
     size_t mem_bytes;        /**< set by the caller: bytes counted against --max-memory */
+    /** W3C trace context: params._meta.traceparent's trace id (32 lower-case hex digits) and
+     * parent span id (16), NUL-terminated; empty when the request gave none. */
+    char trace_id[33];
+    char parent_span[17];
+    unsigned char trace_flags;
+    char span_id[17]; /**< this request's span (16 hex digits), made by the server */
     /** params.bytes: raw bytes that follow the request line (its attachment), whatever else is
      * wrong with the request; fmd_rpc_read_attachment() reads them. */
     size_t attach_bytes;

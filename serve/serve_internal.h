@@ -111,6 +111,33 @@ void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
 /** The counters (all 0 without a cache). Threads: safe. */
 void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
 
+/*** The trace (serve_trace.c) ***/
+
+typedef struct serve_trace serve_trace;
+/** Pages of one batch traced one by one; above it, every (n / limit + 1)-th page. */
+#define SERVE_TRACE_PAGES 1000
+/** Track (tid) numbers: the reader, the batch executor, lane k, engine worker k. */
+enum { SERVE_TID_READER = 1, SERVE_TID_BATCH = 2, SERVE_TID_LANE = 10, SERVE_TID_WORKER = 100 };
+
+/** Start a trace on @p fd (the caller's; -1: no trace, *out NULL). Writes the array's head.
+ * @return FMD_OK or FMD_E_NOMEM. */
+fmd_status serve_trace_open(serve_trace **out, int fd);
+void serve_trace_close(serve_trace *t);
+/** Write whole lines (one write per call, under the trace's lock). */
+void serve_trace_write(serve_trace *t, const char *line, size_t len);
+/** Name the calling thread's track @p tid (a metadata event) and remember it for
+ * serve_trace_tid(). @p t may be NULL (then only remembered). */
+void serve_trace_thread(serve_trace *t, int tid, const char *name);
+/** Whether @p s can go into a JSON string as it is (no quote, backslash or control character). */
+bool serve_trace_plain(const char *s);
+/** The calling thread's track (0: none set). */
+int serve_trace_tid(void);
+/** One complete span ("ph":"X") named @p name on track @p tid from @p start to @p end
+ * (fmd_clock_now() seconds), with the request's trace id, span id, parent span and id, and
+ * @p extra_args (JSON members without braces, or NULL). Nothing when @p t is NULL. */
+void serve_trace_span(serve_trace *t, const char *name, int tid, double start, double end,
+                      const fmd_rpc_request *req, const char *extra_args);
+
 /*** The server ***/
 
 typedef struct serve_batch serve_batch;
@@ -154,6 +181,9 @@ typedef struct serve {
     serve_stats stats;
     serve_rules_cache rules;
     serve_cache *cache;           /* NULL: --cache-bytes 0 */
+    serve_trace *trace;           /* NULL: no --trace */
+    atomic_int lanes_started;     /* numbers the lanes' trace tracks */
+    atomic_uint_fast64_t trace_seq;
     unsigned char rules_digest[16]; /* of the --rules file's bytes (zero without one) */
 
     /* The batch executor's own. */
@@ -191,6 +221,13 @@ struct serve_batch {
 /** The options digest of @p req (its options as resolved, its rules or the server's): the second
  * half of every cache key of the request (serve_cache.c). */
 void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned char out[16]);
+
+/** Give @p req its span id, and a trace id when its traceparent gave none (serve_trace.c). */
+void serve_trace_ids(serve *s, fmd_rpc_request *req);
+
+/** When @p req gave a traceparent: `,"_meta":{"traceparent":"00-<trace>-<its span>-<flags>"}`
+ * (or without the leading comma, with a trailing one, when @p before_more); else nothing. */
+fmd_status serve_put_traceparent(fmd_buf *b, const fmd_rpc_request *req, bool before_more);
 
 /*** Answers (cmd_serve.c) ***/
 

@@ -46,6 +46,9 @@ void serve_done(serve *s, const fmd_rpc_request *req)
     atomic_fetch_add_explicit(&s->stats.lat_counts[m][k], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.lat_sum_ns[m], (uint_fast64_t)(ms * 1e6),
                               memory_order_relaxed);
+    if (s->trace != NULL)
+        serve_trace_span(s->trace, fmd_rpc_method_name(req->method), serve_trace_tid(),
+                         req->t_read, req->t_read + ms * 1e-3, req, NULL);
 }
 
 void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
@@ -119,6 +122,10 @@ static void *lane_main(void *arg)
 {
     serve *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-lane");
+    char name[32];
+    int k = atomic_fetch_add(&s->lanes_started, 1);
+    snprintf(name, sizeof name, "lane %d", k);
+    serve_trace_thread(s->trace, SERVE_TID_LANE + k, name);
     serve_lane lane = {0};
     bool ok = fmd_arena_create(&lane.out, 0) == FMD_OK &&
               fmd_arena_create(&lane.scratch, 0) == FMD_OK &&
@@ -288,6 +295,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         }
         req->t_read = t_read;
         req->mem_bytes = line.len + req->base_len;
+        serve_trace_ids(s, req);
         atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);
         if (req->error != 0) {
             const char *data = req->error_data;
@@ -407,6 +415,7 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     fmd_kernel_batch_destroy(s->kb);
     serve_rules_destroy(&s->rules);
     serve_cache_destroy(s->cache);
+    serve_trace_close(s->trace);
     free(s->root_abs_mem[0]);
     free(s->root_abs_mem[1]);
     pthread_mutex_destroy(&s->mu);
@@ -460,6 +469,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         serve_cache_digest(cfg->rules_text, cfg->rules_len, s->rules_digest);
     if (s->sink_slots == NULL || fmd_kernel_batch_create(&s->kb, s->nthreads) != FMD_OK ||
         serve_cache_create(&s->cache, cache_bound(cfg)) != FMD_OK ||
+        serve_trace_open(&s->trace, cfg->trace_fd) != FMD_OK ||
         fmd_rpc_writer_create(&s->w, cfg->out_fd) != FMD_OK ||
         fmd_rpc_reader_create(&rd, cfg->in_fd, cfg->max_line) != FMD_OK)
         goto fail;
@@ -492,6 +502,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         return st;
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    serve_trace_thread(s->trace, SERVE_TID_READER, "reader");
     fail->what = NULL;
     if (cfg->ready != NULL)
         cfg->ready(s->nthreads, cfg->lanes, cfg->userdata);

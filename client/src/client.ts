@@ -224,6 +224,8 @@ export class Fastmd extends EventEmitter {
     /** Sends any request; resolves with its result. For methods this client has no wrapper for. */
     async call<T>(method: string, params?: unknown, call: CallOptions = {}): Promise<T> {
         const { signal, timeoutMs } = call;
+        if (call.traceparent && params && typeof params === 'object')
+            params = { ...(params as Record<string, unknown>), _meta: { traceparent: call.traceparent } };
         if (signal?.aborted) throw cancelled(signal);
         const conn = await this.connection();
         const { id, promise } = conn.request<T>(method, params);

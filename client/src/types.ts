@@ -119,12 +119,19 @@ export interface BatchOptions {
      * `html` when first read, exactly as the sidecar would build it, so the HTML crosses the pipe once.
      */
     includeCode?: boolean;
+    /**
+     * A W3C traceparent ("00-<trace id>-<parent span id>-<flags>"): sent as params._meta.traceparent,
+     * so that the sidecar's spans (--trace) join the caller's OpenTelemetry trace.
+     */
+    traceparent?: string;
 }
 
 /** Options of a single call (transform, normalize, ...). */
 export interface CallOptions {
     signal?: AbortSignal;
     timeoutMs?: number;
+    /** A W3C traceparent, sent as params._meta.traceparent (see BatchOptions.traceparent). */
+    traceparent?: string;
 }
 
 export interface NormalizeOptions {

@@ -320,3 +320,19 @@ test('close() lets the work in flight finish and drops the rest with ClosedError
     const exit = (await closing) as { exitCode: number | null };
     assert.equal(exit.exitCode, 0);
 });
+
+test('traceparent is passed through: the sidecar echoes the trace id with its own span', { timeout: 60_000 }, async () => {
+    const c = await createFastmd({ binary, workers: 2 });
+    try {
+        const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+        const r = await c.transform('a.md', '# A\n', {}, { traceparent: tp });
+        const echoed = (r._meta as { traceparent: string }).traceparent;
+        assert.match(echoed, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+        assert.notEqual(echoed, tp, 'the sidecar answers with its own span id');
+        const items = await c.transformBatch([{ file: 'b.md', content: '# B\n' }], { traceparent: tp });
+        assert.equal(items[0]!.ok, true);
+        await assert.rejects(c.transform('a.md', '# A\n', {}, { traceparent: 'nonsense' }), /traceparent/);
+    } finally {
+        await c.close();
+    }
+});

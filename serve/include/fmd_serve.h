@@ -36,6 +36,9 @@ typedef struct fmd_serve_cfg {
     volatile sig_atomic_t *stop;
     const char *hang_file;  /**< test hook: while this file exists, batch pages wait; NULL */
     size_t cache_bytes;     /**< the result cache's bound; 0: no cache */
+    /** Where the trace goes (Chrome Trace Event JSON, docs/protocol.md "Tracing"); the caller
+     * opens and closes it. -1: no trace. */
+    int trace_fd;
     /** The --rules file's bytes (part of every cache key of a request without rules); may be
      * NULL when there is none. */
     const char *rules_text;

@@ -1061,3 +1061,42 @@ test('result cache: bounded in bytes under 10,000 unique pages, evicting the lea
   assert.ok(h.memory.cache > 0 && h.memory.cache <= st.cache.limit);
   await s.close();
 });
+
+test('--trace: Chrome trace JSON with a track per thread and the request\'s traceparent; echoed in results', async () => {
+  const dir = tmpdir('trace');
+  const file = path.join(dir, 'trace.json');
+  const s = new Server(['--threads', '2', '--trace', file]);
+  const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const one = (await s.request('transform', { content: '# A\n', _meta: { traceparent: tp } })).result;
+  assert.match(one._meta.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  const batch = (await s.request('transformBatch', { files: pages(20), progress: false, _meta: { traceparent: tp } })).result;
+  assert.match(batch._meta.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  const plain = (await s.request('transform', { content: '# B\n' })).result;
+  assert.equal(plain._meta, undefined, 'no traceparent given: nothing echoed');
+  const bad = await s.request('transform', { content: 'x', _meta: { traceparent: '00-0-0-0' } });
+  assert.equal(bad.error.code, -32602);
+  await s.close();
+  // The array may stay open (the format allows it); closed here to parse it strictly.
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(text.startsWith('[\n'));
+  const events = JSON.parse(text.replace(/,\s*$/, '') + ']');
+  const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid, e.args.name]));
+  assert.equal(names.get(1), 'reader');
+  assert.equal(names.get(2), 'batch executor');
+  assert.ok([...names.values()].includes('lane 0'));
+  assert.ok([...names.values()].includes('engine worker 0'));
+  const spans = events.filter((e) => e.ph === 'X');
+  for (const e of spans) {
+    assert.equal(typeof e.ts, 'number');
+    assert.ok(e.dur >= 0);
+    assert.match(e.args.traceId, /^[0-9a-f]{32}$/);
+  }
+  const traced = spans.filter((e) => e.args.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.ok(traced.some((e) => e.name === 'transform' && e.args.parentSpanId === '00f067aa0ba902b7'));
+  assert.ok(traced.some((e) => e.name === 'transformBatch'));
+  assert.ok(traced.some((e) => e.name === 'render' && e.tid === 2));
+  assert.equal(traced.filter((e) => e.name === 'page').length, 20, 'one span per page');
+  assert.ok(traced.filter((e) => e.name === 'page').every((e) => e.tid >= 100 && names.has(e.tid)));
+  assert.ok(spans.some((e) => e.name === 'transform' && e.args.traceId !== '4bf92f3577b34da6a3ce929d0e0e4736'),
+    'a request without traceparent gets a trace id of its own');
+});

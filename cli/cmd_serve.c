@@ -39,6 +39,9 @@ static const char help_serve[] =
     "                            digests (default 256M; 0 turns it off)\n"
     "  --trace FILE              write a trace of every request, batch phase and page (Chrome\n"
     "                            Trace Event JSON: open it in Perfetto or chrome://tracing)\n"
+    "  --alert NAME=VALUE        raise an alert (an `alert` notification, and in health and\n"
+    "                            stats) while NAME reaches VALUE: queue, p99Ms, failureRate,\n"
+    "                            memory (bytes, K/M/G), stallSeconds; repeatable; none by default\n"
     "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
     "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
@@ -57,6 +60,7 @@ enum {
     OPT_NO_BIND,
     OPT_CACHE_BYTES,
     OPT_TRACE,
+    OPT_ALERT,
     OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
 
@@ -119,6 +123,35 @@ static bool read_whole(const char *path, char **out, size_t *len)
     return true;
 }
 
+/* --alert NAME=VALUE. */
+static void parse_alert(const char *arg, double alerts[FMD_SERVE_ALERT_COUNT])
+{
+    const char *eq = strchr(arg, '=');
+    for (int a = 0; eq != NULL && a < FMD_SERVE_ALERT_COUNT; a++) {
+        const char *name = fmd_serve_alert_name((fmd_serve_alert)a);
+        if (strlen(name) != (size_t)(eq - arg) || strncmp(arg, name, (size_t)(eq - arg)) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        size_t bytes;
+        if (a == FMD_SERVE_ALERT_MEMORY && *end != '\0' && cli_parse_size(eq + 1, &bytes)) {
+            v = (double)bytes;
+            end = (char *)eq + 1 + strlen(eq + 1);
+        }
+        if (eq[1] == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
+            (a == FMD_SERVE_ALERT_FAILURE_RATE && v > 1))
+            cli_die(FMD_EXIT_USAGE, cmd, "--alert %s: the value must be a number above 0%s", arg,
+                    a == FMD_SERVE_ALERT_FAILURE_RATE ? " and at most 1" : "");
+        alerts[a] = v;
+        return;
+    }
+    cli_die(FMD_EXIT_USAGE, cmd,
+            "--alert '%s': expected NAME=VALUE, NAME one of queue, p99Ms, failureRate, memory, "
+            "stallSeconds",
+            arg);
+}
+
 static size_t parse_count(const char *arg, const char *flag, size_t lo, size_t hi)
 {
     char *end;
@@ -142,6 +175,7 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"stall-seconds", 1, NULL, OPT_STALL},
                                              {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
                                              {"trace", 1, NULL, OPT_TRACE},
+                                             {"alert", 1, NULL, OPT_ALERT},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -149,6 +183,7 @@ int cli_cmd_serve(int argc, char **argv)
     size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
     size_t cache_bytes = (size_t)256 << 20;
     const char *rules_path = NULL, *trace_path = NULL;
+    double alerts[FMD_SERVE_ALERT_COUNT] = {0};
     int lanes = 2;
     int code;
     opterr = 0;
@@ -174,6 +209,7 @@ int cli_cmd_serve(int argc, char **argv)
                 cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
             break;
         case OPT_TRACE: trace_path = optarg; break;
+        case OPT_ALERT: parse_alert(optarg, alerts); break;
         case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
             if (code == OPT_RULES)
@@ -223,6 +259,7 @@ int cli_cmd_serve(int argc, char **argv)
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')
         cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+    memcpy(cfg.alerts, alerts, sizeof alerts);
     char *rules_text = NULL;
     if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
         cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));

@@ -813,6 +813,7 @@ void *serve_batch_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         run_batch(s, b); /* clears s->running before it answers */
+        serve_alerts_check(s);
         pthread_mutex_lock(&s->mu);
         s->running = NULL; /* (also on the paths that answer nothing) */
         pthread_mutex_unlock(&s->mu);

@@ -171,6 +171,7 @@ typedef struct serve {
     size_t max_queued;
     size_t max_memory; /* 0: none */
     double stall_s;
+    double alert_at[FMD_SERVE_ALERT_COUNT]; /* <= 0: off */
     const char *hang_file; /* test hook (FMD_TEST_HOOKS builds) */
     /* Test hooks, from the environment, 0 in production: FASTMD_SERVE_TEST_FAULT_EVERY (see
      * fmd_rpc_load_items()) and FASTMD_SERVE_TEST_DELAY_US (each batch page then takes this much
@@ -202,6 +203,7 @@ typedef struct serve {
     serve_batch *running;
     unsigned long next_batch_no;
     bool draining;
+    unsigned alerts_active; /* bit a: alert a is raised */
 } serve;
 
 /** A batch, from submission to its answer. The reader reads id, req->id, cancel, completed and
@@ -269,6 +271,12 @@ size_t serve_mem_used(serve *s);
 bool serve_mem_over(serve *s, size_t extra);
 /** Record that the engine made progress now (a page finished, a batch started). */
 void serve_mark_progress(serve *s);
+
+/*** Alerts (serve_stats.c) ***/
+
+/** Measure every alert with a threshold, and send an `alert` notification for each that is
+ * raised or cleared since the last look. Threads: any (takes serve.mu). */
+void serve_alerts_check(serve *s);
 
 /*** health and stats (serve_stats.c) ***/
 

@@ -82,10 +82,12 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
             st = fmd_buf_puts(&b, "{\"pong\":true}");
         break;
     case FMD_RPC_HEALTH:
+        serve_alerts_check(s);
         if (st == FMD_OK)
             st = serve_format_health(s, &b);
         break;
     case FMD_RPC_STATS:
+        serve_alerts_check(s);
         if (st == FMD_OK)
             st = serve_format_stats(s, &b, req->prometheus);
         break;
@@ -157,6 +159,7 @@ static void *lane_main(void *arg)
         free(job);
         atomic_fetch_sub(&s->stats.mem_requests, mem);
         serve_mark_progress(s);
+        serve_alerts_check(s);
         pthread_mutex_lock(&s->mu);
         s->small_running--;
         pthread_mutex_unlock(&s->mu);
@@ -351,6 +354,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
                 fmd_rpc_request_free(req);
             else
                 serve_batch_submit(s, req);
+            serve_alerts_check(s); /* the queue may have grown */
             break;
         default:
             fmd_rpc_request_free(req);
@@ -443,6 +447,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->max_memory = cfg->max_memory;
     s->stall_s = cfg->stall_s > 0 ? cfg->stall_s : SERVE_STALL_S_DEFAULT;
     s->hang_file = cfg->hang_file;
+    memcpy(s->alert_at, cfg->alerts, sizeof s->alert_at);
     serve_mark_progress(s);
     s->root_path = cfg->root_path;
     s->fault_every = cfg->fault_every;

@@ -108,6 +108,131 @@ static fmd_status put_memory(serve *s, fmd_buf *b)
                 ld(&c->mem_pending), ld(&c->mem_held), cs.bytes, ld(&c->mem_refused));
 }
 
+/*** Alerts ***/
+
+static const char *const alert_names[FMD_SERVE_ALERT_COUNT] = {
+    [FMD_SERVE_ALERT_QUEUE] = "queue",
+    [FMD_SERVE_ALERT_P99_MS] = "p99Ms",
+    [FMD_SERVE_ALERT_FAILURE_RATE] = "failureRate",
+    [FMD_SERVE_ALERT_MEMORY] = "memory",
+    [FMD_SERVE_ALERT_STALL_S] = "stallSeconds",
+};
+
+const char *fmd_serve_alert_name(fmd_serve_alert a)
+{
+    return (unsigned)a < FMD_SERVE_ALERT_COUNT ? alert_names[a] : NULL;
+}
+
+/* The p99 latency of transform and transformBatch since start, in ms: the upper bound of the
+ * histogram bucket that holds it (the last bound when it is beyond them); 0 with no request. */
+static double p99_ms(serve *s)
+{
+    size_t counts[SERVE_N_BUCKETS + 1] = {0}, total = 0;
+    const int ms[2] = {FMD_RPC_TRANSFORM, FMD_RPC_TRANSFORM_BATCH};
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k <= SERVE_N_BUCKETS; k++) {
+            size_t v = ld(&s->stats.lat_counts[ms[m]][k]);
+            counts[k] += v;
+            total += v;
+        }
+    if (total == 0)
+        return 0;
+    size_t want = total - total / 100, cum = 0; /* the 99th percentile's rank, rounded up */
+    for (int k = 0; k <= SERVE_N_BUCKETS; k++) {
+        cum += counts[k];
+        if (cum >= want)
+            return serve_buckets_ms[k < SERVE_N_BUCKETS ? k : SERVE_N_BUCKETS - 1];
+    }
+    return serve_buckets_ms[SERVE_N_BUCKETS - 1];
+}
+
+/* Under s->mu: the measured value of each alert. */
+static void alert_values(serve *s, double v[FMD_SERVE_ALERT_COUNT])
+{
+    size_t ok = ld(&s->stats.pages_ok), failed = ld(&s->stats.pages_failed);
+    bool busy = s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 ||
+                s->small_running > 0;
+    v[FMD_SERVE_ALERT_QUEUE] = (double)(s->batches_queued + s->small_queued);
+    v[FMD_SERVE_ALERT_P99_MS] = p99_ms(s);
+    v[FMD_SERVE_ALERT_FAILURE_RATE] = ok + failed ? (double)failed / (double)(ok + failed) : 0;
+    v[FMD_SERVE_ALERT_MEMORY] = (double)serve_mem_used(s);
+    v[FMD_SERVE_ALERT_STALL_S] =
+        busy ? fmd_clock_now() - (double)atomic_load(&s->stats.last_progress_ns) * 1e-9 : 0;
+}
+
+/* The alert's JSON object. */
+static fmd_status put_alert(fmd_buf *b, const serve *s, int a, double value)
+{
+    fmd_status st = putf(b, "{\"name\":\"%s\",\"value\":", alert_names[a]);
+    if (st == FMD_OK)
+        st = fmd_rpc_put_number(b, value);
+    if (st == FMD_OK)
+        st = PUT_LIT(b, ",\"threshold\":");
+    if (st == FMD_OK)
+        st = fmd_rpc_put_number(b, s->alert_at[a]);
+    return st;
+}
+
+void serve_alerts_check(serve *s)
+{
+    bool any = false;
+    for (int a = 0; a < FMD_SERVE_ALERT_COUNT; a++)
+        any |= s->alert_at[a] > 0;
+    if (!any)
+        return;
+    double v[FMD_SERVE_ALERT_COUNT];
+    pthread_mutex_lock(&s->mu);
+    alert_values(s, v);
+    unsigned now = 0;
+    for (int a = 0; a < FMD_SERVE_ALERT_COUNT; a++)
+        if (s->alert_at[a] > 0 && v[a] >= s->alert_at[a])
+            now |= 1u << a;
+    unsigned changed = now ^ s->alerts_active;
+    s->alerts_active = now;
+    pthread_mutex_unlock(&s->mu);
+    for (int a = 0; changed != 0 && a < FMD_SERVE_ALERT_COUNT; a++) {
+        if (!(changed & (1u << a)))
+            continue;
+        fmd_arena *ar = NULL;
+        if (fmd_arena_create(&ar, 512) != FMD_OK)
+            return;
+        fmd_buf b;
+        fmd_buf_init(&b, ar);
+        fmd_status st = fmd_rpc_put_notification_head(&b, "alert");
+        if (st == FMD_OK)
+            st = put_alert(&b, s, a, v[a]);
+        if (st == FMD_OK)
+            st = (now & (1u << a)) ? PUT_LIT(&b, ",\"state\":\"raised\"}}\n")
+                                   : PUT_LIT(&b, ",\"state\":\"cleared\"}}\n");
+        if (st == FMD_OK)
+            serve_send(s, &b);
+        fmd_arena_destroy(ar);
+    }
+}
+
+/* Under s->mu: "alerts":[...] of the alerts raised at the last check. */
+static fmd_status put_active_alerts(fmd_buf *b, serve *s)
+{
+    double v[FMD_SERVE_ALERT_COUNT];
+    alert_values(s, v);
+    fmd_status st = PUT_LIT(b, "\"alerts\":[");
+    bool first = true;
+    for (int a = 0; a < FMD_SERVE_ALERT_COUNT && st == FMD_OK; a++) {
+        if (!(s->alerts_active & (1u << a)))
+            continue;
+        if (!first)
+            st = fmd_buf_putc(b, ',');
+        first = false;
+        if (st == FMD_OK)
+            st = put_alert(b, s, a, v[a]);
+        if (st == FMD_OK)
+            st = fmd_buf_putc(b, '}');
+    }
+    if (st == FMD_OK)
+        st = fmd_buf_putc(b, ']');
+    return st;
+}
+
 /*** health ***/
 
 /** Fraction of a bound (memory, queue) from which health says "degraded". */
@@ -125,7 +250,7 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     bool busy = s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 ||
                 s->small_running > 0;
     bool stalled = busy && since > s->stall_s;
-    const char *reasons[4];
+    const char *reasons[5];
     char stall_text[128];
     int nr = 0;
     if (stalled) {
@@ -138,6 +263,8 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     if ((double)s->batches_queued >= HEALTH_NEAR * (double)s->max_queued ||
         (double)s->small_queued >= HEALTH_NEAR * (double)s->max_queued)
         reasons[nr++] = "queue near --max-queued";
+    if (s->alerts_active != 0)
+        reasons[nr++] = "an alert threshold is crossed (see alerts)";
     const char *status = s->draining ? "draining" : stalled ? "stalled" : nr ? "degraded" : "ok";
     FMD_TRY(putf(b, "{\"status\":\"%s\",\"reasons\":[", status));
     for (int i = 0; i < nr; i++) {
@@ -157,6 +284,8 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
                  s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
                  s->small_queued));
     FMD_TRY(put_memory(s, b));
+    FMD_TRY(fmd_buf_putc(b, ','));
+    FMD_TRY(put_active_alerts(b, s));
     FMD_TRY(PUT_LIT(b, ",\"batches\":["));
     bool first = true;
     for (int pass = 0; pass < 2; pass++) {
@@ -188,6 +317,11 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
     FMD_TRY(putf(b, ",\"workers\":%d,", s->nthreads));
     FMD_TRY(put_memory(s, b));
+    FMD_TRY(fmd_buf_putc(b, ','));
+    pthread_mutex_lock(&s->mu);
+    st = put_active_alerts(b, s);
+    pthread_mutex_unlock(&s->mu);
+    FMD_TRY(st);
     serve_cache_stats cs;
     serve_cache_counters(s->cache, &cs);
     FMD_TRY(putf(b,

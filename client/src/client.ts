@@ -74,7 +74,8 @@ export interface ResubmitInfo {
  * Events: 'ready' ({pid, version}), 'exit' (SidecarExit: a sidecar went away unexpectedly),
  * 'restart' (RestartInfo), 'resubmit' (ResubmitInfo), 'failed' (SidecarCrashedError: the restart
  * budget is spent), 'warning' (ProtocolError and other reports), 'stderr' (one line of the
- * sidecar's stderr).
+ * sidecar's stderr), 'alert' ({name, value, threshold, state}: a threshold the sidecar was started
+ * with, `args: ['--alert', 'p99Ms=250']`, was crossed or is clear again).
  */
 export class Fastmd extends EventEmitter {
     /** The fastmd executable (the name asked for when none was found). */
@@ -380,6 +381,7 @@ export class Fastmd extends EventEmitter {
         });
         conn.on('warning', (e: Error) => this.report(e));
         conn.on('stderr', (line: string) => this.emit('stderr', line));
+        conn.on('alert', (params: Record<string, unknown>) => this.emit('alert', params));
         let timedOut = false;
         const timer = setTimeout(() => {
             timedOut = true;

@@ -336,3 +336,19 @@ test('traceparent is passed through: the sidecar echoes the trace id with its ow
         await c.close();
     }
 });
+
+test('alert notifications from the sidecar are emitted as "alert" events, not protocol warnings', { timeout: 60_000 }, async () => {
+    const c = await createFastmd({ binary, workers: 2, args: ['--alert', 'failureRate=0.5'] });
+    const seen: Array<Record<string, unknown>> = [];
+    const warnings: Error[] = [];
+    c.on('alert', (a: Record<string, unknown>) => seen.push(a));
+    c.on('warning', (e: Error) => warnings.push(e));
+    try {
+        await assert.rejects(c.transform('bad.md', '---\na: [\n---\n', {}));
+        await c.health();
+        assert.deepEqual(seen.map((a) => [a.name, a.state]), [['failureRate', 'raised']]);
+        assert.deepEqual(warnings, []);
+    } finally {
+        await c.close();
+    }
+});

@@ -18,6 +18,19 @@ typedef void (*fmd_serve_warn_fn)(const char *what, fmd_status st, int err, void
 /** Called once the threads are started, before the first request is read. */
 typedef void (*fmd_serve_ready_fn)(int nthreads, int lanes, void *userdata);
 
+/** Alert thresholds (--alert NAME=VALUE); docs/protocol.md, "Alerts". */
+typedef enum fmd_serve_alert {
+    FMD_SERVE_ALERT_QUEUE = 0,     /**< "queue": requests waiting (batches and small) */
+    FMD_SERVE_ALERT_P99_MS,        /**< "p99Ms": p99 latency of transform and transformBatch */
+    FMD_SERVE_ALERT_FAILURE_RATE,  /**< "failureRate": failed / finished pages, 0..1 */
+    FMD_SERVE_ALERT_MEMORY,        /**< "memory": bytes held (memory.used) */
+    FMD_SERVE_ALERT_STALL_S,       /**< "stallSeconds": seconds without a finished page, busy */
+    FMD_SERVE_ALERT_COUNT
+} fmd_serve_alert;
+
+/** The protocol name of alert @p a ("p99Ms"), or NULL. */
+const char *fmd_serve_alert_name(fmd_serve_alert a);
+
 typedef struct fmd_serve_cfg {
     fmd_options defaults;   /**< under each request's options */
     const char *root_path;  /**< pages given by path are read from beneath this directory */
@@ -39,6 +52,8 @@ typedef struct fmd_serve_cfg {
     /** Where the trace goes (Chrome Trace Event JSON, docs/protocol.md "Tracing"); the caller
      * opens and closes it. -1: no trace. */
     int trace_fd;
+    /** Thresholds; a value <= 0 leaves that alert off (the default for every alert). */
+    double alerts[FMD_SERVE_ALERT_COUNT];
     /** The --rules file's bytes (part of every cache key of a request without rules); may be
      * NULL when there is none. */
     const char *rules_text;

@@ -1100,3 +1100,29 @@ test('--trace: Chrome trace JSON with a track per thread and the request\'s trac
   assert.ok(spans.some((e) => e.name === 'transform' && e.args.traceId !== '4bf92f3577b34da6a3ce929d0e0e4736'),
     'a request without traceparent gets a trace id of its own');
 });
+
+test('alerts: raised and cleared as notifications, shown in health and stats while raised', async () => {
+  const s = new Server(['--threads', '2', '--alert', 'failureRate=0.5', '--alert', 'queue=2'], {
+    env: { FASTMD_SERVE_TEST_DELAY_US: '20000' },
+  });
+  const alerts = () => s.notes('alert').map((m) => `${m.params.name}:${m.params.state}`);
+  const bad = await s.request('transform', { file: 'bad.md', content: '---\na: [\n---\n' });
+  assert.equal(bad.error.code, -32002);
+  const raised = await s.waitFor((m) => m.method === 'alert' && m.params.state === 'raised', 'an alert');
+  assert.deepEqual(raised.params, { name: 'failureRate', value: 1, threshold: 0.5, state: 'raised' });
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'degraded');
+  assert.deepEqual(h.alerts.map((a) => a.name), ['failureRate']);
+  assert.deepEqual((await s.request('stats')).result.alerts.map((a) => a.name), ['failureRate']);
+  for (let i = 0; i < 3; i++) await s.request('transform', { content: `# ok ${i}\n` });
+  await s.waitFor((m) => m.method === 'alert' && m.params.name === 'failureRate' && m.params.state === 'cleared', 'cleared');
+  // Batches waiting behind a slow one: the queue alert, then cleared once they ran.
+  const ids = [0, 1, 2, 3].map(() => s.post('transformBatch', { files: pages(5), progress: false }));
+  for (const id of ids) await s.response(id);
+  await s.request('health');
+  assert.deepEqual(alerts(), ['failureRate:raised', 'failureRate:cleared', 'queue:raised', 'queue:cleared']);
+  const ok = (await s.request('health')).result;
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.alerts, []);
+  await s.close();
+});

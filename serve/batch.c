@@ -306,10 +306,14 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
         }
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
-        if (format_item(br, i, res, &b) == FMD_OK)
-            sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
-        if (sent) /* until the stream's writer has it out */
+        if (format_item(br, i, res, &b) == FMD_OK) {
+            /* Counted until the stream's writer has it out: before the put, so that the
+             * writer's subtraction never comes first. */
             atomic_fetch_add_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
+            sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
+            if (!sent)
+                atomic_fetch_sub_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
+        }
         fmd_arena_reset(me->fmt);
     }
     if (!sent) { /* not sent: neither is its HTML */

@@ -42,6 +42,8 @@ static const char help_serve[] =
     "  --alert NAME=VALUE        raise an alert (an `alert` notification, and in health and\n"
     "                            stats) while NAME reaches VALUE: queue, p99Ms, failureRate,\n"
     "                            memory (bytes, K/M/G), stallSeconds; repeatable; none by default\n"
+    "  --metrics-file FILE       write the Prometheus text of stats to FILE (atomically) every\n"
+    "                            --metrics-interval seconds (default 10) and at exit\n"
     "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
     "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
@@ -61,6 +63,8 @@ enum {
     OPT_CACHE_BYTES,
     OPT_TRACE,
     OPT_ALERT,
+    OPT_METRICS_FILE,
+    OPT_METRICS_INTERVAL,
     OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
 
@@ -176,13 +180,16 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
                                              {"trace", 1, NULL, OPT_TRACE},
                                              {"alert", 1, NULL, OPT_ALERT},
+                                             {"metrics-file", 1, NULL, OPT_METRICS_FILE},
+                                             {"metrics-interval", 1, NULL, OPT_METRICS_INTERVAL},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
     const char *root_path = ".";
     size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
     size_t cache_bytes = (size_t)256 << 20;
-    const char *rules_path = NULL, *trace_path = NULL;
+    const char *rules_path = NULL, *trace_path = NULL, *metrics_path = NULL;
+    size_t metrics_s = 10;
     double alerts[FMD_SERVE_ALERT_COUNT] = {0};
     int lanes = 2;
     int code;
@@ -210,6 +217,10 @@ int cli_cmd_serve(int argc, char **argv)
             break;
         case OPT_TRACE: trace_path = optarg; break;
         case OPT_ALERT: parse_alert(optarg, alerts); break;
+        case OPT_METRICS_FILE: metrics_path = optarg; break;
+        case OPT_METRICS_INTERVAL:
+            metrics_s = parse_count(optarg, "--metrics-interval", 1, 86400);
+            break;
         case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
             if (code == OPT_RULES)
@@ -242,6 +253,8 @@ int cli_cmd_serve(int argc, char **argv)
                          .stop = &stop_flag,
                          .cache_bytes = cache_bytes,
                          .trace_fd = -1,
+                         .metrics_path = metrics_path,
+                         .metrics_s = (double)metrics_s,
                          .in_fd = STDIN_FILENO,
                          .out_fd = STDOUT_FILENO,
                          .warn = serve_warn,

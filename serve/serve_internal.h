@@ -195,6 +195,7 @@ typedef struct serve {
     pthread_mutex_t mu;
     pthread_cond_t cv_small; /* a small job came, or draining */
     pthread_cond_t cv_batch; /* a batch came, or draining */
+    pthread_cond_t cv_metrics; /* draining: the metrics writer's last round */
     serve_job *small_head, *small_tail;
     size_t small_queued;
     size_t small_running;
@@ -282,6 +283,8 @@ void serve_alerts_check(serve *s);
 
 /** Append health's result object. Takes serve.mu. */
 fmd_status serve_format_health(serve *s, fmd_buf *b);
+/** Append the Prometheus text exposition of the counters. */
+fmd_status serve_format_prometheus(serve *s, fmd_buf *b);
 /** Append stats' result object (JSON counters, or {contentType, text} for Prometheus). */
 fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus);
 

@@ -6,6 +6,7 @@
  * callback. Never prints, never exits. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,44 @@ static void submit_small(serve *s, fmd_rpc_request *req)
     s->small_queued++;
     pthread_cond_signal(&s->cv_small);
     pthread_mutex_unlock(&s->mu);
+}
+
+/*** The metrics file ***/
+
+/* Write the Prometheus text to cfg->metrics_path, atomically. */
+static void write_metrics(serve *s)
+{
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
+        return;
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    int err = 0;
+    fmd_status st = serve_format_prometheus(s, &b);
+    if (st == FMD_OK)
+        st = fmd_io_write_file_atomic(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
+    if (st != FMD_OK && s->cfg->warn != NULL)
+        s->cfg->warn("writing --metrics-file", st, err, s->cfg->userdata);
+    fmd_arena_destroy(a);
+}
+
+/* The metrics writer: every metrics_s seconds, and once more when the server drains. */
+static void *metrics_main(void *arg)
+{
+    serve *s = arg;
+    pthread_setname_np(pthread_self(), "fastmd-metrics");
+    double every = s->cfg->metrics_s > 0 ? s->cfg->metrics_s : 10.0;
+    for (;;) {
+        write_metrics(s);
+        pthread_mutex_lock(&s->mu);
+        struct timespec ts = fmd_clock_deadline(every);
+        while (!s->draining && pthread_cond_timedwait(&s->cv_metrics, &s->mu, &ts) == 0) {
+        }
+        bool draining = s->draining;
+        pthread_mutex_unlock(&s->mu);
+        if (draining)
+            return NULL; /* the last round is written after the drain, by fmd_serve_run() */
+    }
 }
 
 /*** The reader ***/
@@ -425,6 +464,7 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_small);
     pthread_cond_destroy(&s->cv_batch);
+    pthread_cond_destroy(&s->cv_metrics);
 }
 
 fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
@@ -459,6 +499,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_small, NULL);
     pthread_cond_init(&s->cv_batch, NULL);
+    pthread_cond_init(&s->cv_metrics, NULL);
     pthread_t *lane_tids = NULL;
     fmd_rpc_reader *rd = NULL;
     fmd_status st = fmd_io_root_open(cfg->root_path, &s->root, &fail->err);
@@ -506,6 +547,11 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fail->what = "cannot start the batch thread";
         return st;
     }
+    pthread_t metrics_tid;
+    if (cfg->metrics_path != NULL && pthread_create(&metrics_tid, NULL, metrics_main, s) != 0) {
+        fail->what = "cannot start the metrics thread";
+        return st;
+    }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     serve_trace_thread(s->trace, SERVE_TID_READER, "reader");
     fail->what = NULL;
@@ -519,10 +565,15 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->draining = true;
     pthread_cond_broadcast(&s->cv_small);
     pthread_cond_broadcast(&s->cv_batch);
+    pthread_cond_broadcast(&s->cv_metrics);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < cfg->lanes; i++)
         pthread_join(lane_tids[i], NULL);
     pthread_join(batch_tid, NULL);
+    if (cfg->metrics_path != NULL) {
+        pthread_join(metrics_tid, NULL);
+        write_metrics(s); /* the final counters */
+    }
     if (shutdown_req != NULL) {
         if (shutdown_req->id != NULL) {
             fmd_arena *a = NULL;

@@ -397,7 +397,7 @@ fail:
 
 /*** stats: Prometheus text ***/
 
-static fmd_status format_prometheus(serve *s, fmd_buf *b)
+fmd_status serve_format_prometheus(serve *s, fmd_buf *b)
 {
     fmd_status st = FMD_OK;
     serve_stats *c = &s->stats;
@@ -522,7 +522,7 @@ fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus)
         return st;
     fmd_buf text;
     fmd_buf_init(&text, a);
-    FMD_TRY(format_prometheus(s, &text));
+    FMD_TRY(serve_format_prometheus(s, &text));
     FMD_TRY(PUT_LIT(b, "{\"contentType\":\"text/plain; version=0.0.4\",\"text\":"));
     FMD_TRY(fmd_rpc_put_string(b, text.ptr, text.len));
     FMD_TRY(fmd_buf_putc(b, '}'));

@@ -52,6 +52,11 @@ typedef struct fmd_serve_cfg {
     /** Where the trace goes (Chrome Trace Event JSON, docs/protocol.md "Tracing"); the caller
      * opens and closes it. -1: no trace. */
     int trace_fd;
+    /** Where to write the Prometheus text of `stats` every metrics_s seconds and at exit
+     * (atomically: a temporary file renamed over it), for a scraper without the pipe; NULL:
+     * never. Relative to the working directory. */
+    const char *metrics_path;
+    double metrics_s; /**< 0: 10 seconds */
     /** Thresholds; a value <= 0 leaves that alert off (the default for every alert). */
     double alerts[FMD_SERVE_ALERT_COUNT];
     /** The --rules file's bytes (part of every cache key of a request without rules); may be

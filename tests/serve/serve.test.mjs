@@ -1126,3 +1126,20 @@ test('alerts: raised and cleared as notifications, shown in health and stats whi
   assert.deepEqual(ok.alerts, []);
   await s.close();
 });
+
+test('--metrics-file: the Prometheus text, rewritten atomically every interval and at exit', async () => {
+  const dir = tmpdir('metrics');
+  const file = path.join(dir, 'fastmd.prom');
+  const s = new Server(['--metrics-file', file, '--metrics-interval', '1']);
+  await s.request('transform', { content: '# A\n' });
+  const deadline = Date.now() + 10000;
+  const read = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  while (!/fastmd_requests_total\{method="transform"\} 1\n/.test(read()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.match(read(), /fastmd_requests_total\{method="transform"\} 1\n/, 'written within the interval');
+  assert.match(read(), /# TYPE fastmd_pages_total counter/);
+  await s.request('transform', { content: '# B\n' });
+  await s.close();
+  assert.match(read(), /fastmd_requests_total\{method="transform"\} 2\n/, 'the final counters at exit');
+  assert.deepEqual(fs.readdirSync(dir), ['fastmd.prom'], 'no temporary file left');
+});

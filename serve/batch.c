@@ -701,7 +701,10 @@ static void run_batch(serve *s, serve_batch *b)
     size_t n_run = br.n, *miss = NULL;
     fmd_page_ref *miss_refs = NULL;
     if (st == FMD_OK && br.n > 0 && s->cache != NULL) {
+        double t_cache = fmd_clock_now();
         n_run = take_hits(&br, &miss);
+        serve_trace_span(s->trace, "cache lookup", SERVE_TID_BATCH, t_cache, fmd_clock_now(), req,
+                         NULL);
         if (n_run == SIZE_MAX) {
             n_run = br.n; /* no keys: everything renders, nothing is cached */
         } else if (n_run == SIZE_MAX - 1) {

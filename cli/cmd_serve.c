@@ -299,5 +299,6 @@ int cli_cmd_serve(int argc, char **argv)
     free(rules_text);
     if (cfg.trace_fd >= 0)
         close(cfg.trace_fd);
+    cli_common_free(&c); /* the compiled --rules */
     return FMD_EXIT_OK;
 }

@@ -3,8 +3,9 @@
  * runs one batch at a time on the kernel's parallel loop, the sink that formats each page's
  * JSON on the worker thread that rendered it, and io/'s ordered stream, whose writer thread
  * writes batchItem lines or frames in input order as soon as each prefix is complete (or holds
- * the results of a batch that is not streamed) and a progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
- * pages in flight finish, and every completed result still reaches the client. */
+ * the results of a batch that is not streamed) and a progress notification at most every 100 ms.
+ * Cancellation sets the kernel's cancel flag: pages in flight finish, and every completed result
+ * still reaches the client. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <stdio.h>
@@ -369,7 +370,8 @@ static size_t take_hits(batch_run *br, size_t **miss)
     int nt = s->nthreads;
     size_t looked = 0;
     /* Page i writes only keys[i] and hit[i]; page_done writes only its own slot. */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none)                       shared(br, s, req, n, keys, hit, od) reduction(+ : looked)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none)                   \
+    shared(br, s, req, n, keys, hit, od) reduction(+ : looked)
     for (size_t i = 0; i < n; i++) {
         const fmd_page_ref *ref = &req->refs[i];
         if (ref->load_status != FMD_OK || atomic_load(&br->b->cancel))

@@ -296,17 +296,18 @@ void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned c
                      (int)o->unsafe, (int)o->heading_ids, (int)o->passthrough, o->max_input_bytes,
                      o->max_output_bytes, o->max_frontmatter_bytes,
                      req->options.rules_given ? 'R' : 'D');
-    size_t rules_len = req->options.rules_given ? req->options.rules_json.len : sizeof s->rules_digest;
+    size_t rules_len =
+        req->options.rules_given ? req->options.rules_json.len : sizeof s->rules_digest;
     char *text = malloc((size_t)n + rules_len + 1);
     if (text == NULL) { /* no digest: a key no page shares with another option set */
         memset(out, 0xff, 16);
         return;
     }
     memcpy(text, head, (size_t)n);
-    if (req->options.rules_given)
-        memcpy(text + n, req->options.rules_json.ptr, rules_len);
-    else
+    if (!req->options.rules_given)
         memcpy(text + n, s->rules_digest, rules_len);
+    else if (rules_len != 0) /* rules: [] has no text */
+        memcpy(text + n, req->options.rules_json.ptr, rules_len);
     serve_cache_digest(text, (size_t)n + rules_len, out);
     free(text);
 }

@@ -1722,8 +1722,8 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
                 items[k].err = EIO;
                 continue;
             }
-            st = fmd_io_root_read(root, beneath_path(items[k].file, root_abs), max, &bufs[j], &len, &items[k].err,
-                           &items[k].outside, &items[k].special);
+            st = fmd_io_root_read(root, beneath_path(items[k].file, root_abs), max, &bufs[j],
+                                  &len, &items[k].err, &items[k].outside, &items[k].special);
             if (st != FMD_E_IO && st != FMD_E_NOMEM)
                 break; /* success, or a failure that trying again would not change */
         }

@@ -17,6 +17,12 @@
 // /dev/null: no files); its wall time is its own (--summary-json), without process start.
 // Every run is checked: each page's hash matches the build manifest's, and (first run) each
 // page's HTML matches `build --ndjson`'s with the same options.
+// The modes above run with the result cache off (--cache-bytes 0), since they send the same pages
+// run after run. The cache has its own figures: per run a fresh server (cache on), a first pass
+// (every page a miss) then a second (every page a hit), by path and inline, through frames; the
+// medians of both and their ratio (target: the second pass at least 5x faster). Then a dev-server
+// loop: 1,000 single `transform` calls on one page whose body changes on every call and whose
+// front matter does not, with the p50 and p99 latency as the client sees it.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -180,7 +186,7 @@ async function main() {
   const nd = spawnSync(bin, ['build', '--threads', threads, '--quiet', corpus, '--ndjson', '-'], { maxBuffer: 1 << 30, encoding: 'utf8' });
   const refHtml = new Map(nd.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((m) => [m.path, m.html]));
 
-  const server = new Server(['--threads', threads, '--root', corpus]);
+  const server = new Server(['--threads', threads, '--root', corpus, '--cache-bytes', '0']);
   const stats = async () => (await server.request('stats', {})).msg.result;
   const inline = () => files.map((file, i) => ({ file, content: contents[i] }));
   const byPath = () => files.map((file) => ({ file }));
@@ -250,6 +256,43 @@ async function main() {
   }
   await server.close();
 
+  // The result cache: a first pass (misses) against a second (hits) on a fresh server each run.
+  const cacheRows = { 'cache by path, frames: miss': [], 'cache by path, frames: hit': [],
+    'cache inline bytes, frames: miss': [], 'cache inline bytes, frames: hit': [] };
+  for (let r = 0; r <= runs; r++) {
+    for (const [name, make] of [['cache by path, frames', byPath], ['cache inline bytes, frames', inlineRaw]]) {
+      const srv = new Server(['--threads', threads, '--root', corpus]);
+      for (const pass of ['miss', 'hit']) {
+        srv.items = new Array(n);
+        const t0 = performance.now();
+        const { msg } = await srv.request('transformBatch', { files: make(), options, includeCode: false, frames: true, progress: false });
+        const wall = performance.now() - t0;
+        const st = msg.result?.stats;
+        const want = pass === 'miss' ? st?.cacheMisses : st?.cacheHits;
+        if (!st || st.ok !== n || want !== n) throw new Error(`${name} ${pass}: ${JSON.stringify(msg.error ?? st)}`);
+        for (let i = 0; i < n; i++)
+          if (srv.items[i].result.html !== refHtml.get(files[i])) throw new Error(`${name} ${pass}: HTML differs for ${files[i]}`);
+        if (r > 0) cacheRows[`${name}: ${pass}`].push({ wallMs: wall });
+      }
+      await srv.close();
+    }
+  }
+  Object.assign(results, cacheRows);
+
+  // A dev server's loop: one page, its body edited on every save, its front matter unchanged.
+  const devLatency = [];
+  {
+    const srv = new Server(['--threads', threads]);
+    const body = contents.find((c) => c.startsWith('---\n')) ?? contents[0];
+    for (let k = 0; k < 1000; k++) {
+      const t0 = performance.now();
+      const { msg } = await srv.request('transform', { file: 'dev.md', content: `${body}\n\nEdit ${k}.\n`, options, includeCode: false });
+      if (!msg.result) throw new Error(`dev loop: ${JSON.stringify(msg.error)}`);
+      devLatency.push(performance.now() - t0);
+    }
+    await srv.close();
+  }
+
   // build --ndjson into a pipe read and parsed by this process, as serve's answers are: the
   // same delivery (process start included, since build has no other way to run).
   const buildPiped = () => new Promise((resolve, reject) => {
@@ -296,7 +339,7 @@ async function main() {
         jsonShare: med('jsonShare'), clientStringifyMs: med('clientStringifyMs'),
         clientParseMs: med('clientParseMs'), requestBytes: rows[0].requestBytes, responseBytes: rows[0].responseBytes,
       });
-    } else {
+    } else if (rows[0].processMs !== undefined) {
       summary[mode].processMedianMs = med('processMs');
     }
     console.log(line);
@@ -319,6 +362,15 @@ async function main() {
   ]) console.log(`  ${a.padEnd(32)} / ${b.padEnd(32)} ${ratio(a, b)}`);
   console.log(`  server side only (stats.ms, answer written), by path, no code / build --ndjson /dev/null: ` +
     `${(summary['serve by path, no code'].serverMedianMs / summary['build --ndjson /dev/null'].medianMs).toFixed(2)}x median`);
+  console.log('\nresult cache, second pass against first (target: at least 5x faster):');
+  for (const m of ['cache by path, frames', 'cache inline bytes, frames'])
+    console.log(`  ${m.padEnd(32)} miss ${summary[`${m}: miss`].medianMs.toFixed(1)} ms, hit ${summary[`${m}: hit`].medianMs.toFixed(1)} ms median: ` +
+      `${(summary[`${m}: miss`].medianMs / summary[`${m}: hit`].medianMs).toFixed(2)}x median, ` +
+      `${(summary[`${m}: miss`].minMs / summary[`${m}: hit`].minMs).toFixed(2)}x min`);
+  const lat = [...devLatency].sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+  summary['dev loop: 1000 transforms, body edited'] = { p50Ms: pct(50), p99Ms: pct(99) };
+  console.log(`\ndev-server loop (1000 transform calls, body edited each time): p50 ${pct(50).toFixed(3)} ms, p99 ${pct(99).toFixed(3)} ms`);
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ pages: n, bytes, threads: Number(threads), runs, summary }, null, 2) + '\n');
 }
 

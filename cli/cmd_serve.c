@@ -2,6 +2,7 @@
 /* fastmd serve: the flags, the environment's test hooks and the messages; the server itself is
  * serve/ (fmd_serve_run()). Standard output carries protocol lines only; logs go to stderr. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,13 +32,27 @@ static const char help_serve[] =
     "  --lanes N                 threads answering single transforms, normalize and\n"
     "                            computeDigest beside the batch engine (default 2)\n"
     "  --max-line-bytes N        longest request line (default 1G; K/M/G suffixes)\n"
+    "  --max-memory BYTES        bound on what serve holds (queued requests, results not yet\n"
+    "                            written, held batch results): over it, requests are answered\n"
+    "                            -32001 Overloaded with a retry hint (default: no bound)\n"
+    "  --cache-bytes BYTES       bound of the result cache, keyed by the page's and the options'\n"
+    "                            digests (default 256M; 0 turns it off)\n"
+    "  --trace FILE              write a trace of every request, batch phase and page (Chrome\n"
+    "                            Trace Event JSON: open it in Perfetto or chrome://tracing)\n"
+    "  --alert NAME=VALUE        raise an alert (an `alert` notification, and in health and\n"
+    "                            stats) while NAME reaches VALUE: queue, p99Ms, failureRate,\n"
+    "                            memory (bytes, K/M/G), stallSeconds; repeatable; none by default\n"
+    "  --metrics-file FILE       write the Prometheus text of stats to FILE (atomically) every\n"
+    "                            --metrics-interval seconds (default 10) and at exit\n"
+    "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
+    "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
     "\n"
     "The engine's thread count comes from --threads, else FASTMD_WORKERS, else\n"
-    "OMP_NUM_THREADS, else one per physical core. The Markdown flags above are the defaults\n"
-    "under each request's options, with footnotes and smart punctuation on as in the\n"
-    "original sidecar. Exit status: 0 after shutdown or end of input, 64 usage, 70 start-up\n"
-    "failure.\n";
+    "OMP_NUM_THREADS, else one per physical core. The Markdown flags above (the same\n"
+    "defaults as build and render) are the defaults under each request's options; --rules\n"
+    "applies to every request that sends no options.rules of its own. Exit status: 0 after\n"
+    "shutdown, the end of input or SIGTERM/SIGINT, 64 usage, 70 start-up failure.\n";
 
 enum {
     OPT_ROOT = OPT_COMMAND_BASE,
@@ -45,7 +60,22 @@ enum {
     OPT_LANES,
     OPT_MAX_LINE,
     OPT_NO_BIND,
+    OPT_CACHE_BYTES,
+    OPT_TRACE,
+    OPT_ALERT,
+    OPT_METRICS_FILE,
+    OPT_METRICS_INTERVAL,
+    OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
+
+/* Set by SIGTERM and SIGINT: the server stops reading, answers what it has, and exits 0. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
 
 static const char *const cmd = "serve";
 
@@ -62,6 +92,68 @@ static void serve_ready(int nthreads, int lanes, void *userdata)
     const char *root_path = userdata;
     fprintf(stderr, "fastmd: serve: ready: %d worker%s, %d lane%s, root %s\n", nthreads,
             nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
+}
+
+/* The whole file @p path (the --rules file, read once more for its bytes). */
+static bool read_whole(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2);
+        if (nb == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool ok = buf != NULL && !ferror(f);
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        errno = errno ? errno : EIO;
+        return false;
+    }
+    *out = buf;
+    *len = n;
+    return true;
+}
+
+/* --alert NAME=VALUE. */
+static void parse_alert(const char *arg, double alerts[FMD_SERVE_ALERT_COUNT])
+{
+    const char *eq = strchr(arg, '=');
+    for (int a = 0; eq != NULL && a < FMD_SERVE_ALERT_COUNT; a++) {
+        const char *name = fmd_serve_alert_name((fmd_serve_alert)a);
+        if (strlen(name) != (size_t)(eq - arg) || strncmp(arg, name, (size_t)(eq - arg)) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        size_t bytes;
+        if (a == FMD_SERVE_ALERT_MEMORY && *end != '\0' && cli_parse_size(eq + 1, &bytes)) {
+            v = (double)bytes;
+            end = (char *)eq + 1 + strlen(eq + 1);
+        }
+        if (eq[1] == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
+            (a == FMD_SERVE_ALERT_FAILURE_RATE && v > 1))
+            cli_die(FMD_EXIT_USAGE, cmd, "--alert %s: the value must be a number above 0%s", arg,
+                    a == FMD_SERVE_ALERT_FAILURE_RATE ? " and at most 1" : "");
+        alerts[a] = v;
+        return;
+    }
+    cli_die(FMD_EXIT_USAGE, cmd,
+            "--alert '%s': expected NAME=VALUE, NAME one of queue, p99Ms, failureRate, memory, "
+            "stallSeconds",
+            arg);
 }
 
 static size_t parse_count(const char *arg, const char *flag, size_t lo, size_t hi)
@@ -83,14 +175,22 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"lanes", 1, NULL, OPT_LANES},
                                              {"max-line-bytes", 1, NULL, OPT_MAX_LINE},
                                              {"no-bind", 0, NULL, OPT_NO_BIND},
+                                             {"max-memory", 1, NULL, OPT_MAX_MEMORY},
+                                             {"stall-seconds", 1, NULL, OPT_STALL},
+                                             {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
+                                             {"trace", 1, NULL, OPT_TRACE},
+                                             {"alert", 1, NULL, OPT_ALERT},
+                                             {"metrics-file", 1, NULL, OPT_METRICS_FILE},
+                                             {"metrics-interval", 1, NULL, OPT_METRICS_INTERVAL},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
-    /* The original sidecar rendered footnotes and smart punctuation: so does serve, unless a
-     * request's options say otherwise. */
-    c.opt.extensions |= FMD_EXT_FOOTNOTES | FMD_EXT_SMART;
     const char *root_path = ".";
-    size_t max_queued = 256, max_line = 0;
+    size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
+    size_t cache_bytes = (size_t)256 << 20;
+    const char *rules_path = NULL, *trace_path = NULL, *metrics_path = NULL;
+    size_t metrics_s = 10;
+    double alerts[FMD_SERVE_ALERT_COUNT] = {0};
     int lanes = 2;
     int code;
     opterr = 0;
@@ -105,7 +205,26 @@ int cli_cmd_serve(int argc, char **argv)
                 cli_die(FMD_EXIT_USAGE, cmd, "--max-line-bytes: '%s' is not a size", optarg);
             break;
         case OPT_NO_BIND: c.no_bind = true; break;
+        case OPT_MAX_MEMORY:
+            if (!cli_parse_size(optarg, &max_memory) || max_memory == 0)
+                cli_die(FMD_EXIT_USAGE, cmd, "--max-memory: '%s' is not a size", optarg);
+            break;
+        case OPT_CACHE_BYTES:
+            if (strcmp(optarg, "0") == 0)
+                cache_bytes = 0;
+            else if (!cli_parse_size(optarg, &cache_bytes))
+                cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
+            break;
+        case OPT_TRACE: trace_path = optarg; break;
+        case OPT_ALERT: parse_alert(optarg, alerts); break;
+        case OPT_METRICS_FILE: metrics_path = optarg; break;
+        case OPT_METRICS_INTERVAL:
+            metrics_s = parse_count(optarg, "--metrics-interval", 1, 86400);
+            break;
+        case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
+            if (code == OPT_RULES)
+                rules_path = optarg; /* its bytes are part of the cache keys (below) */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
                 cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
                         argv[optind - 1]);
@@ -117,22 +236,52 @@ int cli_cmd_serve(int argc, char **argv)
     /* A client that goes away must not kill the server mid-write: write() then fails with
      * EPIPE, and the end of input follows. */
     signal(SIGPIPE, SIG_IGN);
+    /* No SA_RESTART: the signal interrupts the reader's read(), which then sees the flag. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     fmd_serve_cfg cfg = {.defaults = c.opt,
                          .root_path = root_path,
                          .lanes = lanes,
                          .max_queued = max_queued,
                          .max_line = max_line,
+                         .max_memory = max_memory,
+                         .stall_s = (double)stall_s,
+                         .stop = &stop_flag,
+                         .cache_bytes = cache_bytes,
+                         .trace_fd = -1,
+                         .metrics_path = metrics_path,
+                         .metrics_s = (double)metrics_s,
                          .in_fd = STDIN_FILENO,
                          .out_fd = STDOUT_FILENO,
                          .warn = serve_warn,
                          .ready = c.quiet ? NULL : serve_ready,
                          .userdata = (void *)root_path};
-    const char *hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
+    const char *hook;
+#ifdef FMD_TEST_HOOKS /* test builds only (-DFMD_TEST_HOOKS=ON): never in a release binary */
+    hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
     if (hook != NULL && *hook != '\0')
         cfg.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
+    hook = getenv("FASTMD_SERVE_TEST_HANG_FILE"); /* batch pages wait while this file exists */
+    if (hook != NULL && *hook != '\0')
+        cfg.hang_file = hook;
+#endif
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
     if (hook != NULL && *hook != '\0')
         cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+    memcpy(cfg.alerts, alerts, sizeof alerts);
+    char *rules_text = NULL;
+    if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
+        cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));
+    cfg.rules_text = rules_text;
+    if (trace_path != NULL) {
+        cfg.trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (cfg.trace_fd < 0)
+            cli_die(FMD_EXIT_CANTCREAT, cmd, "--trace %s: %s", trace_path, strerror(errno));
+    }
     fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
     if (st != FMD_OK)
@@ -147,5 +296,9 @@ int cli_cmd_serve(int argc, char **argv)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);
     cli_placement_report(&pl, cmd);
     cli_placement_close(&pl);
+    free(rules_text);
+    if (cfg.trace_fd >= 0)
+        close(cfg.trace_fd);
+    cli_common_free(&c); /* the compiled --rules */
     return FMD_EXIT_OK;
 }

@@ -115,7 +115,8 @@ fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *out
     FMD_TRY(PUT_LIT(b, ",\"codeBlocks\":"));
     FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
     FMD_TRY(PUT_LIT(b, ",\"hash\":"));
-    FMD_TRY(fmd_json_put_hex64(b, r->hash));
+    /* A page the kernel failed has no content hash: null, not a hash of zero. */
+    FMD_TRY(r->status == FMD_OK ? fmd_json_put_hex64(b, r->hash) : PUT_LIT(b, "null"));
     FMD_TRY(PUT_LIT(b, ",\"bytesIn\":"));
     FMD_TRY(fmd_buf_put_u64(b, r->bytes_in));
     FMD_TRY(PUT_LIT(b, ",\"bytesOut\":"));

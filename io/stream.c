@@ -21,13 +21,14 @@
 #include "fmd_io.h"
 #include "io_internal.h"
 
-/* Lines gathered into one writev(); Linux's IOV_MAX is 1024. */
+/* Lines gathered into one writev() or one sink call; Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512
-/* How long the writer sleeps when the next line is not ready (nanoseconds). */
+/* How long the writer sleeps when the next line is not ready (seconds), by default. */
 #define STREAM_POLL_S 0.001
 
-/* One line: its bytes (malloc'ed, owned by the stream until written) and length. ready is set last,
- * with release order, by the thread that puts the line; the writer reads it with acquire order. */
+/* One line: its bytes (malloc'ed, owned by the stream until written; NULL: nothing to write for
+ * this index) and length. ready is set last, with release order, by the thread that puts the line;
+ * the writer reads it with acquire order. */
 typedef struct slot {
     char *ptr;
     size_t len;
@@ -35,14 +36,17 @@ typedef struct slot {
 } slot;
 
 struct fmd_io_stream {
-    int fd;
+    int fd;             /* -1 with a sink */
     bool close_fd;
     int dirfd;          /* where tmp_name lives, for the rename; -1 when writing in place */
     char *tmp_name;     /* temporary name, renamed to final_name at close */
     char *final_name;
+    fmd_io_stream_sink sink; /* sink.write NULL: lines go to fd */
+    fmd_io_stream_wake wake;
     slot *slots;
     size_t n;
     size_t next;        /* the writer's position: lines [0, next) are written */
+    atomic_size_t waiting_for; /* the index whose put wakes the writer; SIZE_MAX: none */
     pthread_t writer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -51,61 +55,127 @@ struct fmd_io_stream {
     int err;
 };
 
+/* Under s->mu: whether the writer has something to do now. @p timed_out: the last wait ran its
+ * whole linger. Publishes waiting_for when it has not. */
+static bool writer_should_run(fmd_io_stream *s, bool timed_out)
+{
+    if (s->aborting || s->next >= s->n)
+        return true;
+    bool head = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
+    if (s->closing)
+        return true; /* every line is put (or never will be): write or fail now */
+    if (s->wake.group <= 1)
+        return head;
+    size_t end = s->next + s->wake.group - 1 < s->n ? s->next + s->wake.group - 1 : s->n - 1;
+    if (head && (timed_out || atomic_load(&s->slots[end].ready)))
+        return true;
+    /* Wait for the group's last line; if that one is in already, for the first. Then look
+     * again: a put may have come in between (both sides are sequentially consistent: either
+     * the writer sees ready, or the putting thread sees waiting_for). */
+    atomic_store(&s->waiting_for, atomic_load(&s->slots[end].ready) ? s->next : end);
+    return atomic_load(&s->slots[s->next].ready) && atomic_load(&s->slots[end].ready);
+}
+
+/* Write (or drop, after a failure) the ready prefix from s->next, up to STREAM_IOV lines. Returns
+ * whether it took any. */
+static bool write_ready(fmd_io_stream *s)
+{
+    struct iovec iov[STREAM_IOV];
+    fmd_slice lines[STREAM_IOV];
+    size_t idx[STREAM_IOV];
+    int cnt = 0;
+    size_t k = s->next;
+    while (k < s->n && cnt < STREAM_IOV &&
+           atomic_load_explicit(&s->slots[k].ready, memory_order_acquire)) {
+        if (s->slots[k].ptr != NULL) {
+            iov[cnt].iov_base = s->slots[k].ptr;
+            iov[cnt].iov_len = s->slots[k].len;
+            lines[cnt] = (fmd_slice){s->slots[k].ptr, s->slots[k].len};
+            idx[cnt] = k;
+            cnt++;
+        }
+        k++;
+    }
+    if (k == s->next)
+        return false;
+    if (cnt > 0 && s->st == FMD_OK) {
+        if (s->sink.write != NULL) {
+            fmd_status st = s->sink.write(lines, idx, (size_t)cnt, s->sink.userdata);
+            if (st != FMD_OK)
+                s->st = st;
+        } else {
+            int e = fmd_io_writev_all(s->fd, iov, cnt);
+            if (e != 0) {
+                s->st = FMD_E_IO;
+                s->err = e;
+            }
+        }
+    }
+    for (int i = 0; i < cnt; i++) {
+        free(s->slots[idx[i]].ptr);
+        s->slots[idx[i]].ptr = NULL;
+    }
+    s->next = k;
+    return true;
+}
 
 static void *writer_main(void *arg)
 {
     fmd_io_stream *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-stream"); /* for top -H, perf, gdb */
-    struct iovec iov[STREAM_IOV];
-    size_t idx[STREAM_IOV];
+    double linger = s->wake.linger_s > 0 ? s->wake.linger_s : STREAM_POLL_S;
+    double next_tick = s->sink.tick != NULL ? fmd_clock_now() + s->sink.tick_s : 0;
+    bool timed_out = false;
     for (;;) {
-        /* Gather the ready prefix, up to STREAM_IOV lines. */
-        int cnt = 0;
-        size_t k = s->next;
-        while (k < s->n && cnt < STREAM_IOV &&
-               atomic_load_explicit(&s->slots[k].ready, memory_order_acquire)) {
-            iov[cnt].iov_base = s->slots[k].ptr;
-            iov[cnt].iov_len = s->slots[k].len;
-            idx[cnt] = k;
-            cnt++;
-            k++;
-        }
-        if (cnt > 0) {
-            if (s->st == FMD_OK) {
-                int e = fmd_io_writev_all(s->fd, iov, cnt);
-                if (e != 0) {
-                    s->st = FMD_E_IO;
-                    s->err = e;
-                }
-            }
-            for (int i = 0; i < cnt; i++) {
-                free(s->slots[idx[i]].ptr);
-                s->slots[idx[i]].ptr = NULL;
-            }
-            s->next = k;
-            continue;
-        }
         pthread_mutex_lock(&s->mu);
-        if (s->next >= s->n || s->aborting) {
-            pthread_mutex_unlock(&s->mu);
+        while (!writer_should_run(s, timed_out)) {
+            /* Nothing to write: sleep. A put wakes the writer only when it is the line waited
+             * for (a wake-up per line costs a context switch per page, as much as rendering a
+             * small page); otherwise it sleeps for the linger, and close() wakes it at once. */
+            double wait = linger;
+            if (s->sink.tick != NULL) {
+                double now = fmd_clock_now();
+                if (now >= next_tick)
+                    break;
+                if (next_tick - now < wait)
+                    wait = next_tick - now;
+            }
+            struct timespec ts = fmd_clock_deadline(wait);
+            timed_out = pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT;
+        }
+        atomic_store(&s->waiting_for, SIZE_MAX);
+        bool aborting = s->aborting, closing = s->closing;
+        pthread_mutex_unlock(&s->mu);
+        if (aborting)
+            return NULL;
+        while (write_ready(s)) {
+            /* the whole ready prefix, STREAM_IOV lines at a time */
+        }
+        timed_out = false;
+        if (s->next >= s->n) {
+            if (!closing) { /* every line written: wait for close (or abort) */
+                pthread_mutex_lock(&s->mu);
+                while (!s->closing && !s->aborting)
+                    pthread_cond_wait(&s->cv, &s->mu);
+                aborting = s->aborting;
+                pthread_mutex_unlock(&s->mu);
+                if (aborting)
+                    return NULL;
+            }
+            if (s->sink.tick != NULL)
+                s->sink.tick(true, s->sink.userdata);
             return NULL;
         }
-        /* Nothing ready: sleep a little. Puts do not wake the writer line by line (a wake-up
-         * per line costs a context switch per page, as much as rendering a small page); it
-         * polls every STREAM_POLL_S instead, and close() wakes it at once. */
-        bool ready = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
-        if (s->closing && !ready) {
+        if (closing && !atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire)) {
             /* Closed with a line never put: a caller bug; fail rather than wait forever. */
             if (s->st == FMD_OK)
                 s->st = FMD_E_USAGE;
-            pthread_mutex_unlock(&s->mu);
             return NULL;
         }
-        if (!ready) {
-            struct timespec ts = fmd_clock_deadline(STREAM_POLL_S);
-            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        if (s->sink.tick != NULL && fmd_clock_now() >= next_tick) {
+            s->sink.tick(false, s->sink.userdata);
+            next_tick = fmd_clock_now() + s->sink.tick_s;
         }
-        pthread_mutex_unlock(&s->mu);
     }
 }
 
@@ -117,6 +187,7 @@ static fmd_status start(fmd_io_stream **out, fmd_io_stream *s, size_t n)
         return FMD_E_NOMEM;
     for (size_t i = 0; i < n; i++)
         atomic_init(&s->slots[i].ready, 0);
+    atomic_init(&s->waiting_for, SIZE_MAX);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -236,6 +307,41 @@ fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t
     return st;
 }
 
+fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_stream_sink *sink,
+                                   const fmd_io_stream_wake *wake)
+{
+    *out = NULL;
+    if (sink == NULL || sink->write == NULL || (sink->tick != NULL && !(sink->tick_s > 0)))
+        return FMD_E_USAGE;
+    fmd_io_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return FMD_E_NOMEM;
+    s->fd = -1;
+    s->dirfd = -1;
+    s->sink = *sink;
+    if (wake != NULL)
+        s->wake = *wake;
+    fmd_status st = start(out, s, n);
+    if (st != FMD_OK)
+        free_stream(s);
+    return st;
+}
+
+/* Mark line @p index ready; wake the writer if it waits for exactly this one (wake policy). */
+static void publish(fmd_io_stream *s, size_t index)
+{
+    if (s->wake.group <= 1) {
+        atomic_store_explicit(&s->slots[index].ready, 1, memory_order_release);
+        return;
+    }
+    atomic_store(&s->slots[index].ready, 1);
+    if (atomic_load(&s->waiting_for) == index) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len)
 {
     if (index >= s->n)
@@ -246,7 +352,7 @@ fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, s
         return FMD_E_NOMEM;
     memcpy(sl->ptr, line, len);
     sl->len = len;
-    atomic_store_explicit(&sl->ready, 1, memory_order_release);
+    publish(s, index);
     return FMD_OK;
 }
 
@@ -257,7 +363,7 @@ fmd_status fmd_io_stream_put_owned(fmd_io_stream *s, size_t index, char *line, s
     slot *sl = &s->slots[index];
     sl->ptr = line;
     sl->len = len;
-    atomic_store_explicit(&sl->ready, 1, memory_order_release);
+    publish(s, index);
     return FMD_OK;
 }
 

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* fastmd serve's batches: the queue (FIFO, bounded by --max-queued), the executor thread that
  * runs one batch at a time on the kernel's parallel loop, the sink that formats each page's
- * JSON on the worker thread that rendered it, and the monitor thread of each batch, which
- * writes batchItem notifications in input order as soon as each prefix is complete and a
- * progress notification at most every 100 ms. Cancellation sets the kernel's cancel flag:
- * pages in flight finish, and every completed result still reaches the client. */
+ * JSON on the worker thread that rendered it, and io/'s ordered stream, whose writer thread
+ * writes batchItem lines or frames in input order as soon as each prefix is complete (or holds
+ * the results of a batch that is not streamed) and a progress notification at most every 100 ms.
+ * Cancellation sets the kernel's cancel flag: pages in flight finish, and every completed result
+ * still reaches the client. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <omp.h>
 
 #include "fmd_title.h"
 #include "serve_internal.h"
@@ -19,19 +23,18 @@
 
 /** Progress notifications of one batch are at least this far apart (seconds). */
 #define PROGRESS_INTERVAL 0.1
-/** Formatted items handed to one fmd_rpc_write() by the monitor. */
-#define EMIT_GROUP 512
 
 /*** Queue and registry ***/
 
-/* Under s->mu: the live batch (running or queued) with this batch ID, or request id. */
+/* Under s->mu: the live batch (running or queued) with this batch ID, or request id (compared
+ * by JSON value: 8 and 8.0 are the same id). */
 static serve_batch *find_live(serve *s, const char *key, bool by_request)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (serve_batch *x = pass == 0 ? s->running : s->bq_head; x != NULL;
              x = pass == 0 ? NULL : x->next) {
-            const char *k = by_request ? x->req->id : x->id;
-            if (k != NULL && strcmp(k, key) == 0)
+            if (by_request ? fmd_rpc_id_equal(x->req->id, key)
+                           : x->id != NULL && strcmp(x->id, key) == 0)
                 return x;
         }
     }
@@ -52,6 +55,7 @@ bool serve_batch_cancel(serve *s, const char *key, bool by_request)
 
 static void batch_free(serve *s, serve_batch *b)
 {
+    atomic_fetch_sub(&s->stats.mem_requests, b->mem_counted);
     serve_rules_release(&s->rules, b->rules_handle);
     fmd_rpc_request_free(b->req);
     free(b->id);
@@ -119,6 +123,10 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
         batch_free(s, b);
         return;
     }
+    if (s->running == NULL && s->batches_queued == 0)
+        serve_mark_progress(s); /* idle until now: the stall clock starts here */
+    atomic_fetch_add(&s->stats.mem_requests, req->mem_bytes);
+    b->mem_counted = req->mem_bytes;
     if (s->bq_tail != NULL)
         s->bq_tail->next = b;
     else
@@ -131,14 +139,11 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
 
 /*** One batch's run ***/
 
-/* One item's formatted JSON: a whole batchItem line (streaming), or the {"index":..} element of
- * results (not streaming) or of a batchFrame's items (frames, with its HTML apart in html).
- * ready is set last, with release order, by the thread that formatted it; ptr NULL with ready
- * set: the item was skipped (cancelled) or could not be formatted. */
+/* One item's state beside its formatted JSON (which goes into the ordered stream): with frames,
+ * its HTML, sent apart after the frame's line (malloc'ed; NULL when it has none). ready is set by
+ * the sink that handled the item; items never handled were skipped (cancelled). */
 typedef struct item_slot {
-    char *ptr;
-    size_t len;
-    char *html; /* frames: the item's HTML (malloc'ed; NULL when it has none) */
+    char *html;
     size_t html_len;
     atomic_int ready;
 } item_slot;
@@ -150,18 +155,24 @@ typedef struct batch_run {
     fmd_options opt;
     item_slot *slots;
     size_t n;
+    fmd_io_stream *stream; /* each item's formatted JSON, in input order (io/stream.c) */
     atomic_size_t retried;
     atomic_size_t last_done; /* index + 1 of the item completed last; 0: none yet */
     atomic_size_t ser_ns;    /* serialisation time of this batch, nanoseconds */
     atomic_size_t render_ns;
     atomic_size_t bytes_in, bytes_out;
+    /* The result cache: the key of every page (NULL without a cache), and the index in the
+     * batch of the kernel's page j (NULL: j itself) when hits were taken out. */
+    unsigned char (*keys)[SERVE_CACHE_KEY];
+    const size_t *miss_idx;
+    atomic_size_t cache_hits, cache_misses;
 
-    /* The monitor. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    atomic_size_t waiting_for; /* the index the monitor waits for; SIZE_MAX: none */
-    bool done;                 /* under mu: every slot is final */
-    size_t next_emit;          /* monitor's own: items [0, next_emit) are written */
+    /* The stream's writer thread's own. */
+    size_t progress_sent; /* completed count of the last progress notification */
+    /* Not streamed: the items of results, joined by commas, held until the answer. */
+    char *held;
+    size_t held_len, held_cap;
+    bool held_over; /* the results went over --max-memory: answered -32001 */
 } batch_run;
 
 /* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
@@ -213,17 +224,52 @@ static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result 
     return false;
 }
 
-/* The kernel's sink: runs on the worker thread right after page @p i is rendered. */
-static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait_s, void *ud)
+/* Format item @p i into @p b: a whole batchItem line (streaming), or the {"index":..} element of
+ * results (not streaming) or of a batchFrame's items (frames, with its HTML kept apart in its
+ * slot). */
+static fmd_status format_item(batch_run *br, size_t i, fmd_result *res, fmd_buf *b)
 {
-    (void)wait_s;
-    batch_run *br = ud;
+    fmd_status st = FMD_OK;
+    fmd_status load = br->req->refs[i].load_status;
+    bool ok = load == FMD_OK && res->status == FMD_OK;
+    if (br->req->frames) {
+        FMD_TRY(put_item(b, br, i, res, false, true));
+    } else if (br->req->stream) {
+        FMD_TRY(fmd_rpc_put_notification_head(b, "batchItem"));
+        FMD_TRY(put_item(b, br, i, res, true, false));
+        FMD_TRY(PUT_LIT(b, "}\n"));
+    } else {
+        FMD_TRY(put_item(b, br, i, res, false, false));
+    }
+    if (br->req->frames && ok && res->html.len != 0) {
+        item_slot *slot = &br->slots[i];
+        slot->html = malloc(res->html.len);
+        if (slot->html == NULL)
+            return FMD_E_NOMEM;
+        memcpy(slot->html, res->html.ptr, res->html.len);
+        slot->html_len = res->html.len;
+    }
+fail:
+    return st;
+}
+
+/* One page done (rendered, or found in the cache when @p cached): retry, cache, format, hand to
+ * the stream. Runs on the worker thread @p thread. */
+static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool cached)
+{
     serve_sink_slot *me = &br->s->sink_slots[thread];
     if (br->s->delay_us != 0) { /* the test hook: a slow page */
         struct timespec ts = {(time_t)(br->s->delay_us / 1000000),
                               (long)(br->s->delay_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
     }
+#ifdef FMD_TEST_HOOKS
+    /* The test hook of the health tests: the engine hangs while the file exists. */
+    while (br->s->hang_file != NULL && access(br->s->hang_file, F_OK) == 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+#endif
     const fmd_rpc_item *it = &br->req->items[i];
     fmd_status load = br->req->refs[i].load_status;
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
@@ -233,53 +279,43 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
     if (load == FMD_OK && fmd_status_is_transient(res->status) && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
+    if (!cached && br->keys != NULL && load == FMD_OK) /* before the title from the file name */
+        serve_cache_put(br->s->cache, br->keys[i], res);
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
+    if (br->s->trace != NULL && i % (br->n / SERVE_TRACE_PAGES + 1) == 0) {
+        double now = fmd_clock_now();
+        char args[96];
+        snprintf(args, sizeof args, "\"index\":%zu,\"batchId\":\"%.40s\"", i,
+                 serve_trace_plain(br->b->id) ? br->b->id : "");
+        serve_trace_span(br->s->trace, cached ? "page (cache hit)" : "page",
+                         SERVE_TID_WORKER + thread, now - res->render_s, now, br->req, args);
+    }
     atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
 
     double t0 = fmd_clock_now();
     item_slot *slot = &br->slots[i];
+    bool sent = false;
     if (me->fmt != NULL) {
         /* No front matter title and no heading: the file name, as `fastmd build` does. */
         if (load == FMD_OK && res->status == FMD_OK)
             fmd_title_fallback(&res->title, it->file, me->fmt);
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
-        fmd_status st = FMD_OK;
-        bool ok = load == FMD_OK && res->status == FMD_OK;
-        if (br->req->frames) {
-            st = put_item(&b, br, i, res, false, true);
-        } else if (br->req->stream) {
-            st = fmd_rpc_put_notification_head(&b, "batchItem");
-            if (st == FMD_OK)
-                st = put_item(&b, br, i, res, true, false);
-            if (st == FMD_OK)
-                st = PUT_LIT(&b, "}\n");
-        } else {
-            st = put_item(&b, br, i, res, false, false);
-        }
-        if (st == FMD_OK && br->req->frames && ok && res->html.len != 0) {
-            slot->html = malloc(res->html.len);
-            if (slot->html == NULL) {
-                st = FMD_E_NOMEM;
-            } else {
-                memcpy(slot->html, res->html.ptr, res->html.len);
-                slot->html_len = res->html.len;
-            }
-        }
-        if (st == FMD_OK) {
-            slot->ptr = malloc(b.len);
-            if (slot->ptr != NULL) {
-                memcpy(slot->ptr, b.ptr, b.len);
-                slot->len = b.len;
-            }
-        }
-        if (slot->ptr == NULL) { /* not sent: neither is its HTML */
-            free(slot->html);
-            slot->html = NULL;
-            slot->html_len = 0;
+        if (format_item(br, i, res, &b) == FMD_OK) {
+            /* Counted until the stream's writer has it out: before the put, so that the
+             * writer's subtraction never comes first. */
+            atomic_fetch_add_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
+            sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
+            if (!sent)
+                atomic_fetch_sub_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
         }
         fmd_arena_reset(me->fmt);
+    }
+    if (!sent) { /* not sent: neither is its HTML */
+        free(slot->html);
+        slot->html = NULL;
+        slot->html_len = 0;
     }
     if (me->out != NULL)
         fmd_arena_reset(me->out);
@@ -291,35 +327,93 @@ static fmd_status batch_sink(size_t i, int thread, fmd_result *res, double *wait
         atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
     atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
-    /* Publish the slot; wake the monitor only if it waits for exactly this item (the last of
-     * its group, see monitor_main). Both sides are sequentially consistent: either the monitor
-     * sees ready, or this sees waiting_for. */
-    atomic_store(&slot->ready, 1);
-    if (br->req->stream && atomic_load(&br->waiting_for) == i) {
-        pthread_mutex_lock(&br->mu);
-        pthread_cond_signal(&br->cv);
-        pthread_mutex_unlock(&br->mu);
-    }
+    serve_mark_progress(br->s);
+    atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
+    if (!sent)
+        (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
+}
+
+/* The kernel's sink: runs on the worker thread right after its page @p j is rendered. */
+static fmd_status batch_sink(size_t j, int thread, fmd_result *res, double *wait_s, void *ud)
+{
+    (void)wait_s;
+    batch_run *br = ud;
+    page_done(br, br->miss_idx != NULL ? br->miss_idx[j] : j, thread, res, false);
     return FMD_OK;
 }
 
-/*** The monitor: ordered batchItem lines and progress ***/
+/* With a cache: the key of every page, and every hit answered now, in parallel on the engine's
+ * threads. Returns the pages left to render (their indexes in *miss, malloc'ed) or SIZE_MAX when
+ * memory ran out (then nothing was taken from the cache and every page renders). */
+static size_t take_hits(batch_run *br, size_t **miss)
+{
+    serve *s = br->s;
+    fmd_rpc_request *req = br->req;
+    size_t n = br->n;
+    *miss = NULL;
+    br->keys = malloc(sizeof *br->keys * (n ? n : 1));
+    bool *hit = calloc(n ? n : 1, sizeof *hit);
+    if (br->keys == NULL || hit == NULL) {
+        free(br->keys);
+        br->keys = NULL;
+        free(hit);
+        return SIZE_MAX;
+    }
+    unsigned char od[16];
+    serve_options_digest(s, req, od);
+    unsigned char(*keys)[SERVE_CACHE_KEY] = br->keys;
+    int nt = s->nthreads;
+    size_t looked = 0;
+    /* Page i writes only keys[i] and hit[i]; page_done writes only its own slot. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none)                   \
+    shared(br, s, req, n, keys, hit, od) reduction(+ : looked)
+    for (size_t i = 0; i < n; i++) {
+        const fmd_page_ref *ref = &req->refs[i];
+        if (ref->load_status != FMD_OK || atomic_load(&br->b->cancel))
+            continue;
+        serve_cache_key(req->base + ref->offset, ref->len, od, keys[i]);
+        int t = omp_get_thread_num();
+        serve_sink_slot *me = &s->sink_slots[t];
+        if (me->out == NULL && fmd_arena_create(&me->out, 0) != FMD_OK)
+            continue;
+        fmd_result res;
+        looked++;
+        if (serve_cache_get(s->cache, keys[i], me->out, &res)) {
+            res.bytes_in = ref->len;
+            hit[i] = true;
+            page_done(br, i, t, &res, true);
+        }
+    }
+    size_t n_miss = 0;
+    for (size_t i = 0; i < n; i++)
+        n_miss += !hit[i];
+    atomic_store(&br->cache_hits, n - n_miss);
+    atomic_store(&br->cache_misses, looked - (n - n_miss));
+    size_t *idx = malloc(sizeof *idx * (n_miss ? n_miss : 1));
+    if (idx == NULL) {
+        /* Hits are answered already: the rest must still render, so fail those alone. */
+        free(hit);
+        return SIZE_MAX - 1;
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (!hit[i])
+            idx[k++] = i;
+    free(hit);
+    *miss = idx;
+    return n_miss;
+}
 
-/* Write items [from, to) (the formatted ones) as one batchFrame: the notification line
+/*** The stream's sink: ordered batchItem lines, frames, held results, progress ***/
+
+/* Write items as one batchFrame: the notification line
  * {"jsonrpc":"2.0","method":"batchFrame","params":{"batchId":..,"bytes":N,"lengths":[..],
  * "items":[..]}}, then the N bytes of their HTML, item after item (lengths[k] bytes for items[k]),
  * in one fmd_rpc_write(), so that nothing else is written in between. */
-static void emit_frame(batch_run *br, size_t from, size_t to)
+static void emit_frame(batch_run *br, const fmd_slice *items, const size_t *index, size_t cnt)
 {
-    size_t cnt = 0, bytes = 0;
-    for (size_t j = from; j < to; j++) {
-        if (br->slots[j].ptr != NULL) {
-            cnt++;
-            bytes += br->slots[j].html_len;
-        }
-    }
-    if (cnt == 0)
-        return;
+    size_t bytes = 0;
+    for (size_t m = 0; m < cnt; m++)
+        bytes += br->slots[index[m]].html_len;
     fmd_arena *a = NULL;
     fmd_slice *parts = malloc(sizeof *parts * (3 * cnt + 2));
     if (parts == NULL || fmd_arena_create(&a, 4096) != FMD_OK) {
@@ -340,13 +434,11 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
         st = fmd_buf_put_u64(&head, bytes);
     if (st == FMD_OK)
         st = PUT_LIT(&head, ",\"lengths\":[");
-    for (size_t j = from, m = 0; j < to && st == FMD_OK; j++) {
-        if (br->slots[j].ptr == NULL)
-            continue;
-        if (m++ != 0)
+    for (size_t m = 0; m < cnt && st == FMD_OK; m++) {
+        if (m != 0)
             st = fmd_buf_putc(&head, ',');
         if (st == FMD_OK)
-            st = fmd_buf_put_u64(&head, br->slots[j].html_len);
+            st = fmd_buf_put_u64(&head, br->slots[index[m]].html_len);
     }
     if (st == FMD_OK)
         st = PUT_LIT(&head, "],\"items\":[");
@@ -354,53 +446,76 @@ static void emit_frame(batch_run *br, size_t from, size_t to)
     if (st == FMD_OK) {
         size_t k = 0;
         parts[k++] = fmd_buf_slice(&head);
-        for (size_t j = from, m = 0; j < to; j++) {
-            if (br->slots[j].ptr == NULL)
-                continue;
-            if (m++ != 0)
+        for (size_t m = 0; m < cnt; m++) {
+            if (m != 0)
                 parts[k++] = (fmd_slice){",", 1};
-            parts[k++] = (fmd_slice){br->slots[j].ptr, br->slots[j].len};
+            parts[k++] = items[m];
         }
         parts[k++] = (fmd_slice){"]}}\n", 4};
-        for (size_t j = from; j < to; j++)
-            if (br->slots[j].ptr != NULL && br->slots[j].html_len != 0)
-                parts[k++] = (fmd_slice){br->slots[j].html, br->slots[j].html_len};
+        for (size_t m = 0; m < cnt; m++)
+            if (br->slots[index[m]].html_len != 0)
+                parts[k++] = (fmd_slice){br->slots[index[m]].html, br->slots[index[m]].html_len};
         fmd_rpc_write(br->s->w, parts, k);
     }
     fmd_arena_destroy(a);
     free(parts);
 }
 
-/* Write the ready prefix from next_emit on (all of it when @p all: the batch is over). */
-static void emit_ready(batch_run *br, bool all)
+/* Not streamed: append items to the held results, joined by commas. */
+static fmd_status hold_items(batch_run *br, const fmd_slice *items, size_t cnt)
 {
-    fmd_slice parts[EMIT_GROUP];
-    for (;;) {
-        size_t cnt = 0, k = br->next_emit;
-        while (k < br->n && cnt < EMIT_GROUP && atomic_load(&br->slots[k].ready)) {
-            if (br->slots[k].ptr != NULL)
-                parts[cnt++] = (fmd_slice){br->slots[k].ptr, br->slots[k].len};
-            k++;
-        }
-        if (k == br->next_emit)
-            return;
-        if (br->req->frames)
-            emit_frame(br, br->next_emit, k);
-        else if (cnt > 0)
-            fmd_rpc_write(br->s->w, parts, cnt);
-        for (size_t j = br->next_emit; j < k; j++) {
-            free(br->slots[j].ptr);
-            br->slots[j].ptr = NULL;
-            free(br->slots[j].html);
-            br->slots[j].html = NULL;
-        }
-        br->next_emit = k;
-        if (!all && k < br->n && !atomic_load(&br->slots[k].ready))
-            return;
+    size_t need = 0;
+    for (size_t m = 0; m < cnt; m++)
+        need += items[m].len + 1;
+    /* The bound: what is held now counts already (mem_held); growth must fit. */
+    if (br->held_over || serve_mem_over(br->s, need)) {
+        br->held_over = true; /* the rest is dropped; the answer says why */
+        return FMD_OK;
     }
+    if (br->held_cap - br->held_len < need) {
+        size_t cap = br->held_cap ? br->held_cap : 4096;
+        while (cap - br->held_len < need)
+            cap *= 2;
+        char *p = realloc(br->held, cap);
+        if (p == NULL)
+            return FMD_E_NOMEM;
+        atomic_fetch_add(&br->s->stats.mem_held, cap - br->held_cap);
+        br->held = p;
+        br->held_cap = cap;
+    }
+    for (size_t m = 0; m < cnt; m++) {
+        if (br->held_len != 0)
+            br->held[br->held_len++] = ',';
+        memcpy(br->held + br->held_len, items[m].ptr, items[m].len);
+        br->held_len += items[m].len;
+    }
+    return FMD_OK;
 }
 
-static void emit_progress(batch_run *br)
+/* The stream's write function (its writer thread): items in input order. */
+static fmd_status write_items(const fmd_slice *items, const size_t *index, size_t cnt, void *ud)
+{
+    batch_run *br = ud;
+    size_t bytes = 0;
+    for (size_t m = 0; m < cnt; m++)
+        bytes += items[m].len;
+    atomic_fetch_sub_explicit(&br->s->stats.mem_pending, bytes, memory_order_relaxed);
+    if (br->req->frames) {
+        emit_frame(br, items, index, cnt);
+        for (size_t m = 0; m < cnt; m++) {
+            free(br->slots[index[m]].html);
+            br->slots[index[m]].html = NULL;
+        }
+        return FMD_OK;
+    }
+    if (br->req->stream) {
+        (void)fmd_rpc_write(br->s->w, items, cnt); /* a failed write: the client is gone */
+        return FMD_OK;
+    }
+    return hold_items(br, items, cnt);
+}
+
+static void emit_progress(batch_run *br, size_t completed)
 {
     serve *s = br->s;
     fmd_arena *a = NULL;
@@ -413,7 +528,7 @@ static void emit_progress(batch_run *br)
     const char *file = last ? br->req->items[last - 1].file : NULL;
     char nums[128];
     int n = snprintf(nums, sizeof nums, ",\"completed\":%zu,\"total\":%zu,\"failed\":%zu",
-                     atomic_load(&br->b->completed), br->n, atomic_load(&br->b->failed));
+                     completed, br->n, atomic_load(&br->b->failed));
     fmd_status st = fmd_rpc_put_notification_head(&b, "progress");
     if (st == FMD_OK)
         st = PUT_LIT(&b, "{\"batchId\":");
@@ -433,84 +548,36 @@ static void emit_progress(batch_run *br)
     fmd_arena_destroy(a);
 }
 
-/* The monitor writes batchItem lines in groups: it is woken when the item STREAM_GROUP - 1
- * places after the next one to write is done, or after STREAM_LINGER seconds, whichever comes
- * first. Waking for every item would cost one wake-up and one write per page; this bounds both
- * the wake-ups (at most one per group or per linger) and the delay of an item (the linger). */
-#define STREAM_GROUP 64
-#define STREAM_LINGER 0.002
-
-static void *monitor_main(void *arg)
+/* The stream's tick (its writer thread): a progress notification at most every
+ * PROGRESS_INTERVAL while pages complete, and one at the end. */
+static void tick_progress(bool last, void *ud)
 {
-    batch_run *br = arg;
-    pthread_setname_np(pthread_self(), "fastmd-monitor");
-    bool stream = br->req->stream, progress = br->req->progress;
-    double last_progress = fmd_clock_now();
-    size_t last_sent = 0;
-    for (;;) {
-        pthread_mutex_lock(&br->mu);
-        bool timed_out = false;
-        for (;;) {
-            if (br->done)
-                break;
-            size_t head = br->next_emit, end = SIZE_MAX;
-            bool head_ready = false;
-            if (stream && head < br->n) {
-                end = head + STREAM_GROUP - 1 < br->n ? head + STREAM_GROUP - 1 : br->n - 1;
-                head_ready = atomic_load(&br->slots[head].ready);
-                if (head_ready && (timed_out || atomic_load(&br->slots[end].ready)))
-                    break;
-            }
-            double now = fmd_clock_now();
-            if (progress && now - last_progress >= PROGRESS_INTERVAL &&
-                atomic_load(&br->b->completed) != last_sent)
-                break;
-            /* Wait for the group's last item; if that is done already, for the first. */
-            if (end != SIZE_MAX) {
-                bool end_ready = atomic_load(&br->slots[end].ready);
-                atomic_store(&br->waiting_for, end_ready ? head : end);
-                /* Re-check after publishing waiting_for: a sink may have finished meanwhile. */
-                if (atomic_load(&br->slots[head].ready) && atomic_load(&br->slots[end].ready))
-                    break;
-            }
-            double wait = progress ? last_progress + PROGRESS_INTERVAL - now : 1.0;
-            if (wait <= 0)
-                wait = PROGRESS_INTERVAL;
-            if (end != SIZE_MAX && wait > STREAM_LINGER)
-                wait = STREAM_LINGER;
-            struct timespec ts = fmd_clock_deadline(wait);
-            timed_out = pthread_cond_timedwait(&br->cv, &br->mu, &ts) == ETIMEDOUT;
-        }
-        bool done = br->done;
-        atomic_store(&br->waiting_for, SIZE_MAX);
-        pthread_mutex_unlock(&br->mu);
-        if (stream)
-            emit_ready(br, done);
-        if (done) {
-            if (progress)
-                emit_progress(br);
-            return NULL;
-        }
-        size_t completed = atomic_load(&br->b->completed);
-        if (progress && fmd_clock_now() - last_progress >= PROGRESS_INTERVAL && completed != last_sent) {
-            emit_progress(br);
-            last_sent = completed;
-            last_progress = fmd_clock_now();
-        }
+    batch_run *br = ud;
+    size_t completed = atomic_load(&br->b->completed);
+    if (last || completed != br->progress_sent) {
+        emit_progress(br, completed);
+        br->progress_sent = completed;
     }
 }
+
+/* The writer wakes when the item STREAM_GROUP - 1 places after the next one to write is done, or
+ * after STREAM_LINGER seconds, whichever comes first: at most one wake-up per group or per
+ * linger, and no item waits longer than the linger. */
+#define STREAM_GROUP 64
+#define STREAM_LINGER 0.002
 
 /*** The answer ***/
 
 /* The stats object of a batch. */
 static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, double ms)
 {
-    char tmp[200];
+    char tmp[300];
     size_t completed = atomic_load(&br->b->completed), failed = atomic_load(&br->b->failed);
     int n = snprintf(tmp, sizeof tmp,
                      "\"stats\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
-                     "\"cancelled\":%zu,\"ms\":",
-                     br->n, completed - failed, failed, atomic_load(&br->retried), cancelled);
+                     "\"cancelled\":%zu,\"cacheHits\":%zu,\"cacheMisses\":%zu,\"ms\":",
+                     br->n, completed - failed, failed, atomic_load(&br->retried), cancelled,
+                     atomic_load(&br->cache_hits), atomic_load(&br->cache_misses));
     fmd_status st = fmd_buf_append(b, tmp, (size_t)n);
     if (st == FMD_OK)
         st = fmd_rpc_put_number(b, ms);
@@ -520,8 +587,7 @@ static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, d
 }
 
 /* Write the batch's answer: its result, or -32800 when it was cancelled before every item ran.
- * Non-streamed results go out as the formatted pieces themselves, joined by commas in the
- * writev: no copy of the whole answer is made. */
+ * Non-streamed results go out as the held items, between the head and the tail in one writev. */
 static void answer(batch_run *br, size_t cancelled, double ms)
 {
     serve *s = br->s;
@@ -562,6 +628,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
     } else {
         if (!req->stream)
             FMD_TRY(PUT_LIT(&tail, "],"));
+        FMD_TRY(serve_put_traceparent(&tail, req, true));
         FMD_TRY(put_stats(&tail, br, cancelled, ms));
         FMD_TRY(PUT_LIT(&tail, "}}\n"));
     }
@@ -574,25 +641,9 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         fmd_slice parts[2] = {fmd_buf_slice(&head), fmd_buf_slice(&tail)};
         fmd_rpc_write(s->w, parts, 2);
     } else {
-        size_t cap = 2 * br->n + 2, k = 0;
-        fmd_slice *parts = malloc(sizeof *parts * cap);
-        if (parts == NULL) {
-            st = FMD_E_NOMEM;
-            goto fail;
-        }
-        parts[k++] = fmd_buf_slice(&head);
-        bool first = true;
-        for (size_t i = 0; i < br->n; i++) {
-            if (br->slots[i].ptr == NULL)
-                continue;
-            if (!first)
-                parts[k++] = (fmd_slice){",", 1};
-            first = false;
-            parts[k++] = (fmd_slice){br->slots[i].ptr, br->slots[i].len};
-        }
-        parts[k++] = fmd_buf_slice(&tail);
-        fmd_rpc_write(s->w, parts, k);
-        free(parts);
+        fmd_slice parts[3] = {fmd_buf_slice(&head), {br->held, br->held_len},
+                              fmd_buf_slice(&tail)};
+        fmd_rpc_write(s->w, parts, 3);
     }
     fmd_arena_destroy(a);
     return;
@@ -613,35 +664,67 @@ static void run_batch(serve *s, serve_batch *b)
     br.n = req->n_items;
     br.opt = req->options.opt;
     br.opt.rules = b->rules;
-    atomic_init(&br.waiting_for, SIZE_MAX);
     br.slots = calloc(br.n ? br.n : 1, sizeof *br.slots);
     fmd_result *results = calloc(br.n ? br.n : 1, sizeof *results);
-    if (br.slots == NULL || results == NULL) {
+    fmd_io_stream_sink sink_out = {.write = write_items,
+                                   .tick = req->progress ? tick_progress : NULL,
+                                   .tick_s = PROGRESS_INTERVAL,
+                                   .userdata = &br};
+    fmd_io_stream_wake wake = {.group = STREAM_GROUP, .linger_s = STREAM_LINGER};
+    if (br.slots == NULL || results == NULL ||
+        fmd_io_stream_open_sink(&br.stream, br.n, &sink_out, &wake) != FMD_OK) {
         free(br.slots);
         free(results);
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         return;
     }
-    pthread_mutex_init(&br.mu, NULL);
-    pthread_cond_init(&br.cv, NULL);
-    pthread_t monitor;
-    bool monitor_started = pthread_create(&monitor, NULL, monitor_main, &br) == 0;
 
     fmd_status st = FMD_OK;
+    serve_mark_progress(s);
+    size_t base_before = req->base_len;
     if (!atomic_load(&b->cancel)) {
-        double load_s = 0;
-        st = fmd_rpc_load_items(req, s->root, br.opt.max_input_bytes, req->options.retries,
-                                s->nthreads, s->fault_every, &load_s);
+        double load_s = 0, t_load = fmd_clock_now();
+        st = fmd_rpc_load_items(req, s->root, s->root_abs, br.opt.max_input_bytes,
+                                req->options.retries, s->nthreads, s->fault_every, &load_s);
         serve_add_time(&s->stats.load_ns, load_s);
+        serve_trace_span(s->trace, "load", SERVE_TID_BATCH, t_load, t_load + load_s, req, NULL);
         for (size_t i = 0; i < br.n; i++)
             if (req->items[i].attempts > 1)
                 atomic_fetch_add(&br.retried, req->items[i].attempts - 1);
+        /* Pages read by path are held from now on: count them with the request. */
+        atomic_fetch_add(&s->stats.mem_requests, req->base_len - base_before);
+        b->mem_counted += req->base_len - base_before;
     }
-    if (st == FMD_OK && br.n > 0) {
+    size_t n_run = br.n, *miss = NULL;
+    fmd_page_ref *miss_refs = NULL;
+    if (st == FMD_OK && br.n > 0 && s->cache != NULL) {
+        double t_cache = fmd_clock_now();
+        n_run = take_hits(&br, &miss);
+        serve_trace_span(s->trace, "cache lookup", SERVE_TID_BATCH, t_cache, fmd_clock_now(), req,
+                         NULL);
+        if (n_run == SIZE_MAX) {
+            n_run = br.n; /* no keys: everything renders, nothing is cached */
+        } else if (n_run == SIZE_MAX - 1) {
+            n_run = 0;
+            st = FMD_E_NOMEM;
+        } else {
+            miss_refs = malloc(sizeof *miss_refs * (n_run ? n_run : 1));
+            if (miss_refs == NULL) {
+                n_run = 0;
+                st = FMD_E_NOMEM;
+            } else {
+                for (size_t j = 0; j < n_run; j++)
+                    miss_refs[j] = req->refs[miss[j]];
+                br.miss_idx = miss;
+            }
+        }
+    }
+    double t_render = fmd_clock_now();
+    if (st == FMD_OK && n_run > 0) {
         fmd_page_sink sink = {.fn = batch_sink, .userdata = &br, .release = true};
         fmd_batch_run run = {.base = req->base,
-                             .pages = req->refs,
-                             .n = br.n,
+                             .pages = miss_refs != NULL ? miss_refs : req->refs,
+                             .n = n_run,
                              .opt = &br.opt,
                              .results = results,
                              .hook = &s->pl.hook,
@@ -649,22 +732,17 @@ static void run_batch(serve *s, serve_batch *b)
                              .cancel = &b->cancel};
         st = fmd_kernel_run_batch(s->kb, &run);
     }
+    serve_trace_span(s->trace, "render", SERVE_TID_BATCH, t_render, fmd_clock_now(), req, NULL);
     /* Every slot the sink did not fill was skipped: cancelled (or the run failed as a whole). */
     size_t cancelled = 0;
     for (size_t i = 0; i < br.n; i++) {
         if (!atomic_load(&br.slots[i].ready)) {
             cancelled++;
-            atomic_store(&br.slots[i].ready, 1);
+            (void)fmd_io_stream_put_owned(br.stream, i, NULL, 0);
         }
     }
-    pthread_mutex_lock(&br.mu);
-    br.done = true;
-    pthread_cond_signal(&br.cv);
-    pthread_mutex_unlock(&br.mu);
-    if (monitor_started)
-        pthread_join(monitor, NULL);
-    else if (req->stream)
-        emit_ready(&br, true);
+    /* Waits until every item is written (or held), and the last progress notification. */
+    fmd_status held_st = fmd_io_stream_close(br.stream, NULL);
 
     serve_stats *c = &s->stats;
     size_t completed = atomic_load(&b->completed), failed = atomic_load(&b->failed);
@@ -681,27 +759,46 @@ static void run_batch(serve *s, serve_batch *b)
     pthread_mutex_lock(&s->mu);
     s->running = NULL;
     pthread_mutex_unlock(&s->mu);
-    if (st != FMD_OK && cancelled == br.n && br.n > 0) {
+    if (br.held_over) {
+        char data[128];
+        int dn = snprintf(data, sizeof data, "{\"limit\":%zu,\"retryAfterMs\":%d}",
+                          s->max_memory, SERVE_RETRY_AFTER_MS);
+        atomic_fetch_add(&c->mem_refused, 1);
+        serve_send_error(s, req, FMD_RPC_OVERLOADED,
+                         "Overloaded: the results of this batch would go over --max-memory; "
+                         "send it with stream: true (or frames: true), or in smaller batches",
+                         data, (size_t)dn);
+    } else if ((st != FMD_OK && cancelled == br.n && br.n > 0) || held_st != FMD_OK) {
         serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
     } else {
         if (cancelled > 0)
             atomic_fetch_add(&c->batches_cancelled, 1);
         answer(&br, cancelled, (fmd_clock_now() - t_start) * 1e3);
     }
-    for (size_t i = 0; i < br.n; i++) {
-        free(br.slots[i].ptr);
+    for (size_t i = 0; i < br.n; i++)
         free(br.slots[i].html);
-    }
     free(br.slots);
+    free(br.keys);
+    free(miss);
+    free(miss_refs);
+    free(br.held);
+    atomic_fetch_sub(&c->mem_held, br.held_cap);
     free(results);
-    pthread_mutex_destroy(&br.mu);
-    pthread_cond_destroy(&br.cv);
 }
 
 void *serve_batch_main(void *arg)
 {
     serve *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-batch");
+    serve_trace_thread(s->trace, SERVE_TID_BATCH, "batch executor");
+    for (int t = 0; s->trace != NULL && t < s->nthreads; t++) {
+        char line[200];
+        int n = snprintf(line, sizeof line,
+                         "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%d,"
+                         "\"args\":{\"name\":\"engine worker %d\"}},\n",
+                         (long)getpid(), SERVE_TID_WORKER + t, t);
+        serve_trace_write(s->trace, line, (size_t)n);
+    }
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->bq_head == NULL && !s->draining)
@@ -720,6 +817,7 @@ void *serve_batch_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         run_batch(s, b); /* clears s->running before it answers */
+        serve_alerts_check(s);
         pthread_mutex_lock(&s->mu);
         s->running = NULL; /* (also on the paths that answer nothing) */
         pthread_mutex_unlock(&s->mu);

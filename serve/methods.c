@@ -49,8 +49,8 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
     size_t retried = 0;
     if (!item->has_content) {
         double load_s = 0;
-        st = fmd_rpc_load_items(req, s->root, opt.max_input_bytes, req->options.retries, 1,
-                                s->fault_every, &load_s);
+        st = fmd_rpc_load_items(req, s->root, s->root_abs, opt.max_input_bytes,
+                                req->options.retries, 1, s->fault_every, &load_s);
         serve_add_time(&s->stats.load_ns, load_s);
         retried += item->attempts > 1 ? item->attempts - 1 : 0;
         if (st != FMD_OK) {
@@ -61,7 +61,15 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         }
     }
     fmd_result res = {0};
-    if (ref->load_status == FMD_OK) {
+    unsigned char key[SERVE_CACHE_KEY];
+    bool hit = false;
+    if (ref->load_status == FMD_OK && s->cache != NULL) {
+        unsigned char od[16];
+        serve_options_digest(s, req, od);
+        serve_cache_key(req->base + ref->offset, ref->len, od, key);
+        hit = serve_cache_get(s->cache, key, lane->out, &res);
+    }
+    if (ref->load_status == FMD_OK && !hit) {
         double t0 = fmd_clock_now();
         for (unsigned a = 0;; a++) {
             fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
@@ -73,9 +81,11 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         }
         res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
-        if (res.status == FMD_OK)
-            fmd_title_fallback(&res.title, item->file, lane->out);
+        if (s->cache != NULL) /* before the title from the file name */
+            serve_cache_put(s->cache, key, &res);
     }
+    if (ref->load_status == FMD_OK && res.status == FMD_OK)
+        fmd_title_fallback(&res.title, item->file, lane->out);
     atomic_fetch_add_explicit(&s->stats.pages_retried, retried, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.bytes_in, ref->len, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.bytes_out, res.html.len, memory_order_relaxed);
@@ -105,6 +115,12 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         if (st == FMD_OK)
             st = fmd_rpc_put_page_result(&b, item->file, &res,
                                          req->include_code ? FMD_RPC_RESULT_CODE : 0);
+        if (st == FMD_OK && req->parent_span[0] != '\0') {
+            b.len--; /* the result's closing brace: _meta goes inside it */
+            st = serve_put_traceparent(&b, req, false);
+            if (st == FMD_OK)
+                st = fmd_buf_putc(&b, '}');
+        }
         finish(s, req, &b, st, t0);
     }
     serve_rules_release(&s->rules, handle);

@@ -51,7 +51,18 @@ struct fmd_rpc_reader {
     size_t scanned;  /* bytes after start known to hold no '\n' */
     bool eof;
     size_t total;
+    volatile sig_atomic_t *stop; /* non-zero: stop at the next interrupted read */
 };
+
+void fmd_rpc_reader_set_stop(fmd_rpc_reader *r, volatile sig_atomic_t *stop)
+{
+    r->stop = stop;
+}
+
+static bool stop_asked(const fmd_rpc_reader *r)
+{
+    return r->stop != NULL && *r->stop != 0;
+}
 
 fmd_status fmd_rpc_reader_create(fmd_rpc_reader **out, int fd, size_t max_line)
 {
@@ -89,6 +100,10 @@ size_t fmd_rpc_reader_bytes(const fmd_rpc_reader *r)
 static int fill(fmd_rpc_reader *r)
 {
     for (;;) {
+        if (stop_asked(r)) { /* a signal asked to stop: as the end of input */
+            r->eof = true;
+            return 0;
+        }
         ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
         if (got > 0) {
             r->len += (size_t)got;
@@ -197,7 +212,7 @@ fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err)
     size_t done = take;
     /* Then straight from the descriptor (or through the buffer when dropping). */
     while (done < n) {
-        if (r->eof)
+        if (r->eof || stop_asked(r))
             return FMD_E_NOINPUT;
         char *to = dst != NULL ? dst + done : r->buf;
         size_t want = dst != NULL ? n - done : (n - done < r->cap ? n - done : r->cap);
@@ -417,7 +432,7 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
     if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
         FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
     else
-        FMD_TRY(PUT_LIT(b, "{}"));
+        FMD_TRY(PUT_LIT(b, "null")); /* no front matter, as in the manifest */
     FMD_TRY(PUT_LIT(b, ",\"title\":"));
     FMD_TRY(fmd_rpc_put_string(b, r->title.ptr, r->title.len));
     FMD_TRY(PUT_LIT(b, ",\"headings\":["));
@@ -431,14 +446,16 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
         FMD_TRY(put_body(b, h->id.ptr, h->id.len, false));
         FMD_TRY(PUT_LIT(b, "\"}"));
     }
-    FMD_TRY(PUT_LIT(b, "],\"wordCount\":"));
-    FMD_TRY(fmd_buf_put_u64(b, r->words));
-    FMD_TRY(PUT_LIT(b, ",\"linkCount\":"));
-    FMD_TRY(fmd_buf_put_u64(b, r->links));
-    FMD_TRY(PUT_LIT(b, ",\"imageCount\":"));
-    FMD_TRY(fmd_buf_put_u64(b, r->images));
-    FMD_TRY(PUT_LIT(b, ",\"codeBlockCount\":"));
-    FMD_TRY(fmd_buf_put_u64(b, r->code_blocks));
+    /* The manifest's names, then the names serve used before, kept one release as aliases. */
+    char counts[200];
+    int n = snprintf(counts, sizeof counts,
+                     "],\"words\":%zu,\"links\":%zu,\"images\":%zu,\"codeBlocks\":%zu,"
+                     "\"wordCount\":%zu,\"linkCount\":%zu,\"imageCount\":%zu,"
+                     "\"codeBlockCount\":%zu",
+                     (size_t)r->words, (size_t)r->links, (size_t)r->images,
+                     (size_t)r->code_blocks, (size_t)r->words, (size_t)r->links,
+                     (size_t)r->images, (size_t)r->code_blocks);
+    FMD_TRY(fmd_buf_append(b, counts, (size_t)n));
     FMD_TRY(PUT_LIT(b, ",\"hash\":"));
     FMD_TRY(fmd_json_put_hex64(b, r->hash));
     FMD_TRY(PUT_LIT(b, ",\"warnings\":["));
@@ -767,8 +784,10 @@ static bool parse_options(pctx *c, const json_t *params)
         o->retries = (unsigned)json_integer_value(rt);
     }
     json_t *rules = json_object_get(opts, "rules");
-    if (rules != NULL && !json_is_null(rules))
+    if (rules != NULL && !json_is_null(rules)) {
+        o->rules_given = true; /* even [] : no rules, not the server's */
         return parse_rules(c, rules, o);
+    }
     return true;
 }
 
@@ -1017,9 +1036,53 @@ static bool parse_digest(pctx *c, const json_t *params)
     return ok;
 }
 
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool all_zero(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '0')
+            return false;
+    return true;
+}
+
+/* params._meta.traceparent (W3C Trace Context, version 00):
+ * "00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>", neither id all zeros. */
+static bool parse_trace(pctx *c, const json_t *params)
+{
+    json_t *meta = json_object_get(params, "_meta");
+    if (meta == NULL || json_is_null(meta))
+        return true;
+    if (!json_is_object(meta))
+        return bad_param(c, "params._meta", "expected an object");
+    json_t *tp = json_object_get(meta, "traceparent");
+    if (tp == NULL || json_is_null(tp))
+        return true;
+    const char *v = json_is_string(tp) ? json_string_value(tp) : NULL;
+    if (v == NULL || json_string_length(tp) != 55 || strncmp(v, "00-", 3) != 0 || v[35] != '-' ||
+        v[52] != '-' || !is_hex(v + 3, 32) || !is_hex(v + 36, 16) || !is_hex(v + 53, 2) ||
+        all_zero(v + 3, 32) || all_zero(v + 36, 16))
+        return bad_param(c, "params._meta.traceparent",
+                         "expected a W3C traceparent \"00-<32 hex>-<16 hex>-<2 hex>\"");
+    memcpy(c->r->trace_id, v + 3, 32);
+    c->r->trace_id[32] = '\0';
+    memcpy(c->r->parent_span, v + 36, 16);
+    c->r->parent_span[16] = '\0';
+    c->r->trace_flags = (unsigned char)strtoul(v + 53, NULL, 16);
+    return true;
+}
+
 static bool parse_params(pctx *c, const json_t *params)
 {
     fmd_rpc_request *r = c->r;
+    if (!parse_trace(c, params))
+        return false;
     switch (r->method) {
     case FMD_RPC_TRANSFORM:
         r->include_code = true;
@@ -1103,6 +1166,317 @@ static fmd_rpc_method lookup_method(const char *name)
     return FMD_RPC_OTHER;
 }
 
+/*** Ids: echoed exactly as sent, compared by JSON value ***/
+
+/* Skip a JSON string starting at p[i] == '"'; returns the index after its closing quote, or n. */
+static size_t skip_string(const char *p, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (p[i] == '\\')
+            i++;
+        else if (p[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* Skip one JSON value starting at p[i] (after white space); returns the index after it. Only
+ * used on a line jansson parsed or is about to parse: it trusts the nesting. */
+static size_t skip_value(const char *p, size_t n, size_t i)
+{
+    if (i < n && p[i] == '"')
+        return skip_string(p, n, i);
+    if (i < n && (p[i] == '{' || p[i] == '[')) {
+        int depth = 0;
+        for (; i < n; i++) {
+            if (p[i] == '"') {
+                i = skip_string(p, n, i) - 1;
+            } else if (p[i] == '{' || p[i] == '[') {
+                depth++;
+            } else if (p[i] == '}' || p[i] == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+        }
+        return n;
+    }
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' && p[i] != '\t' &&
+           p[i] != '\n' && p[i] != '\r')
+        i++;
+    return i;
+}
+
+static size_t skip_ws(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* The raw text [*vs, *ve) of the top-level member "id" of the object on @p p, if there is one
+ * (its name written without escapes). */
+static bool raw_id(const char *p, size_t n, size_t *vs, size_t *ve)
+{
+    size_t i = skip_ws(p, n, 0);
+    if (i >= n || p[i] != '{')
+        return false;
+    i++;
+    for (;;) {
+        i = skip_ws(p, n, i);
+        if (i >= n || p[i] != '"')
+            return false;
+        size_t ks = i;
+        i = skip_string(p, n, i);
+        bool is_id = i - ks == 4 && memcmp(p + ks, "\"id\"", 4) == 0;
+        i = skip_ws(p, n, i);
+        if (i >= n || p[i] != ':')
+            return false;
+        i = skip_ws(p, n, i + 1);
+        size_t start = i;
+        i = skip_value(p, n, i);
+        if (is_id) {
+            *vs = start;
+            *ve = i;
+            return true;
+        }
+        i = skip_ws(p, n, i);
+        if (i >= n || p[i] != ',')
+            return false;
+        i++;
+    }
+}
+
+static bool number_start(char c)
+{
+    return c == '-' || (c >= '0' && c <= '9');
+}
+
+/* A JSON number in a canonical form: sign, significant digits, decimal exponent, so that 8, 8.0,
+ * 80e-1 and 0.8e1 compare equal, at any size. */
+typedef struct num_key {
+    bool neg;
+    char digits[64]; /* the first 63 significant digits; longer numbers compare by those, and: */
+    size_t n_digits; /* the count of all of them */
+    long long exp;   /* value = 0.digits x 10^exp */
+} num_key;
+
+static void number_key(const char *s, num_key *k)
+{
+    memset(k, 0, sizeof *k);
+    size_t i = 0;
+    if (s[i] == '-') {
+        k->neg = true;
+        i++;
+    }
+    long long point = 0; /* digits before the decimal point, after leading zeros */
+    bool seen = false, frac = false;
+    for (; s[i] != '\0'; i++) {
+        char c = s[i];
+        if (c == '.') {
+            frac = true;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            break;
+        if (!seen && c == '0') {
+            if (frac)
+                point--;
+            continue;
+        }
+        seen = true;
+        if (k->n_digits < sizeof k->digits - 1)
+            k->digits[k->n_digits] = c;
+        k->n_digits++;
+        if (!frac)
+            point++;
+    }
+    long long e = 0;
+    if (s[i] == 'e' || s[i] == 'E') {
+        i++;
+        bool eneg = s[i] == '-';
+        if (s[i] == '-' || s[i] == '+')
+            i++;
+        for (; s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 1000000000000LL)
+                e = e * 10 + (s[i] - '0');
+        if (eneg)
+            e = -e;
+    }
+    /* Trailing zeros are not significant. */
+    size_t kept = k->n_digits < sizeof k->digits - 1 ? k->n_digits : sizeof k->digits - 1;
+    while (kept > 0 && k->digits[kept - 1] == '0' && k->n_digits == kept) {
+        kept--;
+        k->n_digits--;
+    }
+    k->digits[kept] = '\0';
+    if (k->n_digits == 0) { /* zero: no sign, no exponent */
+        k->neg = false;
+        return;
+    }
+    k->exp = point + e;
+}
+
+bool fmd_rpc_id_equal(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (!number_start(a[0]) || !number_start(b[0]))
+        return strcmp(a, b) == 0;
+    num_key x, y;
+    number_key(a, &x);
+    number_key(b, &y);
+    return x.neg == y.neg && x.n_digits == y.n_digits && x.exp == y.exp &&
+           strcmp(x.digits, y.digits) == 0;
+}
+
+/* The steps of fmd_rpc_parse(). Each returns FMD_OK or FMD_E_NOMEM; a message that is wrong
+ * fails the request instead (r->error set), and the later steps are skipped. */
+
+/* The line as JSON: an object, or the request fails (-32700 not JSON, -32600 not an object). */
+static fmd_status parse_root(fmd_rpc_request *r, const char *line, size_t len, json_t **root)
+{
+    json_error_t je;
+    /* Duplicate keys are refused: a request whose meaning depends on which copy wins is
+     * ambiguous. NUL is allowed inside strings (page text); names are checked for it. Any value
+     * is accepted at the top, so that valid JSON that is not an object ("a string", 42) is an
+     * invalid request (-32600), not a parse error. */
+    const size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY;
+    *root = json_loadb(line, len, flags, &je);
+    size_t vs, ve;
+    if (*root == NULL && raw_id(line, len, &vs, &ve) && ve > vs && number_start(line[vs])) {
+        /* Valid JSON that jansson cannot hold: an id beyond int64 or a double ("1e400"). Parse
+         * the line with the id replaced by 0; parse_id() echoes the original text. */
+        char *copy = malloc(len);
+        if (copy == NULL)
+            return FMD_E_NOMEM;
+        memcpy(copy, line, vs);
+        copy[vs] = '0';
+        memcpy(copy + vs + 1, line + ve, len - ve);
+        json_error_t je2;
+        *root = json_loadb(copy, len - (ve - vs) + 1, flags, &je2);
+        free(copy);
+    }
+    if (*root == NULL) {
+        char msg[300], data[128];
+        snprintf(msg, sizeof msg, "Parse error: %s", je.text);
+        snprintf(data, sizeof data, "{\"line\":%d,\"column\":%d,\"position\":%d}", je.line,
+                 je.column, je.position);
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_PARSE_ERROR, msg, data);
+    }
+    if (json_is_array(*root)) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: JSON-RPC batch arrays are not supported; "
+                                    "send one request per line, or use transformBatch",
+                                    NULL);
+    }
+    if (!json_is_object(*root)) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: expected a JSON object", NULL);
+    }
+    return FMD_OK;
+}
+
+/* The id, as compact JSON text; NULL when absent (a notification). A number is kept as the
+ * client wrote it (big integers, 8.0, 1e400 included). */
+static fmd_status parse_id(fmd_rpc_request *r, const json_t *root, const char *line, size_t len)
+{
+    json_t *id = json_object_get(root, "id");
+    if (id == NULL)
+        return FMD_OK;
+    if (!(json_is_string(id) || json_is_number(id) || json_is_null(id))) {
+        r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: id: expected a string, a number or null",
+                                    NULL);
+    }
+    size_t vs, ve;
+    if (json_is_number(id) && raw_id(line, len, &vs, &ve) && ve > vs && number_start(line[vs])) {
+        r->id = arena_strdup(r->arena, line + vs, ve - vs);
+        return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
+    }
+    char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL)
+        return FMD_E_NOMEM;
+    r->id = arena_strdup(r->arena, text, strlen(text));
+    free(text);
+    return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
+}
+
+/* "jsonrpc": "2.0" and the method's name. */
+static fmd_status parse_method(fmd_rpc_request *r, const json_t *root)
+{
+    json_t *ver = json_object_get(root, "jsonrpc");
+    json_t *method = json_object_get(root, "method");
+    bool ver_ok = ver != NULL && json_is_string(ver) && strcmp(json_string_value(ver), "2.0") == 0;
+    if (!ver_ok || method == NULL || !json_is_string(method)) {
+        if (r->id == NULL)
+            r->id = "null"; /* an invalid request is answered even without an id */
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    !ver_ok ? "Invalid Request: jsonrpc: expected \"2.0\""
+                                            : "Invalid Request: method: expected a string",
+                                    NULL);
+    }
+    r->method_name = arena_strdup(r->arena, json_string_value(method), json_string_length(method));
+    if (r->method_name == NULL)
+        return FMD_E_NOMEM;
+    r->method = lookup_method(r->method_name);
+    return FMD_OK;
+}
+
+/* params: an object (by name), or absent or null (then *empty holds an empty object the caller
+ * releases). */
+static fmd_status parse_params_object(pctx *c, json_t *root, json_t **params, json_t **empty)
+{
+    fmd_rpc_request *r = c->r;
+    *params = json_object_get(root, "params");
+    if (*params == NULL || json_is_null(*params)) {
+        *params = *empty = json_object();
+        return *params != NULL ? FMD_OK : FMD_E_NOMEM;
+    }
+    if (json_is_array(*params)) {
+        bad_param(c, "params", "expected an object (by-name parameters)");
+        return c->st;
+    }
+    if (!json_is_object(*params)) {
+        if (r->id == NULL)
+            r->id = "null";
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: params: expected an object", NULL);
+    }
+    return FMD_OK;
+}
+
+/* params.bytes: the raw bytes after the line. Known first, so that they are read (and dropped)
+ * even when the rest of the request is wrong, and the next line is found. A count that is not a
+ * whole number or is over the limit is refused and nothing is read: the sender cannot have meant
+ * it, and reading (or dropping) that many bytes would swallow every later request. */
+static fmd_status parse_attach_bytes(pctx *c, const json_t *params, size_t max_bytes)
+{
+    fmd_rpc_request *r = c->r;
+    json_t *abytes = json_object_get(params, "bytes");
+    if (abytes == NULL || json_is_null(abytes))
+        return FMD_OK;
+    if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
+        bad_param(c, "params.bytes", "expected a byte count (an integer >= 0); no raw bytes "
+                                     "were read: the next line is read as a request");
+        return c->st;
+    }
+    if (max_bytes != 0 && (uint64_t)json_integer_value(abytes) > max_bytes)
+        return fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
+                                    "Invalid Request: params.bytes over --max-line-bytes; no raw "
+                                    "bytes were read: the next line is read as a request",
+                                    NULL);
+    r->attach_bytes = (size_t)json_integer_value(abytes);
+    if (r->method != FMD_RPC_TRANSFORM_BATCH) {
+        bad_param(c, "params.bytes", "only transformBatch takes raw bytes after its line");
+        return c->st;
+    }
+    return FMD_OK;
+}
+
 fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaults,
                          size_t max_bytes, fmd_rpc_request **out)
 {
@@ -1119,120 +1493,20 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
     r->arena = a;
     r->method = FMD_RPC_INVALID;
     pctx c = {.r = r, .defaults = defaults, .st = FMD_OK};
+    json_t *root = NULL, *params = NULL, *empty = NULL;
     fmd_status st = FMD_OK;
-
-    json_error_t je;
-    /* Duplicate keys are refused: a request whose meaning depends on which copy wins is
-     * ambiguous. NUL is allowed inside strings (page text); names are checked for it. Any value
-     * is accepted at the top, so that valid JSON that is not an object ("a string", 42) is an
-     * invalid request (-32600), not a parse error. */
-    json_t *root =
-        json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
-    if (root == NULL) {
-        char msg[300], data[128];
-        snprintf(msg, sizeof msg, "Parse error: %s", je.text);
-        snprintf(data, sizeof data, "{\"line\":%d,\"column\":%d,\"position\":%d}", je.line,
-                 je.column, je.position);
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_PARSE_ERROR, msg, data);
-        goto done;
-    }
-    if (json_is_array(root)) {
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: JSON-RPC batch arrays are not supported; send "
-                                  "one request per line, or use transformBatch",
-                                  NULL);
-        goto done;
-    }
-    if (!json_is_object(root)) {
-        r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: expected a JSON object", NULL);
-        goto done;
-    }
-    json_t *id = json_object_get(root, "id");
-    if (id != NULL) {
-        if (!(json_is_string(id) || json_is_number(id) || json_is_null(id))) {
-            r->id = "null";
-            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                      "Invalid Request: id: expected a string, a number or null",
-                                      NULL);
-            goto done;
-        }
-        char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (text == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-        r->id = arena_strdup(a, text, strlen(text));
-        free(text);
-        if (r->id == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-    }
-    json_t *ver = json_object_get(root, "jsonrpc");
-    json_t *method = json_object_get(root, "method");
-    if (ver == NULL || !json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
-        method == NULL || !json_is_string(method)) {
-        if (r->id == NULL)
-            r->id = "null"; /* an invalid request is answered even without an id */
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  ver == NULL || !json_is_string(ver) ||
-                                          strcmp(json_string_value(ver), "2.0") != 0
-                                      ? "Invalid Request: jsonrpc: expected \"2.0\""
-                                      : "Invalid Request: method: expected a string",
-                                  NULL);
-        goto done;
-    }
-    r->method_name = arena_strdup(a, json_string_value(method), json_string_length(method));
-    if (r->method_name == NULL) {
-        st = FMD_E_NOMEM;
-        goto done;
-    }
-    r->method = lookup_method(r->method_name);
-    json_t *params = json_object_get(root, "params");
-    json_t *empty = NULL;
-    if (params == NULL || json_is_null(params)) {
-        params = empty = json_object();
-        if (params == NULL) {
-            st = FMD_E_NOMEM;
-            goto done;
-        }
-    } else if (json_is_array(params)) {
-        bad_param(&c, "params", "expected an object (by-name parameters)");
-        st = c.st;
-        goto done;
-    } else if (!json_is_object(params)) {
-        if (r->id == NULL)
-            r->id = "null";
-        st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                  "Invalid Request: params: expected an object", NULL);
-        goto done;
-    }
-    /* The raw bytes after the line: known first, so that they are read (and dropped) even when
-     * the rest of the request is wrong, and the next line is found. */
-    json_t *abytes = json_object_get(params, "bytes");
-    if (abytes != NULL && !json_is_null(abytes)) {
-        if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
-            bad_param(&c, "params.bytes", "expected a byte count (an integer >= 0)");
-            st = c.st;
-            goto done;
-        }
-        r->attach_bytes = (size_t)json_integer_value(abytes);
-        if (max_bytes != 0 && r->attach_bytes > max_bytes) { /* before anything is allocated */
-            st = fmd_rpc_request_fail(r, FMD_RPC_INVALID_REQUEST,
-                                      "Invalid Request: params.bytes over --max-line-bytes", NULL);
-            goto done;
-        }
-        if (r->method != FMD_RPC_TRANSFORM_BATCH) {
-            bad_param(&c, "params.bytes", "only transformBatch takes raw bytes after its line");
-            st = c.st;
-            json_decref(empty);
-            goto done;
-        }
-    }
+#define STEP(e)                                                                                    \
+    do {                                                                                           \
+        st = (e);                                                                                  \
+        if (st != FMD_OK || r->error != 0)                                                         \
+            goto done;                                                                             \
+    } while (0)
+    STEP(parse_root(r, line, len, &root));
+    STEP(parse_id(r, root, line, len));
+    STEP(parse_method(r, root));
+    STEP(parse_params_object(&c, root, &params, &empty));
+    STEP(parse_attach_bytes(&c, params, max_bytes));
+#undef STEP
     if (r->method == FMD_RPC_OTHER) {
         char msg[300];
         snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
@@ -1241,9 +1515,9 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
         parse_params(&c, params);
         st = c.st;
     }
-    json_decref(empty);
 
 done:
+    json_decref(empty);
     json_decref(root);
     if (st != FMD_OK) {
         fmd_rpc_request_free(r);
@@ -1273,9 +1547,27 @@ fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *
 
 /*** Pages read by path, beneath a root ***/
 
+/* @p file relative to the root: an absolute path under one of @p roots (NULL-terminated) loses
+ * that prefix; anything else is returned as it is (and an absolute one is then refused). */
+static const char *beneath_path(const char *file, const char *const *roots)
+{
+    if (file == NULL || file[0] != '/' || roots == NULL)
+        return file;
+    for (size_t i = 0; roots[i] != NULL; i++) {
+        size_t n = strlen(roots[i]);
+        while (n > 1 && roots[i][n - 1] == '/')
+            n--;
+        if (n == 1 && roots[i][0] == '/')
+            return file[1] != '\0' ? file + 1 : file;
+        if (strncmp(file, roots[i], n) == 0 && file[n] == '/' && file[n + 1] != '\0')
+            return file + n + 1;
+    }
+    return file;
+}
+
 fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
-                              size_t max_input_bytes, unsigned retries, int nthreads,
-                              size_t fault_every, double *load_s)
+                              const char *const *root_abs, size_t max_input_bytes,
+                              unsigned retries, int nthreads, size_t fault_every, double *load_s)
 {
     double t0 = fmd_clock_now();
     size_t max = max_input_bytes ? max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
@@ -1304,7 +1596,7 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
         nt = (int)todo;
     /* Each iteration writes only items[k], refs[k] and bufs[j]. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, LOAD_CHUNK) default(none)           \
-    shared(which, bufs, items, refs, root, todo, max, retries, fault_every)
+    shared(which, bufs, items, refs, root, root_abs, todo, max, retries, fault_every)
     for (size_t j = 0; j < todo; j++) {
         size_t k = which[j];
         fmd_status st = FMD_OK;
@@ -1316,8 +1608,8 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
                 items[k].err = EIO;
                 continue;
             }
-            st = fmd_io_root_read(root, items[k].file, max, &bufs[j], &len, &items[k].err,
-                           &items[k].outside, &items[k].special);
+            st = fmd_io_root_read(root, beneath_path(items[k].file, root_abs), max, &bufs[j],
+                                  &len, &items[k].err, &items[k].outside, &items[k].special);
             if (st != FMD_E_IO && st != FMD_E_NOMEM)
                 break; /* success, or a failure that trying again would not change */
         }

@@ -8,6 +8,7 @@
 #ifndef FMD_RPC_H
 #define FMD_RPC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,10 @@ fmd_status fmd_rpc_reader_next(fmd_rpc_reader *r, fmd_slice *line, int *err);
  * @return FMD_OK; FMD_E_NOINPUT when the input ends first; FMD_E_IO (errno in @p err).
  * Threads: one thread at a time, as fmd_rpc_reader_next(). */
 fmd_status fmd_rpc_reader_read(fmd_rpc_reader *r, char *dst, size_t n, int *err);
+
+/** Make the reader stop at the next interrupted read() once *@p stop is non-zero (as at the
+ * end of input). @p stop may be NULL (never). Threads: before the first read. */
+void fmd_rpc_reader_set_stop(fmd_rpc_reader *r, volatile sig_atomic_t *stop);
 
 /** The longest line the reader accepts (the limit for a request's raw bytes too). */
 size_t fmd_rpc_reader_max(const fmd_rpc_reader *r);
@@ -129,6 +134,7 @@ typedef struct fmd_rpc_options {
      * there are no rules. */
     fmd_slice rules_json;
     uint64_t rules_hash;        /**< FNV-1a 64 of rules_json */
+    bool rules_given;           /**< options.rules was present (false: the server's rules) */
     unsigned retries;           /**< options.retries, default 1 */
 } fmd_rpc_options;
 
@@ -155,6 +161,13 @@ typedef struct fmd_rpc_request {
     const char *error_message;
     const char *error_data;  /**< NULL, or a JSON value for error.data */
     double t_read;           /**< set by the caller: when the line was read (for latency) */
+    size_t mem_bytes;        /**< set by the caller: bytes counted against --max-memory */
+    /** W3C trace context: params._meta.traceparent's trace id (32 lower-case hex digits) and
+     * parent span id (16), NUL-terminated; empty when the request gave none. */
+    char trace_id[33];
+    char parent_span[17];
+    unsigned char trace_flags;
+    char span_id[17]; /**< this request's span (16 hex digits), made by the server */
     /** params.bytes: raw bytes that follow the request line (its attachment), whatever else is
      * wrong with the request; fmd_rpc_read_attachment() reads them. */
     size_t attach_bytes;
@@ -198,8 +211,8 @@ typedef struct fmd_rpc_request {
  * Errors of the message (not JSON: -32700; not a request: -32600; unknown method: -32601; bad
  * params: -32602, with a message naming the field) are returned in the request, not as a status.
  * @param defaults the server's options, under each request's "options".
- * @param max_bytes the most raw bytes a request may announce (params.bytes); more: -32600, with
- * attach_bytes still set so that they are dropped. 0: no limit but size_t's.
+ * @param max_bytes the most raw bytes a request may announce (params.bytes); more: -32600, and
+ * attach_bytes stays 0: nothing is read, the next line is the next request. 0: no limit.
  * @param out receives the request (also when it carries an error).
  * @return FMD_OK, or FMD_E_NOMEM (then *out is NULL).
  * Ownership: free *out with fmd_rpc_request_free().
@@ -208,6 +221,11 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
                          size_t max_bytes, fmd_rpc_request **out);
 
 void fmd_rpc_request_free(fmd_rpc_request *r);
+
+/** Whether two ids (compact JSON text, as fmd_rpc_request.id) are the same JSON value: numbers
+ * by value at any size (8, 8.0 and 80e-1 are equal), strings and null by their text.
+ * Threads: reentrant. */
+bool fmd_rpc_id_equal(const char *a, const char *b);
 
 /** Set up the JSON library's global state (its hash seed) before threads start. */
 void fmd_rpc_init(void);
@@ -220,11 +238,13 @@ fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *messag
 /*** Pages read by path, beneath a root (fmd_io_root, io/) ***/
 
 /** Read the pages of @p r that have no inline content (refs[k].load_status FMD_OK) from beneath
- * @p root, in parallel, and append them to r->base. A path that is absolute or leads out of the
- * root (through "..", or a symbolic link) is refused: items[k].outside, load_status
- * FMD_E_NOINPUT. Open uses openat2(RESOLVE_BENEATH); where the kernel lacks it, realpath() and a
- * prefix check. Other failures: FMD_E_NOINPUT (missing, not a regular file), FMD_E_INPUT_LIMIT,
- * FMD_E_IO (tried 1 + @p retries times; items[k].attempts counts them), errno in items[k].err.
+ * @p root, in parallel, and append them to r->base. An absolute path under one of @p root_abs
+ * (the root's absolute names, NULL-terminated; may be NULL) is read relative to the root. A path
+ * that is otherwise absolute or leads out of the root (through "..", or a symbolic link) is
+ * refused: items[k].outside, load_status FMD_E_NOINPUT. Open uses openat2(RESOLVE_BENEATH); where
+ * the kernel lacks it, realpath() and a prefix check. Other failures: FMD_E_NOINPUT (missing, not
+ * a regular file), FMD_E_INPUT_LIMIT, FMD_E_IO (tried 1 + @p retries times; items[k].attempts
+ * counts them), errno in items[k].err.
  * @param max_input_bytes 0 means FMD_MAX_INPUT_BYTES_DEFAULT.
  * @param nthreads threads for the parallel reads (0: the OpenMP default).
  * @param fault_every test hook: when non-zero, the first read of every item whose index is a
@@ -233,8 +253,8 @@ fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *messag
  * @return FMD_OK (item failures are in the items), FMD_E_NOMEM.
  * Threads: call from one thread; it forks its own OpenMP team. */
 fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
-                              size_t max_input_bytes, unsigned retries, int nthreads,
-                              size_t fault_every, double *load_s);
+                              const char *const *root_abs, size_t max_input_bytes,
+                              unsigned retries, int nthreads, size_t fault_every, double *load_s);
 
 /*** Formatting (append to an fmd_buf; each returns FMD_OK or FMD_E_NOMEM) ***/
 

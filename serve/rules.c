@@ -77,8 +77,12 @@ fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const
     const fmd_rpc_options *o = &req->options;
     *out = NULL;
     *handle = NULL;
-    if (o->n_rules == 0)
+    if (o->n_rules == 0) {
+        /* Replace, not merge: a request's own rules are the whole set it wants. */
+        if (!o->rules_given)
+            *out = c->defaults;
         return FMD_OK;
+    }
     pthread_mutex_lock(&c->mu);
     serve_rules_entry *e = find(c, o);
     if (e != NULL) {

@@ -17,6 +17,11 @@
 #include "fmd_engine.h"
 #include "fmd_serve.h"
 
+/** health's default stall threshold (seconds without a finished page while work waits). */
+#define SERVE_STALL_S_DEFAULT 30.0
+/** The retry hint of an Overloaded answer, in milliseconds. */
+#define SERVE_RETRY_AFTER_MS 200
+
 /*** Counters (serve_stats.c) ***/
 
 /** Upper bounds of the latency histogram's buckets, in milliseconds (docs/protocol.md). */
@@ -36,6 +41,12 @@ typedef struct serve_stats {
     atomic_size_t batches, batches_cancelled;
     atomic_uint_fast64_t parse_ns, serialize_ns, load_ns, render_ns;
     atomic_size_t lat_counts[FMD_RPC_METHOD_COUNT][SERVE_N_BUCKETS + 1];
+    /* Memory held, in bytes (docs/protocol.md, "Memory"): accepted requests not yet answered,
+     * formatted items not yet written, held results of non-streamed batches. */
+    atomic_size_t mem_requests, mem_pending, mem_held;
+    atomic_size_t mem_refused; /* requests answered -32001 for memory */
+    /* When a page last finished, or work last started (fmd_clock_now() in nanoseconds). */
+    atomic_uint_fast64_t last_progress_ns;
     atomic_uint_fast64_t lat_sum_ns[FMD_RPC_METHOD_COUNT];
 } serve_stats;
 
@@ -50,6 +61,7 @@ void serve_add_time(atomic_uint_fast64_t *ns, double seconds);
 typedef struct serve_rules_entry serve_rules_entry;
 
 typedef struct serve_rules_cache {
+    const fmd_rules *defaults; /* the server's rules (--rules), for requests without rules */
     pthread_mutex_t mu;
     serve_rules_entry *e[SERVE_RULES_CACHE];
     unsigned long tick;
@@ -58,13 +70,73 @@ typedef struct serve_rules_cache {
 void serve_rules_init(serve_rules_cache *c);
 void serve_rules_destroy(serve_rules_cache *c);
 
-/** The compiled set for @p o's rules (NULL when it has none), from the cache or compiled now.
+/** The compiled set for @p o's rules, from the cache or compiled now: the server's rules
+ * (c->defaults, possibly NULL) when the request gave no options.rules, NULL when it gave [].
  * On a rule that does not compile, fails @p req with -32602 naming the rule and returns
  * FMD_E_RULE. @param handle receives what to pass to serve_rules_release().
  * @return FMD_OK, FMD_E_RULE, FMD_E_NOMEM. Threads: safe. */
 fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const fmd_rules **out,
                                serve_rules_entry **handle);
 void serve_rules_release(serve_rules_cache *c, serve_rules_entry *handle);
+
+/*** The result cache (serve_cache.c) ***/
+
+/** A key: XXH3-128 of the page's bytes, then XXH3-128 of the effective options (canonical). */
+#define SERVE_CACHE_KEY 32
+/** The version of what a cached result holds: bump it when the kernel's output changes shape. */
+#define SERVE_CACHE_FORMAT "fastmd-result-1"
+
+typedef struct serve_cache serve_cache;
+typedef struct serve_cache_stats {
+    size_t hits, misses, evictions, bytes, entries, limit;
+} serve_cache_stats;
+
+/** A cache of at most @p max_bytes; 0: none (*out NULL, and every call below is a miss).
+ * @return FMD_OK or FMD_E_NOMEM. */
+fmd_status serve_cache_create(serve_cache **out, size_t max_bytes);
+void serve_cache_destroy(serve_cache *c);
+/** The key of page @p page under options digest @p opts. Threads: reentrant. */
+void serve_cache_key(const char *page, size_t len, const unsigned char opts[16],
+                     unsigned char key[SERVE_CACHE_KEY]);
+/** XXH3-128 of @p text (an options digest). */
+void serve_cache_digest(const char *text, size_t len, unsigned char out[16]);
+/** Look @p key up; on a hit, copy the result into @p out and fill @p res (its slices point into
+ * @p out). Counts a hit or a miss. Threads: safe (one lock per shard, held for the copy). */
+bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
+                     fmd_result *res);
+/** Keep a copy of @p r (only when r->status is FMD_OK) under @p key, evicting the least recently
+ * used entries of its shard past the bound. Threads: safe. */
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                     const fmd_result *r);
+/** The counters (all 0 without a cache). Threads: safe. */
+void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
+
+/*** The trace (serve_trace.c) ***/
+
+typedef struct serve_trace serve_trace;
+/** Pages of one batch traced one by one; above it, every (n / limit + 1)-th page. */
+#define SERVE_TRACE_PAGES 1000
+/** Track (tid) numbers: the reader, the batch executor, lane k, engine worker k. */
+enum { SERVE_TID_READER = 1, SERVE_TID_BATCH = 2, SERVE_TID_LANE = 10, SERVE_TID_WORKER = 100 };
+
+/** Start a trace on @p fd (the caller's; -1: no trace, *out NULL). Writes the array's head.
+ * @return FMD_OK or FMD_E_NOMEM. */
+fmd_status serve_trace_open(serve_trace **out, int fd);
+void serve_trace_close(serve_trace *t);
+/** Write whole lines (one write per call, under the trace's lock). */
+void serve_trace_write(serve_trace *t, const char *line, size_t len);
+/** Name the calling thread's track @p tid (a metadata event) and remember it for
+ * serve_trace_tid(). @p t may be NULL (then only remembered). */
+void serve_trace_thread(serve_trace *t, int tid, const char *name);
+/** Whether @p s can go into a JSON string as it is (no quote, backslash or control character). */
+bool serve_trace_plain(const char *s);
+/** The calling thread's track (0: none set). */
+int serve_trace_tid(void);
+/** One complete span ("ph":"X") named @p name on track @p tid from @p start to @p end
+ * (fmd_clock_now() seconds), with the request's trace id, span id, parent span and id, and
+ * @p extra_args (JSON members without braces, or NULL). Nothing when @p t is NULL. */
+void serve_trace_span(serve_trace *t, const char *name, int tid, double start, double end,
+                      const fmd_rpc_request *req, const char *extra_args);
 
 /*** The server ***/
 
@@ -88,11 +160,19 @@ typedef struct serve {
     fmd_rpc_writer *w;
     fmd_io_root *root;
     const char *root_path;
+    /* The root's absolute names (as given, resolved), NULL-terminated: an absolute path under
+     * either is read relative to the root. */
+    char *root_abs_mem[2];
+    const char *root_abs[3];
     fmd_options defaults;
     fmd_placement pl;
     int nthreads;
     int lanes;
     size_t max_queued;
+    size_t max_memory; /* 0: none */
+    double stall_s;
+    double alert_at[FMD_SERVE_ALERT_COUNT]; /* <= 0: off */
+    const char *hang_file; /* test hook (FMD_TEST_HOOKS builds) */
     /* Test hooks, from the environment, 0 in production: FASTMD_SERVE_TEST_FAULT_EVERY (see
      * fmd_rpc_load_items()) and FASTMD_SERVE_TEST_DELAY_US (each batch page then takes this much
      * longer, so that tests can cancel or query a batch while it runs on any machine). */
@@ -101,6 +181,11 @@ typedef struct serve {
     double t0;
     serve_stats stats;
     serve_rules_cache rules;
+    serve_cache *cache;           /* NULL: --cache-bytes 0 */
+    serve_trace *trace;           /* NULL: no --trace */
+    atomic_int lanes_started;     /* numbers the lanes' trace tracks */
+    atomic_uint_fast64_t trace_seq;
+    unsigned char rules_digest[16]; /* of the --rules file's bytes (zero without one) */
 
     /* The batch executor's own. */
     fmd_kernel_batch *kb;
@@ -110,6 +195,7 @@ typedef struct serve {
     pthread_mutex_t mu;
     pthread_cond_t cv_small; /* a small job came, or draining */
     pthread_cond_t cv_batch; /* a batch came, or draining */
+    pthread_cond_t cv_metrics; /* draining: the metrics writer's last round */
     serve_job *small_head, *small_tail;
     size_t small_queued;
     size_t small_running;
@@ -118,6 +204,7 @@ typedef struct serve {
     serve_batch *running;
     unsigned long next_batch_no;
     bool draining;
+    unsigned alerts_active; /* bit a: alert a is raised */
 } serve;
 
 /** A batch, from submission to its answer. The reader reads id, req->id, cancel, completed and
@@ -131,7 +218,19 @@ struct serve_batch {
     size_t total;
     const fmd_rules *rules;
     serve_rules_entry *rules_handle;
+    size_t mem_counted; /* bytes of mem_requests this batch holds */
 };
+
+/** The options digest of @p req (its options as resolved, its rules or the server's): the second
+ * half of every cache key of the request (serve_cache.c). */
+void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned char out[16]);
+
+/** Give @p req its span id, and a trace id when its traceparent gave none (serve_trace.c). */
+void serve_trace_ids(serve *s, fmd_rpc_request *req);
+
+/** When @p req gave a traceparent: `,"_meta":{"traceparent":"00-<trace>-<its span>-<flags>"}`
+ * (or without the leading comma, with a trailing one, when @p before_more); else nothing. */
+fmd_status serve_put_traceparent(fmd_buf *b, const fmd_rpc_request *req, bool before_more);
 
 /*** Answers (cmd_serve.c) ***/
 
@@ -165,10 +264,27 @@ void *serve_batch_main(void *arg);
  * request id is @p key). @return whether one was found. Threads: any. */
 bool serve_batch_cancel(serve *s, const char *key, bool by_request);
 
+/*** Memory (serve_stats.c) ***/
+
+/** Bytes held now (the sum of the mem_* counters). */
+size_t serve_mem_used(serve *s);
+/** Whether @p extra more bytes would go over --max-memory. */
+bool serve_mem_over(serve *s, size_t extra);
+/** Record that the engine made progress now (a page finished, a batch started). */
+void serve_mark_progress(serve *s);
+
+/*** Alerts (serve_stats.c) ***/
+
+/** Measure every alert with a threshold, and send an `alert` notification for each that is
+ * raised or cleared since the last look. Threads: any (takes serve.mu). */
+void serve_alerts_check(serve *s);
+
 /*** health and stats (serve_stats.c) ***/
 
 /** Append health's result object. Takes serve.mu. */
 fmd_status serve_format_health(serve *s, fmd_buf *b);
+/** Append the Prometheus text exposition of the counters. */
+fmd_status serve_format_prometheus(serve *s, fmd_buf *b);
 /** Append stats' result object (JSON counters, or {contentType, text} for Prometheus). */
 fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus);
 

@@ -6,6 +6,8 @@
  * callback. Never prints, never exits. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,9 @@ void serve_done(serve *s, const fmd_rpc_request *req)
     atomic_fetch_add_explicit(&s->stats.lat_counts[m][k], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.lat_sum_ns[m], (uint_fast64_t)(ms * 1e6),
                               memory_order_relaxed);
+    if (s->trace != NULL)
+        serve_trace_span(s->trace, fmd_rpc_method_name(req->method), serve_trace_tid(),
+                         req->t_read, req->t_read + ms * 1e-3, req, NULL);
 }
 
 void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
@@ -78,10 +83,12 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
             st = fmd_buf_puts(&b, "{\"pong\":true}");
         break;
     case FMD_RPC_HEALTH:
+        serve_alerts_check(s);
         if (st == FMD_OK)
             st = serve_format_health(s, &b);
         break;
     case FMD_RPC_STATS:
+        serve_alerts_check(s);
         if (st == FMD_OK)
             st = serve_format_stats(s, &b, req->prometheus);
         break;
@@ -118,6 +125,10 @@ static void *lane_main(void *arg)
 {
     serve *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-lane");
+    char name[32];
+    int k = atomic_fetch_add(&s->lanes_started, 1);
+    snprintf(name, sizeof name, "lane %d", k);
+    serve_trace_thread(s->trace, SERVE_TID_LANE + k, name);
     serve_lane lane = {0};
     bool ok = fmd_arena_create(&lane.out, 0) == FMD_OK &&
               fmd_arena_create(&lane.scratch, 0) == FMD_OK &&
@@ -137,6 +148,8 @@ static void *lane_main(void *arg)
         s->small_queued--;
         s->small_running++;
         pthread_mutex_unlock(&s->mu);
+        serve_mark_progress(s);
+        size_t mem = job->req->mem_bytes;
         if (ok) {
             serve_answer_small(s, &lane, job->req);
         } else {
@@ -145,6 +158,9 @@ static void *lane_main(void *arg)
             fmd_rpc_request_free(job->req);
         }
         free(job);
+        atomic_fetch_sub(&s->stats.mem_requests, mem);
+        serve_mark_progress(s);
+        serve_alerts_check(s);
         pthread_mutex_lock(&s->mu);
         s->small_running--;
         pthread_mutex_unlock(&s->mu);
@@ -179,6 +195,10 @@ static void submit_small(serve *s, fmd_rpc_request *req)
         free(job);
         return;
     }
+    if (s->small_queued == 0 && s->small_running == 0 && s->running == NULL &&
+        s->batches_queued == 0)
+        serve_mark_progress(s); /* idle until now: the stall clock starts here */
+    atomic_fetch_add(&s->stats.mem_requests, req->mem_bytes);
     if (s->small_tail != NULL)
         s->small_tail->next = job;
     else
@@ -187,6 +207,44 @@ static void submit_small(serve *s, fmd_rpc_request *req)
     s->small_queued++;
     pthread_cond_signal(&s->cv_small);
     pthread_mutex_unlock(&s->mu);
+}
+
+/*** The metrics file ***/
+
+/* Write the Prometheus text to cfg->metrics_path, atomically. */
+static void write_metrics(serve *s)
+{
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
+        return;
+    fmd_buf b;
+    fmd_buf_init(&b, a);
+    int err = 0;
+    fmd_status st = serve_format_prometheus(s, &b);
+    if (st == FMD_OK)
+        st = fmd_io_write_file_atomic(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
+    if (st != FMD_OK && s->cfg->warn != NULL)
+        s->cfg->warn("writing --metrics-file", st, err, s->cfg->userdata);
+    fmd_arena_destroy(a);
+}
+
+/* The metrics writer: every metrics_s seconds, and once more when the server drains. */
+static void *metrics_main(void *arg)
+{
+    serve *s = arg;
+    pthread_setname_np(pthread_self(), "fastmd-metrics");
+    double every = s->cfg->metrics_s > 0 ? s->cfg->metrics_s : 10.0;
+    for (;;) {
+        write_metrics(s);
+        pthread_mutex_lock(&s->mu);
+        struct timespec ts = fmd_clock_deadline(every);
+        while (!s->draining && pthread_cond_timedwait(&s->cv_metrics, &s->mu, &ts) == 0) {
+        }
+        bool draining = s->draining;
+        pthread_mutex_unlock(&s->mu);
+        if (draining)
+            return NULL; /* the last round is written after the drain, by fmd_serve_run() */
+    }
 }
 
 /*** The reader ***/
@@ -208,6 +266,27 @@ static bool blank(fmd_slice line)
 
 /* Read and dispatch lines until shutdown or the end of input. Returns the shutdown request to
  * answer once the work is done, or NULL. */
+/* Whether @p req, holding @p bytes, is refused for --max-memory; answers it then. */
+static bool refuse_for_memory(serve *s, fmd_rpc_request *req)
+{
+    if (!serve_mem_over(s, req->mem_bytes))
+        return false;
+    atomic_fetch_add(&s->stats.mem_refused, 1);
+    char data[160];
+    int n = snprintf(data, sizeof data, "{\"used\":%zu,\"request\":%zu,\"limit\":%zu,"
+                     "\"retryAfterMs\":%d}", serve_mem_used(s), req->mem_bytes, s->max_memory,
+                     SERVE_RETRY_AFTER_MS);
+    serve_send_error(s, req, FMD_RPC_OVERLOADED,
+                     "Overloaded: over --max-memory; try again later, or send smaller requests",
+                     data, (size_t)n);
+    return true;
+}
+
+static bool stopping(const serve *s)
+{
+    return s->cfg->stop != NULL && *s->cfg->stop != 0;
+}
+
 static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
 {
     fmd_arena *a = NULL;
@@ -215,6 +294,8 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         return NULL;
     fmd_rpc_request *shutdown_req = NULL;
     for (;;) {
+        if (stopping(s))
+            break; /* SIGTERM or SIGINT: drain as at the end of input */
         fmd_slice line;
         int err = 0;
         fmd_status st = fmd_rpc_reader_next(rd, &line, &err);
@@ -255,6 +336,8 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
             break;
         }
         req->t_read = t_read;
+        req->mem_bytes = line.len + req->base_len;
+        serve_trace_ids(s, req);
         atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);
         if (req->error != 0) {
             const char *data = req->error_data;
@@ -300,10 +383,17 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         case FMD_RPC_TRANSFORM:
         case FMD_RPC_NORMALIZE:
         case FMD_RPC_COMPUTE_DIGEST:
-            submit_small(s, req);
+            if (refuse_for_memory(s, req))
+                fmd_rpc_request_free(req);
+            else
+                submit_small(s, req);
             break;
         case FMD_RPC_TRANSFORM_BATCH:
-            serve_batch_submit(s, req);
+            if (refuse_for_memory(s, req))
+                fmd_rpc_request_free(req);
+            else
+                serve_batch_submit(s, req);
+            serve_alerts_check(s); /* the queue may have grown */
             break;
         default:
             fmd_rpc_request_free(req);
@@ -316,6 +406,41 @@ out:
 }
 
 /*** Start and stop ***/
+
+/* The cache's bound: --cache-bytes, and at most half of --max-memory (the cache counts in it, and
+ * must leave room for the work itself). */
+static size_t cache_bound(const fmd_serve_cfg *cfg)
+{
+    if (cfg->max_memory != 0 && cfg->cache_bytes > cfg->max_memory / 2)
+        return cfg->max_memory / 2;
+    return cfg->cache_bytes;
+}
+
+/* The root's absolute names: as given (made absolute) and resolved. Best effort: a name that
+ * cannot be had only means absolute paths under it are refused. */
+static void root_names(serve *s, const char *root_path)
+{
+    size_t k = 0;
+    char *real = realpath(root_path, NULL);
+    if (real != NULL)
+        s->root_abs_mem[k++] = real;
+    char *given = NULL;
+    if (root_path[0] == '/') {
+        given = strdup(root_path);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        if (cwd != NULL && (given = malloc(strlen(cwd) + strlen(root_path) + 2)) != NULL)
+            sprintf(given, "%s/%s", cwd, root_path);
+        free(cwd);
+    }
+    if (given != NULL && (real == NULL || strcmp(given, real) != 0))
+        s->root_abs_mem[k++] = given;
+    else
+        free(given);
+    for (size_t i = 0; i < k; i++)
+        s->root_abs[i] = s->root_abs_mem[i];
+    s->root_abs[k] = NULL;
+}
 
 /* Undo what fmd_serve_run() set up; each part may be missing (a failed start). */
 static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
@@ -332,9 +457,14 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     free(s->sink_slots);
     fmd_kernel_batch_destroy(s->kb);
     serve_rules_destroy(&s->rules);
+    serve_cache_destroy(s->cache);
+    serve_trace_close(s->trace);
+    free(s->root_abs_mem[0]);
+    free(s->root_abs_mem[1]);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_small);
     pthread_cond_destroy(&s->cv_batch);
+    pthread_cond_destroy(&s->cv_metrics);
 }
 
 fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
@@ -354,15 +484,22 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->defaults = cfg->defaults;
     s->lanes = cfg->lanes;
     s->max_queued = cfg->max_queued;
+    s->max_memory = cfg->max_memory;
+    s->stall_s = cfg->stall_s > 0 ? cfg->stall_s : SERVE_STALL_S_DEFAULT;
+    s->hang_file = cfg->hang_file;
+    memcpy(s->alert_at, cfg->alerts, sizeof s->alert_at);
+    serve_mark_progress(s);
     s->root_path = cfg->root_path;
     s->fault_every = cfg->fault_every;
     s->delay_us = cfg->delay_us;
     s->pl = *cfg->placement;
     s->nthreads = s->pl.plan->n_threads;
     serve_rules_init(&s->rules);
+    s->rules.defaults = cfg->defaults.rules;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_small, NULL);
     pthread_cond_init(&s->cv_batch, NULL);
+    pthread_cond_init(&s->cv_metrics, NULL);
     pthread_t *lane_tids = NULL;
     fmd_rpc_reader *rd = NULL;
     fmd_status st = fmd_io_root_open(cfg->root_path, &s->root, &fail->err);
@@ -370,10 +507,15 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fail->root = true;
         goto fail;
     }
+    root_names(s, cfg->root_path);
     st = FMD_E_NOMEM;
     fail->what = FMD_NOMEM_TEXT " at start-up";
     s->sink_slots = aligned_alloc(64, sizeof(serve_sink_slot) * (size_t)s->nthreads);
+    if (cfg->rules_text != NULL)
+        serve_cache_digest(cfg->rules_text, cfg->rules_len, s->rules_digest);
     if (s->sink_slots == NULL || fmd_kernel_batch_create(&s->kb, s->nthreads) != FMD_OK ||
+        serve_cache_create(&s->cache, cache_bound(cfg)) != FMD_OK ||
+        serve_trace_open(&s->trace, cfg->trace_fd) != FMD_OK ||
         fmd_rpc_writer_create(&s->w, cfg->out_fd) != FMD_OK ||
         fmd_rpc_reader_create(&rd, cfg->in_fd, cfg->max_line) != FMD_OK)
         goto fail;
@@ -383,6 +525,15 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     pthread_t batch_tid;
     if (lane_tids == NULL)
         goto fail;
+    fmd_rpc_reader_set_stop(rd, cfg->stop);
+    /* SIGTERM and SIGINT go to this (the reading) thread only: the threads started here (and
+     * theirs: the OpenMP team, the stream writers) inherit a mask that blocks them, so the
+     * signal interrupts the reader's read() and the loop sees cfg->stop. */
+    sigset_t stop_sigs, old_mask;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigaddset(&stop_sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
     /* A thread that cannot start at start-up: the process is about to exit, so the threads
      * already started are not joined. */
     st = FMD_E_NOMEM;
@@ -396,6 +547,13 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fail->what = "cannot start the batch thread";
         return st;
     }
+    pthread_t metrics_tid;
+    if (cfg->metrics_path != NULL && pthread_create(&metrics_tid, NULL, metrics_main, s) != 0) {
+        fail->what = "cannot start the metrics thread";
+        return st;
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    serve_trace_thread(s->trace, SERVE_TID_READER, "reader");
     fail->what = NULL;
     if (cfg->ready != NULL)
         cfg->ready(s->nthreads, cfg->lanes, cfg->userdata);
@@ -407,10 +565,15 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->draining = true;
     pthread_cond_broadcast(&s->cv_small);
     pthread_cond_broadcast(&s->cv_batch);
+    pthread_cond_broadcast(&s->cv_metrics);
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < cfg->lanes; i++)
         pthread_join(lane_tids[i], NULL);
     pthread_join(batch_tid, NULL);
+    if (cfg->metrics_path != NULL) {
+        pthread_join(metrics_tid, NULL);
+        write_metrics(s); /* the final counters */
+    }
     if (shutdown_req != NULL) {
         if (shutdown_req->id != NULL) {
             fmd_arena *a = NULL;

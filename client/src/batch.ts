@@ -284,6 +284,7 @@ export class BatchRun {
                 includeCode: false,
             };
             if (attachedBytes > 0) params.bytes = attachedBytes;
+            if (this.opts.traceparent) params._meta = { traceparent: this.opts.traceparent };
             const { id, promise } = conn.request<Record<string, unknown>>(Method.TRANSFORM_BATCH, params, attachment);
             sub.id = id;
             try {

@@ -74,7 +74,8 @@ export interface ResubmitInfo {
  * Events: 'ready' ({pid, version}), 'exit' (SidecarExit: a sidecar went away unexpectedly),
  * 'restart' (RestartInfo), 'resubmit' (ResubmitInfo), 'failed' (SidecarCrashedError: the restart
  * budget is spent), 'warning' (ProtocolError and other reports), 'stderr' (one line of the
- * sidecar's stderr).
+ * sidecar's stderr), 'alert' ({name, value, threshold, state}: a threshold the sidecar was started
+ * with, `args: ['--alert', 'p99Ms=250']`, was crossed or is clear again).
  */
 export class Fastmd extends EventEmitter {
     /** The fastmd executable (the name asked for when none was found). */
@@ -224,6 +225,8 @@ export class Fastmd extends EventEmitter {
     /** Sends any request; resolves with its result. For methods this client has no wrapper for. */
     async call<T>(method: string, params?: unknown, call: CallOptions = {}): Promise<T> {
         const { signal, timeoutMs } = call;
+        if (call.traceparent && params && typeof params === 'object')
+            params = { ...(params as Record<string, unknown>), _meta: { traceparent: call.traceparent } };
         if (signal?.aborted) throw cancelled(signal);
         const conn = await this.connection();
         const { id, promise } = conn.request<T>(method, params);
@@ -378,6 +381,7 @@ export class Fastmd extends EventEmitter {
         });
         conn.on('warning', (e: Error) => this.report(e));
         conn.on('stderr', (line: string) => this.emit('stderr', line));
+        conn.on('alert', (params: Record<string, unknown>) => this.emit('alert', params));
         let timedOut = false;
         const timer = setTimeout(() => {
             timedOut = true;
@@ -529,6 +533,8 @@ export class Fastmd extends EventEmitter {
     /**
      * Sends `health` every healthIntervalMs. One unanswered after healthTimeoutMs means the
      * sidecar hangs (stopped, deadlocked, spinning): it is killed, and the exit handler restarts it.
+     * An answer with status 'stalled' (its engine finished no page for --stall-seconds while work
+     * waits) is the same hang, seen from inside: the same path.
      */
     private startHealth(conn: Connection): void {
         this.stopHealth();
@@ -538,7 +544,7 @@ export class Fastmd extends EventEmitter {
         this.healthTimer = setInterval(() => {
             if (outstanding || !conn.alive) return;
             outstanding = true;
-            const { promise } = conn.request(Method.HEALTH);
+            const { promise } = conn.request<HealthResult>(Method.HEALTH);
             let answered = false;
             const deadline = setTimeout(() => {
                 // An answer may sit unread behind a busy event loop: read what is there first.
@@ -559,7 +565,13 @@ export class Fastmd extends EventEmitter {
                 clearTimeout(deadline);
             };
             // An error answer is still an answer: the sidecar is alive.
-            promise.then(done, (e) => {
+            promise.then((h) => {
+                done();
+                if (h?.status !== 'stalled' || !conn.alive || this.closing) return;
+                const why = Array.isArray(h.reasons) ? h.reasons.join('; ') : 'stalled';
+                this.report(new FastmdError(`fastmd serve (pid ${conn.pid}) reports its engine stalled (${why}): killing it`));
+                conn.kill('SIGKILL', 'hang');
+            }, (e) => {
                 done();
                 if (!(e instanceof RpcError)) return;
             });

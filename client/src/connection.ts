@@ -41,7 +41,8 @@ export interface ConnectionOptions {
 const RETIRED_MAX = 4096;
 
 /**
- * Events: 'warning' (ProtocolError), 'stderr' (line: string), 'exit' (SidecarExit), once.
+ * Events: 'warning' (ProtocolError), 'stderr' (line: string), 'alert' (the notification's
+ * params), 'exit' (SidecarExit), once.
  */
 export class Connection extends EventEmitter {
     readonly child: ChildProcess;
@@ -300,6 +301,10 @@ export class Connection extends EventEmitter {
                 return;
             }
             const params = (m.params ?? {}) as Record<string, unknown>;
+            if (m.method === Notification.ALERT) {
+                this.emit('alert', params);
+                return;
+            }
             const batchId = typeof params.batchId === 'string' || typeof params.batchId === 'number'
                 ? String(params.batchId)
                 : undefined;

@@ -48,6 +48,8 @@ export const Notification = {
     BATCH_ITEM: 'batchItem',
     /** Items of a streamed batch, their HTML as params.bytes raw bytes after the line. */
     BATCH_FRAME: 'batchFrame',
+    /** {name, value, threshold, state: 'raised' | 'cleared'}: an --alert threshold crossed. */
+    ALERT: 'alert',
 } as const;
 export type Notification = (typeof Notification)[keyof typeof Notification];
 

@@ -44,13 +44,24 @@ export interface PageWarning {
 
 export interface Metadata {
     file: string;
+    /** The page's front matter as JSON; null when it has none (as in build's manifest). */
     frontmatter: Record<string, unknown> | null;
     title: string | null;
     headings: Heading[];
+    /** The counts, named as in build's manifest. */
+    words: number;
+    links: number;
+    images: number;
+    codeBlocks: number;
+    /** @deprecated the old name of `words`; sent for one more release. */
     wordCount: number;
+    /** @deprecated the old name of `links`. */
     linkCount: number;
+    /** @deprecated the old name of `images`. */
     imageCount: number;
+    /** @deprecated the old name of `codeBlocks`. */
     codeBlockCount: number;
+    /** XXH3-64 of the page, 16 hex digits. */
     hash: string;
     warnings: PageWarning[];
     [field: string]: unknown;
@@ -108,12 +119,19 @@ export interface BatchOptions {
      * `html` when first read, exactly as the sidecar would build it, so the HTML crosses the pipe once.
      */
     includeCode?: boolean;
+    /**
+     * A W3C traceparent ("00-<trace id>-<parent span id>-<flags>"): sent as params._meta.traceparent,
+     * so that the sidecar's spans (--trace) join the caller's OpenTelemetry trace.
+     */
+    traceparent?: string;
 }
 
 /** Options of a single call (transform, normalize, ...). */
 export interface CallOptions {
     signal?: AbortSignal;
     timeoutMs?: number;
+    /** A W3C traceparent, sent as params._meta.traceparent (see BatchOptions.traceparent). */
+    traceparent?: string;
 }
 
 export interface NormalizeOptions {
@@ -132,9 +150,33 @@ export interface DigestFile {
     mtime: number;
 }
 
+/** Bytes the sidecar holds (docs/protocol.md, "Memory"). */
+export interface MemoryFigures {
+    rss: number;
+    peakRss: number;
+    used: number;
+    /** --max-memory; 0: none. */
+    limit: number;
+    requests: number;
+    pending: number;
+    held: number;
+    refused: number;
+    [field: string]: unknown;
+}
+
 export interface HealthResult {
-    /** 'ok', or 'draining' after shutdown while work finishes. */
-    status: string;
+    /**
+     * 'ok'; 'degraded' (memory or a queue near its bound); 'stalled' (no page finished for
+     * --stall-seconds while work waits: the client restarts the sidecar); 'draining' after
+     * shutdown while work finishes.
+     */
+    status: 'ok' | 'degraded' | 'stalled' | 'draining' | (string & {});
+    /** One sentence per cause of 'degraded' or 'stalled'. */
+    reasons?: string[];
+    /** Seconds since the engine last finished a page (or work arrived at an idle sidecar). */
+    sinceProgress?: number;
+    stallSeconds?: number;
+    memory?: MemoryFigures;
     uptime?: number;
     workers?: number;
     lanes?: number;
@@ -152,6 +194,10 @@ export interface BatchStats {
     ok: number;
     failed: number;
     retried: number;
+    cancelled?: number;
+    /** Pages answered from the sidecar's result cache, and pages looked up and not found. */
+    cacheHits?: number;
+    cacheMisses?: number;
     ms: number;
     [field: string]: unknown;
 }

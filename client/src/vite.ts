@@ -18,9 +18,9 @@ export interface FastmdViteOptions {
     extensions?: string[];
     /** 'gfm' (the default) or 'commonmark' (every extension off, front matter included). */
     dialect?: 'gfm' | 'commonmark';
-    /** GFM footnotes. Default true. */
+    /** GFM footnotes. Default false, as in `fastmd build` and `fastmd serve`. */
     footnotes?: boolean;
-    /** Smart punctuation: curly quotes, dashes, ellipses. Default true. */
+    /** Smart punctuation: curly quotes, dashes, ellipses. Default false, as in `fastmd build`. */
     smart?: boolean;
     /** Replacements applied to each page before parsing. */
     rules?: Rule[];
@@ -127,8 +127,8 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
     const extensions = options.extensions ?? ['.md', '.markdown'];
     const failOnError = options.failOnError ?? true;
     const transformOptions: TransformOptions = {
-        footnotes: options.footnotes ?? true,
-        smartPunctuation: options.smart ?? true,
+        footnotes: options.footnotes ?? false,
+        smartPunctuation: options.smart ?? false,
         unsafe: options.unsafe ?? false,
     };
     if (options.dialect) transformOptions.dialect = options.dialect;

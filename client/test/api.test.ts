@@ -73,6 +73,14 @@ test('ping, health, transform, normalize, computeDigest, stats, close', { timeou
         assert.deepEqual(r.metadata.frontmatter, { title: 'Intro' });
         assert.equal(r.metadata.headings[0]?.id, 'hello-x');
         assert.match(r.metadata.hash, /^[0-9a-f]{16}$/);
+        // The manifest's names, and the old ones as aliases for one release.
+        assert.equal(r.metadata.links, 1);
+        assert.equal(r.metadata.linkCount, r.metadata.links);
+        assert.ok(r.metadata.words > 2);
+        assert.equal(r.metadata.wordCount, r.metadata.words);
+        const plain = await c.transform('plain.md', '"Quoted" text[^1].\n\n[^1]: Note.\n', {});
+        assert.equal(plain.metadata.frontmatter, null, 'no front matter: null');
+        assert.doesNotMatch(plain.html, /footnote|\u201c/, 'footnotes and smart quotes off, as in build');
         // code is a module whose default export is the HTML.
         const mod = (await import(`data:text/javascript,${encodeURIComponent(r.code!)}`)) as { default: string };
         assert.equal(mod.default, r.html);
@@ -311,4 +319,36 @@ test('close() lets the work in flight finish and drops the rest with ClosedError
     assert.ok(err instanceof ClosedError, String(err));
     const exit = (await closing) as { exitCode: number | null };
     assert.equal(exit.exitCode, 0);
+});
+
+test('traceparent is passed through: the sidecar echoes the trace id with its own span', { timeout: 60_000 }, async () => {
+    const c = await createFastmd({ binary, workers: 2 });
+    try {
+        const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+        const r = await c.transform('a.md', '# A\n', {}, { traceparent: tp });
+        const echoed = (r._meta as { traceparent: string }).traceparent;
+        assert.match(echoed, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+        assert.notEqual(echoed, tp, 'the sidecar answers with its own span id');
+        const items = await c.transformBatch([{ file: 'b.md', content: '# B\n' }], { traceparent: tp });
+        assert.equal(items[0]!.ok, true);
+        await assert.rejects(c.transform('a.md', '# A\n', {}, { traceparent: 'nonsense' }), /traceparent/);
+    } finally {
+        await c.close();
+    }
+});
+
+test('alert notifications from the sidecar are emitted as "alert" events, not protocol warnings', { timeout: 60_000 }, async () => {
+    const c = await createFastmd({ binary, workers: 2, args: ['--alert', 'failureRate=0.5'] });
+    const seen: Array<Record<string, unknown>> = [];
+    const warnings: Error[] = [];
+    c.on('alert', (a: Record<string, unknown>) => seen.push(a));
+    c.on('warning', (e: Error) => warnings.push(e));
+    try {
+        await assert.rejects(c.transform('bad.md', '---\na: [\n---\n', {}));
+        await c.health();
+        assert.deepEqual(seen.map((a) => [a.name, a.state]), [['failureRate', 'raised']]);
+        assert.deepEqual(warnings, []);
+    } finally {
+        await c.close();
+    }
 });

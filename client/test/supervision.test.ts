@@ -6,6 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import {
     createFastmd,
@@ -241,6 +242,39 @@ child.on('exit', (code) => process.exit(code ?? 1));
         assert.ok(seen.warnings.some((w) => /not a JSON object/.test(w.message)));
         assert.equal(seen.restarts.length, 0);
     } finally {
+        await c.close();
+    }
+});
+
+test('a sidecar whose health says "stalled" is treated as hung and replaced', { timeout: 120_000 }, async () => {
+    const dir = tmpdir('stalled');
+    const hang = path.join(dir, 'hang');
+    fs.writeFileSync(hang, '');
+    const hooks = /^(1|on|true)$/i.test(process.env.FASTMD_TEST_HOOKS ?? '');
+    const c = await createFastmd({
+        binary,
+        workers: 2,
+        args: ['--stall-seconds', '1'],
+        env: { FASTMD_SERVE_TEST_HANG_FILE: hang },
+        healthIntervalMs: 200,
+        healthTimeoutMs: 10000,
+        restartBackoffMs: 20,
+    });
+    const seen = watch(c);
+    const first = c.pid!;
+    try {
+        const batch = c.transformBatch(pages(50), { chunkSize: 50 });
+        if (hooks) {
+            // The engine hangs on the hook while health keeps answering: only "stalled" shows it.
+            await until(() => seen.restarts.length > 0, 30000, 'a restart');
+            fs.rmSync(hang);
+            assert.equal(seen.restarts[0]!.exit?.reason, 'hang');
+            assert.ok(seen.warnings.some((w) => /reports its engine stalled/.test(w.message)));
+            assert.notEqual(c.pid, first);
+        }
+        assertComplete(await batch, 50);
+    } finally {
+        fs.rmSync(hang, { force: true });
         await c.close();
     }
 });

@@ -379,13 +379,45 @@ fmd_status fmd_io_stream_open_file(fmd_io_stream **out, fmd_io_out *o, const cha
  * @return FMD_OK, FMD_E_CANTCREATE (also when @p path is a directory: err EISDIR), FMD_E_NOMEM. */
 fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t n, int *err);
 
+/** Where the lines of a stream opened with fmd_io_stream_open_sink() go. write receives @p n
+ * lines (those put with bytes; empty ones are skipped) in index order, with their indexes, from
+ * the stream's writer thread; the bytes are freed after it returns. A status other than FMD_OK
+ * stops later calls (the lines are then dropped) and is returned by fmd_io_stream_close(). tick,
+ * when not NULL, is called on the writer thread about every tick_s seconds while the stream is
+ * open, and once more with @p last true after the last line is written. */
+typedef fmd_status (*fmd_io_stream_write_fn)(const fmd_slice *lines, const size_t *index,
+                                             size_t n, void *userdata);
+typedef void (*fmd_io_stream_tick_fn)(bool last, void *userdata);
+typedef struct fmd_io_stream_sink {
+    fmd_io_stream_write_fn write; /**< required */
+    fmd_io_stream_tick_fn tick;   /**< may be NULL */
+    double tick_s;                /**< > 0 when tick is set */
+    void *userdata;
+} fmd_io_stream_sink;
+
+/** When the writer wakes. group 0 or 1 (the default): puts never wake it; it polls every
+ * linger_s (0: 1 ms). group G > 1: the put of the line it waits for wakes it, and it writes when
+ * the next G lines are all in, or when the next one is in and linger_s has passed, so that it
+ * wakes at most once per G lines or per linger and no line waits longer than the linger. */
+typedef struct fmd_io_stream_wake {
+    size_t group;
+    double linger_s;
+} fmd_io_stream_wake;
+
+/** Open a stream whose lines go to @p sink (see fmd_io_stream_sink), with wake policy @p wake
+ * (NULL: the default). @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (no write function, or a tick
+ * without an interval). Ownership: close or abort the stream; @p sink and @p wake are copied.
+ * Threads: call from one thread; it starts the writer thread, which alone calls the sink. */
+fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_stream_sink *sink,
+                                   const fmd_io_stream_wake *wake);
+
 /** Hand in line @p index (its bytes, newline included; copied). Each index exactly once.
  * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (index >= n).
  * Threads: from any number of threads at once, with distinct indexes. */
 fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len);
 
 /** As fmd_io_stream_put(), but the stream takes @p line (malloc'ed) instead of copying it, and
- * frees it once written. */
+ * frees it once written. @p line NULL puts an empty slot: nothing is written for @p index. */
 fmd_status fmd_io_stream_put_owned(fmd_io_stream *s, size_t index, char *line, size_t len);
 
 /** Wait until every line is written, close the file and rename it into place, then free @p s.

@@ -171,6 +171,7 @@ test('build: output tree, manifest fields and exit code 1 for a broken page', ()
   const broken = by['broken-frontmatter.md'];
   assert.equal(broken.status, 'error');
   assert.equal(broken.error.code, 'frontmatter');
+  assert.equal(broken.hash, null, 'a failed page has no hash');
   assert.equal(typeof broken.error.line, 'number');
   assert.ok(broken.error.line >= 2 && broken.error.line <= 4, `line ${broken.error.line}`);
   assert.ok(!fs.existsSync(path.join(out, 'broken-frontmatter.html'))); // a failed page has no HTML

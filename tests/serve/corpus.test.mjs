@@ -14,8 +14,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
 const corpus = path.resolve(process.env.FASTMD_CORPUS ?? path.join(repo, '../shared/corpus'));
-// The options of `fastmd build`'s defaults.
-const options = { footnotes: false, smartPunctuation: false };
+// No options: serve's defaults are build's.
+const options = {};
 
 function serveBatch(params, threads) {
   return new Promise((resolve, reject) => {
@@ -55,12 +55,12 @@ test('serve matches build --ndjson on every page of the corpus', async () => {
     assert.equal(r.metadata.file, m.path);
     assert.equal(r.html, m.html, m.path);
     assert.equal(r.metadata.title, m.title, m.path);
-    assert.deepEqual(r.metadata.frontmatter, m.frontmatter ?? {}, m.path);
+    assert.deepEqual(r.metadata.frontmatter, m.frontmatter, m.path);
     assert.deepEqual(r.metadata.headings, m.headings, m.path);
-    assert.equal(r.metadata.wordCount, m.words, m.path);
-    assert.equal(r.metadata.linkCount, m.links, m.path);
-    assert.equal(r.metadata.imageCount, m.images, m.path);
-    assert.equal(r.metadata.codeBlockCount, m.codeBlocks, m.path);
+    assert.equal(r.metadata.words, m.words, m.path);
+    assert.equal(r.metadata.links, m.links, m.path);
+    assert.equal(r.metadata.images, m.images, m.path);
+    assert.equal(r.metadata.codeBlocks, m.codeBlocks, m.path);
     assert.equal(r.metadata.hash, m.hash, m.path);
   };
 

@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
+// Whether the binary was built with its test hooks (FMD_TEST_HOOKS; the ci preset).
+const hooks = /^(1|on|true)$/i.test(process.env.FASTMD_TEST_HOOKS ?? '');
 
 const made = [];
 function tmpdir(tag) {
@@ -178,8 +180,8 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.deepEqual(r.dependencies, []);
   const m = r.metadata;
   assert.deepEqual(Object.keys(m), [
-    'file', 'frontmatter', 'title', 'headings', 'wordCount', 'linkCount', 'imageCount',
-    'codeBlockCount', 'hash', 'warnings',
+    'file', 'frontmatter', 'title', 'headings', 'words', 'links', 'images', 'codeBlocks',
+    'wordCount', 'linkCount', 'imageCount', 'codeBlockCount', 'hash', 'warnings',
   ]);
   assert.equal(m.file, 'guide/intro.md');
   assert.deepEqual(m.frontmatter, { title: 'Intro', tags: ['a', 'b'] });
@@ -190,7 +192,12 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.equal(m.imageCount, 1);
   assert.equal(m.codeBlockCount, 1);
   assert.match(m.hash, /^[0-9a-f]{16}$/);
-  assert.ok(m.wordCount > 5);
+  assert.ok(m.words > 5);
+  // The names serve used before are aliases of the manifest's, for one release.
+  assert.equal(m.wordCount, m.words);
+  assert.equal(m.linkCount, m.links);
+  assert.equal(m.imageCount, m.images);
+  assert.equal(m.codeBlockCount, m.codeBlocks);
   assert.match(r.html, /<table>/);
   // The module's default export is the HTML, byte for byte.
   assert.ok(r.code.startsWith('export default `') && r.code.endsWith('`;'));
@@ -201,7 +208,7 @@ test('transform: result shape, module code, title fallback, options', async () =
   const t = (await s.request('transform', { file: 'docs/getting-started.md', content: 'text\n' }))
     .result;
   assert.equal(t.metadata.title, 'Getting started');
-  assert.deepEqual(t.metadata.frontmatter, {});
+  assert.equal(t.metadata.frontmatter, null, 'no front matter: null, as in the manifest');
   // Options: gfm off (no table), heading ids off, includeCode false.
   const o = (
     await s.request('transform', {
@@ -213,15 +220,19 @@ test('transform: result shape, module code, title fallback, options', async () =
   assert.equal(o.code, null);
   assert.doesNotMatch(o.html, /<table>/);
   assert.match(o.html, /<h1>T<\/h1>/);
-  // Smart punctuation is on by default (as in the original sidecar) and can be turned off.
+  // Smart punctuation is off by default (as in build and render) and can be turned on.
   const q1 = (await s.request('transform', { content: '"quoted" -- dash\n' })).result.html;
   const q2 = (
-    await s.request('transform', { content: '"quoted" -- dash\n', options: { smartPunctuation: false } })
+    await s.request('transform', { content: '"quoted" -- dash\n', options: { smartPunctuation: true } })
   ).result.html;
   assert.notEqual(q1, q2);
-  assert.match(q2, /&quot;quoted&quot; -- dash/);
-  // Footnotes are on by default.
-  const fn = (await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n' })).result.html;
+  assert.match(q1, /&quot;quoted&quot; -- dash/);
+  // Footnotes too.
+  const fn0 = (await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n' })).result.html;
+  assert.doesNotMatch(fn0, /footnote/);
+  const fn = (
+    await s.request('transform', { content: 'Text[^1].\n\n[^1]: Note.\n', options: { footnotes: true } })
+  ).result.html;
   assert.match(fn, /footnote/);
   // Raw HTML is dropped unless unsafe.
   const safe = (await s.request('transform', { content: '<b>x</b>\n' })).result.html;
@@ -700,6 +711,16 @@ test('paths that lead out of the root are refused per item', async () => {
   for (const it of r.results) assert.doesNotMatch(JSON.stringify(it), /Secret/);
   assert.equal(r.results[3].result.html, '<h1 id="a">A</h1>\n');
   assert.equal(r.stats.failed, 9);
+  // An absolute path under the root is read relative to it; through the root's real name too.
+  const abs = (
+    await s.request('transformBatch', {
+      files: [{ file: path.join(root, 'a.md') }, { file: path.join(fs.realpathSync(root), 'sub/b.md') }],
+    })
+  ).result;
+  assert.deepEqual(abs.results.map((it) => it.result?.html), ['<h1 id="a">A</h1>\n', '<h1 id="b">B</h1>\n']);
+  assert.equal(abs.results[0].result.metadata.file, path.join(root, 'a.md'), 'the name as sent');
+  const absOne = await s.request('transform', { file: path.join(root, 'sub/b.md') });
+  assert.equal(absOne.result.html, '<h1 id="b">B</h1>\n');
   // A single transform by path, inside and outside.
   const ok = await s.request('transform', { file: 'sub/b.md' });
   assert.equal(ok.result.html, '<h1 id="b">B</h1>\n');
@@ -712,10 +733,19 @@ test('paths that lead out of the root are refused per item', async () => {
 test('transient read failures are retried once by default, and counted', async () => {
   const root = tmpdir('retry');
   for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(root, `${i}.md`), `# ${i}\n`);
-  // The hook fails the first read of every item whose index is even.
+  // The hook fails the first read of every item whose index is even. It exists in test builds
+  // only (FMD_TEST_HOOKS): elsewhere the variable must change nothing.
   const s = new Server(['--root', root], { env: { FASTMD_SERVE_TEST_FAULT_EVERY: '2' } });
   const files = [0, 1, 2, 3].map((i) => ({ file: `${i}.md` }));
   const r = (await s.request('transformBatch', { files })).result;
+  if (!hooks) {
+    assert.equal(r.stats.ok, 4);
+    assert.equal(r.stats.retried, 0, 'a build without test hooks ignores the variable');
+    const r0 = (await s.request('transformBatch', { files, options: { retries: 0 } })).result;
+    assert.equal(r0.stats.ok, 4);
+    await s.close();
+    return;
+  }
   assert.equal(r.stats.ok, 4);
   assert.equal(r.stats.retried, 2);
   const r0 = (await s.request('transformBatch', { files, options: { retries: 0 } })).result;
@@ -818,4 +848,298 @@ test('closing stdin finishes the work, then exits 0', async () => {
   const rb = s.messages.find((m) => m.id === b);
   assert.equal(rb.result.stats.ok, 150);
   assert.equal(s.notes('batchItem').length, 150);
+});
+
+test('--rules is the default for requests without options.rules; their own rules replace it', async () => {
+  const dir = tmpdir('rules');
+  const file = path.join(dir, 'rules.json');
+  fs.writeFileSync(file, JSON.stringify([{ pattern: 'colour', replacement: 'color' }]));
+  const s = new Server(['--rules', file]);
+  const page = { content: 'colour and flavour\n' };
+  const none = (await s.request('transform', page)).result.html;
+  assert.equal(none, '<p>color and flavour</p>\n');
+  const batch = (await s.request('transformBatch', { files: [page] })).result;
+  assert.equal(batch.results[0].result.html, '<p>color and flavour</p>\n');
+  const own = (
+    await s.request('transform', { ...page, options: { rules: [{ pattern: 'flavour', replacement: 'flavor' }] } })
+  ).result.html;
+  assert.equal(own, '<p>colour and flavor</p>\n', 'replace, not merge');
+  const empty = (await s.request('transform', { ...page, options: { rules: [] } })).result.html;
+  assert.equal(empty, '<p>colour and flavour</p>\n', 'rules: [] means none');
+  await s.close();
+});
+
+test('a params.bytes that is refused reads nothing: every later request is answered', async () => {
+  const s = new Server();
+  s.send({ jsonrpc: '2.0', id: 'big', method: 'transformBatch', params: { bytes: 10 ** 15, files: [] } });
+  s.send({ jsonrpc: '2.0', id: 'frac', method: 'transformBatch', params: { bytes: 2.5, files: [] } });
+  s.send({ jsonrpc: '2.0', id: 'neg', method: 'transformBatch', params: { bytes: -1, files: [] } });
+  assert.deepEqual((await s.request('ping')).result, { pong: true });
+  assert.equal((await s.response('big')).error.code, -32600);
+  assert.match((await s.response('big')).error.message, /no raw bytes were read/);
+  assert.equal((await s.response('frac')).error.code, -32602);
+  assert.equal((await s.response('neg')).error.code, -32602);
+  // A good count still works after them.
+  s.raw(JSON.stringify({ jsonrpc: '2.0', id: 'good', method: 'transformBatch',
+    params: { bytes: 4, files: [{ file: 'a.md', contentBytes: 4 }] } }) + '\n# A\n');
+  assert.equal((await s.response('good')).result.results[0].result.html, '<h1 id="a">A</h1>\n');
+  const shut = s.post('shutdown');
+  assert.deepEqual((await s.response(shut)).result, { ok: true });
+  await s.close();
+});
+
+test('ids are echoed exactly as sent, and cancel matches by JSON value', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
+  const lines = [];
+  s.proc.stdout.on('data', (d) => lines.push(d.toString()));
+  s.raw('{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"ping"}\n');
+  s.raw('{"jsonrpc":"2.0","id":1e400,"method":"ping"}\n');
+  s.raw('{"jsonrpc":"2.0","id":8.0,"method":"ping"}\n');
+  s.send({ jsonrpc: '2.0', id: 'last', method: 'ping' });
+  await s.response('last');
+  const text = lines.join('');
+  assert.match(text, /"id":123456789012345678901234567890,"result":\{"pong":true\}/);
+  assert.match(text, /"id":1e400,"result":\{"pong":true\}/);
+  assert.match(text, /"id":8\.0,"result":\{"pong":true\}/);
+  assert.doesNotMatch(text, /-32700/);
+  // A batch sent with id 9 is cancelled by $/cancelRequest {id: 9.0}.
+  s.raw('{"jsonrpc":"2.0","id":9,"method":"transformBatch","params":{"files":' +
+    JSON.stringify(pages(200)) + '}}\n');
+  await s.waitFor((m) => m.method === 'progress', 'progress');
+  s.raw('{"jsonrpc":"2.0","id":"c","method":"$/cancelRequest","params":{"id":9.0}}\n');
+  assert.deepEqual((await s.response('c')).result, { cancelled: true });
+  assert.equal((await s.response(9)).error.code, -32800);
+  await s.close();
+});
+
+test('--max-memory: a request over the bound gets -32001 with a retry hint; stats and health show memory', async () => {
+  const s = new Server(['--max-memory', '64K']);
+  const big = await s.request('transform', { file: 'big.md', content: 'word '.repeat(20000) });
+  assert.equal(big.error.code, -32001);
+  assert.match(big.error.message, /--max-memory/);
+  assert.equal(big.error.data.limit, 65536);
+  assert.ok(big.error.data.retryAfterMs > 0);
+  assert.ok(big.error.data.request > 65536);
+  // Smaller work goes on.
+  assert.equal((await s.request('transform', { content: '# ok\n' })).result.html, '<h1 id="ok">ok</h1>\n');
+  const st = (await s.request('stats')).result;
+  assert.equal(st.memory.limit, 65536);
+  assert.equal(st.memory.refused, 1);
+  assert.ok(st.memory.rss > 0 && st.memory.peakRss >= st.memory.rss);
+  assert.equal(st.memory.used, st.memory.cache, 'only the cache is held once every request is answered');
+  assert.ok(st.memory.cache <= 32768, 'the cache takes at most half of --max-memory');
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'ok');
+  assert.equal(h.memory.limit, 65536);
+  const prom = (await s.request('stats', { format: 'prometheus' })).result.text;
+  assert.match(prom, /fastmd_memory_bytes\{kind="limit"\} 65536/);
+  await s.close();
+});
+
+test('--max-memory bounds held results: a non-streamed batch over it gets -32001, streamed it runs', async () => {
+  const root = tmpdir('held');
+  const text = '# Page\n\n' + 'Some *text* and a [link](/x).\n\n'.repeat(200);
+  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(root, `${i}.md`), text);
+  const s = new Server(['--root', root, '--max-memory', '1M', '--threads', '2']);
+  const files = Array.from({ length: 100 }, (_, i) => ({ file: `${i}.md` }));
+  const held = await s.request('transformBatch', { files });
+  assert.equal(held.error.code, -32001);
+  assert.match(held.error.message, /stream: true/);
+  const streamed = (await s.request('transformBatch', { files, stream: true, progress: false })).result;
+  assert.equal(streamed.stats.ok, 100);
+  const st = (await s.request('stats')).result;
+  assert.equal(st.memory.used, st.memory.cache);
+  assert.equal(st.memory.held, 0);
+  assert.equal(st.memory.pending, 0);
+  await s.close();
+});
+
+test('health sees the engine: "stalled" while no page finishes, then "ok" again', async () => {
+  const dir = tmpdir('hang');
+  const hang = path.join(dir, 'hang');
+  fs.writeFileSync(hang, '');
+  const s = new Server(['--threads', '2', '--stall-seconds', '1'], {
+    env: { FASTMD_SERVE_TEST_HANG_FILE: hang },
+  });
+  const id = s.post('transformBatch', { files: pages(4), progress: false });
+  if (!hooks) {
+    // Without test hooks the file means nothing: the batch just runs.
+    assert.equal((await s.response(id)).result.stats.ok, 4);
+    await s.close();
+    return;
+  }
+  await new Promise((r) => setTimeout(r, 1600));
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'stalled');
+  assert.match(h.reasons[0], /no page finished/);
+  assert.ok(h.sinceProgress > 1);
+  fs.rmSync(hang);
+  assert.equal((await s.response(id)).result.stats.ok, 4);
+  const ok = (await s.request('health')).result;
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.reasons, []);
+  await s.close();
+});
+
+test('SIGTERM: the server stops reading, answers the work in flight, and exits 0', async () => {
+  const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
+  const id = s.post('transformBatch', { files: pages(40) });
+  await s.waitFor((m) => m.method === 'progress', 'progress');
+  s.proc.kill('SIGTERM');
+  const r = await s.exited;
+  assert.equal(r.code, 0, `exit status; stderr: ${s.stderr}`);
+  const answer = s.messages.find((m) => m.id === id);
+  assert.ok(answer, 'the batch in flight is answered');
+  assert.equal(answer.result.stats.ok, 40);
+  assert.deepEqual(s.bad, []);
+});
+
+test('result cache: hits give the same bytes as misses and as no cache; options and rules are in the key', async () => {
+  const files = pages(300, (i) => `---\ntitle: T${i % 5}\n---\n# Page ${i % 50}\n\nText *${i % 50}* [l](/x).\n`);
+  // Some pages share their bytes (i % 50): hits inside one batch too.
+  const run = async (args) => {
+    const s = new Server(['--threads', '2', ...args]);
+    const out = [];
+    for (const params of [
+      { files, progress: false },
+      { files, progress: false },
+      { files, progress: false, stream: true },
+      { files: files.map((f, i) => ({ file: `other/${i}.md`, content: f.content })), progress: false },
+    ]) {
+      const id = s.post('transformBatch', params);
+      const r = await s.response(id);
+      const items = params.stream ? s.notes('batchItem', r.result.batchId).map((m) => m.params) : r.result.results;
+      out.push({ items: JSON.stringify(items.map(({ batchId, ...x }) => x)), stats: r.result.stats });
+    }
+    const one = (await s.request('transform', { file: 'a/b-c.md', content: files[3].content })).result;
+    const one2 = (await s.request('transform', { file: 'a/b-c.md', content: files[3].content })).result;
+    const smart = (await s.request('transform', { content: '"q"\n', options: { smartPunctuation: true } })).result.html;
+    const plain = (await s.request('transform', { content: '"q"\n' })).result.html;
+    const ruled = (await s.request('transform', { content: '"q"\n', options: { rules: [{ pattern: 'q', replacement: 'z' }] } })).result.html;
+    const st = (await s.request('stats')).result;
+    await s.close();
+    return { out, one: JSON.stringify(one), one2: JSON.stringify(one2), smart, plain, ruled, st };
+  };
+  const cached = await run([]);
+  const none = await run(['--cache-bytes', '0']);
+  for (let k = 0; k < 4; k++) assert.equal(cached.out[k].items, none.out[k].items, `batch ${k}: same bytes`);
+  assert.equal(cached.out[0].items, cached.out[1].items);
+  assert.equal(cached.one, none.one);
+  assert.equal(cached.one, cached.one2);
+  assert.match(cached.one, /"title":"T3"/);
+  assert.equal(cached.smart, none.smart);
+  assert.equal(cached.plain, '<p>&quot;q&quot;</p>\n');
+  assert.notEqual(cached.smart, cached.plain, 'options are part of the key');
+  assert.equal(cached.ruled, '<p>&quot;z&quot;</p>\n', 'rules are part of the key');
+  // The first batch misses 50 distinct pages (and hits the rest inside the batch only when a page
+  // was cached before its twin was looked up); the second hits every page.
+  assert.equal(cached.out[1].stats.cacheHits, 300);
+  assert.equal(cached.out[1].stats.cacheMisses, 0);
+  assert.equal(cached.out[3].stats.cacheHits, 300, 'the file name is not in the key');
+  assert.equal(none.out[1].stats.cacheHits, 0);
+  assert.ok(cached.st.cache.hits >= 900);
+  assert.ok(cached.st.cache.entries >= 50 && cached.st.cache.entries <= 53);
+  assert.ok(cached.st.cache.hitRatio > 0.5 && cached.st.cache.hitRatio <= 1);
+  assert.equal(none.st.cache.entries, 0);
+});
+
+test('result cache: bounded in bytes under 10,000 unique pages, evicting the least recently used', async () => {
+  const s = new Server(['--threads', '2', '--cache-bytes', '1M']);
+  const files = pages(10000, (i) => `# Page ${i}\n\n${'Some words of page ' + i + '. '.repeat(1)}\n`.repeat(3));
+  const r = (await s.request('transformBatch', { files, stream: true, progress: false })).result;
+  assert.equal(r.stats.ok, 10000);
+  assert.equal(r.stats.cacheMisses, 10000);
+  const st = (await s.request('stats')).result;
+  assert.equal(st.cache.limit, 1 << 20);
+  assert.ok(st.cache.bytes <= st.cache.limit, `${st.cache.bytes} <= ${st.cache.limit}`);
+  assert.ok(st.cache.evictions > 0);
+  assert.equal(st.cache.entries + st.cache.evictions, 10000);
+  // The most recent pages are still there, the first ones were evicted.
+  const again = (await s.request('transformBatch', { files: [files[9999], files[0]], progress: false })).result;
+  assert.equal(again.stats.cacheHits, 1);
+  const h = (await s.request('health')).result;
+  assert.ok(h.memory.cache > 0 && h.memory.cache <= st.cache.limit);
+  await s.close();
+});
+
+test('--trace: Chrome trace JSON with a track per thread and the request\'s traceparent; echoed in results', async () => {
+  const dir = tmpdir('trace');
+  const file = path.join(dir, 'trace.json');
+  const s = new Server(['--threads', '2', '--trace', file]);
+  const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const one = (await s.request('transform', { content: '# A\n', _meta: { traceparent: tp } })).result;
+  assert.match(one._meta.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  const batch = (await s.request('transformBatch', { files: pages(20), progress: false, _meta: { traceparent: tp } })).result;
+  assert.match(batch._meta.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  const plain = (await s.request('transform', { content: '# B\n' })).result;
+  assert.equal(plain._meta, undefined, 'no traceparent given: nothing echoed');
+  const bad = await s.request('transform', { content: 'x', _meta: { traceparent: '00-0-0-0' } });
+  assert.equal(bad.error.code, -32602);
+  await s.close();
+  // The array may stay open (the format allows it); closed here to parse it strictly.
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(text.startsWith('[\n'));
+  const events = JSON.parse(text.replace(/,\s*$/, '') + ']');
+  const names = new Map(events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid, e.args.name]));
+  assert.equal(names.get(1), 'reader');
+  assert.equal(names.get(2), 'batch executor');
+  assert.ok([...names.values()].includes('lane 0'));
+  assert.ok([...names.values()].includes('engine worker 0'));
+  const spans = events.filter((e) => e.ph === 'X');
+  for (const e of spans) {
+    assert.equal(typeof e.ts, 'number');
+    assert.ok(e.dur >= 0);
+    assert.match(e.args.traceId, /^[0-9a-f]{32}$/);
+  }
+  const traced = spans.filter((e) => e.args.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.ok(traced.some((e) => e.name === 'transform' && e.args.parentSpanId === '00f067aa0ba902b7'));
+  assert.ok(traced.some((e) => e.name === 'transformBatch'));
+  assert.ok(traced.some((e) => e.name === 'render' && e.tid === 2));
+  assert.equal(traced.filter((e) => e.name === 'page').length, 20, 'one span per page');
+  assert.ok(traced.filter((e) => e.name === 'page').every((e) => e.tid >= 100 && names.has(e.tid)));
+  assert.ok(spans.some((e) => e.name === 'transform' && e.args.traceId !== '4bf92f3577b34da6a3ce929d0e0e4736'),
+    'a request without traceparent gets a trace id of its own');
+});
+
+test('alerts: raised and cleared as notifications, shown in health and stats while raised', async () => {
+  const s = new Server(['--threads', '2', '--alert', 'failureRate=0.5', '--alert', 'queue=2'], {
+    env: { FASTMD_SERVE_TEST_DELAY_US: '20000' },
+  });
+  const alerts = () => s.notes('alert').map((m) => `${m.params.name}:${m.params.state}`);
+  const bad = await s.request('transform', { file: 'bad.md', content: '---\na: [\n---\n' });
+  assert.equal(bad.error.code, -32002);
+  const raised = await s.waitFor((m) => m.method === 'alert' && m.params.state === 'raised', 'an alert');
+  assert.deepEqual(raised.params, { name: 'failureRate', value: 1, threshold: 0.5, state: 'raised' });
+  const h = (await s.request('health')).result;
+  assert.equal(h.status, 'degraded');
+  assert.deepEqual(h.alerts.map((a) => a.name), ['failureRate']);
+  assert.deepEqual((await s.request('stats')).result.alerts.map((a) => a.name), ['failureRate']);
+  for (let i = 0; i < 3; i++) await s.request('transform', { content: `# ok ${i}\n` });
+  await s.waitFor((m) => m.method === 'alert' && m.params.name === 'failureRate' && m.params.state === 'cleared', 'cleared');
+  // Batches waiting behind a slow one: the queue alert, then cleared once they ran.
+  const ids = [0, 1, 2, 3].map(() => s.post('transformBatch', { files: pages(5), progress: false }));
+  for (const id of ids) await s.response(id);
+  await s.request('health');
+  assert.deepEqual(alerts(), ['failureRate:raised', 'failureRate:cleared', 'queue:raised', 'queue:cleared']);
+  const ok = (await s.request('health')).result;
+  assert.equal(ok.status, 'ok');
+  assert.deepEqual(ok.alerts, []);
+  await s.close();
+});
+
+test('--metrics-file: the Prometheus text, rewritten atomically every interval and at exit', async () => {
+  const dir = tmpdir('metrics');
+  const file = path.join(dir, 'fastmd.prom');
+  const s = new Server(['--metrics-file', file, '--metrics-interval', '1']);
+  await s.request('transform', { content: '# A\n' });
+  const deadline = Date.now() + 10000;
+  const read = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  while (!/fastmd_requests_total\{method="transform"\} 1\n/.test(read()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.match(read(), /fastmd_requests_total\{method="transform"\} 1\n/, 'written within the interval');
+  assert.match(read(), /# TYPE fastmd_pages_total counter/);
+  await s.request('transform', { content: '# B\n' });
+  await s.close();
+  assert.match(read(), /fastmd_requests_total\{method="transform"\} 2\n/, 'the final counters at exit');
+  assert.deepEqual(fs.readdirSync(dir), ['fastmd.prom'], 'no temporary file left');
 });

@@ -148,7 +148,7 @@ static void test_rpc_module_code(void **state)
     assert_string_equal(json_string_value(json_object_get(v, "html")), html);
     json_t *m = json_object_get(v, "metadata");
     assert_string_equal(json_string_value(json_object_get(m, "file")), "x.md");
-    assert_true(json_is_object(json_object_get(m, "frontmatter")));
+    assert_true(json_is_null(json_object_get(m, "frontmatter"))); /* none: null, as the manifest */
     assert_true(json_is_null(json_object_get(v, "map")));
     json_decref(v);
     fmd_arena_destroy(a);
@@ -330,13 +330,14 @@ static void test_rpc_attachment(void **state)
     fmd_rpc_reader_destroy(rd);
     close(fds[0]);
 
-    /* Over the limit (parse_line's 1 MiB): -32600 before anything is allocated; still known. */
+    /* Over the limit (parse_line's 1 MiB): -32600 before anything is allocated, and nothing is
+     * read: the next line is the next request. */
     const char *huge = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"transformBatch\",\"params\":"
                        "{\"bytes\":1000000000000,\"files\":[{\"contentBytes\":1000000000000}]}}";
     r = parse_line(huge, strlen(huge));
     assert_int_equal(r->error, FMD_RPC_INVALID_REQUEST);
     assert_non_null(strstr(r->error_message, "--max-line-bytes"));
-    assert_int_equal(r->attach_bytes, 1000000000000ULL);
+    assert_int_equal(r->attach_bytes, 0);
     fmd_rpc_request_free(r);
 
     /* Raw bytes only after transformBatch; content and contentBytes not both. */
@@ -412,6 +413,44 @@ static void test_rpc_digest_encoding(void **state)
     fmd_rpc_request_free(r);
 }
 
+/* Ids: any valid JSON number is accepted and echoed as written; equality is by value. */
+static void test_rpc_ids(void **state)
+{
+    (void)state;
+    const char *big = "{\"jsonrpc\":\"2.0\",\"id\":123456789012345678901234567890,"
+                      "\"method\":\"ping\"}";
+    fmd_rpc_request *r = parse(big);
+    assert_int_equal(r->error, 0);
+    assert_string_equal(r->id, "123456789012345678901234567890");
+    fmd_rpc_request_free(r);
+    r = parse("{\"id\" : 1e400 , \"jsonrpc\":\"2.0\",\"method\":\"ping\"}");
+    assert_int_equal(r->error, 0);
+    assert_string_equal(r->id, "1e400");
+    fmd_rpc_request_free(r);
+    r = parse("{\"jsonrpc\":\"2.0\",\"params\":{\"id\":1},\"id\":8.0,\"method\":\"ping\"}");
+    assert_string_equal(r->id, "8.0");
+    fmd_rpc_request_free(r);
+    /* Still a parse error when the big number is elsewhere: nothing else is guessed. */
+    r = parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":1e400}}");
+    assert_int_equal(r->error, FMD_RPC_PARSE_ERROR);
+    fmd_rpc_request_free(r);
+
+    assert_true(fmd_rpc_id_equal("8", "8.0"));
+    assert_true(fmd_rpc_id_equal("8", "80e-1"));
+    assert_true(fmd_rpc_id_equal("8", "0.8E+1"));
+    assert_true(fmd_rpc_id_equal("0", "-0.0"));
+    assert_true(fmd_rpc_id_equal("100", "1e2"));
+    assert_true(fmd_rpc_id_equal("0.008", "8e-3"));
+    assert_true(fmd_rpc_id_equal("123456789012345678901234567890", "1.2345678901234567890123456789e29"));
+    assert_false(fmd_rpc_id_equal("8", "9"));
+    assert_false(fmd_rpc_id_equal("8", "-8"));
+    assert_false(fmd_rpc_id_equal("8", "80"));
+    assert_false(fmd_rpc_id_equal("8", "\"8\""));
+    assert_true(fmd_rpc_id_equal("\"a\"", "\"a\""));
+    assert_false(fmd_rpc_id_equal("\"a\"", "\"b\""));
+    assert_false(fmd_rpc_id_equal("null", "0"));
+}
+
 int main(void)
 {
     fmd_rpc_init();
@@ -421,7 +460,7 @@ int main(void)
         cmocka_unit_test(test_rpc_parse_errors),    cmocka_unit_test(test_rpc_parse_batch),
         cmocka_unit_test(test_rpc_result_html_apart), cmocka_unit_test(test_rpc_parse_frames),
         cmocka_unit_test(test_rpc_attachment),
-        cmocka_unit_test(test_rpc_digest_encoding),
+        cmocka_unit_test(test_rpc_digest_encoding), cmocka_unit_test(test_rpc_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

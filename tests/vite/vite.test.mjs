@@ -81,6 +81,9 @@ function project(tag, pages = PAGES, main = MAIN) {
     return dir;
 }
 
+// The plugin's options that turn on what the reference render turns on (both default to off).
+const ON = { footnotes: true, smart: true };
+
 function render(file, ...flags) {
     return execFileSync(binary, ['render', '--quiet', '--footnotes', '--smart', ...flags, file], { encoding: 'utf8' });
 }
@@ -114,7 +117,7 @@ function alive(pid) {
 test('vite build: HTML equal to fastmd render, front matter and metadata exports, ?html and ?raw', { timeout: 120_000 }, async () => {
     const dir = project('build');
     try {
-        const plugin = fastmd();
+        const plugin = fastmd(ON);
         let pid;
         const origClose = plugin.closeBundle;
         plugin.closeBundle = async function () {
@@ -168,7 +171,7 @@ test('vite build: HTML equal to fastmd render, front matter and metadata exports
 test('backticks, ${ and </script> survive: raw HTML (unsafe), the module text is inert', { timeout: 120_000 }, async () => {
     const dir = project('tricky');
     try {
-        const { mod } = await viteBuild(dir, fastmd({ unsafe: true }));
+        const { mod } = await viteBuild(dir, fastmd({ ...ON, unsafe: true }));
         const tricky = path.join(dir, 'pages/tricky.md');
         const expected = render(tricky, '--unsafe');
         assert.ok(expected.includes('</script><script>alert(1)</script>'), 'the reference render has no raw </script>');
@@ -203,7 +206,7 @@ import bad from './pages/bad.md';
 export default { ok, bad };
 `);
     try {
-        const plugin = fastmd();
+        const plugin = fastmd(ON);
         const err = await viteBuild(dir, plugin).then(
             () => assert.fail('the build passed'),
             (e) => e,
@@ -214,7 +217,7 @@ export default { ok, bad };
         assert.equal(plugin.client, undefined, 'the sidecar still runs after a failed build');
 
         const warnings = [];
-        const lenient = fastmd({ failOnError: false });
+        const lenient = fastmd({ ...ON, failOnError: false });
         await build({
             root: dir,
             configFile: false,
@@ -238,7 +241,7 @@ export default { ok, bad };
 
 test('dev server: a page through the module graph, edited, re-rendered; the sidecar stops on close', { timeout: 120_000 }, async () => {
     const dir = project('dev');
-    const plugin = fastmd();
+    const plugin = fastmd(ON);
     const server = await createServer({
         root: dir,
         configFile: false,

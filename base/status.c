@@ -41,5 +41,5 @@ const char *fmd_status_name(fmd_status st)
 
 bool fmd_status_is_transient(fmd_status st)
 {
-    return st == FMD_E_NOMEM || st == FMD_E_DEADLINE;
+    return st == FMD_E_NOMEM;
 }

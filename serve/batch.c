@@ -275,7 +275,7 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
         me->fmt = NULL;
     fmd_result again;
-    /* Transient failures (memory, the deadline) are retried; I/O errors were retried on load. */
+    /* Transient failures (memory) are retried; I/O errors were retried on load; a deadline never. */
     if (load == FMD_OK && fmd_status_is_transient(res->status) && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;

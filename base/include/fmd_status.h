@@ -39,9 +39,11 @@ typedef enum fmd_status {
  * out-of-memory text ("Internal error: " FMD_NOMEM_TEXT). */
 #define FMD_NOMEM_TEXT "out of memory"
 
-/** Whether a page that failed with @p st may succeed when rendered again: FMD_E_NOMEM and
- * FMD_E_DEADLINE (memory and time depend on what else runs), never a failure of the page's own
- * bytes. The one rule behind every retry of a render.
+/** Whether a page that failed with @p st may succeed when rendered again: FMD_E_NOMEM only
+ * (memory depends on what else runs). Never a failure of the page's own bytes, and never
+ * FMD_E_DEADLINE: the parser's work on a page is deterministic, so a page over its deadline would
+ * only cost the same time again. The one rule behind every retry of a render (I/O failures are
+ * retried when the page is read, not rendered).
  * @return true for a transient failure. Threads: reentrant. */
 bool fmd_status_is_transient(fmd_status st);
 

@@ -756,7 +756,7 @@ test('transient read failures are retried once by default, and counted', async (
   await s.close();
 });
 
-test('options.deadlineMs: a page over its deadline fails as "deadline", retried once, counted', async () => {
+test('options.deadlineMs: a page over its deadline fails as "deadline", not retried', async () => {
   const s = new Server();
   // About 4 MB: well over a millisecond to render anywhere; the small page is not affected.
   const big = '*emphasis* and [a link](/x) and `code`\n\n'.repeat(100000);
@@ -765,9 +765,9 @@ test('options.deadlineMs: a page over its deadline fails as "deadline", retried 
   assert.equal(r.results[0].error.code, 'deadline');
   assert.match(r.results[0].error.message, /deadline of 1 ms/);
   assert.ok(r.results[1].result, 'the small page renders');
-  assert.equal(r.stats.retried, 1);
-  const none = (await s.request('transformBatch', { files, options: { deadlineMs: 1, retries: 0 } })).result;
-  assert.equal(none.stats.retried, 0);
+  // The parser's work is deterministic: a retry would only overrun again, so retries (default 1)
+  // do not apply to the deadline.
+  assert.equal(r.stats.retried, 0);
   const ok = (await s.request('transformBatch', { files, options: { deadlineMs: 600000 } })).result;
   assert.equal(ok.stats.ok, 2);
   const bad = await s.request('transformBatch', { files, options: { deadlineMs: -1 } });

@@ -24,7 +24,7 @@ export interface TransformOptions {
     unsafe?: boolean;
     dialect?: 'gfm' | 'commonmark';
     rules?: Rule[];
-    /** Retries of an item that failed for a transient cause (I/O, deadline); default 1. */
+    /** Retries of an item that failed for a transient cause (I/O, out of memory; never a deadline); default 1. */
     retries?: number;
     [option: string]: unknown;
 }

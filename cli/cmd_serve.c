@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,8 +43,10 @@ static const char help_serve[] =
     "  --alert NAME=VALUE        raise an alert (an `alert` notification, and in health and\n"
     "                            stats) while NAME reaches VALUE: queue, p99Ms, failureRate,\n"
     "                            memory (bytes, K/M/G), stallSeconds; repeatable; none by default\n"
-    "  --metrics-file FILE       write the Prometheus text of stats to FILE (atomically) every\n"
-    "                            --metrics-interval seconds (default 10) and at exit\n"
+    "  --metrics-file FILE       write the Prometheus text of stats to FILE every\n"
+    "                            --metrics-interval seconds (default 10) and at exit (a\n"
+    "                            regular file is replaced atomically; a FIFO or device is\n"
+    "                            written in place, never replaced)\n"
     "  --stall-seconds S         health says \"stalled\" when no page finished for S seconds\n"
     "                            while work is running or queued (default 30)\n"
     "  --no-bind                 do not bind the engine's threads to cores\n"
@@ -277,6 +280,16 @@ int cli_cmd_serve(int argc, char **argv)
     if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
         cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));
     cfg.rules_text = rules_text;
+    /* Standard output carries the protocol: neither file may be it. */
+    if (trace_path != NULL && strcmp(trace_path, "-") == 0)
+        cli_die(FMD_EXIT_USAGE, cmd, "--trace -: standard output carries the JSON-RPC answers; name a file");
+    if (metrics_path != NULL && strcmp(metrics_path, "-") == 0)
+        cli_die(FMD_EXIT_USAGE, cmd, "--metrics-file -: standard output carries the JSON-RPC answers; name a file");
+    struct stat msb;
+    if (metrics_path != NULL && stat(metrics_path, &msb) == 0 && S_ISFIFO(msb.st_mode))
+        cli_die(FMD_EXIT_USAGE, cmd,
+                "--metrics-file %s is a FIFO: each rewrite would wait for a new reader; name a "
+                "regular file or a device", metrics_path);
     if (trace_path != NULL) {
         cfg.trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (cfg.trace_fd < 0)

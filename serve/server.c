@@ -211,7 +211,9 @@ static void submit_small(serve *s, fmd_rpc_request *req)
 
 /*** The metrics file ***/
 
-/* Write the Prometheus text to cfg->metrics_path, atomically. */
+/* Write the Prometheus text to cfg->metrics_path: atomically (a temporary file renamed over it)
+ * when it is missing or a regular file, in place when it is a device, FIFO or link target, so that
+ * a special file is never replaced (fmd_io_write_output). */
 static void write_metrics(serve *s)
 {
     fmd_arena *a = NULL;
@@ -222,7 +224,7 @@ static void write_metrics(serve *s)
     int err = 0;
     fmd_status st = serve_format_prometheus(s, &b);
     if (st == FMD_OK)
-        st = fmd_io_write_file_atomic(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
+        st = fmd_io_write_output(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
     if (st != FMD_OK && s->cfg->warn != NULL)
         s->cfg->warn("writing --metrics-file", st, err, s->cfg->userdata);
     fmd_arena_destroy(a);

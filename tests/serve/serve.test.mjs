@@ -1143,3 +1143,30 @@ test('--metrics-file: the Prometheus text, rewritten atomically every interval a
   assert.match(read(), /fastmd_requests_total\{method="transform"\} 2\n/, 'the final counters at exit');
   assert.deepEqual(fs.readdirSync(dir), ['fastmd.prom'], 'no temporary file left');
 });
+
+test('--metrics-file through a symbolic link: the link is kept, its target written; - and a FIFO are refused', async () => {
+  const dir = tmpdir('metrics-link');
+  const target = path.join(dir, 'real.prom');
+  const link = path.join(dir, 'metrics.prom');
+  fs.writeFileSync(target, 'old\n');
+  fs.symlinkSync('real.prom', link);
+  const s = new Server(['--metrics-file', link, '--metrics-interval', '1']);
+  await s.request('transform', { content: '# A\n' });
+  await s.close();
+  assert.ok(fs.lstatSync(link).isSymbolicLink(), 'still a symbolic link');
+  assert.match(fs.readFileSync(target, 'utf8'), /# TYPE fastmd_pages_total counter/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['metrics.prom', 'real.prom'], 'no temporary file');
+  const refused = async (file, re) => {
+    const p = spawn(bin, ['serve', '--metrics-file', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    assert.equal(await new Promise((r) => p.on('exit', r)), 64);
+    assert.match(err, re);
+  };
+  await refused('-', /standard output carries the JSON-RPC answers/);
+  const fifo = path.join(dir, 'metrics.pipe');
+  const mk = spawn('mkfifo', [fifo]);
+  assert.equal(await new Promise((r) => mk.on('exit', r)), 0);
+  await refused(fifo, /is a FIFO/);
+  assert.ok(fs.lstatSync(fifo).isFIFO(), 'the FIFO is left as it was');
+});

@@ -187,6 +187,7 @@ typedef struct parser {
     size_t offset, first_nonspace;
     int column, first_nonspace_column, indent;
     bool blank, partial_tab;
+    bool fns_valid; /* first_nonspace holds for this line while offset <= first_nonspace */
     unsigned depth; /* containers open, for FMD_MD_MAX_NESTING */
 
     /* Link reference definitions. */
@@ -903,6 +904,15 @@ static inline char peek(const parser *p, size_t i)
 
 static void find_first_nonspace(parser *p)
 {
+    /* While the offset has not passed the first non-space byte found on this line, that byte
+     * and its column stay the same (a tab ends at the same tab stop from any column inside
+     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
+    if (p->fns_valid && p->offset <= p->first_nonspace) {
+        p->indent = p->first_nonspace_column - p->column;
+        p->blank = peek(p, p->first_nonspace) == '\n';
+        return;
+    }
+    p->fns_valid = true;
     int chars_to_tab = TAB_STOP - (p->column % TAB_STOP);
     size_t i = p->offset;
     int col = p->column;
@@ -1453,6 +1463,7 @@ static void process_line(parser *p)
     p->column = 0;
     p->blank = false;
     p->partial_tab = false;
+    p->fns_valid = false;
     p->line_no++;
 
     /* 1. Which open blocks does the line continue? */

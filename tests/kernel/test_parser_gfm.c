@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -222,6 +223,40 @@ static void test_parser_www_underscores(void **state)
     free(md);
 }
 
+/* The page deadline stops the parser inside its own loops: a 16 MB paragraph of unclosed
+ * brackets and emphasis (one paragraph, so no block boundary where a check could hide) with a
+ * 1 ms deadline fails with FMD_E_DEADLINE long before the whole page could be parsed. */
+static void test_parser_deadline(void **state)
+{
+    env *e = *state;
+    size_t n = (size_t)16 << 20;
+    char *md = malloc(n + 1);
+    assert_non_null(md);
+    for (size_t k = 0; k < n; k++)
+        md[k] = "[*a_`"[k % 5];
+    md[n] = '\0';
+    fmd_options o;
+    fmd_kernel_options_init(&o);
+    o.deadline_ms = 1;
+    fmd_buf b;
+    fmd_buf_init(&b, e->out);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fmd_status st = fmd__kernel_render_html(md, n, &o, (size_t)1 << 30, &b, e->scratch, &e->meta);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_int_equal(st, FMD_E_DEADLINE);
+    /* generous for a shared machine; the full parse of this page takes far longer */
+    assert_true(ms < 500.0);
+    /* without a deadline the same page renders */
+    o.deadline_ms = 0;
+    fmd_arena_reset(e->scratch);
+    fmd_buf_init(&b, e->out);
+    assert_int_equal(fmd__kernel_render_html(md, n, &o, (size_t)1 << 30, &b, e->scratch, &e->meta),
+                     FMD_OK);
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parser_commonmark_has_no_extensions, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_parser_www_underscores, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_parser_deadline, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,6 +599,20 @@ fmd_status fmd__kernel_footnotes_extract(const char *s, size_t len, fmd_arena *s
             fmd_slice label;
             size_t content;
             if (def_start(s, &l, &label, &content)) {
+                /* A definition that starts with another ("[^1]: [^2]: text") is empty, and the
+                 * inner one is a definition of its own, as cmark-gfm nests them. */
+                line inner = l;
+                inner.indent = 0;
+                inner.first = content;
+                fmd_slice label2;
+                size_t content2;
+                while (content < l.end && def_start(s, &inner, &label2, &content2)) {
+                    fmd_slice empty = {"", 0};
+                    if ((st = add_def(fn, &defs_cap, scratch, label, empty)) != FMD_OK)
+                        return st;
+                    label = label2;
+                    content = inner.first = content2;
+                }
                 fmd_buf body;
                 fmd_buf_init(&body, scratch);
                 next = read_def(s, len, &l, content, &body, &st);

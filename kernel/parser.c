@@ -98,7 +98,8 @@ enum {
     I_STRONG,
     I_DEL,
     I_LINK,
-    I_IMG
+    I_IMG,
+    I_FNREF     /* a footnote reference "[^label]" buf[beg..end), reported as one normal text */
 };
 
 /* Inline nodes form a tree by index (0 is "none"): a doubly linked sibling list and parent
@@ -142,6 +143,26 @@ typedef struct scache {
     bool valid;
 } scache;
 
+/* The domain scan of an extended www autolink that started at from: it stopped at end, the
+ * last two dots it passed are mid_dot and last_dot (SIZE_MAX: none), and us_mid / us_last say
+ * whether the segments after them hold an underscore. A later "www." that starts before end
+ * scans the same bytes from its second 'w' on, so it is answered from this record: the
+ * searches of one paragraph read each byte a bounded number of times. */
+typedef struct xdomain {
+    size_t from, end, mid_dot, last_dot;
+    bool us_mid, us_last, valid;
+} xdomain;
+
+/* The trailing punctuation of the extended autolinks that end (before trimming) at end: the
+ * walk back from end stops at stop, passing the ')' at parens[0..nparens) (nearest first).
+ * Which of those ')' are trimmed depends only on the link's balance of parentheses. */
+typedef struct xtrim {
+    size_t end, stop;
+    size_t *parens;
+    size_t nparens, cap;
+    bool valid;
+} xtrim;
+
 /*** Parser state ***/
 
 typedef struct parser {
@@ -166,6 +187,7 @@ typedef struct parser {
     size_t offset, first_nonspace;
     int column, first_nonspace_column, indent;
     bool blank, partial_tab;
+    bool fns_valid; /* first_nonspace holds for this line while offset <= first_nonspace */
     unsigned depth; /* containers open, for FMD_MD_MAX_NESTING */
 
     /* Link reference definitions. */
@@ -191,6 +213,14 @@ typedef struct parser {
     bool ticks_scanned;
     size_t ticks_scan_end;
     scache sc_comment, sc_pi, sc_cdata, sc_decl, sc_dq, sc_sq;
+    /* Extended autolinks: the caches that keep their searches linear, and the balance of
+     * parentheses before each byte (')' minus '('), built on first use in a paragraph. */
+    xdomain xdom;
+    scache xstop;
+    xtrim xtr;
+    int32_t *pbal;
+    size_t pbal_cap;
+    bool pbal_built;
     fmd_buf tmp;         /* decoded strings, cells without their \| escapes, labels */
 } parser;
 
@@ -874,6 +904,15 @@ static inline char peek(const parser *p, size_t i)
 
 static void find_first_nonspace(parser *p)
 {
+    /* While the offset has not passed the first non-space byte found on this line, that byte
+     * and its column stay the same (a tab ends at the same tab stop from any column inside
+     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
+    if (p->fns_valid && p->offset <= p->first_nonspace) {
+        p->indent = p->first_nonspace_column - p->column;
+        p->blank = peek(p, p->first_nonspace) == '\n';
+        return;
+    }
+    p->fns_valid = true;
     int chars_to_tab = TAB_STOP - (p->column % TAB_STOP);
     size_t i = p->offset;
     int col = p->column;
@@ -1424,6 +1463,7 @@ static void process_line(parser *p)
     p->column = 0;
     p->blank = false;
     p->partial_tab = false;
+    p->fns_valid = false;
     p->line_no++;
 
     /* 1. Which open blocks does the line continue? */
@@ -2044,6 +2084,201 @@ static uint32_t add_link(parser *p, const char *href, size_t hn, const char *tit
     return p->nlinks++;
 }
 
+/*** GFM extended autolinks ***/
+
+/* cmark-gfm's white space: space, \t, \n, \v, \f, \r. */
+static inline bool is_cspace(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* A byte that may continue a domain, as cmark-gfm reads one: an ASCII letter or digit, or the
+ * first byte of a character that is neither white space nor punctuation (so internationalised
+ * hosts pass); a continuation byte never does, which ends the domain one byte into such a
+ * character (the bytes after it still join the link as its path). */
+static bool host_byte(const char *s, size_t i, size_t n)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80)
+        return is_alnum((char)c);
+    if ((c & 0xC0) == 0x80)
+        return false;
+    uint32_t cp = fmd__kernel_utf8_at(s + i, s + n);
+    return !fmd__kernel_smart_is_space(cp) && !fmd__kernel_smart_is_punct(cp);
+}
+
+/* Scan a domain from d (its first byte is not checked, as in cmark-gfm) into x. */
+static void scan_domain(parser *p, size_t d, xdomain *x)
+{
+    const char *s = p->buf;
+    size_t n = p->blen, i, us_cur = 0, us_prev = 0;
+    x->from = d;
+    x->mid_dot = x->last_dot = SIZE_MAX;
+    for (i = d + 1; i + 1 < n; i++) {
+        if (s[i] == '\\' && i + 2 < n)
+            i++;
+        char c = s[i];
+        if (c == '_') {
+            us_cur++;
+        } else if (c == '.') {
+            x->mid_dot = x->last_dot;
+            x->last_dot = i;
+            us_prev = us_cur;
+            us_cur = 0;
+        } else if (c != '-' && !host_byte(s, i, n)) {
+            break;
+        }
+    }
+    x->end = i;
+    x->us_mid = us_prev != 0;
+    x->us_last = us_cur != 0;
+    x->valid = true;
+}
+
+/* The end of the valid domain of the extended autolink whose domain starts at d, or 0.
+ * www: the domain is "www." and what follows, and needs a dot; else (after "://") it may be
+ * a single segment. No underscore in the last two segments. */
+static size_t check_domain(parser *p, size_t d, bool www)
+{
+    xdomain *x = &p->xdom, fresh;
+    if (!www) {
+        x = &fresh;
+        scan_domain(p, d, x);
+    } else if (!(x->valid && d >= x->from && d < x->end)) {
+        scan_domain(p, d, x);
+    }
+    /* Answered for d from a scan that started at x->from <= d (see xdomain): when it started
+     * before d, d's own segment before its last dot is "ww" when that dot is the www one. */
+    bool has_dot = x->last_dot != SIZE_MAX && x->last_dot > d;
+    bool us_mid = (x->from == d || (x->mid_dot != SIZE_MAX && x->mid_dot > d)) && x->us_mid;
+    if (us_mid || x->us_last || (www && !has_dot))
+        return 0;
+    return x->end;
+}
+
+/* The balance of parentheses (')' minus '(') in buf[0..i). */
+static int32_t paren_balance(parser *p, size_t i)
+{
+    if (!p->pbal_built) {
+        grow(p, (void **)&p->pbal, &p->pbal_cap, p->blen + 1, sizeof *p->pbal);
+        int32_t b = 0;
+        for (size_t k = 0; k < p->blen; k++) {
+            p->pbal[k] = b;
+            b += p->buf[k] == ')' ? 1 : p->buf[k] == '(' ? -1 : 0;
+        }
+        p->pbal[p->blen] = b;
+        p->pbal_built = true;
+    }
+    return p->pbal[i];
+}
+
+/* The end of the extended autolink that starts at a (a's first byte is not trailing
+ * punctuation) and whose domain ends at e: the link runs on to white space or '<', then loses
+ * its trailing ?!.,:*_~'" and entity-like "&name;", and its trailing ')' while it has more
+ * ')' than '('. @return the end, or 0 for none. */
+static size_t autolink_end(parser *p, size_t a, size_t e)
+{
+    const char *s = p->buf;
+    size_t n = p->blen;
+    scache *c = &p->xstop;
+    size_t t;
+    if (c->valid && e >= c->from && e <= c->found) {
+        t = c->found;
+    } else {
+        t = e;
+        while (t < n && !is_cspace(s[t]) && s[t] != '<')
+            t++;
+        c->valid = true;
+        c->from = e;
+        c->found = t;
+    }
+    xtrim *x = &p->xtr;
+    if (!(x->valid && x->end == t)) {
+        x->valid = true;
+        x->end = t;
+        x->nparens = 0;
+        size_t k = t;
+        while (k > 0) {
+            tick(p);
+            char ch = s[k - 1];
+            if (ch == ')') {
+                grow(p, (void **)&x->parens, &x->cap, x->nparens + 1, sizeof *x->parens);
+                x->parens[x->nparens++] = k - 1;
+                k--;
+            } else if (strchr("?!.,:*_~'\"", ch) != NULL && ch != '\0') {
+                k--;
+            } else if (ch == ';') {
+                size_t m = k >= 2 ? k - 2 : 0;
+                while (m > 0 && is_alpha(s[m]))
+                    m--;
+                if (k >= 2 && m < k - 2 && s[m] == '&')
+                    k = m;
+                else
+                    k--;
+            } else {
+                break;
+            }
+        }
+        x->stop = k;
+    }
+    size_t end = x->stop;
+    if (x->nparens != 0) {
+        int32_t d = paren_balance(p, t) - paren_balance(p, a);
+        size_t use = d > 0 ? (size_t)d : 0;
+        if (use < x->nparens)
+            end = x->parens[use] + 1;
+    }
+    return end > a ? end : 0;
+}
+
+/* An extended www autolink at s[i] ("www." after white space, *, _, ~, ( or at the start).
+ * @return its end, or 0. */
+static size_t match_www(parser *p, size_t i)
+{
+    const char *s = p->buf;
+    size_t n = p->blen;
+    if (n - i < 4 || memcmp(s + i, "www.", 4) != 0)
+        return 0;
+    if (i > 0 && !is_cspace(s[i - 1]) && strchr("*_~(", s[i - 1]) == NULL)
+        return 0;
+    size_t e = check_domain(p, i, true);
+    return e == 0 ? 0 : autolink_end(p, i, e);
+}
+
+/* An extended url autolink around the ':' at s[i]: "http://", "https://" or "ftp://" (any
+ * case; the scheme's letters are the ones right before the ':', from lo on) and a valid
+ * domain. @return its end and sets *start, or 0. */
+static size_t match_url(parser *p, size_t i, size_t lo, size_t *start)
+{
+    const char *s = p->buf;
+    size_t n = p->blen;
+    if (n - i < 4 || s[i + 1] != '/' || s[i + 2] != '/')
+        return 0;
+    size_t a = i;
+    while (a > lo && is_alpha(s[a - 1]))
+        a--;
+    size_t k = i - a;
+    bool scheme = (k == 4 && ci_prefix(s + a, k, "http")) ||
+                  (k == 5 && ci_prefix(s + a, k, "https")) ||
+                  (k == 3 && ci_prefix(s + a, k, "ftp"));
+    if (!scheme || !host_byte(s, i + 3, n))
+        return 0;
+    size_t e = check_domain(p, i + 3, false);
+    if (e == 0)
+        return 0;
+    *start = a;
+    return autolink_end(p, i, e);
+}
+
+/* Is "proto" (with its ':') right before s[at], with no letter or digit before it (from lo)? */
+static bool email_protocol(const char *s, size_t lo, size_t at, const char *proto)
+{
+    size_t k = strlen(proto);
+    if (at - lo < k || memcmp(s + at - k, proto, k) != 0)
+        return false;
+    return at - lo == k || !is_alnum(s[at - k - 1]);
+}
+
 /* Entity-decode s[0..n) only (autolinks keep their backslashes). */
 static const char *entities_decoded(parser *p, const char *s, size_t n, size_t *out_n)
 {
@@ -2144,6 +2379,36 @@ static size_t close_bracket(parser *p, size_t i)
             tn = r->title_len;
         }
     }
+    if (!ok && (p->flags & MD_FLAG_FOOTNOTES) && s[b->pos] == '^' && i > b->pos + 1) {
+        /* A footnote reference, as cmark-gfm reads one: whatever the brackets hold becomes
+         * the one text "[^label]" (markup inside is dropped), which the renderer links to its
+         * definition or writes as it stands when there is none. Emphasis inside is resolved
+         * first so that its delimiters leave the stack. */
+        uint32_t opener = b->node;
+        process_emphasis(p, b->delim_top);
+        inode *o = &p->nodes[opener];
+        if (b->image)
+            o->beg++; /* the '!' stays a text of its own */
+        o->kind = I_FNREF;
+        o->end = i + 1;
+        if (b->image) {
+            uint32_t bang = new_node(p, I_TEXT, o->beg - 1, o->beg);
+            inode *bn = &p->nodes[bang], *op = &p->nodes[opener];
+            bn->parent = op->parent;
+            bn->prev = op->prev;
+            bn->next = opener;
+            if (op->prev)
+                p->nodes[op->prev].next = bang;
+            else
+                p->nodes[op->parent].first = bang;
+            op->prev = bang;
+        }
+        inode *op = &p->nodes[opener];
+        op->next = 0;
+        p->nodes[op->parent].last = opener;
+        pop_bracket(p);
+        return i + 1;
+    }
     if (!ok) {
         pop_bracket(p);
         append(p, I_TEXT, i, i + 1);
@@ -2186,7 +2451,7 @@ static void push_delim(parser *p, uint32_t node, char c, size_t len, bool open, 
 /* The bytes that stop the text scanner. */
 static const unsigned char special[256] = {
     ['\n'] = 1, ['\\'] = 1, ['`'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1,
-    ['<'] = 1, ['&'] = 1, ['\0'] = 1, ['~'] = 2, ['!'] = 1};
+    ['<'] = 1, ['&'] = 1, ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4};
 
 static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
 {
@@ -2207,6 +2472,9 @@ static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
                                          _mm_cmpeq_epi8(v, ex)));
         if (mask & 2)
             m = _mm_or_si128(m, _mm_cmpeq_epi8(v, ti));
+        if (mask & 4)
+            m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))));
         int bits = _mm_movemask_epi8(m);
         if (bits != 0)
             return i + (size_t)__builtin_ctz((unsigned)bits);
@@ -2216,6 +2484,26 @@ static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
     while (i < n && (special[(unsigned char)s[i]] & mask) == 0)
         i++;
     return i;
+}
+
+/* Append an autolink whose text is buf[a..e) and whose destination is prefix + that text. */
+static void add_autolink(parser *p, size_t a, size_t e, const char *prefix)
+{
+    size_t k = strlen(prefix), un = e - a;
+    const char *u = p->buf + a;
+    if (k != 0) {
+        char *h = alloc(p, k + un);
+        memcpy(h, prefix, k);
+        memcpy(h + k, u, un);
+        u = h;
+        un += k;
+    }
+    uint32_t l = append(p, I_LINK, 0, 0);
+    p->nodes[l].autolink = true;
+    p->nodes[l].link = add_link(p, u, un, NULL, 0);
+    uint32_t t = new_node(p, I_TEXT, a, e);
+    p->nodes[t].parent = l;
+    p->nodes[l].first = p->nodes[l].last = t;
 }
 
 static void parse_inlines(parser *p, const char *s, size_t n)
@@ -2233,7 +2521,9 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     p->link_bottom = 0;
     p->ticks_scanned = false;
     p->sc_comment.valid = p->sc_pi.valid = p->sc_cdata.valid = p->sc_decl.valid = false;
-    unsigned mask = 1u | ((p->flags & MD_FLAG_STRIKETHROUGH) ? 2u : 0u);
+    p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = false;
+    bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
+    unsigned mask = 1u | ((p->flags & MD_FLAG_STRIKETHROUGH) ? 2u : 0u) | (xlinks ? 4u : 0u);
     size_t i = 0, t0 = 0; /* t0: start of the pending text run */
 #define FLUSH(upto)                                                                                \
     do {                                                                                           \
@@ -2321,10 +2611,13 @@ static void parse_inlines(parser *p, const char *s, size_t n)
                 open = left;
                 close = right;
             }
+            if (!open && !close) {
+                i += k; /* plain text: it stays in the pending run */
+                break;
+            }
             FLUSH(i);
             uint32_t node = append(p, I_TEXT, i, i + k);
-            if (open || close)
-                push_delim(p, node, c, k, open, close);
+            push_delim(p, node, c, k, open, close);
             i += k;
             t0 = i;
             break;
@@ -2397,6 +2690,22 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             FLUSH(i);
             append(p, I_ENTITY, i, i + k);
             i += k;
+            t0 = i;
+            break;
+        }
+        case 'w':
+        case ':': {
+            /* Extended autolinks are not looked for inside brackets, as in cmark-gfm. */
+            size_t a = i, e = 0;
+            if (p->nbrackets == 0)
+                e = c == 'w' ? match_www(p, i) : match_url(p, i, t0, &a);
+            if (e == 0) {
+                i++;
+                break;
+            }
+            FLUSH(a);
+            add_autolink(p, a, e, c == 'w' ? "http://" : "");
+            i = e;
             t0 = i;
             break;
         }
@@ -2519,6 +2828,7 @@ static void emit_leaf(parser *p, uint32_t k)
     switch (x->kind) {
     case I_TEXT:
     case I_ESC:
+    case I_FNREF:
         text_cb(p, MD_TEXT_NORMAL, s + x->beg, x->end - x->beg);
         break;
     case I_SOFTBR:
@@ -2546,7 +2856,77 @@ static void emit_leaf(parser *p, uint32_t k)
 
 static bool is_container(int kind)
 {
-    return kind >= I_EM;
+    return kind >= I_EM && kind <= I_IMG;
+}
+
+/* Report the text buf[a..b) outside links, with its e-mail addresses as extended autolinks,
+ * as cmark-gfm finds them after the inlines are parsed: local part [A-Za-z0-9.+_-]+ (or a
+ * "mailto:" or "xmpp:" before it, which then stays in the link), '@', then letters, digits, '-',
+ * '_' and dots followed by a letter or digit (and '/' after xmpp:), with at least one such dot
+ * and a letter last. Each byte is read at most twice: the searches back and forward from one
+ * '@' stop at the next. */
+static void emit_text_emails(parser *p, size_t a, size_t b)
+{
+    const char *s = p->buf;
+    size_t run = a, lo = a, i = a;
+    const char *q;
+    while (i < b && (q = memchr(s + i, '@', b - i)) != NULL) {
+        size_t at = (size_t)(q - s), l = at;
+        bool mailto = true, xmpp = false;
+        while (l > lo) {
+            char c = s[l - 1];
+            if (is_alnum(c) || c == '.' || c == '+' || c == '-' || c == '_') {
+                l--;
+            } else if (c == ':' && mailto && email_protocol(s, lo, l, "mailto:")) {
+                l -= 7;
+                mailto = false;
+            } else if (c == ':' && mailto && email_protocol(s, lo, l, "xmpp:")) {
+                l -= 5;
+                mailto = false;
+                xmpp = true;
+            } else {
+                break;
+            }
+        }
+        size_t e = at + 1;
+        unsigned dots = 0;
+        bool second_at = false;
+        for (; e < b; e++) {
+            char c = s[e];
+            if (is_alnum(c) || c == '-' || c == '_' || (c == '/' && xmpp))
+                continue;
+            if (c == '.' && e + 1 < b && is_alnum(s[e + 1])) {
+                dots++;
+                continue;
+            }
+            second_at = c == '@';
+            break;
+        }
+        if (l == at || second_at || e - at < 2 || dots == 0 || !is_alpha(s[e - 1])) {
+            i = lo = at + 1;
+            continue;
+        }
+        text_cb(p, MD_TEXT_NORMAL, s + run, l - run);
+        size_t un = e - l;
+        const char *u = s + l;
+        if (mailto) {
+            char *h = alloc(p, un + 7);
+            memcpy(h, "mailto:", 7);
+            memcpy(h + 7, u, un);
+            u = h;
+            un += 7;
+        }
+        MD_SPAN_A_DETAIL d;
+        MD_OFFSET o1[2], o2[2];
+        set_attr(&d.href, o1, u, un);
+        set_attr(&d.title, o2, "", 0);
+        d.is_autolink = 1;
+        CB(p->cb->enter_span(MD_SPAN_A, &d, p->ud));
+        text_cb(p, MD_TEXT_NORMAL, s + l, e - l);
+        CB(p->cb->leave_span(MD_SPAN_A, &d, p->ud));
+        run = lo = i = e;
+    }
+    text_cb(p, MD_TEXT_NORMAL, s + run, b - run);
 }
 
 /* Parse s[0..n) for inlines and report them. */
@@ -2555,24 +2935,39 @@ static void inlines(parser *p, const char *s, size_t n)
     parse_inlines(p, s, n);
     if (p->cb->source)
         p->cb->source(p->buf, p->buf + p->blen, p->ud);
+    bool emails = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
+    unsigned in_link = 0;
     uint32_t cur = p->nodes[0].first;
     while (cur != 0) {
         tick(p);
         const inode *x = &p->nodes[cur];
         if (is_container(x->kind)) {
             enter_or_leave(p, cur, true);
+            in_link += x->kind == I_LINK;
             if (x->first != 0) {
                 cur = x->first;
                 continue;
             }
+            in_link -= x->kind == I_LINK;
             enter_or_leave(p, cur, false);
+        } else if (emails && in_link == 0 && x->kind == I_TEXT) {
+            /* the run of texts that follow each other in the buffer, as one */
+            size_t a = x->beg, b = x->end;
+            while (p->nodes[cur].next != 0 && p->nodes[p->nodes[cur].next].kind == I_TEXT &&
+                   p->nodes[p->nodes[cur].next].beg == b) {
+                cur = p->nodes[cur].next;
+                b = p->nodes[cur].end;
+            }
+            emit_text_emails(p, a, b);
         } else {
             emit_leaf(p, cur);
         }
         while (cur != 0 && p->nodes[cur].next == 0) {
             cur = p->nodes[cur].parent;
-            if (cur != 0)
+            if (cur != 0) {
+                in_link -= p->nodes[cur].kind == I_LINK;
                 enter_or_leave(p, cur, false);
+            }
         }
         if (cur != 0)
             cur = p->nodes[cur].next;

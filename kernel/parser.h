@@ -133,6 +133,9 @@ typedef struct MD_SPAN_IMG_DETAIL {
 #define MD_FLAG_TABLES 0x0200u
 #define MD_FLAG_STRIKETHROUGH 0x0400u
 #define MD_FLAG_TASKLISTS 0x0800u
+/** GFM footnote references: "[^label]" (not a link) is reported as that one normal text, with
+ * any markup inside it dropped, for the renderer to link to the definition. */
+#define MD_FLAG_FOOTNOTES 0x1000u
 
 /** The callbacks. Each returns 0 to go on; any other value stops the parse at once, and
  * fmd__kernel_md_parse returns it. */

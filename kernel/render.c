@@ -1270,7 +1270,11 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
         .flags = ((ext & FMD_EXT_TABLES) ? MD_FLAG_TABLES : 0u) |
                  ((ext & FMD_EXT_STRIKETHROUGH) ? MD_FLAG_STRIKETHROUGH : 0u) |
                  ((ext & FMD_EXT_TASKLISTS) ? MD_FLAG_TASKLISTS : 0u) |
-                 ((ext & FMD_EXT_AUTOLINKS) ? MD_FLAG_PERMISSIVEAUTOLINKS : 0u),
+                 ((ext & FMD_EXT_AUTOLINKS) ? MD_FLAG_PERMISSIVEAUTOLINKS : 0u)
+#if FMD_OWN_PARSER
+                 | ((ext & FMD_EXT_FOOTNOTES) ? MD_FLAG_FOOTNOTES : 0u)
+#endif
+        ,
         .enter_block = r.special ? enter_block_x : enter_block,
         .leave_block = r.special ? leave_block_x : leave_block,
         .enter_span = r.special ? enter_span_x : enter_span,

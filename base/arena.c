@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The chunked bump allocator behind every fmd_arena, and fmd_buf's growth.
- * No global state: an arena is a value its owner passes around. No locking: one thread per arena. */
+ * No global state: an arena is a value its owner passes around. No locking: one thread per arena.
+ */
 #include "fmd_arena.h"
 
 #include <stdint.h>
@@ -19,7 +20,8 @@ typedef struct chunk {
     size_t used; /* bytes handed out from the data area */
 } chunk;
 
-#define HEADER_SIZE ((sizeof(chunk) + FMD_ARENA_CHUNK_ALIGN - 1) & ~(size_t)(FMD_ARENA_CHUNK_ALIGN - 1))
+#define HEADER_SIZE                                                                                \
+    ((sizeof(chunk) + FMD_ARENA_CHUNK_ALIGN - 1) & ~(size_t)(FMD_ARENA_CHUNK_ALIGN - 1))
 
 struct fmd_arena {
     chunk *first;
@@ -45,8 +47,8 @@ fmd_status fmd_arena_create(fmd_arena **out, size_t chunk_size)
     *out = NULL;
     if (a == NULL)
         return FMD_E_NOMEM;
-    a->chunk_size = round_up(chunk_size ? chunk_size : FMD_ARENA_CHUNK_DEFAULT,
-                             FMD_ARENA_CHUNK_ALIGN);
+    a->chunk_size =
+        round_up(chunk_size ? chunk_size : FMD_ARENA_CHUNK_DEFAULT, FMD_ARENA_CHUNK_ALIGN);
     *out = a;
     return FMD_OK;
 }

@@ -63,8 +63,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc)
-            dialect = strcmp(argv[++i], "commonmark") == 0 ? FMD_DIALECT_COMMONMARK
-                                                           : FMD_DIALECT_GFM;
+            dialect =
+                strcmp(argv[++i], "commonmark") == 0 ? FMD_DIALECT_COMMONMARK : FMD_DIALECT_GFM;
         else
             dir = argv[i];
     }
@@ -104,8 +104,8 @@ int main(int argc, char **argv)
         out_fmd = 0;
         for (size_t i = 0; i < n; i++) {
             fmd_result res;
-            fmd_kernel_render_page(in.base + in.refs[i].offset, in.refs[i].len, &opt, out,
-                                   scratch, &res);
+            fmd_kernel_render_page(in.base + in.refs[i].offset, in.refs[i].len, &opt, out, scratch,
+                                   &res);
             out_fmd += res.html.len;
             fmd_arena_reset(out);
         }
@@ -113,8 +113,8 @@ int main(int argc, char **argv)
         out_md4c = 0;
         for (size_t i = 0; i < n; i++) {
             s.len = 0;
-            md_html(in.base + in.refs[i].offset, (MD_SIZE)in.refs[i].len, sink_append, &s,
-                    md_flags, 0);
+            md_html(in.base + in.refs[i].offset, (MD_SIZE)in.refs[i].len, sink_append, &s, md_flags,
+                    0);
             out_md4c += s.len;
         }
         double t2 = now();

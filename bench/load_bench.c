@@ -45,10 +45,10 @@ typedef struct job {
 typedef struct batch {
     job *jobs;
     size_t n;
-    char *base;     /* the block, allocated and touched once: methods time I/O, not page faults */
-    size_t total;   /* bytes of the block */
-    long *got;      /* per page: bytes read, or -errno */
-    int *dir_fds;   /* the directory descriptors opened for the jobs */
+    char *base;   /* the block, allocated and touched once: methods time I/O, not page faults */
+    size_t total; /* bytes of the block */
+    long *got;    /* per page: bytes read, or -errno */
+    int *dir_fds; /* the directory descriptors opened for the jobs */
     size_t n_dirs;
 } batch;
 
@@ -172,7 +172,7 @@ static void pool_load(batch *bt, int nthreads)
     char *base = bt->base;
     long *got = bt->got;
     const long n = (long)bt->n;
-#pragma omp parallel for schedule(dynamic, POOL_CHUNK) num_threads(nthreads) default(none) \
+#pragma omp parallel for schedule(dynamic, POOL_CHUNK) num_threads(nthreads) default(none)         \
     shared(jobs, base, got, n)
     for (long k = 0; k < n; k++) {
         const job *j = &jobs[k];
@@ -202,7 +202,7 @@ enum { OP_OPEN, OP_READ, OP_CLOSE };
 #define UD_OP(u) ((int)((u)&3))
 
 typedef enum uring_mode {
-    URING_DIRECT, /* OPENAT_direct -LINK-> READ(fixed) -HARDLINK-> CLOSE_direct, one submit */
+    URING_DIRECT,  /* OPENAT_direct -LINK-> READ(fixed) -HARDLINK-> CLOSE_direct, one submit */
     URING_TWO_STEP /* OPENAT to a real fd; on its completion READ -HARDLINK-> CLOSE(fd) */
 } uring_mode;
 
@@ -367,20 +367,20 @@ typedef struct method {
     const char *name;
     kind kind;
     int threads;
-    unsigned qd;          /* io_uring: pages in flight per ring */
+    unsigned qd; /* io_uring: pages in flight per ring */
     uring_mode mode;
     unsigned setup_flags; /* io_uring_queue_init flags */
     bool skip_open_cqe;
-    bool cold;            /* also run in the cold rounds */
-    bool cold_only;       /* only there */
+    bool cold;      /* also run in the cold rounds */
+    bool cold_only; /* only there */
     /* filled in */
     uring rings[MAX_RINGS];
     bool usable;
-    double *t;            /* per round, seconds */
-    double *cpu;          /* per round, process CPU seconds */
-    int io_workers;       /* io-wq workers alive after its last run */
-    long enters;          /* io_uring_enter calls per run (summed over rings) */
-    size_t bad;           /* runs whose bytes differed from the reference */
+    double *t;      /* per round, seconds */
+    double *cpu;    /* per round, process CPU seconds */
+    int io_workers; /* io-wq workers alive after its last run */
+    long enters;    /* io_uring_enter calls per run (summed over rings) */
+    size_t bad;     /* runs whose bytes differed from the reference */
     double setup_ms;
 } method;
 
@@ -505,8 +505,8 @@ static int run_rounds(method *ms, int nm, batch *bt, fmd_io_batch *b, int runs, 
 static void print_table(method *ms, int nm, size_t n, int runs, bool cold)
 {
     double base = median(ms[1].t, runs); /* ms[1]: the 1-thread pool loop */
-    printf("%-34s %3s %4s %9s %15s %7s %6s %6s %7s %8s %4s\n", "method", "thr", "qd",
-           "median ms", "min-max ms", "us/file", "ratio", "paired", "cpu ms", "syscalls", "same");
+    printf("%-34s %3s %4s %9s %15s %7s %6s %6s %7s %8s %4s\n", "method", "thr", "qd", "median ms",
+           "min-max ms", "us/file", "ratio", "paired", "cpu ms", "syscalls", "same");
     for (int i = 0; i < nm; i++) {
         method *m = &ms[i];
         if (!m->usable || (cold ? !m->cold : m->cold_only))
@@ -600,18 +600,33 @@ int main(int argc, char **argv)
         {.name = "fmd_io_load_pages (malloc+touch)", .kind = K_LIB, .threads = 2},
         {.name = "pool openat+read+close", .kind = K_POOL, .threads = 2, .cold = true},
         {.name = "pool openat+read+close", .kind = K_POOL, .threads = 8, .cold = true},
-        {.name = "pool openat+read+close", .kind = K_POOL, .threads = 32, .cold = true,
+        {.name = "pool openat+read+close",
+         .kind = K_POOL,
+         .threads = 32,
+         .cold = true,
          .cold_only = true}, /* cold reads wait on the disk: more threads than cores */
         {.name = "uring direct, linked", .kind = K_URING, .threads = 1, .qd = 32, .cold = true},
         {.name = "uring direct, linked", .kind = K_URING, .threads = 1, .qd = 128, .cold = true},
         {.name = "uring direct, linked", .kind = K_URING, .threads = 1, .qd = 256, .cold = true},
-        {.name = "uring direct, skip open CQE", .kind = K_URING, .threads = 1, .qd = 128,
+        {.name = "uring direct, skip open CQE",
+         .kind = K_URING,
+         .threads = 1,
+         .qd = 128,
          .skip_open_cqe = true},
-        {.name = "uring direct, DEFER_TASKRUN", .kind = K_URING, .threads = 1, .qd = 128,
+        {.name = "uring direct, DEFER_TASKRUN",
+         .kind = K_URING,
+         .threads = 1,
+         .qd = 128,
          .setup_flags = dt},
-        {.name = "uring two-step (plain fds)", .kind = K_URING, .threads = 1, .qd = 128,
+        {.name = "uring two-step (plain fds)",
+         .kind = K_URING,
+         .threads = 1,
+         .qd = 128,
          .mode = URING_TWO_STEP},
-        {.name = "uring direct, ring per thread", .kind = K_URING, .threads = 2, .qd = 128,
+        {.name = "uring direct, ring per thread",
+         .kind = K_URING,
+         .threads = 2,
+         .qd = 128,
          .cold = true},
     };
     const int nm = (int)(sizeof ms / sizeof ms[0]);
@@ -621,8 +636,8 @@ int main(int argc, char **argv)
         int tot = runs > cold_runs ? runs : cold_runs;
         m->t = calloc((size_t)tot, sizeof *m->t);
         m->cpu = calloc((size_t)tot, sizeof *m->cpu);
-        /* --only: the rows to run, numbered from 0 in the order of ms[]; row 1, the baseline, always
-         * runs. */
+        /* --only: the rows to run, numbered from 0 in the order of ms[]; row 1, the baseline,
+         * always runs. */
         m->usable = only == NULL || i == 1 || strstr_index(only, i);
         if (m->kind != K_URING || !m->usable)
             continue;

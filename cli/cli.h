@@ -42,8 +42,8 @@ void cli_common_free(cli_common *c);
 
 /* --max-memory, --queue-size and --profile, resolved into window sizes. */
 typedef struct cli_tuning {
-    size_t max_memory;  /* 0: unbounded (one window) */
-    size_t queue_size;  /* 0 until resolved; then >= 1 */
+    size_t max_memory; /* 0: unbounded (one window) */
+    size_t queue_size; /* 0 until resolved; then >= 1 */
     const char *profile;
     bool max_memory_set, queue_size_set;
 } cli_tuning;
@@ -51,7 +51,6 @@ typedef struct cli_tuning {
 void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command);
 /* Apply the profile under the explicit flags. */
 void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command);
-
 
 /* Resolve the thread count, load the topology once and make the plan. Warnings are printed;
  * a topology that cannot be loaded gives an unbound plan. Exits on a usage error. */
@@ -89,9 +88,12 @@ enum {
         {"no-heading-ids", 0, NULL, OPT_NO_HEADING_IDS}, {"threads", 1, NULL, OPT_THREADS},        \
         {"max-input-bytes", 1, NULL, OPT_MAX_INPUT},                                               \
         {"max-output-bytes", 1, NULL, OPT_MAX_OUTPUT}, {"help", 0, NULL, OPT_HELP},                \
-        {"max-frontmatter-bytes", 1, NULL, OPT_MAX_FRONTMATTER},                                   \
-        {"quiet", 0, NULL, OPT_QUIET}, {"footnotes", 0, NULL, OPT_FOOTNOTES},                     \
-        {"smart", 0, NULL, OPT_SMART}, {"html5", 0, NULL, OPT_HTML5}, {"rules", 1, NULL, OPT_RULES}
+        {"max-frontmatter-bytes", 1, NULL, OPT_MAX_FRONTMATTER}, {"quiet", 0, NULL, OPT_QUIET},    \
+        {"footnotes", 0, NULL, OPT_FOOTNOTES}, {"smart", 0, NULL, OPT_SMART},                      \
+        {"html5", 0, NULL, OPT_HTML5},                                                             \
+    {                                                                                              \
+        "rules", 1, NULL, OPT_RULES                                                                \
+    }
 
 /* Help text for the common flags, for each command's --help. */
 extern const char cli_common_help[];
@@ -123,7 +125,6 @@ int cli_exit_code(fmd_status st);
 
 /* Print a page's error and warnings as "path:line:col: error: message". */
 void cli_report_page(FILE *f, const char *path, const fmd_result *r);
-
 
 /*** What the command line adds to the engine (engine: fmd_engine.h) ***/
 

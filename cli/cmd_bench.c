@@ -147,9 +147,14 @@ static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, fmd_placement *p
 {
     int nt = pl->plan->n_threads;
     fmd_thread_stats ts[FMD_NUMA_MAX_THREADS];
-    fmd_batch_run run = {.base = kb->in.base, .pages = kb->in.refs, .n = kb->n,
-                         .opt = &cfg->opt, .results = kb->results, .hook = &pl->hook,
-                         .stats = ts, .schedule = cfg->schedule};
+    fmd_batch_run run = {.base = kb->in.base,
+                         .pages = kb->in.refs,
+                         .n = kb->n,
+                         .opt = &cfg->opt,
+                         .results = kb->results,
+                         .hook = &pl->hook,
+                         .stats = ts,
+                         .schedule = cfg->schedule};
     double t0 = fmd_clock_now();
     fmd_kernel_run_batch(k, &run);
     double dt = fmd_clock_now() - t0;
@@ -172,8 +177,8 @@ static double kernel_single(kernel_bench *kb, const fmd_engine_cfg *cfg)
         return 0;
     double t0 = fmd_clock_now();
     for (size_t i = 0; i < kb->n; i++)
-        fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len,
-                               &cfg->opt, out, scratch, &kb->results[i]);
+        fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len, &cfg->opt,
+                               out, scratch, &kb->results[i]);
     double dt = fmd_clock_now() - t0;
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
@@ -243,22 +248,21 @@ static const char *const cmd = "bench";
 /* Parse the options into @p b. Returns false when --help was shown (nothing more to do). */
 static bool parse_args(bench *b, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_COMMON_LONG_OPTIONS,
-        {"repeat", 1, NULL, OPT_REPEAT},
-        {"kernel-only", 0, NULL, OPT_KERNEL_ONLY},
-        {"io-floor", 0, NULL, OPT_IO_FLOOR},
-        {"compare-single", 0, NULL, OPT_COMPARE_SINGLE},
-        {"ndjson", 0, NULL, OPT_BENCH_NDJSON},
-        {"out", 1, NULL, OPT_OUT},
-        {"json", 1, NULL, OPT_JSON},
-        {"schedule", 1, NULL, OPT_BENCH_SCHEDULE},
-        {"no-bind", 0, NULL, OPT_BENCH_NO_BIND},
-        {"writer-pool", 0, NULL, OPT_WRITER_POOL},
-        {"max-memory", 1, NULL, OPT_MAX_MEMORY},
-        {"queue-size", 1, NULL, OPT_QUEUE_SIZE},
-        {"profile", 1, NULL, OPT_PROFILE},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {CLI_COMMON_LONG_OPTIONS,
+                                             {"repeat", 1, NULL, OPT_REPEAT},
+                                             {"kernel-only", 0, NULL, OPT_KERNEL_ONLY},
+                                             {"io-floor", 0, NULL, OPT_IO_FLOOR},
+                                             {"compare-single", 0, NULL, OPT_COMPARE_SINGLE},
+                                             {"ndjson", 0, NULL, OPT_BENCH_NDJSON},
+                                             {"out", 1, NULL, OPT_OUT},
+                                             {"json", 1, NULL, OPT_JSON},
+                                             {"schedule", 1, NULL, OPT_BENCH_SCHEDULE},
+                                             {"no-bind", 0, NULL, OPT_BENCH_NO_BIND},
+                                             {"writer-pool", 0, NULL, OPT_WRITER_POOL},
+                                             {"max-memory", 1, NULL, OPT_MAX_MEMORY},
+                                             {"queue-size", 1, NULL, OPT_QUEUE_SIZE},
+                                             {"profile", 1, NULL, OPT_PROFILE},
+                                             {NULL, 0, NULL, 0}};
     cli_common_init(&b->c);
     cli_tuning tune = {0};
     b->repeat = 5;
@@ -280,9 +284,7 @@ static bool parse_args(bench *b, int argc, char **argv)
         case OPT_JSON: b->json = optarg; break;
         case OPT_BENCH_NO_BIND: b->c.no_bind = true; break;
         case OPT_WRITER_POOL: b->cfg.writer_pool = true; break;
-        case OPT_BENCH_SCHEDULE:
-            b->cfg.schedule = cli_parse_schedule(optarg, cmd);
-            break;
+        case OPT_BENCH_SCHEDULE: b->cfg.schedule = cli_parse_schedule(optarg, cmd); break;
         case OPT_MAX_MEMORY:
         case OPT_QUEUE_SIZE:
         case OPT_PROFILE: cli_tuning_option(&tune, code, optarg, cmd); break;
@@ -292,8 +294,7 @@ static bool parse_args(bench *b, int argc, char **argv)
                 break;
             }
             if (code == '?' || code == ':' || !cli_common_option(&b->c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
-                        argv[optind - 1]);
+                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind != 1)
@@ -317,8 +318,7 @@ static void plan_counts(bench *b)
     if (list != NULL) {
         b->n_counts = parse_counts(list, b->counts);
         if (b->n_counts <= 0)
-            cli_die(FMD_EXIT_USAGE, cmd, "--threads: '%s' is not a list like 1,2,4 or 1-16",
-                    list);
+            cli_die(FMD_EXIT_USAGE, cmd, "--threads: '%s' is not a list like 1,2,4 or 1-16", list);
         return;
     }
     fmd_placement probe;
@@ -483,9 +483,8 @@ static bool row_scaling(const row *rw, double t1, double *s, double *kf)
  * thread (t1). */
 static void print_table(const bench *b, double t1)
 {
-    printf("\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads", "median s",
-           "min-max s", "speedup", "eff", "karp-flatt", "cpu", "pages/s", "p50 us", "p95 us",
-           "p99 us");
+    printf("\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads", "median s", "min-max s",
+           "speedup", "eff", "karp-flatt", "cpu", "pages/s", "p50 us", "p95 us", "p99 us");
     if (b->io_floor)
         printf(" %10s %9s", "floor s", "e2e/floor");
     printf("\n");
@@ -544,9 +543,8 @@ static fmd_status format_json(const bench *b, double t1, double f, double f_raw,
 {
     fmd_status st = FMD_OK;
     char tmp[512];
-    snprintf(tmp, sizeof tmp, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[",
-             b->n_pages, b->kernel_only ? "kernel" : (b->cfg.ndjson_path ? "ndjson" : "tree"),
-             b->repeat);
+    snprintf(tmp, sizeof tmp, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[", b->n_pages,
+             b->kernel_only ? "kernel" : (b->cfg.ndjson_path ? "ndjson" : "tree"), b->repeat);
     FMD_TRY(fmd_buf_puts(jb, tmp));
     for (int ci = 0; ci < b->n_counts; ci++) {
         const row *rw = &b->rows[ci];
@@ -557,8 +555,8 @@ static fmd_status format_json(const bench *b, double t1, double f, double f_raw,
                  "\"efficiency\":%.4f,\"karpFlatt\":%.5f,\"cpuUtilisation\":%.4f,"
                  "\"pagesPerSecond\":%.1f,\"p50\":%.9f,\"p95\":%.9f,\"p99\":%.9f,"
                  "\"ioFloor\":%.6f}",
-                 ci ? "," : "", rw->threads, rw->median, rw->min, rw->max, s, s > 0 ? s / p : 0,
-                 kf, rw->util, (double)b->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
+                 ci ? "," : "", rw->threads, rw->median, rw->min, rw->max, s, s > 0 ? s / p : 0, kf,
+                 rw->util, (double)b->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
                  rw->floor_median);
         FMD_TRY(fmd_buf_puts(jb, tmp));
     }
@@ -588,8 +586,8 @@ static void write_json(const bench *b, double t1, double f, double f_raw)
     int jerr = 0;
     fmd_status jst = fmd_io_write_output(AT_FDCWD, b->json, jb.ptr, jb.len, &jerr);
     if (jst != FMD_OK)
-        cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", b->json,
-                fmd_status_str(jst), jerr ? ": " : "", jerr ? strerror(jerr) : "");
+        cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", b->json, fmd_status_str(jst),
+                jerr ? ": " : "", jerr ? strerror(jerr) : "");
     fmd_arena_destroy(ja);
 }
 

@@ -202,15 +202,12 @@ int cli_cmd_build(int argc, char **argv)
                 page_timeout_ms = 1;
             break;
         }
-        case OPT_SCHEDULE:
-            cfg.schedule = cli_parse_schedule(optarg, cmd);
-            break;
+        case OPT_SCHEDULE: cfg.schedule = cli_parse_schedule(optarg, cmd); break;
         default:
             if (code == OPT_RULES)
                 cfg.rules_path = optarg; /* its bytes are part of the options digest */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
-                        argv[optind - 1]);
+                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     int want = cfg.ndjson_path ? 1 : 2;
@@ -247,7 +244,8 @@ int cli_cmd_build(int argc, char **argv)
     fmd_engine *eng = NULL;
     st = fmd_engine_open(&cfg, &pl, &r, &eng);
     if (r.memory_needed != 0)
-        cli_warn(cmd, "--max-memory %zu bytes is below what %d threads need at least (about %zu "
+        cli_warn(cmd,
+                 "--max-memory %zu bytes is below what %d threads need at least (about %zu "
                  "MB); the run goes on but will use more",
                  cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
     if (st == FMD_OK)
@@ -265,10 +263,11 @@ int cli_cmd_build(int argc, char **argv)
                 cfg.out_dir, cfg.out_dir);
     if (r.cancelled) {
         int sig = cli_signals_caught();
-        cli_warn(cmd,
-                 "interrupted%s: %zu of %zu pages done%s; run the same command again to %s",
-                 sig == SIGINT ? " by SIGINT" : sig == SIGTERM ? " by SIGTERM" : "", r.done,
-                 r.pages, cfg.out_dir ? " and journaled in OUT/" FMD_IO_STATE_DIR : "",
+        cli_warn(cmd, "interrupted%s: %zu of %zu pages done%s; run the same command again to %s",
+                 sig == SIGINT    ? " by SIGINT"
+                 : sig == SIGTERM ? " by SIGTERM"
+                                  : "",
+                 r.done, r.pages, cfg.out_dir ? " and journaled in OUT/" FMD_IO_STATE_DIR : "",
                  cfg.out_dir ? "resume" : "start over");
         int rc = sig ? 128 + sig : FMD_EXIT_SOFTWARE;
         fmd_engine_result_free(&r);

@@ -49,8 +49,8 @@ int cli_cmd_render(int argc, char **argv)
     size_t max_in = c.opt.max_input_bytes;
     fmd_status st = fmd_io_read_file(path, max_in, in, &page, &err);
     if (st == FMD_E_INPUT_LIMIT)
-        cli_die(FMD_EXIT_PAGES_FAILED, cmd, "%s: error: page is larger than the input limit of %zu bytes",
-                name, max_in);
+        cli_die(FMD_EXIT_PAGES_FAILED, cmd,
+                "%s: error: page is larger than the input limit of %zu bytes", name, max_in);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", name, fmd_status_str(st), err ? ": " : "",
                 err ? strerror(err) : "");

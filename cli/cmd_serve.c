@@ -229,8 +229,7 @@ int cli_cmd_serve(int argc, char **argv)
             if (code == OPT_RULES)
                 rules_path = optarg; /* its bytes are part of the cache keys (below) */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'",
-                        argv[optind - 1]);
+                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc)
@@ -282,14 +281,17 @@ int cli_cmd_serve(int argc, char **argv)
     cfg.rules_text = rules_text;
     /* Standard output carries the protocol: neither file may be it. */
     if (trace_path != NULL && strcmp(trace_path, "-") == 0)
-        cli_die(FMD_EXIT_USAGE, cmd, "--trace -: standard output carries the JSON-RPC answers; name a file");
+        cli_die(FMD_EXIT_USAGE, cmd,
+                "--trace -: standard output carries the JSON-RPC answers; name a file");
     if (metrics_path != NULL && strcmp(metrics_path, "-") == 0)
-        cli_die(FMD_EXIT_USAGE, cmd, "--metrics-file -: standard output carries the JSON-RPC answers; name a file");
+        cli_die(FMD_EXIT_USAGE, cmd,
+                "--metrics-file -: standard output carries the JSON-RPC answers; name a file");
     struct stat msb;
     if (metrics_path != NULL && stat(metrics_path, &msb) == 0 && S_ISFIFO(msb.st_mode))
         cli_die(FMD_EXIT_USAGE, cmd,
                 "--metrics-file %s is a FIFO: each rewrite would wait for a new reader; name a "
-                "regular file or a device", metrics_path);
+                "regular file or a device",
+                metrics_path);
     if (trace_path != NULL) {
         cfg.trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (cfg.trace_fd < 0)

@@ -42,7 +42,8 @@ int cli_cmd_topology(int argc, char **argv)
         case OPT_THREADS: c.threads_arg = optarg; break;
         case OPT_NO_BIND: c.no_bind = true; break;
         case OPT_REPORT_AFFINITY: c.report_affinity = true; break;
-        default: cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc)

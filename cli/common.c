@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "fmd_io.h"
 #include "fmd_numa.h"
 #include "cli.h"
@@ -28,7 +27,8 @@ const char cli_common_help[] =
     "  --smart                   smart punctuation: curly quotes, en/em dashes, ellipses\n"
     "  --html5                   void elements as <br> rather than <br />\n"
     "  --rules FILE              custom replacements applied before parsing: a JSON array of\n"
-    "                            {\"pattern\", \"replacement\", \"regex\": bool} (PCRE2 when regex)\n"
+    "                            {\"pattern\", \"replacement\", \"regex\": bool} (PCRE2 when "
+    "regex)\n"
     "  --quiet                   print only errors\n"
     "  --help                    show this help\n";
 
@@ -72,9 +72,21 @@ bool cli_parse_size(const char *s, size_t *out)
         return false;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
     default: break;
     }
     if (*end == 'i' || *end == 'B')
@@ -119,15 +131,9 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
         else
             cli_die(FMD_EXIT_USAGE, command, "--dialect must be gfm or commonmark, not '%s'", arg);
         return 1;
-    case OPT_UNSAFE:
-        c->opt.unsafe = true;
-        return 1;
-    case OPT_NO_HEADING_IDS:
-        c->opt.heading_ids = false;
-        return 1;
-    case OPT_THREADS:
-        c->threads_arg = arg;
-        return 1;
+    case OPT_UNSAFE: c->opt.unsafe = true; return 1;
+    case OPT_NO_HEADING_IDS: c->opt.heading_ids = false; return 1;
+    case OPT_THREADS: c->threads_arg = arg; return 1;
     case OPT_MAX_INPUT:
         if (!cli_parse_size(arg, &c->opt.max_input_bytes) || c->opt.max_input_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-input-bytes: '%s' is not a size", arg);
@@ -141,23 +147,12 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
             c->opt.max_frontmatter_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-frontmatter-bytes: '%s' is not a size", arg);
         return 1;
-    case OPT_QUIET:
-        c->quiet = true;
-        return 1;
-    case OPT_FOOTNOTES:
-        c->opt.extensions |= FMD_EXT_FOOTNOTES;
-        return 1;
-    case OPT_SMART:
-        c->opt.extensions |= FMD_EXT_SMART;
-        return 1;
-    case OPT_HTML5:
-        c->opt.xhtml = false;
-        return 1;
-    case OPT_RULES:
-        load_rules(c, arg, command);
-        return 1;
-    default:
-        return 0;
+    case OPT_QUIET: c->quiet = true; return 1;
+    case OPT_FOOTNOTES: c->opt.extensions |= FMD_EXT_FOOTNOTES; return 1;
+    case OPT_SMART: c->opt.extensions |= FMD_EXT_SMART; return 1;
+    case OPT_HTML5: c->opt.xhtml = false; return 1;
+    case OPT_RULES: load_rules(c, arg, command); return 1;
+    default: return 0;
     }
 }
 
@@ -229,7 +224,8 @@ fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char
     fmd_status st = fmd_numa_load_topology(&pl->topo, synthetic && *synthetic ? &src : NULL, &err);
     if (st != FMD_OK) {
         /* Placement degrades, the batch goes on: an unbound plan over the online CPUs. */
-        cli_warn(command, "warning: cannot read the machine topology (%s%s%s); threads are not bound",
+        cli_warn(command,
+                 "warning: cannot read the machine topology (%s%s%s); threads are not bound",
                  fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
         pl->topo = NULL;
     }
@@ -391,11 +387,8 @@ void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *com
         t->queue_size_set = true;
         break;
     }
-    case OPT_PROFILE:
-        t->profile = arg;
-        break;
-    default:
-        break;
+    case OPT_PROFILE: t->profile = arg; break;
+    default: break;
     }
 }
 

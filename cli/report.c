@@ -24,10 +24,11 @@ void cli_print_stats(FILE *f, const fmd_engine_result *r)
 {
     double busy;
     double util = utilisation(r, &busy);
-    fprintf(f, "phases: enumerate %.3f s, load %.3f s (render waited %.3f s for it), "
-               "render+write %.3f s, output open/close %.3f s, wall %.3f s, %zu window%s\n",
-            r->t_enumerate, r->t_load, r->t_load_wait, r->t_render, r->t_write, r->wall,
-            r->windows, r->windows == 1 ? "" : "s");
+    fprintf(f,
+            "phases: enumerate %.3f s, load %.3f s (render waited %.3f s for it), "
+            "render+write %.3f s, output open/close %.3f s, wall %.3f s, %zu window%s\n",
+            r->t_enumerate, r->t_load, r->t_load_wait, r->t_render, r->t_write, r->wall, r->windows,
+            r->windows == 1 ? "" : "s");
     fprintf(f, "%6s %8s %12s %10s %10s %10s\n", "thread", "pages", "bytes", "busy s", "sink s",
             "idle s");
     for (int t = 0; t < r->nthreads; t++) {
@@ -36,8 +37,8 @@ void cli_print_stats(FILE *f, const fmd_engine_result *r)
         fprintf(f, "%6d %8zu %12zu %10.3f %10.3f %10.3f\n", t, s->pages, s->bytes_in, s->busy_s,
                 s->wait_s, idle > 0 ? idle : 0);
     }
-    fprintf(f, "CPU utilisation: %.1f%% (busy %.3f s over %d threads x %.3f s wall)\n",
-            100 * util, busy, r->nthreads, r->wall);
+    fprintf(f, "CPU utilisation: %.1f%% (busy %.3f s over %d threads x %.3f s wall)\n", 100 * util,
+            busy, r->nthreads, r->wall);
 }
 
 /* The kernel's high-water mark of this process's resident set (VmHWM). Not getrusage()'s

@@ -69,12 +69,12 @@ typedef struct progress {
 
 struct fmd_engine {
     const fmd_engine_cfg *cfg;
-    fmd_engine_result *r;  /* filled by fmd_engine_close() */
+    fmd_engine_result *r; /* filled by fmd_engine_close() */
     double t_start;
     bool opened, rendered;
     fmd_kernel_batch *kb;
-    fmd_result *results;   /* one window's worth */
-    fmd_thread_stats *ts;  /* per thread, per window */
+    fmd_result *results;  /* one window's worth */
+    fmd_thread_stats *ts; /* per thread, per window */
     fmd_io_batch *batch;
     fmd_io_page *pages;
     size_t n;
@@ -86,21 +86,21 @@ struct fmd_engine {
     fmd_placement *pl;
     sink_slot *slots;
     int nthreads;
-    size_t win_first; /* batch index of the window being rendered */
-    double *latency;  /* per page, seconds; NULL when not collected */
-    char **messages;  /* per page: what to print about it, or NULL */
-    unsigned char *render_st; /* per page: the kernel's status, as the sink saw it */
-    unsigned char *load_st;   /* per page: io's status when the sink saw it (before writing) */
-    unsigned char *sunk;      /* per page: 1 once it went through the sink (not cancelled) */
+    size_t win_first;           /* batch index of the window being rendered */
+    double *latency;            /* per page, seconds; NULL when not collected */
+    char **messages;            /* per page: what to print about it, or NULL */
+    unsigned char *render_st;   /* per page: the kernel's status, as the sink saw it */
+    unsigned char *load_st;     /* per page: io's status when the sink saw it (before writing) */
+    unsigned char *sunk;        /* per page: 1 once it went through the sink (not cancelled) */
     const fmd_io_input *cur_in; /* the window being rendered: the pages' bytes, for their keys */
 
     /* Durable builds: the state folder and what this run does with it. */
     fmd_io_state *state;
-    char digest[33];            /* the options digest */
-    int64_t t0_ns;              /* wall clock at the start of the run */
+    char digest[33];              /* the options digest */
+    int64_t t0_ns;                /* wall clock at the start of the run */
     const fmd_io_state_rec **old; /* per page: its record under this digest, or NULL */
-    unsigned char *skip;        /* per page: 1 when not read (stat data matched its record) */
-    char **rec;                 /* with the writer pool: records waiting for their files */
+    unsigned char *skip;          /* per page: 1 when not read (stat data matched its record) */
+    char **rec;                   /* with the writer pool: records waiting for their files */
     size_t *rec_len;
     const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
     size_t n_gone;
@@ -216,8 +216,8 @@ static void *loader_main(void *arg)
             pthread_cond_wait(&e->cv, &e->mu);
         int stop = e->stop;
         pthread_mutex_unlock(&e->mu);
-        if (stop || (cfg->cancel != NULL && atomic_load_explicit(cfg->cancel,
-                                                                  memory_order_relaxed) != 0))
+        if (stop ||
+            (cfg->cancel != NULL && atomic_load_explicit(cfg->cancel, memory_order_relaxed) != 0))
             break; /* cancelled: load no more windows */
         window *w = &e->wins[k];
         double t0 = fmd_clock_now();
@@ -850,8 +850,7 @@ static fmd_status render_window(engine *e, window *w, fmd_page_sink *sink)
     e->cur_in = &w->in;
     /* More than one NUMA node: each node's threads take their node's share of the window
      * (contiguous, by bytes) first, then steal from the others. */
-    size_t n_parts =
-        w->part_first != NULL && e->thread_part != NULL ? e->pl->plan->n_nodes : 0;
+    size_t n_parts = w->part_first != NULL && e->thread_part != NULL ? e->pl->plan->n_nodes : 0;
     fmd_batch_run run = {.base = w->in.base,
                          .pages = w->in.refs,
                          .n = w->count,

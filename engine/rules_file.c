@@ -66,8 +66,7 @@ fmd_status fmd_engine_rules_load(const char *path, fmd_rules **out, char *msg, s
     size_t bad = 0;
     st = fmd_kernel_rules_compile(specs, n, out, &bad, &why);
     if (st != FMD_OK && st != FMD_E_NOMEM)
-        snprintf(msg, msg_len, ": %.*s", (int)why.len,
-                 why.ptr ? why.ptr : fmd_status_str(st));
+        snprintf(msg, msg_len, ": %.*s", (int)why.len, why.ptr ? why.ptr : fmd_status_str(st));
 done:
     fmd_arena_destroy(a);
     free(specs);

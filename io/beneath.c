@@ -23,7 +23,7 @@
 #include "io_internal.h"
 
 struct fmd_io_root {
-    int fd;           /* O_DIRECTORY descriptor of the root */
+    int fd;                /* O_DIRECTORY descriptor of the root */
     atomic_int no_openat2; /* set once openat2 answered ENOSYS */
 };
 
@@ -68,9 +68,9 @@ void fmd_io_root_close(fmd_io_root *root)
 #define WALK_MAX_RETRY 8  /* a name that keeps changing between open and readlink */
 
 typedef struct walk {
-    int *dirs;       /* dirs[0] is the root (not ours); the rest are O_PATH descriptors we own */
+    int *dirs; /* dirs[0] is the root (not ours); the rest are O_PATH descriptors we own */
     size_t depth, cap;
-    char *rest;      /* the path still to resolve */
+    char *rest; /* the path still to resolve */
     size_t rest_len;
 } walk;
 

@@ -26,16 +26,16 @@ typedef struct fmd__io_dir {
 } fmd__io_dir;
 
 struct fmd_io_batch {
-    fmd_arena *strings;    /* paths, outputs, names, resolved link targets */
+    fmd_arena *strings; /* paths, outputs, names, resolved link targets */
     fmd_io_page *pages;
     size_t n_pages, cap_pages;
     fmd_io_warning *warnings;
     size_t n_warnings, cap_warnings;
-    fmd__io_dir *dirs;     /* dirs[0] is SRC; its fd is the root fd */
+    fmd__io_dir *dirs; /* dirs[0] is SRC; its fd is the root fd */
     size_t n_dirs, cap_dirs;
-    size_t fd_budget;      /* directory descriptors we may keep open */
+    size_t fd_budget; /* directory descriptors we may keep open */
     size_t fds_open;
-    char *src_real;        /* realpath(SRC), to decide whether a link stays inside */
+    char *src_real; /* realpath(SRC), to decide whether a link stays inside */
     size_t src_real_len;
 };
 
@@ -50,7 +50,6 @@ size_t fmd__io_fd_budget(void);
  * @return 0, or the errno (not an fmd_status: only the caller knows whether it means
  * FMD_E_CANTCREATE or FMD_E_IO). */
 int fmd__io_write_all(int fd, const void *data, size_t len);
-
 
 /** fmd_io_write_file_atomic() of several slices written one after the other (the manifest's
  * per-thread pieces), so they need not be joined in memory first. */

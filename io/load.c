@@ -307,8 +307,7 @@ void fmd_io_input_free(fmd_io_input *in)
 
 /*** One page from a path or a stream ***/
 
-fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
-                              int *err)
+fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err)
 {
     if (arena == NULL || out == NULL)
         return FMD_E_USAGE;

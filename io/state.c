@@ -27,15 +27,15 @@
 #define STATE_FORMAT 1
 
 struct fmd_io_state {
-    int dirfd;  /* OUT/.fastmd */
-    int lockfd; /* OUT/.fastmd/lock, flock'ed */
+    int dirfd;      /* OUT/.fastmd */
+    int lockfd;     /* OUT/.fastmd/lock, flock'ed */
     char *files[2]; /* state and journal, mapped read-only (NULL: missing or empty) */
     size_t file_len[2];
     fmd_io_state_rec *recs;
     size_t n_recs;
     char *strings; /* the records' paths and outputs as C strings */
     bool interrupted;
-    int jfd; /* the journal, O_APPEND; -1 until journal_open */
+    int jfd;      /* the journal, O_APPEND; -1 until journal_open */
     off_t jstart; /* where this run's records start in it */
     bool jfresh;  /* the journal held nothing before this run's header */
     pthread_mutex_t mu;
@@ -69,8 +69,9 @@ static uint64_t check64(const char *p, size_t n)
 char *fmd_io_state_format(const fmd_io_state_rec *rec, size_t *len)
 {
     char head[256];
-    int hl = snprintf(head, sizeof head, "R %.32s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRId64
-                      " %" PRId64 " %u %zu %zu %zu\n",
+    int hl = snprintf(head, sizeof head,
+                      "R %.32s %" PRIu64 " %" PRId64 " %" PRIu64 " %" PRId64 " %" PRId64
+                      " %u %zu %zu %zu\n",
                       rec->key, rec->size, rec->mtime_ns, rec->ino, rec->ctime_ns, rec->t0_ns,
                       rec->flags & 0xffu, rec->path_len, rec->output_len, rec->line_len);
     if (hl <= 0 || (size_t)hl >= sizeof head)
@@ -455,8 +456,8 @@ bool fmd_io_state_interrupted(const fmd_io_state *s)
 fmd_status fmd_io_state_journal_open(fmd_io_state *s, const char *digest, int *err)
 {
     *err = 0;
-    s->jfd = openat(s->dirfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                    0666);
+    s->jfd =
+        openat(s->dirfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (s->jfd < 0) {
         *err = errno;
         return FMD_E_CANTCREATE;

@@ -36,22 +36,22 @@ typedef struct slot {
 } slot;
 
 struct fmd_io_stream {
-    int fd;             /* -1 with a sink */
+    int fd; /* -1 with a sink */
     bool close_fd;
-    int dirfd;          /* where tmp_name lives, for the rename; -1 when writing in place */
-    char *tmp_name;     /* temporary name, renamed to final_name at close */
+    int dirfd;      /* where tmp_name lives, for the rename; -1 when writing in place */
+    char *tmp_name; /* temporary name, renamed to final_name at close */
     char *final_name;
     fmd_io_stream_sink sink; /* sink.write NULL: lines go to fd */
     fmd_io_stream_wake wake;
     slot *slots;
     size_t n;
-    size_t next;        /* the writer's position: lines [0, next) are written */
+    size_t next;               /* the writer's position: lines [0, next) are written */
     atomic_size_t waiting_for; /* the index whose put wakes the writer; SIZE_MAX: none */
     pthread_t writer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool closing, aborting; /* under mu */
-    fmd_status st;      /* the first write failure */
+    fmd_status st;          /* the first write failure */
     int err;
 };
 

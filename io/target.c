@@ -41,8 +41,7 @@ static bool parent_is_dir(int dirfd, const char *path, int *e)
     return true;
 }
 
-fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kind *kind,
-                                  int *err)
+fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kind *kind, int *err)
 {
     if (err)
         *err = 0;
@@ -105,8 +104,7 @@ fmd_status fmd_io_target_open_through(int dirfd, const char *path, int *fd, int 
     return FMD_OK;
 }
 
-fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len,
-                               int *err)
+fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len, int *err)
 {
     fmd_io_target_kind kind;
     fmd_status st = fmd_io_target_classify(dirfd, path, &kind, err);

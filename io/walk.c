@@ -219,8 +219,8 @@ static fmd_status resolve_link(walker *w, size_t di, const char *name, size_t le
 
     size_t rl = strlen(real), sl = b->src_real_len;
     /* Inside: SRC itself or below it (src_real is "" when SRC is "/"). */
-    bool inside = rl >= sl && memcmp(real, b->src_real, sl) == 0 &&
-                  (real[sl] == '\0' || real[sl] == '/');
+    bool inside =
+        rl >= sl && memcmp(real, b->src_real, sl) == 0 && (real[sl] == '\0' || real[sl] == '/');
     fmd_status st2 = FMD_OK;
     if (!inside) {
         st2 = add_warning(b, FMD_IO_WARN_LINK_OUTSIDE, d->path, d->path_len, name, 0);
@@ -314,9 +314,9 @@ static fmd_status enter_dir(walker *w, size_t di, const entry *e, size_t depth)
         return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, ELOOP);
     /* A real directory is opened without following a link swapped in since readdir; a link's
      * target was checked to be inside SRC and is opened by its resolved path. */
-    int fd = e->real ? open(e->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                     : openat(b->dirs[di].fd, e->name,
-                              O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = e->real
+                 ? open(e->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                 : openat(b->dirs[di].fd, e->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         int e0 = errno;
         return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, e0);
@@ -385,8 +385,8 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
         int e0 = errno;
         if (dfd >= 0)
             close(dfd);
-        return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, b->dirs[di].path,
-                           b->dirs[di].path_len, NULL, e0);
+        return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, b->dirs[di].path, b->dirs[di].path_len,
+                           NULL, e0);
     }
     for (;;) {
         errno = 0;
@@ -433,8 +433,8 @@ static fmd_status walk_dir(walker *w, size_t di, size_t depth)
             continue;
         }
         if (!page && type == DT_REG && page_ext_other_case(name, len)) {
-            st = add_warning(b, FMD_IO_WARN_NAME_CASE, b->dirs[di].path, b->dirs[di].path_len,
-                             name, 0);
+            st = add_warning(b, FMD_IO_WARN_NAME_CASE, b->dirs[di].path, b->dirs[di].path_len, name,
+                             0);
             if (st != FMD_OK)
                 break;
             continue;
@@ -491,7 +491,7 @@ static void size_pages(fmd_io_batch *b, int nthreads)
     const fmd__io_dir *dirs = b->dirs;
     const int root = b->dirs[0].fd;
     const long n = (long)b->n_pages;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) if (n > 16) default(none) \
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) if (n > 16) default(none)     \
     shared(pages, dirs, root, n)
     for (long i = 0; i < n; i++) {
         fmd_io_page *p = &pages[i];

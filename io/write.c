@@ -67,10 +67,10 @@ static fmd_status write_atomic(int dfd, const char *prefix, size_t plen, const c
         /* FMD_IO_TMP_PREFIX "<pid>.<tag>[.<attempt>]": short (no NAME_MAX worry), and a later
          * run recognises it as fastmd's own and removes it if a kill left it behind. */
         char suffix[80];
-        int sl = attempt == 0 ? snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu", pid,
-                                         tag)
-                              : snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu.%d",
-                                         pid, tag, attempt);
+        int sl = attempt == 0
+                     ? snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu", pid, tag)
+                     : snprintf(suffix, sizeof suffix, FMD_IO_TMP_PREFIX "%ld.%zu.%d", pid, tag,
+                                attempt);
         if (plen + (size_t)sl + 1 > sizeof tmp) {
             *err = ENAMETOOLONG;
             return FMD_E_CANTCREATE;
@@ -111,8 +111,8 @@ static fmd_status write_atomic(int dfd, const char *prefix, size_t plen, const c
  * 1 KB files. The name appears only once the bytes are all there, and a crash leaves nothing
  * behind. Returns 1 when it wrote the file (or failed for good: *st says which), 0 when this way is
  * not available and the caller must use write_atomic(); it then clears o->link_mode. */
-static int write_linked(fmd_io_out *o, int dfd, const char *prefix, size_t plen,
-                        const char *name, const fmd_slice *html, fmd_status *st, int *err)
+static int write_linked(fmd_io_out *o, int dfd, const char *prefix, size_t plen, const char *name,
+                        const fmd_slice *html, fmd_status *st, int *err)
 {
     char dir[PATH_MAX], fin[PATH_MAX];
     size_t nlen = strlen(name);

@@ -168,7 +168,8 @@ static fmd_status make_queues(fmd_kernel_batch *b, const fmd_batch_run *run, par
 }
 
 /* Claim the next chunk [*lo, *hi) of queue q: about 1/GUIDE of the bytes still queued per thread,
- * at least one page. Returns 0 when the queue is empty. Lock-free: a compare-and-swap on q->next. */
+ * at least one page. Returns 0 when the queue is empty. Lock-free: a compare-and-swap on q->next.
+ */
 static int claim(part_queue *q, int nthreads, size_t *lo, size_t *hi)
 {
     size_t k = atomic_load_explicit(&q->next, memory_order_relaxed);
@@ -263,8 +264,8 @@ static void thread_start(thread_slot *me)
 
 fmd_status fmd_kernel_run_batch(fmd_kernel_batch *b, const fmd_batch_run *run)
 {
-    if (run == NULL || run->opt == NULL || (run->n != 0 && (run->pages == NULL ||
-                                                            run->results == NULL)))
+    if (run == NULL || run->opt == NULL ||
+        (run->n != 0 && (run->pages == NULL || run->results == NULL)))
         return FMD_E_USAGE;
     if (run->n_parts > 1 && (run->part_first == NULL || run->thread_part == NULL))
         return FMD_E_USAGE;
@@ -316,5 +317,6 @@ fmd_status fmd_kernel_run_batch(fmd_kernel_batch *b, const fmd_batch_run *run)
     if (run->stats != NULL)
         for (int t = 0; t < nthreads; t++)
             run->stats[t] = slots[t].stats;
-    return FMD_OK; /* a thread without arenas failed its pages with FMD_E_NOMEM: data, not a fault */
+    return FMD_OK; /* a thread without arenas failed its pages with FMD_E_NOMEM: data, not a fault
+                    */
 }

@@ -13,8 +13,8 @@
 /* One line of the body: [beg, end) without its '\n'; next is where the following line starts. */
 typedef struct line {
     size_t beg, end, next;
-    size_t indent;  /* columns of leading white space (tabs to the next multiple of 4) */
-    size_t first;   /* offset of the first byte that is not a space or tab */
+    size_t indent; /* columns of leading white space (tabs to the next multiple of 4) */
+    size_t first;  /* offset of the first byte that is not a space or tab */
     bool blank;
 } line;
 
@@ -129,12 +129,14 @@ static bool iprefix(const char *s, size_t p, size_t e, const char *lit)
 
 /* The block-level tag names of CommonMark's HTML block type 6. Sorted. */
 static const char *const html6_tags[] = {
-    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption", "center",
-    "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset",
-    "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5",
-    "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link", "main", "menu",
-    "menuitem", "nav", "noframes", "ol", "optgroup", "option", "p", "param", "search", "section",
-    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "track", "ul",
+    "address",  "article",  "aside",    "base",       "basefont", "blockquote", "body",   "caption",
+    "center",   "col",      "colgroup", "dd",         "details",  "dialog",     "dir",    "div",
+    "dl",       "dt",       "fieldset", "figcaption", "figure",   "footer",     "form",   "frame",
+    "frameset", "h1",       "h2",       "h3",         "h4",       "h5",         "h6",     "head",
+    "header",   "hr",       "html",     "iframe",     "legend",   "li",         "link",   "main",
+    "menu",     "menuitem", "nav",      "noframes",   "ol",       "optgroup",   "option", "p",
+    "param",    "search",   "section",  "summary",    "table",    "tbody",      "td",     "tfoot",
+    "th",       "thead",    "title",    "tr",         "track",    "ul",
 };
 
 /** How an HTML block ends: at a line containing a marker (types 1-5) or at a blank line. */
@@ -232,8 +234,7 @@ static bool html_end(const char *s, const line *l, int type)
             if (iprefix(s, p, l->end, "]]>"))
                 return true;
             break;
-        default:
-            return true;
+        default: return true;
         }
     }
     return false;
@@ -455,8 +456,8 @@ static fmd_status build_index(fmd__footnotes *fn, fmd_arena *a)
         bool dup = false;
         for (; fn->slots[i] != 0 && !dup; i = (i + 1) & fn->mask) {
             const fmd__footnote *o = &fn->defs[fn->slots[i] - 1];
-            dup = o->key == d->key && label_eq(o->label.ptr, o->label.len, d->label.ptr,
-                                               d->label.len);
+            dup = o->key == d->key &&
+                  label_eq(o->label.ptr, o->label.len, d->label.ptr, d->label.len);
         }
         if (!dup)
             fn->slots[i] = (uint32_t)(k + 1);

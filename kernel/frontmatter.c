@@ -143,8 +143,8 @@ static plain_kind classify_plain(const char *s, size_t n)
     static const char *const nulls[] = {"~", "null", "Null", "NULL", NULL};
     static const char *const trues[] = {"true", "True", "TRUE", NULL};
     static const char *const falses[] = {"false", "False", "FALSE", NULL};
-    static const char *const infs[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                                       "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL};
+    static const char *const infs[] = {".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+                                       "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
     if (n == 0 || is_one_of(s, n, nulls))
         return PLAIN_NULL;
     char c = s[0];
@@ -228,9 +228,9 @@ static bool put_radix(fmd_buf *b, const char *s, size_t n, unsigned base, fmd_st
     unsigned long long v = 0;
     for (size_t i = 2; i < n; i++) {
         char c = s[i];
-        unsigned d = is_digit(c) ? (unsigned)(c - '0')
-                     : (c >= 'a')  ? (unsigned)(c - 'a' + 10)
-                                   : (unsigned)(c - 'A' + 10);
+        unsigned d = is_digit(c)  ? (unsigned)(c - '0')
+                     : (c >= 'a') ? (unsigned)(c - 'a' + 10)
+                                  : (unsigned)(c - 'A' + 10);
         if (v > (ULLONG_MAX - d) / base)
             return false;
         v = v * base + d;
@@ -318,12 +318,9 @@ static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
     fmd_status st = FMD_OK;
     plain_kind kind = classify_plain(s, n);
     switch (kind) {
-    case PLAIN_NULL:
-        return fmd_buf_append(b, "null", 4);
-    case PLAIN_TRUE:
-        return fmd_buf_append(b, "true", 4);
-    case PLAIN_FALSE:
-        return fmd_buf_append(b, "false", 5);
+    case PLAIN_NULL: return fmd_buf_append(b, "null", 4);
+    case PLAIN_TRUE: return fmd_buf_append(b, "true", 4);
+    case PLAIN_FALSE: return fmd_buf_append(b, "false", 5);
     case PLAIN_INT:
     case PLAIN_FLOAT:
         if (fits_double(s, n, kind == PLAIN_INT))
@@ -338,8 +335,7 @@ static fmd_status put_plain(fmd_buf *b, const char *s, size_t n)
             return st;
         break;
     case PLAIN_STRING:
-    case PLAIN_SPECIAL:
-        break;
+    case PLAIN_SPECIAL: break;
     }
     return fmd_buf_put_json_string(b, s, n);
 }
@@ -377,20 +373,20 @@ typedef struct key_set {
 
 typedef struct walk {
     fmd_buf out;
-    size_t budget; /* see FMD_FM_BUDGET_MIN */
-    size_t work;   /* nodes visited and key comparisons so far */
+    size_t budget;                          /* see FMD_FM_BUDGET_MIN */
+    size_t work;                            /* nodes visited and key comparisons so far */
     struct fy_node *path[FMD_FM_MAX_DEPTH]; /* the collections being written, outermost first */
     unsigned depth;
-    const char *msg;     /* the first YAML fault found while writing, a static string */
-    struct fy_node *at;  /* where it is */
-    const char *title;   /* into the document, copied out at the end */
+    const char *msg;    /* the first YAML fault found while writing, a static string */
+    struct fy_node *at; /* where it is */
+    const char *title;  /* into the document, copied out at the end */
     size_t title_len;
-    const char *yaml;    /* the source, for single-quoted scalars (see scalar_text) */
+    const char *yaml; /* the source, for single-quoted scalars (see scalar_text) */
     size_t yaml_len;
     struct fy_document *doc;
     struct anchor_ref *anchors; /* sorted by (name, position); see resolve_alias() */
     size_t n_anchors;
-    int anchors_state;          /* 0: not built yet, 1: built, -1: use libfyaml's lookup */
+    int anchors_state; /* 0: not built yet, 1: built, -1: use libfyaml's lookup */
 } walk;
 
 static bool is_white(char c)
@@ -403,8 +399,8 @@ static bool is_white(char c)
  * a line and leading white space of the next one go, a single line break becomes a space, and
  * each empty line in between becomes a LF instead.
  * Example: "it''s \n  here\n\n  now" -> "it's here\nnow". */
-static fmd_status decode_single_quoted(fmd_arena *arena, const char *raw, size_t n,
-                                       const char **s, size_t *len)
+static fmd_status decode_single_quoted(fmd_arena *arena, const char *raw, size_t n, const char **s,
+                                       size_t *len)
 {
     char *out = fmd_arena_alloc(arena, n); /* decoding never grows the text */
     if (out == NULL)
@@ -462,8 +458,7 @@ static fmd_status scalar_text(walk *w, struct fy_node *n, const char **s, size_t
         struct fy_token *t = fy_node_get_scalar_token(n);
         const struct fy_mark *a = t ? fy_token_start_mark(t) : NULL;
         const struct fy_mark *b = t ? fy_token_end_mark(t) : NULL;
-        if (a != NULL && b != NULL && a->input_pos <= b->input_pos &&
-            b->input_pos <= w->yaml_len) {
+        if (a != NULL && b != NULL && a->input_pos <= b->input_pos && b->input_pos <= w->yaml_len) {
             const char *raw = w->yaml + a->input_pos;
             size_t rn = b->input_pos - a->input_pos;
             const char *q = memchr(raw, '\'', rn);
@@ -495,9 +490,10 @@ static fmd_status spend(walk *w, size_t units, struct fy_node *at)
 {
     w->work += units;
     if (w->work > w->budget || w->out.len > w->budget - w->work)
-        return fault(w, "front matter is too large once its aliases and merge keys are "
-                        "expanded (the limit is 1 MiB plus " STR(FMD_FM_BUDGET_PER_BYTE)
-                        " bytes per byte of YAML)",
+        return fault(w,
+                     "front matter is too large once its aliases and merge keys are "
+                     "expanded (the limit is 1 MiB plus " STR(
+                         FMD_FM_BUDGET_PER_BYTE) " bytes per byte of YAML)",
                      at);
     return FMD_OK;
 }
@@ -589,8 +585,7 @@ static fmd_status resolve_alias(walk *w, struct fy_node *n, struct fy_node **tar
         else
             hi = mid;
     }
-    if (lo > 0 && w->anchors[lo - 1].len == len &&
-        memcmp(w->anchors[lo - 1].name, name, len) == 0)
+    if (lo > 0 && w->anchors[lo - 1].len == len && memcmp(w->anchors[lo - 1].name, name, len) == 0)
         *target = w->anchors[lo - 1].node;
     return FMD_OK;
 }
@@ -650,8 +645,8 @@ static uint64_t key_hash(const char *s, size_t n)
 
 /* The text of the scalar key of @p p, aliases followed; *s NULL for a merge key or a collection
  * (not checked). *k receives the key as written, for the error position. */
-static fmd_status pair_key_text(walk *w, struct fy_node_pair *p, struct fy_node **k,
-                                const char **s, size_t *n)
+static fmd_status pair_key_text(walk *w, struct fy_node_pair *p, struct fy_node **k, const char **s,
+                                size_t *n)
 {
     fmd_status st;
     struct fy_node *key = fy_node_pair_key(p);
@@ -973,12 +968,9 @@ static fmd_status put_node(walk *w, struct fy_node *n)
     if (n == NULL)
         return fmd_buf_append(&w->out, "null", 4);
     switch (fy_node_get_type(n)) {
-    case FYNT_SEQUENCE:
-        return put_sequence(w, n);
-    case FYNT_MAPPING:
-        return put_mapping(w, n);
-    default:
-        return put_scalar(w, n);
+    case FYNT_SEQUENCE: return put_sequence(w, n);
+    case FYNT_MAPPING: return put_mapping(w, n);
+    default: return put_scalar(w, n);
     }
 fail:
     return st;
@@ -1101,7 +1093,8 @@ static bool explicit_key_with_tab(const char *y, size_t n, unsigned *line, unsig
     bool question = false;
     size_t tab_at = n;
     for (size_t i = 0; i < n; i++) {
-        if (y[i] == '?' && (i + 1 == n || y[i + 1] == ' ' || y[i + 1] == '\t' || y[i + 1] == '\n')) {
+        if (y[i] == '?' &&
+            (i + 1 == n || y[i + 1] == ' ' || y[i + 1] == '\t' || y[i + 1] == '\n')) {
             size_t j = i;
             while (j > 0 && (y[j - 1] == ' ' || y[j - 1] == '\t'))
                 j--;
@@ -1154,17 +1147,16 @@ static size_t count_items(const char *y, size_t n, size_t *too_many_at)
             items += c != '\n' && c != '#';
         }
         switch (c) {
-        case '\n':
-            line_start = true;
-            break;
-        case '[': case ']': case '{': case '}': case ',':
-            items++;
-            break;
-        case '-': case '?': case ':':
-            items += is_blank_or_end(y, n, i + 1);
-            break;
-        default:
-            break;
+        case '\n': line_start = true; break;
+        case '[':
+        case ']':
+        case '{':
+        case '}':
+        case ',': items++; break;
+        case '-':
+        case '?':
+        case ':': items += is_blank_or_end(y, n, i + 1); break;
+        default: break;
         }
         if (items > FMD_FM_MAX_ITEMS) {
             *too_many_at = i;
@@ -1202,9 +1194,9 @@ static void scan_flow(const char *y, size_t n, prescan *ps)
 {
     size_t open[FMD_FM_MAX_FLOW_DEPTH];
     unsigned depth = 0;
-    bool node_start = true; /* the next non-blank may start a node (a quote, a bracket) */
+    bool node_start = true;    /* the next non-blank may start a node (a quote, a bracket) */
     bool block_scalar = false; /* a "|" or ">" header was seen on this line */
-    size_t line_at = 0;       /* where the current line starts */
+    size_t line_at = 0;        /* where the current line starts */
     ps->too_deep_at = SIZE_MAX;
     ps->unclosed_at = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
@@ -1234,8 +1226,7 @@ static void scan_flow(const char *y, size_t n, prescan *ps)
             continue;
         }
         case ' ':
-        case '\t':
-            continue;
+        case '\t': continue;
         case '#':
             if (i == 0 || y[i - 1] == ' ' || y[i - 1] == '\t' || y[i - 1] == '\n') {
                 const char *nl = memchr(y + i, '\n', n - i);
@@ -1301,8 +1292,7 @@ static void scan_flow(const char *y, size_t n, prescan *ps)
                 continue;
             }
             break;
-        default:
-            break;
+        default: break;
         }
         node_start = false; /* plain text: a scalar has started */
     }
@@ -1323,8 +1313,8 @@ static void offset_position(const char *y, size_t at, unsigned *line, unsigned *
     *col = (unsigned)(at - bol) + 1;
 }
 
-static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *msg,
-                            unsigned line, unsigned col)
+static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *msg, unsigned line,
+                            unsigned col)
 {
     size_t n = strlen(msg);
     char *copy = fmd_arena_dup(arena, msg, n);
@@ -1384,8 +1374,9 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
     if (ps.too_many_at != SIZE_MAX) {
         offset_position(yaml, ps.too_many_at, &line, &col);
         st = set_error(fm, arena,
-                       "front matter has more than " STR(FMD_FM_MAX_ITEMS) " items (keys, values "
-                       "and list entries), too many to parse",
+                       "front matter has more than " STR(
+                           FMD_FM_MAX_ITEMS) " items (keys, values "
+                                             "and list entries), too many to parse",
                        line, col);
         goto done;
     }
@@ -1496,8 +1487,8 @@ done:
     return st;
 }
 
-fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes,
-                                   fmd_arena *arena, fmd__frontmatter *fm)
+fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes, fmd_arena *arena,
+                                   fmd__frontmatter *fm)
 {
     memset(fm, 0, sizeof *fm);
     fm->body_line = 1;
@@ -1527,8 +1518,7 @@ fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes
     if (close_at - open_end > max_bytes) {
         /* Refused unparsed, at the first byte past the limit; the body still renders. */
         char msg[128];
-        int k = snprintf(msg, sizeof msg,
-                         "front matter is %zu bytes, over the limit of %zu bytes",
+        int k = snprintf(msg, sizeof msg, "front matter is %zu bytes, over the limit of %zu bytes",
                          close_at - open_end, max_bytes);
         if (k < 0)
             msg[0] = '\0';

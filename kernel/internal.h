@@ -15,10 +15,10 @@
 
 /** What normalisation found. */
 typedef struct fmd__norm_report {
-    bool changed;          /**< the output differs from the input */
-    size_t invalid_utf8;   /**< number of invalid sequences replaced with U+FFFD */
+    bool changed;                /**< the output differs from the input */
+    size_t invalid_utf8;         /**< number of invalid sequences replaced with U+FFFD */
     unsigned first_invalid_line; /**< 1-based line of the first one; 0 if none */
-    size_t nul_bytes;      /**< NUL bytes replaced with U+FFFD */
+    size_t nul_bytes;            /**< NUL bytes replaced with U+FFFD */
 } fmd__norm_report;
 
 /** Strip a leading UTF-8 BOM, turn CRLF and lone CR into LF, replace NUL and invalid UTF-8
@@ -33,14 +33,14 @@ fmd_status fmd__kernel_normalize(const char *src, size_t len, fmd_arena *scratch
 
 /** Outcome of front matter detection and parsing. */
 typedef struct fmd__frontmatter {
-    bool present;        /**< the page starts with a "---" line (also when the block is
-                              broken or not closed) */
-    size_t body_offset;  /**< where the Markdown body starts in the page */
-    unsigned body_line;  /**< 1-based line number of the body's first line */
-    fmd_slice json;      /**< the block as a JSON object (in the arena passed in); {} when empty;
-                              ptr NULL when !present or st != FMD_OK */
-    fmd_slice title;     /**< the value of a string/scalar "title" key; ptr NULL when none */
-    fmd_status st;       /**< FMD_OK or FMD_E_FRONTMATTER */
+    bool present;          /**< the page starts with a "---" line (also when the block is
+                                broken or not closed) */
+    size_t body_offset;    /**< where the Markdown body starts in the page */
+    unsigned body_line;    /**< 1-based line number of the body's first line */
+    fmd_slice json;        /**< the block as a JSON object (in the arena passed in); {} when empty;
+                                ptr NULL when !present or st != FMD_OK */
+    fmd_slice title;       /**< the value of a string/scalar "title" key; ptr NULL when none */
+    fmd_status st;         /**< FMD_OK or FMD_E_FRONTMATTER */
     fmd_slice err_message; /**< when st != FMD_OK: what is wrong (in the arena) */
     unsigned err_line, err_column; /**< 1-based, relative to the page; 0 when unknown */
 } fmd__frontmatter;
@@ -58,8 +58,8 @@ typedef struct fmd__frontmatter {
  * @param arena receives json, title and err_message.
  * @return FMD_OK, or FMD_E_NOMEM (a YAML error is reported in fm->st, not here).
  * Threads: reentrant (libfyaml parsers are per call). */
-fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes,
-                                   fmd_arena *arena, fmd__frontmatter *fm);
+fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes, fmd_arena *arena,
+                                   fmd__frontmatter *fm);
 
 /*** slug.c ***/
 
@@ -83,12 +83,12 @@ fmd_status fmd__kernel_slug_unique(fmd__slug_set *set, const char *slug, size_t 
 
 /** Metadata gathered while rendering. Slices point into the scratch arena. */
 typedef struct fmd__render_meta {
-    fmd_heading *headings;   /**< up to FMD_MAX_HEADINGS */
+    fmd_heading *headings; /**< up to FMD_MAX_HEADINGS */
     size_t n_headings;
-    fmd_slice first_h1;      /**< plain text of the first h1; ptr NULL if none */
+    fmd_slice first_h1; /**< plain text of the first h1; ptr NULL if none */
     size_t words, links, images, code_blocks;
-    fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_DEADLINE, FMD_E_INPUT_LIMIT (len >= UINT_MAX),
-                        FMD_E_NOMEM or FMD_E_PARSE */
+    fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_DEADLINE, FMD_E_INPUT_LIMIT (len >=
+                      UINT_MAX), FMD_E_NOMEM or FMD_E_PARSE */
 } fmd__render_meta;
 
 /** Render the Markdown @p body (normalised) as HTML, appending to @p html, and gather metadata.
@@ -115,11 +115,11 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
 
 /** One footnote definition, "[^label]: text" with its indented continuation. */
 typedef struct fmd__footnote {
-    fmd_slice label;   /**< as written in the definition: the ids fn-LABEL / fnref-LABEL use it */
-    fmd_slice body;    /**< its Markdown, continuation lines without their 4 columns of indent */
-    uint64_t key;      /**< hash of the ASCII-case-folded label */
-    unsigned number;   /**< 0 while unreferenced; else its number, in order of first reference */
-    unsigned refs;     /**< references rendered so far (each gets a back-reference) */
+    fmd_slice label; /**< as written in the definition: the ids fn-LABEL / fnref-LABEL use it */
+    fmd_slice body;  /**< its Markdown, continuation lines without their 4 columns of indent */
+    uint64_t key;    /**< hash of the ASCII-case-folded label */
+    unsigned number; /**< 0 while unreferenced; else its number, in order of first reference */
+    unsigned refs;   /**< references rendered so far (each gets a back-reference) */
 } fmd__footnote;
 
 /** The definitions of one page, in the scratch arena. Labels match ASCII case-insensitively.
@@ -128,9 +128,9 @@ typedef struct fmd__footnote {
 typedef struct fmd__footnotes {
     fmd__footnote *defs;
     size_t n;
-    uint32_t *slots;   /**< open addressing by key: index + 1, 0 for empty */
+    uint32_t *slots; /**< open addressing by key: index + 1, 0 for empty */
     size_t mask;
-    size_t *order;     /**< n entries */
+    size_t *order; /**< n entries */
     size_t n_order;
     fmd_slice refdefs; /**< the page's one-line link reference definitions, for footnote_doc */
 } fmd__footnotes;
@@ -177,11 +177,11 @@ void fmd__kernel_smart_dashes(size_t hyphens, size_t *em, size_t *en);
 
 /** A quote that may open a quotation, waiting for its closer. */
 typedef struct fmd__quote {
-    size_t html_at;   /**< offset of its 3 UTF-8 bytes in the HTML buffer */
-    size_t text_at;   /**< offset in the heading text buffer, or SIZE_MAX */
-    size_t prev;      /**< 1 + index of the opener of the same kind below it that was unpaired
-                           when it was pushed; 0 for none */
-    char kind;        /**< '\'' or '"' */
+    size_t html_at; /**< offset of its 3 UTF-8 bytes in the HTML buffer */
+    size_t text_at; /**< offset in the heading text buffer, or SIZE_MAX */
+    size_t prev;    /**< 1 + index of the opener of the same kind below it that was unpaired
+                         when it was pushed; 0 for none */
+    char kind;      /**< '\'' or '"' */
 } fmd__quote;
 
 /** Where a span began: the stack height and the hard floor then. */
@@ -199,7 +199,7 @@ typedef struct fmd__quotes {
     fmd_arena *arena;
     fmd__quote *open;
     size_t n, cap;
-    size_t top[2];     /**< [0] for ', [1] for " */
+    size_t top[2]; /**< [0] for ', [1] for " */
     fmd__quote_floor *floors;
     size_t n_floors, floors_cap;
     size_t hard_floor;
@@ -237,7 +237,8 @@ fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size
 
 /*** text.c: the per-byte loops of the renderer ***/
 
-/** Append @p s with &, <, > and " escaped as &amp; &lt; &gt; &quot;. @return FMD_OK / FMD_E_NOMEM. */
+/** Append @p s with &, <, > and " escaped as &amp; &lt; &gt; &quot;. @return FMD_OK / FMD_E_NOMEM.
+ */
 fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n);
 
 /** Count the words that start in @p s: runs of bytes other than ASCII whitespace (space, \t, \n,

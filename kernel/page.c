@@ -35,8 +35,8 @@ static size_t output_limit(const fmd_options *opt, size_t len)
 {
     if (opt->max_output_bytes != 0)
         return opt->max_output_bytes;
-    size_t scaled = len > SIZE_MAX / FMD_OUTPUT_RATIO_DEFAULT ? SIZE_MAX
-                                                               : len * FMD_OUTPUT_RATIO_DEFAULT;
+    size_t scaled =
+        len > SIZE_MAX / FMD_OUTPUT_RATIO_DEFAULT ? SIZE_MAX : len * FMD_OUTPUT_RATIO_DEFAULT;
     return scaled > FMD_MAX_OUTPUT_BYTES_DEFAULT ? scaled : FMD_MAX_OUTPUT_BYTES_DEFAULT;
 }
 
@@ -144,8 +144,7 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     if (st != FMD_OK)
         goto fail;
     if (opt->extensions & FMD_EXT_FRONTMATTER) {
-        st = fmd__kernel_frontmatter(text.ptr, text.len, opt->max_frontmatter_bytes, scratch,
-                                     &fm);
+        st = fmd__kernel_frontmatter(text.ptr, text.len, opt->max_frontmatter_bytes, scratch, &fm);
         if (st != FMD_OK)
             goto fail;
     }
@@ -164,8 +163,10 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
             fail(res, st,
                  st != FMD_E_OUTPUT_LIMIT
                      ? fmd_buf_slice(&why)
-                     : message(out, "custom rules grew the page past the output limit of %zu "
-                                    "bytes (input %zu bytes)", max_out, len),
+                     : message(out,
+                               "custom rules grew the page past the output limit of %zu "
+                               "bytes (input %zu bytes)",
+                               max_out, len),
                  0, 0);
             return res->status;
         }

@@ -30,18 +30,7 @@
 
 /*** Block tree ***/
 
-enum {
-    B_DOC,
-    B_QUOTE,
-    B_LIST,
-    B_ITEM,
-    B_PARA,
-    B_HEADING,
-    B_CODE,
-    B_HTML,
-    B_HR,
-    B_TABLE
-};
+enum { B_DOC, B_QUOTE, B_LIST, B_ITEM, B_PARA, B_HEADING, B_CODE, B_HTML, B_HR, B_TABLE };
 
 /* One line of a leaf block: src[beg..end) preceded by pad spaces (what is left of a tab that a
  * container prefix consumed in part). */
@@ -61,11 +50,11 @@ typedef struct blk {
     size_t text_len;
     unsigned char type;
     bool open, last_blank, fenced, setext, ordered, tight, dead;
-    char mark;        /* list: bullet char, or '.' / ')' */
+    char mark; /* list: bullet char, or '.' / ')' */
     char fence_char;
-    char task_mark;   /* item: ' ', 'x', 'X', or 0 */
-    unsigned level;   /* heading level; html block kind 1..7 */
-    unsigned start;   /* ordered list start */
+    char task_mark; /* item: ' ', 'x', 'X', or 0 */
+    unsigned level; /* heading level; html block kind 1..7 */
+    unsigned start; /* ordered list start */
     int marker_offset, padding;
     size_t fence_len;
     int fence_offset;
@@ -86,11 +75,11 @@ typedef struct refdef {
 /*** Inline nodes ***/
 
 enum {
-    I_TEXT,     /* buf[beg..end) */
-    I_ESC,      /* a backslash-escaped character buf[beg..end): a text of its own */
+    I_TEXT, /* buf[beg..end) */
+    I_ESC,  /* a backslash-escaped character buf[beg..end): a text of its own */
     I_SOFTBR,
     I_BR,
-    I_CODE,     /* code span content buf[beg..end), not yet normalised */
+    I_CODE, /* code span content buf[beg..end), not yet normalised */
     I_ENTITY,
     I_HTML,
     I_NUL,
@@ -99,7 +88,7 @@ enum {
     I_DEL,
     I_LINK,
     I_IMG,
-    I_FNREF     /* a footnote reference "[^label]" buf[beg..end), reported as one normal text */
+    I_FNREF /* a footnote reference "[^label]" buf[beg..end), reported as one normal text */
 };
 
 /* Inline nodes form a tree by index (0 is "none"): a doubly linked sibling list and parent
@@ -107,7 +96,7 @@ enum {
  * stack. Links keep their destination and title in a side table. */
 typedef struct inode {
     uint32_t next, prev, first, last, parent;
-    uint32_t link;   /* I_LINK / I_IMG: index in links; autolink flag in kind data */
+    uint32_t link; /* I_LINK / I_IMG: index in links; autolink flag in kind data */
     size_t beg, end;
     unsigned char kind;
     bool autolink;
@@ -121,7 +110,7 @@ typedef struct ilink {
 /* A run of * _ ~ that may open or close emphasis. */
 typedef struct delim {
     uint32_t node;
-    int prev, next;          /* neighbours in the delimiter stack; -1 for none */
+    int prev, next; /* neighbours in the delimiter stack; -1 for none */
     size_t len, orig_len;
     char c;
     bool can_open, can_close, active;
@@ -130,8 +119,8 @@ typedef struct delim {
 /* A '[' or '![' waiting for its ']'. */
 typedef struct bracket {
     uint32_t node;
-    int delim_top;           /* the delimiter stack's top when it was pushed (-1: empty) */
-    size_t pos;              /* just after the bracket in the buffer */
+    int delim_top; /* the delimiter stack's top when it was pushed (-1: empty) */
+    size_t pos;    /* just after the bracket in the buffer */
     bool image, bracket_after;
 } bracket;
 
@@ -209,7 +198,7 @@ typedef struct parser {
     int nbrackets, brackets_cap, link_bottom;
     uint32_t cur_parent; /* the node whose children the scanner appends to (0: top) */
     uint32_t top_first, top_last;
-    size_t *ticks_at;    /* code spans: last position of a backtick run of each length */
+    size_t *ticks_at; /* code spans: last position of a backtick run of each length */
     bool ticks_scanned;
     size_t ticks_scan_end;
     scache sc_comment, sc_pi, sc_cdata, sc_decl, sc_dq, sc_sq;
@@ -221,7 +210,7 @@ typedef struct parser {
     int32_t *pbal;
     size_t pbal_cap;
     bool pbal_built;
-    fmd_buf tmp;         /* decoded strings, cells without their \| escapes, labels */
+    fmd_buf tmp; /* decoded strings, cells without their \| escapes, labels */
 } parser;
 
 static _Noreturn void stop(parser *p, int rc)
@@ -316,33 +305,39 @@ static inline char lower(char c)
 /* Unicode symbols (S*) outside ASCII, for the emphasis rules: CommonMark 0.31 counts them as
  * punctuation. The common blocks, as ranges; sorted. */
 static const uint32_t symbol_ranges[][2] = {
-    {0x00A2, 0x00A6}, {0x00A8, 0x00A9}, {0x00AC, 0x00AC}, {0x00AE, 0x00B1}, {0x00B4, 0x00B4},
-    {0x00B8, 0x00B8}, {0x00D7, 0x00D7}, {0x00F7, 0x00F7}, {0x02C2, 0x02C5}, {0x02D2, 0x02DF},
-    {0x02E5, 0x02EB}, {0x02ED, 0x02ED}, {0x02EF, 0x02FF}, {0x0375, 0x0375}, {0x0384, 0x0385},
-    {0x03F6, 0x03F6}, {0x0482, 0x0482}, {0x058D, 0x058F}, {0x0606, 0x0608}, {0x060B, 0x060B},
-    {0x060E, 0x060F}, {0x06DE, 0x06DE}, {0x06E9, 0x06E9}, {0x06FD, 0x06FE}, {0x07F6, 0x07F6},
-    {0x07FE, 0x07FF}, {0x09F2, 0x09F3}, {0x09FA, 0x09FB}, {0x0AF1, 0x0AF1}, {0x0B70, 0x0B70},
-    {0x0BF3, 0x0BFA}, {0x0C7F, 0x0C7F}, {0x0D4F, 0x0D4F}, {0x0D79, 0x0D79}, {0x0E3F, 0x0E3F},
-    {0x0F01, 0x0F03}, {0x0F13, 0x0F13}, {0x0F15, 0x0F17}, {0x0F1A, 0x0F1F}, {0x17DB, 0x17DB},
-    {0x1FBD, 0x1FBD}, {0x1FBF, 0x1FC1}, {0x1FCD, 0x1FCF}, {0x1FDD, 0x1FDF}, {0x1FED, 0x1FEF},
-    {0x1FFD, 0x1FFE}, {0x2044, 0x2044}, {0x2052, 0x2052}, {0x207A, 0x207C}, {0x208A, 0x208C},
-    {0x20A0, 0x20C0}, {0x2100, 0x2101}, {0x2103, 0x2106}, {0x2108, 0x2109}, {0x2114, 0x2114},
-    {0x2116, 0x2118}, {0x211E, 0x2123}, {0x2125, 0x2125}, {0x2127, 0x2127}, {0x2129, 0x2129},
-    {0x212E, 0x212E}, {0x213A, 0x213B}, {0x2140, 0x2144}, {0x214A, 0x214D}, {0x214F, 0x214F},
-    {0x218A, 0x218B}, {0x2190, 0x2307}, {0x230C, 0x2328}, {0x232B, 0x2426}, {0x2440, 0x244A},
-    {0x249C, 0x24E9}, {0x2500, 0x2767}, {0x2794, 0x27C4}, {0x27C7, 0x27E5}, {0x27F0, 0x2982},
-    {0x2999, 0x29D7}, {0x29DC, 0x29FB}, {0x29FE, 0x2B73}, {0x2B76, 0x2B95}, {0x2B97, 0x2BFF},
-    {0x2CE5, 0x2CEA}, {0x2E50, 0x2E51}, {0x2E80, 0x2FFF}, {0x3004, 0x3004}, {0x3012, 0x3013},
-    {0x3020, 0x3020}, {0x3036, 0x3037}, {0x303E, 0x303F}, {0x309B, 0x309C}, {0x3190, 0x3191},
-    {0x3196, 0x319F}, {0x31C0, 0x31E3}, {0x3200, 0x321E}, {0x322A, 0x3247}, {0x3250, 0x3250},
-    {0x3260, 0x327F}, {0x328A, 0x32B0}, {0x32C0, 0x33FF}, {0x4DC0, 0x4DFF}, {0xA490, 0xA4C6},
-    {0xA700, 0xA716}, {0xA720, 0xA721}, {0xA789, 0xA78A}, {0xA828, 0xA82B}, {0xA836, 0xA839},
-    {0xAA77, 0xAA79}, {0xAB5B, 0xAB5B}, {0xAB6A, 0xAB6B}, {0xFB29, 0xFB29}, {0xFBB2, 0xFBC2},
-    {0xFD40, 0xFD4F}, {0xFDCF, 0xFDCF}, {0xFDFC, 0xFDFF}, {0xFE62, 0xFE62}, {0xFE64, 0xFE66},
-    {0xFE69, 0xFE69}, {0xFF04, 0xFF04}, {0xFF0B, 0xFF0B}, {0xFF1C, 0xFF1E}, {0xFF3E, 0xFF3E},
-    {0xFF40, 0xFF40}, {0xFF5C, 0xFF5C}, {0xFF5E, 0xFF5E}, {0xFFE0, 0xFFE6}, {0xFFE8, 0xFFEE},
-    {0xFFFC, 0xFFFD}, {0x1D000, 0x1D24F}, {0x1D6C1, 0x1D6C1}, {0x1EEF0, 0x1EEF1},
-    {0x1F000, 0x1FAFF},
+    {0x00A2, 0x00A6},   {0x00A8, 0x00A9},   {0x00AC, 0x00AC},   {0x00AE, 0x00B1},
+    {0x00B4, 0x00B4},   {0x00B8, 0x00B8},   {0x00D7, 0x00D7},   {0x00F7, 0x00F7},
+    {0x02C2, 0x02C5},   {0x02D2, 0x02DF},   {0x02E5, 0x02EB},   {0x02ED, 0x02ED},
+    {0x02EF, 0x02FF},   {0x0375, 0x0375},   {0x0384, 0x0385},   {0x03F6, 0x03F6},
+    {0x0482, 0x0482},   {0x058D, 0x058F},   {0x0606, 0x0608},   {0x060B, 0x060B},
+    {0x060E, 0x060F},   {0x06DE, 0x06DE},   {0x06E9, 0x06E9},   {0x06FD, 0x06FE},
+    {0x07F6, 0x07F6},   {0x07FE, 0x07FF},   {0x09F2, 0x09F3},   {0x09FA, 0x09FB},
+    {0x0AF1, 0x0AF1},   {0x0B70, 0x0B70},   {0x0BF3, 0x0BFA},   {0x0C7F, 0x0C7F},
+    {0x0D4F, 0x0D4F},   {0x0D79, 0x0D79},   {0x0E3F, 0x0E3F},   {0x0F01, 0x0F03},
+    {0x0F13, 0x0F13},   {0x0F15, 0x0F17},   {0x0F1A, 0x0F1F},   {0x17DB, 0x17DB},
+    {0x1FBD, 0x1FBD},   {0x1FBF, 0x1FC1},   {0x1FCD, 0x1FCF},   {0x1FDD, 0x1FDF},
+    {0x1FED, 0x1FEF},   {0x1FFD, 0x1FFE},   {0x2044, 0x2044},   {0x2052, 0x2052},
+    {0x207A, 0x207C},   {0x208A, 0x208C},   {0x20A0, 0x20C0},   {0x2100, 0x2101},
+    {0x2103, 0x2106},   {0x2108, 0x2109},   {0x2114, 0x2114},   {0x2116, 0x2118},
+    {0x211E, 0x2123},   {0x2125, 0x2125},   {0x2127, 0x2127},   {0x2129, 0x2129},
+    {0x212E, 0x212E},   {0x213A, 0x213B},   {0x2140, 0x2144},   {0x214A, 0x214D},
+    {0x214F, 0x214F},   {0x218A, 0x218B},   {0x2190, 0x2307},   {0x230C, 0x2328},
+    {0x232B, 0x2426},   {0x2440, 0x244A},   {0x249C, 0x24E9},   {0x2500, 0x2767},
+    {0x2794, 0x27C4},   {0x27C7, 0x27E5},   {0x27F0, 0x2982},   {0x2999, 0x29D7},
+    {0x29DC, 0x29FB},   {0x29FE, 0x2B73},   {0x2B76, 0x2B95},   {0x2B97, 0x2BFF},
+    {0x2CE5, 0x2CEA},   {0x2E50, 0x2E51},   {0x2E80, 0x2FFF},   {0x3004, 0x3004},
+    {0x3012, 0x3013},   {0x3020, 0x3020},   {0x3036, 0x3037},   {0x303E, 0x303F},
+    {0x309B, 0x309C},   {0x3190, 0x3191},   {0x3196, 0x319F},   {0x31C0, 0x31E3},
+    {0x3200, 0x321E},   {0x322A, 0x3247},   {0x3250, 0x3250},   {0x3260, 0x327F},
+    {0x328A, 0x32B0},   {0x32C0, 0x33FF},   {0x4DC0, 0x4DFF},   {0xA490, 0xA4C6},
+    {0xA700, 0xA716},   {0xA720, 0xA721},   {0xA789, 0xA78A},   {0xA828, 0xA82B},
+    {0xA836, 0xA839},   {0xAA77, 0xAA79},   {0xAB5B, 0xAB5B},   {0xAB6A, 0xAB6B},
+    {0xFB29, 0xFB29},   {0xFBB2, 0xFBC2},   {0xFD40, 0xFD4F},   {0xFDCF, 0xFDCF},
+    {0xFDFC, 0xFDFF},   {0xFE62, 0xFE62},   {0xFE64, 0xFE66},   {0xFE69, 0xFE69},
+    {0xFF04, 0xFF04},   {0xFF0B, 0xFF0B},   {0xFF1C, 0xFF1E},   {0xFF3E, 0xFF3E},
+    {0xFF40, 0xFF40},   {0xFF5C, 0xFF5C},   {0xFF5E, 0xFF5E},   {0xFFE0, 0xFFE6},
+    {0xFFE8, 0xFFEE},   {0xFFFC, 0xFFFD},   {0x1D000, 0x1D24F}, {0x1D6C1, 0x1D6C1},
+    {0x1EEF0, 0x1EEF1}, {0x1F000, 0x1FAFF},
 };
 
 static bool is_symbol(uint32_t cp)
@@ -524,11 +519,9 @@ static size_t fold_cp(uint32_t c, uint32_t out[3])
         f = 0x3BC;
     else if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177) ||
              (c >= 0x1E00 && c <= 0x1E95) || (c >= 0x1EA0 && c <= 0x1EFF) ||
-             (c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) ||
-             (c >= 0x4D0 && c <= 0x52F))
+             (c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
         f = c | 1;
-    else if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E) ||
-             (c >= 0x4C1 && c <= 0x4CE))
+    else if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E) || (c >= 0x4C1 && c <= 0x4CE))
         f = (c & 1) ? c + 1 : c;
     else if (c == 0x178)
         f = 0xFF;
@@ -1048,8 +1041,7 @@ static blk *finalize(parser *p, blk *b)
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return parent;
 }
@@ -1161,12 +1153,14 @@ static bool ci_prefix(const char *s, size_t n, const char *lit)
 }
 
 static const char *const block_tags[] = {
-    "address", "article", "aside", "base", "basefont", "blockquote", "body", "caption", "center",
-    "col", "colgroup", "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset",
-    "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5",
-    "h6", "head", "header", "hr", "html", "iframe", "legend", "li", "link", "main", "menu",
-    "menuitem", "nav", "noframes", "ol", "optgroup", "option", "p", "param", "search", "section",
-    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "track", "ul"};
+    "address",  "article",  "aside",    "base",       "basefont", "blockquote", "body",   "caption",
+    "center",   "col",      "colgroup", "dd",         "details",  "dialog",     "dir",    "div",
+    "dl",       "dt",       "fieldset", "figcaption", "figure",   "footer",     "form",   "frame",
+    "frameset", "h1",       "h2",       "h3",         "h4",       "h5",         "h6",     "head",
+    "header",   "hr",       "html",     "iframe",     "legend",   "li",         "link",   "main",
+    "menu",     "menuitem", "nav",      "noframes",   "ol",       "optgroup",   "option", "p",
+    "param",    "search",   "section",  "summary",    "table",    "tbody",      "td",     "tfoot",
+    "th",       "thead",    "title",    "tr",         "track",    "ul"};
 
 static size_t scan_inline_html(parser *p, const char *s, size_t i, size_t n, bool tags_only);
 
@@ -1241,8 +1235,8 @@ static bool html_end(int kind, const char *s, size_t n)
 {
     switch (kind) {
     case 1:
-        return ci_find(s, n, "</script>") || ci_find(s, n, "</pre>") ||
-               ci_find(s, n, "</style>") || ci_find(s, n, "</textarea>");
+        return ci_find(s, n, "</script>") || ci_find(s, n, "</pre>") || ci_find(s, n, "</style>") ||
+               ci_find(s, n, "</textarea>");
     case 2:
         for (size_t i = 0; i + 3 <= n; i++)
             if (s[i] == '-' && s[i + 1] == '-' && s[i + 2] == '>')
@@ -1253,15 +1247,13 @@ static bool html_end(int kind, const char *s, size_t n)
             if (s[i] == '?' && s[i + 1] == '>')
                 return true;
         return false;
-    case 4:
-        return memchr(s, '>', n) != NULL;
+    case 4: return memchr(s, '>', n) != NULL;
     case 5:
         for (size_t i = 0; i + 3 <= n; i++)
             if (s[i] == ']' && s[i + 1] == ']' && s[i + 2] == '>')
                 return true;
         return false;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -1512,18 +1504,11 @@ static void process_line(parser *p)
             }
             break;
         case B_HEADING:
-        case B_HR:
-            ok = false;
-            break;
-        case B_HTML:
-            ok = !(p->blank && container->level >= 6);
-            break;
+        case B_HR: ok = false; break;
+        case B_HTML: ok = !(p->blank && container->level >= 6); break;
         case B_PARA:
-        case B_TABLE:
-            ok = !p->blank;
-            break;
-        default:
-            break;
+        case B_TABLE: ok = !p->blank; break;
+        default: break;
         }
         if (!ok) {
             container = container->parent;
@@ -1568,9 +1553,9 @@ static void process_line(parser *p)
             container->info_end = (size_t)(p->ln - p->src) + b;
             advance(p, p->lnlen - p->offset, false);
         } else if (!indented && c == '<' &&
-                   (lev = scan_html_start(p, p->ln + p->first_nonspace,
-                                          p->lnlen - p->first_nonspace,
-                                          container->type == B_PARA)) != 0) {
+                   (lev =
+                        scan_html_start(p, p->ln + p->first_nonspace, p->lnlen - p->first_nonspace,
+                                        container->type == B_PARA)) != 0) {
             container = add_child(p, container, B_HTML, 0);
             container->level = (unsigned)lev;
         } else if (!indented && container->type == B_PARA && (c == '=' || c == '-') &&
@@ -1585,8 +1570,8 @@ static void process_line(parser *p)
             container = add_child(p, container, B_HR, 0);
             advance(p, p->lnlen - p->offset, false);
         } else if (!indented && !deep &&
-                   (m = scan_list_marker(p, p->first_nonspace, container->type == B_PARA,
-                                         &d)) != 0) {
+                   (m = scan_list_marker(p, p->first_nonspace, container->type == B_PARA, &d)) !=
+                       0) {
             advance(p, p->first_nonspace + m - p->offset, false);
             bool save_tab = p->partial_tab;
             size_t save_off = p->offset;
@@ -1815,7 +1800,7 @@ static void process_emphasis(parser *p, int bottom)
             closer = c->next;
             continue;
         }
-        int idx = c->c == '_' ? 0
+        int idx = c->c == '_'   ? 0
                   : c->c == '*' ? 1 + (c->can_open ? 3 : 0) + (int)(c->orig_len % 3)
                                 : 7 + (c->orig_len == 2);
         int opener = c->prev;
@@ -1995,8 +1980,8 @@ static size_t scan_inline_html(parser *p, const char *s, size_t i, size_t n, boo
         if (!(is_alpha(c) || c == '_' || c == ':'))
             return 0;
         k++;
-        while (k < n && (is_alnum(s[k]) || s[k] == '_' || s[k] == '.' || s[k] == ':' ||
-                         s[k] == '-'))
+        while (k < n &&
+               (is_alnum(s[k]) || s[k] == '_' || s[k] == '.' || s[k] == ':' || s[k] == '-'))
             k++;
         j = k;
         /* optional value */
@@ -2033,8 +2018,7 @@ static size_t scan_autolink(const char *s, size_t i, size_t n, bool *email)
     size_t a = j;
     if (j < n && is_alpha(s[j])) {
         j++;
-        while (j < n && j - a < 32 && (is_alnum(s[j]) || s[j] == '+' || s[j] == '.' ||
-                                      s[j] == '-'))
+        while (j < n && j - a < 32 && (is_alnum(s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
             j++;
         if (j - a >= 2 && j < n && s[j] == ':') {
             j++;
@@ -2450,8 +2434,8 @@ static void push_delim(parser *p, uint32_t node, char c, size_t len, bool open, 
 
 /* The bytes that stop the text scanner. */
 static const unsigned char special[256] = {
-    ['\n'] = 1, ['\\'] = 1, ['`'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1,
-    ['<'] = 1, ['&'] = 1, ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4};
+    ['\n'] = 1, ['\\'] = 1, ['`'] = 1,  ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1,
+    ['<'] = 1,  ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4};
 
 static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
 {
@@ -2462,13 +2446,12 @@ static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
                   z = _mm_setzero_si128(), ti = _mm_set1_epi8('~'), ex = _mm_set1_epi8('!');
     while (i + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i m = _mm_or_si128(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, bt), _mm_cmpeq_epi8(v, st))),
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, us), _mm_cmpeq_epi8(v, lb)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, rb), _mm_cmpeq_epi8(v, lt))));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, am),
-                                                      _mm_cmpeq_epi8(v, z)),
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
+                                      _mm_or_si128(_mm_cmpeq_epi8(v, bt), _mm_cmpeq_epi8(v, st))),
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, us), _mm_cmpeq_epi8(v, lb)),
+                                      _mm_or_si128(_mm_cmpeq_epi8(v, rb), _mm_cmpeq_epi8(v, lt))));
+        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, am), _mm_cmpeq_epi8(v, z)),
                                          _mm_cmpeq_epi8(v, ex)));
         if (mask & 2)
             m = _mm_or_si128(m, _mm_cmpeq_epi8(v, ti));
@@ -2715,9 +2698,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             i++;
             t0 = i;
             break;
-        default:
-            i++;
-            break;
+        default: i++; break;
         }
     }
     FLUSH(n);
@@ -2828,29 +2809,14 @@ static void emit_leaf(parser *p, uint32_t k)
     switch (x->kind) {
     case I_TEXT:
     case I_ESC:
-    case I_FNREF:
-        text_cb(p, MD_TEXT_NORMAL, s + x->beg, x->end - x->beg);
-        break;
-    case I_SOFTBR:
-        CB(p->cb->text(MD_TEXT_SOFTBR, "\n", 1, p->ud));
-        break;
-    case I_BR:
-        CB(p->cb->text(MD_TEXT_BR, "\n", 1, p->ud));
-        break;
-    case I_CODE:
-        emit_code_span(p, x->beg, x->end);
-        break;
-    case I_ENTITY:
-        text_cb(p, MD_TEXT_ENTITY, s + x->beg, x->end - x->beg);
-        break;
-    case I_HTML:
-        text_cb(p, MD_TEXT_HTML, s + x->beg, x->end - x->beg);
-        break;
-    case I_NUL:
-        CB(p->cb->text(MD_TEXT_NULLCHAR, s + x->beg, 1, p->ud));
-        break;
-    default:
-        break;
+    case I_FNREF: text_cb(p, MD_TEXT_NORMAL, s + x->beg, x->end - x->beg); break;
+    case I_SOFTBR: CB(p->cb->text(MD_TEXT_SOFTBR, "\n", 1, p->ud)); break;
+    case I_BR: CB(p->cb->text(MD_TEXT_BR, "\n", 1, p->ud)); break;
+    case I_CODE: emit_code_span(p, x->beg, x->end); break;
+    case I_ENTITY: text_cb(p, MD_TEXT_ENTITY, s + x->beg, x->end - x->beg); break;
+    case I_HTML: text_cb(p, MD_TEXT_HTML, s + x->beg, x->end - x->beg); break;
+    case I_NUL: CB(p->cb->text(MD_TEXT_NULLCHAR, s + x->beg, 1, p->ud)); break;
+    default: break;
     }
 }
 
@@ -3191,8 +3157,7 @@ static void emit_block(parser *p, blk *b, bool tight)
         leave(p, MD_BLOCK_TABLE, &d);
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -19,9 +19,9 @@ typedef unsigned MD_OFFSET;
 typedef enum MD_BLOCKTYPE {
     MD_BLOCK_DOC = 0,
     MD_BLOCK_QUOTE,
-    MD_BLOCK_UL,    /**< detail: MD_BLOCK_UL_DETAIL */
-    MD_BLOCK_OL,    /**< detail: MD_BLOCK_OL_DETAIL */
-    MD_BLOCK_LI,    /**< detail: MD_BLOCK_LI_DETAIL */
+    MD_BLOCK_UL, /**< detail: MD_BLOCK_UL_DETAIL */
+    MD_BLOCK_OL, /**< detail: MD_BLOCK_OL_DETAIL */
+    MD_BLOCK_LI, /**< detail: MD_BLOCK_LI_DETAIL */
     MD_BLOCK_HR,
     MD_BLOCK_H,     /**< detail: MD_BLOCK_H_DETAIL */
     MD_BLOCK_CODE,  /**< detail: MD_BLOCK_CODE_DETAIL; its text comes as MD_TEXT_CODE lines */
@@ -31,16 +31,16 @@ typedef enum MD_BLOCKTYPE {
     MD_BLOCK_THEAD,
     MD_BLOCK_TBODY, /**< only when the table has body rows */
     MD_BLOCK_TR,
-    MD_BLOCK_TH,    /**< detail: MD_BLOCK_TD_DETAIL */
-    MD_BLOCK_TD     /**< detail: MD_BLOCK_TD_DETAIL */
+    MD_BLOCK_TH, /**< detail: MD_BLOCK_TD_DETAIL */
+    MD_BLOCK_TD  /**< detail: MD_BLOCK_TD_DETAIL */
 } MD_BLOCKTYPE;
 
 /** Span (inline) types. */
 typedef enum MD_SPANTYPE {
     MD_SPAN_EM,
     MD_SPAN_STRONG,
-    MD_SPAN_A,      /**< detail: MD_SPAN_A_DETAIL */
-    MD_SPAN_IMG,    /**< detail: MD_SPAN_IMG_DETAIL; its content is the alt text */
+    MD_SPAN_A,   /**< detail: MD_SPAN_A_DETAIL */
+    MD_SPAN_IMG, /**< detail: MD_SPAN_IMG_DETAIL; its content is the alt text */
     MD_SPAN_CODE,
     MD_SPAN_DEL,
     MD_SPAN_LATEXMATH,
@@ -103,7 +103,7 @@ typedef struct MD_BLOCK_H_DETAIL {
 
 typedef struct MD_BLOCK_CODE_DETAIL {
     MD_ATTRIBUTE info;
-    MD_ATTRIBUTE lang; /**< the info string's first word */
+    MD_ATTRIBUTE lang;  /**< the info string's first word */
     MD_CHAR fence_char; /**< 0 for an indented code block */
 } MD_BLOCK_CODE_DETAIL;
 
@@ -129,7 +129,9 @@ typedef struct MD_SPAN_IMG_DETAIL {
 } MD_SPAN_IMG_DETAIL;
 
 /* Extensions (CommonMark alone when none is set). */
-#define MD_FLAG_PERMISSIVEAUTOLINKS 0x0100u /**< GFM extended autolinks (www., http(s)://, mail) */
+#define MD_FLAG_PERMISSIVEAUTOLINKS                                                                \
+    0x0100u /**< GFM extended autolinks (www., http(s)://, mail)                                   \
+             */
 #define MD_FLAG_TABLES 0x0200u
 #define MD_FLAG_STRIKETHROUGH 0x0400u
 #define MD_FLAG_TASKLISTS 0x0800u
@@ -183,8 +185,7 @@ typedef struct MD_PARSER {
  * @return 0, a callback's non-zero value, FMD_MD_NOMEM or FMD_MD_DEADLINE.
  * Ownership: strings passed to callbacks live until fmd_arena_reset(arena) or the document.
  * Threads: reentrant; all state is on the stack of the call and in @p arena. */
-int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *parser,
-                         void *userdata, fmd_arena *arena);
-
+int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *parser, void *userdata,
+                         fmd_arena *arena);
 
 #endif

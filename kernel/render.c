@@ -97,34 +97,34 @@ typedef struct render_ctx {
     fmd_arena *scratch;
     fmd__render_meta *meta;
     size_t max_output;
-    double deadline;     /* omp_get_wtime() after which the page fails; 0: none */
-    unsigned ticks;      /* callbacks since the deadline was last checked */
+    double deadline; /* omp_get_wtime() after which the page fails; 0: none */
+    unsigned ticks;  /* callbacks since the deadline was last checked */
     bool unsafe;
     bool heading_ids;
     bool in_code_block;
-    bool in_word;          /* the last counted text byte belongs to a word */
+    bool in_word; /* the last counted text byte belongs to a word */
     bool in_heading;
     unsigned char task_pending; /* 0, or 1/2: an [ ]/[x] checkbox still to be written */
     unsigned img_depth;
     unsigned h_level;
-    size_t h_attr_at;      /* offset in html just after "<hN": where id="..." goes */
+    size_t h_attr_at; /* offset in html just after "<hN": where id="..." goes */
     size_t headings_cap;
-    fmd_buf htext;         /* plain text of the current heading (scratch) */
-    fmd_buf tmp;           /* a decoded URL, or a slug being built (scratch) */
-    fmd__slug_set *slugs;  /* created at the first heading when heading IDs are on */
-    bool xhtml;            /* void elements end in " />" (else ">") */
+    fmd_buf htext;        /* plain text of the current heading (scratch) */
+    fmd_buf tmp;          /* a decoded URL, or a slug being built (scratch) */
+    fmd__slug_set *slugs; /* created at the first heading when heading IDs are on */
+    bool xhtml;           /* void elements end in " />" (else ">") */
     /* Footnotes and smart punctuation; special == 0 when both are off (or footnotes are on
      * but the page defines none), and then none of the rest is used. */
     unsigned special;      /* SPEC_* classes looked at in normal text */
     unsigned depth;        /* blocks open; the document is depth 1 */
     MD_BLOCKTYPE last_top; /* the last block closed at depth 2 (a child of the document) */
     bool smart;
-    bool in_autolink;      /* inside <https://...> or a permissive autolink: text stays as is */
-    bool link_first;       /* in a link whose first callback has not come yet */
-    fmd_buf href;          /* a copy of that link's destination as md4c gave it (scratch) */
+    bool in_autolink;          /* inside <https://...> or a permissive autolink: text stays as is */
+    bool link_first;           /* in a link whose first callback has not come yet */
+    fmd_buf href;              /* a copy of that link's destination as md4c gave it (scratch) */
     const char *doc, *doc_end; /* the document md4c is parsing now (with fastmd's parser: the
                                   text of the block whose inlines are being reported) */
-    size_t doc_len;        /* the length of the document being parsed */
+    size_t doc_len;            /* the length of the document being parsed */
     fmd__footnotes *fn;
     const char *ref_at;    /* a reference split across text callbacks: its '[' in the source, */
     const char *ref_end;   /* just past its ']', */
@@ -300,7 +300,8 @@ static bool url_is_dangerous(const char *s, size_t n, bool is_image)
         scheme[k++] = (char)(c | 0x20);
     }
     if ((k == 10 && memcmp(scheme, "javascript", 10) == 0) ||
-        (k == 8 && memcmp(scheme, "vbscript", 8) == 0) || (k == 4 && memcmp(scheme, "file", 4) == 0))
+        (k == 8 && memcmp(scheme, "vbscript", 8) == 0) ||
+        (k == 4 && memcmp(scheme, "file", 4) == 0))
         return true;
     if (k != 4 || memcmp(scheme, "data", 4) != 0)
         return false;
@@ -435,8 +436,8 @@ static int finish_heading(render_ctx *r)
         return 0;
     if (m->n_headings == r->headings_cap) {
         size_t cap = r->headings_cap ? r->headings_cap * 2 : 16;
-        fmd_heading *h = fmd_arena_grow(r->scratch, m->headings, r->headings_cap * sizeof *h,
-                                        cap * sizeof *h);
+        fmd_heading *h =
+            fmd_arena_grow(r->scratch, m->headings, r->headings_cap * sizeof *h, cap * sizeof *h);
         if (h == NULL)
             return fail(r, FMD_E_NOMEM);
         m->headings = h;
@@ -563,8 +564,8 @@ static int push_ref_piece(render_ctx *r, const char *s, size_t n)
 {
     if (r->ref_n == r->ref_cap) {
         size_t cap = r->ref_cap ? r->ref_cap * 2 : 8;
-        fmd_slice *p = fmd_arena_grow(r->scratch, r->ref_pieces, r->ref_cap * sizeof *p,
-                                      cap * sizeof *p);
+        fmd_slice *p =
+            fmd_arena_grow(r->scratch, r->ref_pieces, r->ref_cap * sizeof *p, cap * sizeof *p);
         if (p == NULL)
             return fail(r, FMD_E_NOMEM);
         r->ref_pieces = p;
@@ -720,14 +721,9 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
         return 1;
     int rc = 0;
     switch (type) {
-    case MD_BLOCK_DOC:
-        break;
-    case MD_BLOCK_QUOTE:
-        rc = put_cr(r) || PUT_LIT(r, "<blockquote>\n");
-        break;
-    case MD_BLOCK_UL:
-        rc = put_cr(r) || PUT_LIT(r, "<ul>\n");
-        break;
+    case MD_BLOCK_DOC: break;
+    case MD_BLOCK_QUOTE: rc = put_cr(r) || PUT_LIT(r, "<blockquote>\n"); break;
+    case MD_BLOCK_UL: rc = put_cr(r) || PUT_LIT(r, "<ul>\n"); break;
     case MD_BLOCK_OL: {
         const MD_BLOCK_OL_DETAIL *d = detail;
         rc = put_cr(r);
@@ -748,8 +744,7 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
         break;
     }
     case MD_BLOCK_HR:
-        rc = put_cr(r) || PUT_LIT(r, "<hr") || PUT_VOID_END(r) ||
-             PUT_LIT(r, "\n");
+        rc = put_cr(r) || PUT_LIT(r, "<hr") || PUT_VOID_END(r) || PUT_LIT(r, "\n");
         break;
     case MD_BLOCK_H: {
         const MD_BLOCK_H_DETAIL *d = detail;
@@ -782,24 +777,12 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
         if (rc == 0 && r->task_pending)
             rc = flush_task(r, true);
         break;
-    case MD_BLOCK_TABLE:
-        rc = put_cr(r) || PUT_LIT(r, "<table>\n");
-        break;
-    case MD_BLOCK_THEAD:
-        rc = PUT_LIT(r, "<thead>\n");
-        break;
-    case MD_BLOCK_TBODY:
-        rc = PUT_LIT(r, "<tbody>\n");
-        break;
-    case MD_BLOCK_TR:
-        rc = PUT_LIT(r, "<tr>\n");
-        break;
-    case MD_BLOCK_TH:
-        rc = PUT_LIT(r, "<th") || put_align(r, detail);
-        break;
-    case MD_BLOCK_TD:
-        rc = PUT_LIT(r, "<td") || put_align(r, detail);
-        break;
+    case MD_BLOCK_TABLE: rc = put_cr(r) || PUT_LIT(r, "<table>\n"); break;
+    case MD_BLOCK_THEAD: rc = PUT_LIT(r, "<thead>\n"); break;
+    case MD_BLOCK_TBODY: rc = PUT_LIT(r, "<tbody>\n"); break;
+    case MD_BLOCK_TR: rc = PUT_LIT(r, "<tr>\n"); break;
+    case MD_BLOCK_TH: rc = PUT_LIT(r, "<th") || put_align(r, detail); break;
+    case MD_BLOCK_TD: rc = PUT_LIT(r, "<td") || put_align(r, detail); break;
     }
     return rc ? 1 : done(r);
 }
@@ -812,22 +795,14 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *userdata)
     r->in_word = false;
     int rc = 0;
     switch (type) {
-    case MD_BLOCK_DOC:
-        break;
-    case MD_BLOCK_QUOTE:
-        rc = put_cr(r) || PUT_LIT(r, "</blockquote>\n");
-        break;
-    case MD_BLOCK_UL:
-        rc = put_cr(r) || PUT_LIT(r, "</ul>\n");
-        break;
-    case MD_BLOCK_OL:
-        rc = put_cr(r) || PUT_LIT(r, "</ol>\n");
-        break;
+    case MD_BLOCK_DOC: break;
+    case MD_BLOCK_QUOTE: rc = put_cr(r) || PUT_LIT(r, "</blockquote>\n"); break;
+    case MD_BLOCK_UL: rc = put_cr(r) || PUT_LIT(r, "</ul>\n"); break;
+    case MD_BLOCK_OL: rc = put_cr(r) || PUT_LIT(r, "</ol>\n"); break;
     case MD_BLOCK_LI:
         rc = (r->task_pending && flush_task(r, false)) || PUT_LIT(r, "</li>\n");
         break;
-    case MD_BLOCK_HR:
-        break;
+    case MD_BLOCK_HR: break;
     case MD_BLOCK_H: {
         char tag[6] = {'<', '/', 'h', (char)('0' + r->h_level), '>', '\n'};
         r->in_heading = false;
@@ -842,27 +817,13 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *userdata)
         if (r->unsafe)
             rc = put_cr(r);
         break;
-    case MD_BLOCK_P:
-        rc = PUT_LIT(r, "</p>\n");
-        break;
-    case MD_BLOCK_TABLE:
-        rc = PUT_LIT(r, "</table>\n");
-        break;
-    case MD_BLOCK_THEAD:
-        rc = PUT_LIT(r, "</thead>\n");
-        break;
-    case MD_BLOCK_TBODY:
-        rc = PUT_LIT(r, "</tbody>\n");
-        break;
-    case MD_BLOCK_TR:
-        rc = PUT_LIT(r, "</tr>\n");
-        break;
-    case MD_BLOCK_TH:
-        rc = PUT_LIT(r, "</th>\n");
-        break;
-    case MD_BLOCK_TD:
-        rc = PUT_LIT(r, "</td>\n");
-        break;
+    case MD_BLOCK_P: rc = PUT_LIT(r, "</p>\n"); break;
+    case MD_BLOCK_TABLE: rc = PUT_LIT(r, "</table>\n"); break;
+    case MD_BLOCK_THEAD: rc = PUT_LIT(r, "</thead>\n"); break;
+    case MD_BLOCK_TBODY: rc = PUT_LIT(r, "</tbody>\n"); break;
+    case MD_BLOCK_TR: rc = PUT_LIT(r, "</tr>\n"); break;
+    case MD_BLOCK_TH: rc = PUT_LIT(r, "</th>\n"); break;
+    case MD_BLOCK_TD: rc = PUT_LIT(r, "</td>\n"); break;
     }
     return rc ? 1 : done(r);
 }
@@ -884,12 +845,8 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *userdata)
         return 1;
     int rc = 0;
     switch (type) {
-    case MD_SPAN_EM:
-        rc = PUT_LIT(r, "<em>");
-        break;
-    case MD_SPAN_STRONG:
-        rc = PUT_LIT(r, "<strong>");
-        break;
+    case MD_SPAN_EM: rc = PUT_LIT(r, "<em>"); break;
+    case MD_SPAN_STRONG: rc = PUT_LIT(r, "<strong>"); break;
     case MD_SPAN_A: {
         const MD_SPAN_A_DETAIL *d = detail;
         rc = PUT_LIT(r, "<a href=\"") || put_url(r, &d->href, false) || PUT_LIT(r, "\"") ||
@@ -902,17 +859,10 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *userdata)
         rc = PUT_LIT(r, "<img src=\"") || put_url(r, &d->src, true) || PUT_LIT(r, "\" alt=\"");
         break;
     }
-    case MD_SPAN_CODE:
-        rc = PUT_LIT(r, "<code>");
-        break;
-    case MD_SPAN_DEL:
-        rc = PUT_LIT(r, "<del>");
-        break;
-    case MD_SPAN_U:
-        rc = PUT_LIT(r, "<u>");
-        break;
-    default:
-        break; /* LaTeX and wiki links are not enabled */
+    case MD_SPAN_CODE: rc = PUT_LIT(r, "<code>"); break;
+    case MD_SPAN_DEL: rc = PUT_LIT(r, "<del>"); break;
+    case MD_SPAN_U: rc = PUT_LIT(r, "<u>"); break;
+    default: break; /* LaTeX and wiki links are not enabled */
     }
     return rc ? 1 : done(r);
 }
@@ -931,26 +881,13 @@ static int leave_span(MD_SPANTYPE type, void *detail, void *userdata)
     }
     int rc = 0;
     switch (type) {
-    case MD_SPAN_EM:
-        rc = PUT_LIT(r, "</em>");
-        break;
-    case MD_SPAN_STRONG:
-        rc = PUT_LIT(r, "</strong>");
-        break;
-    case MD_SPAN_A:
-        rc = PUT_LIT(r, "</a>");
-        break;
-    case MD_SPAN_CODE:
-        rc = PUT_LIT(r, "</code>");
-        break;
-    case MD_SPAN_DEL:
-        rc = PUT_LIT(r, "</del>");
-        break;
-    case MD_SPAN_U:
-        rc = PUT_LIT(r, "</u>");
-        break;
-    default:
-        break;
+    case MD_SPAN_EM: rc = PUT_LIT(r, "</em>"); break;
+    case MD_SPAN_STRONG: rc = PUT_LIT(r, "</strong>"); break;
+    case MD_SPAN_A: rc = PUT_LIT(r, "</a>"); break;
+    case MD_SPAN_CODE: rc = PUT_LIT(r, "</code>"); break;
+    case MD_SPAN_DEL: rc = PUT_LIT(r, "</del>"); break;
+    case MD_SPAN_U: rc = PUT_LIT(r, "</u>"); break;
+    default: break;
     }
     return rc ? 1 : done(r);
 }
@@ -988,11 +925,8 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *us
         }
         return 0;
     case MD_TEXT_BR:
-    case MD_TEXT_SOFTBR:
-        return put_break(r, type == MD_TEXT_BR) ? 1 : done(r);
-    default:
-        piece_text(type, &s, &n, dec);
-        break;
+    case MD_TEXT_SOFTBR: return put_break(r, type == MD_TEXT_BR) ? 1 : done(r);
+    default: piece_text(type, &s, &n, dec); break;
     }
     if (r->task_pending && flush_task(r, true))
         return 1;
@@ -1049,7 +983,7 @@ static int enter_span_x(MD_SPANTYPE type, void *detail, void *userdata)
     }
     /* Links and images bound the quotes that pair; every span drops its unpaired openers. */
     if (r->smart && fmd__kernel_quotes_enter_span(&r->quotes, type == MD_SPAN_A ||
-                                                              type == MD_SPAN_IMG) != FMD_OK)
+                                                                  type == MD_SPAN_IMG) != FMD_OK)
         return fail(r, FMD_E_NOMEM);
     return enter_span(type, detail, userdata);
 }
@@ -1127,8 +1061,8 @@ static int put_backrefs(render_ctx *r, const fmd__footnote *d)
         if (PUT_LIT(r, "\" class=\"footnote-backref\" data-footnote-backref "
                        "aria-label=\"Back to content\">\xE2\x86\xA9"))
             return 1;
-        if (k > 1 && (PUT_LIT(r, "<sup class=\"footnote-ref\">") || put_uint(r, k) ||
-                      PUT_LIT(r, "</sup>")))
+        if (k > 1 &&
+            (PUT_LIT(r, "<sup class=\"footnote-ref\">") || put_uint(r, k) || PUT_LIT(r, "</sup>")))
             return 1;
         if (PUT_LIT(r, "</a>"))
             return 1;
@@ -1274,7 +1208,7 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
 #if FMD_OWN_PARSER
                  | ((ext & FMD_EXT_FOOTNOTES) ? MD_FLAG_FOOTNOTES : 0u)
 #endif
-        ,
+            ,
         .enter_block = r.special ? enter_block_x : enter_block,
         .leave_block = r.special ? leave_block_x : leave_block,
         .enter_span = r.special ? enter_span_x : enter_span,

@@ -71,9 +71,9 @@ static void set_message(fmd_buf *msg, size_t index, const char *text, size_t off
     if (msg == NULL)
         return;
     char tmp[320];
-    int n = with_offset ? snprintf(tmp, sizeof tmp, "rule %zu: %s at offset %zu", index, text,
-                                   offset)
-                        : snprintf(tmp, sizeof tmp, "rule %zu: %s", index, text);
+    int n = with_offset
+                ? snprintf(tmp, sizeof tmp, "rule %zu: %s at offset %zu", index, text, offset)
+                : snprintf(tmp, sizeof tmp, "rule %zu: %s", index, text);
     if (n < 0)
         return;
     (void)fmd_buf_append(msg, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
@@ -209,8 +209,8 @@ fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_ru
             continue;
         int err;
         PCRE2_SIZE off;
-        ru->code = pcre2_compile((PCRE2_SPTR)ru->pattern, ru->pattern_len, PCRE2_UTF, &err, &off,
-                                 NULL);
+        ru->code =
+            pcre2_compile((PCRE2_SPTR)ru->pattern, ru->pattern_len, PCRE2_UTF, &err, &off, NULL);
         if (ru->code == NULL) {
             PCRE2_UCHAR text[256];
             if (pcre2_get_error_message(err, text, sizeof text) < 0)
@@ -315,16 +315,11 @@ static uint32_t scaled(size_t base, size_t per, size_t n)
 static const char *match_error_text(int rc)
 {
     switch (rc) {
-    case PCRE2_ERROR_MATCHLIMIT:
-        return "hit the PCRE2 match limit (runaway backtracking)";
-    case PCRE2_ERROR_DEPTHLIMIT:
-        return "hit the PCRE2 depth limit";
-    case PCRE2_ERROR_HEAPLIMIT:
-        return "hit the PCRE2 heap limit";
-    case PCRE2_ERROR_JIT_STACKLIMIT:
-        return "ran out of PCRE2 JIT stack";
-    default:
-        return "failed to match (a PCRE2 error)";
+    case PCRE2_ERROR_MATCHLIMIT: return "hit the PCRE2 match limit (runaway backtracking)";
+    case PCRE2_ERROR_DEPTHLIMIT: return "hit the PCRE2 depth limit";
+    case PCRE2_ERROR_HEAPLIMIT: return "hit the PCRE2 heap limit";
+    case PCRE2_ERROR_JIT_STACKLIMIT: return "ran out of PCRE2 JIT stack";
+    default: return "failed to match (a PCRE2 error)";
     }
 }
 
@@ -341,9 +336,8 @@ static size_t char_len(unsigned char c)
  * what they mean to PCRE2. After an empty match the next try is anchored there and must not be
  * empty, else it moves on one character: PCRE2's own global substitution does the same.
  * @p rc_out receives PCRE2's error code when the status is FMD_E_RULE. */
-static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out,
-                              pcre2_match_context *mc, double deadline, fmd_arena *a,
-                              fmd_slice *out, int *rc_out)
+static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out, pcre2_match_context *mc,
+                              double deadline, fmd_arena *a, fmd_slice *out, int *rc_out)
 {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->code, NULL);
     if (md == NULL)
@@ -463,8 +457,8 @@ fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size
                 return FMD_E_NOMEM;
             pcre2_set_match_limit(mc, scaled(FMD_RULE_MATCH_MIN, FMD_RULE_MATCH_PER_BYTE, len));
             pcre2_set_depth_limit(mc, scaled(FMD_RULE_DEPTH_MIN, 1, len));
-            pcre2_set_heap_limit(mc, scaled(FMD_RULE_HEAP_MIN_KIB, FMD_RULE_HEAP_KIB_PER_KIB,
-                                            len / 1024));
+            pcre2_set_heap_limit(
+                mc, scaled(FMD_RULE_HEAP_MIN_KIB, FMD_RULE_HEAP_KIB_PER_KIB, len / 1024));
         }
         if (deadline != 0 && omp_get_wtime() > deadline)
             st = FMD_E_DEADLINE;
@@ -481,14 +475,18 @@ fmd_status fmd__kernel_rules_apply(const fmd_rules *rules, const char *src, size
                     k--;
                 char tmp[240];
                 int n = st == FMD_E_RULE
-                            ? snprintf(tmp, sizeof tmp, "custom rule %zu (/%.*s%s/) %s on this "
-                                       "page (%zu bytes)", i, (int)k, ru->pattern,
-                                       k < ru->pattern_len ? "..." : "", match_error_text(rc), len)
-                            : snprintf(tmp, sizeof tmp, "custom rule %zu passed the page "
-                                       "deadline of %u ms", i, deadline_ms);
+                            ? snprintf(tmp, sizeof tmp,
+                                       "custom rule %zu (/%.*s%s/) %s on this "
+                                       "page (%zu bytes)",
+                                       i, (int)k, ru->pattern, k < ru->pattern_len ? "..." : "",
+                                       match_error_text(rc), len)
+                            : snprintf(tmp, sizeof tmp,
+                                       "custom rule %zu passed the page "
+                                       "deadline of %u ms",
+                                       i, deadline_ms);
                 if (n > 0)
-                    (void)fmd_buf_append(why, tmp, (size_t)n < sizeof tmp ? (size_t)n
-                                                                          : sizeof tmp - 1);
+                    (void)fmd_buf_append(why, tmp,
+                                         (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
             }
             break;
         }

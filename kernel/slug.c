@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-
 /*** Slugify ***/
 
 /** A code point that slug_map() drops. */
@@ -46,7 +45,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-
 /* Pairs where the even code point is the capital and the next one its small letter. */
 static uint32_t even_upper(uint32_t cp)
 {
@@ -68,11 +66,16 @@ static uint32_t map_latin1(uint32_t cp)
         /* Mostly symbols and punctuation (NBSP, currency, quotes, section sign...); keep the
          * letters ª µ º and the numbers ² ³ ¹ ¼ ½ ¾. */
         switch (cp) {
-        case 0xAA: case 0xB5: case 0xBA: case 0xB2: case 0xB3: case 0xB9:
-        case 0xBC: case 0xBD: case 0xBE:
-            return cp;
-        default:
-            return SLUG_DROP;
+        case 0xAA:
+        case 0xB5:
+        case 0xBA:
+        case 0xB2:
+        case 0xB3:
+        case 0xB9:
+        case 0xBC:
+        case 0xBD:
+        case 0xBE: return cp;
+        default: return SLUG_DROP;
         }
     }
     if (cp == 0xD7 || cp == 0xF7)
@@ -88,12 +91,12 @@ static uint32_t map_latin_ext_a(uint32_t cp)
     switch (cp) {
     case 0x130:
         return 'i'; /* İ: JavaScript gives "i" + U+0307; the bare "i" reads better in a URL */
-    case 0x131: case 0x138: case 0x149: case 0x17F:
-        return cp; /* ı ĸ ŉ ſ have no capital in this block */
-    case 0x178:
-        return 0xFF; /* Ÿ -> ÿ */
-    default:
-        break;
+    case 0x131:
+    case 0x138:
+    case 0x149:
+    case 0x17F: return cp;   /* ı ĸ ŉ ſ have no capital in this block */
+    case 0x178: return 0xFF; /* Ÿ -> ÿ */
+    default: break;
     }
     if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
         return odd_upper(cp);
@@ -112,7 +115,12 @@ static uint32_t map_greek(uint32_t cp)
     if (cp >= 0x3FD)
         return cp - 0x82; /* Ͻ Ͼ Ͽ -> ͻ ͼ ͽ */
     switch (cp) {
-    case 0x375: case 0x37E: case 0x384: case 0x385: case 0x387: case 0x3F6:
+    case 0x375:
+    case 0x37E:
+    case 0x384:
+    case 0x385:
+    case 0x387:
+    case 0x3F6:
         return SLUG_DROP; /* numeral sign, question mark, tonos, ano teleia, reversed lunate */
     case 0x37F: return 0x3F3;
     case 0x386: return 0x3AC;
@@ -186,13 +194,13 @@ static uint32_t slug_map(uint32_t cp)
             return 0xDF; /* capital sharp s */
         return (cp <= 0x1E95 || cp >= 0x1EA0) ? even_upper(cp) : cp;
     }
-    if ((cp >= 0x2000 && cp <= 0x206F) /* general punctuation, spaces, zero-width format */
-        || (cp >= 0x20A0 && cp <= 0x20CF) /* currency */
-        || (cp >= 0x2190 && cp <= 0x2BFF) /* arrows, maths, technical, shapes, dingbats */
-        || (cp >= 0x2E00 && cp <= 0x2E7F) /* supplemental punctuation */
-        || (cp >= 0xFE00 && cp <= 0xFE6F) /* variation selectors, vertical and small forms */
-        || cp == 0xFEFF                   /* zero-width no-break space */
-        || (cp >= 0x1F000 && cp <= 0x1FAFF) /* emoji and pictographs */
+    if ((cp >= 0x2000 && cp <= 0x206F)       /* general punctuation, spaces, zero-width format */
+        || (cp >= 0x20A0 && cp <= 0x20CF)    /* currency */
+        || (cp >= 0x2190 && cp <= 0x2BFF)    /* arrows, maths, technical, shapes, dingbats */
+        || (cp >= 0x2E00 && cp <= 0x2E7F)    /* supplemental punctuation */
+        || (cp >= 0xFE00 && cp <= 0xFE6F)    /* variation selectors, vertical and small forms */
+        || cp == 0xFEFF                      /* zero-width no-break space */
+        || (cp >= 0x1F000 && cp <= 0x1FAFF)  /* emoji and pictographs */
         || (cp >= 0xE0000 && cp <= 0xE007F)) /* tags (emoji flag sequences) */
         return SLUG_DROP;
     if (cp >= 0x3000 && cp <= 0x303F)

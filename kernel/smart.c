@@ -31,9 +31,8 @@ static const uint32_t punct_ranges[][2] = {
 
 bool fmd__kernel_smart_is_space(uint32_t cp)
 {
-    return cp == 9 || cp == 10 || cp == 12 || cp == 13 || cp == 32 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F ||
-           cp == 0x3000;
+    return cp == 9 || cp == 10 || cp == 12 || cp == 13 || cp == 32 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 bool fmd__kernel_smart_is_punct(uint32_t cp)

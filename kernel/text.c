@@ -16,8 +16,8 @@ static const char *const esc_text[5] = {"", "&amp;", "&lt;", "&gt;", "&quot;"};
 static const unsigned char esc_len[5] = {0, 5, 4, 4, 6};
 static const unsigned char esc_class[256] = {['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4};
 /* ASCII whitespace as word separators: space, \t, \n, \v, \f, \r. */
-static const unsigned char ws_class[256] = {[' '] = 1,  ['\t'] = 1, ['\n'] = 1,
-                                            ['\v'] = 1, ['\f'] = 1, ['\r'] = 1};
+static const unsigned char ws_class[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1};
 
 /* Position of the first byte in [i, n) that needs escaping, or n. */
 static size_t next_special(const unsigned char *p, size_t i, size_t n)
@@ -75,7 +75,8 @@ size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word)
     size_t words = 0, i = 0;
     unsigned prev_ws = !*in_word; /* 1: the byte before s was a separator (or there was none) */
 #ifdef FMD_TEXT_SSE2
-    const __m128i sp = _mm_set1_epi8(' '), lo = _mm_set1_epi8('\t' - 1), hi = _mm_set1_epi8('\r' + 1);
+    const __m128i sp = _mm_set1_epi8(' '), lo = _mm_set1_epi8('\t' - 1),
+                  hi = _mm_set1_epi8('\r' + 1);
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         /* \t..\r is 9..13: signed compares are fine, since bytes >= 0x80 are negative. */

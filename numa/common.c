@@ -356,15 +356,12 @@ fmd_status fmd__numa_put_pu_list(fmd_buf *out, const unsigned *pus, size_t n)
 static const char *binding_text(fmd_numa_binding b)
 {
     switch (b) {
-    case FMD_NUMA_BINDING_ON:
-        return "bound close: one thread per core, node by node";
+    case FMD_NUMA_BINDING_ON: return "bound close: one thread per core, node by node";
     case FMD_NUMA_BINDING_OFF_USER:
         return "not bound by fastmd: OMP_PROC_BIND or OMP_PLACES is set, the OpenMP runtime "
                "places threads";
-    case FMD_NUMA_BINDING_OFF_REQUESTED:
-        return "not bound: binding was turned off";
-    case FMD_NUMA_BINDING_OFF_FOREIGN:
-        return "not bound: the topology describes another machine";
+    case FMD_NUMA_BINDING_OFF_REQUESTED: return "not bound: binding was turned off";
+    case FMD_NUMA_BINDING_OFF_FOREIGN: return "not bound: the topology describes another machine";
     case FMD_NUMA_BINDING_OFF_NO_HWLOC:
         return "not bound: built without hwloc, or the topology could not be loaded";
     }
@@ -397,8 +394,7 @@ fmd_status fmd__numa_format_plan(const fmd_numa_plan *p, fmd_buf *out)
     }
     for (int t = 0; t < p->n_threads; t++) {
         const fmd_numa_thread *th = &p->threads[t];
-        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d, node %d, PUs ", t, th->core,
-                               th->node));
+        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d, node %d, PUs ", t, th->core, th->node));
         FMD_TRY(th->n_pus > 0 ? fmd__numa_put_pu_list(out, th->pus, th->n_pus)
                               : fmd_buf_puts(out, "any"));
         FMD_TRY(fmd_buf_putc(out, '\n'));
@@ -426,21 +422,14 @@ fmd_status fmd_numa_format_affinity(const fmd_numa_plan *p, fmd_buf *out)
     for (int t = 0; t < p->n_threads; t++) {
         const fmd_numa_thread *th = &p->threads[t];
         const fmd_numa_report *r = &p->reports[t];
-        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d (node %d, PUs ", t, th->core,
-                               th->node));
+        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d (node %d, PUs ", t, th->core, th->node));
         FMD_TRY(th->n_pus > 0 ? fmd__numa_put_pu_list(out, th->pus, th->n_pus)
                               : fmd_buf_puts(out, "any"));
         FMD_TRY(fmd_buf_puts(out, "): "));
         switch (r->bind) {
-        case FMD_NUMA_BIND_NOT_RUN:
-            FMD_TRY(fmd_buf_puts(out, "did not run\n"));
-            continue;
-        case FMD_NUMA_BIND_OK:
-            FMD_TRY(fmd_buf_puts(out, "bound"));
-            break;
-        case FMD_NUMA_BIND_OFF:
-            FMD_TRY(fmd_buf_puts(out, "not bound"));
-            break;
+        case FMD_NUMA_BIND_NOT_RUN: FMD_TRY(fmd_buf_puts(out, "did not run\n")); continue;
+        case FMD_NUMA_BIND_OK: FMD_TRY(fmd_buf_puts(out, "bound")); break;
+        case FMD_NUMA_BIND_OFF: FMD_TRY(fmd_buf_puts(out, "not bound")); break;
         case FMD_NUMA_BIND_REFUSED:
             FMD_TRY(fmd_buf_puts(out, "binding refused ("));
             FMD_TRY(put_errno(out, r->err));
@@ -467,9 +456,7 @@ static fmd_status put_warning(fmd_buf *out, const fmd_numa_warning *w)
     fmd_status st = FMD_OK;
     FMD_TRY(fmd_buf_puts(out, "numa: warning: "));
     switch (w->code) {
-    case FMD_NUMA_W_NONE:
-        FMD_TRY(fmd_buf_puts(out, "none"));
-        break;
+    case FMD_NUMA_W_NONE: FMD_TRY(fmd_buf_puts(out, "none")); break;
     case FMD_NUMA_W_CPUBIND_QUERY:
         FMD_TRY(fmd_buf_puts(out, "could not read this process's CPU binding ("));
         FMD_TRY(put_errno(out, w->err));
@@ -483,8 +470,10 @@ static fmd_status put_warning(fmd_buf *out, const fmd_numa_warning *w)
         FMD_TRY(fmd_buf_puts(out, "the topology reports no cores; each PU counts as a core"));
         break;
     case FMD_NUMA_W_OVERSUBSCRIBED:
-        FMD_TRY(fmd__numa_putf(out, "%ld threads for fewer PUs: some PUs run more than one "
-                                    "thread", w->value));
+        FMD_TRY(fmd__numa_putf(out,
+                               "%ld threads for fewer PUs: some PUs run more than one "
+                               "thread",
+                               w->value));
         break;
     case FMD_NUMA_W_BIND_REFUSED:
         FMD_TRY(fmd__numa_putf(out, "could not bind %ld thread%s to %s core (", w->value,

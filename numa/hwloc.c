@@ -62,8 +62,7 @@ fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source
         goto fail;
     }
     switch (src->kind) {
-    case FMD_NUMA_SOURCE_SYSTEM:
-        break;
+    case FMD_NUMA_SOURCE_SYSTEM: break;
     case FMD_NUMA_SOURCE_SYNTHETIC:
         if (hwloc_topology_set_synthetic(t->topo, src->spec) < 0) {
             e = errno;
@@ -78,9 +77,7 @@ fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source
             goto fail;
         }
         break;
-    default:
-        st = FMD_E_USAGE;
-        goto fail;
+    default: st = FMD_E_USAGE; goto fail;
     }
     /* Without IS_THISSYSTEM, hwloc gives a synthetic or XML topology binding hooks that do
      * nothing and return success; with it, binding calls are real system calls. */
@@ -355,7 +352,8 @@ fmd_status fmd_numa_make_plan(fmd_numa_plan **out, const fmd_numa_topology *t,
             s->obj = core;
             s->node = (int)k;
             s->pus = pu_pool + n_pus;
-            hwloc_bitmap_foreach_begin(pu, core->cpuset) {
+            hwloc_bitmap_foreach_begin(pu, core->cpuset)
+            {
                 s->pus[s->n_pus++] = pu;
             }
             hwloc_bitmap_foreach_end();
@@ -550,8 +548,7 @@ int fmd_numa_current_node(const fmd_numa_plan *p)
 {
     if (p == NULL)
         return -1;
-    return pu_to_node(p, current_pu(p->priv->backend,
-                                    p->binding == FMD_NUMA_BINDING_OFF_FOREIGN));
+    return pu_to_node(p, current_pu(p->priv->backend, p->binding == FMD_NUMA_BINDING_OFF_FOREIGN));
 }
 
 fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, int node,
@@ -580,8 +577,8 @@ fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, 
     } else {
         hwloc_bitmap_only(set, os_index);
         int flags = HWLOC_MEMBIND_BYNODESET | (migrate ? HWLOC_MEMBIND_MIGRATE : 0);
-        if (hwloc_set_area_membind(be->topo, (void *)lo, hi - lo, set, HWLOC_MEMBIND_BIND,
-                                   flags) < 0)
+        if (hwloc_set_area_membind(be->topo, (void *)lo, hi - lo, set, HWLOC_MEMBIND_BIND, flags) <
+            0)
             e = errno; /* EPERM: Docker's seccomp allows mbind only with CAP_SYS_NICE */
         hwloc_bitmap_free(set);
     }
@@ -618,17 +615,18 @@ fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_p
         return FMD_E_USAGE;
     fmd_numa_get_counts(t, &c);
     if (t == NULL) {
-        FMD_TRY(fmd__numa_putf(out, "topology: not loaded; %zu PUs online, taken as cores on "
-                                    "one node\n", c.pus));
+        FMD_TRY(fmd__numa_putf(out,
+                               "topology: not loaded; %zu PUs online, taken as cores on "
+                               "one node\n",
+                               c.pus));
         goto plan;
     }
     hwloc_topology_t topo = t->topo;
     hwloc_obj_type_t ctype = core_type(topo);
     FMD_TRY(fmd__numa_putf(out,
                            "topology: %zu package%s, %zu NUMA node%s, %zu core%s, %zu PU%s%s\n",
-                           c.packages, c.packages == 1 ? "" : "s", c.nodes,
-                           c.nodes == 1 ? "" : "s", c.cores, c.cores == 1 ? "" : "s", c.pus,
-                           c.pus == 1 ? "" : "s",
+                           c.packages, c.packages == 1 ? "" : "s", c.nodes, c.nodes == 1 ? "" : "s",
+                           c.cores, c.cores == 1 ? "" : "s", c.pus, c.pus == 1 ? "" : "s",
                            hwloc_topology_is_thissystem(topo) ? "" : " (not this machine)"));
     FMD_TRY(fmd_buf_puts(out, "allowed PUs: "));
     FMD_TRY(put_set(out, hwloc_topology_get_topology_cpuset(topo)));
@@ -649,8 +647,7 @@ fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_p
         hwloc_obj_t node = core_numa(topo, obj);
         hwloc_obj_t pack = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, obj);
         FMD_TRY(fmd__numa_putf(out, "core %u (", obj->logical_index));
-        FMD_TRY(pack != NULL ? fmd__numa_putf(out, "package %u, ", pack->logical_index)
-                             : FMD_OK);
+        FMD_TRY(pack != NULL ? fmd__numa_putf(out, "package %u, ", pack->logical_index) : FMD_OK);
         FMD_TRY(node != NULL ? fmd__numa_putf(out, "node %u", node->logical_index)
                              : fmd_buf_puts(out, "no node"));
         FMD_TRY(fmd_buf_puts(out, "): PUs "));

@@ -42,7 +42,6 @@ void *fmd__numa_plan_mem(fmd__numa_builder *b, size_t n);
 /** Fill nodes[k].threads / n_threads from threads[t].node. @return FMD_OK or FMD_E_NOMEM. */
 fmd_status fmd__numa_index_nodes(fmd__numa_builder *b);
 
-
 /** The thread count the options ask for, given @p cores: opts->threads, or @p cores when 0.
  * @return FMD_OK or FMD_E_USAGE (negative, or above FMD_NUMA_MAX_THREADS). */
 fmd_status fmd__numa_thread_count(const fmd_numa_plan_opts *opts, size_t cores, int *out);

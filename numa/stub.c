@@ -147,8 +147,10 @@ fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_p
     if (out == NULL)
         return FMD_E_USAGE;
     fmd_numa_get_counts(t, &c);
-    FMD_TRY(fmd__numa_putf(out, "topology: built without hwloc; %zu PUs online, taken as cores "
-                                "on one node\n", c.pus));
+    FMD_TRY(fmd__numa_putf(out,
+                           "topology: built without hwloc; %zu PUs online, taken as cores "
+                           "on one node\n",
+                           c.pus));
     if (p != NULL)
         FMD_TRY(fmd__numa_format_plan(p, out));
 fail:

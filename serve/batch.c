@@ -82,8 +82,7 @@ void serve_batch_submit(serve *s, fmd_rpc_request *req)
             serve_send_error(s, req, req->error, req->error_message, req->error_data,
                              req->error_data ? strlen(req->error_data) : 0);
         else
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
-                             NULL, 0);
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
         batch_free(s, b);
         return;
     }
@@ -275,7 +274,8 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
         me->fmt = NULL;
     fmd_result again;
-    /* Transient failures (memory) are retried; I/O errors were retried on load; a deadline never. */
+    /* Transient failures (memory) are retried; I/O errors were retried on load; a deadline never.
+     */
     if (load == FMD_OK && fmd_status_is_transient(res->status) && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
@@ -641,8 +641,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         fmd_slice parts[2] = {fmd_buf_slice(&head), fmd_buf_slice(&tail)};
         fmd_rpc_write(s->w, parts, 2);
     } else {
-        fmd_slice parts[3] = {fmd_buf_slice(&head), {br->held, br->held_len},
-                              fmd_buf_slice(&tail)};
+        fmd_slice parts[3] = {fmd_buf_slice(&head), {br->held, br->held_len}, fmd_buf_slice(&tail)};
         fmd_rpc_write(s->w, parts, 3);
     }
     fmd_arena_destroy(a);
@@ -761,8 +760,8 @@ static void run_batch(serve *s, serve_batch *b)
     pthread_mutex_unlock(&s->mu);
     if (br.held_over) {
         char data[128];
-        int dn = snprintf(data, sizeof data, "{\"limit\":%zu,\"retryAfterMs\":%d}",
-                          s->max_memory, SERVE_RETRY_AFTER_MS);
+        int dn = snprintf(data, sizeof data, "{\"limit\":%zu,\"retryAfterMs\":%d}", s->max_memory,
+                          SERVE_RETRY_AFTER_MS);
         atomic_fetch_add(&c->mem_refused, 1);
         serve_send_error(s, req, FMD_RPC_OVERLOADED,
                          "Overloaded: the results of this batch would go over --max-memory; "

@@ -291,11 +291,11 @@ void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned c
      * The title from the file name and includeCode are applied when the result is formatted. */
     const fmd_options *o = &req->options.opt;
     char head[320];
-    int n = snprintf(head, sizeof head, "%s d%d e%u x%d u%d h%d p%d i%zu o%zu f%zu r%c ",
-                     SERVE_CACHE_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml,
-                     (int)o->unsafe, (int)o->heading_ids, (int)o->passthrough, o->max_input_bytes,
-                     o->max_output_bytes, o->max_frontmatter_bytes,
-                     req->options.rules_given ? 'R' : 'D');
+    int n =
+        snprintf(head, sizeof head, "%s d%d e%u x%d u%d h%d p%d i%zu o%zu f%zu r%c ",
+                 SERVE_CACHE_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml, (int)o->unsafe,
+                 (int)o->heading_ids, (int)o->passthrough, o->max_input_bytes, o->max_output_bytes,
+                 o->max_frontmatter_bytes, req->options.rules_given ? 'R' : 'D');
     size_t rules_len =
         req->options.rules_given ? req->options.rules_json.len : sizeof s->rules_digest;
     char *text = malloc((size_t)n + rules_len + 1);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "fmd_title.h"
 #include "serve_internal.h"
 
@@ -55,8 +54,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         retried += item->attempts > 1 ? item->attempts - 1 : 0;
         if (st != FMD_OK) {
             serve_rules_release(&s->rules, handle);
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
-                             NULL, 0);
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
             return;
         }
     }
@@ -107,8 +105,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         if (st == FMD_OK)
             serve_send_error(s, req, FMD_RPC_PAGE_FAILED, msg, data.ptr, data.len);
         else
-            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
-                             NULL, 0);
+            serve_send_error(s, req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
     } else {
         atomic_fetch_add_explicit(&s->stats.pages_ok, 1, memory_order_relaxed);
         st = fmd_rpc_put_response_head(&b, req->id);

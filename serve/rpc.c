@@ -32,7 +32,6 @@
 
 #define PUT_LIT FMD_BUF_PUT_LIT
 
-
 static void grow_pipe(int fd);
 
 /*** Reading lines ***/
@@ -289,7 +288,6 @@ void fmd_rpc_writer_destroy(fmd_rpc_writer *w)
     free(w);
 }
 
-
 fmd_status fmd_rpc_write(fmd_rpc_writer *w, const fmd_slice *parts, size_t n)
 {
     struct iovec iov[WRITER_IOV];
@@ -452,9 +450,8 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
                      "],\"words\":%zu,\"links\":%zu,\"images\":%zu,\"codeBlocks\":%zu,"
                      "\"wordCount\":%zu,\"linkCount\":%zu,\"imageCount\":%zu,"
                      "\"codeBlockCount\":%zu",
-                     (size_t)r->words, (size_t)r->links, (size_t)r->images,
-                     (size_t)r->code_blocks, (size_t)r->words, (size_t)r->links,
-                     (size_t)r->images, (size_t)r->code_blocks);
+                     (size_t)r->words, (size_t)r->links, (size_t)r->images, (size_t)r->code_blocks,
+                     (size_t)r->words, (size_t)r->links, (size_t)r->images, (size_t)r->code_blocks);
     FMD_TRY(fmd_buf_append(b, counts, (size_t)n));
     FMD_TRY(PUT_LIT(b, ",\"hash\":"));
     FMD_TRY(fmd_json_put_hex64(b, r->hash));
@@ -521,18 +518,12 @@ fail:
 /*** Requests ***/
 
 static const char *const method_names[FMD_RPC_METHOD_COUNT] = {
-    [FMD_RPC_PING] = "ping",
-    [FMD_RPC_SHUTDOWN] = "shutdown",
-    [FMD_RPC_TRANSFORM] = "transform",
-    [FMD_RPC_TRANSFORM_BATCH] = "transformBatch",
-    [FMD_RPC_NORMALIZE] = "normalize",
-    [FMD_RPC_COMPUTE_DIGEST] = "computeDigest",
-    [FMD_RPC_CANCEL] = "cancel",
-    [FMD_RPC_CANCEL_REQUEST] = "$/cancelRequest",
-    [FMD_RPC_HEALTH] = "health",
-    [FMD_RPC_STATS] = "stats",
-    [FMD_RPC_OTHER] = "other",
-    [FMD_RPC_INVALID] = "invalid",
+    [FMD_RPC_PING] = "ping",           [FMD_RPC_SHUTDOWN] = "shutdown",
+    [FMD_RPC_TRANSFORM] = "transform", [FMD_RPC_TRANSFORM_BATCH] = "transformBatch",
+    [FMD_RPC_NORMALIZE] = "normalize", [FMD_RPC_COMPUTE_DIGEST] = "computeDigest",
+    [FMD_RPC_CANCEL] = "cancel",       [FMD_RPC_CANCEL_REQUEST] = "$/cancelRequest",
+    [FMD_RPC_HEALTH] = "health",       [FMD_RPC_STATS] = "stats",
+    [FMD_RPC_OTHER] = "other",         [FMD_RPC_INVALID] = "invalid",
 };
 
 const char *fmd_rpc_method_name(fmd_rpc_method m)
@@ -573,9 +564,8 @@ fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *messag
     r->error = code;
     r->error_message = arena_strdup(r->arena, message, strlen(message));
     r->error_data = data_json ? arena_strdup(r->arena, data_json, strlen(data_json)) : NULL;
-    return r->error_message != NULL && (data_json == NULL || r->error_data != NULL)
-               ? FMD_OK
-               : FMD_E_NOMEM;
+    return r->error_message != NULL && (data_json == NULL || r->error_data != NULL) ? FMD_OK
+                                                                                    : FMD_E_NOMEM;
 }
 
 /* Parsing context: the request, and the name of the field being read ("params.files[3]"). */
@@ -1086,8 +1076,8 @@ static bool parse_params(pctx *c, const json_t *params)
     switch (r->method) {
     case FMD_RPC_TRANSFORM:
         r->include_code = true;
-        return parse_options(c, params) && opt_bool(c, params, "includeCode", "params",
-                                                    &r->include_code) &&
+        return parse_options(c, params) &&
+               opt_bool(c, params, "includeCode", "params", &r->include_code) &&
                parse_items(c, params, false);
     case FMD_RPC_TRANSFORM_BATCH: {
         r->include_code = true;
@@ -1120,8 +1110,7 @@ static bool parse_params(pctx *c, const json_t *params)
         return opt_bool(c, params, "removeBom", "params", &r->remove_bom) &&
                opt_bool(c, params, "normalizeLf", "params", &r->normalize_lf);
     }
-    case FMD_RPC_COMPUTE_DIGEST:
-        return parse_digest(c, params);
+    case FMD_RPC_COMPUTE_DIGEST: return parse_digest(c, params);
     case FMD_RPC_CANCEL:
         if (!opt_string(c, params, "batchId", "params", &r->batch_id, NULL))
             return false;
@@ -1153,8 +1142,7 @@ static bool parse_params(pctx *c, const json_t *params)
         r->prometheus = fmt != NULL && strcmp(fmt, "prometheus") == 0;
         return true;
     }
-    default:
-        return true;
+    default: return true;
     }
 }
 
@@ -1460,8 +1448,9 @@ static fmd_status parse_attach_bytes(pctx *c, const json_t *params, size_t max_b
     if (abytes == NULL || json_is_null(abytes))
         return FMD_OK;
     if (!json_is_integer(abytes) || json_integer_value(abytes) < 0) {
-        bad_param(c, "params.bytes", "expected a byte count (an integer >= 0); no raw bytes "
-                                     "were read: the next line is read as a request");
+        bad_param(c, "params.bytes",
+                  "expected a byte count (an integer >= 0); no raw bytes "
+                  "were read: the next line is read as a request");
         return c->st;
     }
     if (max_bytes != 0 && (uint64_t)json_integer_value(abytes) > max_bytes)
@@ -1566,8 +1555,8 @@ static const char *beneath_path(const char *file, const char *const *roots)
 }
 
 fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
-                              const char *const *root_abs, size_t max_input_bytes,
-                              unsigned retries, int nthreads, size_t fault_every, double *load_s)
+                              const char *const *root_abs, size_t max_input_bytes, unsigned retries,
+                              int nthreads, size_t fault_every, double *load_s)
 {
     double t0 = fmd_clock_now();
     size_t max = max_input_bytes ? max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
@@ -1594,8 +1583,8 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
     int nt = nthreads > 0 ? nthreads : omp_get_max_threads();
     if ((size_t)nt > todo)
         nt = (int)todo;
-    /* Each iteration writes only items[k], refs[k] and bufs[j]. */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, LOAD_CHUNK) default(none)           \
+        /* Each iteration writes only items[k], refs[k] and bufs[j]. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, LOAD_CHUNK) default(none)               \
     shared(which, bufs, items, refs, root, root_abs, todo, max, retries, fault_every)
     for (size_t j = 0; j < todo; j++) {
         size_t k = which[j];
@@ -1608,8 +1597,8 @@ fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
                 items[k].err = EIO;
                 continue;
             }
-            st = fmd_io_root_read(root, beneath_path(items[k].file, root_abs), max, &bufs[j],
-                                  &len, &items[k].err, &items[k].outside, &items[k].special);
+            st = fmd_io_root_read(root, beneath_path(items[k].file, root_abs), max, &bufs[j], &len,
+                                  &items[k].err, &items[k].outside, &items[k].special);
             if (st != FMD_E_IO && st != FMD_E_NOMEM)
                 break; /* success, or a failure that trying again would not change */
         }

@@ -127,15 +127,15 @@ typedef struct fmd_rpc_rule {
 
 /** A request's options, resolved over the server's defaults. */
 typedef struct fmd_rpc_options {
-    fmd_options opt;            /**< everything but rules (opt.rules is NULL) */
-    const fmd_rpc_rule *rules;  /**< n_rules entries, in the request's arena */
+    fmd_options opt;           /**< everything but rules (opt.rules is NULL) */
+    const fmd_rpc_rule *rules; /**< n_rules entries, in the request's arena */
     size_t n_rules;
     /** The rules array as compact JSON text: the key of the compiled-rules cache. Empty when
      * there are no rules. */
     fmd_slice rules_json;
-    uint64_t rules_hash;        /**< FNV-1a 64 of rules_json */
-    bool rules_given;           /**< options.rules was present (false: the server's rules) */
-    unsigned retries;           /**< options.retries, default 1 */
+    uint64_t rules_hash; /**< FNV-1a 64 of rules_json */
+    bool rules_given;    /**< options.rules was present (false: the server's rules) */
+    unsigned retries;    /**< options.retries, default 1 */
 } fmd_rpc_options;
 
 /** One page of a transform or transformBatch request. */
@@ -159,9 +159,9 @@ typedef struct fmd_rpc_request {
                                   the message has no id (a notification) */
     int error;               /**< 0, or the JSON-RPC error code to answer with */
     const char *error_message;
-    const char *error_data;  /**< NULL, or a JSON value for error.data */
-    double t_read;           /**< set by the caller: when the line was read (for latency) */
-    size_t mem_bytes;        /**< set by the caller: bytes counted against --max-memory */
+    const char *error_data; /**< NULL, or a JSON value for error.data */
+    double t_read;          /**< set by the caller: when the line was read (for latency) */
+    size_t mem_bytes;       /**< set by the caller: bytes counted against --max-memory */
     /** W3C trace context: params._meta.traceparent's trace id (32 lower-case hex digits) and
      * parent span id (16), NUL-terminated; empty when the request gave none. */
     char trace_id[33];
@@ -253,8 +253,8 @@ fmd_status fmd_rpc_request_fail(fmd_rpc_request *r, int code, const char *messag
  * @return FMD_OK (item failures are in the items), FMD_E_NOMEM.
  * Threads: call from one thread; it forks its own OpenMP team. */
 fmd_status fmd_rpc_load_items(fmd_rpc_request *r, const fmd_io_root *root,
-                              const char *const *root_abs, size_t max_input_bytes,
-                              unsigned retries, int nthreads, size_t fault_every, double *load_s);
+                              const char *const *root_abs, size_t max_input_bytes, unsigned retries,
+                              int nthreads, size_t fault_every, double *load_s);
 
 /*** Formatting (append to an fmd_buf; each returns FMD_OK or FMD_E_NOMEM) ***/
 

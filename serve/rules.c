@@ -14,7 +14,7 @@ struct serve_rules_entry {
     char *json; /* the rules' canonical JSON text: the key (the hash only finds it) */
     size_t len;
     fmd_rules *rules;
-    int refs;   /* users, plus one while it is in the cache */
+    int refs; /* users, plus one while it is in the cache */
     unsigned long last_use;
 };
 

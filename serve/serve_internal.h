@@ -106,8 +106,7 @@ bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], f
                      fmd_result *res);
 /** Keep a copy of @p r (only when r->status is FMD_OK) under @p key, evicting the least recently
  * used entries of its shard past the bound. Threads: safe. */
-void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
-                     const fmd_result *r);
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r);
 /** The counters (all 0 without a cache). Threads: safe. */
 void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
 
@@ -172,7 +171,7 @@ typedef struct serve {
     size_t max_memory; /* 0: none */
     double stall_s;
     double alert_at[FMD_SERVE_ALERT_COUNT]; /* <= 0: off */
-    const char *hang_file; /* test hook (FMD_TEST_HOOKS builds) */
+    const char *hang_file;                  /* test hook (FMD_TEST_HOOKS builds) */
     /* Test hooks, from the environment, 0 in production: FASTMD_SERVE_TEST_FAULT_EVERY (see
      * fmd_rpc_load_items()) and FASTMD_SERVE_TEST_DELAY_US (each batch page then takes this much
      * longer, so that tests can cancel or query a batch while it runs on any machine). */
@@ -181,9 +180,9 @@ typedef struct serve {
     double t0;
     serve_stats stats;
     serve_rules_cache rules;
-    serve_cache *cache;           /* NULL: --cache-bytes 0 */
-    serve_trace *trace;           /* NULL: no --trace */
-    atomic_int lanes_started;     /* numbers the lanes' trace tracks */
+    serve_cache *cache;       /* NULL: --cache-bytes 0 */
+    serve_trace *trace;       /* NULL: no --trace */
+    atomic_int lanes_started; /* numbers the lanes' trace tracks */
     atomic_uint_fast64_t trace_seq;
     unsigned char rules_digest[16]; /* of the --rules file's bytes (zero without one) */
 
@@ -193,8 +192,8 @@ typedef struct serve {
 
     /* Under mu. */
     pthread_mutex_t mu;
-    pthread_cond_t cv_small; /* a small job came, or draining */
-    pthread_cond_t cv_batch; /* a batch came, or draining */
+    pthread_cond_t cv_small;   /* a small job came, or draining */
+    pthread_cond_t cv_batch;   /* a batch came, or draining */
     pthread_cond_t cv_metrics; /* draining: the metrics writer's last round */
     serve_job *small_head, *small_tail;
     size_t small_queued;
@@ -287,6 +286,5 @@ fmd_status serve_format_health(serve *s, fmd_buf *b);
 fmd_status serve_format_prometheus(serve *s, fmd_buf *b);
 /** Append stats' result object (JSON counters, or {contentType, text} for Prometheus). */
 fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus);
-
 
 #endif

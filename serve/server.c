@@ -42,14 +42,14 @@ void serve_done(serve *s, const fmd_rpc_request *req)
     int k = 0;
     while (k < SERVE_N_BUCKETS && ms > serve_buckets_ms[k])
         k++;
-    unsigned m = (unsigned)req->method < FMD_RPC_METHOD_COUNT ? (unsigned)req->method
-                                                               : FMD_RPC_INVALID;
+    unsigned m =
+        (unsigned)req->method < FMD_RPC_METHOD_COUNT ? (unsigned)req->method : FMD_RPC_INVALID;
     atomic_fetch_add_explicit(&s->stats.lat_counts[m][k], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.lat_sum_ns[m], (uint_fast64_t)(ms * 1e6),
                               memory_order_relaxed);
     if (s->trace != NULL)
-        serve_trace_span(s->trace, fmd_rpc_method_name(req->method), serve_trace_tid(),
-                         req->t_read, req->t_read + ms * 1e-3, req, NULL);
+        serve_trace_span(s->trace, fmd_rpc_method_name(req->method), serve_trace_tid(), req->t_read,
+                         req->t_read + ms * 1e-3, req, NULL);
 }
 
 void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char *message,
@@ -104,8 +104,7 @@ static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
         if (st == FMD_OK)
             st = fmd_buf_puts(&b, "{\"ok\":true}");
         break;
-    default:
-        break;
+    default: break;
     }
     if (st == FMD_OK)
         st = fmd_buf_puts(&b, "}\n");
@@ -153,8 +152,7 @@ static void *lane_main(void *arg)
         if (ok) {
             serve_answer_small(s, &lane, job->req);
         } else {
-            serve_send_error(s, job->req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE,
-                             NULL, 0);
+            serve_send_error(s, job->req, FMD_RPC_INTERNAL_ERROR, FMD_RPC_NOMEM_MESSAGE, NULL, 0);
             fmd_rpc_request_free(job->req);
         }
         free(job);
@@ -186,11 +184,10 @@ static void submit_small(serve *s, fmd_rpc_request *req)
     if (queued >= s->max_queued) {
         pthread_mutex_unlock(&s->mu);
         char data[96];
-        int n = snprintf(data, sizeof data, "{\"queued\":%zu,\"limit\":%zu}", queued,
-                         s->max_queued);
+        int n =
+            snprintf(data, sizeof data, "{\"queued\":%zu,\"limit\":%zu}", queued, s->max_queued);
         serve_send_error(s, req, FMD_RPC_OVERLOADED,
-                         "Overloaded: too many requests waiting; try again later", data,
-                         (size_t)n);
+                         "Overloaded: too many requests waiting; try again later", data, (size_t)n);
         fmd_rpc_request_free(req);
         free(job);
         return;
@@ -275,9 +272,10 @@ static bool refuse_for_memory(serve *s, fmd_rpc_request *req)
         return false;
     atomic_fetch_add(&s->stats.mem_refused, 1);
     char data[160];
-    int n = snprintf(data, sizeof data, "{\"used\":%zu,\"request\":%zu,\"limit\":%zu,"
-                     "\"retryAfterMs\":%d}", serve_mem_used(s), req->mem_bytes, s->max_memory,
-                     SERVE_RETRY_AFTER_MS);
+    int n = snprintf(data, sizeof data,
+                     "{\"used\":%zu,\"request\":%zu,\"limit\":%zu,"
+                     "\"retryAfterMs\":%d}",
+                     serve_mem_used(s), req->mem_bytes, s->max_memory, SERVE_RETRY_AFTER_MS);
     serve_send_error(s, req, FMD_RPC_OVERLOADED,
                      "Overloaded: over --max-memory; try again later, or send smaller requests",
                      data, (size_t)n);
@@ -302,13 +300,11 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         int err = 0;
         fmd_status st = fmd_rpc_reader_next(rd, &line, &err);
         double t_read = fmd_clock_now();
-        atomic_store_explicit(&s->stats.bytes_read, fmd_rpc_reader_bytes(rd),
-                              memory_order_relaxed);
+        atomic_store_explicit(&s->stats.bytes_read, fmd_rpc_reader_bytes(rd), memory_order_relaxed);
         if (st == FMD_E_NOINPUT)
             break;
         if (st == FMD_E_INPUT_LIMIT) {
-            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
-                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1, memory_order_relaxed);
             serve_send_error(s, NULL, FMD_RPC_INVALID_REQUEST,
                              "Invalid Request: line longer than --max-line-bytes", NULL, 0);
             continue;
@@ -323,8 +319,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         st = fmd_rpc_parse(line.ptr, line.len, &s->defaults, fmd_rpc_reader_max(rd), &req);
         if (st != FMD_OK) {
             serve_add_time(&s->stats.parse_ns, fmd_clock_now() - t_read);
-            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1,
-                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->stats.requests[FMD_RPC_INVALID], 1, memory_order_relaxed);
             serve_send_error(s, NULL, FMD_RPC_INTERNAL_ERROR,
                              FMD_RPC_NOMEM_MESSAGE " parsing the request", NULL, 0);
             continue;
@@ -343,8 +338,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
         atomic_fetch_add_explicit(&s->stats.requests[req->method], 1, memory_order_relaxed);
         if (req->error != 0) {
             const char *data = req->error_data;
-            serve_send_error(s, req, req->error, req->error_message, data,
-                             data ? strlen(data) : 0);
+            serve_send_error(s, req, req->error, req->error_message, data, data ? strlen(data) : 0);
             fmd_rpc_request_free(req);
             continue;
         }
@@ -363,11 +357,8 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
                 continue;
             }
             break;
-        case FMD_RPC_SHUTDOWN:
-            shutdown_req = req;
-            goto out;
-        default:
-            break;
+        case FMD_RPC_SHUTDOWN: shutdown_req = req; goto out;
+        default: break;
         }
         if (req->id == NULL) { /* other notifications are ignored */
             fmd_rpc_request_free(req);
@@ -397,9 +388,7 @@ static fmd_rpc_request *read_loop(serve *s, fmd_rpc_reader *rd)
                 serve_batch_submit(s, req);
             serve_alerts_check(s); /* the queue may have grown */
             break;
-        default:
-            fmd_rpc_request_free(req);
-            break;
+        default: fmd_rpc_request_free(req); break;
         }
     }
 out:

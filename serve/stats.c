@@ -9,8 +9,8 @@
 
 #include "serve_internal.h"
 
-const double serve_buckets_ms[SERVE_N_BUCKETS] = {0.1, 0.25, 0.5,  1,    2.5,  5,    10,   25,
-                                                  50,  100,  250,  500,  1000, 2500, 5000, 10000};
+const double serve_buckets_ms[SERVE_N_BUCKETS] = {0.1, 0.25, 0.5, 1,   2.5,  5,    10,   25,
+                                                  50,  100,  250, 500, 1000, 2500, 5000, 10000};
 
 const int serve_errcodes[SERVE_N_ERRCODES] = {
     FMD_RPC_PARSE_ERROR,    FMD_RPC_INVALID_REQUEST, FMD_RPC_METHOD_NOT_FOUND,
@@ -150,8 +150,8 @@ static double p99_ms(serve *s)
 static void alert_values(serve *s, double v[FMD_SERVE_ALERT_COUNT])
 {
     size_t ok = ld(&s->stats.pages_ok), failed = ld(&s->stats.pages_failed);
-    bool busy = s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 ||
-                s->small_running > 0;
+    bool busy =
+        s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 || s->small_running > 0;
     v[FMD_SERVE_ALERT_QUEUE] = (double)(s->batches_queued + s->small_queued);
     v[FMD_SERVE_ALERT_P99_MS] = p99_ms(s);
     v[FMD_SERVE_ALERT_FAILURE_RATE] = ok + failed ? (double)failed / (double)(ok + failed) : 0;
@@ -247,8 +247,8 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     pthread_mutex_lock(&s->mu);
     /* The engine's own progress, not the reader's: a batch (or a lane) that has not finished a
      * page for stall_s while work waits is stalled, however quickly this answer comes. */
-    bool busy = s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 ||
-                s->small_running > 0;
+    bool busy =
+        s->running != NULL || s->batches_queued > 0 || s->small_queued > 0 || s->small_running > 0;
     bool stalled = busy && since > s->stall_s;
     const char *reasons[5];
     char stall_text[128];
@@ -328,9 +328,8 @@ static fmd_status format_json(serve *s, fmd_buf *b)
                  ",\"cache\":{\"hits\":%zu,\"misses\":%zu,\"evictions\":%zu,\"bytes\":%zu,"
                  "\"entries\":%zu,\"limit\":%zu,\"hitRatio\":",
                  cs.hits, cs.misses, cs.evictions, cs.bytes, cs.entries, cs.limit));
-    FMD_TRY(fmd_rpc_put_number(b, cs.hits + cs.misses ? (double)cs.hits /
-                                                            (double)(cs.hits + cs.misses)
-                                                      : 0));
+    FMD_TRY(fmd_rpc_put_number(
+        b, cs.hits + cs.misses ? (double)cs.hits / (double)(cs.hits + cs.misses) : 0));
     FMD_TRY(fmd_buf_putc(b, '}'));
     FMD_TRY(PUT_LIT(b, ",\"requests\":{"));
     bool first = true;
@@ -338,8 +337,8 @@ static fmd_status format_json(serve *s, fmd_buf *b)
         size_t v = ld(&c->requests[m]);
         if (v == 0)
             continue;
-        FMD_TRY(putf(b, "%s\"%s\":%zu", first ? "" : ",", fmd_rpc_method_name((fmd_rpc_method)m),
-                     v));
+        FMD_TRY(
+            putf(b, "%s\"%s\":%zu", first ? "" : ",", fmd_rpc_method_name((fmd_rpc_method)m), v));
         first = false;
     }
     FMD_TRY(PUT_LIT(b, "},\"errors\":{"));

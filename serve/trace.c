@@ -123,15 +123,15 @@ void serve_trace_span(serve_trace *t, const char *name, int tid, double start, d
     char line[1024];
     bool with_id = req->id != NULL && strlen(req->id) <= 200; /* else left out, never cut */
     double ts = (start - t->t0) * 1e6, dur = (end - start) * 1e6;
-    int n = snprintf(line, sizeof line,
-                     "{\"name\":\"%s\",\"cat\":\"fastmd\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,"
-                     "\"pid\":%ld,\"tid\":%d,\"args\":{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s"
-                     "%s%.200s%s%s%s}},\n",
-                     name, ts, dur < 0 ? 0 : dur, t->pid, tid, req->trace_id, req->span_id,
-                     req->parent_span[0] ? ",\"parentSpanId\":\"" : "", req->parent_span,
-                     req->parent_span[0] ? "\"" : "", with_id ? ",\"id\":" : "",
-                     with_id ? req->id : "", extra_args ? "," : "", extra_args ? extra_args : "",
-                     "");
+    int n =
+        snprintf(line, sizeof line,
+                 "{\"name\":\"%s\",\"cat\":\"fastmd\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,"
+                 "\"pid\":%ld,\"tid\":%d,\"args\":{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s"
+                 "%s%.200s%s%s%s}},\n",
+                 name, ts, dur < 0 ? 0 : dur, t->pid, tid, req->trace_id, req->span_id,
+                 req->parent_span[0] ? ",\"parentSpanId\":\"" : "", req->parent_span,
+                 req->parent_span[0] ? "\"" : "", with_id ? ",\"id\":" : "", with_id ? req->id : "",
+                 extra_args ? "," : "", extra_args ? extra_args : "", "");
     if (n > 0 && (size_t)n < sizeof line)
         serve_trace_write(t, line, (size_t)n);
 }

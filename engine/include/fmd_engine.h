@@ -71,9 +71,9 @@ typedef struct fmd_engine_result {
     int err;
     const char *what;
     size_t pages, failed, bytes_in, bytes_out, windows;
-    size_t done;    /**< pages through the sink (all of them unless cancelled or failed) */
-    bool cancelled; /**< st is FMD_E_CANCELLED: cfg->cancel was set before every page was done */
-    bool locked;    /**< durable: another build holds OUT's lock (st FMD_E_IO, err EWOULDBLOCK) */
+    size_t done;      /**< pages through the sink (all of them unless cancelled or failed) */
+    bool cancelled;   /**< st is FMD_E_CANCELLED: cfg->cancel was set before every page was done */
+    bool locked;      /**< durable: another build holds OUT's lock (st FMD_E_IO, err EWOULDBLOCK) */
     size_t rendered;  /**< pages rendered and written (or failed) this run */
     size_t unchanged; /**< durable: pages whose key matched the state: output left alone */
     size_t skipped;   /**< of those, pages not even read (stat data matched) */
@@ -82,8 +82,8 @@ typedef struct fmd_engine_result {
     size_t memory_needed; /**< set when cfg->max_memory is below what the run needs at least
                                (its threads' arenas, the smallest windows, what the process holds
                                already): the bound cannot be kept; the run goes on regardless */
-    bool no_pages;    /**< require_pages: SRC has no page; nothing was written */
-    bool resumed;     /**< durable: the last run had not finished (its journal was used) */
+    bool no_pages;        /**< require_pages: SRC has no page; nothing was written */
+    bool resumed;         /**< durable: the last run had not finished (its journal was used) */
     int nthreads;
     double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
     fmd_thread_stats *thread_stats; /**< nthreads; wait_s holds the time spent in the sink */

@@ -198,8 +198,7 @@ void fmd_io_input_free(fmd_io_input *in);
  * @return FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_IO, FMD_E_NOMEM, FMD_E_USAGE (NULL arena or out).
  * Ownership: out->ptr is in @p arena, valid until it is reset; @p fd stays open.
  * Threads: reentrant. */
-fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
-                              int *err);
+fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err);
 
 /** Read the file @p path ("-" means standard input) with fmd_io_read_stream().
  * @return as fmd_io_read_stream(), plus FMD_E_NOINPUT when @p path cannot be opened.
@@ -305,8 +304,7 @@ typedef enum fmd_io_target_kind {
  * @return FMD_OK; FMD_E_CANTCREATE when @p path is a directory (err EISDIR) or cannot be
  * examined (a missing parent directory: ENOENT is fine only for the last component, which is
  * then created); FMD_E_USAGE for a NULL or empty path. Threads: reentrant. */
-fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kind *kind,
-                                  int *err);
+fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kind *kind, int *err);
 
 /** Open @p path for writing in place (FMD_IO_TARGET_THROUGH): no rename, no O_TRUNC on a device;
  * a regular file reached through a link is truncated first.
@@ -319,8 +317,7 @@ fmd_status fmd_io_target_open_through(int dirfd, const char *path, int *fd, int 
  * output for "-". Every write error is reported, ENOSPC on /dev/full included.
  * @return FMD_OK, FMD_E_CANTCREATE (see above), FMD_E_IO (a write or close failed; err says why),
  * FMD_E_USAGE. Threads: reentrant. */
-fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len,
-                               int *err);
+fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len, int *err);
 
 /*** JSON lines: the manifest, the NDJSON stream, the JSON-RPC results ***/
 
@@ -385,8 +382,8 @@ fmd_status fmd_io_stream_open_path(fmd_io_stream **out, const char *path, size_t
  * stops later calls (the lines are then dropped) and is returned by fmd_io_stream_close(). tick,
  * when not NULL, is called on the writer thread about every tick_s seconds while the stream is
  * open, and once more with @p last true after the last line is written. */
-typedef fmd_status (*fmd_io_stream_write_fn)(const fmd_slice *lines, const size_t *index,
-                                             size_t n, void *userdata);
+typedef fmd_status (*fmd_io_stream_write_fn)(const fmd_slice *lines, const size_t *index, size_t n,
+                                             void *userdata);
 typedef void (*fmd_io_stream_tick_fn)(bool last, void *userdata);
 typedef struct fmd_io_stream_sink {
     fmd_io_stream_write_fn write; /**< required */

@@ -36,18 +36,18 @@ enum {
  * 120\na.mda.html{...}\n9f..\n". A record whose check does not match (a write torn by a kill)
  * ends the file: it and everything after it are ignored. */
 typedef struct fmd_io_state_rec {
-    char key[33];            /**< 32 hex digits and a NUL */
-    uint64_t size, ino;      /**< the page's stat data when its bytes were hashed */
+    char key[33];       /**< 32 hex digits and a NUL */
+    uint64_t size, ino; /**< the page's stat data when its bytes were hashed */
     int64_t mtime_ns, ctime_ns;
-    int64_t t0_ns;           /**< wall-clock time the run that hashed it started (racy check) */
-    unsigned flags;          /**< FMD_IO_REC_* */
-    const char *path;        /**< relative to SRC, NUL-terminated */
+    int64_t t0_ns;    /**< wall-clock time the run that hashed it started (racy check) */
+    unsigned flags;   /**< FMD_IO_REC_* */
+    const char *path; /**< relative to SRC, NUL-terminated */
     size_t path_len;
-    const char *output;      /**< relative to OUT, NUL-terminated */
+    const char *output; /**< relative to OUT, NUL-terminated */
     size_t output_len;
-    const char *line;        /**< the page's manifest line, newline included (not NUL-terminated) */
+    const char *line; /**< the page's manifest line, newline included (not NUL-terminated) */
     size_t line_len;
-    const char *raw;         /**< loaded records: the record's bytes on disk */
+    const char *raw; /**< loaded records: the record's bytes on disk */
     size_t raw_len;
 } fmd_io_state_rec;
 

@@ -70,7 +70,7 @@ typedef struct fmd_options {
     bool unsafe;            /**< pass raw HTML and every URL scheme through */
     bool heading_ids;       /**< add id="slug" to h1..h6 */
     size_t max_input_bytes; /**< 0: FMD_MAX_INPUT_BYTES_DEFAULT */
-    size_t max_output_bytes; /**< 0: max(FMD_MAX_OUTPUT_BYTES_DEFAULT, 64 x input) */
+    size_t max_output_bytes;      /**< 0: max(FMD_MAX_OUTPUT_BYTES_DEFAULT, 64 x input) */
     size_t max_frontmatter_bytes; /**< 0: FMD_MAX_FRONTMATTER_BYTES_DEFAULT */
     /** Do not transform: the "HTML" is the input bytes as they are, nothing else is computed.
      * For measuring the I/O floor of a batch with the same loop, scheduler and writer. */
@@ -143,22 +143,22 @@ typedef struct fmd_heading {
  * Example: a page "---\ntitle: A\n---\n# Hi\n" gives status FMD_OK, html "<h1 id=\"hi\">Hi</h1>\n",
  * title "A", frontmatter "{\"title\":\"A\"}", one heading {1, "Hi", "hi"}, words 1. */
 typedef struct fmd_result {
-    fmd_status status;          /**< FMD_OK, or why the page failed */
+    fmd_status status; /**< FMD_OK, or why the page failed */
     fmd_slice html;
-    fmd_slice title;            /**< front matter title, else the first h1, else the first
-                                     heading of any level; ptr NULL: none (see
-                                     fmd_kernel_title_from_path() for the caller's fallback) */
-    fmd_slice frontmatter;      /**< a JSON object; ptr NULL: the page has no front matter */
+    fmd_slice title;       /**< front matter title, else the first h1, else the first
+                                heading of any level; ptr NULL: none (see
+                                fmd_kernel_title_from_path() for the caller's fallback) */
+    fmd_slice frontmatter; /**< a JSON object; ptr NULL: the page has no front matter */
     const fmd_heading *headings;
     size_t n_headings;
-    const fmd_slice *warnings;  /**< human-readable sentences, with line numbers where known */
+    const fmd_slice *warnings; /**< human-readable sentences, with line numbers where known */
     size_t n_warnings;
     size_t words, links, images, code_blocks;
-    uint64_t hash;              /**< XXH3-64, seed 0, of the page's bytes as given */
+    uint64_t hash; /**< XXH3-64, seed 0, of the page's bytes as given */
     size_t bytes_in;
-    fmd_slice err_message;      /**< set when status != FMD_OK */
+    fmd_slice err_message;         /**< set when status != FMD_OK */
     unsigned err_line, err_column; /**< 1-based; 0 when unknown */
-    double render_s;            /**< seconds the batch loop spent on this page (0 outside it) */
+    double render_s;               /**< seconds the batch loop spent on this page (0 outside it) */
 } fmd_result;
 
 /** Transform one page.
@@ -211,8 +211,8 @@ typedef struct fmd_thread_hook {
 typedef struct fmd_thread_stats {
     size_t pages;
     size_t bytes_in;
-    double busy_s;  /**< time spent rendering pages (and in the sink) */
-    double wait_s;  /**< time spent waiting in the sink (backpressure) as reported by it */
+    double busy_s; /**< time spent rendering pages (and in the sink) */
+    double wait_s; /**< time spent waiting in the sink (backpressure) as reported by it */
 } fmd_thread_stats;
 
 /** Called on the worker thread right after page @p page is rendered into results[page].
@@ -229,30 +229,30 @@ typedef struct fmd_page_sink {
 
 /** How pages are handed to threads. */
 typedef enum fmd_schedule {
-    FMD_SCHED_LPT = 0,  /**< largest page first, dynamic, adaptive chunk (the default) */
-    FMD_SCHED_DYNAMIC,  /**< input order, schedule(dynamic, 1): the naive baseline, for measuring */
+    FMD_SCHED_LPT = 0, /**< largest page first, dynamic, adaptive chunk (the default) */
+    FMD_SCHED_DYNAMIC, /**< input order, schedule(dynamic, 1): the naive baseline, for measuring */
 } fmd_schedule;
 
 /** One run of the batch loop. Zero-initialise, then set what applies. */
 typedef struct fmd_batch_run {
-    const char *base;             /**< the input arena */
-    const fmd_page_ref *pages;    /**< n pages, offsets into base */
+    const char *base;          /**< the input arena */
+    const fmd_page_ref *pages; /**< n pages, offsets into base */
     size_t n;
     const fmd_options *opt;
-    fmd_result *results;          /**< n slots; page i writes only results[i] */
-    const fmd_thread_hook *hook;  /**< NULL, or called once per thread at the region's start */
-    const fmd_page_sink *sink;    /**< NULL, or called after each page */
+    fmd_result *results;         /**< n slots; page i writes only results[i] */
+    const fmd_thread_hook *hook; /**< NULL, or called once per thread at the region's start */
+    const fmd_page_sink *sink;   /**< NULL, or called after each page */
     /** NULL, or a flag checked between pages: once non-zero, pages not yet started get
      * FMD_E_CANCELLED and are not passed to the sink; pages in flight finish. */
     const _Atomic int *cancel;
-    fmd_thread_stats *stats;      /**< NULL, or nthreads slots */
+    fmd_thread_stats *stats; /**< NULL, or nthreads slots */
     fmd_schedule schedule;
     /** NUMA split (optional): n_parts > 1 splits the pages into contiguous ranges
      * [part_first[k], part_first[k+1]) and thread t takes from part thread_part[t] first, then
      * steals from the others once its own is empty. */
     size_t n_parts;
-    const size_t *part_first;     /**< n_parts + 1 entries */
-    const int *thread_part;       /**< nthreads entries */
+    const size_t *part_first; /**< n_parts + 1 entries */
+    const int *thread_part;   /**< nthreads entries */
 } fmd_batch_run;
 
 /** The per-thread arenas of a batch. Results of a run stay valid until the next run or destroy. */

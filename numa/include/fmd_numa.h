@@ -25,15 +25,15 @@
 
 typedef enum fmd_numa_warning_code {
     FMD_NUMA_W_NONE = 0,
-    FMD_NUMA_W_CPUBIND_QUERY,   /**< the process's CPU binding could not be read (err); every PU
-                                     of the topology is taken as allowed */
+    FMD_NUMA_W_CPUBIND_QUERY,    /**< the process's CPU binding could not be read (err); every PU
+                                      of the topology is taken as allowed */
     FMD_NUMA_W_CPUBIND_DISJOINT, /**< the process's CPU binding shares no PU with the topology
                                      (a foreign XML file?); it is ignored */
-    FMD_NUMA_W_NO_CORES,        /**< the topology has no Core objects: each PU counts as a core */
-    FMD_NUMA_W_OVERSUBSCRIBED,  /**< value threads for fewer PUs: some PUs run several threads */
-    FMD_NUMA_W_BIND_REFUSED,    /**< value threads could not be bound (err: the first errno) */
-    FMD_NUMA_W_UNBIND_REFUSED,  /**< the calling thread's binding could not be restored (err) */
-    FMD_NUMA_W_MEMBIND_REFUSED, /**< memory could not be bound to node value (err) */
+    FMD_NUMA_W_NO_CORES,         /**< the topology has no Core objects: each PU counts as a core */
+    FMD_NUMA_W_OVERSUBSCRIBED,   /**< value threads for fewer PUs: some PUs run several threads */
+    FMD_NUMA_W_BIND_REFUSED,     /**< value threads could not be bound (err: the first errno) */
+    FMD_NUMA_W_UNBIND_REFUSED,   /**< the calling thread's binding could not be restored (err) */
+    FMD_NUMA_W_MEMBIND_REFUSED,  /**< memory could not be bound to node value (err) */
 } fmd_numa_warning_code;
 
 /** One warning: a code, the errno copied right after the failing call (0 if none), and a number
@@ -65,7 +65,7 @@ typedef enum fmd_numa_source_kind {
 /** Where the topology comes from. A zero-initialised value means the real machine. */
 typedef struct fmd_numa_source {
     fmd_numa_source_kind kind;
-    const char *spec;   /**< SYNTHETIC: the description; XML: the file's path; SYSTEM: unused */
+    const char *spec; /**< SYNTHETIC: the description; XML: the file's path; SYSTEM: unused */
     /** SYNTHETIC/XML only: the description is this machine (an XML exported here, say). Plans
      * then bind threads for real and the process's CPU binding restricts the allowed PUs, as
      * for SYSTEM. Without it a plan from a foreign topology binds nothing
@@ -105,10 +105,10 @@ const fmd_numa_warnings *fmd_numa_get_warnings(const fmd_numa_topology *t);
 /** What a topology holds, counting only the PUs this process may use. */
 typedef struct fmd_numa_counts {
     size_t packages;
-    size_t nodes;         /**< NUMA nodes with at least one allowed PU */
-    size_t cores;         /**< physical cores (PUs when the topology has no cores) */
-    size_t pus;           /**< hardware threads */
-    size_t machine_pus;   /**< PUs before the process binding / allowed list narrowed them */
+    size_t nodes;       /**< NUMA nodes with at least one allowed PU */
+    size_t cores;       /**< physical cores (PUs when the topology has no cores) */
+    size_t pus;         /**< hardware threads */
+    size_t machine_pus; /**< PUs before the process binding / allowed list narrowed them */
 } fmd_numa_counts;
 
 /** Fill @p out for @p t (NULL: the stub's view, sysconf(_SC_NPROCESSORS_ONLN) PUs on one node).
@@ -133,12 +133,12 @@ bool fmd_numa_user_binding(const char *omp_proc_bind, const char *omp_places);
 
 /** Why a plan binds or not. */
 typedef enum fmd_numa_binding {
-    FMD_NUMA_BINDING_ON = 0,       /**< the hook binds each thread to its core (or PU) */
-    FMD_NUMA_BINDING_OFF_USER,     /**< the user set OMP_PROC_BIND / OMP_PLACES: the OpenMP runtime
-                                        places threads, numa/ does not */
+    FMD_NUMA_BINDING_ON = 0,        /**< the hook binds each thread to its core (or PU) */
+    FMD_NUMA_BINDING_OFF_USER,      /**< the user set OMP_PROC_BIND / OMP_PLACES: the OpenMP runtime
+                                         places threads, numa/ does not */
     FMD_NUMA_BINDING_OFF_REQUESTED, /**< the caller asked for none (fmd_numa_plan_opts.no_bind) */
-    FMD_NUMA_BINDING_OFF_FOREIGN,  /**< the topology is not this machine (synthetic or XML) */
-    FMD_NUMA_BINDING_OFF_NO_HWLOC, /**< stub build, or no topology: nothing is known to bind to */
+    FMD_NUMA_BINDING_OFF_FOREIGN,   /**< the topology is not this machine (synthetic or XML) */
+    FMD_NUMA_BINDING_OFF_NO_HWLOC,  /**< stub build, or no topology: nothing is known to bind to */
 } fmd_numa_binding;
 
 typedef struct fmd_numa_plan_opts {
@@ -205,13 +205,13 @@ typedef struct fmd_numa_report {
 typedef struct fmd_numa_plan {
     int n_threads;
     fmd_numa_binding binding;
-    bool record_affinity;         /**< from the options: the hook records where threads run */
-    size_t n_cores;               /**< allowed physical cores */
-    size_t n_pus;                 /**< allowed PUs */
+    bool record_affinity;           /**< from the options: the hook records where threads run */
+    size_t n_cores;                 /**< allowed physical cores */
+    size_t n_pus;                   /**< allowed PUs */
     const fmd_numa_thread *threads; /**< n_threads entries */
-    const fmd_numa_node *nodes;   /**< n_nodes entries, in the topology's order */
+    const fmd_numa_node *nodes;     /**< n_nodes entries, in the topology's order */
     size_t n_nodes;
-    fmd_numa_report *reports;     /**< n_threads slots, 64-byte aligned */
+    fmd_numa_report *reports; /**< n_threads slots, 64-byte aligned */
     fmd_numa_warnings warnings;
     struct fmd__numa_plan_priv *priv; /**< the backend's data (hwloc cpusets); do not touch */
 } fmd_numa_plan;

@@ -20,11 +20,11 @@ typedef void (*fmd_serve_ready_fn)(int nthreads, int lanes, void *userdata);
 
 /** Alert thresholds (--alert NAME=VALUE); docs/protocol.md, "Alerts". */
 typedef enum fmd_serve_alert {
-    FMD_SERVE_ALERT_QUEUE = 0,     /**< "queue": requests waiting (batches and small) */
-    FMD_SERVE_ALERT_P99_MS,        /**< "p99Ms": p99 latency of transform and transformBatch */
-    FMD_SERVE_ALERT_FAILURE_RATE,  /**< "failureRate": failed / finished pages, 0..1 */
-    FMD_SERVE_ALERT_MEMORY,        /**< "memory": bytes held (memory.used) */
-    FMD_SERVE_ALERT_STALL_S,       /**< "stallSeconds": seconds without a finished page, busy */
+    FMD_SERVE_ALERT_QUEUE = 0,    /**< "queue": requests waiting (batches and small) */
+    FMD_SERVE_ALERT_P99_MS,       /**< "p99Ms": p99 latency of transform and transformBatch */
+    FMD_SERVE_ALERT_FAILURE_RATE, /**< "failureRate": failed / finished pages, 0..1 */
+    FMD_SERVE_ALERT_MEMORY,       /**< "memory": bytes held (memory.used) */
+    FMD_SERVE_ALERT_STALL_S,      /**< "stallSeconds": seconds without a finished page, busy */
     FMD_SERVE_ALERT_COUNT
 } fmd_serve_alert;
 
@@ -32,11 +32,11 @@ typedef enum fmd_serve_alert {
 const char *fmd_serve_alert_name(fmd_serve_alert a);
 
 typedef struct fmd_serve_cfg {
-    fmd_options defaults;   /**< under each request's options */
-    const char *root_path;  /**< pages given by path are read from beneath this directory */
-    int lanes;              /**< threads for single transforms, normalize and computeDigest */
-    size_t max_queued;      /**< requests waiting per queue before an Overloaded error */
-    size_t max_line;        /**< longest request line; 0: the reader's default */
+    fmd_options defaults;  /**< under each request's options */
+    const char *root_path; /**< pages given by path are read from beneath this directory */
+    int lanes;             /**< threads for single transforms, normalize and computeDigest */
+    size_t max_queued;     /**< requests waiting per queue before an Overloaded error */
+    size_t max_line;       /**< longest request line; 0: the reader's default */
     /** Bound on the bytes serve holds: queued requests, formatted items not yet written, held
      * (non-streamed) results and the result cache. Over it, new work gets -32001. 0: none. */
     size_t max_memory;
@@ -47,8 +47,8 @@ typedef struct fmd_serve_cfg {
      * May be NULL. The server blocks SIGTERM and SIGINT in the threads it starts, so that the
      * signal interrupts the reader's read(). */
     volatile sig_atomic_t *stop;
-    const char *hang_file;  /**< test hook: while this file exists, batch pages wait; NULL */
-    size_t cache_bytes;     /**< the result cache's bound; 0: no cache */
+    const char *hang_file; /**< test hook: while this file exists, batch pages wait; NULL */
+    size_t cache_bytes;    /**< the result cache's bound; 0: no cache */
     /** Where the trace goes (Chrome Trace Event JSON, docs/protocol.md "Tracing"); the caller
      * opens and closes it. -1: no trace. */
     int trace_fd;
@@ -63,11 +63,11 @@ typedef struct fmd_serve_cfg {
      * NULL when there is none. */
     const char *rules_text;
     size_t rules_len;
-    size_t fault_every;     /**< test hook: fmd_rpc_load_items()'s; 0 in production */
-    size_t delay_us;        /**< test hook: each batch page takes this much longer; 0 */
+    size_t fault_every;       /**< test hook: fmd_rpc_load_items()'s; 0 in production */
+    size_t delay_us;          /**< test hook: each batch page takes this much longer; 0 */
     fmd_placement *placement; /**< the engine's threads (the caller opens and closes it) */
-    int in_fd, out_fd;      /**< requests in, protocol lines out */
-    fmd_serve_warn_fn warn; /**< may be NULL */
+    int in_fd, out_fd;        /**< requests in, protocol lines out */
+    fmd_serve_warn_fn warn;   /**< may be NULL */
     fmd_serve_ready_fn ready; /**< may be NULL */
     void *userdata;
 } fmd_serve_cfg;

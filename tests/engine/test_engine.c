@@ -138,7 +138,8 @@ static void put_pages(const tree *t, size_t n)
         char rel[64], text[256];
         snprintf(rel, sizeof rel, "%s/page%02zu.md", i % 2 ? "odd" : "even", i);
         int len = snprintf(text, sizeof text, "---\ntitle: Page %zu\n---\n# Heading %zu\n\n%.*s\n",
-                           i, i, (int)(i * 7 % 120), "Some *words* and `code` repeated. "
+                           i, i, (int)(i * 7 % 120),
+                           "Some *words* and `code` repeated. "
                            "Some *words* and `code` repeated. Some *words* and `code` repeated. "
                            "Some *words* and `code` repeated.");
         tree_put(t, rel, text, (size_t)len);
@@ -214,7 +215,7 @@ static void test_engine_windows_bound_the_batch(void **state)
 }
 
 typedef struct seen {
-    size_t messages;      /* page messages asked for */
+    size_t messages; /* page messages asked for */
     char last_name[256];
     size_t progress_final; /* final progress calls */
     size_t final_done, final_total;
@@ -325,7 +326,6 @@ static void test_engine_missing_source(void **state)
     assert_string_equal(r.what, cfg.src);
     fmd_engine_result_free(&r);
 }
-
 
 /* Count the entries under @p dir (recursively) whose name starts with @p prefix. */
 static size_t count_named_rec(const char *dir, const char *prefix);
@@ -525,8 +525,10 @@ static void test_engine_rules_load(void **state)
     snprintf(path, sizeof path, "%s/rules.json", t.root);
     fmd_rules *rules = NULL;
     assert_int_equal(fmd_engine_rules_load(path, &rules, msg, sizeof msg), FMD_E_NOINPUT);
-    const char *cases[] = {"{\"a\": 1}", "[{\"pattern\": 1}]", "[{\"pattern\": \"(\", "
-                           "\"replacement\": \"x\", \"regex\": true}]", "[1,"};
+    const char *cases[] = {"{\"a\": 1}", "[{\"pattern\": 1}]",
+                           "[{\"pattern\": \"(\", "
+                           "\"replacement\": \"x\", \"regex\": true}]",
+                           "[1,"};
     const fmd_status want[] = {FMD_E_USAGE, FMD_E_USAGE, FMD_E_RULE, FMD_E_USAGE};
     const char *says[] = {"expected a JSON array", "rule 0 needs", "rule 0", ":1:"};
     for (size_t k = 0; k < 4; k++) {

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static fmd_arena *out, *scratch; /* the harness's own state, not the kernel's */
-    if (out == NULL && (fmd_arena_create(&out, 0) != FMD_OK ||
-                        fmd_arena_create(&scratch, 0) != FMD_OK))
+    if (out == NULL &&
+        (fmd_arena_create(&out, 0) != FMD_OK || fmd_arena_create(&scratch, 0) != FMD_OK))
         return 0;
     unsigned sel = size ? data[0] : 0;
     fmd_options opt;

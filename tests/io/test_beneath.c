@@ -40,7 +40,7 @@ long __wrap_syscall(long number, ...)
 #define RACE_READS 100000
 
 typedef struct fixture {
-    char top[PATH_MAX];  /* mkdtemp: holds root/ and out/ */
+    char top[PATH_MAX]; /* mkdtemp: holds root/ and out/ */
     char root[PATH_MAX];
     int rootfd;
 } fixture;
@@ -210,8 +210,8 @@ static void test_race_flipping_link(void **state)
         char *buf = NULL;
         size_t len = 0;
         bool outside = false, special = false;
-        fmd_status st = fmd_io_root_read(root, "flip/page.md", 1024, &buf, &len, &err, &outside,
-                                         &special);
+        fmd_status st =
+            fmd_io_root_read(root, "flip/page.md", 1024, &buf, &len, &err, &outside, &special);
         if (st == FMD_OK && strcmp(buf, "SECRET\n") == 0)
             leaked++;
         else if (st == FMD_OK)
@@ -226,7 +226,8 @@ static void test_race_flipping_link(void **state)
     atomic_store(&fl.stop, true);
     pthread_join(t, NULL);
     print_message("race: %ld reads inside, %ld refused as outside, %ld other, %ld leaked, "
-                  "%ld flips\n", inside, refused, other, leaked, fl.flips);
+                  "%ld flips\n",
+                  inside, refused, other, leaked, fl.flips);
     assert_int_equal(leaked, 0);
 #ifdef SYS_openat2
     assert_true(atomic_load(&openat2_refused) > 0); /* the reads took the walk */

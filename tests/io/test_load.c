@@ -65,7 +65,7 @@ static void test_load_input_limit(void **state)
     (void)state;
     char root[PATH_MAX];
     tu_mktemp(root);
-    tu_write(root, "big.md", "01234567890");  /* 11 bytes */
+    tu_write(root, "big.md", "01234567890"); /* 11 bytes */
     tu_write(root, "fits.md", "0123456789"); /* 10 bytes */
     fmd_io_batch *b = enumerate(root);
     size_t n;
@@ -360,8 +360,8 @@ static void test_load_placed_matches_unplaced(void **state)
     /* Three parts, the middle one without a thread (it is read in the second pass). */
     size_t first[4] = {0, 30, 70, N};
     int thread_part[2] = {0, 2};
-    fmd_io_placement pl = {.start = note_start, .n_parts = 3, .part_first = first,
-                           .thread_part = thread_part};
+    fmd_io_placement pl = {
+        .start = note_start, .n_parts = 3, .part_first = first, .thread_part = thread_part};
     memset(started, 0, sizeof started);
     assert_int_equal(fmd_io_load_pages_placed(b, 0, n, 0, 2, &pl, &in), FMD_OK);
     assert_int_equal(started[0], 1);

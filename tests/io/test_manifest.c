@@ -8,10 +8,9 @@
 
 #include "fmd_io.h"
 
-static const char *const manifest_keys[] = {"path",   "output",     "status", "title",
-                                            "frontmatter", "headings", "words", "links",
-                                            "images", "codeBlocks", "hash",   "bytesIn",
-                                            "bytesOut"};
+static const char *const manifest_keys[] = {
+    "path",  "output", "status",     "title", "frontmatter", "headings", "words",
+    "links", "images", "codeBlocks", "hash",  "bytesIn",     "bytesOut"};
 #define N_KEYS (sizeof manifest_keys / sizeof *manifest_keys)
 
 static fmd_slice sl(const char *s)

@@ -26,8 +26,12 @@ static const char OTHER[] = "ffffffffffffffffffffffffffffffff";
 /* The record bytes of page @p path with key character @p k and @p line. */
 static char *rec_bytes(const char *path, char k, const char *line, size_t *len)
 {
-    fmd_io_state_rec r = {.size = 10, .ino = 7, .mtime_ns = 1000, .ctime_ns = 2000,
-                          .t0_ns = 5000000000, .flags = FMD_IO_REC_FILE};
+    fmd_io_state_rec r = {.size = 10,
+                          .ino = 7,
+                          .mtime_ns = 1000,
+                          .ctime_ns = 2000,
+                          .t0_ns = 5000000000,
+                          .flags = FMD_IO_REC_FILE};
     memset(r.key, k, 32);
     r.key[32] = '\0';
     char out[256];

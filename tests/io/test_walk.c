@@ -88,9 +88,9 @@ static void test_walk_recursion_names_and_order(void **state)
 
     fmd_io_batch *b = enumerate(root, 2);
     static const char *const want[][2] = {
-        {"..md", "..html"},         {".hidden.md", ".hidden.html"},
-        {"a-b.md", "a-b.html"},     {"a/deep/er/y.md", "a/deep/er/y.html"},
-        {"a/x.md", "a/x.html"},     {"b.md", "b.html"},
+        {"..md", "..html"},       {".hidden.md", ".hidden.html"},
+        {"a-b.md", "a-b.html"},   {"a/deep/er/y.md", "a/deep/er/y.html"},
+        {"a/x.md", "a/x.html"},   {"b.md", "b.html"},
         {"z.markdown", "z.html"},
     };
     static const size_t sizes[] = {6, 6, 2, 4, 1, 2, 3};
@@ -119,8 +119,8 @@ static void test_walk_sorts_like_strcmp_across_directories(void **state)
     char root[PATH_MAX];
     tu_mktemp(root);
     /* '-' (0x2d) < '.' (0x2e) < '/' (0x2f) < '0': a per-directory sort must not put "a/" first. */
-    static const char *const names[] = {"a/z.md", "a.md", "a-1.md", "a0.md", "a.b/c.md",
-                                        "a/b/c.md", "A.md", "a!.md", "ab/a.md", "a/.md"};
+    static const char *const names[] = {"a/z.md",   "a.md", "a-1.md", "a0.md",   "a.b/c.md",
+                                        "a/b/c.md", "A.md", "a!.md",  "ab/a.md", "a/.md"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         tu_write(root, names[i], names[i]);
     fmd_io_batch *b = enumerate(root, 1);
@@ -185,7 +185,7 @@ static void test_walk_does_not_follow_links_out(void **state)
     tu_write(root, "page.md", "page");
     tu_symlink(tu_path(p1, outside, "secret.md"), root, "out.md");
     tu_symlink(outside, root, "outdir");
-    tu_symlink("../..", root, "up"); /* relative, and out */
+    tu_symlink("../..", root, "up");                        /* relative, and out */
     tu_symlink(tu_path(p1, outside, "sub"), root, "notmd"); /* a directory link, out */
 
     fmd_io_batch *b = enumerate(root, 1);
@@ -208,8 +208,8 @@ static void test_walk_breaks_directory_cycles(void **state)
     tu_mktemp(root);
     tu_write(root, "top.md", "t");
     tu_write(root, "sub/inner.md", "i");
-    tu_symlink("..", root, "sub/loop");   /* back to SRC */
-    tu_symlink(".", root, "sub/self");    /* to itself */
+    tu_symlink("..", root, "sub/loop");      /* back to SRC */
+    tu_symlink(".", root, "sub/self");       /* to itself */
     tu_symlink("../sub", root, "sub/again"); /* to itself by another path */
 
     fmd_io_batch *b = enumerate(root, 2);

@@ -130,8 +130,8 @@ static void assert_file(const char *out, const char *rel, const char *want)
 static void test_write_nested_pages_exact(void **state)
 {
     (void)state;
-    static const char *const paths[] = {"index.md", "a/b/c/deep.md", "a/one.markdown", "a/two.md",
-                                        "z/..md", "empty.md"};
+    static const char *const paths[] = {"index.md", "a/b/c/deep.md", "a/one.markdown",
+                                        "a/two.md", "z/..md",        "empty.md"};
     fixture f;
     fixture_init(&f, paths, 6);
     size_t e = page_index(&f, "empty.md");
@@ -166,8 +166,8 @@ static void test_write_nested_pages_exact(void **state)
 static void test_write_skips_pages_without_html(void **state)
 {
     (void)state;
-    static const char *const paths[] = {"fm.md", "limit.md", "ok.md", "parse.md", "coll.md",
-                                        "coll.markdown"};
+    static const char *const paths[] = {"fm.md",    "limit.md", "ok.md",
+                                        "parse.md", "coll.md",  "coll.markdown"};
     fixture f;
     fixture_init(&f, paths, 6);
     f.res[page_index(&f, "fm.md")].status = FMD_E_FRONTMATTER; /* body rendered: written */

@@ -2,7 +2,8 @@
 /* The writer pool (io/writer.c) and the ordered stream (io/stream.c): pages pushed in any order
  * from several threads are all written, the manifest comes out in index order, a file that
  * cannot be renamed into place turns its manifest line into a valid "error" line, and the byte
- * bound makes push wait instead of queueing without limit. renameat is wrapped to fail on demand. */
+ * bound makes push wait instead of queueing without limit. renameat is wrapped to fail on demand.
+ */
 #include <jansson.h>
 #include <omp.h>
 #include <pthread.h>
@@ -103,9 +104,9 @@ static char *line_for(const fixture *f, size_t i, const char *html, size_t *len)
     r.status = FMD_OK;
     r.html.ptr = html;
     r.html.len = strlen(html);
-    assert_int_equal(fmd_io_format_page_json(&b, f->pages[i].path, f->pages[i].output, &r, FMD_OK,
-                                             0, 0),
-                     FMD_OK);
+    assert_int_equal(
+        fmd_io_format_page_json(&b, f->pages[i].path, f->pages[i].output, &r, FMD_OK, 0, 0),
+        FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\n'), FMD_OK);
     char *s = malloc(b.len);
     memcpy(s, b.ptr, b.len);
@@ -135,8 +136,8 @@ static void run_pool(fixture *f, int threads, size_t max_bytes)
     /* Push from two threads, in reverse order, so the stream must restore the order. */
 #pragma omp parallel for num_threads(2) schedule(dynamic, 1) reduction(+ : pushed)
     for (int k = N - 1; k >= 0; k--) {
-        if (fmd_io_writer_push(w, (size_t)k, htmls[k], strlen(htmls[k]), lines[k], lens[k],
-                               NULL) == FMD_OK)
+        if (fmd_io_writer_push(w, (size_t)k, htmls[k], strlen(htmls[k]), lines[k], lens[k], NULL) ==
+            FMD_OK)
             pushed++;
     }
     assert_int_equal(pushed, N);
@@ -207,8 +208,8 @@ static void test_writer_failed_rename_becomes_an_error_line(void **state)
             json_t *err = json_object_get(rows[i], "error");
             assert_non_null(err);
             assert_string_equal(json_string_value(json_object_get(err, "code")), "io");
-            assert_non_null(strstr(json_string_value(json_object_get(err, "message")),
-                                   strerror(EACCES)));
+            assert_non_null(
+                strstr(json_string_value(json_object_get(err, "message")), strerror(EACCES)));
             assert_true(json_is_null(json_object_get(err, "line")));
             /* Every other field survives the rewrite. */
             assert_non_null(json_object_get(rows[i], "bytesOut"));

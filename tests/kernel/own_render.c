@@ -16,9 +16,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc) {
             i++;
-            fmd_kernel_options_set_dialect(&opt, strcmp(argv[i], "gfm") == 0
-                                                     ? FMD_DIALECT_GFM
-                                                     : FMD_DIALECT_COMMONMARK);
+            fmd_kernel_options_set_dialect(
+                &opt, strcmp(argv[i], "gfm") == 0 ? FMD_DIALECT_GFM : FMD_DIALECT_COMMONMARK);
         } else if (strcmp(argv[i], "--unsafe") == 0) {
             opt.unsafe = true;
         } else if (strcmp(argv[i], "--no-heading-ids") == 0) {

@@ -41,12 +41,13 @@ static const char *render(env *e, const char *md)
 
 /* cmark-gfm's markup, spelled out once. */
 #define REF(label, id, n)                                                                          \
-    "<sup class=\"footnote-ref\"><a href=\"#fn-" label "\" id=\"fnref-" id                       \
+    "<sup class=\"footnote-ref\"><a href=\"#fn-" label "\" id=\"fnref-" id                         \
     "\" data-footnote-ref>" n "</a></sup>"
-#define BACK(id) "<a href=\"#fnref-" id "\" class=\"footnote-backref\" data-footnote-backref "   \
-                 "aria-label=\"Back to content\">\xE2\x86\xA9</a>"
+#define BACK(id)                                                                                   \
+    "<a href=\"#fnref-" id "\" class=\"footnote-backref\" data-footnote-backref "                  \
+    "aria-label=\"Back to content\">\xE2\x86\xA9</a>"
 #define BACKN(id, k)                                                                               \
-    "<a href=\"#fnref-" id "-" k "\" class=\"footnote-backref\" data-footnote-backref "          \
+    "<a href=\"#fnref-" id "-" k "\" class=\"footnote-backref\" data-footnote-backref "            \
     "aria-label=\"Back to content\">\xE2\x86\xA9<sup class=\"footnote-ref\">" k "</sup></a>"
 #define SECTION(items)                                                                             \
     "<section class=\"footnotes\" data-footnotes>\n<ol>\n" items "</ol>\n</section>\n"
@@ -64,11 +65,10 @@ static void test_footnotes_basic(void **state)
 static void test_footnotes_multiple_refs(void **state)
 {
     env *e = *state;
-    assert_string_equal(
-        render(e, "a[^n] b[^n] c[^n]\n\n[^n]: N.\n"),
-        "<p>a" REF("n", "n", "1") " b" REF("n", "n-2", "1") " c" REF("n", "n-3", "1") "</p>\n"
-        SECTION("<li id=\"fn-n\">\n<p>N. " BACK("n") " " BACKN("n", "2") " " BACKN("n", "3")
-                "</p>\n</li>\n"));
+    assert_string_equal(render(e, "a[^n] b[^n] c[^n]\n\n[^n]: N.\n"),
+                        "<p>a" REF("n", "n", "1") " b" REF("n", "n-2", "1") " c" REF("n", "n-3", "1") "</p>\n" SECTION(
+                            "<li id=\"fn-n\">\n<p>N. " BACK("n") " " BACKN("n", "2") " " BACKN(
+                                "n", "3") "</p>\n</li>\n"));
 }
 
 static void test_footnotes_unused_definition_dropped(void **state)
@@ -99,10 +99,11 @@ static void test_footnotes_not_in_code(void **state)
     assert_string_equal(
         render(e, "`a[^x]` b[^x]\n\n```\n[^x]: in a fence\n```\n\n    [^x]: indented code\n\n"
                   "[^x]: Real.\n"),
-        "<p><code>a[^x]</code> b" REF("x", "x", "1") "</p>\n"
-        "<pre><code>[^x]: in a fence\n</code></pre>\n"
-        "<pre><code>[^x]: indented code\n</code></pre>\n" SECTION(
-            "<li id=\"fn-x\">\n<p>Real. " BACK("x") "</p>\n</li>\n"));
+        "<p><code>a[^x]</code> b" REF(
+            "x", "x", "1") "</p>\n"
+                           "<pre><code>[^x]: in a fence\n</code></pre>\n"
+                           "<pre><code>[^x]: indented code\n</code></pre>\n" SECTION(
+                               "<li id=\"fn-x\">\n<p>Real. " BACK("x") "</p>\n</li>\n"));
 }
 
 static void test_footnotes_multi_paragraph_definition(void **state)
@@ -128,30 +129,33 @@ static void test_footnotes_ordering(void **state)
     assert_string_equal(
         render(e, "b[^b] a[^a]\n\n[^a]: A, see[^c].\n\n[^b]: B.\n\n[^c]: C.\n"),
         "<p>b" REF("b", "b", "1") " a" REF("a", "a", "2") "</p>\n" SECTION(
-            "<li id=\"fn-b\">\n<p>B. " BACK("b") "</p>\n</li>\n"
-            "<li id=\"fn-a\">\n<p>A, see" REF("c", "c", "3") ". " BACK("a") "</p>\n</li>\n"
-            "<li id=\"fn-c\">\n<p>C. " BACK("c") "</p>\n</li>\n"));
+            "<li id=\"fn-b\">\n<p>B. " BACK(
+                "b") "</p>\n</li>\n"
+                     "<li id=\"fn-a\">\n<p>A, see" REF("c", "c", "3") ". " BACK(
+                         "a") "</p>\n</li>\n"
+                              "<li id=\"fn-c\">\n<p>C. " BACK("c") "</p>\n</li>\n"));
     /* A later definition referring back to an earlier one adds its back-reference. */
     assert_string_equal(
         render(e, "t[^a]\n\n[^a]: see[^b]\n[^b]: see[^a]\n"),
         "<p>t" REF("a", "a", "1") "</p>\n" SECTION(
-            "<li id=\"fn-a\">\n<p>see" REF("b", "b", "2") " " BACK("a") " " BACKN("a", "2")
-            "</p>\n</li>\n<li id=\"fn-b\">\n<p>see" REF("a", "a-2", "1") " " BACK("b")
-            "</p>\n</li>\n"));
+            "<li id=\"fn-a\">\n<p>see" REF("b", "b", "2") " " BACK("a") " " BACKN(
+                "a", "2") "</p>\n</li>\n<li id=\"fn-b\">\n<p>see" REF("a", "a-2",
+                                                                      "1") " " BACK("b") "</p>\n</"
+                                                                                         "li>\n"));
 }
 
 static void test_footnotes_labels(void **state)
 {
     env *e = *state;
     /* Case-insensitive; the ids use the definition's spelling, URL-encoded. */
-    assert_string_equal(render(e, "a[^Ab] b[^aB]\n\n[^AB]: X.\n"),
-                        "<p>a" REF("AB", "AB", "1") " b" REF("AB", "AB-2", "1") "</p>\n" SECTION(
-                            "<li id=\"fn-AB\">\n<p>X. " BACK("AB") " " BACKN("AB", "2")
-                            "</p>\n</li>\n"));
-    assert_string_equal(render(e, "a[^a&\"\xC3\xA9]\n\n[^a&\"\xC3\xA9]: X.\n"),
-                        "<p>a" REF("a&amp;%22%C3%A9", "a&amp;%22%C3%A9", "1") "</p>\n" SECTION(
-                            "<li id=\"fn-a&amp;%22%C3%A9\">\n<p>X. " BACK("a&amp;%22%C3%A9")
-                            "</p>\n</li>\n"));
+    assert_string_equal(
+        render(e, "a[^Ab] b[^aB]\n\n[^AB]: X.\n"),
+        "<p>a" REF("AB", "AB", "1") " b" REF("AB", "AB-2", "1") "</p>\n" SECTION(
+            "<li id=\"fn-AB\">\n<p>X. " BACK("AB") " " BACKN("AB", "2") "</p>\n</li>\n"));
+    assert_string_equal(
+        render(e, "a[^a&\"\xC3\xA9]\n\n[^a&\"\xC3\xA9]: X.\n"),
+        "<p>a" REF("a&amp;%22%C3%A9", "a&amp;%22%C3%A9", "1") "</p>\n" SECTION(
+            "<li id=\"fn-a&amp;%22%C3%A9\">\n<p>X. " BACK("a&amp;%22%C3%A9") "</p>\n</li>\n"));
     /* The first definition of a label wins; the second is dropped too. */
     assert_string_equal(render(e, "a[^x]\n\n[^x]: first\n[^x]: second\n"),
                         "<p>a" REF("x", "x", "1") "</p>\n" SECTION(
@@ -201,11 +205,22 @@ static void test_footnotes_refdefs_budget(void **state)
 static void test_footnotes_in_spans_and_alt(void **state)
 {
     env *e = *state;
-    assert_string_equal(render(e, "*a[^1]* [l[^1]](/u) ![i[^1]](/p.png)\n\n[^1]: X.\n"),
-                        "<p><em>a" REF("1", "1", "1") "</em> <a href=\"/u\">l" REF("1", "1-2", "1")
-                        "</a> <img src=\"/p.png\" alt=\"i\" /></p>\n" SECTION(
-                            "<li id=\"fn-1\">\n<p>X. " BACK("1") " " BACKN("1", "2")
-                            "</p>\n</li>\n"));
+    assert_string_equal(
+        render(e, "*a[^1]* [l[^1]](/u) ![i[^1]](/p.png)\n\n[^1]: X.\n"),
+        "<p><em>a" REF("1", "1", "1") "</em> <a href=\"/u\">l" REF(
+            "1", "1-2", "1") "</a> <img "
+                             "src=\"/"
+                             "p.png\" "
+                             "alt=\"i\" "
+                             "/></"
+                             "p>\n" SECTION("<li "
+                                            "id=\"fn-"
+                                            "1\">\n<p>"
+                                            "X. " BACK("1") " " BACKN("1", "2") "<"
+                                                                                "/"
+                                                                                "p"
+                                                                                ">"
+                                                                                "\n</li>\n"));
     /* In a heading, the number is not part of the heading's text. */
     render(e, "# Title[^1]\n\n[^1]: X.\n");
     assert_int_equal(e->meta.n_headings, 1);
@@ -233,16 +248,17 @@ static void test_footnotes_labels_as_written(void **state)
 {
     env *e = *state;
     /* The label is matched as written in the source, backslash included, as cmark-gfm does. */
-    assert_string_equal(render(e, "a[^x\\*y] b[^\\\\]\n\n[^x\\*y]: X.\n[^\\\\]: B.\n"),
-                        "<p>a" REF("x%5C*y", "x%5C*y", "1") " b" REF("%5C%5C", "%5C%5C", "2")
-                        "</p>\n" SECTION("<li id=\"fn-x%5C*y\">\n<p>X. " BACK("x%5C*y")
-                                         "</p>\n</li>\n<li id=\"fn-%5C%5C\">\n<p>B. "
-                                         BACK("%5C%5C") "</p>\n</li>\n"));
+    assert_string_equal(
+        render(e, "a[^x\\*y] b[^\\\\]\n\n[^x\\*y]: X.\n[^\\\\]: B.\n"),
+        "<p>a" REF("x%5C*y", "x%5C*y", "1") " b" REF("%5C%5C", "%5C%5C", "2") "</p>\n" SECTION(
+            "<li id=\"fn-x%5C*y\">\n<p>X. " BACK(
+                "x%5C*y") "</p>\n</li>\n<li id=\"fn-%5C%5C\">\n<p>B. " BACK("%5C%5C") "</p>\n</"
+                                                                                      "li>\n"));
     /* An entity in the label stays as written too (cmark-gfm 0.29.0.gfm.6's markup). */
-    assert_string_equal(render(e, "a[^x\\*y&amp;] \\\"q\n\n[^x\\*y&amp;]: X.\n"),
-                        "<p>a" REF("x%5C*y&amp;amp;", "x%5C*y&amp;amp;", "1") " &quot;q</p>\n"
-                        SECTION("<li id=\"fn-x%5C*y&amp;amp;\">\n<p>X. " BACK("x%5C*y&amp;amp;")
-                                "</p>\n</li>\n"));
+    assert_string_equal(
+        render(e, "a[^x\\*y&amp;] \\\"q\n\n[^x\\*y&amp;]: X.\n"),
+        "<p>a" REF("x%5C*y&amp;amp;", "x%5C*y&amp;amp;", "1") " &quot;q</p>\n" SECTION(
+            "<li id=\"fn-x%5C*y&amp;amp;\">\n<p>X. " BACK("x%5C*y&amp;amp;") "</p>\n</li>\n"));
 }
 
 static void test_footnotes_extract(void **state)
@@ -258,8 +274,7 @@ static void test_footnotes_extract(void **state)
     assert_int_equal(fn.n, 0);
 
     const char *md = "para\n\n[^a]: A\n    more\n\n~~~\n[^b]: fenced\n~~~\n[^C]:\tC\n";
-    assert_int_equal(fmd__kernel_footnotes_extract(md, strlen(md), e->scratch, &fn, &rest),
-                     FMD_OK);
+    assert_int_equal(fmd__kernel_footnotes_extract(md, strlen(md), e->scratch, &fn, &rest), FMD_OK);
     assert_int_equal(fn.n, 2);
     const char *want_rest = "para\n\n\n~~~\n[^b]: fenced\n~~~\n";
     assert_int_equal(rest.len, strlen(want_rest));
@@ -307,7 +322,8 @@ static void test_footnotes_with_smart(void **state)
 {
     env *e = *state;
     assert_string_equal(render_ext(e, "\"a\"[^1]\n\n[^1]: it's -- \"q\"\n", FMD_EXT_SMART, 1 << 20),
-                        "<p>\xE2\x80\x9C" "a\xE2\x80\x9D" REF("1", "1", "1") "</p>\n" SECTION(
+                        "<p>\xE2\x80\x9C"
+                        "a\xE2\x80\x9D" REF("1", "1", "1") "</p>\n" SECTION(
                             "<li id=\"fn-1\">\n<p>it\xE2\x80\x99s \xE2\x80\x93 \xE2\x80\x9Cq"
                             "\xE2\x80\x9D " BACK("1") "</p>\n</li>\n"));
 }

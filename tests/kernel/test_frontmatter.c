@@ -66,8 +66,8 @@ static fmd__frontmatter check_json(void **state, const char *yaml, const char *j
 }
 
 /* Parse @p page, expect a front matter error whose message contains @p msg, at line:col. */
-static fmd__frontmatter check_error(void **state, const char *page, const char *msg,
-                                    unsigned line, unsigned col)
+static fmd__frontmatter check_error(void **state, const char *page, const char *msg, unsigned line,
+                                    unsigned col)
 {
     fmd__frontmatter fm = parse(state, page);
     assert_true(fm.present);
@@ -118,11 +118,11 @@ static void test_frontmatter_absent(void **state)
 {
     static const char *const pages[] = {
         "# Title\n\n---\ntitle: x\n---\n", /* a thematic break later on */
-        "\n---\ntitle: x\n---\n",         /* not on the first line */
+        "\n---\ntitle: x\n---\n",          /* not on the first line */
         " ---\ntitle: x\n---\n",
         "----\ntitle: x\n---\n",
         "--- x\ntitle: x\n---\n",
-        "---",                           /* a page that is only a thematic break */
+        "---", /* a page that is only a thematic break */
         "--",
         "",
     };
@@ -326,7 +326,9 @@ static void test_frontmatter_single_quoted_escapes(void **state)
     } cases[] = {
         {"'it''s'", "\"it's\""},
         {"''''''''''''", "\"'''''\""},
-        {"'" "''''''''''''''''''''''''''''''''''''''''" "'", /* 20 in a row */
+        {"'"
+         "''''''''''''''''''''''''''''''''''''''''"
+         "'", /* 20 in a row */
          "\"''''''''''''''''''''\""},
         {"'a''  \n  b'", "\"a' b\""},
         {"'a''\n\n  b'", "\"a'\\nb\""},
@@ -390,8 +392,7 @@ static void test_frontmatter_title_rules(void **state)
         assert_int_equal(fm.st, FMD_OK);
         if (cases[i].title == NULL) {
             if (fm.title.ptr != NULL)
-                fail_msg("case %zu: unexpected title \"%.*s\"", i, (int)fm.title.len,
-                         fm.title.ptr);
+                fail_msg("case %zu: unexpected title \"%.*s\"", i, (int)fm.title.len, fm.title.ptr);
         } else {
             assert_slice(fm.title, cases[i].title);
         }
@@ -461,8 +462,8 @@ static void test_frontmatter_many_keys_linear(void **state)
 static void test_frontmatter_top_level_not_mapping(void **state)
 {
     check_error(state, "---\n- a\n- b\n---\n", "front matter must be a mapping", 2, 1);
-    check_error(state, "---\n# comment\n\n  just text\n---\n", "front matter must be a mapping",
-                4, 3);
+    check_error(state, "---\n# comment\n\n  just text\n---\n", "front matter must be a mapping", 4,
+                3);
     check_error(state, "---\n[1, 2]\n---\n", "front matter must be a mapping", 2, 1);
 }
 
@@ -604,8 +605,9 @@ static void test_frontmatter_billion_laughs(void **state)
     /* 9 levels of 10 aliases each: 10^9 strings if expanded. */
     char yaml[2048];
     size_t n = 0;
-    n += (size_t)snprintf(yaml + n, sizeof yaml - n, "---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\","
-                                                     "\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    n += (size_t)snprintf(yaml + n, sizeof yaml - n,
+                          "---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\","
+                          "\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for (char c = 'b'; c <= 'i'; c++) {
         char p = (char)(c - 1);
         n += (size_t)snprintf(yaml + n, sizeof yaml - n,

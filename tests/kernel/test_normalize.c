@@ -160,7 +160,7 @@ static void test_normalize_surrogates(void **state)
 {
     fmd__norm_report rep = CHECK("\xED\xA0\x80", FFFD FFFD FFFD); /* U+D800 */
     assert_int_equal(rep.invalid_utf8, 3);
-    CHECK("\xED\xBF\xBF", FFFD FFFD FFFD); /* U+DFFF */
+    CHECK("\xED\xBF\xBF", FFFD FFFD FFFD);                            /* U+DFFF */
     CHECK("\xED\xA0\x80\xED\xB0\x80", FFFD FFFD FFFD FFFD FFFD FFFD); /* a CESU-8 pair */
 }
 
@@ -178,7 +178,9 @@ static void test_normalize_truncated(void **state)
     CHECK("\xE2\x82x", FFFD "x");
     CHECK("\xC3", FFFD);
     CHECK("\xC3 ", FFFD " ");
-    CHECK("\xF0\x9F\x98" "a", FFFD "a");
+    CHECK("\xF0\x9F\x98"
+          "a",
+          FFFD "a");
     CHECK("\xF0\x9F", FFFD);
     CHECK("\xF0\x9F\x98\xE2\x82\xAC", FFFD "\xE2\x82\xAC");
     /* Unicode 15, Table 3-8. */
@@ -263,9 +265,28 @@ static size_t reference(const unsigned char *p, size_t n, unsigned char *out)
 static void test_normalize_matches_reference(void **state)
 {
     static const char *const pieces[] = {
-        "a", "b c", "0123456789abcdef", "\n", "\r", "\r\n", "\0", "\xC3\xA9", "\xE2\x82\xAC",
-        "\xF0\x9F\x98\x80", "\x80", "\xBF", "\xC0", "\xC3", "\xE0\x80", "\xE2\x82", "\xED\xA0",
-        "\xF0\x9F", "\xF0\x9F\x98", "\xF4\x90", "\xFF", "\xEF\xBB\xBF",
+        "a",
+        "b c",
+        "0123456789abcdef",
+        "\n",
+        "\r",
+        "\r\n",
+        "\0",
+        "\xC3\xA9",
+        "\xE2\x82\xAC",
+        "\xF0\x9F\x98\x80",
+        "\x80",
+        "\xBF",
+        "\xC0",
+        "\xC3",
+        "\xE0\x80",
+        "\xE2\x82",
+        "\xED\xA0",
+        "\xF0\x9F",
+        "\xF0\x9F\x98",
+        "\xF4\x90",
+        "\xFF",
+        "\xEF\xBB\xBF",
     };
     enum { N_PIECES = sizeof pieces / sizeof pieces[0] };
     unsigned char in[512], want[2048];

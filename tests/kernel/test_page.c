@@ -105,8 +105,8 @@ static void test_page_title_from_path(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fmd_slice t;
-        assert_int_equal(
-            fmd_kernel_title_from_path(cases[i][0], strlen(cases[i][0]), e->out, &t), FMD_OK);
+        assert_int_equal(fmd_kernel_title_from_path(cases[i][0], strlen(cases[i][0]), e->out, &t),
+                         FMD_OK);
         if (t.len != strlen(cases[i][1]) || memcmp(t.ptr, cases[i][1], t.len) != 0)
             fail_msg("%s: got '%.*s', want '%s'", cases[i][0], (int)t.len, t.ptr, cases[i][1]);
     }
@@ -261,8 +261,8 @@ static void make_corpus(corpus *c)
     assert_non_null(c->base);
     for (int i = 0; i < N_PAGES; i++) {
         size_t start = len;
-        len += (size_t)snprintf(c->base + len, cap - len, "---\ntitle: Page %d\n---\n# H %d\n\n",
-                                i, i % 7);
+        len += (size_t)snprintf(c->base + len, cap - len, "---\ntitle: Page %d\n---\n# H %d\n\n", i,
+                                i % 7);
         int paras = (i * 37) % 50;
         for (int p = 0; p < paras; p++)
             len += (size_t)snprintf(c->base + len, cap - len,
@@ -279,11 +279,10 @@ static char *flatten(const fmd_result *r)
 {
     size_t cap = r->html.len + 4096;
     char *s = malloc(cap);
-    int n = snprintf(s, cap, "%d|%zu|%zu|%zu|%zu|%zu|%llx|%.*s|%.*s|", r->status, r->words,
-                     r->links, r->images, r->code_blocks, r->n_headings,
-                     (unsigned long long)r->hash, (int)r->title.len,
-                     r->title.ptr ? r->title.ptr : "", (int)r->html.len,
-                     r->html.ptr ? r->html.ptr : "");
+    int n = snprintf(
+        s, cap, "%d|%zu|%zu|%zu|%zu|%zu|%llx|%.*s|%.*s|", r->status, r->words, r->links, r->images,
+        r->code_blocks, r->n_headings, (unsigned long long)r->hash, (int)r->title.len,
+        r->title.ptr ? r->title.ptr : "", (int)r->html.len, r->html.ptr ? r->html.ptr : "");
     assert_true(n > 0 && (size_t)n < cap);
     return s;
 }
@@ -297,8 +296,13 @@ static void run_and_flatten(corpus *c, int threads, fmd_schedule sched, char **f
     fmd_kernel_options_init(&opt);
     fmd_result *res = calloc(N_PAGES, sizeof *res);
     fmd_thread_stats *stats = calloc((size_t)threads, sizeof *stats);
-    fmd_batch_run run = {.base = c->base, .pages = c->refs, .n = N_PAGES, .opt = &opt,
-                         .results = res, .stats = stats, .schedule = sched};
+    fmd_batch_run run = {.base = c->base,
+                         .pages = c->refs,
+                         .n = N_PAGES,
+                         .opt = &opt,
+                         .results = res,
+                         .stats = stats,
+                         .schedule = sched};
     assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
     size_t pages = 0;
     for (int t = 0; t < threads; t++)
@@ -372,8 +376,13 @@ static void test_batch_sink_release_and_cancel(void **state)
     fmd_kernel_batch *b = NULL;
     assert_int_equal(fmd_kernel_batch_create(&b, 2), FMD_OK);
 
-    fmd_batch_run run = {.base = c.base, .pages = c.refs, .n = N_PAGES, .opt = &opt,
-                         .results = res, .sink = &sink, .cancel = &cancel};
+    fmd_batch_run run = {.base = c.base,
+                         .pages = c.refs,
+                         .n = N_PAGES,
+                         .opt = &opt,
+                         .results = res,
+                         .sink = &sink,
+                         .cancel = &cancel};
     assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
     for (int i = 0; i < N_PAGES; i++) {
         assert_int_equal(s->calls[i], 1);
@@ -421,8 +430,13 @@ static void test_batch_parts_with_stealing(void **state)
     int thread_part[2] = {0, 1};
     fmd_kernel_batch *b = NULL;
     assert_int_equal(fmd_kernel_batch_create(&b, 2), FMD_OK);
-    fmd_batch_run run = {.base = c.base, .pages = c.refs, .n = N_PAGES, .opt = &opt,
-                         .results = res, .n_parts = 2, .part_first = first,
+    fmd_batch_run run = {.base = c.base,
+                         .pages = c.refs,
+                         .n = N_PAGES,
+                         .opt = &opt,
+                         .results = res,
+                         .n_parts = 2,
+                         .part_first = first,
                          .thread_part = thread_part};
     assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
     for (int i = 0; i < N_PAGES; i++) {

@@ -28,8 +28,7 @@ static const char *render(env *e, const char *md, bool gfm, bool footnotes)
     o.heading_ids = false;
     fmd_buf b;
     fmd_buf_init(&b, e->out);
-    e->st = fmd__kernel_render_html(md, strlen(md), &o, (size_t)16 << 20, &b, e->scratch,
-                                    &e->meta);
+    e->st = fmd__kernel_render_html(md, strlen(md), &o, (size_t)16 << 20, &b, e->scratch, &e->meta);
     assert_int_equal(e->st, FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     return b.ptr;

@@ -49,17 +49,20 @@ static const char *render(env *e, const char *md, unsigned flags)
 static void test_render_commonmark_blocks(void **state)
 {
     env *e = *state;
-    assert_string_equal(render(e, "# Title\n\nSome *em* and **strong** and `code`.\n", 0),
-                        "<h1>Title</h1>\n"
-                        "<p>Some <em>em</em> and <strong>strong</strong> and <code>code</code>.</p>\n");
+    assert_string_equal(
+        render(e, "# Title\n\nSome *em* and **strong** and `code`.\n", 0),
+        "<h1>Title</h1>\n"
+        "<p>Some <em>em</em> and <strong>strong</strong> and <code>code</code>.</p>\n");
     assert_string_equal(render(e, "a  \nb\nc\n\n---\n", 0), "<p>a<br />\nb\nc</p>\n<hr />\n");
     assert_string_equal(render(e, "> quote\n", 0), "<blockquote>\n<p>quote</p>\n</blockquote>\n");
-    assert_string_equal(render(e, "3. x\n4. y\n", 0), "<ol start=\"3\">\n<li>x</li>\n<li>y</li>\n</ol>\n");
+    assert_string_equal(render(e, "3. x\n4. y\n", 0),
+                        "<ol start=\"3\">\n<li>x</li>\n<li>y</li>\n</ol>\n");
     assert_string_equal(render(e, "- a\n\n- b\n", 0),
                         "<ul>\n<li>\n<p>a</p>\n</li>\n<li>\n<p>b</p>\n</li>\n</ul>\n");
     assert_string_equal(render(e, "- a\n  - b\n", 0),
                         "<ul>\n<li>a\n<ul>\n<li>b</li>\n</ul>\n</li>\n</ul>\n");
-    assert_string_equal(render(e, "    code <x>\n", 0), "<pre><code>code &lt;x&gt;\n</code></pre>\n");
+    assert_string_equal(render(e, "    code <x>\n", 0),
+                        "<pre><code>code &lt;x&gt;\n</code></pre>\n");
     assert_string_equal(render(e, "![alt](/i.png \"T\")\n", 0),
                         "<p><img src=\"/i.png\" alt=\"alt\" title=\"T\" /></p>\n");
 }
@@ -75,8 +78,9 @@ static void test_render_escapes_text(void **state)
 static void test_render_entities_decoded(void **state)
 {
     env *e = *state;
-    assert_string_equal(render(e, "&ouml; &#x61;&#98; &#0; &ngE; &madeup; &amp;\n", 0),
-                        "<p>\xC3\xB6 ab \xEF\xBF\xBD \xE2\x89\xA7\xCC\xB8 &amp;madeup; &amp;</p>\n");
+    assert_string_equal(
+        render(e, "&ouml; &#x61;&#98; &#0; &ngE; &madeup; &amp;\n", 0),
+        "<p>\xC3\xB6 ab \xEF\xBF\xBD \xE2\x89\xA7\xCC\xB8 &amp;madeup; &amp;</p>\n");
     assert_string_equal(render(e, "&lt;script&gt;\n", 0), "<p>&lt;script&gt;</p>\n");
 }
 
@@ -86,7 +90,8 @@ static void test_render_nul_becomes_replacement(void **state)
     const char md[] = "a\0b\n";
     const char *html = render_limit(e, md, sizeof md - 1, 0, 1 << 20);
     assert_int_equal(e->st, FMD_OK);
-    assert_string_equal(html, "<p>a\xEF\xBF\xBD" "b</p>\n");
+    assert_string_equal(html, "<p>a\xEF\xBF\xBD"
+                              "b</p>\n");
 }
 
 static void test_render_no_final_newline(void **state)
@@ -152,8 +157,9 @@ static void test_render_safe_omits_raw_html(void **state)
     env *e = *state;
     const char *md = "<div onclick=\"x()\">\nblock\n</div>\n\na <b>bold</b> <!-- c --> d\n";
     assert_string_equal(render(e, md, GFM), "<p>a bold  d</p>\n");
-    assert_string_equal(render(e, md, GFM | UNSAFE),
-                        "<div onclick=\"x()\">\nblock\n</div>\n<p>a <b>bold</b> <!-- c --> d</p>\n");
+    assert_string_equal(
+        render(e, md, GFM | UNSAFE),
+        "<div onclick=\"x()\">\nblock\n</div>\n<p>a <b>bold</b> <!-- c --> d</p>\n");
     assert_string_equal(render(e, "<script>alert(1)</script>\n", GFM), "");
 }
 
@@ -187,8 +193,10 @@ static void test_render_safe_drops_javascript_urls(void **state)
 static void test_render_safe_keeps_ordinary_urls(void **state)
 {
     env *e = *state;
-    assert_string_equal(render(e, "[a](https://x.org) [b](mailto:q@x.org) [c](javascript.html) "
-                                  "[d](/javascript:x) [e](#top) [f](datafile:x)\n", GFM),
+    assert_string_equal(render(e,
+                               "[a](https://x.org) [b](mailto:q@x.org) [c](javascript.html) "
+                               "[d](/javascript:x) [e](#top) [f](datafile:x)\n",
+                               GFM),
                         "<p><a href=\"https://x.org\">a</a> <a href=\"mailto:q@x.org\">b</a> "
                         "<a href=\"javascript.html\">c</a> <a href=\"/javascript:x\">d</a> "
                         "<a href=\"#top\">e</a> <a href=\"datafile:x\">f</a></p>\n");
@@ -201,10 +209,10 @@ static void test_render_safe_data_images(void **state)
                         "<p><img src=\"data:image/png;base64,AAAA\" alt=\"i\" /></p>\n");
     assert_string_equal(render(e, "![i](DATA:Image/GIF;base64,AA)\n", GFM),
                         "<p><img src=\"DATA:Image/GIF;base64,AA\" alt=\"i\" /></p>\n");
-    assert_string_equal(render(e, "![i](data:text/html,x) ![j](javascript:x) ![k](data:imagex)\n",
-                               GFM),
-                        "<p><img src=\"\" alt=\"i\" /> <img src=\"\" alt=\"j\" /> "
-                        "<img src=\"\" alt=\"k\" /></p>\n");
+    assert_string_equal(
+        render(e, "![i](data:text/html,x) ![j](javascript:x) ![k](data:imagex)\n", GFM),
+        "<p><img src=\"\" alt=\"i\" /> <img src=\"\" alt=\"j\" /> "
+        "<img src=\"\" alt=\"k\" /></p>\n");
 }
 
 static void test_render_image_alt_is_plain_text(void **state)
@@ -215,8 +223,9 @@ static void test_render_image_alt_is_plain_text(void **state)
                        "em l n &amp;\" title=\"T\" /></p>\n";
     assert_string_equal(render(e, md, GFM), want);
     assert_string_equal(render(e, md, GFM | UNSAFE), want);
-    assert_string_equal(render(e, "![\"><script>x</script>](u)\n", GFM | UNSAFE),
-                        "<p><img src=\"u\" alt=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\" /></p>\n");
+    assert_string_equal(
+        render(e, "![\"><script>x</script>](u)\n", GFM | UNSAFE),
+        "<p><img src=\"u\" alt=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\" /></p>\n");
     assert_string_equal(render(e, "![a\nb](u)\n", 0), "<p><img src=\"u\" alt=\"a b\" /></p>\n");
 }
 
@@ -239,8 +248,9 @@ static void test_render_heading_ids(void **state)
     assert_string_equal(render(e, "# Ünïcödé Ωmega\n", GFM | IDS),
                         "<h1 id=\"ünïcödé-ωmega\">Ünïcödé Ωmega</h1>\n");
     /* raw HTML and image alt text are not part of the heading's text */
-    assert_string_equal(render(e, "# <em>x</em> ![logo](l.png) Name\n", GFM | UNSAFE | IDS),
-                        "<h1 id=\"x--name\"><em>x</em> <img src=\"l.png\" alt=\"logo\" /> Name</h1>\n");
+    assert_string_equal(
+        render(e, "# <em>x</em> ![logo](l.png) Name\n", GFM | UNSAFE | IDS),
+        "<h1 id=\"x--name\"><em>x</em> <img src=\"l.png\" alt=\"logo\" /> Name</h1>\n");
 }
 
 static void test_render_heading_ids_off(void **state)
@@ -291,14 +301,13 @@ static void test_render_gfm_tasklist(void **state)
         "checked disabled /></li>\n"
         "<li>plain</li>\n"
         "</ul>\n");
-    assert_string_equal(
-        render(e, "1. [ ] a\n\n2. [x] b\n", GFM),
-        "<ol>\n"
-        "<li class=\"task-list-item\">\n<p><input type=\"checkbox\" "
-        "class=\"task-list-item-checkbox\" disabled /> a</p>\n</li>\n"
-        "<li class=\"task-list-item\">\n<p><input type=\"checkbox\" "
-        "class=\"task-list-item-checkbox\" checked disabled /> b</p>\n</li>\n"
-        "</ol>\n");
+    assert_string_equal(render(e, "1. [ ] a\n\n2. [x] b\n", GFM),
+                        "<ol>\n"
+                        "<li class=\"task-list-item\">\n<p><input type=\"checkbox\" "
+                        "class=\"task-list-item-checkbox\" disabled /> a</p>\n</li>\n"
+                        "<li class=\"task-list-item\">\n<p><input type=\"checkbox\" "
+                        "class=\"task-list-item-checkbox\" checked disabled /> b</p>\n</li>\n"
+                        "</ol>\n");
 }
 
 static void test_render_gfm_autolinks(void **state)

@@ -62,9 +62,9 @@ static const char *apply(env *e, const fmd_rules *r, const char *text)
 {
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
-                                   &failed, NULL),
-                     FMD_OK);
+    assert_int_equal(
+        fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out, &failed, NULL),
+        FMD_OK);
     char *s = fmd_arena_alloc(e->arena, out.len + 1);
     assert_non_null(s);
     memcpy(s, out.ptr, out.len);
@@ -104,9 +104,8 @@ static void test_rules_literal(void **state)
     /* No match: the input comes back, not a copy. */
     const char *text = "nothing here";
     fmd_slice out;
-    assert_int_equal(fmd__kernel_rules_apply(r, text, strlen(text), 100, 0, e->arena, &out,
-                                   NULL, NULL),
-                     FMD_OK);
+    assert_int_equal(
+        fmd__kernel_rules_apply(r, text, strlen(text), 100, 0, e->arena, &out, NULL, NULL), FMD_OK);
     assert_ptr_equal(out.ptr, text);
     assert_int_equal(fmd_kernel_rules_count(r), 1);
     fmd_kernel_rules_free(r);
@@ -193,21 +192,19 @@ static void test_rules_output_limit(void **state)
     fmd_rules *r = compile(lits, 1);
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
-                                   &failed, NULL),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out, &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 0);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
-                                   NULL, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out, NULL, NULL),
+                     FMD_OK);
     fmd_kernel_rules_free(r);
     fmd_rule_spec res[] = {lit("z", "y"), re("a", "aaaa")};
     r = compile(res, 2);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out,
-                                   &failed, NULL),
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out, &failed, NULL),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(failed, 1);
-    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out,
-                                   NULL, NULL), FMD_OK);
+    assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out, NULL, NULL),
+                     FMD_OK);
     assert_int_equal(out.len, 20);
     fmd_kernel_rules_free(r);
 }
@@ -263,8 +260,8 @@ static void test_rules_match_error(void **state)
     text[sizeof text - 1] = '\0';
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    fmd_status st = fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out,
-                                   &failed, NULL);
+    fmd_status st =
+        fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out, &failed, NULL);
     assert_int_equal(st, FMD_E_RULE);
     assert_int_equal(failed, 1);
     fmd_kernel_rules_free(r);
@@ -301,8 +298,8 @@ static void test_rules_redos_is_bounded(void **state)
         fmd_buf why;
         fmd_buf_init(&why, e->arena);
         double t0 = omp_get_wtime();
-        fmd_status st = fmd__kernel_rules_apply(r, page, len, 1 << 24, 0, e->arena, &out, &failed,
-                                                &why);
+        fmd_status st =
+            fmd__kernel_rules_apply(r, page, len, 1 << 24, 0, e->arena, &out, &failed, &why);
         double s = omp_get_wtime() - t0;
         assert_int_equal(st, FMD_E_RULE);
         assert_int_equal(failed, 1);
@@ -352,9 +349,9 @@ static void test_rules_limits_leave_ordinary_rules_alone(void **state)
     fmd_rules *r = compile(specs, 3);
     fmd_slice out;
     size_t failed = SIZE_MAX;
-    assert_int_equal(fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out,
-                                             &failed, NULL),
-                     FMD_OK);
+    assert_int_equal(
+        fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out, &failed, NULL),
+        FMD_OK);
     assert_true(out.len > 0);
     static const char want[] = "L0 mails <example:bob0> today.\nLine 1 mails <example:bob1>";
     assert_true(out.len > sizeof want);
@@ -379,8 +376,8 @@ static void test_rules_deadline(void **state)
     fmd_buf why;
     fmd_buf_init(&why, e->arena);
     double t0 = omp_get_wtime();
-    fmd_status st = fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 1, e->arena, &out,
-                                            &failed, &why);
+    fmd_status st =
+        fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 1, e->arena, &out, &failed, &why);
     double s = omp_get_wtime() - t0;
     assert_int_equal(st, FMD_E_DEADLINE);
     assert_int_equal(failed, 1);
@@ -390,9 +387,9 @@ static void test_rules_deadline(void **state)
     assert_non_null(strstr(msg, "custom rule 1 passed the page deadline of 1 ms"));
     fmd_arena_reset(e->arena);
     /* Without a deadline the same work completes. */
-    assert_int_equal(fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out,
-                                             &failed, NULL),
-                     FMD_OK);
+    assert_int_equal(
+        fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 0, e->arena, &out, &failed, NULL),
+        FMD_OK);
     assert_int_equal(out.len, 2 * n);
     /* Through the page: code deadline. */
     fmd_arena_reset(e->arena);
@@ -403,8 +400,7 @@ static void test_rules_deadline(void **state)
     fmd_arena *scratch;
     assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
     fmd_result res;
-    assert_int_equal(fmd_kernel_render_page(page, n, &o, e->arena, scratch, &res),
-                     FMD_E_DEADLINE);
+    assert_int_equal(fmd_kernel_render_page(page, n, &o, e->arena, scratch, &res), FMD_E_DEADLINE);
     assert_true(res.err_message.len > 0);
     fmd_arena_destroy(scratch);
     fmd_kernel_rules_free(r);
@@ -418,8 +414,7 @@ static fmd_status apply_all(const fmd_rules *r, const char *const *pages, size_t
     for (size_t i = 0; i < n; i++) {
         fmd_slice s;
         fmd_status st =
-            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, 0, a, &s,
-                                   NULL, NULL);
+            fmd__kernel_rules_apply(r, pages[i], strlen(pages[i]), 1 << 20, 0, a, &s, NULL, NULL);
         if (st != FMD_OK)
             return st;
         out[i] = malloc(s.len + 1);
@@ -438,8 +433,8 @@ static void test_rules_two_threads(void **state)
     /* One compiled set, read by two threads at once on different pages (the JIT code and the
      * pattern are shared; match data is per call). Results are compared with a serial run after
      * the region: no assert inside it. */
-    fmd_rule_spec specs[] = {re("(?i)HELLO", "bye"), re("(\\w+)@(\\w+)", "$2:$1"),
-                             lit("--", "-"), re("x*", ".")};
+    fmd_rule_spec specs[] = {re("(?i)HELLO", "bye"), re("(\\w+)@(\\w+)", "$2:$1"), lit("--", "-"),
+                             re("x*", ".")};
     fmd_rules *r = compile(specs, 4);
     enum { PAGES = 64, ROUNDS = 20 };
     static char bufs[PAGES][256];

@@ -141,7 +141,10 @@ static void test_slug_invalid_utf8_is_kept(void **state)
 {
     (void)state;
     /* The renderer only sees valid UTF-8; stray bytes must still not be lost or crash. */
-    check_slug("a\xFF" "b\xC3", "a\xFF" "b\xC3");
+    check_slug("a\xFF"
+               "b\xC3",
+               "a\xFF"
+               "b\xC3");
 }
 
 int main(void)

@@ -113,8 +113,7 @@ static void test_smart_dashes(void **state)
     assert_string_equal(render(e, "a - b -- c --- d ---- e ----- f ------ g -------\n"),
                         "<p>a - b " NDASH " c " MDASH " d " NDASH NDASH " e " MDASH NDASH
                         " f " MDASH MDASH " g " MDASH NDASH NDASH "</p>\n");
-    assert_string_equal(render(e, "1--2 a\\-\\-b \\---\n"),
-                        "<p>1" NDASH "2 a--b -" NDASH "</p>\n");
+    assert_string_equal(render(e, "1--2 a\\-\\-b \\---\n"), "<p>1" NDASH "2 a--b -" NDASH "</p>\n");
     size_t em, en;
     fmd__kernel_smart_dashes(7, &em, &en);
     assert_true(em == 1 && en == 2);
@@ -143,8 +142,9 @@ static void test_smart_never_in_code(void **state)
 static void test_smart_never_in_raw_html(void **state)
 {
     env *e = *state;
-    assert_string_equal(render_flags(e, "<span title=\"a--b\">x -- \"y\"</span>\n\n"
-                                        "<div class=\"it's\">\n'z' -- ...\n</div>\n",
+    assert_string_equal(render_flags(e,
+                                     "<span title=\"a--b\">x -- \"y\"</span>\n\n"
+                                     "<div class=\"it's\">\n'z' -- ...\n</div>\n",
                                      SMART | UNSAFE),
                         "<p><span title=\"a--b\">x " NDASH " " LDQ "y" RDQ "</span></p>\n"
                         "<div class=\"it's\">\n'z' -- ...\n</div>\n");
@@ -192,7 +192,8 @@ static void test_smart_classes(void **state)
     assert_true(fmd__kernel_smart_is_space(0xA0));
     assert_true(fmd__kernel_smart_is_space('\n'));
     assert_false(fmd__kernel_smart_is_space('x'));
-    const char *s = "a\xC3\xA9" "b";
+    const char *s = "a\xC3\xA9"
+                    "b";
     assert_int_equal(fmd__kernel_utf8_before(s, s + 3), 0xE9);
     assert_int_equal(fmd__kernel_utf8_before(s, s), '\n');
     assert_int_equal(fmd__kernel_utf8_at(s + 1, s + 4), 0xE9);

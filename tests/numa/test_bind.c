@@ -32,8 +32,8 @@ int __wrap_hwloc_set_area_membind(hwloc_topology_t topo, const void *addr, size_
                                   int flags);
 
 /* Set before a test, read by the mocks (from several threads: read-only while they run). */
-static int bind_errno;            /* 0: set_cpubind succeeds; else it fails with this errno */
-static const char *process_set;   /* what get_cpubind answers; NULL: it fails with ENOSYS */
+static int bind_errno;          /* 0: set_cpubind succeeds; else it fails with this errno */
+static const char *process_set; /* what get_cpubind answers; NULL: it fails with ENOSYS */
 static int membind_errno;
 
 /* Written by the mocks: per OpenMP thread, so the region needs no lock. */

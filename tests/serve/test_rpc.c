@@ -22,7 +22,8 @@ static void test_rpc_reader_lines(void **state)
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     /* Written before reading: the pipe holds it all. Lines of every kind, one too long. */
-    const char *input = "first\nsecond\r\n\n" "0123456789abcdefXYZ\nafter\nlast";
+    const char *input = "first\nsecond\r\n\n"
+                        "0123456789abcdefXYZ\nafter\nlast";
     assert_int_equal(write(fds[1], input, strlen(input)), (ssize_t)strlen(input));
     close(fds[1]);
     fmd_rpc_reader *r = NULL;
@@ -395,19 +396,29 @@ static void test_rpc_parse_batch(void **state)
 static void test_rpc_digest_encoding(void **state)
 {
     (void)state;
-    fmd_rpc_request *r = parse(
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"computeDigest\",\"params\":{\"files\":["
-        "{\"path\":\"b.md\",\"size\":10,\"mtime\":1.7e12},"
-        "{\"path\":\"a.md\",\"size\":3,\"mtime\":1700000000123.5},"
-        "{\"path\":\"a\",\"size\":0,\"mtime\":\"2024-01-02\"},"
-        "{\"path\":\"c\",\"size\":1.0,\"mtime\":-0.0},"
-        "{\"path\":\"d\",\"size\":1,\"mtime\":0.1}]}}");
+    fmd_rpc_request *r =
+        parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"computeDigest\",\"params\":{\"files\":["
+              "{\"path\":\"b.md\",\"size\":10,\"mtime\":1.7e12},"
+              "{\"path\":\"a.md\",\"size\":3,\"mtime\":1700000000123.5},"
+              "{\"path\":\"a\",\"size\":0,\"mtime\":\"2024-01-02\"},"
+              "{\"path\":\"c\",\"size\":1.0,\"mtime\":-0.0},"
+              "{\"path\":\"d\",\"size\":1,\"mtime\":0.1}]}}");
     assert_int_equal(r->error, 0);
-    static const char want[] = "a\0" "0\0" "2024-01-02\n"
-                               "a.md\0" "3\0" "1700000000123.5\n"
-                               "b.md\0" "10\0" "1700000000000\n"
-                               "c\0" "1\0" "0\n"
-                               "d\0" "1\0" "0.1\n";
+    static const char want[] = "a\0"
+                               "0\0"
+                               "2024-01-02\n"
+                               "a.md\0"
+                               "3\0"
+                               "1700000000123.5\n"
+                               "b.md\0"
+                               "10\0"
+                               "1700000000000\n"
+                               "c\0"
+                               "1\0"
+                               "0\n"
+                               "d\0"
+                               "1\0"
+                               "0.1\n";
     assert_int_equal(r->digest_input.len, sizeof want - 1);
     assert_memory_equal(r->digest_input.ptr, want, sizeof want - 1);
     fmd_rpc_request_free(r);
@@ -441,7 +452,8 @@ static void test_rpc_ids(void **state)
     assert_true(fmd_rpc_id_equal("0", "-0.0"));
     assert_true(fmd_rpc_id_equal("100", "1e2"));
     assert_true(fmd_rpc_id_equal("0.008", "8e-3"));
-    assert_true(fmd_rpc_id_equal("123456789012345678901234567890", "1.2345678901234567890123456789e29"));
+    assert_true(
+        fmd_rpc_id_equal("123456789012345678901234567890", "1.2345678901234567890123456789e29"));
     assert_false(fmd_rpc_id_equal("8", "9"));
     assert_false(fmd_rpc_id_equal("8", "-8"));
     assert_false(fmd_rpc_id_equal("8", "80"));
@@ -455,12 +467,17 @@ int main(void)
 {
     fmd_rpc_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rpc_reader_lines),    cmocka_unit_test(test_rpc_reader_long_line),
-        cmocka_unit_test(test_rpc_string_escapes),  cmocka_unit_test(test_rpc_module_code),
-        cmocka_unit_test(test_rpc_parse_errors),    cmocka_unit_test(test_rpc_parse_batch),
-        cmocka_unit_test(test_rpc_result_html_apart), cmocka_unit_test(test_rpc_parse_frames),
+        cmocka_unit_test(test_rpc_reader_lines),
+        cmocka_unit_test(test_rpc_reader_long_line),
+        cmocka_unit_test(test_rpc_string_escapes),
+        cmocka_unit_test(test_rpc_module_code),
+        cmocka_unit_test(test_rpc_parse_errors),
+        cmocka_unit_test(test_rpc_parse_batch),
+        cmocka_unit_test(test_rpc_result_html_apart),
+        cmocka_unit_test(test_rpc_parse_frames),
         cmocka_unit_test(test_rpc_attachment),
-        cmocka_unit_test(test_rpc_digest_encoding), cmocka_unit_test(test_rpc_ids),
+        cmocka_unit_test(test_rpc_digest_encoding),
+        cmocka_unit_test(test_rpc_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

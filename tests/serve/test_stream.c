@@ -21,11 +21,11 @@
 #define THREADS 4
 
 typedef struct sink_state {
-    size_t seen[N];  /* indexes in the order the sink got them */
+    size_t seen[N]; /* indexes in the order the sink got them */
     size_t n_seen;
     size_t calls;
     size_t ticks, last_ticks;
-    bool order_ok;   /* each line's text names its index */
+    bool order_ok;     /* each line's text names its index */
     size_t fail_after; /* 0: never fail */
 } sink_state;
 
@@ -85,8 +85,8 @@ static void *put_lines(void *arg)
 static void run(sink_state *st, const fmd_io_stream_wake *wake, fmd_status want_close)
 {
     fmd_io_stream *s = NULL;
-    fmd_io_stream_sink sink = {.write = sink_write, .tick = sink_tick, .tick_s = 0.001,
-                               .userdata = st};
+    fmd_io_stream_sink sink = {
+        .write = sink_write, .tick = sink_tick, .tick_s = 0.001, .userdata = st};
     assert_int_equal(fmd_io_stream_open_sink(&s, N, &sink, wake), FMD_OK);
     pthread_t t[THREADS];
     worker w[THREADS];

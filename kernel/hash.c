@@ -4,6 +4,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "fmd_hash.h"
 #include "internal.h"
 
 uint64_t fmd__kernel_hash(const void *p, size_t n)
@@ -13,24 +14,13 @@ uint64_t fmd__kernel_hash(const void *p, size_t n)
 
 void fmd_kernel_format_hash(uint64_t hash, char hex[17])
 {
-    /* Big-endian canonical form, like XXH64_canonicalFromHash: the most significant byte first. */
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; i--) {
-        hex[i] = digits[hash & 15];
-        hash >>= 4;
-    }
-    hex[16] = '\0';
+    fmd_hex_u64(hash, hex); /* big-endian canonical form, like XXH64_canonicalFromHash */
 }
 
 void fmd_kernel_hash128_hex(const void *p, size_t n, char hex[33])
 {
     /* XXH3-128, seed 0, in its canonical form: big-endian, the high 64 bits first. */
-    static const char digits[] = "0123456789abcdef";
     XXH128_canonical_t canon;
     XXH128_canonicalFromHash(&canon, XXH3_128bits(p, n));
-    for (size_t i = 0; i < sizeof canon.digest; i++) {
-        hex[2 * i] = digits[canon.digest[i] >> 4];
-        hex[2 * i + 1] = digits[canon.digest[i] & 15];
-    }
-    hex[32] = '\0';
+    fmd_hex_bytes(canon.digest, sizeof canon.digest, hex);
 }

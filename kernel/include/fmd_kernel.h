@@ -147,7 +147,7 @@ typedef struct fmd_result {
     fmd_slice html;
     fmd_slice title;       /**< front matter title, else the first h1, else the first
                                 heading of any level; ptr NULL: none (see
-                                fmd_kernel_title_from_path() for the caller's fallback) */
+                                fmd_title_from_path() in base for the caller's fallback) */
     fmd_slice frontmatter; /**< a JSON object; ptr NULL: the page has no front matter */
     const fmd_heading *headings;
     size_t n_headings;
@@ -173,15 +173,6 @@ typedef struct fmd_result {
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
 fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
                                   fmd_arena *out, fmd_arena *scratch, fmd_result *res);
-
-/** The title of a page that has no front matter title and no heading: its file name, made
- * readable. The base name loses its extension (".md", ".markdown"); "index" and "_index" take
- * their directory's name instead; '-' and '_' become spaces, runs of them one space; the first
- * letter is upper-cased (ASCII). "docs/ref-and-relref.md" gives "Ref and relref",
- * "guide/_index.md" gives "Guide". A path whose name has no letters or digits gives an empty title.
- * @param path a relative path with '/' separators. @param out receives the title in @p a.
- * @return FMD_OK or FMD_E_NOMEM. Ownership: out points into @p a. Threads: reentrant. */
-fmd_status fmd_kernel_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_slice *out);
 
 /** XXH3-128 (seed 0) of @p n bytes at @p p, as 32 lower-case hex digits in the canonical
  * big-endian form (high 64 bits first), plus a NUL. For fastmd serve's computeDigest.

@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "fmd_kernel.h"
+#include "fmd_title.h"
 
 typedef struct env {
     fmd_arena *out, *scratch;
@@ -105,8 +106,7 @@ static void test_page_title_from_path(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fmd_slice t;
-        assert_int_equal(fmd_kernel_title_from_path(cases[i][0], strlen(cases[i][0]), e->out, &t),
-                         FMD_OK);
+        assert_int_equal(fmd_title_from_path(cases[i][0], strlen(cases[i][0]), e->out, &t), FMD_OK);
         if (t.len != strlen(cases[i][1]) || memcmp(t.ptr, cases[i][1], t.len) != 0)
             fail_msg("%s: got '%.*s', want '%s'", cases[i][0], (int)t.len, t.ptr, cases[i][1]);
     }

@@ -27,20 +27,6 @@ static void render(int dirfd, const char *name, const char *rel, const char *tex
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SRC OUT\n", argv[0]);
-        return 2;
-    }
     cmark_gfm_core_extensions_ensure_registered();
-    FILE *out = fopen(argv[2], "w");
-    if (out == NULL) {
-        perror(argv[2]);
-        return 1;
-    }
-    page_walk w = {.fn = render, .ud = out};
-    int rc = page_walk_run(&w, argv[1]);
-    if (fclose(out) != 0 || rc != 0)
-        return 1;
-    fprintf(stderr, "cmark-gfm loop: %zu pages, %zu bytes\n", w.pages, w.bytes);
-    return 0;
+    return page_walk_main(argc, argv, render, "cmark-gfm loop");
 }

@@ -110,4 +110,26 @@ static int page_walk_run(page_walk *w, const char *root)
     return 0;
 }
 
+/** The main of a render loop: `PROG SRC OUT` renders every page under SRC with @p fn into the one
+ * file OUT (the FILE * is fn's userdata), then prints "LABEL: N pages, B bytes" on stderr.
+ * @return the process's exit status: 0, 1 (an I/O failure) or 2 (usage). */
+static inline int page_walk_main(int argc, char **argv, page_fn fn, const char *label)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s SRC OUT\n", argv[0]);
+        return 2;
+    }
+    FILE *out = fopen(argv[2], "w");
+    if (out == NULL) {
+        perror(argv[2]);
+        return 1;
+    }
+    page_walk w = {.fn = fn, .ud = out};
+    int rc = page_walk_run(&w, argv[1]);
+    if (fclose(out) != 0 || rc != 0)
+        return 1;
+    fprintf(stderr, "%s: %zu pages, %zu bytes\n", label, w.pages, w.bytes);
+    return 0;
+}
+
 #endif

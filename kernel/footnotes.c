@@ -127,18 +127,6 @@ static bool iprefix(const char *s, size_t p, size_t e, const char *lit)
     return true;
 }
 
-/* The block-level tag names of CommonMark's HTML block type 6. Sorted. */
-static const char *const html6_tags[] = {
-    "address",  "article",  "aside",    "base",       "basefont", "blockquote", "body",   "caption",
-    "center",   "col",      "colgroup", "dd",         "details",  "dialog",     "dir",    "div",
-    "dl",       "dt",       "fieldset", "figcaption", "figure",   "footer",     "form",   "frame",
-    "frameset", "h1",       "h2",       "h3",         "h4",       "h5",         "h6",     "head",
-    "header",   "hr",       "html",     "iframe",     "legend",   "li",         "link",   "main",
-    "menu",     "menuitem", "nav",      "noframes",   "ol",       "optgroup",   "option", "p",
-    "param",    "search",   "section",  "summary",    "table",    "tbody",      "td",     "tfoot",
-    "th",       "thead",    "title",    "tr",         "track",    "ul",
-};
-
 /** How an HTML block ends: at a line containing a marker (types 1-5) or at a blank line. */
 enum { HTML_NONE = 0, HTML_SCRIPT, HTML_COMMENT, HTML_PI, HTML_DECL, HTML_CDATA, HTML_BLANK };
 
@@ -181,19 +169,8 @@ static int html_start(const char *s, const line *l, bool para)
     size_t after = t + k;
     bool ends_name = after == e || s[after] == ' ' || s[after] == '\t' || s[after] == '>' ||
                      (s[after] == '/' && after + 1 < e && s[after + 1] == '>');
-    if (ends_name) {
-        size_t lo = 0, hi = sizeof html6_tags / sizeof html6_tags[0];
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = strcmp(name, html6_tags[mid]);
-            if (c == 0)
-                return HTML_BLANK;
-            if (c < 0)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-    }
+    if (ends_name && fmd__kernel_html_block_tag(name))
+        return HTML_BLANK;
     if (para)
         return HTML_NONE;
     /* Type 7: one complete open or closing tag and nothing else on the line. Approximated as

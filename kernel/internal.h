@@ -258,6 +258,11 @@ size_t fmd__kernel_utf8_encode(uint32_t cp, char out[4]);
  * WHATWG table lookup. Threads: reentrant. */
 size_t fmd__kernel_entity_decode(const char *s, size_t n, char out[8]);
 
+/** Whether @p name (lower case, NUL-terminated) is one of CommonMark's HTML block type 6 tag
+ * names ("div", "table", ...): the one table the parser and the footnote pre-pass share.
+ * Threads: reentrant (the table is constant). */
+bool fmd__kernel_html_block_tag(const char *name);
+
 /*** hash.c ***/
 
 /** XXH3-64 with seed 0. */

@@ -1152,6 +1152,7 @@ static bool ci_prefix(const char *s, size_t n, const char *lit)
     return true;
 }
 
+/* The block-level tag names of CommonMark's HTML block type 6, sorted for bsearch. */
 static const char *const block_tags[] = {
     "address",  "article",  "aside",    "base",       "basefont", "blockquote", "body",   "caption",
     "center",   "col",      "colgroup", "dd",         "details",  "dialog",     "dir",    "div",
@@ -1161,6 +1162,22 @@ static const char *const block_tags[] = {
     "menu",     "menuitem", "nav",      "noframes",   "ol",       "optgroup",   "option", "p",
     "param",    "search",   "section",  "summary",    "table",    "tbody",      "td",     "tfoot",
     "th",       "thead",    "title",    "tr",         "track",    "ul"};
+
+bool fmd__kernel_html_block_tag(const char *name)
+{
+    size_t lo = 0, hi = sizeof block_tags / sizeof block_tags[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, block_tags[mid]);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
 
 static size_t scan_inline_html(parser *p, const char *s, size_t i, size_t n, bool tags_only);
 
@@ -1197,14 +1214,11 @@ static int scan_html_start(parser *p, const char *s, size_t n, bool in_para)
         for (size_t k = 0; k < i - a; k++)
             name[k] = lower(s[a + k]);
         name[i - a] = '\0';
-        for (size_t t = 0; t < sizeof block_tags / sizeof block_tags[0]; t++) {
-            if (strcmp(name, block_tags[t]) == 0) {
-                char c = i < n ? s[i] : '\n';
-                if (c == ' ' || c == '\t' || c == '\n' || c == '>' ||
-                    (c == '/' && i + 1 < n && s[i + 1] == '>'))
-                    return 6;
-                break;
-            }
+        if (fmd__kernel_html_block_tag(name)) {
+            char c = i < n ? s[i] : '\n';
+            if (c == ' ' || c == '\t' || c == '\n' || c == '>' ||
+                (c == '/' && i + 1 < n && s[i + 1] == '>'))
+                return 6;
         }
     }
     if (!in_para) {

@@ -6,10 +6,10 @@
  * the batch executor, each lane, each engine worker. Every event carries the request's trace id
  * (its W3C traceparent's, or one made here) and span id. Writes go through one lock, one write()
  * per event; with no trace file nothing here runs. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "serve_internal.h"
@@ -59,16 +59,10 @@ void serve_trace_close(serve_trace *t)
 
 void serve_trace_write(serve_trace *t, const char *line, size_t len)
 {
+    struct iovec iov = {(void *)line, len};
     pthread_mutex_lock(&t->mu);
-    while (!t->broken && len > 0) {
-        ssize_t w = write(t->fd, line, len);
-        if (w > 0) {
-            line += w;
-            len -= (size_t)w;
-        } else if (w < 0 && errno != EINTR) {
-            t->broken = true;
-        }
-    }
+    if (!t->broken && fmd_io_writev_all(t->fd, &iov, 1) != 0)
+        t->broken = true; /* a trace that cannot be written stops; serving goes on */
     pthread_mutex_unlock(&t->mu);
 }
 

@@ -91,6 +91,15 @@ function assertSameTree(a, b) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/* Spawn fastmd and, at once, a promise of how it ended (the signal's name, else the exit code).
+ * The promise must exist before any await: a fast machine can finish the build during the first
+ * sleep, and an 'exit' listener added after that never fires. 'close' also waits for stderr. */
+function start(args, stdio = 'ignore') {
+  const child = spawn(bin, args, { stdio });
+  child.done = new Promise((r) => child.on('close', (code, sig) => r(sig ?? code)));
+  return child;
+}
+
 test('a rebuild with no change renders 0 pages and leaves every output (and its mtime) alone', () =>
   withTmp((dir) => {
     const src = path.join(dir, 'src'), out = path.join(dir, 'out');
@@ -208,10 +217,10 @@ test('kill -9 at several moments, then a rerun: byte-identical to a clean build,
         makeTree(old, 500, 7);
         assert.equal(run(['build', old, out]).status, 0);
       }
-      const child = spawn(bin, ['build', '--quiet', '--threads', '2', src, out], { stdio: 'ignore' });
+      const child = start(['build', '--quiet', '--threads', '2', src, out]);
       await sleep(delay);
       child.kill('SIGKILL');
-      const code = await new Promise((r) => child.on('exit', (c2, sig) => r(sig ?? c2)));
+      const code = await child.done;
       if (code === 'SIGKILL' && !fs.existsSync(path.join(out, 'manifest.ndjson'))) interrupted++;
       const r = run(['build', '--threads', '2', src, out]);
       assert.equal(r.status, 0, r.stderr);
@@ -231,7 +240,7 @@ test('SIGTERM and SIGINT stop cleanly with 143 and 130; a rerun resumes and comp
     assert.equal(run(['build', src, clean]).status, 0);
     for (const [sig, want] of [['SIGTERM', 143], ['SIGINT', 130]]) {
       const out = path.join(dir, `out-${sig}`);
-      const child = spawn(bin, ['build', '--threads', '2', src, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = start(['build', '--threads', '2', src, out], ['ignore', 'ignore', 'pipe']);
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       // Stop it once its journal exists (the run has started), then signal it.
@@ -239,7 +248,7 @@ test('SIGTERM and SIGINT stop cleanly with 143 and 130; a rerun resumes and comp
       child.kill('SIGSTOP');
       child.kill(sig);
       child.kill('SIGCONT');
-      const code = await new Promise((r) => child.on('exit', (c2, s) => r(c2 ?? s)));
+      const code = await child.done;
       if (code === 0) continue; // it finished before the signal arrived: nothing to check
       assert.equal(code, want, stderr);
       const m = /interrupted by SIG(?:TERM|INT): (\d+) of 2000 pages done.*run the same command again to resume/.exec(stderr);
@@ -259,21 +268,18 @@ test('two builds into one OUT: the second exits 75 at once; with --wait it waits
   withTmp(async (dir) => {
     const src = path.join(dir, 'src'), out = path.join(dir, 'out');
     makeTree(src, 1500);
-    const a = spawn(bin, ['build', '--quiet', '--threads', '1', src, out], { stdio: 'ignore' });
+    const a = start(['build', '--quiet', '--threads', '1', src, out]);
     for (let i = 0; i < 400 && !fs.existsSync(path.join(out, '.fastmd/journal')); i++) await sleep(5);
     a.kill('SIGSTOP'); // hold it inside its run, lock taken
     try {
       const b = run(['build', '--quiet', src, out]);
       assert.equal(b.status, 75, b.stderr);
       assert.match(b.stderr, /being built by another fastmd.*--wait/);
-      const w = spawn(bin, ['build', '--quiet', '--wait', src, out], { stdio: 'ignore' });
+      const w = start(['build', '--quiet', '--wait', src, out]);
       await sleep(300);
       assert.equal(w.exitCode, null, '--wait is still waiting');
       a.kill('SIGCONT');
-      const [ca, cw] = await Promise.all([
-        new Promise((r) => a.on('exit', (c2) => r(c2))),
-        new Promise((r) => w.on('exit', (c2) => r(c2))),
-      ]);
+      const [ca, cw] = await Promise.all([a.done, w.done]);
       assert.equal(ca, 0);
       assert.equal(cw, 0);
     } finally {
@@ -286,10 +292,10 @@ test('--writer-pool: incremental too, and a kill -9 then a rerun gives a clean b
     const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
     makeTree(src, 1500);
     assert.equal(run(['build', src, clean]).status, 0);
-    const child = spawn(bin, ['build', '--quiet', '--writer-pool', src, out], { stdio: 'ignore' });
+    const child = start(['build', '--quiet', '--writer-pool', src, out]);
     await sleep(30);
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await child.done;
     const r = run(['build', '--writer-pool', src, out]);
     assert.equal(r.status, 0, r.stderr);
     assertSameTree(out, clean);

@@ -1174,7 +1174,8 @@ test('--metrics-file through a symbolic link: the link is kept, its target writt
     const p = spawn(bin, ['serve', '--metrics-file', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
-    assert.equal(await new Promise((r) => p.on('exit', r)), 64);
+    // 'close', not 'exit': it comes after stderr has been read to its end.
+    assert.equal(await new Promise((r) => p.on('close', r)), 64);
     assert.match(err, re);
   };
   await refused('-', /standard output carries the JSON-RPC answers/);

@@ -58,8 +58,6 @@ fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char
 /* Print the plan's warnings (binding refused, ...) after a run. */
 void cli_placement_report(const fmd_placement *pl, const char *command);
 void cli_placement_close(fmd_placement *pl);
-/* Run one parallel region with the plan's hook and no page (for --report-affinity). */
-void cli_run_empty_region(fmd_placement *pl);
 
 /* Option codes above the ASCII range, for long-only options. */
 enum {

@@ -4,10 +4,9 @@
  * and per-page latency percentiles; then an Amdahl fit. Kernel only (pages in memory) or end to
  * end, optionally beside the I/O floor (same tree, same writer, no rendering) and a plain
  * one-thread loop without the parallel machinery. */
-#define _XOPEN_SOURCE 700 /* nftw() is an XSI extension */
+#define _XOPEN_SOURCE 700 /* mkdtemp() */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmd_engine_bench.h"
 #include "fmd_io.h"
 #include "cli.h"
 
@@ -70,27 +70,6 @@ typedef struct row {
     double floor_median;  /* I/O floor at this thread count, 0 when not measured */
 } row;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Percentile q (0..1) of @p v (sorted in place), nearest rank. */
-static double percentile(double *v, size_t n, double q)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)ceil(q * (double)n);
-    return v[k ? k - 1 : 0];
-}
-
 static int parse_counts(const char *s, int *out)
 {
     int n = 0;
@@ -119,109 +98,17 @@ static int parse_counts(const char *s, int *out)
     return n;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+/* One end-to-end run (fmd_engine_bench_e2e()); its wall seconds, or exit on a failure. */
+static double e2e_run(const fmd_engine_cfg *cfg, fmd_placement *pl, const char *out, bool floor,
+                      double *lat, double *util)
 {
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
-}
-
-/*** Kernel only ***/
-
-typedef struct kernel_bench {
-    fmd_io_batch *batch;
-    fmd_io_input in;
-    fmd_result *results;
-    size_t n;
-} kernel_bench;
-
-/* One timed kernel run on @p pl's threads; returns seconds, fills latencies. */
-static double kernel_run(kernel_bench *kb, fmd_kernel_batch *k, fmd_placement *pl,
-                         const fmd_engine_cfg *cfg, double *lat, double *util)
-{
-    int nt = pl->plan->n_threads;
-    fmd_thread_stats ts[FMD_NUMA_MAX_THREADS];
-    fmd_batch_run run = {.base = kb->in.base,
-                         .pages = kb->in.refs,
-                         .n = kb->n,
-                         .opt = &cfg->opt,
-                         .results = kb->results,
-                         .hook = &pl->hook,
-                         .stats = ts,
-                         .schedule = cfg->schedule};
-    double t0 = fmd_clock_now();
-    fmd_kernel_run_batch(k, &run);
-    double dt = fmd_clock_now() - t0;
-    fmd_numa_unbind_thread(pl->plan, NULL);
-    double busy = 0;
-    for (int t = 0; t < nt; t++)
-        busy += ts[t].busy_s;
-    *util = dt > 0 ? busy / ((double)nt * dt) : 0;
-    for (size_t i = 0; i < kb->n && lat; i++)
-        lat[i] = kb->results[i].render_s;
-    return dt;
-}
-
-/* One thread, a plain loop over the pages: no parallel region, no scheduler, no hook. */
-static double kernel_single(kernel_bench *kb, const fmd_engine_cfg *cfg)
-{
-    fmd_arena *out = NULL, *scratch = NULL;
-    if (fmd_arena_create(&out, (size_t)1 << 20) != FMD_OK ||
-        fmd_arena_create(&scratch, 0) != FMD_OK)
-        return 0;
-    double t0 = fmd_clock_now();
-    for (size_t i = 0; i < kb->n; i++)
-        fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len, &cfg->opt,
-                               out, scratch, &kb->results[i]);
-    double dt = fmd_clock_now() - t0;
-    fmd_arena_destroy(out);
-    fmd_arena_destroy(scratch);
-    return dt;
-}
-
-/*** End to end ***/
-
-static double e2e_run(fmd_engine_cfg *cfg, fmd_placement *pl, const char *out, bool floor,
-                      double *lat, size_t *n_pages, double *util, const char *cmd)
-{
-    rm_tree(out);
-    fmd_engine_cfg c = *cfg;
-    char ndjson[4200];
-    if (cfg->ndjson_path != NULL) {
-        mkdir(out, 0777);
-        snprintf(ndjson, sizeof ndjson, "%s/out.ndjson", out);
-        c.ndjson_path = ndjson;
-        c.out_dir = NULL;
-    } else {
-        c.out_dir = out;
-    }
-    if (floor) {
-        c.opt.passthrough = true;
-        c.no_manifest = true;
-        if (c.ndjson_path) { /* the floor of the NDJSON mode: the bytes, streamed */
-            c.no_manifest = false;
-        }
-    }
-    c.collect_latency = lat != NULL;
-    fmd_engine_result r;
-    fmd_status st = fmd_engine_run(&c, pl, &r);
+    size_t n_pages;
+    double wall = 0;
+    char what[4200];
+    fmd_status st =
+        fmd_engine_bench_e2e(cfg, pl, out, floor, lat, &n_pages, util, &wall, what, sizeof what);
     if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "%s: %s", r.what ? r.what : "", fmd_status_str(st));
-    double busy = 0;
-    for (int t = 0; t < r.nthreads; t++)
-        busy += r.thread_stats[t].busy_s;
-    *util = r.wall > 0 ? busy / ((double)r.nthreads * r.wall) : 0;
-    if (lat && r.latency)
-        memcpy(lat, r.latency, r.pages * sizeof *lat);
-    *n_pages = r.pages;
-    double wall = r.wall;
-    fmd_engine_result_free(&r);
+        cli_die(cli_exit_code(st), "bench", "%s: %s", what, fmd_status_str(st));
     return wall;
 }
 
@@ -236,7 +123,7 @@ typedef struct bench {
     const char *out, *json;
     char out_buf[4096];
     int counts[MAX_COUNTS], n_counts;
-    kernel_bench kb;
+    fmd_engine_bench_pages kb;
     size_t n_pages;
     double *lat, *times, *floors; /* per page; per timed run; per timed run of the floor */
     row *rows;                    /* one per thread count */
@@ -397,7 +284,7 @@ static double time_single(bench *b)
     for (int r = -1; r < b->repeat; r++) {
         double t = 0;
         if (b->kernel_only) {
-            t = kernel_single(&b->kb, &b->cfg);
+            t = fmd_engine_bench_kernel_single(&b->kb, &b->cfg);
         } else {
             /* One thread end to end, no windows, in the engine: the closest serial form of the
              * pipeline (its loader and sink still run, on one thread). */
@@ -408,16 +295,15 @@ static double time_single(bench *b)
             if (cli_placement_open(&p1, &one, cmd) != FMD_OK)
                 cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan threads");
             double u;
-            size_t np;
             fmd_engine_cfg sc = b->cfg;
             sc.schedule = FMD_SCHED_DYNAMIC;
-            t = e2e_run(&sc, &p1, b->out, false, NULL, &np, &u, cmd);
+            t = e2e_run(&sc, &p1, b->out, false, NULL, &u);
             cli_placement_close(&p1);
         }
         if (r >= 0)
             b->times[r] = t;
     }
-    return median_of(b->times, b->repeat);
+    return fmd_engine_bench_median(b->times, (size_t)b->repeat);
 }
 
 /* Time thread count number @p ci (a warm-up, then --repeat runs) into its row. */
@@ -436,18 +322,17 @@ static void measure_count(bench *b, int ci)
     double util_sum = 0;
     for (int r = -1; r < b->repeat; r++) {
         double u = 0, t;
-        size_t np;
         if (b->kernel_only)
-            t = kernel_run(&b->kb, kbatch, &pl, &b->cfg, b->lat, &u);
+            t = fmd_engine_bench_kernel(&b->kb, kbatch, &pl, &b->cfg, b->lat, &u);
         else
-            t = e2e_run(&b->cfg, &pl, b->out, false, b->lat, &np, &u, cmd);
+            t = e2e_run(&b->cfg, &pl, b->out, false, b->lat, &u);
         if (r >= 0) {
             b->times[r] = t;
             util_sum += u;
         }
         if (b->io_floor) {
             double fu;
-            double tf = e2e_run(&b->cfg, &pl, b->out, true, NULL, &np, &fu, cmd);
+            double tf = e2e_run(&b->cfg, &pl, b->out, true, NULL, &fu);
             if (r >= 0)
                 b->floors[r] = tf;
         }
@@ -455,28 +340,23 @@ static void measure_count(bench *b, int ci)
     row *rw = &b->rows[ci];
     rw->threads = pl.plan->n_threads;
     rw->util = util_sum / b->repeat;
-    rw->median = median_of(b->times, b->repeat);
-    rw->min = b->times[0]; /* median_of() sorted them */
+    rw->median = fmd_engine_bench_median(b->times, (size_t)b->repeat);
+    rw->min = b->times[0]; /* the median sorted them */
     rw->max = b->times[b->repeat - 1];
-    rw->floor_median = b->io_floor ? median_of(b->floors, b->repeat) : 0;
-    qsort(b->lat, b->n_pages, sizeof *b->lat, cmp_double);
-    rw->p50 = percentile(b->lat, b->n_pages, 0.50);
-    rw->p95 = percentile(b->lat, b->n_pages, 0.95);
-    rw->p99 = percentile(b->lat, b->n_pages, 0.99);
+    rw->floor_median = b->io_floor ? fmd_engine_bench_median(b->floors, (size_t)b->repeat) : 0;
+    fmd_engine_bench_sort(b->lat, b->n_pages);
+    rw->p50 = fmd_engine_bench_percentile(b->lat, b->n_pages, 0.50);
+    rw->p95 = fmd_engine_bench_percentile(b->lat, b->n_pages, 0.95);
+    rw->p99 = fmd_engine_bench_percentile(b->lat, b->n_pages, 0.99);
     fmd_kernel_batch_destroy(kbatch);
     cli_placement_report(&pl, cmd);
     cli_placement_close(&pl);
 }
 
-/* A row's speedup @p s against @p t1 (the one-thread median; 0: none) and its Karp-Flatt serial
- * fraction (0 when it has none: one thread, or no speedup). Returns whether it has one. */
+/* A row's speedup and Karp-Flatt serial fraction (fmd_engine_bench_scaling()). */
 static bool row_scaling(const row *rw, double t1, double *s, double *kf)
 {
-    double p = rw->threads;
-    *s = t1 > 0 ? t1 / rw->median : 0;
-    bool has = p > 1 && *s > 0;
-    *kf = has ? (1 / *s - 1 / p) / (1 - 1 / p) : 0;
-    return has;
+    return fmd_engine_bench_scaling(rw->threads, rw->median, t1, s, kf);
 }
 
 /* The scaling table, one row per thread count. Speedup is against the first row when it has one
@@ -597,9 +477,7 @@ static void bench_free(bench *b)
     free(b->times);
     free(b->floors);
     free(b->rows);
-    free(b->kb.results);
-    fmd_io_input_free(&b->kb.in);
-    fmd_io_batch_destroy(b->kb.batch);
+    fmd_engine_bench_pages_destroy(&b->kb);
 }
 
 int cli_cmd_bench(int argc, char **argv)
@@ -620,7 +498,7 @@ int cli_cmd_bench(int argc, char **argv)
     for (int ci = 0; ci < b.n_counts; ci++)
         measure_count(&b, ci);
     if (!b.kernel_only) {
-        rm_tree(b.out); /* the folder bench made, with what its runs wrote */
+        fmd_engine_bench_remove_tree(b.out); /* the folder bench made, with what its runs wrote */
         rmdir(b.out);
     }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmd_engine_placement.h"
 #include "cli.h"
 
 static const char help[] =
@@ -53,7 +54,7 @@ int cli_cmd_topology(int argc, char **argv)
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     if (c.report_affinity)
-        cli_run_empty_region(&pl);
+        fmd_engine_placement_warm(&pl);
 
     fmd_arena *a = NULL;
     if (fmd_arena_create(&a, 0) != FMD_OK)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmd_engine_placement.h"
 #include "fmd_io.h"
 #include "fmd_numa.h"
 #include "cli.h"
@@ -38,13 +39,19 @@ void cli_common_init(cli_common *c)
     fmd_kernel_options_init(&c->opt);
 }
 
+/* "fastmd: COMMAND: message" and a newline on stderr. */
+static void vwarn(const char *command, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "fastmd: %s%s", command ? command : "", command ? ": " : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_warn(const char *command, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "fastmd: %s%s", command ? command : "", command ? ": " : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(command, fmt, ap);
     va_end(ap);
 }
 
@@ -52,9 +59,7 @@ _Noreturn void cli_die(int code, const char *command, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "fastmd: %s%s", command ? command : "", command ? ": " : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(command, fmt, ap);
     va_end(ap);
     if (code == FMD_EXIT_USAGE)
         fprintf(stderr, "Try 'fastmd %s%s--help'.\n", command ? command : "", command ? " " : "");
@@ -197,60 +202,31 @@ int cli_resolve_threads(const cli_common *c, const char *command)
     return 0; /* nothing set: the plan takes one thread per physical core */
 }
 
-/* The 1-minute load average from /proc/loadavg, or 0 when it cannot be read. */
-static double load_average(void)
-{
-    double load = 0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%lf", &load) != 1)
-            load = 0;
-        fclose(f);
-    }
-    return load;
-}
-
 fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command)
 {
-    memset(pl, 0, sizeof *pl);
     bool autoth = c->threads_arg != NULL && strcmp(c->threads_arg, "auto") == 0;
-    int threads = autoth ? 0 : cli_resolve_threads(c, command);
-    int err = 0;
     /* FASTMD_TOPOLOGY: an hwloc synthetic description ("pack:2 numa:2 core:2 pu:1") to plan for
      * instead of this machine; threads are then not bound. For tests of the NUMA split on a
      * single-node machine (docs/configuration.md). */
     const char *synthetic = getenv("FASTMD_TOPOLOGY");
-    fmd_numa_source src = {.kind = FMD_NUMA_SOURCE_SYNTHETIC, .spec = synthetic};
-    fmd_status st = fmd_numa_load_topology(&pl->topo, synthetic && *synthetic ? &src : NULL, &err);
-    if (st != FMD_OK) {
-        /* Placement degrades, the batch goes on: an unbound plan over the online CPUs. */
+    fmd_engine_placement_opts o = {
+        .threads = autoth ? 0 : cli_resolve_threads(c, command),
+        .auto_threads = autoth,
+        .profile_div = c->threads_arg == NULL ? c->profile_div : 0,
+        .user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
+                        getenv("GOMP_CPU_AFFINITY") != NULL,
+        .no_bind = c->no_bind,
+        .record_affinity = c->report_affinity,
+        .synthetic = synthetic != NULL && *synthetic != '\0' ? synthetic : NULL,
+    };
+    fmd_status topo_st;
+    int err;
+    fmd_status st = fmd_engine_placement_open(pl, &o, &topo_st, &err);
+    if (topo_st != FMD_OK)
         cli_warn(command,
                  "warning: cannot read the machine topology (%s%s%s); threads are not bound",
-                 fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
-        pl->topo = NULL;
-    }
-    fmd_numa_plan_opts po = {0};
-    po.threads = autoth ? fmd_numa_auto_threads(pl->topo, load_average()) : threads;
-    if (!autoth && c->threads_arg == NULL && c->profile_div >= 1) {
-        fmd_numa_counts counts;
-        fmd_numa_get_counts(pl->topo, &counts);
-        po.threads = (int)(counts.cores / (size_t)c->profile_div);
-        if (po.threads < 1)
-            po.threads = 1;
-    }
-    po.user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
-                      getenv("GOMP_CPU_AFFINITY") != NULL;
-    po.no_bind = c->no_bind;
-    po.record_affinity = c->report_affinity;
-    st = fmd_numa_make_plan(&pl->plan, pl->topo, &po);
-    if (st != FMD_OK) {
-        fmd_numa_destroy_topology(pl->topo);
-        pl->topo = NULL;
-        return st;
-    }
-    pl->hook.fn = fmd_numa_thread_hook;
-    pl->hook.userdata = pl->plan;
-    return FMD_OK;
+                 fmd_status_str(topo_st), err ? ": " : "", err ? strerror(err) : "");
+    return st;
 }
 
 void cli_placement_report(const fmd_placement *pl, const char *command)
@@ -265,23 +241,9 @@ void cli_placement_report(const fmd_placement *pl, const char *command)
     fmd_arena_destroy(a);
 }
 
-void cli_run_empty_region(fmd_placement *pl)
-{
-    fmd_kernel_batch *kb = NULL;
-    fmd_options opt;
-    fmd_kernel_options_init(&opt);
-    fmd_batch_run run = {.opt = &opt, .hook = &pl->hook};
-    if (fmd_kernel_batch_create(&kb, pl->plan->n_threads) == FMD_OK)
-        fmd_kernel_run_batch(kb, &run);
-    fmd_kernel_batch_destroy(kb);
-    fmd_numa_unbind_thread(pl->plan, NULL);
-}
-
 void cli_placement_close(fmd_placement *pl)
 {
-    fmd_numa_destroy_plan(pl->plan);
-    fmd_numa_destroy_topology(pl->topo);
-    memset(pl, 0, sizeof *pl);
+    fmd_engine_placement_close(pl);
 }
 
 void cli_check_output_path(const char *path, const char *what, const char *command)

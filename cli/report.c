@@ -6,24 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmd_engine_summary.h"
 #include "fmd_io.h"
 #include "cli.h"
-
-/* CPU utilisation: time threads spent on pages over threads x wall time. */
-static double utilisation(const fmd_engine_result *r, double *busy_out)
-{
-    double busy = 0;
-    for (int t = 0; t < r->nthreads; t++)
-        busy += r->thread_stats[t].busy_s;
-    if (busy_out)
-        *busy_out = busy;
-    return r->wall > 0 ? busy / ((double)r->nthreads * r->wall) : 0;
-}
 
 void cli_print_stats(FILE *f, const fmd_engine_result *r)
 {
     double busy;
-    double util = utilisation(r, &busy);
+    double util = fmd_engine_result_utilisation(r, &busy);
     fprintf(f,
             "phases: enumerate %.3f s, load %.3f s (render waited %.3f s for it), "
             "render+write %.3f s, output open/close %.3f s, wall %.3f s, %zu window%s\n",
@@ -41,34 +31,6 @@ void cli_print_stats(FILE *f, const fmd_engine_result *r)
             busy, r->nthreads, r->wall);
 }
 
-/* The kernel's high-water mark of this process's resident set (VmHWM). Not getrusage()'s
- * ru_maxrss: that survives execve(), so it reports the parent's size when the parent forked
- * from a large process (node's child_process does). 0 when unknown. */
-static size_t peak_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return 0;
-    char line[256];
-    size_t kb = 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kb = (size_t)strtoull(line + 6, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb * 1024;
-}
-
-static fmd_status put_num(fmd_buf *b, const char *key, double v, int first)
-{
-    char tmp[96];
-    int n = v == (double)(long long)v && v < 1e15 && v > -1e15
-                ? snprintf(tmp, sizeof tmp, "%s\"%s\":%lld", first ? "" : ",", key, (long long)v)
-                : snprintf(tmp, sizeof tmp, "%s\"%s\":%.6g", first ? "" : ",", key, v);
-    return fmd_buf_append(b, tmp, (size_t)n);
-}
-
 fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
                                   const fmd_engine_cfg *cfg, int *err)
 {
@@ -79,41 +41,7 @@ fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
         return st;
     fmd_buf b;
     fmd_buf_init(&b, a);
-    double busy;
-    double util = utilisation(r, &busy);
-    FMD_TRY(fmd_buf_puts(&b, "{\"src\":"));
-    FMD_TRY(fmd_buf_put_json_string(&b, cfg->src, strlen(cfg->src)));
-    FMD_TRY(put_num(&b, "pages", (double)r->pages, 0));
-    FMD_TRY(put_num(&b, "failed", (double)r->failed, 0));
-    FMD_TRY(put_num(&b, "bytesIn", (double)r->bytes_in, 0));
-    FMD_TRY(put_num(&b, "bytesOut", (double)r->bytes_out, 0));
-    FMD_TRY(put_num(&b, "threads", r->nthreads, 0));
-    FMD_TRY(put_num(&b, "windows", (double)r->windows, 0));
-    FMD_TRY(put_num(&b, "wallSeconds", r->wall, 0));
-    FMD_TRY(put_num(&b, "pagesPerSecond", r->wall > 0 ? (double)r->pages / r->wall : 0, 0));
-    FMD_TRY(put_num(&b, "cpuUtilisation", util, 0));
-    /* Peak resident memory of this process so far, measured by the kernel. */
-    FMD_TRY(put_num(&b, "peakRssBytes", (double)peak_rss_bytes(), 0));
-    FMD_TRY(fmd_buf_puts(&b, ",\"phases\":{"));
-    FMD_TRY(put_num(&b, "enumerate", r->t_enumerate, 1));
-    FMD_TRY(put_num(&b, "load", r->t_load, 0));
-    FMD_TRY(put_num(&b, "loadWait", r->t_load_wait, 0));
-    FMD_TRY(put_num(&b, "render", r->t_render, 0));
-    FMD_TRY(put_num(&b, "write", r->t_write, 0));
-    FMD_TRY(fmd_buf_puts(&b, "},\"perThread\":["));
-    for (int t = 0; t < r->nthreads; t++) {
-        const fmd_thread_stats *s = &r->thread_stats[t];
-        double idle = r->t_render - s->busy_s;
-        FMD_TRY(fmd_buf_puts(&b, t ? ",{" : "{"));
-        FMD_TRY(put_num(&b, "thread", t, 1));
-        FMD_TRY(put_num(&b, "pages", (double)s->pages, 0));
-        FMD_TRY(put_num(&b, "bytes", (double)s->bytes_in, 0));
-        FMD_TRY(put_num(&b, "busySeconds", s->busy_s, 0));
-        FMD_TRY(put_num(&b, "sinkSeconds", s->wait_s, 0));
-        FMD_TRY(put_num(&b, "idleSeconds", idle > 0 ? idle : 0, 0));
-        FMD_TRY(fmd_buf_putc(&b, '}'));
-    }
-    FMD_TRY(fmd_buf_puts(&b, "]}\n"));
+    FMD_TRY(fmd_engine_result_format_summary(r, cfg->src, &b));
     if (strcmp(path, "-") == 0) {
         if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
             st = FMD_E_IO;

@@ -11,53 +11,13 @@
 #include <emmintrin.h>
 #endif
 
+#include "fmd_utf8.h"
 #include "internal.h"
 
 /* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
 static const char replacement[3] = {'\xEF', '\xBF', '\xBD'};
 
 /*** Scanning ***/
-
-/* Length of the well-formed UTF-8 sequence starting with the non-ASCII byte p[0], or 0 when it is
- * ill-formed; then *bad receives the length (>= 1) of its maximal subpart, the bytes that one
- * U+FFFD replaces (Unicode 15, section 3.9, "U+FFFD Substitution of Maximal Subparts", and
- * Table 3-7). @p n >= 1 is the number of bytes left. */
-static size_t utf8_len(const unsigned char *p, size_t n, size_t *bad)
-{
-    unsigned char c = p[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF; /* the range allowed for the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong below U+0800 */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates U+D800..U+DFFF */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong below U+10000 */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        /* A stray continuation byte, C0/C1 (always overlong) or F5..FF (beyond U+10FFFF). */
-        *bad = 1;
-        return 0;
-    }
-    if (n < 2 || p[1] < lo || p[1] > hi) {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t i = 2; i < need; i++) {
-        if (i >= n || (p[i] & 0xC0) != 0x80) {
-            *bad = i; /* the lead and the continuation bytes that fitted */
-            return 0;
-        }
-    }
-    return need;
-}
 
 /* True when the 16 bytes at p are all ASCII and none is CR or NUL: nothing to do there. */
 static inline int block_clean(const unsigned char *p)
@@ -99,8 +59,7 @@ static size_t next_fault(const unsigned char *p, size_t i, size_t n)
                     return i;
                 i++;
             } else {
-                size_t bad;
-                size_t k = utf8_len(p + i, n - i, &bad);
+                size_t k = fmd_utf8_decode(p + i, n - i, NULL);
                 if (k == 0)
                     return i;
                 i += k; /* may step past stop: the outer loop carries on from there */
@@ -158,8 +117,7 @@ fmd_status fmd__kernel_normalize(const char *src, size_t len, fmd_arena *scratch
             out_len += 2;
             i++;
         } else {
-            size_t bad;
-            (void)utf8_len(p + i, len - i, &bad);
+            size_t bad = fmd_utf8_subpart(p + i, len - i);
             if (r.invalid_utf8 == 0)
                 r.first_invalid_line = line_of(p, i);
             r.invalid_utf8++;
@@ -180,9 +138,7 @@ fmd_status fmd__kernel_normalize(const char *src, size_t len, fmd_arena *scratch
             dst[o++] = '\n';
             i += (i + 1 < len && p[i + 1] == '\n') ? 2 : 1;
         } else {
-            size_t bad = 1;
-            if (p[i] != 0)
-                (void)utf8_len(p + i, len - i, &bad);
+            size_t bad = p[i] != 0 ? fmd_utf8_subpart(p + i, len - i) : 1;
             memcpy(dst + o, replacement, 3);
             o += 3;
             i += bad;

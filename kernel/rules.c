@@ -12,6 +12,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "fmd_utf8.h"
 #include "internal.h"
 
 typedef struct rule {
@@ -29,40 +30,6 @@ struct fmd_rules {
 };
 
 /*** Compiling ***/
-
-/* Is s[0..n) valid UTF-8 (shortest forms, no surrogates, at most U+10FFFF)? */
-static bool utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        size_t len;
-        uint32_t v, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2, v = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3, v = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4, v = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            v = (v << 6) | (p[i + k] & 0x3F);
-        }
-        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
 
 /* Append "rule I: <text>" to msg (when there is one). snprintf writes to memory only. */
 static void set_message(fmd_buf *msg, size_t index, const char *text, size_t offset,
@@ -188,9 +155,9 @@ fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_ru
         const char *why = NULL;
         if (sp->pattern == NULL || sp->pattern_len == 0)
             why = "the pattern is empty";
-        else if (!utf8_valid(sp->pattern, sp->pattern_len))
+        else if (!fmd_utf8_valid(sp->pattern, sp->pattern_len))
             why = "the pattern is not valid UTF-8";
-        else if (!utf8_valid(repl, repl_len))
+        else if (!fmd_utf8_valid(repl, repl_len))
             why = "the replacement is not valid UTF-8";
         if (why != NULL) {
             set_message(msg, i, why, 0, false);

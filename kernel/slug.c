@@ -5,45 +5,13 @@
  * state outside the set the caller owns. */
 #include <stdint.h>
 
+#include "fmd_utf8.h"
 #include "internal.h"
 
 /*** Slugify ***/
 
 /** A code point that slug_map() drops. */
 #define SLUG_DROP UINT32_MAX
-
-/* Decode one UTF-8 sequence at s[0..n). Returns its length and sets *cp, or returns 0 when the
- * bytes are not a valid, shortest-form sequence (the caller then copies one byte verbatim: the
- * renderer's input is already valid UTF-8, so this only keeps odd test input from being lost). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
 
 /* Pairs where the even code point is the capital and the next one its small letter. */
 static uint32_t even_upper(uint32_t cp)
@@ -230,7 +198,9 @@ fmd_status fmd__kernel_slugify(const char *text, size_t n, fmd_buf *out)
             continue;
         }
         uint32_t cp;
-        size_t len = utf8_decode(s + i, n - i, &cp);
+        /* An invalid sequence (fmd_utf8_decode gives 0) has its lead byte copied verbatim: the
+         * renderer's input is already valid UTF-8, so this only keeps odd test input. */
+        size_t len = fmd_utf8_decode(s + i, n - i, &cp);
         if (len == 0) {
             st = fmd_buf_putc(out, (char)c);
             i++;

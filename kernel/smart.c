@@ -5,6 +5,7 @@
  * stack or keeps state outside it. */
 #include <stdint.h>
 
+#include "fmd_utf8.h"
 #include "internal.h"
 
 /*** Character classes, as cmark's cmark_utf8proc_is_space / _is_punctuation ***/
@@ -71,29 +72,10 @@ uint32_t fmd__kernel_utf8_at(const char *p, const char *hi)
 {
     if (p >= hi)
         return '\n';
-    const unsigned char *s = (const unsigned char *)p;
-    size_t avail = (size_t)(hi - p);
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, v = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, v = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, v = c & 0x07;
-    else
+    uint32_t cp;
+    if (fmd_utf8_decode((const unsigned char *)p, (size_t)(hi - p), &cp) == 0)
         return 0xFFFD;
-    if (avail < len)
-        return 0xFFFD;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0xFFFD;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    return v;
+    return cp;
 }
 
 /*** Rules ***/

@@ -60,6 +60,27 @@ static void test_utf8_valid(void **state)
     assert_false(fmd_utf8_valid("\xed\xbf\xbf", 3));
 }
 
+/* The maximal subpart of s (its strlen): the bytes one U+FFFD replaces. */
+static size_t subpart(const char *s)
+{
+    return fmd_utf8_subpart((const unsigned char *)s, strlen(s));
+}
+
+static void test_utf8_subpart(void **state)
+{
+    (void)state;
+    assert_int_equal(subpart("\x80z"), 1);         /* a lone continuation byte */
+    assert_int_equal(subpart("\xc0\xaf"), 1);      /* C0 starts no sequence */
+    assert_int_equal(subpart("\xf5\x80\x80"), 1);  /* past U+10FFFF */
+    assert_int_equal(subpart("\xe0\x80\x80"), 1);  /* overlong: the second byte is out of range */
+    assert_int_equal(subpart("\xed\xa0\x80"), 1);  /* a surrogate: likewise */
+    assert_int_equal(subpart("\xc3("), 1);         /* a 2-byte lead without its continuation */
+    assert_int_equal(subpart("\xe2\x82("), 2);     /* lead and one continuation byte */
+    assert_int_equal(subpart("\xe2\x82"), 2);      /* cut short by the end */
+    assert_int_equal(subpart("\xf0\x9f\x98("), 3); /* three of four bytes */
+    assert_int_equal(subpart("\xf0\x9f"), 2);
+}
+
 /*** Hashes and hex ***/
 
 static void test_hex(void **state)
@@ -158,13 +179,10 @@ static void test_status_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_decode),
-        cmocka_unit_test(test_utf8_valid),
-        cmocka_unit_test(test_hex),
-        cmocka_unit_test(test_fnv1a64),
-        cmocka_unit_test(test_title_from_path),
-        cmocka_unit_test(test_title_fallback),
-        cmocka_unit_test(test_status_helpers),
+        cmocka_unit_test(test_utf8_decode),    cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_subpart),   cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_fnv1a64),        cmocka_unit_test(test_title_from_path),
+        cmocka_unit_test(test_title_fallback), cmocka_unit_test(test_status_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Timed runs for a strong-scaling benchmark: the kernel alone on pages held in memory, one thread
+ * without the parallel machinery, and the whole pipeline into a scratch folder; plus the
+ * statistics a sweep reports (median, nearest-rank percentile, Karp-Flatt and the Amdahl fit).
+ * Measures and computes only; the caller prints. */
+#ifndef FMD_ENGINE_BENCH_H
+#define FMD_ENGINE_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fmd_engine.h"
+
+/** Pages loaded once and kept in memory for kernel-only runs. The caller fills batch, in and n
+ * (fmd_io_load_pages()) and allocates results (n slots); fmd_engine_bench_pages_destroy() frees
+ * all three. */
+typedef struct fmd_engine_bench_pages {
+    fmd_io_batch *batch;
+    fmd_io_input in;
+    fmd_result *results;
+    size_t n;
+} fmd_engine_bench_pages;
+
+/** Free what @p kb holds and zero it. Safe on a zeroed struct. */
+void fmd_engine_bench_pages_destroy(fmd_engine_bench_pages *kb);
+
+/** One timed kernel run of @p kb's pages on @p pl's threads with batch state @p k.
+ * @param lat receives each page's render time in seconds (kb->n slots); may be NULL.
+ * @param util receives the CPU utilisation (busy time over threads x wall).
+ * @return the wall time in seconds. Threads: call from one thread; it unbinds itself after. */
+double fmd_engine_bench_kernel(fmd_engine_bench_pages *kb, fmd_kernel_batch *k, fmd_placement *pl,
+                               const fmd_engine_cfg *cfg, double *lat, double *util);
+
+/** One thread, a plain loop over @p kb's pages: no parallel region, no scheduler, no hook.
+ * @return the wall time in seconds, or 0 when the arenas could not be made. */
+double fmd_engine_bench_kernel_single(fmd_engine_bench_pages *kb, const fmd_engine_cfg *cfg);
+
+/** One end-to-end run of @p cfg into the scratch folder @p out, which it empties first (and
+ * makes, for an NDJSON stream, which goes to OUT/out.ndjson). @p floor times the I/O floor
+ * instead: every page's bytes passed through unrendered.
+ * @param lat receives each page's latency (cfg->collect_latency is set when not NULL).
+ * @param n_pages, util, wall receive the pages, CPU utilisation and wall seconds.
+ * @param what, what_len receive what failed, on a failure.
+ * @return FMD_OK or the run's failure. Threads: call from one thread. */
+fmd_status fmd_engine_bench_e2e(const fmd_engine_cfg *cfg, fmd_placement *pl, const char *out,
+                                bool floor, double *lat, size_t *n_pages, double *util,
+                                double *wall, char *what, size_t what_len);
+
+/** Remove the folder @p dir and everything under it (no link is followed). Best effort. */
+void fmd_engine_bench_remove_tree(const char *dir);
+
+/** Sort @p v ascending. */
+void fmd_engine_bench_sort(double *v, size_t n);
+/** The median of @p v (n >= 1), which it sorts in place. */
+double fmd_engine_bench_median(double *v, size_t n);
+/** Percentile @p q (0 to 1) of the sorted @p v, nearest rank; 0 when n is 0. */
+double fmd_engine_bench_percentile(const double *v, size_t n, double q);
+
+/** Speedup *s of a median @p t against the one-thread median @p t1 (0: none) at @p p threads,
+ * and its Karp-Flatt serial fraction *kf. @return whether there is one (p > 1, a speedup). */
+bool fmd_engine_bench_scaling(int p, double t, double t1, double *s, double *kf);
+
+/* Thread safety: reentrant; all state is in the caller's structures. */
+
+#endif

@@ -13,6 +13,7 @@
 #include "fmd_io_state.h"
 #include "cli.h"
 #include "signals.h"
+#include "supervise.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"
@@ -88,6 +89,7 @@ enum {
     OPT_WAIT,
     OPT_VERBOSE,
     OPT_PAGE_TIMEOUT,
+    OPT_NO_SUPERVISOR,
 };
 
 /* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
@@ -161,6 +163,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"wait", 0, NULL, OPT_WAIT},
                                              {"verbose", 0, NULL, OPT_VERBOSE},
                                              {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
+                                             {"no-supervisor", 0, NULL, OPT_NO_SUPERVISOR},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -169,6 +172,7 @@ int cli_cmd_build(int argc, char **argv)
     const char *summary_json = NULL;
     bool stats = false;
     bool verbose = false;
+    bool supervised = true;
     unsigned page_timeout_ms = DEFAULT_PAGE_TIMEOUT_S * 1000;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
@@ -191,6 +195,7 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_VERIFY: cfg.verify = true; break;
         case OPT_WAIT: cfg.wait_lock = true; break;
         case OPT_VERBOSE: verbose = true; break;
+        case OPT_NO_SUPERVISOR: supervised = false; break;
         case OPT_PAGE_TIMEOUT: {
             char *end = NULL;
             double sec = strtod(optarg, &end);
@@ -221,10 +226,38 @@ int cli_cmd_build(int argc, char **argv)
         strcmp(summary_json, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
-    /* From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
-    cfg.cancel = cli_signals_install();
     if (summary_json != NULL)
         cli_check_output_path(summary_json, "--summary-json", cmd);
+#ifdef FMD_TEST_HOOKS /* test builds only (-DFMD_TEST_HOOKS=ON): never in a release binary */
+    cfg.test_crash_page = getenv("FASTMD_TEST_CRASH_PAGE");
+    cfg.test_hang_page = getenv("FASTMD_TEST_HANG_PAGE");
+    const char *delay = getenv("FASTMD_TEST_PAGE_DELAY_MS");
+    cfg.test_delay_ms = delay != NULL ? (unsigned)strtoul(delay, NULL, 10) : 0;
+#endif
+    /* A build into OUT runs in a worker process under a supervisor, forked here, before any
+     * OpenMP construct: a page that crashes or hangs the worker costs that page, not the build.
+     * From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
+    fmd_guard *guard = NULL;
+    if (supervised && cfg.out_dir != NULL) {
+        bool autoth = c.threads_arg != NULL && strcmp(c.threads_arg, "auto") == 0;
+        long slots = autoth ? 0 : cli_resolve_threads(&c, cmd);
+        long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+        slots = slots > ncpu ? slots : ncpu;
+        if (fmd_guard_create(slots > 0 ? (int)slots : 1, &guard) != FMD_OK)
+            cli_die(FMD_EXIT_OSERR, cmd, "cannot map the supervisor's shared memory: %s",
+                    strerror(errno));
+        cfg.cancel = cli_signals_install_shared(&guard->cancel, &guard->signal);
+        cli_supervise(guard, page_timeout_ms, cfg.src, cmd); /* returns in the worker only */
+        cfg.guard = guard;
+        if (guard->mode == FMD_GUARD_RETRY) {
+            /* The suspects, one at a time: a second death is pinned on one page. */
+            c.threads_arg = "1";
+            cfg.writer_pool = false;
+            progress = 0;
+        }
+    } else {
+        cfg.cancel = cli_signals_install();
+    }
     cli_tuning_apply(&tune, &c, cmd);
     fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
@@ -252,6 +285,13 @@ int cli_cmd_build(int argc, char **argv)
         st = fmd_engine_render(eng);
     fmd_engine_close(eng);
     cli_signals_restore();
+    if (r.partial) {
+        /* A retry worker: the suspects are journaled; the next worker reports the build. */
+        fmd_engine_result_free(&r);
+        cli_placement_close(&pl);
+        cli_common_free(&c);
+        return FMD_EXIT_OK;
+    }
     report_walk_warnings(cmd, cfg.src, &r, verbose);
     if (r.no_pages)
         cli_die(FMD_EXIT_NOINPUT, cmd, "%s: no pages (*.md, *.markdown) found; nothing written",

@@ -38,9 +38,9 @@ static const char help[] =
     "OUT/manifest.ndjson exists and OUT/.fastmd/journal does not. The pages are rendered in\n"
     "a worker process under a small supervisor: when the worker dies (a crash, the OOM\n"
     "killer), a fresh one resumes from the journal and retries the pages it had in flight\n"
-    "alone; a page that ends a worker twice fails with error code \"crashed\". One build at a time: a\n"
-    "second one into the same OUT exits 75 at once (or waits, with --wait). See\n"
-    "docs/builds.md.\n"
+    "alone; a page that ends a worker twice fails with error code \"crashed\". One build\n"
+    "at a time: a second one into the same OUT exits 75 at once (or waits, with --wait).\n"
+    "See docs/builds.md.\n"
     "\n"
     "Options:\n";
 

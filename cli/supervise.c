@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,8 +23,10 @@
  * parser's own deadline normally fails the page long before; the grace covers writing its file
  * on a loaded machine. */
 #define GRACE_NS ((int64_t)2000000000)
-/* How often the supervisor looks at the worker: often enough that a finished build does not wait
- * for it, rarely enough to cost nothing (100 wake-ups a second). */
+/* How often the supervisor looks at the pages in flight for their deadline (10 wake-ups a second:
+ * nothing next to the grace). The worker's end wakes it at once, through a pidfd. */
+#define POLL_MS 100
+/* Without a pidfd (a kernel before 5.3), how often it polls for the worker's end. */
 #define POLL_NS 10000000L
 /* Worker deaths with no page in flight (in the walk, the loader, the writer pool) before the
  * supervisor gives up: nothing can be retried around them. */
@@ -41,11 +45,15 @@ static int wait_worker(fmd_guard *g, pid_t pid, int64_t limit_ns, int *killed, u
                        int64_t *start, const char *command)
 {
     *killed = -1;
+    int pfd = pidfd_open(pid, 0);
     for (;;) {
         int status = 0;
         pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
+        if (w == pid) {
+            if (pfd >= 0)
+                close(pfd);
             return status;
+        }
         if (w < 0 && errno != EINTR)
             cli_die(FMD_EXIT_OSERR, command, "cannot wait for the worker process: %s",
                     strerror(errno));
@@ -64,8 +72,13 @@ static int wait_worker(fmd_guard *g, pid_t pid, int64_t limit_ns, int *killed, u
                 break;
             }
         }
-        struct timespec ts = {0, POLL_NS};
-        nanosleep(&ts, NULL);
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            poll(&p, 1, POLL_MS); /* readable once the worker has ended */
+        } else {
+            struct timespec ts = {0, POLL_NS};
+            nanosleep(&ts, NULL);
+        }
     }
 }
 

@@ -23,6 +23,8 @@ static const struct {
     [FMD_E_CANCELLED] = {"cancelled", "cancelled"},
     [FMD_E_RULE] = {"rule", "a custom rule is invalid"},
     [FMD_E_DEADLINE] = {"deadline", "rendering took longer than the page's deadline"},
+    [FMD_E_CRASHED] = {"crashed", "the page ended the worker process twice (crash or killed)"},
+    [FMD_E_TIMEOUT] = {"timeout", "the page outlived its deadline and its worker was killed"},
 };
 
 const char *fmd_status_str(fmd_status st)

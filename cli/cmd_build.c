@@ -13,6 +13,7 @@
 #include "fmd_io_state.h"
 #include "cli.h"
 #include "signals.h"
+#include "supervise.h"
 
 static const char help[] =
     "Usage: fastmd build [options] SRC OUT\n"
@@ -34,9 +35,12 @@ static const char help[] =
     "(only files fastmd recorded). A failed page has no HTML file in OUT (an old one is\n"
     "removed); its manifest line says why. Pages are journaled as they complete, so a killed\n"
     "or interrupted build resumes where it stopped when run again. OUT is complete when\n"
-    "OUT/manifest.ndjson exists and OUT/.fastmd/journal does not. One build at a time: a\n"
-    "second one into the same OUT exits 75 at once (or waits, with --wait). See\n"
-    "docs/builds.md.\n"
+    "OUT/manifest.ndjson exists and OUT/.fastmd/journal does not. The pages are rendered in\n"
+    "a worker process under a small supervisor: when the worker dies (a crash, the OOM\n"
+    "killer), a fresh one resumes from the journal and retries the pages it had in flight\n"
+    "alone; a page that ends a worker twice fails with error code \"crashed\". One build\n"
+    "at a time: a second one into the same OUT exits 75 at once (or waits, with --wait).\n"
+    "See docs/builds.md.\n"
     "\n"
     "Options:\n";
 
@@ -61,7 +65,10 @@ static const char help_build[] =
     "  --wait                    wait for another build of OUT to finish instead of exiting 75\n"
     "  --page-timeout SECONDS    a page whose rendering takes longer fails with error code\n"
     "                            \"deadline\" (default 10; 0: no limit); it is not recorded, so\n"
-    "                            the next build tries it again\n"
+    "                            the next build tries it again; a page still rendering\n"
+    "                            2 s after it gets its worker killed (error code \"timeout\")\n"
+    "  --no-supervisor           run the build in this process (no worker process: a page\n"
+    "                            that crashes or hangs ends or stalls the build)\n"
     "  --verbose                 list every skipped path (special files named like pages,\n"
     "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
@@ -88,6 +95,7 @@ enum {
     OPT_WAIT,
     OPT_VERBOSE,
     OPT_PAGE_TIMEOUT,
+    OPT_NO_SUPERVISOR,
 };
 
 /* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
@@ -161,6 +169,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"wait", 0, NULL, OPT_WAIT},
                                              {"verbose", 0, NULL, OPT_VERBOSE},
                                              {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
+                                             {"no-supervisor", 0, NULL, OPT_NO_SUPERVISOR},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -169,6 +178,7 @@ int cli_cmd_build(int argc, char **argv)
     const char *summary_json = NULL;
     bool stats = false;
     bool verbose = false;
+    bool supervised = true;
     unsigned page_timeout_ms = DEFAULT_PAGE_TIMEOUT_S * 1000;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
@@ -191,6 +201,7 @@ int cli_cmd_build(int argc, char **argv)
         case OPT_VERIFY: cfg.verify = true; break;
         case OPT_WAIT: cfg.wait_lock = true; break;
         case OPT_VERBOSE: verbose = true; break;
+        case OPT_NO_SUPERVISOR: supervised = false; break;
         case OPT_PAGE_TIMEOUT: {
             char *end = NULL;
             double sec = strtod(optarg, &end);
@@ -221,10 +232,38 @@ int cli_cmd_build(int argc, char **argv)
         strcmp(summary_json, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd, "--ndjson - and --summary-json - both want stdout");
 
-    /* From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
-    cfg.cancel = cli_signals_install();
     if (summary_json != NULL)
         cli_check_output_path(summary_json, "--summary-json", cmd);
+#ifdef FMD_TEST_HOOKS /* test builds only (-DFMD_TEST_HOOKS=ON): never in a release binary */
+    cfg.test_crash_page = getenv("FASTMD_TEST_CRASH_PAGE");
+    cfg.test_hang_page = getenv("FASTMD_TEST_HANG_PAGE");
+    const char *delay = getenv("FASTMD_TEST_PAGE_DELAY_MS");
+    cfg.test_delay_ms = delay != NULL ? (unsigned)strtoul(delay, NULL, 10) : 0;
+#endif
+    /* A build into OUT runs in a worker process under a supervisor, forked here, before any
+     * OpenMP construct: a page that crashes or hangs the worker costs that page, not the build.
+     * From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
+    fmd_guard *guard = NULL;
+    if (supervised && cfg.out_dir != NULL) {
+        bool autoth = c.threads_arg != NULL && strcmp(c.threads_arg, "auto") == 0;
+        long slots = autoth ? 0 : cli_resolve_threads(&c, cmd);
+        long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+        slots = slots > ncpu ? slots : ncpu;
+        if (fmd_guard_create(slots > 0 ? (int)slots : 1, &guard) != FMD_OK)
+            cli_die(FMD_EXIT_OSERR, cmd, "cannot map the supervisor's shared memory: %s",
+                    strerror(errno));
+        cfg.cancel = cli_signals_install_shared(&guard->cancel, &guard->signal);
+        cli_supervise(guard, page_timeout_ms, cfg.src, cmd); /* returns in the worker only */
+        cfg.guard = guard;
+        if (guard->mode == FMD_GUARD_RETRY) {
+            /* The suspects, one at a time: a second death is pinned on one page. */
+            c.threads_arg = "1";
+            cfg.writer_pool = false;
+            progress = 0;
+        }
+    } else {
+        cfg.cancel = cli_signals_install();
+    }
     cli_tuning_apply(&tune, &c, cmd);
     fmd_placement pl;
     fmd_status st = cli_placement_open(&pl, &c, cmd);
@@ -252,6 +291,13 @@ int cli_cmd_build(int argc, char **argv)
         st = fmd_engine_render(eng);
     fmd_engine_close(eng);
     cli_signals_restore();
+    if (r.partial) {
+        /* A retry worker: the suspects are journaled; the next worker reports the build. */
+        fmd_engine_result_free(&r);
+        cli_placement_close(&pl);
+        cli_common_free(&c);
+        return FMD_EXIT_OK;
+    }
     report_walk_warnings(cmd, cfg.src, &r, verbose);
     if (r.no_pages)
         cli_die(FMD_EXIT_NOINPUT, cmd, "%s: no pages (*.md, *.markdown) found; nothing written",

@@ -41,7 +41,7 @@ fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
         return st;
     fmd_buf b;
     fmd_buf_init(&b, a);
-    FMD_TRY(fmd_engine_result_format_summary(r, cfg->src, &b));
+    FMD_TRY(fmd_engine_result_format_summary(r, cfg->src, cfg->durable, &b));
     if (strcmp(path, "-") == 0) {
         if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
             st = FMD_E_IO;

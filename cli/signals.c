@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The build's SIGINT/SIGTERM handler: it only stores the signal and sets the engine's cancel
- * flag (both async-signal-safe: a lock-free atomic and a sig_atomic_t). Everything else (the
+ * flag (both async-signal-safe: lock-free atomics). Everything else (the
  * message, the journal, the exit code) happens on the main thread once the engine returns. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -9,14 +9,23 @@
 
 #include "signals.h"
 
-/* File-scope because a signal handler has no other way in; cli/ only. */
-static _Atomic int cancel_flag;
-static volatile sig_atomic_t caught;
+/* File-scope because a signal handler has no other way in; cli/ only. The handler writes where
+ * these point: the process's own flags, or a supervisor's shared region. */
+static _Atomic int own_flag, own_caught;
+static _Atomic int *cancel_flag = &own_flag;
+static _Atomic int *caught = &own_caught;
 
 static void on_signal(int sig)
 {
+    atomic_store_explicit(caught, sig, memory_order_relaxed);
+    atomic_store_explicit(cancel_flag, 1, memory_order_relaxed);
+}
+
+const _Atomic int *cli_signals_install_shared(_Atomic int *flag, _Atomic int *sig)
+{
+    cancel_flag = flag;
     caught = sig;
-    atomic_store_explicit(&cancel_flag, 1, memory_order_relaxed);
+    return cli_signals_install();
 }
 
 const _Atomic int *cli_signals_install(void)
@@ -29,12 +38,12 @@ const _Atomic int *cli_signals_install(void)
     sa.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    return &cancel_flag;
+    return cancel_flag;
 }
 
 int cli_signals_caught(void)
 {
-    return (int)caught;
+    return atomic_load_explicit(caught, memory_order_relaxed);
 }
 
 void cli_signals_restore(void)

@@ -10,6 +10,10 @@
  * its threads (they inherit nothing; the handler runs on whichever thread the kernel picks). */
 const _Atomic int *cli_signals_install(void);
 
+/* The same, but the flag and the signal are stored at @p flag and @p sig (a region shared by a
+ * supervisor and its worker, so that a signal to either stops the build). @return @p flag. */
+const _Atomic int *cli_signals_install_shared(_Atomic int *flag, _Atomic int *sig);
+
 /* The signal that set the flag (SIGINT, SIGTERM), or 0. */
 int cli_signals_caught(void);
 

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@
 /* Bumped whenever the output of the same fastmd version and options would change: part of every
  * page's key. */
 #define OUTPUT_FORMAT "fastmd-output-1"
+
+/* What a page's verdict under a supervisor makes of it (engine.fate). */
+enum {
+    FATE_RENDER = 0, /* as usual */
+    FATE_DROP,       /* a retry worker renders only the suspects: not this page, this time */
+    FATE_FAILED,     /* a verdict (crashed, timeout): fails with it, no HTML, not recorded */
+};
 
 /* Per-thread counters of the sink, one cache line each. */
 typedef struct sink_slot {
@@ -104,6 +112,7 @@ struct fmd_engine {
     size_t *rec_len;
     const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
     size_t n_gone;
+    unsigned char *fate; /* under a supervisor: per page, a FATE_* (NULL: every page renders) */
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -368,12 +377,50 @@ static void sink_recorded(engine *e, sink_slot *me, size_t gi)
 
 /*** The sink: runs on the kernel's worker threads ***/
 
+#ifdef FMD_TEST_HOOKS
+/* Fault injection for the supervisor's tests (test builds only): a page that crashes the worker,
+ * one that hangs where no deadline is checked, and a delay per page that keeps a small corpus
+ * in flight long enough to kill its worker in the middle. */
+static void test_hooks(const engine *e, const fmd_io_page *p)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    if (cfg->test_delay_ms != 0) {
+        struct timespec ts = {.tv_sec = cfg->test_delay_ms / 1000,
+                              .tv_nsec = (long)(cfg->test_delay_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (cfg->test_crash_page != NULL && strcmp(p->path, cfg->test_crash_page) == 0)
+        raise(SIGSEGV);
+    while (cfg->test_hang_page != NULL && strcmp(p->path, cfg->test_hang_page) == 0)
+        pause();
+}
+#endif
+
+/* Called before a page is rendered: under a supervisor, publish it as this thread's page in
+ * flight, so that a death or a hang can be pinned on it. Pages that are not rendered (recorded,
+ * dropped, failed by a verdict or by io/) publish nothing. */
+static void engine_begin(size_t page, int thread, void *ud)
+{
+    engine *e = ud;
+    size_t gi = e->win_first + page;
+    const fmd_io_page *p = &e->pages[gi];
+    if (p->status != FMD_OK)
+        return;
+    if (e->cfg->guard != NULL)
+        fmd_guard_begin(e->cfg->guard, thread, gi, p->path);
+#ifdef FMD_TEST_HOOKS
+    test_hooks(e, p);
+#endif
+}
+
 static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *wait_s, void *ud)
 {
     engine *e = ud;
     size_t gi = e->win_first + page;
     fmd_io_page *p = &e->pages[gi];
     sink_slot *me = &e->slots[thread];
+    if (e->fate != NULL && e->fate[gi] == FATE_DROP)
+        return FMD_OK; /* not this worker's: no line, no record, not done */
     double t0 = fmd_clock_now();
     if (e->skip != NULL && e->skip[gi]) {
         sink_recorded(e, me, gi);
@@ -450,6 +497,8 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     if (e->latency != NULL)
         e->latency[gi] = res->render_s;
     note_messages(e, gi, res);
+    if (e->cfg->guard != NULL)
+        fmd_guard_end(e->cfg->guard, thread); /* its file and record are complete */
     me->write_s += fmd_clock_now() - t0;
     atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -753,6 +802,42 @@ static fmd_status open_io(engine *e)
     return FMD_OK;
 }
 
+/* Under a supervisor: what each page's verdict makes of it. A page that ended a worker twice, or
+ * outlived its deadline, fails with that verdict; a retry worker renders only the suspects. Such
+ * pages are marked so that the loader reads no byte of them. */
+static fmd_status apply_guard(engine *e)
+{
+    const fmd_guard *g = e->cfg->guard;
+    if (g == NULL || e->n == 0)
+        return FMD_OK;
+    e->fate = calloc(e->n, 1);
+    if (e->fate == NULL)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "guard");
+    bool retry = g->mode == FMD_GUARD_RETRY;
+    if (g->n_pages == 0 && !retry)
+        return FMD_OK;
+    for (size_t i = 0; i < e->n; i++) {
+        fmd_io_page *p = &e->pages[i];
+        const fmd_guard_page *v = fmd_guard_find(g, p->path);
+        if (retry) {
+            if (v == NULL || v->verdict != FMD_GUARD_SUSPECT) {
+                e->fate[i] = FATE_DROP;
+                if (p->status == FMD_OK)
+                    p->status = FMD_E_CANCELLED;
+            }
+            continue;
+        }
+        if (v == NULL || (v->verdict != FMD_GUARD_CRASHED && v->verdict != FMD_GUARD_TIMEOUT))
+            continue;
+        e->fate[i] = FATE_FAILED;
+        if (e->skip != NULL)
+            e->skip[i] = 0;
+        p->status = v->verdict == FMD_GUARD_CRASHED ? FMD_E_CRASHED : FMD_E_TIMEOUT;
+        p->err = 0;
+    }
+    return FMD_OK;
+}
+
 /* Per-thread sink state, per-page tables, the windows and the kernel's batch. */
 static fmd_status open_threads(engine *e)
 {
@@ -829,6 +914,7 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     *out = e;
     fmd_status st = FMD_OK;
     FMD_TRY(open_io(e));
+    FMD_TRY(apply_guard(e));
     FMD_TRY(open_threads(e));
     e->opened = true;
     return FMD_OK;
@@ -923,7 +1009,7 @@ fmd_status fmd_engine_render(fmd_engine *e)
     if (st != FMD_OK)
         return st;
 
-    fmd_page_sink sink = {.fn = engine_sink, .userdata = e, .release = true};
+    fmd_page_sink sink = {.fn = engine_sink, .userdata = e, .release = true, .begin = engine_begin};
     for (size_t k = 0; k < e->n_wins; k++) {
         if (cancelled(e))
             break; /* take no new window */
@@ -943,16 +1029,23 @@ fmd_status fmd_engine_render(fmd_engine *e)
             break;
         }
         size_t to_render = w->count;
-        if (e->skip != NULL) {
+        if (e->skip != NULL || e->fate != NULL) {
             to_render = 0;
             for (size_t i = 0; i < w->count; i++)
-                to_render += !e->skip[w->first + i];
+                to_render += !(e->skip != NULL && e->skip[w->first + i]) &&
+                             !(e->fate != NULL && e->fate[w->first + i] == FATE_DROP);
         }
         if (to_render == 0) {
-            /* Every page of the window is recorded and unchanged: no team, no render. */
-            for (size_t i = 0; i < w->count; i++)
+            /* Every page of the window is recorded and unchanged (or not this worker's): no
+             * team, no render. */
+            size_t sunk = 0;
+            for (size_t i = 0; i < w->count; i++) {
+                if (e->fate != NULL && e->fate[w->first + i] == FATE_DROP)
+                    continue;
                 sink_recorded(e, &e->slots[0], w->first + i);
-            atomic_fetch_add_explicit(&e->slots[0].done, w->count, memory_order_relaxed);
+                sunk++;
+            }
+            atomic_fetch_add_explicit(&e->slots[0].done, sunk, memory_order_relaxed);
         } else {
             st = render_window(e, w, &sink);
         }
@@ -992,6 +1085,11 @@ fmd_status fmd_engine_render(fmd_engine *e)
     if (r->st == FMD_OK && r->done < e->n && cancelled(e)) {
         r->cancelled = true;
         fail_with(r, FMD_E_CANCELLED, 0, "cancelled");
+    }
+    if (r->st == FMD_OK && e->fate != NULL && e->cfg->guard->mode == FMD_GUARD_RETRY) {
+        /* A retry worker: its suspects are journaled; the next worker publishes the build. */
+        r->partial = true;
+        fail_with(r, FMD_E_CANCELLED, 0, "retry");
     }
 
     /* The ordered stream: wait for its tail, then publish it (rename the manifest). A run that
@@ -1077,6 +1175,7 @@ void fmd_engine_close(fmd_engine *e)
     free(e->rec);
     free(e->rec_len);
     free(e->old);
+    free(e->fate);
     free(e->skip);
     free(e->gone);
     fmd_io_state_close(e->state); /* releases the lock, last */

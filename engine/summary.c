@@ -45,7 +45,8 @@ static fmd_status put_num(fmd_buf *b, const char *key, double v, int first)
     return fmd_buf_append(b, tmp, (size_t)n);
 }
 
-fmd_status fmd_engine_result_format_summary(const fmd_engine_result *r, const char *src, fmd_buf *b)
+fmd_status fmd_engine_result_format_summary(const fmd_engine_result *r, const char *src,
+                                            bool durable, fmd_buf *b)
 {
     fmd_status st = FMD_OK;
     double util = fmd_engine_result_utilisation(r, NULL);
@@ -53,6 +54,32 @@ fmd_status fmd_engine_result_format_summary(const fmd_engine_result *r, const ch
     FMD_TRY(fmd_buf_put_json_string(b, src, strlen(src)));
     FMD_TRY(put_num(b, "pages", (double)r->pages, 0));
     FMD_TRY(put_num(b, "failed", (double)r->failed, 0));
+    if (durable) {
+        /* What an incremental build did with each page (docs/builds.md). */
+        FMD_TRY(put_num(b, "rendered", (double)r->rendered, 0));
+        FMD_TRY(put_num(b, "unchanged", (double)r->unchanged, 0));
+        FMD_TRY(put_num(b, "notRead", (double)r->skipped, 0));
+        FMD_TRY(put_num(b, "removed", (double)r->removed, 0));
+        FMD_TRY(put_num(b, "leftoversRemoved", (double)r->leftovers, 0));
+        FMD_TRY(fmd_buf_puts(b, r->resumed ? ",\"resumed\":true" : ",\"resumed\":false"));
+    }
+    /* Paths the walk skipped, by kind, and pages whose name is not UTF-8 (kept, escaped). */
+    static const char *const kinds[] = {[FMD_IO_WARN_UNREADABLE_DIR] = "unreadableDir",
+                                        [FMD_IO_WARN_LINK_OUTSIDE] = "linkOutside",
+                                        [FMD_IO_WARN_LINK_BROKEN] = "linkBroken",
+                                        [FMD_IO_WARN_CYCLE] = "cycle",
+                                        [FMD_IO_WARN_SPECIAL] = "special",
+                                        [FMD_IO_WARN_NAME_CASE] = "nameCase",
+                                        [FMD_IO_WARN_NAME_UTF8] = "nonUtf8Names"};
+    size_t by_kind[FMD_IO_WARN_NAME_UTF8 + 1] = {0};
+    for (size_t i = 0; i < r->n_warnings; i++)
+        if ((int)r->warnings[i].kind <= FMD_IO_WARN_NAME_UTF8)
+            by_kind[r->warnings[i].kind]++;
+    FMD_TRY(fmd_buf_puts(b, ",\"skipped\":{"));
+    for (int k = 0; k < FMD_IO_WARN_NAME_UTF8; k++)
+        FMD_TRY(put_num(b, kinds[k], (double)by_kind[k], k == 0));
+    FMD_TRY(fmd_buf_putc(b, '}'));
+    FMD_TRY(put_num(b, kinds[FMD_IO_WARN_NAME_UTF8], (double)by_kind[FMD_IO_WARN_NAME_UTF8], 0));
     FMD_TRY(put_num(b, "bytesIn", (double)r->bytes_in, 0));
     FMD_TRY(put_num(b, "bytesOut", (double)r->bytes_out, 0));
     FMD_TRY(put_num(b, "threads", r->nthreads, 0));

@@ -220,6 +220,8 @@ static void do_page(const fmd_batch_run *run, size_t i, int t, thread_slot *me)
         no_render(res, ref, FMD_E_CANCELLED);
         return; /* cancelled pages do not reach the sink */
     }
+    if (run->sink != NULL && run->sink->begin != NULL)
+        run->sink->begin(i, t, run->sink->userdata);
     if (ref->load_status != FMD_OK)
         no_render(res, ref, ref->load_status);
     else if (me->st != FMD_OK)

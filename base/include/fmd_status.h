@@ -23,6 +23,9 @@ typedef enum fmd_status {
     FMD_E_CANCELLED,    /**< the batch was cancelled before this page ran */
     FMD_E_RULE,         /**< a custom rule does not compile */
     FMD_E_DEADLINE,     /**< rendering the page took longer than its deadline */
+    FMD_E_CRASHED,      /**< the page ended the worker process twice (a crash, the OOM killer) */
+    FMD_E_TIMEOUT,      /**< the page outlived its deadline and a grace period: its worker was
+                             killed */
     FMD_STATUS_COUNT
 } fmd_status;
 

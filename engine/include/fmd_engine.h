@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fmd_guard.h"
 #include "fmd_io.h"
 #include "fmd_kernel.h"
 #include "fmd_numa.h"
@@ -64,6 +65,17 @@ typedef struct fmd_engine_cfg {
     bool verify;            /**< durable: read and hash every page, even with matching stat data */
     const char *rules_path; /**< the --rules file, whose bytes are part of the options digest */
     bool require_pages;     /**< a SRC without pages fails with FMD_E_NOINPUT (r->no_pages) */
+    /** Durable builds under a supervisor (cli/), or NULL: each rendering thread publishes its
+     * page in flight here; pages with a verdict fail with it (FMD_E_CRASHED, FMD_E_TIMEOUT);
+     * in FMD_GUARD_RETRY mode only the suspects are rendered and journaled, and the run ends
+     * with r->partial, publishing nothing. */
+    fmd_guard *guard;
+    /** Fault injection, honoured in test builds only (FMD_TEST_HOOKS): the page with this path
+     * in SRC raises SIGSEGV / sleeps forever without checking its deadline; every page sleeps
+     * test_delay_ms first. Ignored by a release build. */
+    const char *test_crash_page;
+    const char *test_hang_page;
+    unsigned test_delay_ms;
 } fmd_engine_cfg;
 
 typedef struct fmd_engine_result {
@@ -84,6 +96,7 @@ typedef struct fmd_engine_result {
                                already): the bound cannot be kept; the run goes on regardless */
     bool no_pages;        /**< require_pages: SRC has no page; nothing was written */
     bool resumed;         /**< durable: the last run had not finished (its journal was used) */
+    bool partial; /**< guard in FMD_GUARD_RETRY mode: the suspects were rendered and journaled */
     int nthreads;
     double wall, t_enumerate, t_load, t_load_wait, t_render, t_write;
     fmd_thread_stats *thread_stats; /**< nthreads; wait_s holds the time spent in the sink */

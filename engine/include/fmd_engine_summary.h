@@ -14,11 +14,13 @@ double fmd_engine_result_utilisation(const fmd_engine_result *r, double *busy_ou
 
 /** Append the run's figures to @p b as one JSON object and a newline: pages, bytes, threads,
  * wall time, rates, this process's peak resident memory (VmHWM), the phases and one entry a
- * thread. @p src is the source folder as given.
+ * thread, and the paths the walk skipped by kind. @p src is the source folder as given; with
+ * @p durable (a build into OUT) the incremental counts (rendered, unchanged, notRead, removed,
+ * leftoversRemoved, resumed) are included.
  * @return FMD_OK or FMD_E_NOMEM (b then holds part of the object).
  * Ownership: the bytes are @p b's arena's. Threads: reentrant; reads /proc/self/status. */
 fmd_status fmd_engine_result_format_summary(const fmd_engine_result *r, const char *src,
-                                            fmd_buf *b);
+                                            bool durable, fmd_buf *b);
 
 /* Thread safety: reentrant; no state. */
 

@@ -216,6 +216,9 @@ typedef struct fmd_page_sink {
     fmd_status (*fn)(size_t page, int thread, fmd_result *res, double *wait_s, void *userdata);
     void *userdata;
     bool release;
+    /** NULL, or called on the worker thread just before page @p page is rendered (not for a
+     * cancelled page): where a caller publishes the pages in flight. Must be thread-safe. */
+    void (*begin)(size_t page, int thread, void *userdata);
 } fmd_page_sink;
 
 /** How pages are handed to threads. */

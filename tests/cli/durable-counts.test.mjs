@@ -108,3 +108,45 @@ test('OMP_PLACES=cores, OMP_PROC_BIND and GOMP_CPU_AFFINITY give the same thread
     assert.equal(threads({ OMP_PROC_BIND: 'true' }, 'bindonly'), base);
     assert.equal(threads({ GOMP_CPU_AFFINITY: `0-${cpus - 1}` }, 'gomp'), base);
   }));
+
+test('--summary-json counts rendered, unchanged, not read, removed, failed and skipped kinds', () =>
+  withTmp((dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(src, `p${i}.md`), `# Page ${i}\n`);
+    fs.writeFileSync(path.join(src, 'bad.md'), '---\ntitle: [unclosed\n---\nx\n');
+    fs.writeFileSync(path.join(src, 'UPPER.MD'), '# upper\n');
+    spawnSync('mkfifo', [path.join(src, 'fifo.md')]);
+    const summary = () => JSON.parse(fs.readFileSync(path.join(dir, 's.json'), 'utf8'));
+    const a = run(['build', '--summary-json', path.join(dir, 's.json'), src, out]);
+    assert.equal(a.status, 1, a.stderr);
+    let s = summary();
+    assert.equal(s.pages, 7);
+    assert.equal(s.failed, 1);
+    assert.equal(s.rendered, 7);
+    assert.equal(s.unchanged, 0);
+    assert.equal(s.removed, 0);
+    assert.equal(s.resumed, false);
+    assert.equal(s.skipped.special, 1);
+    assert.equal(s.skipped.nameCase, 1);
+    assert.equal(s.skipped.linkOutside, 0);
+    assert.equal(s.nonUtf8Names, 0);
+    // Edit one page, remove one.
+    fs.writeFileSync(path.join(src, 'p0.md'), '# Edited\n');
+    fs.rmSync(path.join(src, 'p5.md'));
+    const b = run(['build', '--summary-json', path.join(dir, 's.json'), src, out]);
+    assert.equal(b.status, 1, b.stderr);
+    s = summary();
+    assert.equal(s.pages, 6);
+    assert.equal(s.rendered, 1);
+    assert.equal(s.unchanged, 5);
+    assert.equal(s.removed, 1);
+    // Pages changed within 2 s of the last build are racy (read again): not read is at most
+    // the unchanged ones (a test cannot age a ctime).
+    assert.ok(Number.isInteger(s.notRead) && s.notRead <= s.unchanged, `notRead ${s.notRead}`);
+    // --ndjson builds keep no state: no incremental counts.
+    const n = run(['build', '--ndjson', path.join(dir, 'x.ndjson'), '--summary-json',
+      path.join(dir, 's.json'), src]);
+    assert.equal(n.status, 1, n.stderr);
+    assert.equal(summary().rendered, undefined);
+  }));

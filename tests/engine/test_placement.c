@@ -76,9 +76,16 @@ static void test_summary(void **state)
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
     fmd_buf_init(&b, a);
-    assert_int_equal(fmd_engine_result_format_summary(&r, "src\"dir", &b), FMD_OK);
+    assert_int_equal(fmd_engine_result_format_summary(&r, "src\"dir", false, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_non_null(strstr(b.ptr, "{\"src\":\"src\\\"dir\",\"pages\":7,\"failed\":0,"));
+    assert_null(strstr(b.ptr, "\"rendered\""));
+    /* A build into OUT adds its incremental counts. */
+    r.rendered = 5;
+    fmd_buf_init(&b, a);
+    assert_int_equal(fmd_engine_result_format_summary(&r, "s", true, &b), FMD_OK);
+    assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
+    assert_non_null(strstr(b.ptr, "\"failed\":0,\"rendered\":5,"));
     assert_non_null(strstr(b.ptr, "\"cpuUtilisation\":0.75,"));
     assert_non_null(strstr(b.ptr, "{\"thread\":1,\"pages\":0,\"bytes\":0,\"busySeconds\":0.5,"));
     assert_int_equal(b.ptr[b.len - 2], '\n');

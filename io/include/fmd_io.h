@@ -413,6 +413,20 @@ fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_s
  * Threads: from any number of threads at once, with distinct indexes. */
 fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len);
 
+/** Let @p n_lanes threads put lines with fmd_io_stream_put_lane(), lane k being used by one
+ * thread at a time (a rendering thread's number). Call once, before any put.
+ * @return FMD_OK, FMD_E_NOMEM, or FMD_E_USAGE (n_lanes < 1, or lanes already set).
+ * Ownership: the lanes are the stream's. Threads: from the thread that opened the stream. */
+fmd_status fmd_io_stream_set_lanes(fmd_io_stream *s, int n_lanes);
+
+/** As fmd_io_stream_put() (copied), but into lane @p lane's current block of lines rather than a
+ * malloc of its own: one allocation per 128 KiB of lines, and blocks are reused once their lines
+ * are written. A line longer than 32 KiB is copied as fmd_io_stream_put() does.
+ * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (index >= n, or no such lane).
+ * Threads: from any number of threads at once, each with its own lane and distinct indexes. */
+fmd_status fmd_io_stream_put_lane(fmd_io_stream *s, int lane, size_t index, const char *line,
+                                  size_t len);
+
 /** As fmd_io_stream_put(), but the stream takes @p line (malloc'ed) instead of copying it, and
  * frees it once written. @p line NULL puts an empty slot: nothing is written for @p index. */
 fmd_status fmd_io_stream_put_owned(fmd_io_stream *s, size_t index, char *line, size_t len);

@@ -23,8 +23,11 @@
 
 /* Lines gathered into one writev() or one sink call; Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512
-/* How long the writer sleeps when the next line is not ready (seconds), by default. */
-#define STREAM_POLL_S 0.001
+/* The default wake policy: the writer sleeps until the next STREAM_GROUP lines are all in (the
+ * put of the one it waits for wakes it), or until the next line is in and STREAM_LINGER seconds
+ * have passed, so that it wakes about once per STREAM_GROUP lines and no line waits long. */
+#define STREAM_GROUP 64
+#define STREAM_LINGER 0.05
 /* Lines put through a lane are copied into blocks of LINE_BLOCK bytes, one malloc per block (and
  * blocks are reused once written) rather than one per line. A line longer than
  * LINE_BLOCK_MAX_LINE gets a malloc of its own, so that a block wastes at most that at its end. */
@@ -90,8 +93,6 @@ static bool writer_should_run(fmd_io_stream *s, bool timed_out)
     bool head = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
     if (s->closing)
         return true; /* every line is put (or never will be): write or fail now */
-    if (s->wake.group <= 1)
-        return head;
     size_t end = s->next + s->wake.group - 1 < s->n ? s->next + s->wake.group - 1 : s->n - 1;
     if (head && (timed_out || atomic_load(&s->slots[end].ready)))
         return true;
@@ -186,7 +187,7 @@ static void *writer_main(void *arg)
 {
     fmd_io_stream *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-stream"); /* for top -H, perf, gdb */
-    double linger = s->wake.linger_s > 0 ? s->wake.linger_s : STREAM_POLL_S;
+    double linger = s->wake.linger_s > 0 ? s->wake.linger_s : STREAM_LINGER;
     double next_tick = s->sink.tick != NULL ? fmd_clock_now() + s->sink.tick_s : 0;
     bool timed_out = false;
     for (;;) {
@@ -245,6 +246,8 @@ static void *writer_main(void *arg)
 static fmd_status start(fmd_io_stream **out, fmd_io_stream *s, size_t n)
 {
     s->n = n;
+    if (s->wake.group == 0)
+        s->wake.group = STREAM_GROUP;
     pthread_mutex_init(&s->pool_mu, NULL);
     s->pool_ready = true;
     s->slots = calloc(n ? n : 1, sizeof *s->slots);
@@ -403,10 +406,6 @@ fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_s
 /* Mark line @p index ready; wake the writer if it waits for exactly this one (wake policy). */
 static void publish(fmd_io_stream *s, size_t index)
 {
-    if (s->wake.group <= 1) {
-        atomic_store_explicit(&s->slots[index].ready, 1, memory_order_release);
-        return;
-    }
     atomic_store(&s->slots[index].ready, 1);
     if (atomic_load(&s->waiting_for) == index) {
         pthread_mutex_lock(&s->mu);

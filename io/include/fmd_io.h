@@ -392,10 +392,11 @@ typedef struct fmd_io_stream_sink {
     void *userdata;
 } fmd_io_stream_sink;
 
-/** When the writer wakes. group 0 or 1 (the default): puts never wake it; it polls every
- * linger_s (0: 1 ms). group G > 1: the put of the line it waits for wakes it, and it writes when
- * the next G lines are all in, or when the next one is in and linger_s has passed, so that it
- * wakes at most once per G lines or per linger and no line waits longer than the linger. */
+/** When the writer wakes: the put of the line it waits for wakes it (it never polls), and it
+ * writes when the next G = group lines are all in, or when the next one is in and linger_s has
+ * passed, so that it wakes at most once per G lines or per linger and no line waits longer than
+ * the linger. group 0 means 64 lines, linger_s 0 means 50 ms (the defaults, also of the file
+ * streams); group 1 wakes it for every line in order. */
 typedef struct fmd_io_stream_wake {
     size_t group;
     double linger_s;

@@ -6,6 +6,8 @@
 #include "io_test_util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "fmd_clock.h"
 #include "fmd_io.h"
@@ -141,12 +143,57 @@ static void test_stream_lanes_abort(void **state)
     tu_rm_rf(dir);
 }
 
+/* A sink that counts the lines it got (read by the test thread while the writer runs). */
+static fmd_status count_lines(const fmd_slice *lines, const size_t *index, size_t n, void *ud)
+{
+    (void)lines;
+    (void)index;
+    atomic_fetch_add((atomic_size_t *)ud, n);
+    return FMD_OK;
+}
+
+/* Wait until *seen reaches @p want, for at most 10 s (the visible state, not a sleep). */
+static size_t wait_seen(atomic_size_t *seen, size_t want)
+{
+    double t0 = fmd_clock_now();
+    while (atomic_load(seen) < want && fmd_clock_now() - t0 < 10.0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(seen);
+}
+
+/* The default wake policy, with nothing but puts to wake the writer: a whole group of 64 lines
+ * is written before close (the put of its last line wakes the writer), and so are 10 lines of
+ * the next group, once the linger has passed. */
+static void test_stream_default_wake(void **state)
+{
+    (void)state;
+    atomic_size_t seen;
+    atomic_init(&seen, 0);
+    fmd_io_stream_sink sink = {.write = count_lines, .userdata = &seen};
+    fmd_io_stream *s = NULL;
+    assert_int_equal(fmd_io_stream_open_sink(&s, 100, &sink, NULL), FMD_OK);
+    /* Out of order within the group: the last line first. */
+    for (size_t k = 64; k-- > 0;)
+        assert_int_equal(fmd_io_stream_put(s, k, "x\n", 2), FMD_OK);
+    assert_int_equal(wait_seen(&seen, 64), 64);
+    for (size_t k = 64; k < 74; k++)
+        assert_int_equal(fmd_io_stream_put(s, k, "x\n", 2), FMD_OK);
+    assert_int_equal(wait_seen(&seen, 74), 74);
+    for (size_t k = 74; k < 100; k++)
+        assert_int_equal(fmd_io_stream_put(s, k, "x\n", 2), FMD_OK);
+    assert_int_equal(fmd_io_stream_close(s, NULL), FMD_OK);
+    assert_int_equal(atomic_load(&seen), 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_lanes_in_order),
         cmocka_unit_test(test_stream_lanes_usage),
         cmocka_unit_test(test_stream_lanes_abort),
+        cmocka_unit_test(test_stream_default_wake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

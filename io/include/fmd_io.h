@@ -38,12 +38,6 @@ typedef struct fmd_io_page {
      * incremental build compares with its state to skip a page without reading it. */
     int64_t mtime_ns, ctime_ns;
     uint64_t ino;
-    /* Private to io/: where the page is opened from, and what enumeration found. */
-    uint32_t dir_;      /**< index of its directory in the batch */
-    uint32_t name_off_; /**< path + name_off_ is its name inside that directory */
-    const char *real_;  /**< absolute resolved path for a page reached through a symlink, or NULL */
-    fmd_status status0_; /**< status after enumeration, for fmd_io_batch_reset_status() */
-    int err0_;
 } fmd_io_page;
 
 /** Why enumeration skipped part of the tree. None of these stops the batch. */

@@ -254,9 +254,11 @@ static void *loader_main(void *arg)
 
 /*** Lines and messages ***/
 
-/* Format page gi's line (manifest or NDJSON) into a malloc'ed buffer. */
-static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *res, char **line,
-                              size_t *len)
+/* Format page gi's line (manifest or NDJSON) into the thread's formatting arena: *line is valid
+ * until the arena is reset at the end of the page (engine_sink). No malloc per line: the stream
+ * copies it into the thread's lane of line blocks, and only the writer pool gets its own copy. */
+static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *res,
+                              const char **line, size_t *len)
 {
     fmd_io_page *p = &e->pages[gi];
     /* No front matter title and no heading: the file name, as static site tools do. */
@@ -269,16 +271,8 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
                                             p->err, flags);
     if (st == FMD_OK)
         st = fmd_buf_putc(&b, '\n');
-    *line = NULL;
-    if (st == FMD_OK) {
-        *line = malloc(b.len);
-        if (*line == NULL)
-            st = FMD_E_NOMEM;
-        else
-            memcpy(*line, b.ptr, b.len);
-        *len = b.len;
-    }
-    fmd_arena_reset(me->arena);
+    *line = st == FMD_OK ? b.ptr : NULL;
+    *len = st == FMD_OK ? b.len : 0;
     return st;
 }
 
@@ -445,7 +439,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
         unchanged = old != NULL && memcmp(old->key, key, 32) == 0 &&
                     ((old->flags & FMD_IO_REC_FILE) != 0) == (res->status == FMD_OK);
     }
-    char *line = NULL;
+    const char *line = NULL;
     size_t line_len = 0;
     fmd_status st = FMD_OK;
 
@@ -453,15 +447,20 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
         st = format_line(e, me, gi, res, &line, &line_len);
     if (has_file && !unchanged && e->writer != NULL) {
         /* The writer pool creates the file; its status comes back through the page. Its record
-         * is journaled once the pool is done (fmd_engine_render). */
+         * is journaled once the pool is done (fmd_engine_render). The pool owns what it gets. */
         char *html = malloc(res->html.len ? res->html.len : 1);
-        if (html == NULL) {
+        char *owned = line != NULL ? malloc(line_len ? line_len : 1) : NULL;
+        if (html == NULL || (line != NULL && owned == NULL)) {
+            free(html);
+            free(owned);
             st = FMD_E_NOMEM;
         } else {
             memcpy(html, res->html.ptr, res->html.len);
+            if (owned != NULL)
+                memcpy(owned, line, line_len);
             if (keyed && line != NULL)
                 record_page(e, gi, key, true, line, line_len, false);
-            fmd_io_writer_push(e->writer, gi, html, res->html.len, line, line_len, wait_s);
+            fmd_io_writer_push(e->writer, gi, html, res->html.len, owned, line_len, wait_s);
             line = NULL;
         }
     } else if (has_file && !unchanged) {
@@ -475,13 +474,15 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     if (line != NULL) {
         if (e->writer == NULL && has_file && p->status != FMD_OK) {
             /* An inline write failed after the line was formatted: format it again. */
-            free(line);
             st = format_line(e, me, gi, res, &line, &line_len);
         } else if (keyed && st == FMD_OK) {
             record_page(e, gi, key, res->status == FMD_OK, line, line_len, true);
         }
-        if (line != NULL && fmd_io_stream_put_owned(e->stream, gi, line, line_len) != FMD_OK)
-            free(line);
+        if (line != NULL) {
+            fmd_status put = fmd_io_stream_put_lane(e->stream, thread, gi, line, line_len);
+            if (put != FMD_OK && st == FMD_OK)
+                st = put;
+        }
     }
     if (st != FMD_OK && res->status == FMD_OK)
         res->status = st;
@@ -499,6 +500,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
     note_messages(e, gi, res);
     if (e->cfg->guard != NULL)
         fmd_guard_end(e->cfg->guard, thread); /* its file and record are complete */
+    fmd_arena_reset(me->arena); /* the line and the fallback title were this page's scratch */
     me->write_s += fmd_clock_now() - t0;
     atomic_store_explicit(&me->done, atomic_load_explicit(&me->done, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -851,6 +853,9 @@ static fmd_status open_threads(engine *e)
     for (int t = 0; t < e->nthreads; t++)
         if (fmd_arena_create(&e->slots[t].arena, 0) != FMD_OK)
             return fail_with(r, FMD_E_NOMEM, 0, "sink");
+    /* One lane of line blocks per rendering thread: no malloc per line (format_line). */
+    if (e->stream != NULL && fmd_io_stream_set_lanes(e->stream, e->nthreads) != FMD_OK)
+        return fail_with(r, FMD_E_NOMEM, 0, "stream");
     size_t n1 = e->n ? e->n : 1;
     e->messages = calloc(n1, sizeof *e->messages);
     e->render_st = calloc(n1, 1);

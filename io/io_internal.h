@@ -25,9 +25,20 @@ typedef struct fmd__io_dir {
     int fd;
 } fmd__io_dir;
 
+/* What only io/ needs of page i of a batch (b->srcs[i], beside b->pages[i]): where the page is
+ * opened from, and what enumeration left in its status, for fmd_io_batch_reset_status(). */
+typedef struct fmd__io_page_src {
+    uint32_t dir;      /* index of its directory in the batch */
+    uint32_t name_off; /* path + name_off is its name inside that directory */
+    const char *real;  /* absolute resolved path for a page reached through a symlink, or NULL */
+    fmd_status status0;
+    int err0;
+} fmd__io_page_src;
+
 struct fmd_io_batch {
     fmd_arena *strings; /* paths, outputs, names, resolved link targets */
     fmd_io_page *pages;
+    fmd__io_page_src *srcs; /* one per page, same index, same capacity */
     size_t n_pages, cap_pages;
     fmd_io_warning *warnings;
     size_t n_warnings, cap_warnings;

@@ -22,14 +22,14 @@
 /* Open a page for reading. A page found as a regular file is opened with O_NOFOLLOW, so a symlink
  * swapped in since the walk is refused (ELOOP) rather than followed out of SRC. O_NONBLOCK keeps a
  * FIFO swapped in from blocking the loader; it changes nothing for regular files. */
-static int open_page(const fmd_io_page *p, const fmd__io_dir *dirs)
+static int open_page(const fmd_io_page *p, const fmd__io_page_src *ps, const fmd__io_dir *dirs)
 {
     const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-    if (p->real_ != NULL)
-        return open(p->real_, flags);
-    int dfd = dirs[p->dir_].fd;
+    if (ps->real != NULL)
+        return open(ps->real, flags);
+    int dfd = dirs[ps->dir].fd;
     if (dfd >= 0)
-        return openat(dfd, p->path + p->name_off_, flags);
+        return openat(dfd, p->path + ps->name_off, flags);
     return openat(dirs[0].fd, p->path, flags);
 }
 
@@ -62,9 +62,10 @@ enum { READ_OK, READ_FAILED, READ_GREW, READ_NOT_YET };
 /* Read page @p p into its slot of size p->size + 1. The extra byte shows growth: a page that
  * still has its enumerated size returns p->size bytes from the first read (a short read at the
  * known size is taken as end of file, saving a second read per page). */
-static int read_page(fmd_io_page *p, const fmd__io_dir *dirs, char *dst, fmd_page_ref *ref)
+static int read_page(fmd_io_page *p, const fmd__io_page_src *ps, const fmd__io_dir *dirs, char *dst,
+                     fmd_page_ref *ref)
 {
-    int fd = open_page(p, dirs);
+    int fd = open_page(p, ps, dirs);
     if (fd < 0) {
         p->err = errno;
         p->status = FMD_E_NOINPUT;
@@ -89,10 +90,10 @@ static int read_page(fmd_io_page *p, const fmd__io_dir *dirs, char *dst, fmd_pag
 
 /* A page that grew during the parallel pass: read it again at its new size into a slot appended to
  * the block. Rare (someone is editing the tree), so it runs serially after the parallel pass. */
-static fmd_status reread_grown(fmd_io_input *in, fmd_io_page *p, const fmd__io_dir *dirs,
-                               size_t max, fmd_page_ref *ref)
+static fmd_status reread_grown(fmd_io_input *in, fmd_io_page *p, const fmd__io_page_src *ps,
+                               const fmd__io_dir *dirs, size_t max, fmd_page_ref *ref)
 {
-    int fd = open_page(p, dirs);
+    int fd = open_page(p, ps, dirs);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         p->err = errno;
@@ -176,13 +177,14 @@ fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t
 }
 
 /* Read page k (of the range) once; records the outcome. */
-static long read_one(fmd_io_page *pages, fmd_page_ref *refs, const fmd__io_dir *dirs, char *base,
-                     unsigned char *outcome, long k)
+static long read_one(fmd_io_page *pages, const fmd__io_page_src *srcs, fmd_page_ref *refs,
+                     const fmd__io_dir *dirs, char *base, unsigned char *outcome, long k)
 {
     outcome[k] = READ_FAILED;
     if (refs[k].load_status != FMD_OK)
         return 0;
-    outcome[k] = (unsigned char)read_page(&pages[k], dirs, base + refs[k].offset, &refs[k]);
+    outcome[k] =
+        (unsigned char)read_page(&pages[k], &srcs[k], dirs, base + refs[k].offset, &refs[k]);
     return outcome[k] == READ_GREW;
 }
 
@@ -199,6 +201,7 @@ fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
         return FMD_E_USAGE;
     size_t max = max_input_bytes ? max_input_bytes : FMD_MAX_INPUT_BYTES_DEFAULT;
     fmd_io_page *pages = b->pages + first;
+    const fmd__io_page_src *srcs = b->srcs + first;
 
     in->first = first;
     in->count = count;
@@ -244,10 +247,10 @@ fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
     long grown = 0;
     if (pl == NULL || pl->n_parts < 2) {
 #pragma omp parallel for schedule(dynamic, FMD__IO_CHUNK) num_threads(fmd__io_threads(nthreads)) \
-    if (n > FMD__IO_CHUNK) default(none) shared(pages, refs, dirs, base, outcome, n) \
+    if (n > FMD__IO_CHUNK) default(none) shared(pages, srcs, refs, dirs, base, outcome, n) \
     reduction(+ : grown)
         for (long k = 0; k < n; k++)
-            grown += read_one(pages, refs, dirs, base, outcome, k);
+            grown += read_one(pages, srcs, refs, dirs, base, outcome, k);
     } else {
         /* NUMA placement: the threads of node p read node p's contiguous range of pages, each a
          * contiguous share of it, so the first touch puts those pages of the block on node p.
@@ -255,7 +258,7 @@ fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
         int nt = fmd__io_threads(nthreads);
         memset(outcome, READ_NOT_YET, count);
 #pragma omp parallel num_threads(nt) default(none)                                             \
-    shared(pages, refs, dirs, base, outcome, n, pl, nt) reduction(+ : grown)
+    shared(pages, srcs, refs, dirs, base, outcome, n, pl, nt) reduction(+ : grown)
         {
             int t = omp_get_thread_num();
             if (pl->start != NULL)
@@ -273,19 +276,19 @@ fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
                 size_t a = lo + len * (size_t)rank / (size_t)members;
                 size_t z = lo + len * (size_t)(rank + 1) / (size_t)members;
                 for (size_t k = a; k < z; k++)
-                    grown += read_one(pages, refs, dirs, base, outcome, (long)k);
+                    grown += read_one(pages, srcs, refs, dirs, base, outcome, (long)k);
             }
 #pragma omp barrier
 #pragma omp for schedule(dynamic, FMD__IO_CHUNK)
             for (long k = 0; k < n; k++)
                 if (outcome[k] == READ_NOT_YET)
-                    grown += read_one(pages, refs, dirs, base, outcome, k);
+                    grown += read_one(pages, srcs, refs, dirs, base, outcome, k);
         }
     }
 
     for (size_t k = 0; grown != 0 && k < count; k++) {
         if (outcome[k] == READ_GREW)
-            FMD_TRY(reread_grown(in, &pages[k], dirs, max, &in->refs[k]));
+            FMD_TRY(reread_grown(in, &pages[k], &srcs[k], dirs, max, &in->refs[k]));
     }
     free(outcome);
     return FMD_OK;

@@ -23,15 +23,39 @@
 
 /* Lines gathered into one writev() or one sink call; Linux's IOV_MAX is 1024. */
 #define STREAM_IOV 512
-/* How long the writer sleeps when the next line is not ready (seconds), by default. */
-#define STREAM_POLL_S 0.001
+/* The default wake policy: the writer sleeps until the next STREAM_GROUP lines are all in (the
+ * put of the one it waits for wakes it), or until the next line is in and STREAM_LINGER seconds
+ * have passed, so that it wakes about once per STREAM_GROUP lines and no line waits long. */
+#define STREAM_GROUP 64
+#define STREAM_LINGER 0.05
+/* Lines put through a lane are copied into blocks of LINE_BLOCK bytes, one malloc per block (and
+ * blocks are reused once written) rather than one per line. A line longer than
+ * LINE_BLOCK_MAX_LINE gets a malloc of its own, so that a block wastes at most that at its end. */
+#define LINE_BLOCK ((size_t)128 << 10)
+#define LINE_BLOCK_MAX_LINE (LINE_BLOCK / 4)
 
-/* One line: its bytes (malloc'ed, owned by the stream until written; NULL: nothing to write for
- * this index) and length. ready is set last, with release order, by the thread that puts the line;
- * the writer reads it with acquire order. */
+/* A block of lines. refs counts its lines not yet written, plus one while it is a lane's current
+ * block; the thread that drops it to 0 puts the block on the stream's free list. */
+typedef struct line_block {
+    atomic_size_t refs;
+    struct line_block *next_all;  /* every block of the stream, for free_stream() */
+    struct line_block *next_free; /* under pool_mu */
+    size_t used;                  /* bytes of data taken (by the lane's thread) */
+    char data[];                  /* LINE_BLOCK bytes */
+} line_block;
+
+/* One putting thread's current block, on a cache line of its own. */
+typedef struct lane {
+    _Alignas(64) line_block *cur;
+} lane;
+
+/* One line: its bytes (owned by the stream until written; NULL: nothing to write for this index)
+ * and length; block is the line block holding them, or NULL when ptr was malloc'ed. ready is set
+ * last by the thread that puts the line; the writer reads it with acquire order. */
 typedef struct slot {
     char *ptr;
     size_t len;
+    line_block *block;
     atomic_int ready;
 } slot;
 
@@ -53,6 +77,11 @@ struct fmd_io_stream {
     bool closing, aborting; /* under mu */
     fmd_status st;          /* the first write failure */
     int err;
+    lane *lanes; /* fmd_io_stream_set_lanes(), or NULL */
+    int n_lanes;
+    pthread_mutex_t pool_mu; /* guards the two block lists */
+    line_block *all_blocks, *free_blocks;
+    bool pool_ready; /* pool_mu is initialised */
 };
 
 /* Under s->mu: whether the writer has something to do now. @p timed_out: the last wait ran its
@@ -64,8 +93,6 @@ static bool writer_should_run(fmd_io_stream *s, bool timed_out)
     bool head = atomic_load_explicit(&s->slots[s->next].ready, memory_order_acquire);
     if (s->closing)
         return true; /* every line is put (or never will be): write or fail now */
-    if (s->wake.group <= 1)
-        return head;
     size_t end = s->next + s->wake.group - 1 < s->n ? s->next + s->wake.group - 1 : s->n - 1;
     if (head && (timed_out || atomic_load(&s->slots[end].ready)))
         return true;
@@ -74,6 +101,39 @@ static bool writer_should_run(fmd_io_stream *s, bool timed_out)
      * the writer sees ready, or the putting thread sees waiting_for). */
     atomic_store(&s->waiting_for, atomic_load(&s->slots[end].ready) ? s->next : end);
     return atomic_load(&s->slots[s->next].ready) && atomic_load(&s->slots[end].ready);
+}
+
+/* Drop one reference to @p b; the last one puts it on the free list, to be reused. */
+static void release_block(fmd_io_stream *s, line_block *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    pthread_mutex_lock(&s->pool_mu);
+    b->next_free = s->free_blocks;
+    s->free_blocks = b;
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* A block with no lines and one reference (its lane's): a reused one, or a new one. */
+static line_block *get_block(fmd_io_stream *s)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    line_block *b = s->free_blocks;
+    if (b != NULL) {
+        s->free_blocks = b->next_free;
+    } else {
+        b = malloc(sizeof *b + LINE_BLOCK);
+        if (b != NULL) {
+            b->next_all = s->all_blocks;
+            s->all_blocks = b;
+        }
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (b != NULL) {
+        b->used = 0;
+        atomic_store_explicit(&b->refs, 1, memory_order_relaxed);
+    }
+    return b;
 }
 
 /* Write (or drop, after a failure) the ready prefix from s->next, up to STREAM_IOV lines. Returns
@@ -112,8 +172,12 @@ static bool write_ready(fmd_io_stream *s)
         }
     }
     for (int i = 0; i < cnt; i++) {
-        free(s->slots[idx[i]].ptr);
-        s->slots[idx[i]].ptr = NULL;
+        slot *sl = &s->slots[idx[i]];
+        if (sl->block != NULL)
+            release_block(s, sl->block);
+        else
+            free(sl->ptr);
+        sl->ptr = NULL;
     }
     s->next = k;
     return true;
@@ -123,7 +187,7 @@ static void *writer_main(void *arg)
 {
     fmd_io_stream *s = arg;
     pthread_setname_np(pthread_self(), "fastmd-stream"); /* for top -H, perf, gdb */
-    double linger = s->wake.linger_s > 0 ? s->wake.linger_s : STREAM_POLL_S;
+    double linger = s->wake.linger_s > 0 ? s->wake.linger_s : STREAM_LINGER;
     double next_tick = s->sink.tick != NULL ? fmd_clock_now() + s->sink.tick_s : 0;
     bool timed_out = false;
     for (;;) {
@@ -182,6 +246,10 @@ static void *writer_main(void *arg)
 static fmd_status start(fmd_io_stream **out, fmd_io_stream *s, size_t n)
 {
     s->n = n;
+    if (s->wake.group == 0)
+        s->wake.group = STREAM_GROUP;
+    pthread_mutex_init(&s->pool_mu, NULL);
+    s->pool_ready = true;
     s->slots = calloc(n ? n : 1, sizeof *s->slots);
     if (s->slots == NULL)
         return FMD_E_NOMEM;
@@ -205,9 +273,17 @@ static void free_stream(fmd_io_stream *s)
         close(s->fd);
     if (s->dirfd >= 0 && s->dirfd != AT_FDCWD)
         close(s->dirfd);
-    for (size_t i = 0; i < s->n; i++)
-        free(s->slots[i].ptr);
+    for (size_t i = 0; i < s->n && s->slots != NULL; i++)
+        if (s->slots[i].block == NULL)
+            free(s->slots[i].ptr);
     free(s->slots);
+    for (line_block *b = s->all_blocks, *next; b != NULL; b = next) {
+        next = b->next_all;
+        free(b);
+    }
+    free(s->lanes);
+    if (s->pool_ready)
+        pthread_mutex_destroy(&s->pool_mu);
     free(s->tmp_name);
     free(s->final_name);
     free(s);
@@ -330,10 +406,6 @@ fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_s
 /* Mark line @p index ready; wake the writer if it waits for exactly this one (wake policy). */
 static void publish(fmd_io_stream *s, size_t index)
 {
-    if (s->wake.group <= 1) {
-        atomic_store_explicit(&s->slots[index].ready, 1, memory_order_release);
-        return;
-    }
     atomic_store(&s->slots[index].ready, 1);
     if (atomic_load(&s->waiting_for) == index) {
         pthread_mutex_lock(&s->mu);
@@ -351,6 +423,47 @@ fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, s
     if (sl->ptr == NULL)
         return FMD_E_NOMEM;
     memcpy(sl->ptr, line, len);
+    sl->len = len;
+    publish(s, index);
+    return FMD_OK;
+}
+
+fmd_status fmd_io_stream_set_lanes(fmd_io_stream *s, int n_lanes)
+{
+    if (n_lanes < 1 || s->lanes != NULL)
+        return FMD_E_USAGE;
+    s->lanes = aligned_alloc(_Alignof(lane), sizeof *s->lanes * (size_t)n_lanes);
+    if (s->lanes == NULL)
+        return FMD_E_NOMEM;
+    for (int k = 0; k < n_lanes; k++)
+        s->lanes[k].cur = NULL;
+    s->n_lanes = n_lanes;
+    return FMD_OK;
+}
+
+fmd_status fmd_io_stream_put_lane(fmd_io_stream *s, int lane_index, size_t index, const char *line,
+                                  size_t len)
+{
+    if (index >= s->n || lane_index < 0 || lane_index >= s->n_lanes)
+        return FMD_E_USAGE;
+    if (len > LINE_BLOCK_MAX_LINE)
+        return fmd_io_stream_put(s, index, line, len);
+    lane *l = &s->lanes[lane_index];
+    line_block *b = l->cur;
+    if (b == NULL || LINE_BLOCK - b->used < len) {
+        line_block *fresh = get_block(s);
+        if (fresh == NULL)
+            return FMD_E_NOMEM;
+        if (b != NULL)
+            release_block(s, b); /* the lane's reference: its lines keep it until written */
+        l->cur = b = fresh;
+    }
+    slot *sl = &s->slots[index];
+    sl->ptr = b->data + b->used;
+    memcpy(sl->ptr, line, len);
+    b->used += len;
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    sl->block = b;
     sl->len = len;
     publish(s, index);
     return FMD_OK;

@@ -247,6 +247,10 @@ static fmd_status add_page(fmd_io_batch *b, size_t di, const entry *e)
         if (p == NULL)
             return FMD_E_NOMEM;
         b->pages = p;
+        fmd__io_page_src *s = realloc(b->srcs, cap * sizeof *s);
+        if (s == NULL)
+            return FMD_E_NOMEM;
+        b->srcs = s;
         b->cap_pages = cap;
     }
     const fmd__io_dir *d = &b->dirs[di];
@@ -270,15 +274,14 @@ static fmd_status add_page(fmd_io_batch *b, size_t di, const entry *e)
         if (ws != FMD_OK)
             return ws;
     }
+    b->srcs[b->n_pages] = (fmd__io_page_src){
+        .dir = (uint32_t)di, .name_off = (uint32_t)(plen - e->len), .real = e->real};
     b->pages[b->n_pages++] = (fmd_io_page){
         .path = path,
         .output = out,
         .size = e->size,
         .status = utf8 ? FMD_OK : FMD_E_UTF8,
         .err = utf8 ? 0 : EILSEQ,
-        .dir_ = (uint32_t)di,
-        .name_off_ = (uint32_t)(plen - e->len),
-        .real_ = e->real,
         .mtime_ns = e->mtime_ns,
         .ctime_ns = e->ctime_ns,
         .ino = e->ino,
@@ -489,17 +492,18 @@ static void size_pages(fmd_io_batch *b, int nthreads)
 {
     fmd_io_page *pages = b->pages;
     const fmd__io_dir *dirs = b->dirs;
+    const fmd__io_page_src *srcs = b->srcs;
     const int root = b->dirs[0].fd;
     const long n = (long)b->n_pages;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(nthreads) if (n > 16) default(none)     \
-    shared(pages, dirs, root, n)
+    shared(pages, srcs, dirs, root, n)
     for (long i = 0; i < n; i++) {
         fmd_io_page *p = &pages[i];
         if (p->size != SIZE_PENDING)
             continue;
         struct stat st;
-        int fd = dirs[p->dir_].fd;
-        int rc = fd >= 0 ? fstatat(fd, p->path + p->name_off_, &st, AT_SYMLINK_NOFOLLOW)
+        int fd = dirs[srcs[i].dir].fd;
+        int rc = fd >= 0 ? fstatat(fd, p->path + srcs[i].name_off, &st, AT_SYMLINK_NOFOLLOW)
                          : fstatat(root, p->path, &st, AT_SYMLINK_NOFOLLOW);
         if (rc != 0) {
             p->err = errno;
@@ -626,14 +630,16 @@ fmd_status fmd_io_enumerate_tree(const char *src, int nthreads, fmd_io_batch **o
     size_pages(b, fmd__io_threads(nthreads));
     size_t k = 0;
     for (size_t i = 0; i < b->n_pages; i++) {
-        if (b->pages[i].status != STATUS_DROP)
+        if (b->pages[i].status != STATUS_DROP) {
+            b->srcs[k] = b->srcs[i];
             b->pages[k++] = b->pages[i];
+        }
     }
     b->n_pages = k;
     FMD_TRY(find_collisions(b));
     for (size_t i = 0; i < b->n_pages; i++) {
-        b->pages[i].status0_ = b->pages[i].status;
-        b->pages[i].err0_ = b->pages[i].err;
+        b->srcs[i].status0 = b->pages[i].status;
+        b->srcs[i].err0 = b->pages[i].err;
     }
 
     free(w.anc.v);
@@ -660,6 +666,7 @@ void fmd_io_batch_destroy(fmd_io_batch *b)
     }
     free(b->dirs);
     free(b->pages);
+    free(b->srcs);
     free(b->warnings);
     free(b->src_real);
     fmd_arena_destroy(b->strings);
@@ -681,8 +688,8 @@ const fmd_io_warning *fmd_io_batch_warnings(const fmd_io_batch *b, size_t *n)
 void fmd_io_batch_reset_status(fmd_io_batch *b)
 {
     for (size_t i = 0; i < b->n_pages; i++) {
-        b->pages[i].status = b->pages[i].status0_;
-        b->pages[i].err = b->pages[i].err0_;
+        b->pages[i].status = b->srcs[i].status0;
+        b->pages[i].err = b->srcs[i].err0;
     }
 }
 

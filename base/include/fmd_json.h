@@ -25,6 +25,12 @@
  * Ownership: the bytes go into @p b's arena. Threads: reentrant. */
 fmd_status fmd_json_put_body(fmd_buf *b, const char *s, size_t n, unsigned flags);
 
+/** The portable one-byte-at-a-time form of fmd_json_put_body(), with the same contract and the
+ * same output bytes. fmd_json_put_body() uses SSE2 where the compiler targets it (x86-64 always)
+ * and this otherwise; it is public so that tests can hold the two to the same bytes.
+ * @return FMD_OK or FMD_E_NOMEM. Ownership: as fmd_json_put_body(). Threads: reentrant. */
+fmd_status fmd_json_put_body_scalar(fmd_buf *b, const char *s, size_t n, unsigned flags);
+
 /** Append s[0..n) as a quoted JSON string, as fmd_buf_put_json_string(), or `null` when @p s is
  * NULL. @return FMD_OK or FMD_E_NOMEM. Threads: reentrant. */
 fmd_status fmd_json_put_string_or_null(fmd_buf *b, const char *s, size_t n);

@@ -38,12 +38,6 @@ typedef struct fmd_io_page {
      * incremental build compares with its state to skip a page without reading it. */
     int64_t mtime_ns, ctime_ns;
     uint64_t ino;
-    /* Private to io/: where the page is opened from, and what enumeration found. */
-    uint32_t dir_;      /**< index of its directory in the batch */
-    uint32_t name_off_; /**< path + name_off_ is its name inside that directory */
-    const char *real_;  /**< absolute resolved path for a page reached through a symlink, or NULL */
-    fmd_status status0_; /**< status after enumeration, for fmd_io_batch_reset_status() */
-    int err0_;
 } fmd_io_page;
 
 /** Why enumeration skipped part of the tree. None of these stops the batch. */
@@ -392,10 +386,11 @@ typedef struct fmd_io_stream_sink {
     void *userdata;
 } fmd_io_stream_sink;
 
-/** When the writer wakes. group 0 or 1 (the default): puts never wake it; it polls every
- * linger_s (0: 1 ms). group G > 1: the put of the line it waits for wakes it, and it writes when
- * the next G lines are all in, or when the next one is in and linger_s has passed, so that it
- * wakes at most once per G lines or per linger and no line waits longer than the linger. */
+/** When the writer wakes: the put of the line it waits for wakes it (it never polls), and it
+ * writes when the next G = group lines are all in, or when the next one is in and linger_s has
+ * passed, so that it wakes at most once per G lines or per linger and no line waits longer than
+ * the linger. group 0 means 64 lines, linger_s 0 means 50 ms (the defaults, also of the file
+ * streams); group 1 wakes it for every line in order. */
 typedef struct fmd_io_stream_wake {
     size_t group;
     double linger_s;
@@ -412,6 +407,20 @@ fmd_status fmd_io_stream_open_sink(fmd_io_stream **out, size_t n, const fmd_io_s
  * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (index >= n).
  * Threads: from any number of threads at once, with distinct indexes. */
 fmd_status fmd_io_stream_put(fmd_io_stream *s, size_t index, const char *line, size_t len);
+
+/** Let @p n_lanes threads put lines with fmd_io_stream_put_lane(), lane k being used by one
+ * thread at a time (a rendering thread's number). Call once, before any put.
+ * @return FMD_OK, FMD_E_NOMEM, or FMD_E_USAGE (n_lanes < 1, or lanes already set).
+ * Ownership: the lanes are the stream's. Threads: from the thread that opened the stream. */
+fmd_status fmd_io_stream_set_lanes(fmd_io_stream *s, int n_lanes);
+
+/** As fmd_io_stream_put() (copied), but into lane @p lane's current block of lines rather than a
+ * malloc of its own: one allocation per 128 KiB of lines, and blocks are reused once their lines
+ * are written. A line longer than 32 KiB is copied as fmd_io_stream_put() does.
+ * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (index >= n, or no such lane).
+ * Threads: from any number of threads at once, each with its own lane and distinct indexes. */
+fmd_status fmd_io_stream_put_lane(fmd_io_stream *s, int lane, size_t index, const char *line,
+                                  size_t len);
 
 /** As fmd_io_stream_put(), but the stream takes @p line (malloc'ed) instead of copying it, and
  * frees it once written. @p line NULL puts an empty slot: nothing is written for @p index. */

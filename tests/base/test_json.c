@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of base/json.c: the one JSON string writer (plain and template-literal escaping,
- * null strings, quoted hex), including bodies longer than one reservation chunk. */
+ * null strings, quoted hex), including bodies longer than one reservation chunk, and the SSE2
+ * escaper held to the scalar one's bytes on random and adversarial input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,6 +103,131 @@ static void test_json_long_body(void **state)
     free(in);
 }
 
+/* A small deterministic generator (xorshift64*), so that a failure can be replayed. */
+static uint64_t rnd_next(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 0x2545F4914F6CDD1DULL;
+}
+
+/* The bytes the escaper treats specially, and their neighbours, for the adversarial inputs. */
+static const unsigned char tricky[] = {'"',  '\\', '`',  '$',  '{',  '\n', '\r', '\t', '\b', '\f',
+                                       0x00, 0x01, 0x1F, 0x20, 0x7F, 0x80, 0xA8, 0xA9, 0xE2, 0xC3,
+                                       0xA9, 0xF0, 0x9F, 0xFF, 'a',  '<',  '>',  '&'};
+
+/* Fill in[0..n) in one of several styles: uniform random bytes, mostly the tricky bytes, or
+ * plain text with U+2028/U+2029 (and cut-off E2 80 prefixes) planted at random offsets. */
+static void fill_random(unsigned char *in, size_t n, int style, uint64_t *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = rnd_next(x);
+        if (style == 0)
+            in[i] = (unsigned char)r;
+        else if (style == 1)
+            in[i] = tricky[r % sizeof tricky];
+        else
+            in[i] = (unsigned char)('a' + r % 26);
+    }
+    if (style == 2 && n > 0) {
+        size_t plants = 1 + n / 16;
+        for (size_t k = 0; k < plants; k++) {
+            uint64_t r = rnd_next(x);
+            size_t at = (size_t)(r % n);
+            static const unsigned char seqs[][3] = {
+                {0xE2, 0x80, 0xA8}, {0xE2, 0x80, 0xA9}, {0xE2, 0x80, 0xA6}, {0xE2, 0x80, '"'}};
+            const unsigned char *q = seqs[(r >> 32) % 4];
+            for (size_t j = 0; j < 3 && at + j < n; j++)
+                in[at + j] = q[j];
+        }
+    }
+}
+
+/* The vector escaper and the scalar one give the same bytes on random and adversarial inputs
+ * of every length from 0 to past two reservation chunks, at every alignment, with both flags.
+ * Each input is also appended after a prefix already in the buffer, as callers do. */
+static void test_json_vector_matches_scalar(void **state)
+{
+    env *e = *state;
+    enum { MAXN = 2 * 4096 + 80 };
+    unsigned char *in = malloc(MAXN + 16);
+    assert_non_null(in);
+    fmd_buf ref;
+    fmd_buf_init(&ref, e->a);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    size_t checked = 0;
+    for (int round = 0; round < 600; round++) {
+        int style = round % 3;
+        size_t n = round < 100 ? (size_t)round : (size_t)(rnd_next(&x) % MAXN);
+        if (round % 50 == 7)
+            n = 4096 - 1 + (size_t)(round % 4); /* around the chunk boundary */
+        size_t off = (size_t)(rnd_next(&x) % 16);
+        fill_random(in + off, n, style, &x);
+        for (unsigned flags = 0; flags <= FMD_JSON_JS_TEMPLATE; flags++) {
+            e->b.len = 0;
+            ref.len = 0;
+            assert_int_equal(fmd_buf_append(&e->b, "p", 1), FMD_OK);
+            assert_int_equal(fmd_buf_append(&ref, "p", 1), FMD_OK);
+            assert_int_equal(fmd_json_put_body(&e->b, (const char *)in + off, n, flags), FMD_OK);
+            assert_int_equal(fmd_json_put_body_scalar(&ref, (const char *)in + off, n, flags),
+                             FMD_OK);
+            if (e->b.len != ref.len || memcmp(e->b.ptr, ref.ptr, ref.len) != 0)
+                fail_msg("round %d (style %d, n %zu, offset %zu, flags %u): %zu bytes vs %zu",
+                         round, style, n, off, flags, e->b.len, ref.len);
+            checked++;
+        }
+        fmd_arena_reset(e->a);
+        fmd_buf_init(&e->b, e->a);
+        fmd_buf_init(&ref, e->a);
+    }
+    assert_int_equal(checked, 1200);
+    free(in);
+}
+
+/* Every escape at every position of a 16-byte block and across it: one special byte (or
+ * U+2028/9) in plain text at each offset 0..40, for each special byte, both paths equal and the
+ * scalar path equal to the expected escape. */
+static void test_json_vector_each_position(void **state)
+{
+    env *e = *state;
+    static const struct {
+        const char *in;
+        const char *out;
+    } cases[] = {{"\"", "\\\""},
+                 {"\\", "\\\\"},
+                 {"\n", "\\n"},
+                 {"\x01", "\\u0001"},
+                 {"\x1f", "\\u001f"},
+                 {"\xe2\x80\xa8", "\\u2028"},
+                 {"\xe2\x80\xa9", "\\u2029"},
+                 {"\xe2\x80\xa6", "\xe2\x80\xa6"},
+                 {"\x7f", "\x7f"},
+                 {" ", " "}};
+    char in[64], want[128];
+    fmd_buf ref;
+    fmd_buf_init(&ref, e->a);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t cl = strlen(cases[c].in), ol = strlen(cases[c].out);
+        for (size_t at = 0; at <= 40; at++) {
+            size_t n = 48;
+            memset(in, 'x', n);
+            memcpy(in + at, cases[c].in, cl);
+            memset(want, 'x', sizeof want);
+            memcpy(want + at, cases[c].out, ol);
+            size_t wn = n - cl + ol;
+            e->b.len = 0;
+            ref.len = 0;
+            assert_int_equal(fmd_json_put_body(&e->b, in, n, 0), FMD_OK);
+            assert_int_equal(fmd_json_put_body_scalar(&ref, in, n, 0), FMD_OK);
+            if (e->b.len != wn || memcmp(e->b.ptr, want, wn) != 0)
+                fail_msg("case %zu at %zu: got '%.*s'", c, at, (int)e->b.len, e->b.ptr);
+            if (ref.len != wn || memcmp(ref.ptr, want, wn) != 0)
+                fail_msg("scalar, case %zu at %zu: got '%.*s'", c, at, (int)ref.len, ref.ptr);
+        }
+    }
+}
+
 static void test_json_string_or_null(void **state)
 {
     env *e = *state;
@@ -128,6 +254,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_string_line_separators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_template_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_long_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_vector_matches_scalar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_vector_each_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_string_or_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_hex64, setup, teardown),
     };

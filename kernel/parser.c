@@ -200,6 +200,7 @@ typedef struct parser {
     uint32_t top_first, top_last;
     size_t *ticks_at; /* code spans: last position of a backtick run of each length */
     bool ticks_scanned;
+    bool ticks_reset; /* ticks_at holds no position from an earlier buffer */
     size_t ticks_scan_end;
     scache sc_comment, sc_pi, sc_cdata, sc_decl, sc_dq, sc_sq;
     /* Extended autolinks: the caches that keep their searches linear, and the balance of
@@ -2517,6 +2518,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     p->nbrackets = 0;
     p->link_bottom = 0;
     p->ticks_scanned = false;
+    p->ticks_reset = false;
     p->sc_comment.valid = p->sc_pi.valid = p->sc_cdata.valid = p->sc_decl.valid = false;
     p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = false;
     bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
@@ -2573,9 +2575,13 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             if (p->ticks_at == NULL) {
                 p->ticks_at = alloc(p, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
             }
-            if (!p->ticks_scanned)
-                for (size_t m = 0; m <= FMD_MD_MAX_BACKTICKS; m++)
-                    p->ticks_at[m] = SIZE_MAX;
+            /* Once per buffer, not per run: positions recorded by earlier searches in this
+             * buffer stay valid (searches move forward), and resetting the 1,001 entries at
+             * every backtick was a sixth of the kernel's instructions on real pages. */
+            if (!p->ticks_reset) {
+                memset(p->ticks_at, 0xff, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
+                p->ticks_reset = true;
+            }
             size_t f = find_ticks(p, i + k, k);
             if (f == SIZE_MAX) {
                 i += k;

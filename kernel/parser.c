@@ -198,9 +198,13 @@ typedef struct parser {
     int nbrackets, brackets_cap, link_bottom;
     uint32_t cur_parent; /* the node whose children the scanner appends to (0: top) */
     uint32_t top_first, top_last;
-    size_t *ticks_at; /* code spans: last position of a backtick run of each length */
+    /* Code spans: ticks_at[k] is ticks_base + the last position of a backtick run of length k
+     * (SIZE_MAX: none seen on this page). ticks_base grows past every earlier buffer's
+     * positions, so entries left from earlier buffers read as "before i" and the table is
+     * never reset (resetting it per buffer cost a twelfth of the kernel's instructions). */
+    size_t *ticks_at;
+    size_t ticks_base;
     bool ticks_scanned;
-    bool ticks_reset; /* ticks_at holds no position from an earlier buffer */
     size_t ticks_scan_end;
     scache sc_comment, sc_pi, sc_cdata, sc_decl, sc_dq, sc_sq;
     /* Extended autolinks: the caches that keep their searches linear, and the balance of
@@ -1896,7 +1900,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
     size_t n = p->blen;
     if (k > FMD_MD_MAX_BACKTICKS)
         return SIZE_MAX;
-    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < i))
+    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < p->ticks_base + i))
         return SIZE_MAX;
     while (i < n) {
         const char *q = memchr(s + i, '`', n - i);
@@ -1906,7 +1910,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
         while (b < n && s[b] == '`')
             b++;
         if (b - a <= FMD_MD_MAX_BACKTICKS)
-            p->ticks_at[b - a] = a;
+            p->ticks_at[b - a] = p->ticks_base + a;
         if (b - a == k)
             return a;
         i = b;
@@ -2508,6 +2512,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
 {
     while (n > 0 && is_ws(s[n - 1]))
         n--;
+    p->ticks_base += p->blen + 1; /* past every position of the previous buffer */
     p->buf = s;
     p->blen = n;
     p->nnodes = 0;
@@ -2518,7 +2523,6 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     p->nbrackets = 0;
     p->link_bottom = 0;
     p->ticks_scanned = false;
-    p->ticks_reset = false;
     p->sc_comment.valid = p->sc_pi.valid = p->sc_cdata.valid = p->sc_decl.valid = false;
     p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = false;
     bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
@@ -2572,15 +2576,9 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             size_t k = 1;
             while (i + k < n && s[i + k] == '`')
                 k++;
-            if (p->ticks_at == NULL) {
+            if (p->ticks_at == NULL) { /* once per page */
                 p->ticks_at = alloc(p, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
-            }
-            /* Once per buffer, not per run: positions recorded by earlier searches in this
-             * buffer stay valid (searches move forward), and resetting the 1,001 entries at
-             * every backtick was a sixth of the kernel's instructions on real pages. */
-            if (!p->ticks_reset) {
                 memset(p->ticks_at, 0xff, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
-                p->ticks_reset = true;
             }
             size_t f = find_ticks(p, i + k, k);
             if (f == SIZE_MAX) {

@@ -198,7 +198,12 @@ typedef struct parser {
     int nbrackets, brackets_cap, link_bottom;
     uint32_t cur_parent; /* the node whose children the scanner appends to (0: top) */
     uint32_t top_first, top_last;
-    size_t *ticks_at; /* code spans: last position of a backtick run of each length */
+    /* Code spans: ticks_at[k] is ticks_base + the last position of a backtick run of length k
+     * (SIZE_MAX: none seen on this page). ticks_base grows past every earlier buffer's
+     * positions, so entries left from earlier buffers read as "before i" and the table is
+     * never reset (resetting it per buffer cost a twelfth of the kernel's instructions). */
+    size_t *ticks_at;
+    size_t ticks_base;
     bool ticks_scanned;
     size_t ticks_scan_end;
     scache sc_comment, sc_pi, sc_cdata, sc_decl, sc_dq, sc_sq;
@@ -1895,7 +1900,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
     size_t n = p->blen;
     if (k > FMD_MD_MAX_BACKTICKS)
         return SIZE_MAX;
-    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < i))
+    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < p->ticks_base + i))
         return SIZE_MAX;
     while (i < n) {
         const char *q = memchr(s + i, '`', n - i);
@@ -1905,7 +1910,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
         while (b < n && s[b] == '`')
             b++;
         if (b - a <= FMD_MD_MAX_BACKTICKS)
-            p->ticks_at[b - a] = a;
+            p->ticks_at[b - a] = p->ticks_base + a;
         if (b - a == k)
             return a;
         i = b;
@@ -2507,6 +2512,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
 {
     while (n > 0 && is_ws(s[n - 1]))
         n--;
+    p->ticks_base += p->blen + 1; /* past every position of the previous buffer */
     p->buf = s;
     p->blen = n;
     p->nnodes = 0;
@@ -2570,12 +2576,10 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             size_t k = 1;
             while (i + k < n && s[i + k] == '`')
                 k++;
-            if (p->ticks_at == NULL) {
+            if (p->ticks_at == NULL) { /* once per page */
                 p->ticks_at = alloc(p, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
+                memset(p->ticks_at, 0xff, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
             }
-            if (!p->ticks_scanned)
-                for (size_t m = 0; m <= FMD_MD_MAX_BACKTICKS; m++)
-                    p->ticks_at[m] = SIZE_MAX;
             size_t f = find_ticks(p, i + k, k);
             if (f == SIZE_MAX) {
                 i += k;

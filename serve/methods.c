@@ -80,7 +80,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
         if (s->cache != NULL) /* before the title from the file name */
-            serve_cache_put(s->cache, key, &res);
+            serve_cache_put(s->cache, key, &res, lane->fmt);
     }
     if (ref->load_status == FMD_OK && res.status == FMD_OK)
         fmd_title_fallback(&res.title, item->file, lane->out);

@@ -424,15 +424,36 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
     }
     if (!(flags & FMD_RPC_RESULT_HTML_APART))
         FMD_TRY(put_body(b, r->html.ptr, r->html.len, false));
+    FMD_TRY(fmd_rpc_put_page_file(b, file));
+    FMD_TRY(fmd_rpc_put_page_meta(b, r, NULL, NULL));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_page_file(fmd_buf *b, const char *file)
+{
+    fmd_status st = FMD_OK;
     FMD_TRY(PUT_LIT(b, "\",\"map\":null,\"metadata\":{\"file\":"));
     FMD_TRY(put_cstr(b, file));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_page_meta(fmd_buf *b, const fmd_result *r, size_t *title_at,
+                                 size_t *title_end)
+{
+    fmd_status st = FMD_OK;
     FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
     if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
         FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
     else
         FMD_TRY(PUT_LIT(b, "null")); /* no front matter, as in the manifest */
     FMD_TRY(PUT_LIT(b, ",\"title\":"));
+    if (title_at != NULL)
+        *title_at = b->len;
     FMD_TRY(fmd_rpc_put_string(b, r->title.ptr, r->title.len));
+    if (title_end != NULL)
+        *title_end = b->len;
     FMD_TRY(PUT_LIT(b, ",\"headings\":["));
     for (size_t i = 0; i < r->n_headings; i++) {
         const fmd_heading *h = &r->headings[i];

@@ -291,6 +291,17 @@ fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *
 fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
                                    unsigned flags);
 
+/** The part of a page result between the HTML and the metadata's "file" value, and that value:
+ * ","map":null,"metadata":{"file":"<file>" (fmd_rpc_put_page_result() writes it). */
+fmd_status fmd_rpc_put_page_file(fmd_buf *b, const char *file);
+
+/** The rest of a page result after its "file": ,"frontmatter":..,"title":..,"headings":..,
+ * the counts, hash and warnings, then }, "dependencies":[]}. It does not depend on the request,
+ * so the result cache keeps it formatted. *title_at and *title_end (when not NULL) receive the
+ * offsets in @p b around the title's value. */
+fmd_status fmd_rpc_put_page_meta(fmd_buf *b, const fmd_result *r, size_t *title_at,
+                                 size_t *title_end);
+
 /** The error of one page that failed: {"code":"<name>","message":..,"line":n|null,
  * "column":n|null,"file":..}. The failure is @p item's load failure when it has one, else
  * r->status with the kernel's message and position. */

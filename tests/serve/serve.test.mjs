@@ -451,6 +451,9 @@ test('transformBatch frames: the same results as batchItem, HTML as raw bytes af
   assert.equal(answer.result.batchId, 'frames');
   assert.equal(answer.result.results, undefined);
   assert.equal(answer.result.stats.total, files.length);
+  // The first batch filled the result cache: the frames are cache hits in their formatted form
+  // (every page but the failed one), byte for byte the batchItems' results above.
+  assert.equal(answer.result.stats.cacheHits, files.length - 1);
   assert.equal(answer.result.stats.failed, 1);
   assert.deepEqual(msgs.find((m) => m.id === 3).result, { pong: true });
   // The frames come before their answer.

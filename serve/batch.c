@@ -709,7 +709,8 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         FMD_TRY(fmd_buf_puts(&head, req->id));
         FMD_TRY(PUT_LIT(&head, ",\"error\":{\"code\":"));
         FMD_TRY(fmd_buf_append(&head, tmp, (size_t)n));
-        snprintf(tmp, sizeof tmp, "batch %.100s cancelled", br->b->id);
+        snprintf(tmp, sizeof tmp, "batch %.*s cancelled", (int)fmd_rpc_utf8_cut(br->b->id, 100),
+                 br->b->id);
         FMD_TRY(fmd_rpc_put_string(&head, tmp, strlen(tmp)));
         FMD_TRY(PUT_LIT(&head, ",\"data\":{\"batchId\":"));
         FMD_TRY(fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id)));

@@ -98,8 +98,9 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         st = fmd_rpc_put_page_error(&data, item, ref->load_status, &res);
         char msg[512];
         fmd_status why = ref->load_status != FMD_OK ? ref->load_status : res.status;
-        snprintf(msg, sizeof msg, "%.200s%s%s", item->file ? item->file : "",
-                 item->file ? ": " : "",
+        snprintf(msg, sizeof msg, "%.*s%s%s",
+                 (int)fmd_rpc_utf8_cut(item->file ? item->file : "", 200),
+                 item->file ? item->file : "", item->file ? ": " : "",
                  item->outside ? "path leads out of the root" : fmd_status_str(why));
         serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
         if (st == FMD_OK)

@@ -338,6 +338,18 @@ static fmd_status put_body(fmd_buf *b, const char *s, size_t n, bool tmpl)
     return fmd_json_put_body(b, s, n, tmpl ? FMD_JSON_JS_TEMPLATE : 0);
 }
 
+size_t fmd_rpc_utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    /* s[n] is the first byte left out: back up while it continues the character before it. */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n)
 {
     return fmd_json_put_string_or_null(b, s, n);
@@ -1519,7 +1531,8 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
 #undef STEP
     if (r->method == FMD_RPC_OTHER) {
         char msg[300];
-        snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
+        snprintf(msg, sizeof msg, "Method not found: %.*s",
+                 (int)fmd_rpc_utf8_cut(r->method_name, 200), r->method_name);
         st = fmd_rpc_request_fail(r, FMD_RPC_METHOD_NOT_FOUND, msg, NULL);
     } else {
         parse_params(&c, params);

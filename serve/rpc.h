@@ -268,6 +268,10 @@ fmd_status fmd_rpc_put_error(fmd_buf *b, const char *id, int code, const char *m
 
 /** A JSON string (UTF-8 expected; NULL gives null). */
 fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n);
+
+/** The length of the longest prefix of NUL-terminated @p s of at most @p max bytes that does not
+ * end inside a UTF-8 character: for cutting a client's string into a message (%.*s). */
+size_t fmd_rpc_utf8_cut(const char *s, size_t max);
 /** A number: integers as integers, others with up to 6 decimals. */
 fmd_status fmd_rpc_put_number(fmd_buf *b, double v);
 

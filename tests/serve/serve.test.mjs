@@ -1190,3 +1190,25 @@ test('--metrics-file through a symbolic link: the link is kept, its target writt
   await refused(fifo, /is a FIFO/);
   assert.ok(fs.lstatSync(fifo).isFIFO(), 'the FIFO is left as it was');
 });
+
+test('messages that quote a client string cut it at a character boundary: every byte is UTF-8', async () => {
+  // 199 ASCII bytes, then a 2-byte character across the 200-byte cut.
+  const long = (c) => c.repeat(199) + 'é' + 'z';
+  const root = tmpdir('utf8cut');
+  const proc = spawn(bin, ['serve', '--quiet', '--root', root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(proc);
+  const out = [];
+  proc.stdout.on('data', (d) => out.push(d));
+  const closed = new Promise((resolve) => proc.on('close', resolve));
+  proc.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: long('m') }) + '\n');
+  proc.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'transform', params: { file: `${long('f')}.md` } }) + '\n');
+  proc.stdin.end();
+  assert.equal(await closed, 0);
+  live.delete(proc);
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(out)); // throws on a cut character
+  const msgs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const m1 = msgs.find((m) => m.id === 1).error.message;
+  assert.equal(m1, `Method not found: ${'m'.repeat(199)}`);
+  const m2 = msgs.find((m) => m.id === 2).error.message;
+  assert.ok(m2.startsWith('f'.repeat(199) + ':'), m2);
+});

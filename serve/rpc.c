@@ -1418,6 +1418,17 @@ static fmd_status parse_id(fmd_rpc_request *r, const json_t *root, const char *l
         r->id = arena_strdup(r->arena, line + vs, ve - vs);
         return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
     }
+    if (json_is_string(id)) {
+        /* Written by the one string writer, which escapes U+2028 and U+2029 (json_dumps does
+         * not), so that the echoed id is valid JavaScript too. */
+        fmd_buf b;
+        fmd_buf_init(&b, r->arena);
+        fmd_status st = fmd_rpc_put_string(&b, json_string_value(id), json_string_length(id));
+        if (st == FMD_OK)
+            st = fmd_buf_putc(&b, '\0');
+        r->id = st == FMD_OK ? b.ptr : NULL;
+        return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
+    }
     char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text == NULL)
         return FMD_E_NOMEM;

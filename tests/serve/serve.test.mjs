@@ -1212,3 +1212,19 @@ test('messages that quote a client string cut it at a character boundary: every 
   const m2 = msgs.find((m) => m.id === 2).error.message;
   assert.ok(m2.startsWith('f'.repeat(199) + ':'), m2);
 });
+
+test('an id with U+2028 or U+2029 is echoed escaped, and still matches', async () => {
+  const id = 'a\u2028b\u2029c';
+  const proc = spawn(bin, ['serve', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(proc);
+  const out = [];
+  proc.stdout.on('data', (d) => out.push(d));
+  const closed = new Promise((resolve) => proc.on('close', resolve));
+  proc.stdin.end(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }) + '\n');
+  assert.equal(await closed, 0);
+  live.delete(proc);
+  const line = Buffer.concat(out).toString('utf8');
+  assert.ok(!line.includes('\u2028') && !line.includes('\u2029'), 'no raw U+2028/9 in the output');
+  assert.ok(line.includes('a\\u2028b\\u2029c'), line);
+  assert.equal(JSON.parse(line).id, id);
+});

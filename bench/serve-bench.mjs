@@ -41,6 +41,8 @@ const corpus = path.resolve(arg('corpus', path.join(repo, '../shared/corpus')));
 const threads = arg('threads', String(os.availableParallelism()));
 const runs = Number(arg('runs', '10'));
 const jsonOut = arg('json', null);
+// --only cache: just the result cache's passes and the dev-server loop (no build, no other mode).
+const only = arg('only', null);
 // The options of `fastmd build` (GFM, no footnotes, no smart punctuation), so the work is equal.
 const options = { footnotes: false, smartPunctuation: false };
 
@@ -91,8 +93,8 @@ function onLines(stream, fn, onBytes) {
 }
 
 class Server {
-  constructor(args) {
-    this.proc = spawn(bin, ['serve', '--quiet', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(args, command = [bin, 'serve', '--quiet', ...args]) {
+    this.proc = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.pending = new Map();
     this.items = null; // batchItem results of the streaming batch being run
     this.nextId = 1;
@@ -160,8 +162,56 @@ const quantiles = (xs) => {
   return { min: s[0], median: s[Math.floor((s.length - 1) / 2)] };
 };
 
+// CPU time the server process has used so far, in ms: the sum of its threads' run time
+// (/proc/PID/task/*/schedstat, nanoseconds), so that a pass's cost is counted on every thread.
+function cpuMs(pid) {
+  let ns = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* the thread ended */ }
+  }
+  return ns / 1e6;
+}
+
+// --only callgrind: exact instruction counts of the server (1 thread, under valgrind's
+// callgrind) for a first pass (every page a miss) and a second pass (every page a hit) of one
+// frames batch by path over the first --pages pages, counted apart with callgrind_control:
+// zeroed once the server is ready, dumped after the first pass, and dumped at exit after the
+// second (which adds the shutdown: a few thousand instructions). Wall times on a shared machine
+// swing 2x; these counts do not.
+async function callgrindPasses(files) {
+  const pages = files.slice(0, Number(arg('pages', '2000')));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-serve-cg-'));
+  const server = new Server([], ['valgrind', '--tool=callgrind', `--callgrind-out-file=${dir}/cg.out`,
+    bin, 'serve', '--quiet', '--threads', '1', '--root', corpus]);
+  await server.request('ping', {});
+  const ctl = (flag) => spawnSync('callgrind_control', [flag, String(server.proc.pid)], { encoding: 'utf8' });
+  ctl('-z');
+  const counts = {};
+  for (const pass of ['miss', 'hit']) {
+    server.items = new Array(pages.length);
+    const { msg } = await server.request('transformBatch', { files: pages.map((file) => ({ file })), options, includeCode: false, frames: true, progress: false });
+    const st = msg.result?.stats;
+    if (!st || st.ok !== pages.length) throw new Error(`callgrind ${pass}: ${JSON.stringify(msg.error ?? st)}`);
+    if (pass === 'miss') ctl('-d');
+  }
+  await server.close();
+  for (const f of fs.readdirSync(dir)) {
+    const m = fs.readFileSync(path.join(dir, f), 'utf8').match(/^summary: (\d+)/m) ?? fs.readFileSync(path.join(dir, f), 'utf8').match(/^totals: (\d+)/m);
+    const part = /\.1$/.test(f) ? 'miss' : 'hit';
+    counts[part] = Number(m[1]);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`callgrind, ${pages.length} pages by path, frames, 1 thread: miss pass ${(counts.miss / 1e6).toFixed(1)} M instructions ` +
+    `(${Math.round(counts.miss / pages.length)} per page), hit pass ${(counts.hit / 1e6).toFixed(1)} M ` +
+    `(${Math.round(counts.hit / pages.length)} per page): a hit costs ${(counts.miss / counts.hit).toFixed(2)}x less`);
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ pages: pages.length, instructions: counts }, null, 2) + '\n');
+}
+
 async function main() {
   const files = listPages(corpus);
+  if (only === 'callgrind') return callgrindPasses(files);
   const n = files.length;
   const contents = files.map((f) => fs.readFileSync(path.join(corpus, f), 'utf8'));
   const bytes = contents.reduce((a, c) => a + Buffer.byteLength(c), 0);
@@ -205,7 +255,7 @@ async function main() {
   };
   const results = {};
   let checkedHtml = false;
-  for (const [mode, make] of Object.entries(modes)) {
+  for (const [mode, make] of Object.entries(only === 'cache' ? {} : modes)) {
     const includeCode = !mode.includes('no code');
     const frames = mode.includes('frames');
     const stream = frames || mode.includes('stream');
@@ -264,15 +314,17 @@ async function main() {
       const srv = new Server(['--threads', threads, '--root', corpus]);
       for (const pass of ['miss', 'hit']) {
         srv.items = new Array(n);
+        const c0 = cpuMs(srv.proc.pid);
         const t0 = performance.now();
         const { msg } = await srv.request('transformBatch', { files: make(), options, includeCode: false, frames: true, progress: false });
         const wall = performance.now() - t0;
+        const cpu = cpuMs(srv.proc.pid) - c0;
         const st = msg.result?.stats;
         const want = pass === 'miss' ? st?.cacheMisses : st?.cacheHits;
         if (!st || st.ok !== n || want !== n) throw new Error(`${name} ${pass}: ${JSON.stringify(msg.error ?? st)}`);
         for (let i = 0; i < n; i++)
           if (srv.items[i].result.html !== refHtml.get(files[i])) throw new Error(`${name} ${pass}: HTML differs for ${files[i]}`);
-        if (r > 0) cacheRows[`${name}: ${pass}`].push({ wallMs: wall });
+        if (r > 0) cacheRows[`${name}: ${pass}`].push({ wallMs: wall, cpuMs: cpu, serverMs: st.ms });
       }
       await srv.close();
     }
@@ -302,7 +354,7 @@ async function main() {
     onLines(p.stdout, (line) => { JSON.parse(line); count++; });
     p.on('exit', (code) => (code === 0 && count === n ? resolve(performance.now() - t0) : reject(new Error(`build --ndjson -: ${code}, ${count} lines`))));
   });
-  {
+  for (let once = only !== 'cache'; once; once = false) {
     const rows = [];
     for (let r = 0; r <= runs; r++) {
       const ms = await buildPiped();
@@ -310,7 +362,7 @@ async function main() {
     }
     results['build --ndjson - | node'] = rows;
   }
-  for (const [mode, extra] of [['build (tree: files + manifest)', ['TREE']], ['build --ndjson /dev/null', ['--ndjson', '/dev/null']]]) {
+  for (const [mode, extra] of only === 'cache' ? [] : [['build (tree: files + manifest)', ['TREE']], ['build --ndjson /dev/null', ['--ndjson', '/dev/null']]]) {
     const rows = [];
     for (let r = 0; r <= runs; r++) {
       const dir = path.join(out, `t${r}`);
@@ -331,7 +383,10 @@ async function main() {
     const med = (k) => quantiles(rows.map((x) => x[k])).median;
     summary[mode] = { minMs: q.min, medianMs: q.median, pagesPerSecond: n / (q.median / 1e3) };
     let line = `${mode.padEnd(32)} ${fmt(q.min)} ${fmt(q.median)} ${fmt(n / (q.median / 1e3), 0)}`;
-    if (rows[0].parseS !== undefined) {
+    if (rows[0].cpuMs !== undefined) {
+      line += ` ${fmt(med('serverMs'))}   server CPU ${fmt(med('cpuMs'))} ms`;
+      Object.assign(summary[mode], { serverMedianMs: med('serverMs'), serverCpuMedianMs: med('cpuMs') });
+    } else if (rows[0].parseS !== undefined) {
       line += ` ${fmt(med('serverMs'))} ${fmt(med('parseS'), 3)} ${fmt(med('serializeS'), 3)} ${fmt(med('writeS'), 3)} ${fmt(med('loadS'), 3)} ${fmt(med('renderS'), 3)} ${fmt(100 * med('jsonShare'))}`;
       Object.assign(summary[mode], {
         serverMedianMs: med('serverMs'), parseSeconds: med('parseS'), serializeSeconds: med('serializeS'),
@@ -350,8 +405,8 @@ async function main() {
   // Ratios of medians and of minima (the minimum is the steadier figure on a busy machine).
   const ratio = (a, b) => `${(summary[a].medianMs / summary[b].medianMs).toFixed(2)}x median, ` +
     `${(summary[a].minMs / summary[b].minMs).toFixed(2)}x min`;
-  console.log('\nserve by path against fastmd build (target: within 1.3x):');
-  for (const [a, b] of [
+  if (only !== 'cache') console.log('\nserve by path against fastmd build (target: within 1.3x):');
+  for (const [a, b] of only === 'cache' ? [] : [
     ['serve by path', 'build (tree: files + manifest)'],
     ['serve by path, no code', 'build (tree: files + manifest)'],
     ['serve by path, stream, no code', 'build --ndjson - | node'],
@@ -360,13 +415,18 @@ async function main() {
     ['serve by path, no code', 'build --ndjson /dev/null'],
     ['serve by path, stream, no code', 'build --ndjson /dev/null'],
   ]) console.log(`  ${a.padEnd(32)} / ${b.padEnd(32)} ${ratio(a, b)}`);
-  console.log(`  server side only (stats.ms, answer written), by path, no code / build --ndjson /dev/null: ` +
-    `${(summary['serve by path, no code'].serverMedianMs / summary['build --ndjson /dev/null'].medianMs).toFixed(2)}x median`);
+  if (only !== 'cache')
+    console.log(`  server side only (stats.ms, answer written), by path, no code / build --ndjson /dev/null: ` +
+      `${(summary['serve by path, no code'].serverMedianMs / summary['build --ndjson /dev/null'].medianMs).toFixed(2)}x median`);
   console.log('\nresult cache, second pass against first (target: at least 5x faster):');
   for (const m of ['cache by path, frames', 'cache inline bytes, frames'])
     console.log(`  ${m.padEnd(32)} miss ${summary[`${m}: miss`].medianMs.toFixed(1)} ms, hit ${summary[`${m}: hit`].medianMs.toFixed(1)} ms median: ` +
       `${(summary[`${m}: miss`].medianMs / summary[`${m}: hit`].medianMs).toFixed(2)}x median, ` +
-      `${(summary[`${m}: miss`].minMs / summary[`${m}: hit`].minMs).toFixed(2)}x min`);
+      `${(summary[`${m}: miss`].minMs / summary[`${m}: hit`].minMs).toFixed(2)}x min; ` +
+      `server CPU miss ${summary[`${m}: miss`].serverCpuMedianMs.toFixed(1)} ms, hit ` +
+      `${summary[`${m}: hit`].serverCpuMedianMs.toFixed(1)} ms: ` +
+      `${(summary[`${m}: miss`].serverCpuMedianMs / summary[`${m}: hit`].serverCpuMedianMs).toFixed(2)}x; ` +
+      `batch stats.ms ${(summary[`${m}: miss`].serverMedianMs / summary[`${m}: hit`].serverMedianMs).toFixed(2)}x`);
   const lat = [...devLatency].sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
   summary['dev loop: 1000 transforms, body edited'] = { p50Ms: pct(50), p99Ms: pct(99) };

@@ -270,10 +270,12 @@ int cli_cmd_serve(int argc, char **argv)
     hook = getenv("FASTMD_SERVE_TEST_HANG_FILE"); /* batch pages wait while this file exists */
     if (hook != NULL && *hook != '\0')
         cfg.hang_file = hook;
-#endif
-    hook = getenv("FASTMD_SERVE_TEST_DELAY_US");
+    hook = getenv("FASTMD_SERVE_TEST_DELAY_US"); /* each batch page takes this much longer */
     if (hook != NULL && *hook != '\0')
         cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+#else
+    (void)hook;
+#endif
     memcpy(cfg.alerts, alerts, sizeof alerts);
     char *rules_text = NULL;
     if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))

@@ -3,6 +3,7 @@
  * The HTML grows in place as the newest allocation of the output arena; everything else is built
  * in the scratch arena and copied out once the HTML is final. No I/O, no global state. */
 #include <limits.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,6 +103,22 @@ static fmd_status copy_metadata(fmd_arena *out, const fmd__render_meta *meta,
     return st;
 }
 
+/* The whole milliseconds left before @p deadline (omp_get_wtime() seconds; 0: none), at least 1,
+ * in *left (0 without a deadline). Returns false when the deadline has passed. One deadline
+ * covers the page from its start: front matter, custom rules and rendering share it, so that
+ * slow rules leave less time to the renderer instead of a fresh allowance. */
+static bool time_left(double deadline, unsigned *left)
+{
+    *left = 0;
+    if (deadline == 0)
+        return true;
+    double ms = (deadline - omp_get_wtime()) * 1e3;
+    if (ms <= 0)
+        return false;
+    *left = ms >= (double)UINT_MAX ? UINT_MAX : ms < 1 ? 1u : (unsigned)ms;
+    return true;
+}
+
 static void fail(fmd_result *res, fmd_status st, fmd_slice msg, unsigned line, unsigned col)
 {
     res->status = st;
@@ -132,6 +149,8 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
         return res->status;
     }
 
+    double deadline = opt->deadline_ms ? omp_get_wtime() + opt->deadline_ms / 1000.0 : 0;
+    fmd_options ropt = *opt; /* the renderer gets what the rules left of the deadline */
     fmd_arena_mark scratch_mark = fmd_arena_get_mark(scratch);
     fmd_arena_mark out_mark = fmd_arena_get_mark(out);
     fmd_status st;
@@ -154,15 +173,20 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     if (opt->rules != NULL) {
         /* Custom rules rewrite the body (into scratch) before md4c sees it. */
         size_t bad = 0;
+        unsigned left = 0;
         fmd_buf why;
         fmd_buf_init(&why, out);
-        st = fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, opt->deadline_ms,
-                                     scratch, &body, &bad, &why);
+        st = time_left(deadline, &left)
+                 ? fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, left, scratch,
+                                           &body, &bad, &why)
+                 : FMD_E_DEADLINE;
         if (st == FMD_E_OUTPUT_LIMIT || st == FMD_E_RULE || st == FMD_E_DEADLINE) {
             fmd_arena_rewind(scratch, scratch_mark);
             fail(res, st,
-                 st != FMD_E_OUTPUT_LIMIT
-                     ? fmd_buf_slice(&why)
+                 st == FMD_E_RULE ? fmd_buf_slice(&why)
+                 : st == FMD_E_DEADLINE
+                     ? message(out, "custom rule %zu passed the page deadline of %zu ms", bad,
+                               (size_t)opt->deadline_ms)
                      : message(out,
                                "custom rules grew the page past the output limit of %zu "
                                "bytes (input %zu bytes)",
@@ -180,7 +204,10 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
                                                                     : max_out);
     if (st != FMD_OK)
         goto fail;
-    st = fmd__kernel_render_html(body.ptr, body.len, opt, max_out, &html, scratch, &meta);
+    if (!time_left(deadline, &ropt.deadline_ms))
+        st = FMD_E_DEADLINE;
+    else
+        st = fmd__kernel_render_html(body.ptr, body.len, &ropt, max_out, &html, scratch, &meta);
     if (st == FMD_E_OUTPUT_LIMIT) {
         fmd_arena_rewind(out, out_mark); /* drop the partial HTML */
         fail(res, st,

@@ -16,6 +16,7 @@
 
 #include <omp.h>
 
+#include "fmd_json.h"
 #include "fmd_title.h"
 #include "serve_internal.h"
 
@@ -252,23 +253,68 @@ fail:
     return st;
 }
 
-/* One page done (rendered, or found in the cache when @p cached): retry, cache, format, hand to
- * the stream. Runs on the worker thread @p thread. */
-static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool cached)
+/* The test hooks of tests that must catch a batch while it runs (test builds only). */
+static void test_hooks(const batch_run *br)
 {
-    serve_sink_slot *me = &br->s->sink_slots[thread];
-    if (br->s->delay_us != 0) { /* the test hook: a slow page */
+#ifdef FMD_TEST_HOOKS
+    if (br->s->delay_us != 0) { /* the test hook of tests that must catch a batch running */
         struct timespec ts = {(time_t)(br->s->delay_us / 1000000),
                               (long)(br->s->delay_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
     }
-#ifdef FMD_TEST_HOOKS
     /* The test hook of the health tests: the engine hangs while the file exists. */
     while (br->s->hang_file != NULL && access(br->s->hang_file, F_OK) == 0) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+#else
+    (void)br;
 #endif
+}
+
+/* The end of item @p i, formatted (and handed to the stream when @p sent) or not: the counters,
+ * the progress mark, and an empty slot in the stream when it was not sent. */
+static void finish_item(batch_run *br, serve_sink_slot *me, size_t i, bool sent, bool failed,
+                        double t0)
+{
+    item_slot *slot = &br->slots[i];
+    if (!sent) { /* not sent: neither is its HTML */
+        free(slot->html);
+        slot->html = NULL;
+        slot->html_len = 0;
+    }
+    if (me->out != NULL)
+        fmd_arena_reset(me->out);
+    atomic_fetch_add_explicit(&br->ser_ns, (size_t)((fmd_clock_now() - t0) * 1e9),
+                              memory_order_relaxed);
+    if (failed)
+        atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
+    atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
+    serve_mark_progress(br->s);
+    atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
+    if (!sent)
+        (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
+}
+
+/* Hand item @p i's formatted bytes @p b to the stream, counted in memory until written. */
+static bool send_item(batch_run *br, size_t i, fmd_buf *b)
+{
+    /* Counted until the stream's writer has it out: before the put, so that the writer's
+     * subtraction never comes first. */
+    atomic_fetch_add_explicit(&br->s->stats.mem_pending, b->len, memory_order_relaxed);
+    if (fmd_io_stream_put(br->stream, i, b->ptr, b->len) == FMD_OK)
+        return true;
+    atomic_fetch_sub_explicit(&br->s->stats.mem_pending, b->len, memory_order_relaxed);
+    return false;
+}
+
+/* One page done (rendered, or found in the cache when @p cached): retry, cache, format, hand to
+ * the stream. Runs on the worker thread @p thread. */
+static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool cached)
+{
+    serve_sink_slot *me = &br->s->sink_slots[thread];
+    test_hooks(br);
     const fmd_rpc_item *it = &br->req->items[i];
     fmd_status load = br->req->refs[i].load_status;
     if (me->fmt == NULL && fmd_arena_create(&me->fmt, 0) != FMD_OK)
@@ -279,8 +325,8 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
     if (load == FMD_OK && fmd_status_is_transient(res->status) && br->req->options.retries > 0 &&
         retry_page(br, me, i, &again))
         res = &again;
-    if (!cached && br->keys != NULL && load == FMD_OK) /* before the title from the file name */
-        serve_cache_put(br->s->cache, br->keys[i], res);
+    if (!cached && br->keys != NULL && load == FMD_OK && me->fmt != NULL)
+        serve_cache_put(br->s->cache, br->keys[i], res, me->fmt); /* before the title fallback */
     atomic_fetch_add_explicit(&br->render_ns, (size_t)(res->render_s * 1e9), memory_order_relaxed);
     if (br->s->trace != NULL && i % (br->n / SERVE_TRACE_PAGES + 1) == 0) {
         double now = fmd_clock_now();
@@ -294,7 +340,6 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
     atomic_fetch_add_explicit(&br->bytes_out, res->html.len, memory_order_relaxed);
 
     double t0 = fmd_clock_now();
-    item_slot *slot = &br->slots[i];
     bool sent = false;
     if (me->fmt != NULL) {
         /* No front matter title and no heading: the file name, as `fastmd build` does. */
@@ -302,35 +347,84 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
             fmd_title_fallback(&res->title, it->file, me->fmt);
         fmd_buf b;
         fmd_buf_init(&b, me->fmt);
-        if (format_item(br, i, res, &b) == FMD_OK) {
-            /* Counted until the stream's writer has it out: before the put, so that the
-             * writer's subtraction never comes first. */
-            atomic_fetch_add_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
-            sent = fmd_io_stream_put(br->stream, i, b.ptr, b.len) == FMD_OK;
-            if (!sent)
-                atomic_fetch_sub_explicit(&br->s->stats.mem_pending, b.len, memory_order_relaxed);
-        }
+        if (format_item(br, i, res, &b) == FMD_OK)
+            sent = send_item(br, i, &b);
         fmd_arena_reset(me->fmt);
     }
-    if (!sent) { /* not sent: neither is its HTML */
-        free(slot->html);
-        slot->html = NULL;
-        slot->html_len = 0;
-    }
-    if (me->out != NULL)
-        fmd_arena_reset(me->out);
-    atomic_fetch_add_explicit(&br->ser_ns, (size_t)((fmd_clock_now() - t0) * 1e9),
-                              memory_order_relaxed);
+    finish_item(br, me, i, sent, load != FMD_OK || res->status != FMD_OK, t0);
+}
 
-    bool failed = load != FMD_OK || res->status != FMD_OK;
-    if (failed)
-        atomic_fetch_add_explicit(&br->b->failed, 1, memory_order_relaxed);
-    atomic_store_explicit(&br->last_done, i + 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&br->b->completed, 1, memory_order_relaxed);
-    serve_mark_progress(br->s);
-    atomic_store_explicit(&slot->ready, 1, memory_order_relaxed);
-    if (!sent)
-        (void)fmd_io_stream_put_owned(br->stream, i, NULL, 0); /* the slot, empty */
+/* Format cache hit @p h as format_item() formats the same result without includeCode: the
+ * item's head, its file, then the metadata as the cache keeps it (with the title from the file
+ * name when the page has none). */
+static fmd_status format_hit(batch_run *br, size_t i, const serve_cache_hit *h, fmd_arena *a,
+                             fmd_buf *b)
+{
+    fmd_status st = FMD_OK;
+    const fmd_rpc_item *it = &br->req->items[i];
+    bool line = br->req->stream && !br->req->frames; /* a whole batchItem notification */
+    if (line) {
+        FMD_TRY(fmd_rpc_put_notification_head(b, "batchItem"));
+        FMD_TRY(PUT_LIT(b, "{\"batchId\":"));
+        FMD_TRY(fmd_rpc_put_string(b, br->b->id, strlen(br->b->id)));
+        FMD_TRY(PUT_LIT(b, ",\"index\":"));
+    } else {
+        FMD_TRY(PUT_LIT(b, "{\"index\":"));
+    }
+    FMD_TRY(fmd_buf_put_u64(b, i));
+    FMD_TRY(PUT_LIT(b, ",\"result\":{\"code\":null,\"html\":\""));
+    if (!br->req->frames)
+        FMD_TRY(fmd_json_put_body(b, h->html.ptr, h->html.len, 0));
+    FMD_TRY(fmd_rpc_put_page_file(b, it->file));
+    if (h->has_title) {
+        FMD_TRY(fmd_buf_append(b, h->meta.ptr, h->meta.len));
+    } else {
+        fmd_slice title = {NULL, 0};
+        fmd_title_fallback(&title, it->file, a);
+        FMD_TRY(fmd_buf_append(b, h->meta.ptr, h->title_at));
+        FMD_TRY(fmd_rpc_put_string(b, title.ptr, title.len));
+        FMD_TRY(fmd_buf_append(b, h->meta.ptr + h->title_end, h->meta.len - h->title_end));
+    }
+    FMD_TRY(line ? PUT_LIT(b, "}}\n") : fmd_buf_putc(b, '}'));
+fail:
+    return st;
+}
+
+/* One page found in the cache in its formatted form (no includeCode): format and hand to the
+ * stream, with the HTML kept apart for a frame. Runs on the worker thread @p thread. */
+static void page_hit(batch_run *br, size_t i, int thread, serve_cache_hit *h)
+{
+    serve_sink_slot *me = &br->s->sink_slots[thread];
+    test_hooks(br);
+    if (br->s->trace != NULL && i % (br->n / SERVE_TRACE_PAGES + 1) == 0) {
+        double now = fmd_clock_now();
+        char args[96];
+        snprintf(args, sizeof args, "\"index\":%zu,\"batchId\":\"%.40s\"", i,
+                 serve_trace_plain(br->b->id) ? br->b->id : "");
+        serve_trace_span(br->s->trace, "page (cache hit)", SERVE_TID_WORKER + thread, now, now,
+                         br->req, args);
+    }
+    atomic_fetch_add_explicit(&br->bytes_in, br->req->refs[i].len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&br->bytes_out, h->html.len, memory_order_relaxed);
+    double t0 = fmd_clock_now();
+    item_slot *slot = &br->slots[i];
+    if (br->req->frames && h->html.len != 0) { /* the frame's writer takes it from the slot */
+        slot->html = h->html_owned;
+        slot->html_len = h->html.len;
+    } else {
+        free(h->html_owned);
+    }
+    bool sent = false;
+    if (me->fmt != NULL || fmd_arena_create(&me->fmt, 0) == FMD_OK) {
+        fmd_buf b;
+        fmd_buf_init(&b, me->fmt);
+        if (format_hit(br, i, h, me->fmt, &b) == FMD_OK)
+            sent = send_item(br, i, &b);
+        fmd_arena_reset(me->fmt);
+    } else {
+        me->fmt = NULL;
+    }
+    finish_item(br, me, i, sent, false, t0);
 }
 
 /* The kernel's sink: runs on the worker thread right after its page @p j is rendered. */
@@ -376,8 +470,16 @@ static size_t take_hits(batch_run *br, size_t **miss)
         serve_sink_slot *me = &s->sink_slots[t];
         if (me->out == NULL && fmd_arena_create(&me->out, 0) != FMD_OK)
             continue;
-        fmd_result res;
         looked++;
+        if (!req->include_code) { /* the formatted form: two copies, no formatting */
+            serve_cache_hit h;
+            if (serve_cache_get_formatted(s->cache, keys[i], me->out, req->frames, &h)) {
+                hit[i] = true;
+                page_hit(br, i, t, &h);
+            }
+            continue;
+        }
+        fmd_result res;
         if (serve_cache_get(s->cache, keys[i], me->out, &res)) {
             res.bytes_in = ref->len;
             hit[i] = true;
@@ -607,7 +709,8 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         FMD_TRY(fmd_buf_puts(&head, req->id));
         FMD_TRY(PUT_LIT(&head, ",\"error\":{\"code\":"));
         FMD_TRY(fmd_buf_append(&head, tmp, (size_t)n));
-        snprintf(tmp, sizeof tmp, "batch %.100s cancelled", br->b->id);
+        snprintf(tmp, sizeof tmp, "batch %.*s cancelled", (int)fmd_rpc_utf8_cut(br->b->id, 100),
+                 br->b->id);
         FMD_TRY(fmd_rpc_put_string(&head, tmp, strlen(tmp)));
         FMD_TRY(PUT_LIT(&head, ",\"data\":{\"batchId\":"));
         FMD_TRY(fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id)));

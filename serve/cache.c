@@ -19,12 +19,16 @@
 
 /* One cached result. The blob holds, back to back: the headings (fmd_heading, slices pointing
  * into the blob), the warnings (fmd_slice), then html, title, frontmatter, heading texts and ids,
- * warning texts. res's slices point into it; res.title.ptr NULL: the page had no title. */
+ * warning texts, and last the metadata formatted as the wire has it (fmd_rpc_put_page_meta():
+ * it does not depend on the request, so a hit copies it instead of formatting it again).
+ * res's slices point into it; res.title.ptr NULL: the page had no title. */
 typedef struct entry {
     struct entry *chain;       /* next in its bucket */
     struct entry *prev, *next; /* LRU: prev is more recent */
     unsigned char key[SERVE_CACHE_KEY];
     size_t cost;
+    fmd_slice meta;             /* the formatted metadata, in the blob */
+    size_t title_at, title_end; /* the title's value in meta */
     fmd_result res;
     char blob[];
 } entry;
@@ -186,24 +190,38 @@ static void fill_blob(char *blob, const fmd_result *r, fmd_result *dst)
     dst->render_s = 0;
 }
 
-static entry *make_entry(const unsigned char *key, const fmd_result *r)
+static entry *make_entry(const unsigned char *key, const fmd_result *r, fmd_slice meta,
+                         size_t title_at, size_t title_end)
 {
     size_t bytes = blob_size(r);
-    entry *e = malloc(sizeof *e + bytes + 1);
+    entry *e = malloc(sizeof *e + bytes + meta.len + 1);
     if (e == NULL)
         return NULL;
     memset(e, 0, sizeof *e);
     memcpy(e->key, key, SERVE_CACHE_KEY);
-    e->cost = sizeof *e + bytes + CACHE_ENTRY_OVERHEAD;
+    e->cost = sizeof *e + bytes + meta.len + CACHE_ENTRY_OVERHEAD;
     fill_blob(e->blob, r, &e->res);
+    e->meta.ptr = e->blob + bytes;
+    e->meta.len = meta.len;
+    memcpy(e->blob + bytes, meta.ptr, meta.len);
+    e->title_at = title_at;
+    e->title_end = title_end;
     return e;
 }
 
-void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r)
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                     fmd_arena *scratch)
 {
     if (c == NULL || r->status != FMD_OK)
         return;
-    entry *e = make_entry(key, r);
+    fmd_arena_mark mark = fmd_arena_get_mark(scratch);
+    fmd_buf meta;
+    fmd_buf_init(&meta, scratch);
+    size_t title_at = 0, title_end = 0;
+    entry *e = fmd_rpc_put_page_meta(&meta, r, &title_at, &title_end) == FMD_OK
+                   ? make_entry(key, r, fmd_buf_slice(&meta), title_at, title_end)
+                   : NULL;
+    fmd_arena_rewind(scratch, mark);
     if (e == NULL)
         return;
     if (e->cost > c->cap_per_shard) { /* larger than its shard: never kept */
@@ -269,6 +287,47 @@ bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], f
     pthread_mutex_unlock(&sh->mu);
     atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return hit;
+}
+
+bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                               fmd_arena *out, bool html_malloc, serve_cache_hit *hit)
+{
+    if (c == NULL)
+        return false;
+    memset(hit, 0, sizeof *hit);
+    shard *sh = &c->shards[key[0] % CACHE_SHARDS];
+    bool ok = false;
+    pthread_mutex_lock(&sh->mu);
+    entry *e = *find_slot(sh, key);
+    if (e != NULL) {
+        lru_unlink(sh, e);
+        lru_push(sh, e);
+        /* Copied out under the lock: the entry may be evicted as soon as it is released. Two
+         * copies and no formatting: the HTML, and the metadata as it goes on the wire. */
+        const fmd_slice html = e->res.html;
+        char *meta = fmd_arena_alloc(out, e->meta.len + 1);
+        char *h = html.len == 0 ? NULL
+                  : html_malloc ? malloc(html.len)
+                                : fmd_arena_alloc(out, html.len);
+        if (meta != NULL && (h != NULL || html.len == 0)) {
+            memcpy(meta, e->meta.ptr, e->meta.len);
+            if (html.len != 0)
+                memcpy(h, html.ptr, html.len);
+            hit->meta = (fmd_slice){meta, e->meta.len};
+            hit->title_at = e->title_at;
+            hit->title_end = e->title_end;
+            hit->has_title = e->res.title.ptr != NULL;
+            hit->html = (fmd_slice){h, html.len};
+            hit->html_owned = html_malloc ? h : NULL;
+            hit->hash = e->res.hash;
+            ok = true;
+        } else if (html_malloc) {
+            free(h);
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
+    atomic_fetch_add_explicit(ok ? &c->hits : &c->misses, 1, memory_order_relaxed);
+    return ok;
 }
 
 void serve_cache_counters(serve_cache *c, serve_cache_stats *out)

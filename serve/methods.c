@@ -80,7 +80,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         res.render_s = fmd_clock_now() - t0;
         serve_add_time(&s->stats.render_ns, res.render_s);
         if (s->cache != NULL) /* before the title from the file name */
-            serve_cache_put(s->cache, key, &res);
+            serve_cache_put(s->cache, key, &res, lane->fmt);
     }
     if (ref->load_status == FMD_OK && res.status == FMD_OK)
         fmd_title_fallback(&res.title, item->file, lane->out);
@@ -98,8 +98,9 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
         st = fmd_rpc_put_page_error(&data, item, ref->load_status, &res);
         char msg[512];
         fmd_status why = ref->load_status != FMD_OK ? ref->load_status : res.status;
-        snprintf(msg, sizeof msg, "%.200s%s%s", item->file ? item->file : "",
-                 item->file ? ": " : "",
+        snprintf(msg, sizeof msg, "%.*s%s%s",
+                 (int)fmd_rpc_utf8_cut(item->file ? item->file : "", 200),
+                 item->file ? item->file : "", item->file ? ": " : "",
                  item->outside ? "path leads out of the root" : fmd_status_str(why));
         serve_add_time(&s->stats.serialize_ns, fmd_clock_now() - t0);
         if (st == FMD_OK)

@@ -338,6 +338,18 @@ static fmd_status put_body(fmd_buf *b, const char *s, size_t n, bool tmpl)
     return fmd_json_put_body(b, s, n, tmpl ? FMD_JSON_JS_TEMPLATE : 0);
 }
 
+size_t fmd_rpc_utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    /* s[n] is the first byte left out: back up while it continues the character before it. */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n)
 {
     return fmd_json_put_string_or_null(b, s, n);
@@ -424,15 +436,36 @@ fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_resul
     }
     if (!(flags & FMD_RPC_RESULT_HTML_APART))
         FMD_TRY(put_body(b, r->html.ptr, r->html.len, false));
+    FMD_TRY(fmd_rpc_put_page_file(b, file));
+    FMD_TRY(fmd_rpc_put_page_meta(b, r, NULL, NULL));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_page_file(fmd_buf *b, const char *file)
+{
+    fmd_status st = FMD_OK;
     FMD_TRY(PUT_LIT(b, "\",\"map\":null,\"metadata\":{\"file\":"));
     FMD_TRY(put_cstr(b, file));
+fail:
+    return st;
+}
+
+fmd_status fmd_rpc_put_page_meta(fmd_buf *b, const fmd_result *r, size_t *title_at,
+                                 size_t *title_end)
+{
+    fmd_status st = FMD_OK;
     FMD_TRY(PUT_LIT(b, ",\"frontmatter\":"));
     if (r->frontmatter.ptr != NULL && r->frontmatter.len != 0)
         FMD_TRY(fmd_buf_append(b, r->frontmatter.ptr, r->frontmatter.len));
     else
         FMD_TRY(PUT_LIT(b, "null")); /* no front matter, as in the manifest */
     FMD_TRY(PUT_LIT(b, ",\"title\":"));
+    if (title_at != NULL)
+        *title_at = b->len;
     FMD_TRY(fmd_rpc_put_string(b, r->title.ptr, r->title.len));
+    if (title_end != NULL)
+        *title_end = b->len;
     FMD_TRY(PUT_LIT(b, ",\"headings\":["));
     for (size_t i = 0; i < r->n_headings; i++) {
         const fmd_heading *h = &r->headings[i];
@@ -1385,6 +1418,17 @@ static fmd_status parse_id(fmd_rpc_request *r, const json_t *root, const char *l
         r->id = arena_strdup(r->arena, line + vs, ve - vs);
         return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
     }
+    if (json_is_string(id)) {
+        /* Written by the one string writer, which escapes U+2028 and U+2029 (json_dumps does
+         * not), so that the echoed id is valid JavaScript too. */
+        fmd_buf b;
+        fmd_buf_init(&b, r->arena);
+        fmd_status st = fmd_rpc_put_string(&b, json_string_value(id), json_string_length(id));
+        if (st == FMD_OK)
+            st = fmd_buf_putc(&b, '\0');
+        r->id = st == FMD_OK ? b.ptr : NULL;
+        return r->id != NULL ? FMD_OK : FMD_E_NOMEM;
+    }
     char *text = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text == NULL)
         return FMD_E_NOMEM;
@@ -1498,7 +1542,8 @@ fmd_status fmd_rpc_parse(const char *line, size_t len, const fmd_options *defaul
 #undef STEP
     if (r->method == FMD_RPC_OTHER) {
         char msg[300];
-        snprintf(msg, sizeof msg, "Method not found: %.200s", r->method_name);
+        snprintf(msg, sizeof msg, "Method not found: %.*s",
+                 (int)fmd_rpc_utf8_cut(r->method_name, 200), r->method_name);
         st = fmd_rpc_request_fail(r, FMD_RPC_METHOD_NOT_FOUND, msg, NULL);
     } else {
         parse_params(&c, params);

@@ -268,6 +268,10 @@ fmd_status fmd_rpc_put_error(fmd_buf *b, const char *id, int code, const char *m
 
 /** A JSON string (UTF-8 expected; NULL gives null). */
 fmd_status fmd_rpc_put_string(fmd_buf *b, const char *s, size_t n);
+
+/** The length of the longest prefix of NUL-terminated @p s of at most @p max bytes that does not
+ * end inside a UTF-8 character: for cutting a client's string into a message (%.*s). */
+size_t fmd_rpc_utf8_cut(const char *s, size_t max);
 /** A number: integers as integers, others with up to 6 decimals. */
 fmd_status fmd_rpc_put_number(fmd_buf *b, double v);
 
@@ -290,6 +294,17 @@ fmd_status fmd_rpc_read_attachment(fmd_rpc_request *r, fmd_rpc_reader *rd, int *
  * @param file the item's file or NULL. @param flags FMD_RPC_RESULT_*. */
 fmd_status fmd_rpc_put_page_result(fmd_buf *b, const char *file, const fmd_result *r,
                                    unsigned flags);
+
+/** The part of a page result between the HTML and the metadata's "file" value, and that value:
+ * ","map":null,"metadata":{"file":"<file>" (fmd_rpc_put_page_result() writes it). */
+fmd_status fmd_rpc_put_page_file(fmd_buf *b, const char *file);
+
+/** The rest of a page result after its "file": ,"frontmatter":..,"title":..,"headings":..,
+ * the counts, hash and warnings, then }, "dependencies":[]}. It does not depend on the request,
+ * so the result cache keeps it formatted. *title_at and *title_end (when not NULL) receive the
+ * offsets in @p b around the title's value. */
+fmd_status fmd_rpc_put_page_meta(fmd_buf *b, const fmd_result *r, size_t *title_at,
+                                 size_t *title_end);
 
 /** The error of one page that failed: {"code":"<name>","message":..,"line":n|null,
  * "column":n|null,"file":..}. The failure is @p item's load failure when it has one, else

@@ -104,9 +104,27 @@ void serve_cache_digest(const char *text, size_t len, unsigned char out[16]);
  * @p out). Counts a hit or a miss. Threads: safe (one lock per shard, held for the copy). */
 bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
                      fmd_result *res);
-/** Keep a copy of @p r (only when r->status is FMD_OK) under @p key, evicting the least recently
- * used entries of its shard past the bound. Threads: safe. */
-void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r);
+/** A hit as the wire needs it (serve_cache_get_formatted()). */
+typedef struct serve_cache_hit {
+    fmd_slice html;   /**< the page's HTML */
+    char *html_owned; /**< html.ptr when it was malloc'ed for the caller (free() it); else NULL */
+    fmd_slice meta;   /**< fmd_rpc_put_page_meta()'s bytes */
+    size_t title_at;  /**< the title's value is meta[title_at, title_end) */
+    size_t title_end;
+    bool has_title; /**< false: the title is null there, and the caller may put its own */
+    uint64_t hash;
+} serve_cache_hit;
+
+/** Look @p key up; on a hit, copy the HTML (malloc'ed when @p html_malloc, else into @p out)
+ * and the formatted metadata (into @p out) into @p hit: a hit costs two copies and no
+ * formatting. Counts a hit or a miss. Threads: safe (one lock per shard, held for the copy). */
+bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                               fmd_arena *out, bool html_malloc, serve_cache_hit *hit);
+/** Keep a copy of @p r (only when r->status is FMD_OK) under @p key, with its metadata formatted
+ * (in @p scratch, rewound before it returns), evicting the least recently used entries of its
+ * shard past the bound. Threads: safe. */
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                     fmd_arena *scratch);
 /** The counters (all 0 without a cache). Threads: safe. */
 void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
 

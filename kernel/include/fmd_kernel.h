@@ -78,7 +78,8 @@ typedef struct fmd_options {
     /** 0, or the milliseconds rendering one page may take: past that the renderer stops md4c
      * and the page fails with FMD_E_DEADLINE (a transient failure: a retry may pass). Checked
      * every few dozen parser callbacks, so a page overruns by at most a few microseconds. The
-     * custom rules get the same allowance, read between matches. */
+     * custom rules share it: one deadline from the page's start, read between matches, and
+     * the renderer gets what the rules left. */
     unsigned deadline_ms;
 } fmd_options;
 

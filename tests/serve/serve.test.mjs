@@ -19,6 +19,8 @@ const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
 // Whether the binary was built with its test hooks (FMD_TEST_HOOKS; the ci preset).
 const hooks = /^(1|on|true)$/i.test(process.env.FASTMD_TEST_HOOKS ?? '');
+// Tests that must catch a batch while it runs need FASTMD_SERVE_TEST_DELAY_US, a test hook.
+const noDelay = hooks ? false : 'needs FASTMD_SERVE_TEST_DELAY_US (a -DFMD_TEST_HOOKS=ON build)';
 
 const made = [];
 function tmpdir(tag) {
@@ -449,6 +451,9 @@ test('transformBatch frames: the same results as batchItem, HTML as raw bytes af
   assert.equal(answer.result.batchId, 'frames');
   assert.equal(answer.result.results, undefined);
   assert.equal(answer.result.stats.total, files.length);
+  // The first batch filled the result cache: the frames are cache hits in their formatted form
+  // (every page but the failed one), byte for byte the batchItems' results above.
+  assert.equal(answer.result.stats.cacheHits, files.length - 1);
   assert.equal(answer.result.stats.failed, 1);
   assert.deepEqual(msgs.find((m) => m.id === 3).result, { pong: true });
   // The frames come before their answer.
@@ -483,7 +488,7 @@ test('transformBatch with inline pages as raw bytes (params.bytes, contentBytes)
   assert.deepEqual(byId(5).result, { pong: true });
 });
 
-test('transformBatch: streaming order, and items sent before the batch ends', async () => {
+test('transformBatch: streaming order, and items sent before the batch ends', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
   const n = 200;
   // The engine renders the largest pages first. The first 40 items are the largest, so they
@@ -545,7 +550,7 @@ test('progress: counts, failures, at most every 100 ms, one at the end', async (
   await s.close();
 });
 
-test('cancel mid-batch: no completed result is lost', async () => {
+test('cancel mid-batch: no completed result is lost', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '5000' } });
   const n = 600;
   const id = s.post('transformBatch', { files: pages(n), batchId: 'c1' });
@@ -573,7 +578,7 @@ test('cancel mid-batch: no completed result is lost', async () => {
   await s.close();
 });
 
-test('$/cancelRequest on a streaming batch: every completed item was streamed', async () => {
+test('$/cancelRequest on a streaming batch: every completed item was streamed', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '5000' } });
   const n = 600;
   s.send({ jsonrpc: '2.0', id: 'big', method: 'transformBatch', params: { files: pages(n), stream: true } });
@@ -592,7 +597,7 @@ test('$/cancelRequest on a streaming batch: every completed item was streamed', 
   await s.close();
 });
 
-test('a queued batch can be cancelled before it starts', async () => {
+test('a queued batch can be cancelled before it starts', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
   const a = s.post('transformBatch', { files: pages(200), batchId: 'first' });
   const b = s.post('transformBatch', { files: pages(5), batchId: 'second' });
@@ -607,7 +612,7 @@ test('a queued batch can be cancelled before it starts', async () => {
   await s.close();
 });
 
-test('health during a batch; a small transform does not wait behind it', async () => {
+test('health during a batch; a small transform does not wait behind it', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '3000' } });
   const id = s.post('transformBatch', { files: pages(400), batchId: 'hb' });
   await s.waitFor((m) => m.method === 'progress' && m.params.batchId === 'hb' && m.params.completed > 0);
@@ -776,7 +781,7 @@ test('options.deadlineMs: a page over its deadline fails as "deadline", not retr
   await s.close();
 });
 
-test('batch IDs: generated, unique among live batches; --max-queued gives Overloaded', async () => {
+test('batch IDs: generated, unique among live batches; --max-queued gives Overloaded', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2', '--max-queued', '1'], {
     env: { FASTMD_SERVE_TEST_DELAY_US: '3000' },
   });
@@ -828,7 +833,7 @@ test('stats: JSON counters and Prometheus text', async () => {
   await s.close();
 });
 
-test('shutdown finishes the work in flight, answers last, exits 0', async () => {
+test('shutdown finishes the work in flight, answers last, exits 0', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '2000' } });
   const b = s.post('transformBatch', { files: pages(200) });
   const t = s.post('transform', { content: '# t\n' });
@@ -841,7 +846,7 @@ test('shutdown finishes the work in flight, answers last, exits 0', async () => 
   assert.deepEqual(s.messages.at(-1), { jsonrpc: '2.0', id: q, result: { ok: true } });
 });
 
-test('closing stdin finishes the work, then exits 0', async () => {
+test('closing stdin finishes the work, then exits 0', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '2000' } });
   const b = s.post('transformBatch', { files: pages(150), stream: true });
   await s.close();
@@ -888,7 +893,7 @@ test('a params.bytes that is refused reads nothing: every later request is answe
   await s.close();
 });
 
-test('ids are echoed exactly as sent, and cancel matches by JSON value', async () => {
+test('ids are echoed exactly as sent, and cancel matches by JSON value', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
   const lines = [];
   s.proc.stdout.on('data', (d) => lines.push(d.toString()));
@@ -995,7 +1000,7 @@ test('health sees the engine: "stalled" while no page finishes, then "ok" again'
   await s.close();
 });
 
-test('SIGTERM: the server stops reading, answers the work in flight, and exits 0', async () => {
+test('SIGTERM: the server stops reading, answers the work in flight, and exits 0', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2'], { env: { FASTMD_SERVE_TEST_DELAY_US: '20000' } });
   const id = s.post('transformBatch', { files: pages(40) });
   await s.waitFor((m) => m.method === 'progress', 'progress');
@@ -1115,7 +1120,7 @@ test('--trace: Chrome trace JSON with a track per thread and the request\'s trac
     'a request without traceparent gets a trace id of its own');
 });
 
-test('alerts: raised and cleared as notifications, shown in health and stats while raised', async () => {
+test('alerts: raised and cleared as notifications, shown in health and stats while raised', { skip: noDelay }, async () => {
   const s = new Server(['--threads', '2', '--alert', 'failureRate=0.5', '--alert', 'queue=2'], {
     env: { FASTMD_SERVE_TEST_DELAY_US: '20000' },
   });
@@ -1184,4 +1189,42 @@ test('--metrics-file through a symbolic link: the link is kept, its target writt
   assert.equal(await new Promise((r) => mk.on('exit', r)), 0);
   await refused(fifo, /is a FIFO/);
   assert.ok(fs.lstatSync(fifo).isFIFO(), 'the FIFO is left as it was');
+});
+
+test('messages that quote a client string cut it at a character boundary: every byte is UTF-8', async () => {
+  // 199 ASCII bytes, then a 2-byte character across the 200-byte cut.
+  const long = (c) => c.repeat(199) + 'é' + 'z';
+  const root = tmpdir('utf8cut');
+  const proc = spawn(bin, ['serve', '--quiet', '--root', root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(proc);
+  const out = [];
+  proc.stdout.on('data', (d) => out.push(d));
+  const closed = new Promise((resolve) => proc.on('close', resolve));
+  proc.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: long('m') }) + '\n');
+  proc.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'transform', params: { file: `${long('f')}.md` } }) + '\n');
+  proc.stdin.end();
+  assert.equal(await closed, 0);
+  live.delete(proc);
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(out)); // throws on a cut character
+  const msgs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const m1 = msgs.find((m) => m.id === 1).error.message;
+  assert.equal(m1, `Method not found: ${'m'.repeat(199)}`);
+  const m2 = msgs.find((m) => m.id === 2).error.message;
+  assert.ok(m2.startsWith('f'.repeat(199) + ':'), m2);
+});
+
+test('an id with U+2028 or U+2029 is echoed escaped, and still matches', async () => {
+  const id = 'a\u2028b\u2029c';
+  const proc = spawn(bin, ['serve', '--quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(proc);
+  const out = [];
+  proc.stdout.on('data', (d) => out.push(d));
+  const closed = new Promise((resolve) => proc.on('close', resolve));
+  proc.stdin.end(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }) + '\n');
+  assert.equal(await closed, 0);
+  live.delete(proc);
+  const line = Buffer.concat(out).toString('utf8');
+  assert.ok(!line.includes('\u2028') && !line.includes('\u2029'), 'no raw U+2028/9 in the output');
+  assert.ok(line.includes('a\\u2028b\\u2029c'), line);
+  assert.equal(JSON.parse(line).id, id);
 });

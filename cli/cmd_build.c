@@ -12,6 +12,7 @@
 #include "fmd_io.h"
 #include "fmd_io_state.h"
 #include "cli.h"
+#include "site.h"
 #include "signals.h"
 #include "supervise.h"
 
@@ -170,9 +171,12 @@ int cli_cmd_build(int argc, char **argv)
                                              {"verbose", 0, NULL, OPT_VERBOSE},
                                              {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
                                              {"no-supervisor", 0, NULL, OPT_NO_SUPERVISOR},
+                                             CLI_SITE_LONG_OPTIONS,
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
+    cli_site site;
+    cli_site_init(&site);
     fmd_engine_cfg cfg = {0};
     cli_tuning tune = {0};
     const char *summary_json = NULL;
@@ -185,7 +189,9 @@ int cli_cmd_build(int argc, char **argv)
     opterr = 0;
     while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (code) {
-        case OPT_HELP: printf("%s%s%s", help, cli_common_help, help_build); return FMD_EXIT_OK;
+        case OPT_HELP:
+            printf("%s%s%s%s", help, cli_common_help, help_build, cli_site_help);
+            return FMD_EXIT_OK;
         case OPT_NO_BIND: c.no_bind = true; break;
         case OPT_REPORT_AFFINITY: c.report_affinity = true; break;
         case OPT_NDJSON: cfg.ndjson_path = optarg; break;
@@ -215,6 +221,8 @@ int cli_cmd_build(int argc, char **argv)
         }
         case OPT_SCHEDULE: cfg.schedule = cli_parse_schedule(optarg, cmd); break;
         default:
+            if (cli_site_option(&site, code, optarg))
+                break;
             if (code == OPT_RULES)
                 cfg.rules_path = optarg; /* its bytes are part of the options digest */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
@@ -278,6 +286,7 @@ int cli_cmd_build(int argc, char **argv)
     cfg.message = cli_page_message;
     cfg.durable = cfg.out_dir != NULL;
     cfg.require_pages = true;
+    cli_site_apply(&site, &cfg, cmd);
 
     fmd_engine_result r;
     fmd_engine *eng = NULL;
@@ -289,6 +298,8 @@ int cli_cmd_build(int argc, char **argv)
                  cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
     if (st == FMD_OK)
         st = fmd_engine_render(eng);
+    if (st == FMD_OK)
+        cli_site_copy_assets(&site, &cfg); /* OUT is still locked */
     fmd_engine_close(eng);
     cli_signals_restore();
     if (r.partial) {
@@ -346,6 +357,7 @@ int cli_cmd_build(int argc, char **argv)
             fmd_arena_destroy(a);
         }
     }
+    size_t bad_links = cli_site_report(&site, cmd, &r, c.quiet);
     cli_placement_report(&pl, cmd);
     if (stats)
         cli_print_stats(stderr, &r);
@@ -371,7 +383,8 @@ int cli_cmd_build(int argc, char **argv)
                 r.wall > 0 ? (double)r.pages / r.wall : 0,
                 r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads);
     }
-    int rc = r.failed ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
+    int rc = r.failed || bad_links ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
+    cli_site_free(&site);
     fmd_engine_result_free(&r);
     cli_placement_close(&pl);
     cli_common_free(&c);

@@ -279,8 +279,8 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
 static void note_messages(engine *e, size_t gi, const fmd_result *res)
 {
     fmd_io_page *p = &e->pages[gi];
-    if (e->cfg->message == NULL ||
-        (res->status == FMD_OK && p->status == FMD_OK && res->n_warnings == 0))
+    if (e->cfg->message == NULL || (res->status == FMD_OK && p->status == FMD_OK &&
+                                    res->n_warnings == 0 && res->n_page_links == 0))
         return;
     /* Kept for the end of the run, when the caller prints them in path order. */
     char name[4096];
@@ -606,6 +606,10 @@ static fmd_status options_digest(engine *e)
                      FMD_VERSION, OUTPUT_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml,
                      (int)o->unsafe, (int)o->heading_ids, o->max_input_bytes, o->max_output_bytes,
                      o->max_frontmatter_bytes, (int)o->passthrough, rules);
+    /* Link rewriting and the page template (its text's hash) change output too. */
+    n += snprintf(buf + n, sizeof buf - (size_t)n, " links=%u tpl=%016llx",
+                  o->links & FMD_LINKS_REWRITE,
+                  (unsigned long long)fmd_kernel_template_hash(o->page_template));
     fmd_kernel_hash128_hex(buf, (size_t)n, e->digest);
     return FMD_OK;
 }

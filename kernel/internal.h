@@ -79,6 +79,27 @@ fmd__slug_set *fmd__kernel_slug_set_create(fmd_arena *arena);
  * @return FMD_OK or FMD_E_NOMEM. */
 fmd_status fmd__kernel_slug_unique(fmd__slug_set *set, const char *slug, size_t n, fmd_slice *out);
 
+/*** links.c ***/
+
+/** The state of link rewriting and reporting for one page. Lives in a scratch arena. */
+typedef struct fmd__links fmd__links;
+
+/** Create it for the Markdown @p body (what the renderer parses) whose first line is page line
+ * @p line0. @p mode: FMD_LINKS_* bits. @return the state, or NULL when out of memory. */
+fmd__links *fmd__kernel_links_create(unsigned mode, const char *body, size_t len, unsigned line0,
+                                     fmd_arena *scratch);
+
+/** The renderer's hook for one link destination: *s, *n (decoded) is replaced by its rewritten
+ * form when it is a page link and FMD_LINKS_REWRITE is on (valid until the next call), and the
+ * link is recorded when FMD_LINKS_REPORT is on. @p raw, @p raw_n: the destination as the parser
+ * saw it (to find its line). @return FMD_OK or FMD_E_NOMEM. */
+fmd_status fmd__kernel_links_href(fmd__links *lk, const char *raw, size_t raw_n, const char **s,
+                                  size_t *n);
+
+/** Copy the recorded links into @p out as res->page_links. @p lk may be NULL.
+ * @return FMD_OK or FMD_E_NOMEM. */
+fmd_status fmd__kernel_links_copy(const fmd__links *lk, fmd_arena *out, fmd_result *res);
+
 /*** render.c ***/
 
 /** Metadata gathered while rendering. Slices point into the scratch arena. */
@@ -87,6 +108,7 @@ typedef struct fmd__render_meta {
     size_t n_headings;
     fmd_slice first_h1; /**< plain text of the first h1; ptr NULL if none */
     size_t words, links, images, code_blocks;
+    fmd__links *page_links; /**< input: NULL, or where the renderer rewrites and records links */
     fmd_status st; /**< FMD_OK, FMD_E_OUTPUT_LIMIT, FMD_E_DEADLINE, FMD_E_INPUT_LIMIT (len >=
                       UINT_MAX), FMD_E_NOMEM or FMD_E_PARSE */
 } fmd__render_meta;

@@ -22,6 +22,8 @@ void fmd_kernel_options_init(fmd_options *o)
     o->extensions = FMD_EXT_GFM;
     o->xhtml = true;
     o->rules = NULL;
+    o->links = 0;
+    o->page_template = NULL;
 }
 
 void fmd_kernel_options_set_dialect(fmd_options *o, fmd_dialect d)
@@ -204,6 +206,14 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
                                                                     : max_out);
     if (st != FMD_OK)
         goto fail;
+    if (opt->links != 0) {
+        meta.page_links = fmd__kernel_links_create(opt->links, body.ptr, body.len,
+                                                   fm.present ? fm.body_line : 1, scratch);
+        if (meta.page_links == NULL) {
+            st = FMD_E_NOMEM;
+            goto fail;
+        }
+    }
     if (!time_left(deadline, &ropt.deadline_ms))
         st = FMD_E_DEADLINE;
     else
@@ -232,8 +242,22 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
     res->html = fmd_buf_slice(&html);
 
     st = copy_metadata(out, &meta, &fm, res);
+    if (st == FMD_OK)
+        st = fmd__kernel_links_copy(meta.page_links, out, res);
     if (st != FMD_OK)
         goto fail;
+    if (opt->page_template != NULL && fm.st == FMD_OK) {
+        /* The full page goes after the fragment in the output arena; the fragment stays there
+         * unused until the arena is rewound. */
+        fmd_buf page;
+        fmd_buf_init(&page, out);
+        st = fmd_buf_grow(&page, res->html.len + 1024);
+        if (st == FMD_OK)
+            st = fmd_kernel_template_fill(opt->page_template, res, &page);
+        if (st != FMD_OK)
+            goto fail;
+        res->html = fmd_buf_slice(&page);
+    }
 
     if (norm.invalid_utf8 != 0) {
         fmd_slice *w = fmd_arena_alloc(out, sizeof *w);

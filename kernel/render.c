@@ -354,6 +354,9 @@ static int put_url(render_ctx *r, const MD_ATTRIBUTE *a, bool is_image)
         return 1;
     if (!r->unsafe && url_is_dangerous(s, n, is_image))
         return 0; /* href="": the attribute stays, the link goes nowhere */
+    if (!is_image && r->meta->page_links != NULL &&
+        fmd__kernel_links_href(r->meta->page_links, a->text, a->size, &s, &n) != FMD_OK)
+        return fail(r, FMD_E_NOMEM);
     return put_url_encoded(r, s, n);
 }
 
@@ -1136,7 +1139,9 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
                                    size_t max_output, fmd_buf *html, fmd_arena *scratch,
                                    fmd__render_meta *meta)
 {
+    fmd__links *page_links = meta->page_links; /* the one input field */
     memset(meta, 0, sizeof *meta);
+    meta->page_links = page_links;
     meta->st = FMD_OK;
     /* page.c refuses pages over the input limit long before 4 GiB; this guards the conversion
      * to md4c's 32-bit MD_SIZE should a caller skip that check. */

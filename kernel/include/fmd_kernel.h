@@ -31,6 +31,9 @@
 #define FMD_MAX_HEADINGS 4096
 /** Warnings kept per page; the count of the rest is reported in the last one. */
 #define FMD_MAX_WARNINGS 16
+/** Page links (FMD_LINKS_REPORT) kept in the result of one page; later ones are still
+ * rewritten, but not reported, so a page of a million links cannot fill memory with them. */
+#define FMD_MAX_PAGE_LINKS 4096
 
 /*** Options ***/
 
@@ -57,6 +60,16 @@ enum {
     (FMD_EXT_TABLES | FMD_EXT_STRIKETHROUGH | FMD_EXT_TASKLISTS | FMD_EXT_AUTOLINKS |              \
      FMD_EXT_FRONTMATTER)
 
+/** What the renderer does with relative links to pages ("x.md", "d/x.markdown#a?q"),
+ * fmd_options.links. Off (0) by default: `fastmd render` and `serve` write links as given. */
+enum {
+    FMD_LINKS_REWRITE = 1u << 0, /**< write them as the page's output name: "x.html" */
+    FMD_LINKS_REPORT = 1u << 1,  /**< list them in fmd_result.page_links, with their lines */
+};
+
+/** A page template for full HTML pages (kernel/template.c); read-only and shareable. */
+typedef struct fmd_template fmd_template;
+
 /** A compiled set of custom rules (kernel/rules.c); read-only and shareable between threads. */
 typedef struct fmd_rules fmd_rules;
 
@@ -81,6 +94,10 @@ typedef struct fmd_options {
      * custom rules share it: one deadline from the page's start, read between matches, and
      * the renderer gets what the rules left. */
     unsigned deadline_ms;
+    unsigned links; /**< FMD_LINKS_* bits (default 0: links as written) */
+    /** NULL, or the template that turns each page's HTML into a full HTML page (the fragment,
+     * title, headings and front matter go into its placeholders). */
+    const fmd_template *page_template;
 } fmd_options;
 
 /** Fill @p o with the defaults. */
@@ -131,6 +148,14 @@ size_t fmd_kernel_rules_count(const fmd_rules *r);
 
 /*** One page's result ***/
 
+/** A relative link to a page (FMD_LINKS_REPORT): the path part of its destination as written
+ * (entities decoded, no percent-decoding; without "?query" or "#anchor"), and the 1-based page
+ * line where that destination is written (0: not found, e.g. after custom rules rewrote it). */
+typedef struct fmd_page_link {
+    fmd_slice target;
+    unsigned line;
+} fmd_page_link;
+
 typedef struct fmd_heading {
     int level;      /**< 1..6 */
     fmd_slice text; /**< plain text of the heading, UTF-8 */
@@ -160,6 +185,8 @@ typedef struct fmd_result {
     fmd_slice err_message;         /**< set when status != FMD_OK */
     unsigned err_line, err_column; /**< 1-based; 0 when unknown */
     double render_s;               /**< seconds the batch loop spent on this page (0 outside it) */
+    const fmd_page_link *page_links; /**< FMD_LINKS_REPORT: the page's links to pages, in order */
+    size_t n_page_links;
 } fmd_result;
 
 /** Transform one page.
@@ -174,6 +201,48 @@ typedef struct fmd_result {
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
 fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
                                   fmd_arena *out, fmd_arena *scratch, fmd_result *res);
+
+/** Rewrite one link destination @p href (entities decoded, not yet percent-encoded) when it is
+ * a relative link to a page: its path part ends in ".md" or ".markdown" (as the walk of a tree
+ * recognises pages), and it has no scheme ("https:", "mailto:"), does not start with "/" (root
+ * or protocol-relative) and is not a bare "#anchor" or "?query". Example: "../a/b.md?x#y"
+ * appends "../a/b.html?x#y" to @p out and sets @p target to "../a/b.md".
+ * @param target receives the path part, a slice of @p href; ptr NULL when the destination is not
+ * a page link (then nothing is appended).
+ * @return FMD_OK or FMD_E_NOMEM.
+ * Ownership: appends to @p out; @p target points into @p href. Threads: reentrant. */
+fmd_status fmd_kernel_link_rewrite(const char *href, size_t n, fmd_buf *out, fmd_slice *target);
+
+/*** Page templates ***/
+
+/** Compile a page template: UTF-8 text in which "{{title}}" (the page title, or "Untitled"),
+ * "{{content}}" (the page's HTML, as it is), "{{toc}}" (a <ul> with one <li class="toc-hN">
+ * per heading, linking to its id) and "{{fm.KEY}}" (front matter field KEY at the top level: a
+ * string, number or boolean, or an array of them joined by ", "; empty when missing, null or an
+ * object) are replaced per page. Blanks may pad the name ("{{ title }}"). Every value but
+ * content is HTML-escaped. "{{" always opens a placeholder; a template must have {{content}}.
+ * @param text, n the template (need not be NUL-terminated). @param arena receives the compiled
+ * template. @param msg NULL, or receives why a template is refused, e.g. "line 3, column 7:
+ * unknown placeholder (known: title, content, toc, fm.KEY): 'titel'" (appended).
+ * @return FMD_OK; FMD_E_USAGE (a malformed template: "{{" without a name or without "}}" on its
+ * line, an unknown name, no {{content}}); FMD_E_NOMEM. *out is NULL on failure.
+ * Ownership: *out lives in @p arena until it is reset; it copies what it keeps of @p text.
+ * Threads: reentrant; the template may then be filled by many threads at once. */
+fmd_status fmd_kernel_template_compile(const char *text, size_t n, fmd_arena *arena,
+                                       fmd_template **out, fmd_buf *msg);
+
+/** Append page @p res filled into template @p t to @p out.
+ * @return FMD_OK or FMD_E_NOMEM. Ownership: appends to @p out. Threads: reentrant. */
+fmd_status fmd_kernel_template_fill(const fmd_template *t, const fmd_result *res, fmd_buf *out);
+
+/** XXH3-64 of the text @p t was compiled from (0 for NULL): for a digest of the options.
+ * Threads: reentrant. */
+uint64_t fmd_kernel_template_hash(const fmd_template *t);
+
+/** The built-in template (`--full-html`): HTML5 with <meta charset="utf-8">, the title, a small
+ * inline style, the table of contents and the content; no external resource, no absolute link.
+ * Ownership: a static string. Threads: safe. */
+const char *fmd_kernel_template_builtin(void);
 
 /** XXH3-128 (seed 0) of @p n bytes at @p p, as 32 lower-case hex digits in the canonical
  * big-endian form (high 64 bits first), plus a NUL. For fastmd serve's computeDigest.

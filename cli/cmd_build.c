@@ -62,6 +62,10 @@ static const char help_build[] =
     "  --page-timeout SECONDS    a page whose rendering takes longer fails with error code\n"
     "                            \"deadline\" (default 10; 0: no limit); it is not recorded, so\n"
     "                            the next build tries it again\n"
+    "  --shard K/N|auto          build only shard K of N (consecutive pages, balanced by\n"
+    "                            bytes) into OUT; 'fastmd merge OUT' then writes the manifest.\n"
+    "                            auto: from SLURM_ARRAY_TASK_ID, _MIN, _MAX or _COUNT, _STEP.\n"
+    "                            With --ndjson: the shard's lines only (see docs/scale-out.md)\n"
     "  --verbose                 list every skipped path (special files named like pages,\n"
     "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
@@ -88,6 +92,7 @@ enum {
     OPT_WAIT,
     OPT_VERBOSE,
     OPT_PAGE_TIMEOUT,
+    OPT_SHARD,
 };
 
 /* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
@@ -161,6 +166,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"wait", 0, NULL, OPT_WAIT},
                                              {"verbose", 0, NULL, OPT_VERBOSE},
                                              {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
+                                             {"shard", 1, NULL, OPT_SHARD},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -203,6 +209,7 @@ int cli_cmd_build(int argc, char **argv)
             break;
         }
         case OPT_SCHEDULE: cfg.schedule = cli_parse_schedule(optarg, cmd); break;
+        case OPT_SHARD: cli_shard_option(optarg, &cfg.shard_k, &cfg.shard_n, cmd); break;
         default:
             if (code == OPT_RULES)
                 cfg.rules_path = optarg; /* its bytes are part of the options digest */

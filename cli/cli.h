@@ -147,5 +147,9 @@ int cli_cmd_build(int argc, char **argv);
 int cli_cmd_topology(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_merge(int argc, char **argv);
+/* build --shard K/N|auto (cmd_merge.c): K and N, from the value or Slurm's job array variables;
+ * exits with a usage error on a bad value. */
+void cli_shard_option(const char *arg, unsigned *k, unsigned *n, const char *command);
 
 #endif

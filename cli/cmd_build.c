@@ -70,6 +70,10 @@ static const char help_build[] =
     "                            2 s after it gets its worker killed (error code \"timeout\")\n"
     "  --no-supervisor           run the build in this process (no worker process: a page\n"
     "                            that crashes or hangs ends or stalls the build)\n"
+    "  --shard K/N|auto          build only shard K of N (consecutive pages, balanced by\n"
+    "                            bytes) into OUT; 'fastmd merge OUT' then writes the manifest.\n"
+    "                            auto: from SLURM_ARRAY_TASK_ID, _MIN, _MAX or _COUNT, _STEP.\n"
+    "                            With --ndjson: the shard's lines only (see docs/scale-out.md)\n"
     "  --verbose                 list every skipped path (special files named like pages,\n"
     "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"
@@ -97,6 +101,7 @@ enum {
     OPT_VERBOSE,
     OPT_PAGE_TIMEOUT,
     OPT_NO_SUPERVISOR,
+    OPT_SHARD,
 };
 
 /* --page-timeout's default, in seconds: far above any real page (the corpus's slowest renders in
@@ -172,6 +177,7 @@ int cli_cmd_build(int argc, char **argv)
                                              {"page-timeout", 1, NULL, OPT_PAGE_TIMEOUT},
                                              {"no-supervisor", 0, NULL, OPT_NO_SUPERVISOR},
                                              CLI_SITE_LONG_OPTIONS,
+                                             {"shard", 1, NULL, OPT_SHARD},
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
@@ -220,6 +226,7 @@ int cli_cmd_build(int argc, char **argv)
             break;
         }
         case OPT_SCHEDULE: cfg.schedule = cli_parse_schedule(optarg, cmd); break;
+        case OPT_SHARD: cli_shard_option(optarg, &cfg.shard_k, &cfg.shard_n, cmd); break;
         default:
             if (cli_site_option(&site, code, optarg))
                 break;

@@ -18,6 +18,7 @@ static const char usage[] =
     "  bench SRC           strong-scaling sweep: speedup, efficiency, Amdahl fit\n"
     "  serve               JSON-RPC 2.0 sidecar on stdin/stdout (docs/protocol.md)\n"
     "  topology            show the cores, NUMA nodes and thread binding fastmd would use\n"
+    "  merge OUT           write OUT/manifest.ndjson of a build split by 'build --shard K/N'\n"
     "\n"
     "Options:\n"
     "  --help              show this help; 'fastmd <command> --help' shows a command's\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
         return cli_cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "topology") == 0)
         return cli_cmd_topology(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return cli_cmd_merge(argc - 1, argv + 1);
     fprintf(stderr, "fastmd: unknown command '%s'\n\n%s", cmd, usage);
     return FMD_EXIT_USAGE;
 }

@@ -21,6 +21,7 @@
 #include "fmd_clock.h"
 #include "fmd_engine.h"
 #include "fmd_title.h"
+#include "fmd_io_shard.h"
 #include "fmd_io_state.h"
 
 /* Rendered pages that may wait for the writer pool, per thread, before rendering blocks. */
@@ -113,6 +114,12 @@ struct fmd_engine {
     const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
     size_t n_gone;
     unsigned char *fate; /* under a supervisor: per page, a FATE_* (NULL: every page renders) */
+
+    /* Shards (cfg->shard_n != 0): the folder, and every page of SRC, not only this shard's. */
+    fmd_io_shard *shard;
+    const char **all_paths, **all_outputs; /* sorted by path; strings owned by the batch */
+    size_t n_all;
+    char source_hash[33]; /* XXH3-128 of every path and size of SRC */
 
     /* The loader thread and its bounded queue of loaded windows. */
     window *wins;
@@ -573,6 +580,75 @@ static bool cancelled(const engine *e)
            atomic_load_explicit(e->cfg->cancel, memory_order_relaxed) != 0;
 }
 
+/*** Shards ***/
+
+/* Keep only shard K of N's pages (a contiguous range, fmd_io_shard_range()), after noting every
+ * page of SRC: its paths and outputs (so that a record of a page now in another shard is not
+ * taken for a gone source) and a hash of every path and size (so that `fastmd merge` can tell
+ * that all shards saw the same SRC). */
+static fmd_status keep_shard(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    size_t n1 = e->n ? e->n : 1;
+    size_t *sizes = malloc(n1 * sizeof *sizes);
+    e->all_paths = malloc(n1 * sizeof *e->all_paths);
+    e->all_outputs = malloc(n1 * sizeof *e->all_outputs);
+    size_t list_len = 0;
+    for (size_t i = 0; i < e->n; i++)
+        list_len += strlen(e->pages[i].path) + 24;
+    char *list = malloc(list_len + 1);
+    if (sizes == NULL || e->all_paths == NULL || e->all_outputs == NULL || list == NULL) {
+        free(sizes);
+        free(list);
+        return fail_with(r, FMD_E_NOMEM, 0, "shard");
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        const fmd_io_page *p = &e->pages[i];
+        sizes[i] = p->size;
+        e->all_paths[i] = p->path;
+        e->all_outputs[i] = p->output;
+        at += (size_t)snprintf(list + at, list_len + 1 - at, "%s%c%zu\n", p->path, '\0', p->size);
+    }
+    e->n_all = e->n;
+    fmd_kernel_hash128_hex(list, at, e->source_hash);
+    free(list);
+    size_t first = 0, count = 0;
+    fmd_status st =
+        fmd_io_shard_range(sizes, e->n, e->cfg->shard_k, e->cfg->shard_n, &first, &count);
+    free(sizes);
+    if (st == FMD_OK)
+        st = fmd_io_batch_keep(e->batch, first, count);
+    if (st != FMD_OK)
+        return fail_with(r, st, 0, "shard");
+    e->pages = fmd_io_batch_pages(e->batch, &e->n);
+    return FMD_OK;
+}
+
+static int cmp_str_ptr(const void *a, const void *b);
+
+/* Whether @p path is a page of SRC (any shard's). Without shards: whether it is one of ours. */
+static bool in_source(const engine *e, const char *path)
+{
+    if (e->all_paths == NULL)
+        return false; /* plan_incremental() matched every page of ours already */
+    return bsearch(&path, e->all_paths, e->n_all, sizeof *e->all_paths, cmp_str_ptr) != NULL;
+}
+
+/* The shard is finished: record what `fastmd merge` checks. */
+static void publish_shard(engine *e)
+{
+    fmd_io_shard_info info = {
+        .k = e->cfg->shard_k, .n = e->cfg->shard_n, .pages = e->n, .all_pages = e->n_all};
+    snprintf(info.version, sizeof info.version, "%s", FMD_VERSION);
+    memcpy(info.digest, e->digest, sizeof info.digest);
+    memcpy(info.list, e->source_hash, sizeof info.list);
+    int err = 0;
+    fmd_status st = fmd_io_shard_publish(e->shard, &info, &err);
+    if (st != FMD_OK)
+        fail_with(e->r, st, err, FMD_IO_STATE_DIR);
+}
+
 /*** Durable builds: the state folder ***/
 
 /* The options digest: XXH3-128 over fastmd's version, the output format and every option that
@@ -645,7 +721,9 @@ static fmd_status plan_incremental(engine *e)
             continue;
         }
         if (c > 0) {
-            if (recs[j].flags & FMD_IO_REC_FILE)
+            /* A shard's record of a page now in another shard: dropped, its file is that
+             * shard's. */
+            if ((recs[j].flags & FMD_IO_REC_FILE) && !in_source(e, recs[j].path))
                 e->gone[e->n_gone++] = &recs[j];
             j++;
             continue;
@@ -669,16 +747,17 @@ static fmd_status plan_incremental(engine *e)
     /* A gone source's output that a current page now writes (x.markdown gone, x.md still
      * there) is that page's: not removed. */
     if (e->n_gone != 0) {
-        const char **outs = malloc(n1 * sizeof *outs);
+        size_t n_outs = e->all_outputs != NULL ? e->n_all : e->n;
+        const char **outs = malloc((n_outs ? n_outs : 1) * sizeof *outs);
         if (outs == NULL)
             return fail_with(e->r, FMD_E_NOMEM, 0, "state");
-        for (size_t k = 0; k < e->n; k++)
-            outs[k] = e->pages[k].output;
-        qsort(outs, e->n, sizeof *outs, cmp_str_ptr);
+        for (size_t k = 0; k < n_outs; k++)
+            outs[k] = e->all_outputs != NULL ? e->all_outputs[k] : e->pages[k].output;
+        qsort(outs, n_outs, sizeof *outs, cmp_str_ptr);
         size_t m = 0;
         for (size_t k = 0; k < e->n_gone; k++) {
             const char *key = e->gone[k]->output;
-            if (bsearch(&key, outs, e->n, sizeof *outs, cmp_str_ptr) == NULL)
+            if (bsearch(&key, outs, n_outs, sizeof *outs, cmp_str_ptr) == NULL)
                 e->gone[m++] = e->gone[k];
         }
         e->n_gone = m;
@@ -694,7 +773,18 @@ static fmd_status open_state(engine *e)
     fmd_engine_result *r = e->r;
     int err = 0;
     int outfd = fmd_io_out_fd(e->out);
-    fmd_status st = fmd_io_state_open(outfd, e->cfg->wait_lock, &e->state, &err);
+    fmd_status st;
+    if (e->cfg->shard_n != 0) {
+        /* A shard: a shared lock on OUT/.fastmd/lock (other shards run beside it; a plain build
+         * or a merge holds it alone), then its own folder's lock, state and journal. */
+        st = fmd_io_shard_open(outfd, e->cfg->shard_k, e->cfg->shard_n, e->cfg->wait_lock,
+                               &e->shard, &err);
+        if (st == FMD_OK)
+            st = fmd_io_state_open_at(fmd_io_shard_parent_fd(e->shard), fmd_io_shard_name(e->shard),
+                                      e->cfg->wait_lock, &e->state, &err);
+    } else {
+        st = fmd_io_state_open(outfd, e->cfg->wait_lock, &e->state, &err);
+    }
     if (st == FMD_E_IO && err == EWOULDBLOCK) {
         r->locked = true;
         return fail_with(r, st, err, FMD_IO_STATE_DIR "/lock");
@@ -706,7 +796,12 @@ static fmd_status open_state(engine *e)
     if (st != FMD_OK)
         return fail_with(r, st, err, FMD_IO_STATE_DIR);
     r->resumed = fmd_io_state_interrupted(e->state);
-    if (r->resumed && fmd_io_remove_leftovers(outfd, &r->leftovers) != FMD_OK)
+    /* Until this run publishes it again, the shard is not finished: a merge refuses it. */
+    if (e->shard != NULL && fmd_io_shard_unpublish(e->shard, &err) != FMD_OK)
+        return fail_with(r, FMD_E_IO, err, FMD_IO_STATE_DIR);
+    /* A shard leaves the temporary files alone: in a shared OUT they may be another running
+     * shard's. `fastmd merge`, which runs alone, removes those of killed runs. */
+    if (r->resumed && e->shard == NULL && fmd_io_remove_leftovers(outfd, &r->leftovers) != FMD_OK)
         return fail_with(r, FMD_E_NOMEM, 0, "leftovers");
     FMD_TRY(plan_incremental(e));
     st = fmd_io_state_journal_open(e->state, e->digest, &err);
@@ -783,6 +878,8 @@ static fmd_status open_io(engine *e)
         r->no_pages = true;
         return fail_with(r, FMD_E_NOINPUT, 0, cfg->src);
     }
+    if (cfg->shard_n != 0)
+        FMD_TRY(keep_shard(e));
 
     double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
@@ -795,9 +892,11 @@ static fmd_status open_io(engine *e)
                 return st;
         }
         if (!cfg->no_manifest) {
-            st = fmd_io_stream_open_file(&e->stream, e->out, FMD_IO_MANIFEST_NAME, e->n, &err);
+            const char *name =
+                e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
+            st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
             if (st != FMD_OK)
-                return fail_with(r, st, err, FMD_IO_MANIFEST_NAME);
+                return fail_with(r, st, err, name);
         }
     } else if (cfg->ndjson_path != NULL) {
         st = fmd_io_stream_open_path(&e->stream, cfg->ndjson_path, e->n, &err);
@@ -806,6 +905,8 @@ static fmd_status open_io(engine *e)
     }
     r->t_write += fmd_clock_now() - t_open;
     return FMD_OK;
+fail:
+    return st;
 }
 
 /* Under a supervisor: what each page's verdict makes of it. A page that ended a worker twice, or
@@ -1115,7 +1216,8 @@ fmd_status fmd_engine_render(fmd_engine *e)
     if (e->state != NULL) {
         if (r->st == FMD_OK) {
             double t0 = fmd_clock_now();
-            commit_state(e);
+            if (commit_state(e) == FMD_OK && e->shard != NULL)
+                publish_shard(e);
             r->t_write += fmd_clock_now() - t0;
         } else {
             /* Interrupted or failed: what was done stays journaled for the next run. */
@@ -1187,7 +1289,10 @@ void fmd_engine_close(fmd_engine *e)
     free(e->fate);
     free(e->skip);
     free(e->gone);
-    fmd_io_state_close(e->state); /* releases the lock, last */
+    fmd_io_state_close(e->state); /* releases the lock */
+    fmd_io_shard_close(e->shard); /* and a shard's shared lock on OUT, last */
+    free(e->all_paths);
+    free(e->all_outputs);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);

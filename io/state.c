@@ -196,13 +196,19 @@ static size_t parse_record(const char *p, size_t n, fmd_io_state_rec *r)
 
 fmd_status fmd_io_state_open(int out_dirfd, bool wait, fmd_io_state **out, int *err)
 {
+    return fmd_io_state_open_at(out_dirfd, FMD_IO_STATE_DIR, wait, out, err);
+}
+
+fmd_status fmd_io_state_open_at(int parent_dirfd, const char *name, bool wait, fmd_io_state **out,
+                                int *err)
+{
     *out = NULL;
     *err = 0;
-    if (mkdirat(out_dirfd, FMD_IO_STATE_DIR, 0777) != 0 && errno != EEXIST) {
+    if (mkdirat(parent_dirfd, name, 0777) != 0 && errno != EEXIST) {
         *err = errno;
         return FMD_E_CANTCREATE;
     }
-    int dfd = openat(out_dirfd, FMD_IO_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    int dfd = openat(parent_dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (dfd < 0) {
         *err = errno;
         return FMD_E_CANTCREATE;

@@ -76,6 +76,12 @@ typedef struct fmd_engine_cfg {
     const char *test_crash_page;
     const char *test_hang_page;
     unsigned test_delay_ms;
+    /** Build only shard shard_k of shard_n (1 <= k <= n; n 0: no shards): the contiguous range
+     * of the sorted page list that fmd_io_shard_range() gives. A durable tree build keeps its
+     * lock, state, journal and partial manifest in OUT/.fastmd/shard-K-of-N/ and writes no
+     * OUT/manifest.ndjson (`fastmd merge` does); with ndjson_path, the stream holds the shard's
+     * lines only. Every shard enumerates all of SRC: a source is gone only when it left SRC. */
+    unsigned shard_k, shard_n;
 } fmd_engine_cfg;
 
 typedef struct fmd_engine_result {

@@ -63,6 +63,11 @@ typedef struct fmd_io_state fmd_io_state;
  * Ownership: close with fmd_io_state_close(). Threads: call from one thread. */
 fmd_status fmd_io_state_open(int out_dirfd, bool wait, fmd_io_state **out, int *err);
 
+/** fmd_io_state_open() on the folder @p name under @p parent_dirfd instead of OUT/.fastmd/ (a
+ * shard's state: OUT/.fastmd/shard-K-of-N/). Same returns, ownership and threads. */
+fmd_status fmd_io_state_open_at(int parent_dirfd, const char *name, bool wait, fmd_io_state **out,
+                                int *err);
+
 /** Read OUT/.fastmd/state and then OUT/.fastmd/journal (what a killed or interrupted run
  * finished) into records sorted by path (byte order), one per path, a journal record replacing
  * the state's. Records written under @p digest get FMD_IO_REC_CURRENT. Missing files are no

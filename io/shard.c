@@ -64,8 +64,11 @@ fmd_status fmd_io_batch_keep(fmd_io_batch *b, size_t first, size_t count)
 {
     if (first > b->n_pages || count > b->n_pages - first)
         return FMD_E_USAGE;
-    if (first != 0 && count != 0)
+    if (first != 0 && count != 0) {
+        /* A page's private source fields live beside it, at the same index: move both. */
         memmove(b->pages, b->pages + first, count * sizeof *b->pages);
+        memmove(b->srcs, b->srcs + first, count * sizeof *b->srcs);
+    }
     b->n_pages = count;
     return FMD_OK;
 }

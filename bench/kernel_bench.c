@@ -82,18 +82,18 @@ int main(int argc, char **argv)
 
     fmd_io_batch *b = NULL;
     int err = 0;
-    if (fmd_io_enumerate_tree(dir, 1, &b, &err) != FMD_OK) {
+    if (fmd_io_tree_enumerate(dir, 1, &b, &err) != FMD_OK) {
         fprintf(stderr, "cannot read %s\n", dir);
         return 66;
     }
     size_t n;
     fmd_io_batch_pages(b, &n);
     fmd_io_input in;
-    if (fmd_io_load_pages(b, 0, n, 0, 1, &in) != FMD_OK)
+    if (fmd_io_pages_load(b, 0, n, 0, 1, &in) != FMD_OK)
         return 74;
 
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     opt.dialect = dialect;
     unsigned md_flags = dialect == FMD_DIALECT_GFM ? MD_DIALECT_GITHUB : MD_DIALECT_COMMONMARK;
 
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         out_fmd = 0;
         for (size_t i = 0; only != 2 && i < n; i++) {
             fmd_result res;
-            fmd_kernel_render_page(in.base + in.refs[i].offset, in.refs[i].len, &opt, out, scratch,
+            fmd_kernel_page_render(in.base + in.refs[i].offset, in.refs[i].len, &opt, out, scratch,
                                    &res);
             out_fmd += res.html.len;
             fmd_arena_reset(out);
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
     free(t_md4c);
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     return 0;
 }

@@ -108,7 +108,7 @@ static int dir_fd(batch *bt, char **names, int root, const char *dir)
 }
 
 /* Build the job table from the enumerated pages: one directory descriptor per directory, the
- * block laid out as fmd_io_load_pages() lays it out (size + 1 bytes per readable page). */
+ * block laid out as fmd_io_pages_load() lays it out (size + 1 bytes per readable page). */
 static int batch_build(batch *bt, const char *src, fmd_io_page *pages, size_t n)
 {
     int root = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -391,7 +391,7 @@ static int run_method(method *m, batch *bt, fmd_io_batch *b, double *secs, doubl
     int e = 0;
     if (m->kind == K_LIB) {
         fmd_io_input in;
-        if (fmd_io_load_pages(b, 0, bt->n, 0, m->threads, &in) != FMD_OK)
+        if (fmd_io_pages_load(b, 0, bt->n, 0, m->threads, &in) != FMD_OK)
             return -EIO;
         *secs = now() - t0;
         *cpu = cpu_now() - c0;
@@ -399,7 +399,7 @@ static int run_method(method *m, batch *bt, fmd_io_batch *b, double *secs, doubl
         memcpy(bt->base, in.base, in.size < bt->total ? in.size : bt->total);
         for (size_t k = 0; k < bt->n; k++)
             bt->got[k] = in.refs[k].load_status == FMD_OK ? (long)in.refs[k].len : -EIO;
-        fmd_io_input_free(&in);
+        fmd_io_input_destroy(&in);
         return 0;
     }
     if (m->kind == K_POOL) {
@@ -581,7 +581,7 @@ int main(int argc, char **argv)
 
     fmd_io_batch *b = NULL;
     int err = 0;
-    if (fmd_io_enumerate_tree(dir, 1, &b, &err) != FMD_OK) {
+    if (fmd_io_tree_enumerate(dir, 1, &b, &err) != FMD_OK) {
         fprintf(stderr, "cannot read %s: %s\n", dir, strerror(err));
         return 66;
     }
@@ -595,9 +595,9 @@ int main(int argc, char **argv)
 
     const unsigned dt = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     method ms[] = {
-        {.name = "fmd_io_load_pages (malloc+touch)", .kind = K_LIB, .threads = 1},
+        {.name = "fmd_io_pages_load (malloc+touch)", .kind = K_LIB, .threads = 1},
         {.name = "pool openat+read+close", .kind = K_POOL, .threads = 1, .cold = true},
-        {.name = "fmd_io_load_pages (malloc+touch)", .kind = K_LIB, .threads = 2},
+        {.name = "fmd_io_pages_load (malloc+touch)", .kind = K_LIB, .threads = 2},
         {.name = "pool openat+read+close", .kind = K_POOL, .threads = 2, .cold = true},
         {.name = "pool openat+read+close", .kind = K_POOL, .threads = 8, .cold = true},
         {.name = "pool openat+read+close",

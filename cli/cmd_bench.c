@@ -241,14 +241,14 @@ static void load_pages(bench *b)
 {
     fmd_io_batch *batch = NULL;
     int err = 0;
-    fmd_status st = fmd_io_enumerate_tree(b->cfg.src, 0, &batch, &err);
+    fmd_status st = fmd_io_tree_enumerate(b->cfg.src, 0, &batch, &err);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s: %s", b->cfg.src, fmd_status_str(st));
     fmd_io_batch_pages(batch, &b->n_pages);
     if (b->kernel_only) {
         b->kb.batch = batch;
         b->kb.n = b->n_pages;
-        st = fmd_io_load_pages(batch, 0, b->kb.n, b->cfg.opt.max_input_bytes, 0, &b->kb.in);
+        st = fmd_io_pages_load(batch, 0, b->kb.n, b->cfg.opt.max_input_bytes, 0, &b->kb.in);
         if (st != FMD_OK)
             cli_die(cli_exit_code(st), cmd, "loading: %s", fmd_status_str(st));
         b->kb.results = calloc(b->kb.n ? b->kb.n : 1, sizeof *b->kb.results);
@@ -460,11 +460,11 @@ static void write_json(const bench *b, double t1, double f, double f_raw)
     if (fmd_arena_create(&ja, 0) != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     fmd_buf jb;
-    fmd_buf_init(&jb, ja);
+    fmd_buf_reset(&jb, ja);
     if (format_json(b, t1, f, f_raw, &jb) != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     int jerr = 0;
-    fmd_status jst = fmd_io_write_output(AT_FDCWD, b->json, jb.ptr, jb.len, &jerr);
+    fmd_status jst = fmd_io_output_write(AT_FDCWD, b->json, jb.ptr, jb.len, &jerr);
     if (jst != FMD_OK)
         cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", b->json, fmd_status_str(jst),
                 jerr ? ": " : "", jerr ? strerror(jerr) : "");

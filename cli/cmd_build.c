@@ -311,7 +311,7 @@ int cli_cmd_build(int argc, char **argv)
     cli_signals_restore();
     if (r.partial) {
         /* A retry worker: the suspects are journaled; the next worker reports the build. */
-        fmd_engine_result_free(&r);
+        fmd_engine_result_destroy(&r);
         cli_placement_close(&pl);
         cli_common_free(&c);
         return FMD_EXIT_OK;
@@ -334,7 +334,7 @@ int cli_cmd_build(int argc, char **argv)
                  r.done, r.pages, cfg.out_dir ? " and journaled in OUT/" FMD_IO_STATE_DIR : "",
                  cfg.out_dir ? "resume" : "start over");
         int rc = sig ? 128 + sig : FMD_EXIT_SOFTWARE;
-        fmd_engine_result_free(&r);
+        fmd_engine_result_destroy(&r);
         cli_placement_close(&pl);
         cli_common_free(&c);
         return rc;
@@ -358,8 +358,8 @@ int cli_cmd_build(int argc, char **argv)
         fmd_arena *a = NULL;
         if (fmd_arena_create(&a, 0) == FMD_OK) {
             fmd_buf b;
-            fmd_buf_init(&b, a);
-            if (fmd_numa_format_affinity(pl.plan, &b) == FMD_OK)
+            fmd_buf_reset(&b, a);
+            if (fmd_numa_affinity_format(pl.plan, &b) == FMD_OK)
                 fprintf(stderr, "%.*s", (int)b.len, b.ptr);
             fmd_arena_destroy(a);
         }
@@ -392,7 +392,7 @@ int cli_cmd_build(int argc, char **argv)
     }
     int rc = r.failed || bad_links ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
     cli_site_free(&site);
-    fmd_engine_result_free(&r);
+    fmd_engine_result_destroy(&r);
     cli_placement_close(&pl);
     cli_common_free(&c);
     return rc;

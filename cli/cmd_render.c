@@ -47,7 +47,7 @@ int cli_cmd_render(int argc, char **argv)
     fmd_slice page;
     int err = 0;
     size_t max_in = c.opt.max_input_bytes;
-    fmd_status st = fmd_io_read_file(path, max_in, in, &page, &err);
+    fmd_status st = fmd_io_file_read(path, max_in, in, &page, &err);
     if (st == FMD_E_INPUT_LIMIT)
         cli_die(FMD_EXIT_PAGES_FAILED, cmd,
                 "%s: error: page is larger than the input limit of %zu bytes", name, max_in);
@@ -56,7 +56,7 @@ int cli_cmd_render(int argc, char **argv)
                 err ? strerror(err) : "");
 
     fmd_result r;
-    fmd_kernel_render_page(page.ptr, page.len, &c.opt, out, scratch, &r);
+    fmd_kernel_page_render(page.ptr, page.len, &c.opt, out, scratch, &r);
     if (r.html.len != 0 && fwrite(r.html.ptr, 1, r.html.len, stdout) != r.html.len)
         cli_die(FMD_EXIT_IOERR, cmd, "cannot write to stdout");
     if (fflush(stdout) != 0)

@@ -60,10 +60,10 @@ int cli_cmd_topology(int argc, char **argv)
     if (fmd_arena_create(&a, 0) != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     fmd_buf b;
-    fmd_buf_init(&b, a);
-    st = fmd_numa_format_topology(pl.topo, pl.plan, &b);
+    fmd_buf_reset(&b, a);
+    st = fmd_numa_topology_format(pl.topo, pl.plan, &b);
     if (st == FMD_OK && c.report_affinity)
-        st = fmd_numa_format_affinity(pl.plan, &b);
+        st = fmd_numa_affinity_format(pl.plan, &b);
     if (st != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     fwrite(b.ptr, 1, b.len, stdout);

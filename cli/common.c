@@ -36,7 +36,7 @@ const char cli_common_help[] =
 void cli_common_init(cli_common *c)
 {
     memset(c, 0, sizeof *c);
-    fmd_kernel_options_init(&c->opt);
+    fmd_kernel_options_default(&c->opt);
 }
 
 /* "fastmd: COMMAND: message" and a newline on stderr. */
@@ -106,7 +106,7 @@ bool cli_parse_size(const char *s, size_t *out)
 static void load_rules(cli_common *c, const char *path, const char *command)
 {
     char msg[512];
-    fmd_kernel_rules_free(c->rules);
+    fmd_kernel_rules_destroy(c->rules);
     c->rules = NULL;
     c->opt.rules = NULL;
     fmd_status st = fmd_engine_rules_load(path, &c->rules, msg, sizeof msg);
@@ -120,7 +120,7 @@ static void load_rules(cli_common *c, const char *path, const char *command)
 
 void cli_common_free(cli_common *c)
 {
-    fmd_kernel_rules_free(c->rules);
+    fmd_kernel_rules_destroy(c->rules);
     c->rules = NULL;
     c->opt.rules = NULL;
 }
@@ -213,7 +213,7 @@ fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char
         .threads = autoth ? 0 : cli_resolve_threads(c, command),
         .auto_threads = autoth,
         .profile_div = c->threads_arg == NULL ? c->profile_div : 0,
-        .user_binding = fmd_numa_user_binding(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
+        .user_binding = fmd_numa_binding_user(getenv("OMP_PROC_BIND"), getenv("OMP_PLACES")) ||
                         getenv("GOMP_CPU_AFFINITY") != NULL,
         .no_bind = c->no_bind,
         .record_affinity = c->report_affinity,
@@ -235,8 +235,8 @@ void cli_placement_report(const fmd_placement *pl, const char *command)
     if (fmd_arena_create(&a, 0) != FMD_OK)
         return;
     fmd_buf b;
-    fmd_buf_init(&b, a);
-    if (fmd_numa_format_warnings(pl->topo, pl->plan, &b) == FMD_OK && b.len != 0)
+    fmd_buf_reset(&b, a);
+    if (fmd_numa_warnings_format(pl->topo, pl->plan, &b) == FMD_OK && b.len != 0)
         fprintf(stderr, "fastmd: %s: %.*s", command, (int)b.len, b.ptr);
     fmd_arena_destroy(a);
 }

@@ -40,13 +40,13 @@ fmd_status cli_write_summary_json(const char *path, const fmd_engine_result *r,
     if (st != FMD_OK)
         return st;
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     FMD_TRY(fmd_engine_result_format_summary(r, cfg->src, cfg->durable, &b));
     if (strcmp(path, "-") == 0) {
         if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0)
             st = FMD_E_IO;
     } else {
-        st = fmd_io_write_output(AT_FDCWD, path, b.ptr, b.len, err);
+        st = fmd_io_output_write(AT_FDCWD, path, b.ptr, b.len, err);
     }
 fail:
     fmd_arena_destroy(a);

@@ -119,7 +119,7 @@ void cli_site_apply(cli_site *s, fmd_engine_cfg *cfg, const char *cmd)
         fmd_slice bytes;
         int err = 0;
         fmd_status st =
-            fmd_io_read_file(s->template_path, (size_t)16 << 20, s->arena, &bytes, &err);
+            fmd_io_file_read(s->template_path, (size_t)16 << 20, s->arena, &bytes, &err);
         if (st != FMD_OK)
             cli_die(FMD_EXIT_NOINPUT, cmd, "%s: cannot read the template: %s%s%s", s->template_path,
                     fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
@@ -127,7 +127,7 @@ void cli_site_apply(cli_site *s, fmd_engine_cfg *cfg, const char *cmd)
         len = bytes.len;
     }
     fmd_buf msg;
-    fmd_buf_init(&msg, s->arena);
+    fmd_buf_reset(&msg, s->arena);
     fmd_template *t = NULL;
     fmd_status st = fmd_kernel_template_compile(text, len, s->arena, &t, &msg);
     if (st == FMD_E_NOMEM)

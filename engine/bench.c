@@ -15,7 +15,7 @@
 void fmd_engine_bench_pages_destroy(fmd_engine_bench_pages *kb)
 {
     free(kb->results);
-    fmd_io_input_free(&kb->in);
+    fmd_io_input_destroy(&kb->in);
     fmd_io_batch_destroy(kb->batch);
     memset(kb, 0, sizeof *kb);
 }
@@ -34,9 +34,9 @@ double fmd_engine_bench_kernel(fmd_engine_bench_pages *kb, fmd_kernel_batch *k, 
                          .stats = ts,
                          .schedule = cfg->schedule};
     double t0 = fmd_clock_now();
-    fmd_kernel_run_batch(k, &run);
+    fmd_kernel_batch_run(k, &run);
     double dt = fmd_clock_now() - t0;
-    fmd_numa_unbind_thread(pl->plan, NULL);
+    fmd_numa_thread_unbind(pl->plan, NULL);
     double busy = 0;
     for (int t = 0; t < nt; t++)
         busy += ts[t].busy_s;
@@ -56,7 +56,7 @@ double fmd_engine_bench_kernel_single(fmd_engine_bench_pages *kb, const fmd_engi
     }
     double t0 = fmd_clock_now();
     for (size_t i = 0; i < kb->n; i++)
-        fmd_kernel_render_page(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len, &cfg->opt,
+        fmd_kernel_page_render(kb->in.base + kb->in.refs[i].offset, kb->in.refs[i].len, &cfg->opt,
                                out, scratch, &kb->results[i]);
     double dt = fmd_clock_now() - t0;
     fmd_arena_destroy(out);
@@ -110,7 +110,7 @@ fmd_status fmd_engine_bench_e2e(const fmd_engine_cfg *cfg, fmd_placement *pl, co
         *n_pages = r.pages;
         *wall = r.wall;
     }
-    fmd_engine_result_free(&r);
+    fmd_engine_result_destroy(&r);
     return st;
 }
 

@@ -189,7 +189,7 @@ static size_t plan_windows(engine *e, size_t budget)
 static void bind_loader(int thread, void *userdata)
 {
     const fmd_numa_plan *plan = userdata;
-    fmd_numa_bind_companion(plan, thread % plan->n_threads, NULL);
+    fmd_numa_companion_bind(plan, thread % plan->n_threads, NULL);
 }
 
 /* With several NUMA nodes: split window @p w across them by bytes (the enumerated sizes), for
@@ -206,7 +206,7 @@ static void split_window(engine *e, window *w, size_t *sizes)
         const fmd_io_page *p = &e->pages[w->first + i];
         sizes[i] = p->status == FMD_OK ? p->size : 0;
     }
-    if (fmd_numa_split_pages(plan, sizes, w->count, w->part_first, NULL) != FMD_OK) {
+    if (fmd_numa_pages_split(plan, sizes, w->count, w->part_first, NULL) != FMD_OK) {
         free(w->part_first);
         w->part_first = NULL;
     }
@@ -243,7 +243,7 @@ static void *loader_main(void *arg)
                                   .n_parts = w->part_first ? e->pl->plan->n_nodes : 0,
                                   .part_first = w->part_first,
                                   .thread_part = e->thread_part};
-        w->st = fmd_io_load_pages_placed(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
+        w->st = fmd_io_pages_load_placed(e->batch, w->first, w->count, cfg->opt.max_input_bytes,
                                          io_threads, e->thread_part ? &place : NULL, &w->in);
         w->load_s = fmd_clock_now() - t0;
         pthread_mutex_lock(&e->mu);
@@ -272,9 +272,9 @@ static fmd_status format_line(engine *e, sink_slot *me, size_t gi, fmd_result *r
     if (p->status == FMD_OK && !e->cfg->opt.passthrough)
         fmd_title_fallback(&res->title, p->path, me->arena);
     fmd_buf b;
-    fmd_buf_init(&b, me->arena);
+    fmd_buf_reset(&b, me->arena);
     unsigned flags = e->cfg->ndjson_path != NULL ? FMD_IO_JSON_HTML : 0;
-    fmd_status st = fmd_io_format_page_json(&b, p->path, e->out ? p->output : NULL, res, p->status,
+    fmd_status st = fmd_io_page_format_json(&b, p->path, e->out ? p->output : NULL, res, p->status,
                                             p->err, flags);
     if (st == FMD_OK)
         st = fmd_buf_putc(&b, '\n');
@@ -314,9 +314,9 @@ static void page_key(const engine *e, const char *bytes, size_t len, char key[33
 {
     char buf[128];
     char inner[33];
-    fmd_kernel_hash128_hex(bytes, len, inner);
+    fmd_kernel_hash128_format(bytes, len, inner);
     int n = snprintf(buf, sizeof buf, "%s %s %s", OUTPUT_FORMAT, e->digest, inner);
-    fmd_kernel_hash128_hex(buf, (size_t)n, key);
+    fmd_kernel_hash128_format(buf, (size_t)n, key);
 }
 
 /* This run's record of page gi: appended to the journal now (@p journal: the page's file, if
@@ -471,7 +471,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
             line = NULL;
         }
     } else if (has_file && !unchanged) {
-        fmd_io_write_page(e->out, e->batch, gi, res); /* inline, on this thread */
+        fmd_io_page_write(e->out, e->batch, gi, res); /* inline, on this thread */
     } else if (!has_file && e->out != NULL && enum_st != FMD_E_COLLISION) {
         /* A failed page: no HTML in OUT, so an older file at its output path goes (a collision
          * loser's path belongs to the page that won it). */
@@ -517,7 +517,7 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
 static void bind_writer(int index, void *ud)
 {
     engine *e = ud;
-    fmd_numa_bind_companion(e->pl->plan, index % e->pl->plan->n_threads, NULL);
+    fmd_numa_companion_bind(e->pl->plan, index % e->pl->plan->n_threads, NULL);
 }
 
 /*** Progress ***/
@@ -611,7 +611,7 @@ static fmd_status keep_shard(engine *e)
         at += (size_t)snprintf(list + at, list_len + 1 - at, "%s%c%zu\n", p->path, '\0', p->size);
     }
     e->n_all = e->n;
-    fmd_kernel_hash128_hex(list, at, e->source_hash);
+    fmd_kernel_hash128_format(list, at, e->source_hash);
     free(list);
     size_t first = 0, count = 0;
     fmd_status st =
@@ -664,9 +664,9 @@ static fmd_status options_digest(engine *e)
         int err = 0;
         if (fmd_arena_create(&a, 0) != FMD_OK)
             return fail_with(e->r, FMD_E_NOMEM, 0, "options");
-        fmd_status st = fmd_io_read_file(e->cfg->rules_path, 0, a, &bytes, &err);
+        fmd_status st = fmd_io_file_read(e->cfg->rules_path, 0, a, &bytes, &err);
         if (st == FMD_OK)
-            fmd_kernel_hash128_hex(bytes.ptr, bytes.len, rules);
+            fmd_kernel_hash128_format(bytes.ptr, bytes.len, rules);
         fmd_arena_destroy(a);
         if (st != FMD_OK)
             return fail_with(e->r, st, err, e->cfg->rules_path);
@@ -686,7 +686,7 @@ static fmd_status options_digest(engine *e)
     n += snprintf(buf + n, sizeof buf - (size_t)n, " links=%u tpl=%016llx",
                   o->links & FMD_LINKS_REWRITE,
                   (unsigned long long)fmd_kernel_template_hash(o->page_template));
-    fmd_kernel_hash128_hex(buf, (size_t)n, e->digest);
+    fmd_kernel_hash128_format(buf, (size_t)n, e->digest);
     return FMD_OK;
 }
 
@@ -801,7 +801,7 @@ static fmd_status open_state(engine *e)
         return fail_with(r, FMD_E_IO, err, FMD_IO_STATE_DIR);
     /* A shard leaves the temporary files alone: in a shared OUT they may be another running
      * shard's. `fastmd merge`, which runs alone, removes those of killed runs. */
-    if (r->resumed && e->shard == NULL && fmd_io_remove_leftovers(outfd, &r->leftovers) != FMD_OK)
+    if (r->resumed && e->shard == NULL && fmd_io_leftovers_remove(outfd, &r->leftovers) != FMD_OK)
         return fail_with(r, FMD_E_NOMEM, 0, "leftovers");
     FMD_TRY(plan_incremental(e));
     st = fmd_io_state_journal_open(e->state, e->digest, &err);
@@ -868,7 +868,7 @@ static fmd_status open_io(engine *e)
     const fmd_engine_cfg *cfg = e->cfg;
     fmd_engine_result *r = e->r;
     int err = 0;
-    fmd_status st = fmd_io_enumerate_tree(cfg->src, e->nthreads, &e->batch, &err);
+    fmd_status st = fmd_io_tree_enumerate(cfg->src, e->nthreads, &e->batch, &err);
     if (st != FMD_OK)
         return fail_with(r, st, err, cfg->src);
     e->pages = fmd_io_batch_pages(e->batch, &e->n);
@@ -1061,7 +1061,7 @@ static fmd_status render_window(engine *e, window *w, fmd_page_sink *sink)
                          .part_first = w->part_first,
                          .thread_part = e->thread_part};
     double t0 = fmd_clock_now();
-    fmd_status st = fmd_kernel_run_batch(e->kb, &run);
+    fmd_status st = fmd_kernel_batch_run(e->kb, &run);
     r->t_render += fmd_clock_now() - t0;
     for (int t = 0; t < e->nthreads; t++) {
         r->thread_stats[t].pages += e->ts[t].pages;
@@ -1081,9 +1081,9 @@ static fmd_status start_threads(engine *e)
      * Off by default: on the 2-core development machine it was slower than writing each file
      * on the thread that rendered it (docs/performance.md has the figures). */
     if (e->out != NULL && e->cfg->writer_pool) {
-        fmd_status st = fmd_io_writer_start(&e->writer, e->out, e->batch, e->stream, e->nthreads,
-                                            WRITER_QUEUE_PER_THREAD * (size_t)e->nthreads,
-                                            e->writer_bytes, bind_writer, e);
+        fmd_status st = fmd_io_writer_open(&e->writer, e->out, e->batch, e->stream, e->nthreads,
+                                           WRITER_QUEUE_PER_THREAD * (size_t)e->nthreads,
+                                           e->writer_bytes, bind_writer, e);
         if (st != FMD_OK)
             return fail_with(e->r, st, 0, "writer threads");
     }
@@ -1159,7 +1159,7 @@ fmd_status fmd_engine_render(fmd_engine *e)
         } else {
             st = render_window(e, w, &sink);
         }
-        fmd_io_input_free(&w->in);
+        fmd_io_input_destroy(&w->in);
         pthread_mutex_lock(&e->mu);
         e->consumed++;
         pthread_cond_broadcast(&e->cv);
@@ -1169,10 +1169,10 @@ fmd_status fmd_engine_render(fmd_engine *e)
             break;
         }
     }
-    fmd_numa_unbind_thread(e->pl->plan, NULL);
+    fmd_numa_thread_unbind(e->pl->plan, NULL);
     if (e->writer != NULL) {
         double t0 = fmd_clock_now();
-        fmd_status wst = fmd_io_writer_finish(e->writer);
+        fmd_status wst = fmd_io_writer_close(e->writer);
         e->writer = NULL;
         r->t_write += fmd_clock_now() - t0;
         if (wst != FMD_OK)
@@ -1234,7 +1234,7 @@ void fmd_engine_close(fmd_engine *e)
         return;
     fmd_engine_result *r = e->r;
     if (e->writer != NULL)
-        fmd_io_writer_finish(e->writer);
+        fmd_io_writer_close(e->writer);
     if (e->loader_started) {
         pthread_mutex_lock(&e->mu);
         e->stop = 1;
@@ -1243,7 +1243,7 @@ void fmd_engine_close(fmd_engine *e)
         pthread_join(e->loader, NULL);
     }
     for (size_t k = 0; k < e->n_wins && e->wins != NULL; k++) {
-        fmd_io_input_free(&e->wins[k].in);
+        fmd_io_input_destroy(&e->wins[k].in);
         free(e->wins[k].part_first);
     }
     if (e->progress_started)
@@ -1307,7 +1307,7 @@ fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engi
     return r->st;
 }
 
-void fmd_engine_result_free(fmd_engine_result *r)
+void fmd_engine_result_destroy(fmd_engine_result *r)
 {
     fmd_io_batch_destroy(r->batch);
     free(r->thread_stats);

@@ -26,14 +26,14 @@ fmd_status fmd_engine_placement_open(fmd_placement *pl, const fmd_engine_placeme
     memset(pl, 0, sizeof *pl);
     *topo_err = 0;
     fmd_numa_source src = {.kind = FMD_NUMA_SOURCE_SYNTHETIC, .spec = o->synthetic};
-    *topo_st = fmd_numa_load_topology(&pl->topo, o->synthetic ? &src : NULL, topo_err);
+    *topo_st = fmd_numa_topology_create(&pl->topo, o->synthetic ? &src : NULL, topo_err);
     if (*topo_st != FMD_OK)
         pl->topo = NULL; /* an unbound plan over the online CPUs: the batch goes on */
     fmd_numa_plan_opts po = {0};
-    po.threads = o->auto_threads ? fmd_numa_auto_threads(pl->topo, load_average()) : o->threads;
+    po.threads = o->auto_threads ? fmd_numa_threads_auto(pl->topo, load_average()) : o->threads;
     if (!o->auto_threads && o->threads == 0 && o->profile_div >= 1) {
         fmd_numa_counts counts;
-        fmd_numa_get_counts(pl->topo, &counts);
+        fmd_numa_counts_get(pl->topo, &counts);
         po.threads = (int)(counts.cores / (size_t)o->profile_div);
         if (po.threads < 1)
             po.threads = 1;
@@ -41,7 +41,7 @@ fmd_status fmd_engine_placement_open(fmd_placement *pl, const fmd_engine_placeme
     po.user_binding = o->user_binding;
     po.no_bind = o->no_bind;
     po.record_affinity = o->record_affinity;
-    fmd_status st = fmd_numa_make_plan(&pl->plan, pl->topo, &po);
+    fmd_status st = fmd_numa_plan_create(&pl->plan, pl->topo, &po);
     if (st != FMD_OK) {
         fmd_engine_placement_close(pl);
         return st;
@@ -55,17 +55,17 @@ void fmd_engine_placement_warm(fmd_placement *pl)
 {
     fmd_kernel_batch *kb = NULL;
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_batch_run run = {.opt = &opt, .hook = &pl->hook};
     if (fmd_kernel_batch_create(&kb, pl->plan->n_threads) == FMD_OK)
-        fmd_kernel_run_batch(kb, &run);
+        fmd_kernel_batch_run(kb, &run);
     fmd_kernel_batch_destroy(kb);
-    fmd_numa_unbind_thread(pl->plan, NULL);
+    fmd_numa_thread_unbind(pl->plan, NULL);
 }
 
 void fmd_engine_placement_close(fmd_placement *pl)
 {
-    fmd_numa_destroy_plan(pl->plan);
-    fmd_numa_destroy_topology(pl->topo);
+    fmd_numa_plan_destroy(pl->plan);
+    fmd_numa_topology_destroy(pl->topo);
     memset(pl, 0, sizeof *pl);
 }

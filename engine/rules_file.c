@@ -62,9 +62,9 @@ fmd_status fmd_engine_rules_load(const char *path, fmd_rules **out, char *msg, s
         goto done;
     }
     fmd_buf why;
-    fmd_buf_init(&why, a);
+    fmd_buf_reset(&why, a);
     size_t bad = 0;
-    st = fmd_kernel_rules_compile(specs, n, out, &bad, &why);
+    st = fmd_kernel_rules_create(specs, n, out, &bad, &why);
     if (st != FMD_OK && st != FMD_E_NOMEM)
         snprintf(msg, msg_len, ": %.*s", (int)why.len, why.ptr ? why.ptr : fmd_status_str(st));
 done:

@@ -249,7 +249,7 @@ static fmd_status read_record(int statefd, asset_list *old)
     int err = 0;
     fmd_status st = fmd_arena_create(&a, 0);
     if (st == FMD_OK)
-        st = fmd_io_read_stream(fd, (size_t)1 << 30, a, &text, &err);
+        st = fmd_io_fd_read(fd, (size_t)1 << 30, a, &text, &err);
     close(fd);
     if (st == FMD_OK && text.len >= sizeof ASSETS_HEADER - 1 &&
         memcmp(text.ptr, ASSETS_HEADER, sizeof ASSETS_HEADER - 1) == 0) {
@@ -295,7 +295,7 @@ static fmd_status write_record(int statefd, const asset_list *l, fmd_io_assets_r
         return fail(r, FMD_E_NOMEM, errno, FMD_IO_ASSETS_NAME);
     }
     int err = 0;
-    fmd_status st = fmd_io_write_file_atomic(statefd, FMD_IO_ASSETS_NAME, text, len, &err);
+    fmd_status st = fmd_io_file_write_atomic(statefd, FMD_IO_ASSETS_NAME, text, len, &err);
     free(text);
     return st == FMD_OK ? st : fail(r, st, err, FMD_IO_STATE_DIR "/" FMD_IO_ASSETS_NAME);
 }

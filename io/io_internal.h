@@ -62,7 +62,7 @@ size_t fmd__io_fd_budget(void);
  * FMD_E_CANTCREATE or FMD_E_IO). */
 int fmd__io_write_all(int fd, const void *data, size_t len);
 
-/** fmd_io_write_file_atomic() of several slices written one after the other (the manifest's
+/** fmd_io_file_write_atomic() of several slices written one after the other (the manifest's
  * per-thread pieces), so they need not be joined in memory first. */
 fmd_status fmd__io_write_parts_atomic(int dirfd, const char *path, const fmd_slice *parts,
                                       size_t n_parts, int *err);

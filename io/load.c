@@ -170,10 +170,10 @@ static char *alloc_block(size_t total, bool local)
     return p;
 }
 
-fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
+fmd_status fmd_io_pages_load(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
                              int nthreads, fmd_io_input *in)
 {
-    return fmd_io_load_pages_placed(b, first, count, max_input_bytes, nthreads, NULL, in);
+    return fmd_io_pages_load_placed(b, first, count, max_input_bytes, nthreads, NULL, in);
 }
 
 /* Read page k (of the range) once; records the outcome. */
@@ -188,7 +188,7 @@ static long read_one(fmd_io_page *pages, const fmd__io_page_src *srcs, fmd_page_
     return outcome[k] == READ_GREW;
 }
 
-fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
+fmd_status fmd_io_pages_load_placed(fmd_io_batch *b, size_t first, size_t count,
                                     size_t max_input_bytes, int nthreads,
                                     const fmd_io_placement *pl, fmd_io_input *in)
 {
@@ -295,11 +295,11 @@ fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
 
 fail:
     free(outcome);
-    fmd_io_input_free(in);
+    fmd_io_input_destroy(in);
     return st;
 }
 
-void fmd_io_input_free(fmd_io_input *in)
+void fmd_io_input_destroy(fmd_io_input *in)
 {
     if (in == NULL)
         return;
@@ -310,7 +310,7 @@ void fmd_io_input_free(fmd_io_input *in)
 
 /*** One page from a path or a stream ***/
 
-fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err)
+fmd_status fmd_io_fd_read(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err)
 {
     if (arena == NULL || out == NULL)
         return FMD_E_USAGE;
@@ -320,7 +320,7 @@ fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_sl
     fmd_status st = FMD_OK;
     int e0 = 0;
     fmd_buf buf;
-    fmd_buf_init(&buf, arena);
+    fmd_buf_reset(&buf, arena);
     out->ptr = NULL;
     out->len = 0;
 
@@ -366,13 +366,13 @@ fail:
     return st;
 }
 
-fmd_status fmd_io_read_file(const char *path, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
+fmd_status fmd_io_file_read(const char *path, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
                             int *err)
 {
     if (path == NULL || arena == NULL || out == NULL)
         return FMD_E_USAGE;
     if (strcmp(path, "-") == 0)
-        return fmd_io_read_stream(STDIN_FILENO, max_bytes, arena, out, err);
+        return fmd_io_fd_read(STDIN_FILENO, max_bytes, arena, out, err);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (err)
@@ -381,7 +381,7 @@ fmd_status fmd_io_read_file(const char *path, size_t max_bytes, fmd_arena *arena
         out->len = 0;
         return FMD_E_NOINPUT;
     }
-    fmd_status st = fmd_io_read_stream(fd, max_bytes, arena, out, err);
+    fmd_status st = fmd_io_fd_read(fd, max_bytes, arena, out, err);
     close(fd);
     return st;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The JSON line of one page (manifest, NDJSON stream, JSON-RPC results) written by hand into an
- * fmd_buf. Field order is fixed; see fmd_io_format_page_json(). The manifest is these lines,
+ * fmd_buf. Field order is fixed; see fmd_io_page_format_json(). The manifest is these lines,
  * written in page order by the ordered stream (stream.c). */
 #include "io_internal.h"
 
@@ -72,7 +72,7 @@ static fmd_status put_message(fmd_buf *b, fmd_status status, fmd_slice msg, int 
     return fmd_buf_put_json_string(b, line, n);
 }
 
-fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *output,
+fmd_status fmd_io_page_format_json(fmd_buf *b, const char *path, const char *output,
                                    const fmd_result *r, fmd_status io_status, int io_err,
                                    unsigned flags)
 {

@@ -190,7 +190,7 @@ fmd_status fmd_io_shard_publish(fmd_io_shard *s, const fmd_io_shard_info *info, 
                        info->all_pages, (uint64_t)sb.st_size);
     if (len <= 0 || (size_t)len >= sizeof text)
         return FMD_E_USAGE;
-    return fmd_io_write_file_atomic(s->dirfd, "done", text, (size_t)len, err);
+    return fmd_io_file_write_atomic(s->dirfd, "done", text, (size_t)len, err);
 }
 
 void fmd_io_shard_close(fmd_io_shard *s)
@@ -436,7 +436,7 @@ fmd_status fmd_io_shard_merge(const char *out_dir, unsigned n, bool wait, fmd_io
         goto done;
     }
     /* No build runs: every temporary file in OUT is a killed build's. */
-    fmd_io_remove_leftovers(out_fd, &r->leftovers);
+    fmd_io_leftovers_remove(out_fd, &r->leftovers);
     st = merge_locked(out_fd, parent, n, r);
 done:
     if (lockfd >= 0)

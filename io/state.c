@@ -684,7 +684,7 @@ static fmd_status remove_in(int dfd, size_t depth, size_t *removed)
     return st;
 }
 
-fmd_status fmd_io_remove_leftovers(int out_dirfd, size_t *removed)
+fmd_status fmd_io_leftovers_remove(int out_dirfd, size_t *removed)
 {
     *removed = 0;
     return remove_in(out_dirfd, 0, removed);

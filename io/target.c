@@ -104,14 +104,14 @@ fmd_status fmd_io_target_open_through(int dirfd, const char *path, int *fd, int 
     return FMD_OK;
 }
 
-fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len, int *err)
+fmd_status fmd_io_output_write(int dirfd, const char *path, const void *data, size_t len, int *err)
 {
     fmd_io_target_kind kind;
     fmd_status st = fmd_io_target_classify(dirfd, path, &kind, err);
     if (st != FMD_OK)
         return st;
     if (kind == FMD_IO_TARGET_REPLACE)
-        return fmd_io_write_file_atomic(dirfd, path, data, len, err);
+        return fmd_io_file_write_atomic(dirfd, path, data, len, err);
     int fd = STDOUT_FILENO;
     if (kind == FMD_IO_TARGET_THROUGH) {
         st = fmd_io_target_open_through(dirfd, path, &fd, err);

@@ -567,7 +567,7 @@ static fmd_status find_collisions(fmd_io_batch *b)
 
 /*** API ***/
 
-fmd_status fmd_io_enumerate_tree(const char *src, int nthreads, fmd_io_batch **out, int *err)
+fmd_status fmd_io_tree_enumerate(const char *src, int nthreads, fmd_io_batch **out, int *err)
 {
     fmd_status st = FMD_OK;
     int e0 = 0;

@@ -169,7 +169,7 @@ fmd_status fmd__io_write_parts_atomic(int dirfd, const char *path, const fmd_sli
     return st;
 }
 
-fmd_status fmd_io_write_file_atomic(int dirfd, const char *path, const void *data, size_t len,
+fmd_status fmd_io_file_write_atomic(int dirfd, const char *path, const void *data, size_t len,
                                     int *err)
 {
     fmd_slice part = {data, len};
@@ -374,7 +374,7 @@ fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first
     return FMD_OK;
 }
 
-fmd_status fmd_io_write_page(const fmd_io_out *o, fmd_io_batch *b, size_t i, const fmd_result *r)
+fmd_status fmd_io_page_write(const fmd_io_out *o, fmd_io_batch *b, size_t i, const fmd_result *r)
 {
     if (o == NULL || b == NULL || i >= b->n_pages || r == NULL)
         return FMD_E_USAGE;
@@ -411,7 +411,7 @@ fmd_status fmd_io_write_page(const fmd_io_out *o, fmd_io_batch *b, size_t i, con
     return st;
 }
 
-fmd_status fmd_io_write_pages(fmd_io_out *o, fmd_io_batch *b, size_t first, size_t count,
+fmd_status fmd_io_pages_write(fmd_io_out *o, fmd_io_batch *b, size_t first, size_t count,
                               const fmd_result *results, int nthreads)
 {
     if (o == NULL || b == NULL || first > b->n_pages || count > b->n_pages - first ||
@@ -426,7 +426,7 @@ fmd_status fmd_io_write_pages(fmd_io_out *o, fmd_io_batch *b, size_t first, size
 #pragma omp parallel for schedule(dynamic, FMD__IO_CHUNK) num_threads(fmd__io_threads(nthreads)) \
     if (n > FMD__IO_CHUNK) default(none) shared(ro, b, first, results, n) reduction(+ : failed)
     for (long k = 0; k < n; k++)
-        failed += fmd_io_write_page(ro, b, first + (size_t)k, &results[k]) != FMD_OK;
+        failed += fmd_io_page_write(ro, b, first + (size_t)k, &results[k]) != FMD_OK;
     return failed ? FMD_E_IO : FMD_OK;
 }
 
@@ -435,7 +435,7 @@ fmd_status fmd_io_out_write_file(fmd_io_out *o, const char *path, const void *da
 {
     if (o == NULL)
         return FMD_E_USAGE;
-    return fmd_io_write_file_atomic(o->dirs[0].fd, path, data, len, err);
+    return fmd_io_file_write_atomic(o->dirs[0].fd, path, data, len, err);
 }
 
 int fmd_io_out_fd(const fmd_io_out *o)

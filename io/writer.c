@@ -51,7 +51,7 @@ typedef struct worker_arg {
 } worker_arg;
 
 /* The manifest line of a page whose file could not be written: status "error" and an error
- * object, in place of `,"status":"ok"`. The line was formatted by fmd_io_format_page_json(), so
+ * object, in place of `,"status":"ok"`. The line was formatted by fmd_io_page_format_json(), so
  * the first `,"status":"ok"` is the field itself (quotes inside strings are escaped) and it ends
  * in "}\n" (tree mode has no "html" field). Returns a new line or NULL (then keep the old one). */
 static char *patch_line(const char *line, size_t len, const fmd_io_page *p, size_t *out_len)
@@ -94,7 +94,7 @@ static void write_job(fmd_io_writer *w, job *j)
     r.status = FMD_OK;
     r.html.ptr = j->html;
     r.html.len = j->html_len;
-    fmd_io_write_page(w->out, w->batch, j->page, &r);
+    fmd_io_page_write(w->out, w->batch, j->page, &r);
     free(j->html);
     size_t n_pages;
     fmd_io_page *p = fmd_io_batch_pages(w->batch, &n_pages) + j->page;
@@ -146,9 +146,9 @@ static void *worker_main(void *arg)
     }
 }
 
-fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
-                               fmd_io_stream *stream, int nthreads, size_t queue_cap,
-                               size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata)
+fmd_status fmd_io_writer_open(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
+                              fmd_io_stream *stream, int nthreads, size_t queue_cap,
+                              size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata)
 {
     *out = NULL;
     if (o == NULL || b == NULL || nthreads < 1 || queue_cap < 1)
@@ -188,7 +188,7 @@ fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch 
         w->started++;
     }
     if (w->started == 0) {
-        fmd_io_writer_finish(w);
+        fmd_io_writer_close(w);
         return FMD_E_NOMEM;
     }
     *out = w;
@@ -229,7 +229,7 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
     return FMD_OK;
 }
 
-fmd_status fmd_io_writer_finish(fmd_io_writer *w)
+fmd_status fmd_io_writer_close(fmd_io_writer *w)
 {
     pthread_mutex_lock(&w->mu);
     w->done = true;

@@ -227,7 +227,7 @@ static void do_page(const fmd_batch_run *run, size_t i, int t, thread_slot *me)
     else if (me->st != FMD_OK)
         no_render(res, ref, me->st);
     else
-        fmd_kernel_render_page(run->base + ref->offset, ref->len, run->opt, me->out, me->scratch,
+        fmd_kernel_page_render(run->base + ref->offset, ref->len, run->opt, me->out, me->scratch,
                                res);
     res->render_s = omp_get_wtime() - t0;
     if (run->sink != NULL && run->sink->fn != NULL) {
@@ -264,7 +264,7 @@ static void thread_start(thread_slot *me)
         fmd_arena_reset(me->scratch);
 }
 
-fmd_status fmd_kernel_run_batch(fmd_kernel_batch *b, const fmd_batch_run *run)
+fmd_status fmd_kernel_batch_run(fmd_kernel_batch *b, const fmd_batch_run *run)
 {
     if (run == NULL || run->opt == NULL ||
         (run->n != 0 && (run->pages == NULL || run->results == NULL)))

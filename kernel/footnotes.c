@@ -549,8 +549,8 @@ fmd_status fmd__kernel_footnotes_extract(const char *s, size_t len, fmd_arena *s
 
     fmd_status st = FMD_OK;
     fmd_buf main, refs;
-    fmd_buf_init(&main, scratch);
-    fmd_buf_init(&refs, scratch);
+    fmd_buf_reset(&main, scratch);
+    fmd_buf_reset(&refs, scratch);
     size_t defs_cap = 0, kept = 0; /* s[kept..) is not yet copied to main */
     bool extracted = false;
     int html = HTML_NONE;
@@ -592,12 +592,12 @@ fmd_status fmd__kernel_footnotes_extract(const char *s, size_t len, fmd_arena *s
                     content = inner.first = content2;
                 }
                 fmd_buf body;
-                fmd_buf_init(&body, scratch);
+                fmd_buf_reset(&body, scratch);
                 next = read_def(s, len, &l, content, &body, &st);
                 if (st != FMD_OK)
                     return st;
                 if (!extracted)
-                    fmd_buf_init(&main, scratch);
+                    fmd_buf_reset(&main, scratch);
                 extracted = true;
                 if ((st = fmd_buf_append(&main, s + kept, pos - kept)) != FMD_OK)
                     return st;

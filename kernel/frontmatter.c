@@ -1448,7 +1448,7 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
         goto done;
     }
     memset(w, 0, sizeof *w);
-    fmd_buf_init(&w->out, arena);
+    fmd_buf_reset(&w->out, arena);
     w->yaml = yaml;
     w->yaml_len = n;
     w->doc = doc;

@@ -12,12 +12,12 @@ uint64_t fmd__kernel_hash(const void *p, size_t n)
     return (uint64_t)XXH3_64bits(p, n);
 }
 
-void fmd_kernel_format_hash(uint64_t hash, char hex[17])
+void fmd_kernel_hash_format(uint64_t hash, char hex[17])
 {
     fmd_hex_u64(hash, hex); /* big-endian canonical form, like XXH64_canonicalFromHash */
 }
 
-void fmd_kernel_hash128_hex(const void *p, size_t n, char hex[33])
+void fmd_kernel_hash128_format(const void *p, size_t n, char hex[33])
 {
     /* XXH3-128, seed 0, in its canonical form: big-endian, the high 64 bits first. */
     XXH128_canonical_t canon;

@@ -97,7 +97,7 @@ fmd__links *fmd__kernel_links_create(unsigned mode, const char *body, size_t len
     lk->line0 = line0 ? line0 : 1;
     lk->scratch = scratch;
     lk->budget = 2 * len + SEARCH_SLACK;
-    fmd_buf_init(&lk->href, scratch);
+    fmd_buf_reset(&lk->href, scratch);
     return lk;
 }
 

@@ -9,7 +9,7 @@
 
 #include "internal.h"
 
-void fmd_kernel_options_init(fmd_options *o)
+void fmd_kernel_options_default(fmd_options *o)
 {
     o->dialect = FMD_DIALECT_GFM;
     o->unsafe = false;
@@ -129,7 +129,7 @@ static void fail(fmd_result *res, fmd_status st, fmd_slice msg, unsigned line, u
     res->err_column = col;
 }
 
-fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
+fmd_status fmd_kernel_page_render(const char *src, size_t len, const fmd_options *opt,
                                   fmd_arena *out, fmd_arena *scratch, fmd_result *res)
 {
     static const fmd_result empty = {0};
@@ -177,7 +177,7 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
         size_t bad = 0;
         unsigned left = 0;
         fmd_buf why;
-        fmd_buf_init(&why, out);
+        fmd_buf_reset(&why, out);
         st = time_left(deadline, &left)
                  ? fmd__kernel_rules_apply(opt->rules, body.ptr, body.len, max_out, left, scratch,
                                            &body, &bad, &why)
@@ -200,7 +200,7 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
             goto fail;
     }
     fmd_buf html;
-    fmd_buf_init(&html, out);
+    fmd_buf_reset(&html, out);
     /* One guess at the final size avoids most regrowth: HTML is typically ~1.2x Markdown. */
     st = fmd_buf_grow(&html, text.len + text.len / 4 + 64 < max_out ? text.len + text.len / 4 + 64
                                                                     : max_out);
@@ -250,7 +250,7 @@ fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options
         /* The full page goes after the fragment in the output arena; the fragment stays there
          * unused until the arena is rewound. */
         fmd_buf page;
-        fmd_buf_init(&page, out);
+        fmd_buf_reset(&page, out);
         st = fmd_buf_grow(&page, res->html.len + 1024);
         if (st == FMD_OK)
             st = fmd_kernel_template_fill(opt->page_template, res, &page);

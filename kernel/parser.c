@@ -3194,7 +3194,7 @@ int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *cb, 
     p.flags = cb->flags;
     p.deadline = cb->deadline;
     p.dtop = -1;
-    fmd_buf_init(&p.tmp, arena);
+    fmd_buf_reset(&p.tmp, arena);
     if (setjmp(p.fail) != 0)
         return p.rc;
     p.root = alloc(&p, sizeof *p.root);

@@ -1099,7 +1099,7 @@ static int render_footnotes(render_ctx *r, const MD_PARSER *parser)
             rc = fail(r, FMD_E_NOMEM);
             break;
         }
-        fmd_buf_init(&bodies[k], r->scratch);
+        fmd_buf_reset(&bodies[k], r->scratch);
         r->html = &bodies[k];
         r->max_output = max > used ? max - used : 0;
         rc = parse_doc(r, parser, doc.ptr, doc.len);
@@ -1195,9 +1195,9 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
     };
     r.special = (r.smart ? (unsigned)(SPEC_QUOTE | SPEC_DASH | SPEC_DOT) : 0u) |
                 (have_fn ? (unsigned)SPEC_REF : 0u);
-    fmd_buf_init(&r.htext, scratch);
-    fmd_buf_init(&r.tmp, scratch);
-    fmd_buf_init(&r.href, scratch);
+    fmd_buf_reset(&r.htext, scratch);
+    fmd_buf_reset(&r.tmp, scratch);
+    fmd_buf_reset(&r.href, scratch);
     if (r.smart)
         fmd__kernel_quotes_init(&r.quotes, scratch);
 

@@ -112,7 +112,7 @@ static size_t check_replacement(const pcre2_code *code, const char *s, size_t n,
     return 0;
 }
 
-void fmd_kernel_rules_free(fmd_rules *r)
+void fmd_kernel_rules_destroy(fmd_rules *r)
 {
     if (r == NULL)
         return;
@@ -126,8 +126,8 @@ size_t fmd_kernel_rules_count(const fmd_rules *r)
     return r ? r->n : 0;
 }
 
-fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
-                                    size_t *bad_rule, fmd_buf *msg)
+fmd_status fmd_kernel_rules_create(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
+                                   size_t *bad_rule, fmd_buf *msg)
 {
     *out = NULL;
     if (n > FMD_MAX_RULES || (specs == NULL && n != 0))
@@ -201,7 +201,7 @@ fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_ru
 fail:
     if (bad_rule != NULL)
         *bad_rule = set->n - 1;
-    fmd_kernel_rules_free(set);
+    fmd_kernel_rules_destroy(set);
     return st;
 }
 
@@ -231,7 +231,7 @@ static fmd_status apply_literal(const rule *ru, fmd_slice in, size_t max_out, fm
         return FMD_OK;
     }
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_status st = fmd_buf_grow(&b, in.len < max_out ? in.len : max_out);
     const char *pos = in.ptr, *end = in.ptr + in.len;
     while (st == FMD_OK && hit != NULL) {
@@ -345,7 +345,7 @@ static fmd_status apply_regex(const rule *ru, fmd_slice in, size_t max_out, pcre
             goto done;
         }
         if (!copying) {
-            fmd_buf_init(&b, a);
+            fmd_buf_reset(&b, a);
             size_t guess = in.len + in.len / 8 + ru->replacement_len + 64;
             FMD_TRY(fmd_buf_grow(&b, guess < max_out ? guess : max_out));
             copying = true;

@@ -47,7 +47,7 @@ fmd_status fmd__numa_plan_alloc(fmd__numa_builder *b, int n_threads, size_t n_no
     p->n_nodes = n_nodes;
     p->threads = b->threads;
     p->nodes = b->nodes;
-    fmd_numa_clear_reports(p);
+    fmd_numa_reports_clear(p);
     b->plan = p;
     b->arena = arena;
     return FMD_OK;
@@ -86,7 +86,7 @@ fmd_status fmd__numa_index_nodes(fmd__numa_builder *b)
     return FMD_OK;
 }
 
-void fmd_numa_destroy_plan(fmd_numa_plan *p)
+void fmd_numa_plan_destroy(fmd_numa_plan *p)
 {
     if (p == NULL)
         return;
@@ -98,7 +98,7 @@ void fmd_numa_destroy_plan(fmd_numa_plan *p)
     free(p);
 }
 
-void fmd_numa_clear_reports(fmd_numa_plan *p)
+void fmd_numa_reports_clear(fmd_numa_plan *p)
 {
     if (p == NULL)
         return;
@@ -145,7 +145,7 @@ int fmd__numa_auto_threads(size_t cores, double loadavg)
     return busy >= cores ? 1 : (int)(cores - busy);
 }
 
-bool fmd_numa_user_binding(const char *omp_proc_bind, const char *omp_places)
+bool fmd_numa_binding_user(const char *omp_proc_bind, const char *omp_places)
 {
     return (omp_proc_bind != NULL && omp_proc_bind[0] != '\0') ||
            (omp_places != NULL && omp_places[0] != '\0');
@@ -175,7 +175,7 @@ fmd_status fmd__numa_make_flat_plan(fmd_numa_plan **out, size_t n_pus,
         fmd__numa_warn(&b.plan->warnings, FMD_NUMA_W_OVERSUBSCRIBED, 0, n);
     st = fmd__numa_index_nodes(&b);
     if (st != FMD_OK) {
-        fmd_numa_destroy_plan(b.plan);
+        fmd_numa_plan_destroy(b.plan);
         return st;
     }
     *out = b.plan;
@@ -190,9 +190,9 @@ void fmd_numa_thread_hook(int thread, int nthreads, void *plan)
     if (p == NULL || thread < 0 || thread >= p->n_threads)
         return; /* no slot for it: leave it as the runtime made it */
     p->reports[thread].team_size = nthreads;
-    (void)fmd_numa_bind_thread(p, thread);
+    (void)fmd_numa_thread_bind(p, thread);
     if (p->record_affinity)
-        (void)fmd_numa_record_affinity(p, thread);
+        (void)fmd_numa_affinity_record(p, thread);
 }
 
 void fmd__numa_warn(fmd_numa_warnings *w, fmd_numa_warning_code code, int err, long value)
@@ -283,7 +283,7 @@ static fmd_status split(const size_t *sizes, size_t n, weight_fn weight, const v
     return FMD_OK;
 }
 
-fmd_status fmd_numa_split_bytes(const size_t *sizes, size_t n, const unsigned *weights,
+fmd_status fmd_numa_bytes_split(const size_t *sizes, size_t n, const unsigned *weights,
                                 size_t n_parts, size_t *first, size_t *bytes)
 {
     if (weights == NULL)
@@ -291,7 +291,7 @@ fmd_status fmd_numa_split_bytes(const size_t *sizes, size_t n, const unsigned *w
     return split(sizes, n, array_weight, weights, n_parts, first, bytes);
 }
 
-fmd_status fmd_numa_split_pages(const fmd_numa_plan *p, const size_t *sizes, size_t n,
+fmd_status fmd_numa_pages_split(const fmd_numa_plan *p, const size_t *sizes, size_t n,
                                 size_t *first, size_t *bytes)
 {
     if (p == NULL)
@@ -412,7 +412,7 @@ static fmd_status put_errno(fmd_buf *out, int err)
     return fmd_buf_puts(out, msg);
 }
 
-fmd_status fmd_numa_format_affinity(const fmd_numa_plan *p, fmd_buf *out)
+fmd_status fmd_numa_affinity_format(const fmd_numa_plan *p, fmd_buf *out)
 {
     fmd_status st = FMD_OK;
     if (p == NULL || out == NULL)
@@ -509,14 +509,14 @@ fail:
     return st;
 }
 
-fmd_status fmd_numa_format_warnings(const fmd_numa_topology *t, const fmd_numa_plan *p,
+fmd_status fmd_numa_warnings_format(const fmd_numa_topology *t, const fmd_numa_plan *p,
                                     fmd_buf *out)
 {
     fmd_status st = FMD_OK;
     if (out == NULL)
         return FMD_E_USAGE;
     if (t != NULL)
-        FMD_TRY(put_warnings(out, fmd_numa_get_warnings(t)));
+        FMD_TRY(put_warnings(out, fmd_numa_warnings_get(t)));
     if (p != NULL) {
         fmd_numa_warning refused = {FMD_NUMA_W_BIND_REFUSED, 0, 0};
         FMD_TRY(put_warnings(out, &p->warnings));

@@ -34,7 +34,7 @@ struct fmd__numa_backend {
 
 static const fmd_numa_warnings no_warnings;
 
-fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source *src, int *err)
+fmd_status fmd_numa_topology_create(fmd_numa_topology **out, const fmd_numa_source *src, int *err)
 {
     static const fmd_numa_source system_source = {FMD_NUMA_SOURCE_SYSTEM, NULL, false, NULL};
     fmd_status st = FMD_OK;
@@ -158,11 +158,11 @@ fail:
     hwloc_bitmap_free(allowed);
     hwloc_bitmap_free(bound);
     hwloc_bitmap_free(listed);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_topology_destroy(t);
     return st;
 }
 
-void fmd_numa_destroy_topology(fmd_numa_topology *t)
+void fmd_numa_topology_destroy(fmd_numa_topology *t)
 {
     if (t == NULL)
         return;
@@ -171,7 +171,7 @@ void fmd_numa_destroy_topology(fmd_numa_topology *t)
     free(t);
 }
 
-const fmd_numa_warnings *fmd_numa_get_warnings(const fmd_numa_topology *t)
+const fmd_numa_warnings *fmd_numa_warnings_get(const fmd_numa_topology *t)
 {
     return t == NULL ? &no_warnings : &t->warnings;
 }
@@ -218,7 +218,7 @@ static size_t count_with_pus(hwloc_topology_t topo, hwloc_obj_type_t type)
     return n;
 }
 
-void fmd_numa_get_counts(const fmd_numa_topology *t, fmd_numa_counts *out)
+void fmd_numa_counts_get(const fmd_numa_topology *t, fmd_numa_counts *out)
 {
     if (t == NULL) {
         size_t pus = fmd__numa_online_pus();
@@ -234,10 +234,10 @@ void fmd_numa_get_counts(const fmd_numa_topology *t, fmd_numa_counts *out)
     out->machine_pus = t->machine_pus;
 }
 
-int fmd_numa_auto_threads(const fmd_numa_topology *t, double loadavg)
+int fmd_numa_threads_auto(const fmd_numa_topology *t, double loadavg)
 {
     fmd_numa_counts c;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     return fmd__numa_auto_threads(c.cores, loadavg);
 }
 
@@ -276,8 +276,8 @@ static fmd_numa_binding choose_binding(const fmd_numa_topology *t, const fmd_num
     return FMD_NUMA_BINDING_ON;
 }
 
-fmd_status fmd_numa_make_plan(fmd_numa_plan **out, const fmd_numa_topology *t,
-                              const fmd_numa_plan_opts *opts)
+fmd_status fmd_numa_plan_create(fmd_numa_plan **out, const fmd_numa_topology *t,
+                                const fmd_numa_plan_opts *opts)
 {
     static const fmd_numa_plan_opts defaults;
     fmd_status st = FMD_OK;
@@ -440,7 +440,7 @@ fmd_status fmd_numa_make_plan(fmd_numa_plan **out, const fmd_numa_topology *t,
     return FMD_OK;
 fail:
     fmd__numa_free_backend(be);
-    fmd_numa_destroy_plan(b.plan);
+    fmd_numa_plan_destroy(b.plan);
     free(cores);
     free(numa);
     free(numa_plan);
@@ -450,7 +450,7 @@ fail:
 
 /*** Binding threads ***/
 
-fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
+fmd_status fmd_numa_thread_bind(const fmd_numa_plan *p, int thread)
 {
     if (p == NULL || thread < 0 || thread >= p->n_threads)
         return FMD_E_USAGE;
@@ -471,7 +471,7 @@ fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
     return FMD_OK;
 }
 
-fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
+fmd_status fmd_numa_companion_bind(const fmd_numa_plan *p, int thread, int *err)
 {
     if (err != NULL)
         *err = 0;
@@ -486,7 +486,7 @@ fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
     return FMD_OK;
 }
 
-fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w)
+fmd_status fmd_numa_thread_unbind(const fmd_numa_plan *p, fmd_numa_warning *w)
 {
     fmd_numa_warning none = {FMD_NUMA_W_NONE, 0, 0};
     if (w != NULL)
@@ -532,7 +532,7 @@ static int pu_to_node(const fmd_numa_plan *p, int cpu)
     return be->pu_node[cpu];
 }
 
-fmd_status fmd_numa_record_affinity(const fmd_numa_plan *p, int thread)
+fmd_status fmd_numa_affinity_record(const fmd_numa_plan *p, int thread)
 {
     if (p == NULL || thread < 0 || thread >= p->n_threads)
         return FMD_E_USAGE;
@@ -544,14 +544,14 @@ fmd_status fmd_numa_record_affinity(const fmd_numa_plan *p, int thread)
 
 /*** Memory ***/
 
-int fmd_numa_current_node(const fmd_numa_plan *p)
+int fmd_numa_node_current(const fmd_numa_plan *p)
 {
     if (p == NULL)
         return -1;
     return pu_to_node(p, current_pu(p->priv->backend, p->binding == FMD_NUMA_BINDING_OFF_FOREIGN));
 }
 
-fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, int node,
+fmd_status fmd_numa_memory_bind(const fmd_numa_plan *p, void *addr, size_t len, int node,
                                 bool migrate, fmd_numa_warning *w)
 {
     fmd_numa_warning none = {FMD_NUMA_W_NONE, 0, 0};
@@ -604,7 +604,7 @@ static fmd_status put_set(fmd_buf *out, hwloc_const_bitmap_t set)
     return st;
 }
 
-fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_plan *p,
+fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_plan *p,
                                     fmd_buf *out)
 {
     fmd_status st = FMD_OK;
@@ -613,7 +613,7 @@ fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_p
 
     if (out == NULL)
         return FMD_E_USAGE;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     if (t == NULL) {
         FMD_TRY(fmd__numa_putf(out,
                                "topology: not loaded; %zu PUs online, taken as cores on "

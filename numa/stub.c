@@ -18,7 +18,7 @@ struct fmd__numa_backend {
 
 static const fmd_numa_warnings no_warnings;
 
-fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source *src, int *err)
+fmd_status fmd_numa_topology_create(fmd_numa_topology **out, const fmd_numa_source *src, int *err)
 {
     if (err != NULL)
         *err = 0;
@@ -41,17 +41,17 @@ fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source
     return FMD_OK;
 }
 
-void fmd_numa_destroy_topology(fmd_numa_topology *t)
+void fmd_numa_topology_destroy(fmd_numa_topology *t)
 {
     free(t);
 }
 
-const fmd_numa_warnings *fmd_numa_get_warnings(const fmd_numa_topology *t)
+const fmd_numa_warnings *fmd_numa_warnings_get(const fmd_numa_topology *t)
 {
     return t == NULL ? &no_warnings : &t->warnings;
 }
 
-void fmd_numa_get_counts(const fmd_numa_topology *t, fmd_numa_counts *out)
+void fmd_numa_counts_get(const fmd_numa_topology *t, fmd_numa_counts *out)
 {
     size_t pus = t != NULL ? t->pus : fmd__numa_online_pus();
     out->packages = 1;
@@ -59,15 +59,15 @@ void fmd_numa_get_counts(const fmd_numa_topology *t, fmd_numa_counts *out)
     out->cores = out->pus = out->machine_pus = pus;
 }
 
-int fmd_numa_auto_threads(const fmd_numa_topology *t, double loadavg)
+int fmd_numa_threads_auto(const fmd_numa_topology *t, double loadavg)
 {
     fmd_numa_counts c;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     return fmd__numa_auto_threads(c.cores, loadavg);
 }
 
-fmd_status fmd_numa_make_plan(fmd_numa_plan **out, const fmd_numa_topology *t,
-                              const fmd_numa_plan_opts *opts)
+fmd_status fmd_numa_plan_create(fmd_numa_plan **out, const fmd_numa_topology *t,
+                                const fmd_numa_plan_opts *opts)
 {
     static const fmd_numa_plan_opts defaults;
     if (out == NULL)
@@ -82,7 +82,7 @@ void fmd__numa_free_backend(struct fmd__numa_backend *be)
     free(be);
 }
 
-fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
+fmd_status fmd_numa_thread_bind(const fmd_numa_plan *p, int thread)
 {
     if (p == NULL || thread < 0 || thread >= p->n_threads)
         return FMD_E_USAGE;
@@ -91,7 +91,7 @@ fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread)
     return FMD_OK;
 }
 
-fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
+fmd_status fmd_numa_companion_bind(const fmd_numa_plan *p, int thread, int *err)
 {
     if (err != NULL)
         *err = 0;
@@ -100,7 +100,7 @@ fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err)
     return FMD_OK;
 }
 
-fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w)
+fmd_status fmd_numa_thread_unbind(const fmd_numa_plan *p, fmd_numa_warning *w)
 {
     if (w != NULL) {
         w->code = FMD_NUMA_W_NONE;
@@ -110,7 +110,7 @@ fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w)
     return p == NULL ? FMD_E_USAGE : FMD_OK;
 }
 
-fmd_status fmd_numa_record_affinity(const fmd_numa_plan *p, int thread)
+fmd_status fmd_numa_affinity_record(const fmd_numa_plan *p, int thread)
 {
     if (p == NULL || thread < 0 || thread >= p->n_threads)
         return FMD_E_USAGE;
@@ -120,12 +120,12 @@ fmd_status fmd_numa_record_affinity(const fmd_numa_plan *p, int thread)
     return FMD_OK;
 }
 
-int fmd_numa_current_node(const fmd_numa_plan *p)
+int fmd_numa_node_current(const fmd_numa_plan *p)
 {
     return p == NULL ? -1 : 0;
 }
 
-fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, int node,
+fmd_status fmd_numa_memory_bind(const fmd_numa_plan *p, void *addr, size_t len, int node,
                                 bool migrate, fmd_numa_warning *w)
 {
     (void)migrate;
@@ -139,14 +139,14 @@ fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, 
     return FMD_OK; /* first touch places it */
 }
 
-fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_plan *p,
+fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_plan *p,
                                     fmd_buf *out)
 {
     fmd_status st = FMD_OK;
     fmd_numa_counts c;
     if (out == NULL)
         return FMD_E_USAGE;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     FMD_TRY(fmd__numa_putf(out,
                            "topology: built without hwloc; %zu PUs online, taken as cores "
                            "on one node\n",

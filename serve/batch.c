@@ -216,7 +216,7 @@ static bool retry_page(batch_run *br, serve_sink_slot *me, size_t i, fmd_result 
     for (unsigned a = 0; a < br->req->options.retries; a++) {
         atomic_fetch_add_explicit(&br->retried, 1, memory_order_relaxed);
         fmd_arena_reset(me->out);
-        fmd_kernel_render_page(br->req->base + ref->offset, ref->len, &br->opt, me->out,
+        fmd_kernel_page_render(br->req->base + ref->offset, ref->len, &br->opt, me->out,
                                me->scratch, res);
         if (!fmd_status_is_transient(res->status))
             return res->status == FMD_OK;
@@ -346,7 +346,7 @@ static void page_done(batch_run *br, size_t i, int thread, fmd_result *res, bool
         if (load == FMD_OK && res->status == FMD_OK)
             fmd_title_fallback(&res->title, it->file, me->fmt);
         fmd_buf b;
-        fmd_buf_init(&b, me->fmt);
+        fmd_buf_reset(&b, me->fmt);
         if (format_item(br, i, res, &b) == FMD_OK)
             sent = send_item(br, i, &b);
         fmd_arena_reset(me->fmt);
@@ -417,7 +417,7 @@ static void page_hit(batch_run *br, size_t i, int thread, serve_cache_hit *h)
     bool sent = false;
     if (me->fmt != NULL || fmd_arena_create(&me->fmt, 0) == FMD_OK) {
         fmd_buf b;
-        fmd_buf_init(&b, me->fmt);
+        fmd_buf_reset(&b, me->fmt);
         if (format_hit(br, i, h, me->fmt, &b) == FMD_OK)
             sent = send_item(br, i, &b);
         fmd_arena_reset(me->fmt);
@@ -524,7 +524,7 @@ static void emit_frame(batch_run *br, const fmd_slice *items, const size_t *inde
     }
     double t0 = fmd_clock_now();
     fmd_buf head;
-    fmd_buf_init(&head, a);
+    fmd_buf_reset(&head, a);
     fmd_status st = fmd_rpc_put_notification_head(&head, "batchFrame");
     if (st == FMD_OK)
         st = PUT_LIT(&head, "{\"batchId\":");
@@ -625,7 +625,7 @@ static void emit_progress(batch_run *br, size_t completed)
         return;
     double t0 = fmd_clock_now();
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     size_t last = atomic_load_explicit(&br->last_done, memory_order_relaxed);
     const char *file = last ? br->req->items[last - 1].file : NULL;
     char nums[128];
@@ -698,7 +698,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
     if (fmd_arena_create(&a, 4096) != FMD_OK)
         return;
     fmd_buf head, tail;
-    fmd_buf_init(&head, a);
+    fmd_buf_reset(&head, a);
     fmd_status st = FMD_OK;
     bool cancelled_answer = cancelled > 0;
     double t0 = fmd_clock_now();
@@ -725,7 +725,7 @@ static void answer(batch_run *br, size_t cancelled, double ms)
         FMD_TRY(fmd_rpc_put_string(&head, br->b->id, strlen(br->b->id)));
         FMD_TRY(req->stream ? fmd_buf_putc(&head, ',') : PUT_LIT(&head, ",\"results\":["));
     }
-    fmd_buf_init(&tail, a);
+    fmd_buf_reset(&tail, a);
     if (cancelled_answer) {
         FMD_TRY(req->stream ? PUT_LIT(&tail, "}}}\n") : PUT_LIT(&tail, "]}}}\n"));
     } else {
@@ -832,7 +832,7 @@ static void run_batch(serve *s, serve_batch *b)
                              .hook = &s->pl.hook,
                              .sink = &sink,
                              .cancel = &b->cancel};
-        st = fmd_kernel_run_batch(s->kb, &run);
+        st = fmd_kernel_batch_run(s->kb, &run);
     }
     serve_trace_span(s->trace, "render", SERVE_TID_BATCH, t_render, fmd_clock_now(), req, NULL);
     /* Every slot the sink did not fill was skipped: cancelled (or the run failed as a whole). */
@@ -925,6 +925,6 @@ void *serve_batch_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         batch_free(s, b);
     }
-    fmd_numa_unbind_thread(s->pl.plan, NULL);
+    fmd_numa_thread_unbind(s->pl.plan, NULL);
     return NULL;
 }

@@ -92,7 +92,7 @@ void serve_cache_key(const char *page, size_t len, const unsigned char opts[16],
                      unsigned char key[SERVE_CACHE_KEY])
 {
     char hex[33];
-    fmd_kernel_hash128_hex(page, len, hex);
+    fmd_kernel_hash128_format(page, len, hex);
     hex_to_bytes(hex, key, 16);
     memcpy(key + 16, opts, 16);
 }
@@ -100,7 +100,7 @@ void serve_cache_key(const char *page, size_t len, const unsigned char opts[16],
 void serve_cache_digest(const char *text, size_t len, unsigned char out[16])
 {
     char hex[33];
-    fmd_kernel_hash128_hex(text, len, hex);
+    fmd_kernel_hash128_format(text, len, hex);
     hex_to_bytes(hex, out, 16);
 }
 
@@ -216,7 +216,7 @@ void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], c
         return;
     fmd_arena_mark mark = fmd_arena_get_mark(scratch);
     fmd_buf meta;
-    fmd_buf_init(&meta, scratch);
+    fmd_buf_reset(&meta, scratch);
     size_t title_at = 0, title_end = 0;
     entry *e = fmd_rpc_put_page_meta(&meta, r, &title_at, &title_end) == FMD_OK
                    ? make_entry(key, r, fmd_buf_slice(&meta), title_at, title_end)

@@ -70,7 +70,7 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
     if (ref->load_status == FMD_OK && !hit) {
         double t0 = fmd_clock_now();
         for (unsigned a = 0;; a++) {
-            fmd_kernel_render_page(req->base + ref->offset, ref->len, &opt, lane->out,
+            fmd_kernel_page_render(req->base + ref->offset, ref->len, &opt, lane->out,
                                    lane->scratch, &res);
             if (!fmd_status_is_transient(res.status) || a >= req->options.retries)
                 break;
@@ -90,11 +90,11 @@ static void transform(serve *s, serve_lane *lane, fmd_rpc_request *req)
 
     double t0 = fmd_clock_now();
     fmd_buf b;
-    fmd_buf_init(&b, lane->fmt);
+    fmd_buf_reset(&b, lane->fmt);
     if (ref->load_status != FMD_OK || res.status != FMD_OK) {
         atomic_fetch_add_explicit(&s->stats.pages_failed, 1, memory_order_relaxed);
         fmd_buf data;
-        fmd_buf_init(&data, lane->fmt);
+        fmd_buf_reset(&data, lane->fmt);
         st = fmd_rpc_put_page_error(&data, item, ref->load_status, &res);
         char msg[512];
         fmd_status why = ref->load_status != FMD_OK ? ref->load_status : res.status;
@@ -159,7 +159,7 @@ static void normalize(serve *s, serve_lane *lane, fmd_rpc_request *req)
         m = n;
     }
     fmd_buf b;
-    fmd_buf_init(&b, lane->fmt);
+    fmd_buf_reset(&b, lane->fmt);
     fmd_status st = fmd_rpc_put_response_head(&b, req->id);
     if (st == FMD_OK)
         st = PUT_LIT(&b, "{\"content\":");
@@ -176,9 +176,9 @@ static void compute_digest(serve *s, serve_lane *lane, fmd_rpc_request *req)
 {
     double t0 = fmd_clock_now();
     char text[33];
-    fmd_kernel_hash128_hex(req->digest_input.ptr, req->digest_input.len, text);
+    fmd_kernel_hash128_format(req->digest_input.ptr, req->digest_input.len, text);
     fmd_buf b;
-    fmd_buf_init(&b, lane->fmt);
+    fmd_buf_reset(&b, lane->fmt);
     fmd_status st = fmd_rpc_put_response_head(&b, req->id);
     if (st == FMD_OK)
         st = PUT_LIT(&b, "{\"digest\":");

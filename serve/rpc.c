@@ -618,7 +618,7 @@ static bool bad_param(pctx *c, const char *field, const char *what)
     data[0] = '\0';
     if (fmd_arena_create(&scratch, 1024) == FMD_OK) {
         fmd_buf b;
-        fmd_buf_init(&b, scratch);
+        fmd_buf_reset(&b, scratch);
         if (PUT_LIT(&b, "{\"field\":") == FMD_OK && put_cstr(&b, field) == FMD_OK &&
             fmd_buf_putc(&b, '}') == FMD_OK && b.len < sizeof data) {
             memcpy(data, b.ptr, b.len);
@@ -972,7 +972,7 @@ static bool parse_digest(pctx *c, const json_t *params)
     size_t n = json_array_size(files);
     fmd_slice *ent = malloc(sizeof *ent * (n ? n : 1));
     fmd_buf b;
-    fmd_buf_init(&b, r->arena);
+    fmd_buf_reset(&b, r->arena);
     size_t *ends = malloc(sizeof *ends * (n ? n : 1));
     if (ent == NULL || ends == NULL) {
         free(ent);
@@ -1422,7 +1422,7 @@ static fmd_status parse_id(fmd_rpc_request *r, const json_t *root, const char *l
         /* Written by the one string writer, which escapes U+2028 and U+2029 (json_dumps does
          * not), so that the echoed id is valid JavaScript too. */
         fmd_buf b;
-        fmd_buf_init(&b, r->arena);
+        fmd_buf_reset(&b, r->arena);
         fmd_status st = fmd_rpc_put_string(&b, json_string_value(id), json_string_length(id));
         if (st == FMD_OK)
             st = fmd_buf_putc(&b, '\0');

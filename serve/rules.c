@@ -26,7 +26,7 @@ void serve_rules_init(serve_rules_cache *c)
 
 static void entry_free(serve_rules_entry *e)
 {
-    fmd_kernel_rules_free(e->rules);
+    fmd_kernel_rules_destroy(e->rules);
     free(e->json);
     free(e);
 }
@@ -112,8 +112,8 @@ fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const
     fmd_rules *rules = NULL;
     size_t bad = 0;
     fmd_buf msg;
-    fmd_buf_init(&msg, a);
-    fmd_status st = fmd_kernel_rules_compile(specs, o->n_rules, &rules, &bad, &msg);
+    fmd_buf_reset(&msg, a);
+    fmd_status st = fmd_kernel_rules_create(specs, o->n_rules, &rules, &bad, &msg);
     free(specs);
     if (st == FMD_E_RULE || st == FMD_E_USAGE) {
         char field[96], text[600], data[160];
@@ -135,7 +135,7 @@ fmd_status serve_rules_acquire(serve_rules_cache *c, fmd_rpc_request *req, const
     if (e == NULL || json == NULL) {
         free(e);
         free(json);
-        fmd_kernel_rules_free(rules);
+        fmd_kernel_rules_destroy(rules);
         return FMD_E_NOMEM;
     }
     memcpy(json, o->rules_json.ptr, o->rules_json.len);

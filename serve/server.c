@@ -62,7 +62,7 @@ void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char
     if (fmd_arena_create(&a, 0) != FMD_OK)
         return;
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     if (req != NULL)
         serve_done(s, req);
     if (fmd_rpc_put_error(&b, req ? req->id : NULL, code, message, data_json, data_len) == FMD_OK)
@@ -74,7 +74,7 @@ void serve_send_error(serve *s, const fmd_rpc_request *req, int code, const char
 static void answer_inline(serve *s, fmd_rpc_request *req, fmd_arena *a)
 {
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_status st = fmd_rpc_put_response_head(&b, req->id);
     double t0 = fmd_clock_now();
     switch (req->method) {
@@ -210,18 +210,18 @@ static void submit_small(serve *s, fmd_rpc_request *req)
 
 /* Write the Prometheus text to cfg->metrics_path: atomically (a temporary file renamed over it)
  * when it is missing or a regular file, in place when it is a device, FIFO or link target, so that
- * a special file is never replaced (fmd_io_write_output). */
+ * a special file is never replaced (fmd_io_output_write). */
 static void write_metrics(serve *s)
 {
     fmd_arena *a = NULL;
     if (fmd_arena_create(&a, 0) != FMD_OK)
         return;
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     int err = 0;
     fmd_status st = serve_format_prometheus(s, &b);
     if (st == FMD_OK)
-        st = fmd_io_write_output(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
+        st = fmd_io_output_write(AT_FDCWD, s->cfg->metrics_path, b.ptr, b.len, &err);
     if (st != FMD_OK && s->cfg->warn != NULL)
         s->cfg->warn("writing --metrics-file", st, err, s->cfg->userdata);
     fmd_arena_destroy(a);

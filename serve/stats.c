@@ -197,7 +197,7 @@ void serve_alerts_check(serve *s)
         if (fmd_arena_create(&ar, 512) != FMD_OK)
             return;
         fmd_buf b;
-        fmd_buf_init(&b, ar);
+        fmd_buf_reset(&b, ar);
         fmd_status st = fmd_rpc_put_notification_head(&b, "alert");
         if (st == FMD_OK)
             st = put_alert(&b, s, a, v[a]);
@@ -520,7 +520,7 @@ fmd_status serve_format_stats(serve *s, fmd_buf *b, bool prometheus)
     if (st != FMD_OK)
         return st;
     fmd_buf text;
-    fmd_buf_init(&text, a);
+    fmd_buf_reset(&text, a);
     FMD_TRY(serve_format_prometheus(s, &text));
     FMD_TRY(PUT_LIT(b, "{\"contentType\":\"text/plain; version=0.0.4\",\"text\":"));
     FMD_TRY(fmd_rpc_put_string(b, text.ptr, text.len));

@@ -91,7 +91,7 @@ typedef struct fmd_buf {
 } fmd_buf;
 
 /** Start an empty buffer in @p arena. Allocates nothing. */
-static inline void fmd_buf_init(fmd_buf *b, fmd_arena *arena)
+static inline void fmd_buf_reset(fmd_buf *b, fmd_arena *arena)
 {
     b->arena = arena;
     b->ptr = NULL;

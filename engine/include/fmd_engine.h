@@ -121,7 +121,7 @@ typedef struct fmd_engine fmd_engine;
  * @pre cfg->queue_size >= 1; pl->plan is not NULL; @p cfg, @p pl and @p r outlive the engine.
  * @return FMD_OK, or the failure also stored in r->st (r->err, r->what say more).
  * Ownership: *out is set even on failure (or NULL when nothing could be allocated): always
- * fmd_engine_close() it, then fmd_engine_result_free(r).
+ * fmd_engine_close() it, then fmd_engine_result_destroy(r).
  * Threads: call from one thread. */
 fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
                            fmd_engine **out);
@@ -143,7 +143,7 @@ void fmd_engine_close(fmd_engine *e);
  * @pre cfg->queue_size >= 1; pl->plan is not NULL.
  * @return r->st: FMD_OK, or the batch-level failure (r->err, r->what say more). Page failures are
  * counted in r->failed, not returned.
- * Ownership: free @p r with fmd_engine_result_free(), also after a failure.
+ * Ownership: free @p r with fmd_engine_result_destroy(), also after a failure.
  * Threads: call from one thread; it starts the loader, progress and writer threads and the
  * kernel's OpenMP team, and joins them all before it returns. */
 fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r);
@@ -153,11 +153,11 @@ fmd_status fmd_engine_run(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engi
  * (":LINE:COL: text" or ": text").
  * @return FMD_OK, FMD_E_NOINPUT (the file cannot be read), FMD_E_USAGE (not such an array),
  * FMD_E_RULE (the kernel refused a rule), FMD_E_NOMEM.
- * Ownership: free *out with fmd_kernel_rules_free(). Threads: safe. */
+ * Ownership: free *out with fmd_kernel_rules_destroy(). Threads: safe. */
 fmd_status fmd_engine_rules_load(const char *path, fmd_rules **out, char *msg, size_t msg_len);
 
 /** Free what @p r holds (the batch, the messages, the figures) and zero it. */
-void fmd_engine_result_free(fmd_engine_result *r);
+void fmd_engine_result_destroy(fmd_engine_result *r);
 
 /* Thread safety: reentrant. All state is in the run's own structures; two runs may go at once on
  * distinct placements. */

@@ -12,7 +12,7 @@
 #include "fmd_engine.h"
 
 /** Pages loaded once and kept in memory for kernel-only runs. The caller fills batch, in and n
- * (fmd_io_load_pages()) and allocates results (n slots); fmd_engine_bench_pages_destroy() frees
+ * (fmd_io_pages_load()) and allocates results (n slots); fmd_engine_bench_pages_destroy() frees
  * all three. */
 typedef struct fmd_engine_bench_pages {
     fmd_io_batch *batch;

@@ -101,7 +101,7 @@ typedef struct fmd_io_batch fmd_io_batch;
  * FMD_E_NOMEM; FMD_E_USAGE when an argument is NULL. Unreadable subdirectories are warnings.
  * Ownership: the caller owns *out; free it with fmd_io_batch_destroy().
  * Threads: call from one thread; it forks its own team for the size pass. */
-fmd_status fmd_io_enumerate_tree(const char *src, int nthreads, fmd_io_batch **out, int *err);
+fmd_status fmd_io_tree_enumerate(const char *src, int nthreads, fmd_io_batch **out, int *err);
 
 /** Close the batch's directory descriptors and free it. @p b may be NULL. */
 void fmd_io_batch_destroy(fmd_io_batch *b);
@@ -131,7 +131,7 @@ size_t fmd_io_batch_bytes(const fmd_io_batch *b);
  * Pages are back to back in order. A page that was not read (load_status != FMD_OK) has len 0.
  * Example: pages "ab" and "" (empty) give base "ab\0\0", refs {0, 2, OK}, {3, 0, OK}. */
 typedef struct fmd_io_input {
-    char *base;         /**< the block: malloc'ed; see fmd_io_load_pages() for its pages */
+    char *base;         /**< the block: malloc'ed; see fmd_io_pages_load() for its pages */
     size_t size;        /**< bytes of the block in use */
     fmd_page_ref *refs; /**< count entries */
     size_t first;       /**< batch index of refs[0] */
@@ -143,7 +143,7 @@ typedef struct fmd_io_input {
  * its directory's descriptor), one read of its known size + 1 byte, and close. The block's pages
  * are made present before the reads, in one madvise(MADV_POPULATE_WRITE) where the kernel has it,
  * and a block of 2 MiB or more starts on a 2 MiB boundary with its whole 2 MiB pieces advised
- * MADV_HUGEPAGE (fmd_io_load_pages_placed() with several parts does neither: first touch places).
+ * MADV_HUGEPAGE (fmd_io_pages_load_placed() with several parts does neither: first touch places).
  * A page whose status is already a failure is not read and keeps that status as load_status. A page
  * larger than @p max_input_bytes gets FMD_E_INPUT_LIMIT and no byte is read. A page that cannot be
  * opened gets FMD_E_NOINPUT, one whose read fails FMD_E_IO, both with the errno in page.err. A
@@ -155,11 +155,12 @@ typedef struct fmd_io_input {
  * @param in receives the block (zeroed on failure).
  * @return FMD_OK (page failures are in in->refs and in the pages), FMD_E_NOMEM, or FMD_E_USAGE
  * when the range is outside the batch.
- * Ownership: the caller owns in's memory; free it with fmd_io_input_free(). It does not depend on
+ * Ownership: the caller owns in's memory; free it with fmd_io_input_destroy(). It does not depend
+ * on
  * @p b staying alive.
  * Threads: call from one thread; it forks its own team. Page i's fields are written only by the
  * iteration that reads page i. */
-fmd_status fmd_io_load_pages(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
+fmd_status fmd_io_pages_load(fmd_io_batch *b, size_t first, size_t count, size_t max_input_bytes,
                              int nthreads, fmd_io_input *in);
 
 /** Where loader threads run and which pages each reads first (NUMA placement of the block). */
@@ -172,17 +173,17 @@ typedef struct fmd_io_placement {
     const int *thread_part;   /**< the part of each of the nthreads loader threads */
 } fmd_io_placement;
 
-/** fmd_io_load_pages(), with the pages of part p read, and so first touched, by the threads of
+/** fmd_io_pages_load(), with the pages of part p read, and so first touched, by the threads of
  * part p: each takes a contiguous share of its part's range, then everyone reads what is left
- * (the pages of parts that have no thread). Same bytes and statuses as fmd_io_load_pages().
- * @param pl NULL or n_parts < 2: as fmd_io_load_pages(). @p nthreads must match thread_part.
- * Threads: as fmd_io_load_pages(); pl->start runs on each loader thread. */
-fmd_status fmd_io_load_pages_placed(fmd_io_batch *b, size_t first, size_t count,
+ * (the pages of parts that have no thread). Same bytes and statuses as fmd_io_pages_load().
+ * @param pl NULL or n_parts < 2: as fmd_io_pages_load(). @p nthreads must match thread_part.
+ * Threads: as fmd_io_pages_load(); pl->start runs on each loader thread. */
+fmd_status fmd_io_pages_load_placed(fmd_io_batch *b, size_t first, size_t count,
                                     size_t max_input_bytes, int nthreads,
                                     const fmd_io_placement *pl, fmd_io_input *in);
 
 /** Free the block and refs of @p in and zero it. @p in may be NULL or already freed. */
-void fmd_io_input_free(fmd_io_input *in);
+void fmd_io_input_destroy(fmd_io_input *in);
 
 /** Read all of @p fd (a file, a pipe, a terminal) into @p arena, for `fastmd render`.
  * Regular files are sized with one fstat and read in one call; streams grow a buffer.
@@ -192,12 +193,12 @@ void fmd_io_input_free(fmd_io_input *in);
  * @return FMD_OK, FMD_E_INPUT_LIMIT, FMD_E_IO, FMD_E_NOMEM, FMD_E_USAGE (NULL arena or out).
  * Ownership: out->ptr is in @p arena, valid until it is reset; @p fd stays open.
  * Threads: reentrant. */
-fmd_status fmd_io_read_stream(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err);
+fmd_status fmd_io_fd_read(int fd, size_t max_bytes, fmd_arena *arena, fmd_slice *out, int *err);
 
-/** Read the file @p path ("-" means standard input) with fmd_io_read_stream().
- * @return as fmd_io_read_stream(), plus FMD_E_NOINPUT when @p path cannot be opened.
- * Ownership and threads: as fmd_io_read_stream(). */
-fmd_status fmd_io_read_file(const char *path, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
+/** Read the file @p path ("-" means standard input) with fmd_io_fd_read().
+ * @return as fmd_io_fd_read(), plus FMD_E_NOINPUT when @p path cannot be opened.
+ * Ownership and threads: as fmd_io_fd_read(). */
+fmd_status fmd_io_file_read(const char *path, size_t max_bytes, fmd_arena *arena, fmd_slice *out,
                             int *err);
 
 /*** Writing ***/
@@ -235,7 +236,7 @@ bool fmd_io_result_has_html(const fmd_result *r);
  * followed). A directory that cannot be created is recorded, not returned: its pages fail with
  * FMD_E_CANTCREATE when written. A directory is created even if all its pages later fail.
  * @return FMD_OK, FMD_E_NOMEM, FMD_E_USAGE (range).
- * Threads: call from one thread, and not while fmd_io_write_page() runs on @p o. */
+ * Threads: call from one thread, and not while fmd_io_page_write() runs on @p o. */
 fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first, size_t count);
 
 /** Write page @p i of @p b with the HTML of @p r, atomically: as an unnamed file (O_TMPFILE)
@@ -246,23 +247,23 @@ fmd_status fmd_io_out_prepare(fmd_io_out *o, const fmd_io_batch *b, size_t first
  * OUT). Files are not fsync'ed: the rename makes them atomic to readers, not durable across a
  * power loss. A page without HTML (status not FMD_OK, or fmd_io_result_has_html() false) is
  * skipped. A kill mid-write can leave a ".fastmd-tmp." file behind, which
- * fmd_io_remove_leftovers() recognises.
+ * fmd_io_leftovers_remove() recognises.
  * @pre fmd_io_out_prepare() covered page @p i.
  * @return FMD_OK (written or skipped); FMD_E_CANTCREATE (directory or temporary file) or
  * FMD_E_IO (write, close, rename), both also recorded with errno in the page; FMD_E_USAGE.
  * Threads: safe from many threads at once for distinct pages (this is how the kernel's page sink
  * writes pages while others render). */
-fmd_status fmd_io_write_page(const fmd_io_out *o, fmd_io_batch *b, size_t i, const fmd_result *r);
+fmd_status fmd_io_page_write(const fmd_io_out *o, fmd_io_batch *b, size_t i, const fmd_result *r);
 
 /** Write the HTML of pages [first, first + count) of @p b under @p o: results[k] belongs to batch
- * page first + k. fmd_io_out_prepare() (serial), then fmd_io_write_page() for each page in
+ * page first + k. fmd_io_out_prepare() (serial), then fmd_io_page_write() for each page in
  * parallel (OpenMP, dynamic schedule).
  * @param nthreads 0 means omp_get_max_threads().
  * @return FMD_OK when every page with HTML was written, FMD_E_IO when some were not (see the
  * pages' status and err), FMD_E_NOMEM, FMD_E_USAGE when the range is outside the batch.
  * Ownership: reads @p results; keeps nothing.
  * Threads: call from one thread; it forks its own team. */
-fmd_status fmd_io_write_pages(fmd_io_out *o, fmd_io_batch *b, size_t first, size_t count,
+fmd_status fmd_io_pages_write(fmd_io_out *o, fmd_io_batch *b, size_t first, size_t count,
                               const fmd_result *results, int nthreads);
 
 /** Write @p len bytes of @p data to @p path atomically: to a temporary file in the same directory
@@ -274,10 +275,10 @@ fmd_status fmd_io_write_pages(fmd_io_out *o, fmd_io_batch *b, size_t first, size
  * or rename failed), FMD_E_USAGE (NULL path, or the path names a directory).
  * Threads: reentrant; two threads writing the same path get distinct temporary files and the last
  * rename wins. */
-fmd_status fmd_io_write_file_atomic(int dirfd, const char *path, const void *data, size_t len,
+fmd_status fmd_io_file_write_atomic(int dirfd, const char *path, const void *data, size_t len,
                                     int *err);
 
-/** fmd_io_write_file_atomic() relative to the output directory of @p o (for "manifest.ndjson",
+/** fmd_io_file_write_atomic() relative to the output directory of @p o (for "manifest.ndjson",
  * a --summary-json file, ...). The directories in @p path must exist. */
 fmd_status fmd_io_out_write_file(fmd_io_out *o, const char *path, const void *data, size_t len,
                                  int *err);
@@ -307,15 +308,15 @@ fmd_status fmd_io_target_classify(int dirfd, const char *path, fmd_io_target_kin
 fmd_status fmd_io_target_open_through(int dirfd, const char *path, int *fd, int *err);
 
 /** Write @p len bytes to @p path as fmd_io_target_classify() decides: atomically
- * (fmd_io_write_file_atomic()) for a new or regular file, in place for anything else, to standard
+ * (fmd_io_file_write_atomic()) for a new or regular file, in place for anything else, to standard
  * output for "-". Every write error is reported, ENOSPC on /dev/full included.
  * @return FMD_OK, FMD_E_CANTCREATE (see above), FMD_E_IO (a write or close failed; err says why),
  * FMD_E_USAGE. Threads: reentrant. */
-fmd_status fmd_io_write_output(int dirfd, const char *path, const void *data, size_t len, int *err);
+fmd_status fmd_io_output_write(int dirfd, const char *path, const void *data, size_t len, int *err);
 
 /*** JSON lines: the manifest, the NDJSON stream, the JSON-RPC results ***/
 
-/** fmd_io_format_page_json() flags. */
+/** fmd_io_page_format_json() flags. */
 enum {
     FMD_IO_JSON_HTML = 1 << 0, /**< add "html": the page's HTML as a string, as the last field */
 };
@@ -339,7 +340,7 @@ enum {
  * page (load or write); @param io_err its errno or 0. @param flags FMD_IO_JSON_*.
  * @return FMD_OK or FMD_E_NOMEM (the buffer then holds a partial line: rewind it to its old len).
  * Ownership: appends to @p b; keeps nothing. Threads: reentrant. */
-fmd_status fmd_io_format_page_json(fmd_buf *b, const char *path, const char *output,
+fmd_status fmd_io_page_format_json(fmd_buf *b, const char *path, const char *output,
                                    const fmd_result *r, fmd_status io_status, int io_err,
                                    unsigned flags);
 
@@ -447,14 +448,14 @@ typedef void (*fmd_io_writer_start_fn)(int index, void *userdata);
 /** Start @p nthreads writers for pages of @p b going under @p o (fmd_io_out_prepare()d), with
  * their lines going to @p stream (or dropped when it is NULL). At most @p queue_cap pages, and
  * (when @p max_bytes is not 0) at most max_bytes of HTML, wait at once; then push blocks.
- * @return FMD_OK, FMD_E_USAGE, FMD_E_NOMEM. Ownership: finish it with fmd_io_writer_finish().
+ * @return FMD_OK, FMD_E_USAGE, FMD_E_NOMEM. Ownership: finish it with fmd_io_writer_close().
  * Threads: call from one thread. */
-fmd_status fmd_io_writer_start(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
-                               fmd_io_stream *stream, int nthreads, size_t queue_cap,
-                               size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata);
+fmd_status fmd_io_writer_open(fmd_io_writer **out, fmd_io_out *o, fmd_io_batch *b,
+                              fmd_io_stream *stream, int nthreads, size_t queue_cap,
+                              size_t max_bytes, fmd_io_writer_start_fn on_start, void *userdata);
 
 /** Queue page @p page: its HTML (malloc'ed, or NULL for a page without a file) and its manifest
- * line (malloc'ed, as fmd_io_format_page_json() wrote it for a written page, newline included).
+ * line (malloc'ed, as fmd_io_page_format_json() wrote it for a written page, newline included).
  * The pool takes both. If the file cannot be written, the page's status records why and the line
  * is rewritten with status "error" and an error object. Blocks while the queue is full, adding
  * the seconds waited to *wait_s (may be NULL).
@@ -464,7 +465,7 @@ fmd_status fmd_io_writer_push(fmd_io_writer *w, size_t page, char *html, size_t 
 
 /** Wait until every queued page is written and its line handed on, stop the threads, free @p w.
  * @return FMD_OK, or FMD_E_NOMEM if a line could not be handed on. */
-fmd_status fmd_io_writer_finish(fmd_io_writer *w);
+fmd_status fmd_io_writer_close(fmd_io_writer *w);
 
 /*** Writing whole buffers ***/
 

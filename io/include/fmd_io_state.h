@@ -117,7 +117,7 @@ void fmd_io_state_close(fmd_io_state *s);
  * files whose name starts with FMD_IO_TMP_PREFIX, and ".manifest.ndjson.tmp.*" at the top.
  * Nothing else is touched. @param removed receives the count.
  * @return FMD_OK, FMD_E_NOMEM. Unreadable directories are skipped. Threads: one thread. */
-fmd_status fmd_io_remove_leftovers(int out_dirfd, size_t *removed);
+fmd_status fmd_io_leftovers_remove(int out_dirfd, size_t *removed);
 
 /* Thread safety: all state is in the fmd_io_state; journal_add is the only call that may run on
  * many threads at once. */

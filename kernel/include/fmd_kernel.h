@@ -73,7 +73,7 @@ typedef struct fmd_template fmd_template;
 /** A compiled set of custom rules (kernel/rules.c); read-only and shareable between threads. */
 typedef struct fmd_rules fmd_rules;
 
-/** What the transform does. Zero-initialised options plus fmd_kernel_options_init() give the
+/** What the transform does. Zero-initialised options plus fmd_kernel_options_default() give the
  * defaults: GFM, safe, heading IDs on, default limits. Read-only during a batch. */
 typedef struct fmd_options {
     fmd_dialect dialect;    /**< set with fmd_kernel_options_set_dialect(), which sets extensions */
@@ -101,7 +101,7 @@ typedef struct fmd_options {
 } fmd_options;
 
 /** Fill @p o with the defaults. */
-void fmd_kernel_options_init(fmd_options *o);
+void fmd_kernel_options_default(fmd_options *o);
 
 /** Set the dialect and the extensions that go with it (gfm: FMD_EXT_GFM; commonmark: none).
  * Footnotes and smart punctuation are kept as they were. */
@@ -134,14 +134,14 @@ typedef struct fmd_rule_spec {
  * @return FMD_OK; FMD_E_RULE (an empty or non-UTF-8 pattern, a pattern PCRE2 rejects, a
  * replacement that names a group the pattern lacks); FMD_E_USAGE (n > FMD_MAX_RULES); or
  * FMD_E_NOMEM. *out is NULL on failure.
- * Ownership: free *out with fmd_kernel_rules_free(); it copies what it needs from @p specs.
+ * Ownership: free *out with fmd_kernel_rules_destroy(); it copies what it needs from @p specs.
  * Threads: reentrant. The set may then be used by many threads at once (fmd_options.rules):
  * matching allocates its match data per call. */
-fmd_status fmd_kernel_rules_compile(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
-                                    size_t *bad_rule, fmd_buf *msg);
+fmd_status fmd_kernel_rules_create(const fmd_rule_spec *specs, size_t n, fmd_rules **out,
+                                   size_t *bad_rule, fmd_buf *msg);
 
 /** Free a rule set; @p r may be NULL. Nothing may be using it. */
-void fmd_kernel_rules_free(fmd_rules *r);
+void fmd_kernel_rules_destroy(fmd_rules *r);
 
 /** The number of rules in @p r (0 for NULL). */
 size_t fmd_kernel_rules_count(const fmd_rules *r);
@@ -199,7 +199,7 @@ typedef struct fmd_result {
  * FMD_E_DEADLINE or FMD_E_NOMEM.
  * Ownership: res's slices point into @p out, valid until fmd_arena_reset(out).
  * Threads: reentrant; call it from many threads at once with distinct arenas. */
-fmd_status fmd_kernel_render_page(const char *src, size_t len, const fmd_options *opt,
+fmd_status fmd_kernel_page_render(const char *src, size_t len, const fmd_options *opt,
                                   fmd_arena *out, fmd_arena *scratch, fmd_result *res);
 
 /** Rewrite one link destination @p href (entities decoded, not yet percent-encoded) when it is
@@ -247,10 +247,10 @@ const char *fmd_kernel_template_builtin(void);
 /** XXH3-128 (seed 0) of @p n bytes at @p p, as 32 lower-case hex digits in the canonical
  * big-endian form (high 64 bits first), plus a NUL. For fastmd serve's computeDigest.
  * Threads: reentrant. */
-void fmd_kernel_hash128_hex(const void *p, size_t n, char hex[33]);
+void fmd_kernel_hash128_format(const void *p, size_t n, char hex[33]);
 
 /** Write the hash as 16 lower-case hex digits, big-endian canonical form, plus a NUL. */
-void fmd_kernel_format_hash(uint64_t hash, char hex[17]);
+void fmd_kernel_hash_format(uint64_t hash, char hex[17]);
 
 /*** The batch loop ***/
 
@@ -338,6 +338,6 @@ int fmd_kernel_batch_threads(const fmd_kernel_batch *b);
  * Ownership: results' slices are valid until the next run on @p b or its destroy (unless the
  * sink releases them).
  * Threads: call from one thread, outside a parallel region; it forks its own team. */
-fmd_status fmd_kernel_run_batch(fmd_kernel_batch *b, const fmd_batch_run *run);
+fmd_status fmd_kernel_batch_run(fmd_kernel_batch *b, const fmd_batch_run *run);
 
 #endif

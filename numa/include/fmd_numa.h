@@ -37,7 +37,7 @@ typedef enum fmd_numa_warning_code {
 } fmd_numa_warning_code;
 
 /** One warning: a code, the errno copied right after the failing call (0 if none), and a number
- * whose meaning the code gives. Turn it into a sentence with fmd_numa_format_warnings(). */
+ * whose meaning the code gives. Turn it into a sentence with fmd_numa_warnings_format(). */
 typedef struct fmd_numa_warning {
     fmd_numa_warning_code code;
     int err;
@@ -85,22 +85,22 @@ typedef struct fmd_numa_source {
  * @param out receives the topology; NULL on failure.
  * @param src NULL for the real machine.
  * @param err may be NULL; receives the errno of the failing hwloc call (0 on success).
- * @return FMD_OK (warnings, if any, via fmd_numa_get_warnings()); FMD_E_USAGE for a bad synthetic
+ * @return FMD_OK (warnings, if any, via fmd_numa_warnings_get()); FMD_E_USAGE for a bad synthetic
  * description, a bad or empty allowed list, or an unsupported source (stub build);
  * FMD_E_NOINPUT when the XML file cannot be read; FMD_E_NOMEM; FMD_E_IO when hwloc cannot
  * discover the machine. After a failure the caller may still make an unbound plan from a NULL
  * topology.
- * Ownership: free *out with fmd_numa_destroy_topology(), after every plan made from it.
+ * Ownership: free *out with fmd_numa_topology_destroy(), after every plan made from it.
  * Threads: call before any parallel region; loading is not thread-safe. */
-fmd_status fmd_numa_load_topology(fmd_numa_topology **out, const fmd_numa_source *src, int *err);
+fmd_status fmd_numa_topology_create(fmd_numa_topology **out, const fmd_numa_source *src, int *err);
 
 /** Free a topology. @p t may be NULL. Every plan made from it must be destroyed first.
  * Threads: outside any region that uses it. */
-void fmd_numa_destroy_topology(fmd_numa_topology *t);
+void fmd_numa_topology_destroy(fmd_numa_topology *t);
 
 /** Warnings raised while loading. @return never NULL (an empty list for t == NULL).
  * Ownership: valid until the topology is destroyed. */
-const fmd_numa_warnings *fmd_numa_get_warnings(const fmd_numa_topology *t);
+const fmd_numa_warnings *fmd_numa_warnings_get(const fmd_numa_topology *t);
 
 /** What a topology holds, counting only the PUs this process may use. */
 typedef struct fmd_numa_counts {
@@ -113,21 +113,21 @@ typedef struct fmd_numa_counts {
 
 /** Fill @p out for @p t (NULL: the stub's view, sysconf(_SC_NPROCESSORS_ONLN) PUs on one node).
  * Threads: reentrant on a loaded topology. */
-void fmd_numa_get_counts(const fmd_numa_topology *t, fmd_numa_counts *out);
+void fmd_numa_counts_get(const fmd_numa_topology *t, fmd_numa_counts *out);
 
 /** The thread count for `--threads auto`: the allowed physical cores minus round(@p loadavg),
  * at least 1. The load average counts the whole machine (and a container shares its host's), so
  * on a partly allowed machine this is conservative. The caller reads it (getloadavg(),
  * /proc/loadavg); a negative or NaN load counts as 0.
  * @param t NULL: the stub's view. Threads: reentrant. */
-int fmd_numa_auto_threads(const fmd_numa_topology *t, double loadavg);
+int fmd_numa_threads_auto(const fmd_numa_topology *t, double loadavg);
 
 /** Whether the user asked the OpenMP runtime to place threads: true when @p omp_proc_bind or
  * @p omp_places is set and not empty (OMP_PROC_BIND=false counts too: the user chose). The caller
  * passes getenv("OMP_PROC_BIND") and getenv("OMP_PLACES"); numa/ reads no environment, so that
  * cli/ alone owns configuration and tests need no setenv(). cli may OR in GOMP_CPU_AFFINITY or
  * KMP_AFFINITY. Threads: reentrant. */
-bool fmd_numa_user_binding(const char *omp_proc_bind, const char *omp_places);
+bool fmd_numa_binding_user(const char *omp_proc_bind, const char *omp_places);
 
 /*** The plan: how many threads, and where each one runs ***/
 
@@ -144,9 +144,9 @@ typedef enum fmd_numa_binding {
 typedef struct fmd_numa_plan_opts {
     /** 0: one thread per allowed physical core (not per hyperthread). > 0: exactly this many;
      * at most FMD_NUMA_MAX_THREADS. The caller resolves --threads, FASTMD_WORKERS,
-     * OMP_NUM_THREADS and auto (fmd_numa_auto_threads()) into this number. */
+     * OMP_NUM_THREADS and auto (fmd_numa_threads_auto()) into this number. */
     int threads;
-    bool user_binding;    /**< fmd_numa_user_binding() said true: bind nothing */
+    bool user_binding;    /**< fmd_numa_binding_user() said true: bind nothing */
     bool no_bind;         /**< bind nothing (e.g. a --no-bind flag) */
     bool record_affinity; /**< the hook also records where each thread runs (--report-affinity) */
 } fmd_numa_plan_opts;
@@ -223,35 +223,35 @@ typedef struct fmd_numa_plan {
  * loading failed), as in the stub build.
  * @param opts NULL for the defaults.
  * @return FMD_OK; FMD_E_USAGE (opts->threads < 0 or > FMD_NUMA_MAX_THREADS); FMD_E_NOMEM.
- * Ownership: free *out with fmd_numa_destroy_plan() before destroying @p t.
+ * Ownership: free *out with fmd_numa_plan_destroy() before destroying @p t.
  * Threads: call outside the parallel region. */
-fmd_status fmd_numa_make_plan(fmd_numa_plan **out, const fmd_numa_topology *t,
-                              const fmd_numa_plan_opts *opts);
+fmd_status fmd_numa_plan_create(fmd_numa_plan **out, const fmd_numa_topology *t,
+                                const fmd_numa_plan_opts *opts);
 
 /** Free a plan and everything it points to. @p p may be NULL. Threads: outside the region. */
-void fmd_numa_destroy_plan(fmd_numa_plan *p);
+void fmd_numa_plan_destroy(fmd_numa_plan *p);
 
 /** Reset every report slot to FMD_NUMA_BIND_NOT_RUN / cpu -1, before a new run.
  * Threads: outside the region. */
-void fmd_numa_clear_reports(fmd_numa_plan *p);
+void fmd_numa_reports_clear(fmd_numa_plan *p);
 
 /** Bind the calling thread to plan thread @p thread's PUs (hwloc_set_cpubind with
  * HWLOC_CPUBIND_THREAD) and write the outcome into p->reports[thread]. A refusal is not an error:
  * the slot records FMD_NUMA_BIND_REFUSED and the errno, the thread runs unbound, and
- * fmd_numa_format_warnings() later turns it into one sentence. A plan that does not bind only
+ * fmd_numa_warnings_format() later turns it into one sentence. A plan that does not bind only
  * records FMD_NUMA_BIND_OFF.
  * @return FMD_OK, or FMD_E_USAGE when @p thread is outside 0 .. n_threads-1.
  * Threads: call from the thread being bound, from many threads at once with distinct @p thread. */
-fmd_status fmd_numa_bind_thread(const fmd_numa_plan *p, int thread);
+fmd_status fmd_numa_thread_bind(const fmd_numa_plan *p, int thread);
 
 /** fmd_thread_hook.fn for the kernel's batch loop, with userdata = the plan: records nthreads,
- * binds the thread (fmd_numa_bind_thread) and, when the plan says so, records where it runs
- * (fmd_numa_record_affinity). Threads numbered n_threads or above (a team larger than the plan)
+ * binds the thread (fmd_numa_thread_bind) and, when the plan says so, records where it runs
+ * (fmd_numa_affinity_record). Threads numbered n_threads or above (a team larger than the plan)
  * are left alone: they have no slot.
  * Note: thread 0 is the caller's own thread and stays bound after the region; threads it creates
- * later inherit that binding. Call fmd_numa_unbind_thread() on it after the batch if it goes on to
+ * later inherit that binding. Call fmd_numa_thread_unbind() on it after the batch if it goes on to
  * start other threads.
- * Threads: as fmd_numa_bind_thread(). */
+ * Threads: as fmd_numa_thread_bind(). */
 void fmd_numa_thread_hook(int thread, int nthreads, void *plan);
 
 /** Bind the calling thread to plan thread @p thread's PUs without touching its report slot: for
@@ -261,27 +261,27 @@ void fmd_numa_thread_hook(int thread, int nthreads, void *plan);
  * @param err may be NULL; receives the errno of a refused binding, else 0.
  * @return FMD_OK, or FMD_E_USAGE when @p thread is out of range. A plan that does not bind does
  * nothing. Threads: reentrant. */
-fmd_status fmd_numa_bind_companion(const fmd_numa_plan *p, int thread, int *err);
+fmd_status fmd_numa_companion_bind(const fmd_numa_plan *p, int thread, int *err);
 
-/** Give the calling thread back every allowed PU (undo fmd_numa_bind_thread on it).
+/** Give the calling thread back every allowed PU (undo fmd_numa_thread_bind on it).
  * @param w may be NULL; receives FMD_NUMA_W_UNBIND_REFUSED, or FMD_NUMA_W_NONE.
  * @return FMD_OK (a refusal is only a warning). A plan that does not bind does nothing.
  * Threads: reentrant. */
-fmd_status fmd_numa_unbind_thread(const fmd_numa_plan *p, fmd_numa_warning *w);
+fmd_status fmd_numa_thread_unbind(const fmd_numa_plan *p, fmd_numa_warning *w);
 
 /** Record in p->reports[thread] the PU the calling thread is on now and its node
  * (hwloc_get_last_cpu_location; sched_getcpu() in the stub). For --report-affinity; the hook calls
  * it when the plan's record_affinity is set; other parallel loops may call it too.
  * @return FMD_OK, or FMD_E_USAGE when @p thread is out of range.
  * Threads: from the thread itself; distinct @p thread per thread. */
-fmd_status fmd_numa_record_affinity(const fmd_numa_plan *p, int thread);
+fmd_status fmd_numa_affinity_record(const fmd_numa_plan *p, int thread);
 
 /*** Memory placement ***/
 
 /** The plan node the calling thread runs on now, or -1 when unknown (the PU is outside the plan,
  * the OS cannot say). A bound thread stays on its node; fmd_numa_plan.threads[t].node is the same
  * answer without a system call. Stub: 0. Threads: reentrant. */
-int fmd_numa_current_node(const fmd_numa_plan *p);
+int fmd_numa_node_current(const fmd_numa_plan *p);
 
 /** Bind the pages of [addr, addr+len) to plan node @p node (hwloc_set_area_membind, policy BIND;
  * the range is widened to whole pages, so share no page with another node's data). Pages not
@@ -292,7 +292,7 @@ int fmd_numa_current_node(const fmd_numa_plan *p);
  * @param w may be NULL; receives FMD_NUMA_W_MEMBIND_REFUSED with the errno, or FMD_NUMA_W_NONE.
  * @return FMD_OK (a refusal is a warning); FMD_E_USAGE when @p node is out of range.
  * Threads: reentrant. */
-fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, int node,
+fmd_status fmd_numa_memory_bind(const fmd_numa_plan *p, void *addr, size_t len, int node,
                                 bool migrate, fmd_numa_warning *w);
 
 /*** Splitting a batch across nodes by bytes (pure functions) ***/
@@ -309,13 +309,13 @@ fmd_status fmd_numa_bind_memory(const fmd_numa_plan *p, void *addr, size_t len, 
  * first[0] = 0 and first[n_parts] = n. @param bytes may be NULL, else receives n_parts totals.
  * @return FMD_OK, or FMD_E_USAGE when n_parts is 0 or every weight is 0.
  * Threads: reentrant. */
-fmd_status fmd_numa_split_bytes(const size_t *sizes, size_t n, const unsigned *weights,
+fmd_status fmd_numa_bytes_split(const size_t *sizes, size_t n, const unsigned *weights,
                                 size_t n_parts, size_t *first, size_t *bytes);
 
-/** fmd_numa_split_bytes() over the plan's nodes, weighted by each node's thread count: node k
+/** fmd_numa_bytes_split() over the plan's nodes, weighted by each node's thread count: node k
  * takes pages first[k] .. first[k+1]-1. @p first has p->n_nodes + 1 entries, @p bytes (may be
- * NULL) p->n_nodes. @return as fmd_numa_split_bytes(). Threads: reentrant. */
-fmd_status fmd_numa_split_pages(const fmd_numa_plan *p, const size_t *sizes, size_t n,
+ * NULL) p->n_nodes. @return as fmd_numa_bytes_split(). Threads: reentrant. */
+fmd_status fmd_numa_pages_split(const fmd_numa_plan *p, const size_t *sizes, size_t n,
                                 size_t *first, size_t *bytes);
 
 /*** Text for cli/ to print ***/
@@ -325,23 +325,23 @@ fmd_status fmd_numa_split_pages(const fmd_numa_plan *p, const size_t *sizes, siz
  * @param t may be NULL (the stub's view). @param p may be NULL.
  * @return FMD_OK or FMD_E_NOMEM. Ownership: the text is in out's arena.
  * Threads: outside the region. */
-fmd_status fmd_numa_format_topology(const fmd_numa_topology *t, const fmd_numa_plan *p,
+fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_plan *p,
                                     fmd_buf *out);
 
 /** Append one line per thread for --report-affinity: planned core, PUs and node, the binding
  * outcome, and the PU and node it was seen on. Read after the region.
  * @return FMD_OK or FMD_E_NOMEM. Threads: outside the region. */
-fmd_status fmd_numa_format_affinity(const fmd_numa_plan *p, fmd_buf *out);
+fmd_status fmd_numa_affinity_format(const fmd_numa_plan *p, fmd_buf *out);
 
 /** Append one line ("numa: warning: ...\n") per warning of @p t and of @p p, and one line that
  * sums up the threads whose binding was refused (from p->reports). Nothing when all went well.
  * Either pointer may be NULL. @return FMD_OK or FMD_E_NOMEM. Threads: outside the region. */
-fmd_status fmd_numa_format_warnings(const fmd_numa_topology *t, const fmd_numa_plan *p,
+fmd_status fmd_numa_warnings_format(const fmd_numa_topology *t, const fmd_numa_plan *p,
                                     fmd_buf *out);
 
 /* Thread safety: reentrant: all state is in the fmd_numa_topology and fmd_numa_plan passed in.
  * Load the topology and make the plan before the parallel region; inside it, read them only,
- * and let thread t write only reports[t] (fmd_numa_bind_thread, fmd_numa_record_affinity, the
+ * and let thread t write only reports[t] (fmd_numa_thread_bind, fmd_numa_affinity_record, the
  * hook). hwloc permits concurrent binding calls on a topology that is no longer modified. */
 
 #endif

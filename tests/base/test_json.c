@@ -23,7 +23,7 @@ static int setup(void **state)
     env *e = calloc(1, sizeof *e);
     if (e == NULL || fmd_arena_create(&e->a, 0) != FMD_OK)
         return -1;
-    fmd_buf_init(&e->b, e->a);
+    fmd_buf_reset(&e->b, e->a);
     *state = e;
     return 0;
 }
@@ -154,7 +154,7 @@ static void test_json_vector_matches_scalar(void **state)
     unsigned char *in = malloc(MAXN + 16);
     assert_non_null(in);
     fmd_buf ref;
-    fmd_buf_init(&ref, e->a);
+    fmd_buf_reset(&ref, e->a);
     uint64_t x = 0x9E3779B97F4A7C15ULL;
     size_t checked = 0;
     for (int round = 0; round < 600; round++) {
@@ -178,8 +178,8 @@ static void test_json_vector_matches_scalar(void **state)
             checked++;
         }
         fmd_arena_reset(e->a);
-        fmd_buf_init(&e->b, e->a);
-        fmd_buf_init(&ref, e->a);
+        fmd_buf_reset(&e->b, e->a);
+        fmd_buf_reset(&ref, e->a);
     }
     assert_int_equal(checked, 1200);
     free(in);
@@ -206,7 +206,7 @@ static void test_json_vector_each_position(void **state)
                  {" ", " "}};
     char in[64], want[128];
     fmd_buf ref;
-    fmd_buf_init(&ref, e->a);
+    fmd_buf_reset(&ref, e->a);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t cl = strlen(cases[c].in), ol = strlen(cases[c].out);
         for (size_t at = 0; at <= 40; at++) {

@@ -93,25 +93,25 @@ static void placement_open(fmd_placement *pl, int threads)
     fmd_numa_source src = {.kind = FMD_NUMA_SOURCE_SYNTHETIC, .spec = "pack:1 core:4 pu:1"};
     int err = 0;
     /* A build without hwloc has no synthetic topologies: an unbound plan over no topology. */
-    if (fmd_numa_load_topology(&pl->topo, &src, &err) != FMD_OK)
+    if (fmd_numa_topology_create(&pl->topo, &src, &err) != FMD_OK)
         pl->topo = NULL;
     fmd_numa_plan_opts po = {.threads = threads, .no_bind = true};
-    assert_int_equal(fmd_numa_make_plan(&pl->plan, pl->topo, &po), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&pl->plan, pl->topo, &po), FMD_OK);
     pl->hook.fn = fmd_numa_thread_hook;
     pl->hook.userdata = pl->plan;
 }
 
 static void placement_close(fmd_placement *pl)
 {
-    fmd_numa_destroy_plan(pl->plan);
-    fmd_numa_destroy_topology(pl->topo);
+    fmd_numa_plan_destroy(pl->plan);
+    fmd_numa_topology_destroy(pl->topo);
 }
 
 static void cfg_init(fmd_engine_cfg *cfg, const char *src)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->src = src;
-    fmd_kernel_options_init(&cfg->opt);
+    fmd_kernel_options_default(&cfg->opt);
     cfg->schedule = FMD_SCHED_LPT;
     cfg->queue_size = 1;
 }
@@ -172,8 +172,8 @@ static void test_engine_ndjson_same_for_any_thread_count(void **state)
     assert_true(strstr(three, "even/page00.md") < strstr(three, "odd/page01.md"));
     free(one);
     free(three);
-    fmd_engine_result_free(&r1);
-    fmd_engine_result_free(&r3);
+    fmd_engine_result_destroy(&r1);
+    fmd_engine_result_destroy(&r3);
     tree_remove(&t);
 }
 
@@ -209,8 +209,8 @@ static void test_engine_windows_bound_the_batch(void **state)
     assert_memory_equal(a, b, len_whole);
     free(a);
     free(b);
-    fmd_engine_result_free(&whole);
-    fmd_engine_result_free(&windowed);
+    fmd_engine_result_destroy(&whole);
+    fmd_engine_result_destroy(&windowed);
     tree_remove(&t);
 }
 
@@ -277,7 +277,7 @@ static void test_engine_messages_and_progress(void **state)
     assert_int_equal(s.final_total, 6);
     assert_int_equal(count_lines(out, len), 6);
     free(out);
-    fmd_engine_result_free(&r);
+    fmd_engine_result_destroy(&r);
     tree_remove(&t);
 }
 
@@ -306,7 +306,7 @@ static void test_engine_sink_cannot_open_output(void **state)
     assert_int_equal(r.st, st);
     assert_string_equal(r.what, out);
     assert_int_not_equal(r.err, 0);
-    fmd_engine_result_free(&r);
+    fmd_engine_result_destroy(&r);
     tree_remove(&t);
 }
 
@@ -324,7 +324,7 @@ static void test_engine_missing_source(void **state)
     placement_close(&pl);
     assert_int_equal(st, FMD_E_NOINPUT);
     assert_string_equal(r.what, cfg.src);
-    fmd_engine_result_free(&r);
+    fmd_engine_result_destroy(&r);
 }
 
 /* Count the entries under @p dir (recursively) whose name starts with @p prefix. */
@@ -369,8 +369,8 @@ static void test_engine_loader_queue_sizes(void **state)
     assert_true(strstr(a, "\"path\":\"p0.md\"") < strstr(a, "\"path\":\"p5.md\""));
     free(a);
     free(b);
-    fmd_engine_result_free(&r1);
-    fmd_engine_result_free(&r3);
+    fmd_engine_result_destroy(&r1);
+    fmd_engine_result_destroy(&r3);
     tree_remove(&t);
 }
 
@@ -417,7 +417,7 @@ static void test_engine_sink_page_write_fails(void **state)
         snprintf(page, sizeof page, "%s/even/page00.html", out);
         assert_int_equal(access(page, F_OK), 0);
         assert_int_equal(count_named_rec(out, "tmp."), 0);
-        fmd_engine_result_free(&r);
+        fmd_engine_result_destroy(&r);
     }
     tree_remove(&t);
 }
@@ -498,7 +498,7 @@ static void test_engine_cancel(void **state)
         assert_int_equal(access(man, F_OK), -1); /* no manifest: the run is not complete */
         assert_int_equal(count_named_rec(out, "tmp."), 0);
         assert_int_equal(count_named_rec(out, "manifest"), 0);
-        fmd_engine_result_free(&r);
+        fmd_engine_result_destroy(&r);
     }
     tree_remove(&t);
 }
@@ -545,7 +545,7 @@ static void test_engine_rules_load(void **state)
     fclose(f);
     assert_int_equal(fmd_engine_rules_load(path, &rules, msg, sizeof msg), FMD_OK);
     assert_non_null(rules);
-    fmd_kernel_rules_free(rules);
+    fmd_kernel_rules_destroy(rules);
     tree_remove(&t);
 }
 

@@ -75,14 +75,14 @@ static void test_summary(void **state)
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     assert_int_equal(fmd_engine_result_format_summary(&r, "src\"dir", false, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_non_null(strstr(b.ptr, "{\"src\":\"src\\\"dir\",\"pages\":7,\"failed\":0,"));
     assert_null(strstr(b.ptr, "\"rendered\""));
     /* A build into OUT adds its incremental counts. */
     r.rendered = 5;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     assert_int_equal(fmd_engine_result_format_summary(&r, "s", true, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_non_null(strstr(b.ptr, "\"failed\":0,\"rendered\":5,"));

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer harness for fmd_kernel_render_page (FMD_FUZZ=ON, clang). The first input byte picks
+/* libFuzzer harness for fmd_kernel_page_render (FMD_FUZZ=ON, clang). The first input byte picks
  * the options (dialect, unsafe, heading IDs, footnotes, smart, xhtml, a small output limit);
  * the rest is the page. Arenas are reused across inputs, as the batch loop reuses them.
  *   cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DFMD_FUZZ=ON && cmake --build build/fuzz
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     unsigned sel = size ? data[0] : 0;
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_kernel_options_set_dialect(&opt, (sel & 1) ? FMD_DIALECT_COMMONMARK : FMD_DIALECT_GFM);
     opt.unsafe = (sel & 2) != 0;
     opt.heading_ids = (sel & 4) == 0;
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sel & 64)
         opt.max_output_bytes = 4096; /* exercise the output limit's abort path */
     fmd_result r;
-    fmd_kernel_render_page(size ? (const char *)data + 1 : "", size ? size - 1 : 0, &opt, out,
+    fmd_kernel_page_render(size ? (const char *)data + 1 : "", size ? size - 1 : 0, &opt, out,
                            scratch, &r);
     fmd_arena_reset(out);
     fmd_arena_reset(scratch);

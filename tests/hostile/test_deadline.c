@@ -50,9 +50,9 @@ static fmd_status render(unsigned deadline_ms, double cost_s, char *msg, size_t 
     static const char page[] = "# Title\n\nLabel: some text\n";
     fmd_rule_spec spec = {"(\\w+):", 6, "**$1**:", 7, true};
     fmd_rules *rules = NULL;
-    assert_int_equal(fmd_kernel_rules_compile(&spec, 1, &rules, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_kernel_rules_create(&spec, 1, &rules, NULL, NULL), FMD_OK);
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     opt.rules = rules;
     opt.deadline_ms = deadline_ms;
     fmd_arena *out = NULL, *scratch = NULL;
@@ -61,7 +61,7 @@ static fmd_status render(unsigned deadline_ms, double cost_s, char *msg, size_t 
     fmd_result res;
     match_cost = cost_s;
     double t0 = fake_now;
-    fmd_kernel_render_page(page, sizeof page - 1, &opt, out, scratch, &res);
+    fmd_kernel_page_render(page, sizeof page - 1, &opt, out, scratch, &res);
     match_cost = 0;
     *calls_s_ms = (unsigned)((fake_now - t0) * 1e3 + 0.5);
     snprintf(msg, msg_cap, "%.*s", (int)res.err_message.len,
@@ -70,7 +70,7 @@ static fmd_status render(unsigned deadline_ms, double cost_s, char *msg, size_t 
         assert_non_null(strstr(res.html.ptr, "<strong>Label</strong>:"));
     fmd_arena_destroy(out);
     fmd_arena_destroy(scratch);
-    fmd_kernel_rules_free(rules);
+    fmd_kernel_rules_destroy(rules);
     return res.status;
 }
 

@@ -12,7 +12,7 @@
 static fmd_io_batch *enumerate(const char *root)
 {
     fmd_io_batch *b = NULL;
-    assert_int_equal(fmd_io_enumerate_tree(root, 2, &b, NULL), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(root, 2, &b, NULL), FMD_OK);
     return b;
 }
 
@@ -32,7 +32,7 @@ static void test_load_contents_exact(void **state)
     fmd_io_page *p = fmd_io_batch_pages(b, &n);
     assert_int_equal(n, 4);
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 1, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 1, &in), FMD_OK);
     assert_int_equal(in.first, 0);
     assert_int_equal(in.count, 4);
     /* Back to back, each followed by a NUL. */
@@ -53,9 +53,9 @@ static void test_load_contents_exact(void **state)
         assert_int_equal(in.refs[i].load_status, FMD_OK);
         assert_int_equal(p[i].status, FMD_OK);
     }
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     assert_null(in.base);
-    fmd_io_input_free(&in); /* twice is fine */
+    fmd_io_input_destroy(&in); /* twice is fine */
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -71,14 +71,14 @@ static void test_load_input_limit(void **state)
     size_t n;
     fmd_io_page *p = fmd_io_batch_pages(b, &n);
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 10, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 10, 2, &in), FMD_OK);
     assert_int_equal(in.refs[0].load_status, FMD_E_INPUT_LIMIT);
     assert_int_equal(in.refs[0].len, 0);
     assert_int_equal(p[0].status, FMD_E_INPUT_LIMIT);
     assert_int_equal(in.refs[1].load_status, FMD_OK);
     assert_int_equal(in.refs[1].len, 10);
     assert_int_equal(in.size, 11); /* no space reserved for the refused page */
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -103,7 +103,7 @@ static void test_load_parallel_two_threads(void **state)
     fmd_io_page *p = fmd_io_batch_pages(b, &n);
     assert_int_equal(n, N);
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 2, &in), FMD_OK);
     for (size_t j = 0; j < n; j++) {
         int i = atoi(strrchr(p[j].path, 'p') + 1);
         size_t len = (size_t)(i * 37) % 4096;
@@ -114,7 +114,7 @@ static void test_load_parallel_two_threads(void **state)
             assert_int_equal(got[k], (char)('a' + (i + (int)k) % 26));
         assert_int_equal(got[len], '\0');
     }
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -129,14 +129,14 @@ static void test_load_window(void **state)
     tu_write(root, "3.md", "three");
     fmd_io_batch *b = enumerate(root);
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 1, 2, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 1, 2, 0, 2, &in), FMD_OK);
     assert_int_equal(in.first, 1);
     assert_int_equal(in.count, 2);
     assert_string_equal(in.base + in.refs[0].offset, "two!");
     assert_string_equal(in.base + in.refs[1].offset, "three");
-    fmd_io_input_free(&in);
-    assert_int_equal(fmd_io_load_pages(b, 2, 2, 0, 2, &in), FMD_E_USAGE);
-    assert_int_equal(fmd_io_load_pages(b, 4, 0, 0, 2, &in), FMD_E_USAGE);
+    fmd_io_input_destroy(&in);
+    assert_int_equal(fmd_io_pages_load(b, 2, 2, 0, 2, &in), FMD_E_USAGE);
+    assert_int_equal(fmd_io_pages_load(b, 4, 0, 0, 2, &in), FMD_E_USAGE);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -159,7 +159,7 @@ static void test_load_pages_changed_after_enumeration(void **state)
     tu_write(root, "shrinks.md", "short");
 
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 2, &in), FMD_OK);
     assert_int_equal(in.refs[0].load_status, FMD_E_NOINPUT);
     assert_int_equal(p[0].status, FMD_E_NOINPUT);
     assert_int_equal(p[0].err, ENOENT);
@@ -172,7 +172,7 @@ static void test_load_pages_changed_after_enumeration(void **state)
     assert_int_equal(in.refs[3].load_status, FMD_OK);
     assert_int_equal(in.refs[3].len, 5);
     assert_string_equal(in.base + in.refs[3].offset, "short");
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
 
     /* Forget the load's verdicts: the vanished page is OK again, as enumeration saw it. */
     fmd_io_batch_reset_status(b);
@@ -181,9 +181,9 @@ static void test_load_pages_changed_after_enumeration(void **state)
 
     /* Grown past the limit: refused at the re-read. */
     tu_write(root, "same.md", "now it is much longer");
-    assert_int_equal(fmd_io_load_pages(b, 2, 1, 10, 1, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 2, 1, 10, 1, &in), FMD_OK);
     assert_int_equal(in.refs[0].load_status, FMD_E_INPUT_LIMIT);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -210,7 +210,7 @@ static void test_load_large_block(void **state)
     assert_int_equal(n, 3);
     for (int threads = 1; threads <= 2; threads++) {
         fmd_io_input in;
-        assert_int_equal(fmd_io_load_pages(b, 0, n, 0, threads, &in), FMD_OK);
+        assert_int_equal(fmd_io_pages_load(b, 0, n, 0, threads, &in), FMD_OK);
         assert_int_equal((uintptr_t)in.base % ((size_t)2 << 20), 0);
         assert_int_equal(in.size, 2 * (big + 1) + 6);
         assert_int_equal(in.refs[1].len, big);
@@ -219,15 +219,15 @@ static void test_load_large_block(void **state)
         assert_memory_equal(in.base + in.refs[0].offset, text, big);
         text[0] = 'B';
         assert_string_equal(in.base + in.refs[2].offset, "small");
-        fmd_io_input_free(&in);
+        fmd_io_input_destroy(&in);
     }
     tu_write(root, "c.md", "small no more");
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 2, &in), FMD_OK);
     assert_int_equal(in.refs[2].load_status, FMD_OK);
     assert_string_equal(in.base + in.refs[2].offset, "small no more");
     assert_memory_equal(in.base + in.refs[1].offset, text, big);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     free(text);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
@@ -252,9 +252,9 @@ static void test_load_descriptor_budget_fallback(void **state)
     low.rlim_cur = 48; /* budget 12 of the 121 directories */
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     fmd_io_batch *b = NULL;
-    fmd_status st = fmd_io_enumerate_tree(root, 2, &b, NULL);
+    fmd_status st = fmd_io_tree_enumerate(root, 2, &b, NULL);
     fmd_io_input in = {0};
-    fmd_status st2 = st == FMD_OK ? fmd_io_load_pages(b, 0, DIRS, 0, 2, &in) : st;
+    fmd_status st2 = st == FMD_OK ? fmd_io_pages_load(b, 0, DIRS, 0, 2, &in) : st;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
     assert_int_equal(st, FMD_OK);
     assert_int_equal(st2, FMD_OK);
@@ -265,7 +265,7 @@ static void test_load_descriptor_budget_fallback(void **state)
         assert_int_equal(in.refs[i].load_status, FMD_OK);
         assert_string_equal(in.base + in.refs[i].offset, p[i].path);
     }
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -280,13 +280,13 @@ static void test_load_read_file_and_stream(void **state)
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_slice s;
     int err = -1;
-    assert_int_equal(fmd_io_read_file(tu_path(path, root, "one.md"), 0, a, &s, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_read(tu_path(path, root, "one.md"), 0, a, &s, &err), FMD_OK);
     assert_int_equal(err, 0);
     assert_int_equal(s.len, 6);
     assert_string_equal(s.ptr, "# One\n");
-    assert_int_equal(fmd_io_read_file(tu_path(path, root, "one.md"), 5, a, &s, &err),
+    assert_int_equal(fmd_io_file_read(tu_path(path, root, "one.md"), 5, a, &s, &err),
                      FMD_E_INPUT_LIMIT);
-    assert_int_equal(fmd_io_read_file(tu_path(path, root, "missing.md"), 0, a, &s, &err),
+    assert_int_equal(fmd_io_file_read(tu_path(path, root, "missing.md"), 0, a, &s, &err),
                      FMD_E_NOINPUT);
     assert_int_equal(err, ENOENT);
 
@@ -296,7 +296,7 @@ static void test_load_read_file_and_stream(void **state)
     static const char text[] = "piped page\n";
     assert_int_equal(write(fds[1], text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fds[1]);
-    assert_int_equal(fmd_io_read_stream(fds[0], 0, a, &s, &err), FMD_OK);
+    assert_int_equal(fmd_io_fd_read(fds[0], 0, a, &s, &err), FMD_OK);
     close(fds[0]);
     assert_int_equal(s.len, sizeof text - 1);
     assert_string_equal(s.ptr, text);
@@ -304,7 +304,7 @@ static void test_load_read_file_and_stream(void **state)
     /* An empty stream. */
     assert_int_equal(pipe(fds), 0);
     close(fds[1]);
-    assert_int_equal(fmd_io_read_stream(fds[0], 0, a, &s, &err), FMD_OK);
+    assert_int_equal(fmd_io_fd_read(fds[0], 0, a, &s, &err), FMD_OK);
     close(fds[0]);
     assert_int_equal(s.len, 0);
 
@@ -312,7 +312,7 @@ static void test_load_read_file_and_stream(void **state)
     assert_int_equal(pipe(fds), 0);
     assert_int_equal(write(fds[1], text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fds[1]);
-    assert_int_equal(fmd_io_read_stream(fds[0], 4, a, &s, &err), FMD_E_INPUT_LIMIT);
+    assert_int_equal(fmd_io_fd_read(fds[0], 4, a, &s, &err), FMD_E_INPUT_LIMIT);
     close(fds[0]);
 
     /* A larger regular file, past the first buffer size. */
@@ -320,7 +320,7 @@ static void test_load_read_file_and_stream(void **state)
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (char)('0' + i % 10);
     tu_write_n(root, "big.md", big, sizeof big);
-    assert_int_equal(fmd_io_read_file(tu_path(path, root, "big.md"), 0, a, &s, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_read(tu_path(path, root, "big.md"), 0, a, &s, &err), FMD_OK);
     assert_int_equal(s.len, sizeof big);
     assert_memory_equal(s.ptr, big, sizeof big);
     fmd_arena_destroy(a);
@@ -356,14 +356,14 @@ static void test_load_placed_matches_unplaced(void **state)
     size_t n;
     fmd_io_batch_pages(b, &n);
     fmd_io_input ref, in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 1, &ref), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 1, &ref), FMD_OK);
     /* Three parts, the middle one without a thread (it is read in the second pass). */
     size_t first[4] = {0, 30, 70, N};
     int thread_part[2] = {0, 2};
     fmd_io_placement pl = {
         .start = note_start, .n_parts = 3, .part_first = first, .thread_part = thread_part};
     memset(started, 0, sizeof started);
-    assert_int_equal(fmd_io_load_pages_placed(b, 0, n, 0, 2, &pl, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load_placed(b, 0, n, 0, 2, &pl, &in), FMD_OK);
     assert_int_equal(started[0], 1);
     assert_int_equal(started[1], 1);
     assert_int_equal(in.size, ref.size);
@@ -373,8 +373,8 @@ static void test_load_placed_matches_unplaced(void **state)
         assert_int_equal(in.refs[j].len, ref.refs[j].len);
         assert_int_equal(in.refs[j].load_status, FMD_OK);
     }
-    fmd_io_input_free(&in);
-    fmd_io_input_free(&ref);
+    fmd_io_input_destroy(&in);
+    fmd_io_input_destroy(&ref);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }

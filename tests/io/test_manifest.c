@@ -26,8 +26,8 @@ static json_t *format(const char *path, const char *output, const fmd_result *r,
     fmd_arena *a;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
-    fmd_buf_init(&b, a);
-    assert_int_equal(fmd_io_format_page_json(&b, path, output, r, io_status, io_err, flags),
+    fmd_buf_reset(&b, a);
+    assert_int_equal(fmd_io_page_format_json(&b, path, output, r, io_status, io_err, flags),
                      FMD_OK);
     assert_null(memchr(b.ptr, '\n', b.len));
     json_error_t jerr;
@@ -212,7 +212,7 @@ static void test_manifest_file_for_a_tree(void **state)
     tu_write(src, "a.md", "a");
     tu_write(src, "a.markdown", "a");
     fmd_io_batch *b;
-    assert_int_equal(fmd_io_enumerate_tree(src, 2, &b, NULL), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(src, 2, &b, NULL), FMD_OK);
     size_t n;
     fmd_io_page *pages = fmd_io_batch_pages(b, &n);
     assert_int_equal(n, 4);
@@ -231,8 +231,8 @@ static void test_manifest_file_for_a_tree(void **state)
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     for (size_t k = n; k-- > 0;) {
         fmd_buf line;
-        fmd_buf_init(&line, a);
-        assert_int_equal(fmd_io_format_page_json(&line, pages[k].path, pages[k].output, &res[k],
+        fmd_buf_reset(&line, a);
+        assert_int_equal(fmd_io_page_format_json(&line, pages[k].path, pages[k].output, &res[k],
                                                  pages[k].status, pages[k].err, 0),
                          FMD_OK);
         assert_int_equal(fmd_buf_putc(&line, '\n'), FMD_OK);

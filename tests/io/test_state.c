@@ -219,7 +219,7 @@ static void test_state_remove_leftovers(void **state)
     tu_write(root, "a/b/.page.html.tmp.1.2", "kept: not fastmd's name");
     int dfd = open_dir(root);
     size_t removed = 0;
-    assert_int_equal(fmd_io_remove_leftovers(dfd, &removed), FMD_OK);
+    assert_int_equal(fmd_io_leftovers_remove(dfd, &removed), FMD_OK);
     assert_int_equal(removed, 3);
     assert_int_equal(access(tu_path(p, root, ".fastmd-tmp.123.4"), F_OK), -1);
     assert_int_equal(access(tu_path(p, root, "a/b/.fastmd-tmp.99.1.2"), F_OK), -1);

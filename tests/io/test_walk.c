@@ -38,7 +38,7 @@ static fmd_io_batch *enumerate(const char *root, int nthreads)
 {
     fmd_io_batch *b = NULL;
     int err = -1;
-    assert_int_equal(fmd_io_enumerate_tree(root, nthreads, &b, &err), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(root, nthreads, &b, &err), FMD_OK);
     assert_int_equal(err, 0);
     assert_non_null(b);
     return b;
@@ -163,13 +163,13 @@ static void test_walk_follows_links_inside(void **state)
 
     /* And loading reads through the links. */
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 0, 2, &in), FMD_OK);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(in.refs[i].load_status, FMD_OK);
         assert_int_equal(in.refs[i].len, 9);
         assert_memory_equal(in.base + in.refs[i].offset, "real page", 9);
     }
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }
@@ -281,14 +281,14 @@ static void test_walk_missing_source(void **state)
     tu_mktemp(root);
     fmd_io_batch *b = (fmd_io_batch *)1;
     int err = 0;
-    assert_int_equal(fmd_io_enumerate_tree(tu_path(p, root, "nope"), 1, &b, &err), FMD_E_NOINPUT);
+    assert_int_equal(fmd_io_tree_enumerate(tu_path(p, root, "nope"), 1, &b, &err), FMD_E_NOINPUT);
     assert_null(b);
     assert_int_equal(err, ENOENT);
     tu_write(root, "file.md", "f");
-    assert_int_equal(fmd_io_enumerate_tree(tu_path(p, root, "file.md"), 1, &b, &err),
+    assert_int_equal(fmd_io_tree_enumerate(tu_path(p, root, "file.md"), 1, &b, &err),
                      FMD_E_NOINPUT);
     assert_int_equal(err, ENOTDIR);
-    assert_int_equal(fmd_io_enumerate_tree(NULL, 1, &b, &err), FMD_E_USAGE);
+    assert_int_equal(fmd_io_tree_enumerate(NULL, 1, &b, &err), FMD_E_USAGE);
     tu_rm_rf(root);
 }
 
@@ -329,9 +329,9 @@ static void test_walk_empty_tree(void **state)
     fmd_io_batch_pages(b, &n);
     assert_int_equal(n, 0);
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, 0, 0, 0, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, 0, 0, 0, &in), FMD_OK);
     assert_int_equal(in.count, 0);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
     tu_rm_rf(root);
 }

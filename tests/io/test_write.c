@@ -74,7 +74,7 @@ static void fixture_init(fixture *f, const char *const *paths, size_t n)
     tu_mktemp(f->out);
     for (size_t i = 0; i < n; i++)
         tu_write(f->src, paths[i], "# page\n");
-    assert_int_equal(fmd_io_enumerate_tree(f->src, 2, &f->b, NULL), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(f->src, 2, &f->b, NULL), FMD_OK);
     f->pages = fmd_io_batch_pages(f->b, &f->n);
     assert_int_equal(f->n, n);
     f->res = calloc(n, sizeof *f->res);
@@ -142,7 +142,7 @@ static void test_write_nested_pages_exact(void **state)
     char outdir[PATH_MAX];
     /* OUT does not exist yet, nor its parent. */
     assert_int_equal(fmd_io_out_open(tu_path(outdir, f.out, "site/public"), &o, NULL), FMD_OK);
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 2), FMD_OK);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, f.n, f.res, 2), FMD_OK);
     for (size_t i = 0; i < f.n; i++) {
         assert_int_equal(f.pages[i].status, FMD_OK);
         assert_file(outdir, f.pages[i].output, i == e ? "" : f.html[i]);
@@ -156,7 +156,7 @@ static void test_write_nested_pages_exact(void **state)
         if (i != e)
             f.html[i][1] = 'P';
     }
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 1), FMD_OK);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, f.n, f.res, 1), FMD_OK);
     assert_file(outdir, "a/two.html", "<P>a/two.md</p>\n");
     assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     fmd_io_out_close(o);
@@ -180,7 +180,7 @@ static void test_write_skips_pages_without_html(void **state)
     assert_int_equal(fmd_io_out_open(f.out, &o, NULL), FMD_OK);
     /* A stale file where a failed page would go is left alone. */
     tu_write(f.out, "limit.html", "stale");
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 2), FMD_OK);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, f.n, f.res, 2), FMD_OK);
     assert_file(f.out, "fm.html", "<p>fm.md</p>\n");
     assert_file(f.out, "ok.html", "<p>ok.md</p>\n");
     assert_file(f.out, "limit.html", "stale");
@@ -204,7 +204,7 @@ static void test_write_rename_failure_cleans_up(void **state)
     will_return(__wrap_renameat, EXDEV);
     will_return(__wrap_renameat, 0);
     mock_renameat_armed = true;
-    fmd_status st = fmd_io_write_pages(o, f.b, 0, f.n, f.res, 1);
+    fmd_status st = fmd_io_pages_write(o, f.b, 0, f.n, f.res, 1);
     mock_renameat_armed = false;
     assert_int_equal(st, FMD_E_IO);
     assert_int_equal(f.pages[0].status, FMD_OK);
@@ -230,7 +230,7 @@ static void test_write_write_failure_cleans_up(void **state)
     tu_write(f.out, "full.html", "old");
     will_return(__wrap_write, ENOSPC);
     mock_write_armed = true;
-    fmd_status st = fmd_io_write_pages(o, f.b, 0, f.n, f.res, 1);
+    fmd_status st = fmd_io_pages_write(o, f.b, 0, f.n, f.res, 1);
     mock_write_armed = false;
     assert_int_equal(st, FMD_E_IO);
     assert_int_equal(f.pages[0].status, FMD_E_IO);
@@ -250,7 +250,7 @@ static void test_write_blocked_directory_fails_its_pages_only(void **state)
     tu_write(f.out, "blocked", "a file where a directory should be");
     fmd_io_out *o;
     assert_int_equal(fmd_io_out_open(f.out, &o, NULL), FMD_OK);
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 2), FMD_E_IO);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, f.n, f.res, 2), FMD_E_IO);
     assert_int_equal(f.pages[0].status, FMD_E_CANTCREATE);
     assert_int_equal(f.pages[0].err, ENOTDIR);
     assert_int_equal(f.pages[1].status, FMD_E_CANTCREATE);
@@ -290,14 +290,14 @@ static void test_write_window_and_many_pages(void **state)
     fmd_io_out *o;
     assert_int_equal(fmd_io_out_open(f.out, &o, NULL), FMD_OK);
     /* Two windows, as a windowed build writes them. */
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, 120, f.res, 2), FMD_OK);
-    assert_int_equal(fmd_io_write_pages(o, f.b, 120, N - 120, f.res + 120, 2), FMD_OK);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, 120, f.res, 2), FMD_OK);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 120, N - 120, f.res + 120, 2), FMD_OK);
     for (size_t i = 0; i < f.n; i++) {
         assert_int_equal(f.pages[i].status, FMD_OK);
         assert_file(f.out, f.pages[i].output, f.html[i]);
     }
     assert_int_equal(tu_count_names(f.out, "tmp."), 0);
-    assert_int_equal(fmd_io_write_pages(o, f.b, N, 1, f.res, 2), FMD_E_USAGE);
+    assert_int_equal(fmd_io_pages_write(o, f.b, N, 1, f.res, 2), FMD_E_USAGE);
     fmd_io_out_close(o);
     fixture_free(&f);
     for (int i = 0; i < N; i++)
@@ -318,7 +318,7 @@ static void test_write_single_pages_from_threads(void **state)
     fixture_init(&f, (const char *const *)names, N);
     fmd_io_out *o;
     assert_int_equal(fmd_io_out_open(f.out, &o, NULL), FMD_OK);
-    assert_int_equal(fmd_io_write_page(o, f.b, 0, &f.res[0]), FMD_E_USAGE); /* not prepared */
+    assert_int_equal(fmd_io_page_write(o, f.b, 0, &f.res[0]), FMD_E_USAGE); /* not prepared */
     assert_int_equal(fmd_io_out_prepare(o, f.b, 0, f.n), FMD_OK);
     fmd_status st[N];
     fmd_io_batch *b = f.b;
@@ -326,12 +326,12 @@ static void test_write_single_pages_from_threads(void **state)
     /* Record per page; assert after the region (never inside a worker). */
 #pragma omp parallel for num_threads(2) schedule(dynamic, 1) default(none) shared(o, b, res, st)
     for (int i = 0; i < N; i++)
-        st[i] = fmd_io_write_page(o, b, (size_t)i, &res[i]);
+        st[i] = fmd_io_page_write(o, b, (size_t)i, &res[i]);
     for (size_t i = 0; i < f.n; i++) {
         assert_int_equal(st[i], FMD_OK);
         assert_file(f.out, f.pages[i].output, f.html[i]);
     }
-    assert_int_equal(fmd_io_write_page(o, f.b, N, &f.res[0]), FMD_E_USAGE);
+    assert_int_equal(fmd_io_page_write(o, f.b, N, &f.res[0]), FMD_E_USAGE);
     assert_int_equal(tu_count_names(f.out, "tmp."), 0);
     fmd_io_out_close(o);
     fixture_free(&f);
@@ -357,14 +357,14 @@ static void test_write_leaks_no_descriptor(void **state)
     fixture_init(&f, paths, 5);
     tu_write(f.out, "blocked", "file");
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(f.b, 0, f.n, 0, 2, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(f.b, 0, f.n, 0, 2, &in), FMD_OK);
     fmd_io_out *o;
     assert_int_equal(fmd_io_out_open(f.out, &o, NULL), FMD_OK);
-    assert_int_equal(fmd_io_write_pages(o, f.b, 0, f.n, f.res, 2), FMD_E_IO);
+    assert_int_equal(fmd_io_pages_write(o, f.b, 0, f.n, f.res, 2), FMD_E_IO);
     assert_int_equal(fmd_io_out_write_file(o, FMD_IO_MANIFEST_NAME, "{}\n", 3, NULL), FMD_OK);
     assert_true(count_open_fds() > before);
     fmd_io_out_close(o);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fixture_free(&f);
     assert_int_equal(count_open_fds(), before);
 }
@@ -376,34 +376,34 @@ static void test_write_file_atomic(void **state)
     tu_mktemp(root);
     int err = -1;
     tu_path(p, root, "f.json");
-    assert_int_equal(fmd_io_write_file_atomic(AT_FDCWD, p, "{}\n", 3, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_write_atomic(AT_FDCWD, p, "{}\n", 3, &err), FMD_OK);
     assert_int_equal(err, 0);
     assert_file(root, "f.json", "{}\n");
     /* Replace, relative to a directory descriptor. */
     int dfd = open(root, O_RDONLY | O_DIRECTORY);
     assert_true(dfd >= 0);
-    assert_int_equal(fmd_io_write_file_atomic(dfd, "f.json", "[1]", 3, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_write_atomic(dfd, "f.json", "[1]", 3, &err), FMD_OK);
     assert_file(root, "f.json", "[1]");
     tu_mkdir(root, "sub");
-    assert_int_equal(fmd_io_write_file_atomic(dfd, "sub/g", "", 0, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_write_atomic(dfd, "sub/g", "", 0, &err), FMD_OK);
     assert_file(root, "sub/g", "");
     /* A failed rename leaves the old file and no temporary one. */
     will_return(__wrap_renameat, EIO);
     mock_renameat_armed = true;
-    fmd_status st = fmd_io_write_file_atomic(dfd, "f.json", "new", 3, &err);
+    fmd_status st = fmd_io_file_write_atomic(dfd, "f.json", "new", 3, &err);
     mock_renameat_armed = false;
     assert_int_equal(st, FMD_E_IO);
     assert_int_equal(err, EIO);
     assert_file(root, "f.json", "[1]");
     /* A missing directory: the temporary file cannot be created. */
-    assert_int_equal(fmd_io_write_file_atomic(dfd, "nodir/f", "x", 1, &err), FMD_E_CANTCREATE);
+    assert_int_equal(fmd_io_file_write_atomic(dfd, "nodir/f", "x", 1, &err), FMD_E_CANTCREATE);
     assert_int_equal(err, ENOENT);
-    assert_int_equal(fmd_io_write_file_atomic(dfd, "sub/", "x", 1, &err), FMD_E_USAGE);
+    assert_int_equal(fmd_io_file_write_atomic(dfd, "sub/", "x", 1, &err), FMD_E_USAGE);
     /* A stale temporary file of this very process does not block the write. */
     char stale[64];
     snprintf(stale, sizeof stale, ".fastmd-tmp.%ld.0", (long)getpid());
     tu_write(root, stale, "stale");
-    assert_int_equal(fmd_io_write_file_atomic(dfd, "h", "fresh", 5, &err), FMD_OK);
+    assert_int_equal(fmd_io_file_write_atomic(dfd, "h", "fresh", 5, &err), FMD_OK);
     assert_file(root, "h", "fresh");
     assert_file(root, stale, "stale");
     close(dfd);

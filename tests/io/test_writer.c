@@ -70,7 +70,7 @@ static int setup(void **state)
         tu_write(f->src, rel, text);
     }
     int err;
-    assert_int_equal(fmd_io_enumerate_tree(f->src, 1, &f->batch, &err), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(f->src, 1, &f->batch, &err), FMD_OK);
     f->pages = fmd_io_batch_pages(f->batch, &f->n);
     assert_int_equal(f->n, N);
     assert_int_equal(fmd_io_out_open(f->out, &f->o, &err), FMD_OK);
@@ -99,13 +99,13 @@ static char *line_for(const fixture *f, size_t i, const char *html, size_t *len)
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_result r = {0};
     r.status = FMD_OK;
     r.html.ptr = html;
     r.html.len = strlen(html);
     assert_int_equal(
-        fmd_io_format_page_json(&b, f->pages[i].path, f->pages[i].output, &r, FMD_OK, 0, 0),
+        fmd_io_page_format_json(&b, f->pages[i].path, f->pages[i].output, &r, FMD_OK, 0, 0),
         FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\n'), FMD_OK);
     char *s = malloc(b.len);
@@ -130,7 +130,7 @@ static void run_pool(fixture *f, int threads, size_t max_bytes)
     int err;
     assert_int_equal(fmd_io_stream_open_file(&s, f->o, FMD_IO_MANIFEST_NAME, f->n, &err), FMD_OK);
     fmd_io_writer *w = NULL;
-    assert_int_equal(fmd_io_writer_start(&w, f->o, f->batch, s, threads, 4, max_bytes, NULL, NULL),
+    assert_int_equal(fmd_io_writer_open(&w, f->o, f->batch, s, threads, 4, max_bytes, NULL, NULL),
                      FMD_OK);
     int pushed = 0;
     /* Push from two threads, in reverse order, so the stream must restore the order. */
@@ -141,7 +141,7 @@ static void run_pool(fixture *f, int threads, size_t max_bytes)
             pushed++;
     }
     assert_int_equal(pushed, N);
-    assert_int_equal(fmd_io_writer_finish(w), FMD_OK);
+    assert_int_equal(fmd_io_writer_close(w), FMD_OK);
     assert_int_equal(fmd_io_stream_close(s, &err), FMD_OK);
 }
 

@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc) {
             i++;
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     if (fmd_arena_create(&out, 0) != FMD_OK || fmd_arena_create(&scratch, 0) != FMD_OK)
         return 1;
     fmd_result res;
-    fmd_status st = fmd_kernel_render_page(buf, len, &opt, out, scratch, &res);
+    fmd_status st = fmd_kernel_page_render(buf, len, &opt, out, scratch, &res);
     if (st != FMD_OK || res.status != FMD_OK) {
         fprintf(stderr, "fmd-own-render: page failed (status %d)\n", (int)res.status);
         return 1;

@@ -22,11 +22,11 @@
 static const char *render_ext(env *e, const char *md, unsigned ext, size_t max_output)
 {
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.extensions |= FMD_EXT_FOOTNOTES | ext;
     o.heading_ids = false;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     e->st = fmd__kernel_render_html(md, strlen(md), &o, max_output, &b, e->scratch, &e->meta);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     return b.ptr;
@@ -180,7 +180,7 @@ static void test_footnotes_refdefs_budget(void **state)
      * ones plain text, rather than the work growing as footnotes x definitions. */
     enum { NOTES = 200, DEFS = 200 };
     fmd_buf md;
-    fmd_buf_init(&md, e->scratch);
+    fmd_buf_reset(&md, e->scratch);
     char line[64];
     for (int i = 0; i < NOTES; i++) {
         snprintf(line, sizeof line, "[^%d] ", i);
@@ -232,10 +232,10 @@ static void test_footnotes_off_is_unchanged(void **state)
 {
     env *e = *state;
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.heading_ids = false;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     const char *md = "a[^1]\n\n[^1]: /url\n";
     assert_int_equal(fmd__kernel_render_html(md, strlen(md), &o, 1 << 20, &b, e->scratch, &e->meta),
                      FMD_OK);
@@ -331,13 +331,13 @@ static void test_footnotes_with_smart(void **state)
 static void test_footnotes_page_level(void **state)
 {
     env *e = *state;
-    /* Through fmd_kernel_render_page: front matter first, then footnotes; words count both. */
+    /* Through fmd_kernel_page_render: front matter first, then footnotes; words count both. */
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.extensions |= FMD_EXT_FOOTNOTES;
     fmd_result res;
     const char *md = "---\ntitle: T\n---\nOne two[^n].\n\n[^n]: Three four.\n";
-    assert_int_equal(fmd_kernel_render_page(md, strlen(md), &o, e->out, e->scratch, &res), FMD_OK);
+    assert_int_equal(fmd_kernel_page_render(md, strlen(md), &o, e->out, e->scratch, &res), FMD_OK);
     assert_int_equal(res.words, 4);
     const char *want = "<li id=\"fn-n\">";
     bool found = false;

@@ -28,7 +28,7 @@ static int setup(void **state)
     assert_non_null(e);
     assert_int_equal(fmd_arena_create(&e->out, 0), FMD_OK);
     assert_int_equal(fmd_arena_create(&e->scratch, 0), FMD_OK);
-    fmd_kernel_options_init(&e->opt);
+    fmd_kernel_options_default(&e->opt);
     *state = e;
     return 0;
 }
@@ -44,7 +44,7 @@ static int teardown(void **state)
 
 static fmd_status page(env *e, const char *md)
 {
-    return fmd_kernel_render_page(md, strlen(md), &e->opt, e->out, e->scratch, &e->r);
+    return fmd_kernel_page_render(md, strlen(md), &e->opt, e->out, e->scratch, &e->r);
 }
 
 static void assert_slice(fmd_slice s, const char *want)
@@ -146,7 +146,7 @@ static void test_page_hash_is_xxh3_of_the_bytes(void **state)
     assert_int_equal(page(e, md), FMD_OK);
     assert_int_equal(e->r.hash, (uint64_t)XXH3_64bits(md, strlen(md)));
     char hex[17];
-    fmd_kernel_format_hash(0x0123456789abcdefULL, hex);
+    fmd_kernel_hash_format(0x0123456789abcdefULL, hex);
     assert_string_equal(hex, "0123456789abcdef");
 }
 
@@ -206,7 +206,7 @@ static void test_page_output_limit_discards_partial_html(void **state)
     for (int i = 0; i < 200 && n + 4 < sizeof md; i++)
         n += (size_t)snprintf(md + n, sizeof md - n, "|x\n");
     size_t before = fmd_arena_used(e->out);
-    assert_int_equal(fmd_kernel_render_page(md, n, &e->opt, e->out, e->scratch, &e->r),
+    assert_int_equal(fmd_kernel_page_render(md, n, &e->opt, e->out, e->scratch, &e->r),
                      FMD_E_OUTPUT_LIMIT);
     assert_int_equal(e->r.html.len, 0);
     /* Only the message stays in the arena: the partial HTML was rewound. */
@@ -223,13 +223,13 @@ static void test_page_deadline(void **state)
     while (n + 64 < cap)
         n += (size_t)snprintf(md + n, cap - n, "*emphasis* and [a link](/x) and `code`\n\n");
     e->opt.deadline_ms = 1;
-    assert_int_equal(fmd_kernel_render_page(md, n, &e->opt, e->out, e->scratch, &e->r),
+    assert_int_equal(fmd_kernel_page_render(md, n, &e->opt, e->out, e->scratch, &e->r),
                      FMD_E_DEADLINE);
     assert_int_equal(e->r.html.len, 0);
     assert_non_null(strstr(e->r.err_message.ptr, "deadline of 1 ms"));
     /* A generous deadline renders the same page. */
     e->opt.deadline_ms = 600000;
-    assert_int_equal(fmd_kernel_render_page(md, n, &e->opt, e->out, e->scratch, &e->r), FMD_OK);
+    assert_int_equal(fmd_kernel_page_render(md, n, &e->opt, e->out, e->scratch, &e->r), FMD_OK);
     assert_true(e->r.html.len > n);
     free(md);
 }
@@ -293,7 +293,7 @@ static void run_and_flatten(corpus *c, int threads, fmd_schedule sched, char **f
     assert_int_equal(fmd_kernel_batch_create(&b, threads), FMD_OK);
     assert_int_equal(fmd_kernel_batch_threads(b), threads);
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_result *res = calloc(N_PAGES, sizeof *res);
     fmd_thread_stats *stats = calloc((size_t)threads, sizeof *stats);
     fmd_batch_run run = {.base = c->base,
@@ -303,7 +303,7 @@ static void run_and_flatten(corpus *c, int threads, fmd_schedule sched, char **f
                          .results = res,
                          .stats = stats,
                          .schedule = sched};
-    assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
+    assert_int_equal(fmd_kernel_batch_run(b, &run), FMD_OK);
     size_t pages = 0;
     for (int t = 0; t < threads; t++)
         pages += stats[t].pages;
@@ -367,7 +367,7 @@ static void test_batch_sink_release_and_cancel(void **state)
     corpus c;
     make_corpus(&c);
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_result *res = calloc(N_PAGES, sizeof *res);
     sink_state *s = calloc(1, sizeof *s);
     _Atomic int cancel = 0;
@@ -383,7 +383,7 @@ static void test_batch_sink_release_and_cancel(void **state)
                          .results = res,
                          .sink = &sink,
                          .cancel = &cancel};
-    assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
+    assert_int_equal(fmd_kernel_batch_run(b, &run), FMD_OK);
     for (int i = 0; i < N_PAGES; i++) {
         assert_int_equal(s->calls[i], 1);
         assert_null(res[i].html.ptr); /* released after the sink */
@@ -394,7 +394,7 @@ static void test_batch_sink_release_and_cancel(void **state)
     s->cancel = &cancel;
     s->cancel_after = 50;
     cancel = 0;
-    assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
+    assert_int_equal(fmd_kernel_batch_run(b, &run), FMD_OK);
     int done = 0, cancelled = 0;
     for (int i = 0; i < N_PAGES; i++) {
         if (res[i].status == FMD_E_CANCELLED) {
@@ -424,7 +424,7 @@ static void test_batch_parts_with_stealing(void **state)
     char *ref[N_PAGES];
     run_and_flatten(&c, 1, FMD_SCHED_LPT, ref);
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_result *res = calloc(N_PAGES, sizeof *res);
     size_t first[3] = {0, 40, N_PAGES}; /* unbalanced on purpose: part 0 runs dry and steals */
     int thread_part[2] = {0, 1};
@@ -438,7 +438,7 @@ static void test_batch_parts_with_stealing(void **state)
                          .n_parts = 2,
                          .part_first = first,
                          .thread_part = thread_part};
-    assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_OK);
+    assert_int_equal(fmd_kernel_batch_run(b, &run), FMD_OK);
     for (int i = 0; i < N_PAGES; i++) {
         char *f = flatten(&res[i]);
         assert_string_equal(f, ref[i]);
@@ -447,7 +447,7 @@ static void test_batch_parts_with_stealing(void **state)
     }
     size_t bad_first[3] = {0, N_PAGES + 1, N_PAGES};
     run.part_first = bad_first;
-    assert_int_equal(fmd_kernel_run_batch(b, &run), FMD_E_USAGE);
+    assert_int_equal(fmd_kernel_batch_run(b, &run), FMD_E_USAGE);
     fmd_kernel_batch_destroy(b);
     free(res);
     free(c.base);

@@ -19,14 +19,14 @@
 static const char *render(env *e, const char *md, bool gfm, bool footnotes)
 {
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     fmd_kernel_options_set_dialect(&o, gfm ? FMD_DIALECT_GFM : FMD_DIALECT_COMMONMARK);
     if (footnotes)
         o.extensions |= FMD_EXT_FOOTNOTES;
     o.unsafe = true;
     o.heading_ids = false;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     e->st = fmd__kernel_render_html(md, strlen(md), &o, (size_t)16 << 20, &b, e->scratch, &e->meta);
     assert_int_equal(e->st, FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
@@ -234,16 +234,16 @@ static void test_parser_deadline(void **state)
         md[k] = "[*a_`"[k % 5];
     md[n] = '\0';
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.deadline_ms = 1;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     fmd_status st = fmd__kernel_render_html(md, n, &o, (size_t)1 << 30, &b, e->scratch, &e->meta);
     assert_int_equal(st, FMD_E_DEADLINE);
     /* without a deadline the same page renders: the failure above came from the deadline */
     o.deadline_ms = 0;
     fmd_arena_reset(e->scratch);
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     assert_int_equal(fmd__kernel_render_html(md, n, &o, (size_t)1 << 30, &b, e->scratch, &e->meta),
                      FMD_OK);
     free(md);

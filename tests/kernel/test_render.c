@@ -25,12 +25,12 @@ static const char *render_limit(env *e, const char *md, size_t md_len, unsigned 
                                 size_t max_output)
 {
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     fmd_kernel_options_set_dialect(&o, (flags & GFM) ? FMD_DIALECT_GFM : FMD_DIALECT_COMMONMARK);
     o.unsafe = (flags & UNSAFE) != 0;
     o.heading_ids = (flags & IDS) != 0;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     e->st = fmd__kernel_render_html(md, md_len, &o, max_output, &b, e->scratch, &e->meta);
     e->len = b.len;
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);

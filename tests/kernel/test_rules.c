@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of custom rules (kernel/rules.c): literal and PCRE2 replacements, their order,
  * patterns that match the empty string, compile errors that name the rule, the output limit,
- * rules applied by fmd_kernel_render_page, and one compiled set shared by two OpenMP threads;
+ * rules applied by fmd_kernel_page_render, and one compiled set shared by two OpenMP threads;
  * PCRE2 limits scaled to the page (the ReDoS case) and the page deadline between matches. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +52,7 @@ static fmd_rule_spec re(const char *p, const char *r)
 static fmd_rules *compile(const fmd_rule_spec *specs, size_t n)
 {
     fmd_rules *r = NULL;
-    assert_int_equal(fmd_kernel_rules_compile(specs, n, &r, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_kernel_rules_create(specs, n, &r, NULL, NULL), FMD_OK);
     assert_non_null(r);
     return r;
 }
@@ -79,8 +79,8 @@ static void expect_bad(env *e, const fmd_rule_spec *specs, size_t n, size_t bad_
     fmd_rules *r = (fmd_rules *)1;
     size_t bad = SIZE_MAX;
     fmd_buf msg;
-    fmd_buf_init(&msg, e->arena);
-    assert_int_equal(fmd_kernel_rules_compile(specs, n, &r, &bad, &msg), FMD_E_RULE);
+    fmd_buf_reset(&msg, e->arena);
+    assert_int_equal(fmd_kernel_rules_create(specs, n, &r, &bad, &msg), FMD_E_RULE);
     assert_null(r);
     assert_int_equal(bad, bad_index);
     assert_int_equal(fmd_buf_putc(&msg, '\0'), FMD_OK);
@@ -97,7 +97,7 @@ static void test_rules_literal(void **state)
     fmd_rules *r = compile(specs, 1);
     assert_string_equal(apply(e, r, "cat concatenate cat"), "dog condogenate dog");
     /* Non-overlapping, left to right. */
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     fmd_rule_spec aa[] = {lit("aa", "b")};
     r = compile(aa, 1);
     assert_string_equal(apply(e, r, "aaaaa"), "bba");
@@ -108,7 +108,7 @@ static void test_rules_literal(void **state)
         fmd__kernel_rules_apply(r, text, strlen(text), 100, 0, e->arena, &out, NULL, NULL), FMD_OK);
     assert_ptr_equal(out.ptr, text);
     assert_int_equal(fmd_kernel_rules_count(r), 1);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_regex_groups(void **state)
@@ -120,12 +120,12 @@ static void test_rules_regex_groups(void **state)
     fmd_rules *r = compile(specs, 3);
     assert_string_equal(apply(e, r, "mail bob@example.com, 2024-05, $5"),
                         "mail example at bob, 05/2024, $5.00");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     /* UTF mode: . is one character; an unset group is empty. */
     fmd_rule_spec u[] = {re("\xC3\xA9(.)", "[$1]"), re("(x)|y", "<$1>")};
     r = compile(u, 2);
     assert_string_equal(apply(e, r, "\xC3\xA9\xC3\xA9 xy"), "[\xC3\xA9] <x><>");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_overlapping_in_order(void **state)
@@ -135,11 +135,11 @@ static void test_rules_overlapping_in_order(void **state)
     fmd_rule_spec specs[] = {lit("a", "b"), lit("b", "c"), re("c+", "[$0]")};
     fmd_rules *r = compile(specs, 3);
     assert_string_equal(apply(e, r, "abc"), "[ccc]");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     fmd_rule_spec rev[] = {re("c+", "[$0]"), lit("b", "c"), lit("a", "b")};
     r = compile(rev, 3);
     assert_string_equal(apply(e, r, "abc"), "bc[c]");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_empty_match(void **state)
@@ -151,11 +151,11 @@ static void test_rules_empty_match(void **state)
     assert_string_equal(apply(e, r, "abc"), "-a-b-c-");
     assert_string_equal(apply(e, r, "axxb"), "-a--b-");
     assert_string_equal(apply(e, r, ""), "-");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     fmd_rule_spec b[] = {re("\\b", "|"), re("(?=\xC3\xA9)", "^")};
     r = compile(b, 2);
     assert_string_equal(apply(e, r, "ab \xC3\xA9"), "|ab| ^\xC3\xA9");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_bad_rules(void **state)
@@ -176,13 +176,13 @@ static void test_rules_bad_rules(void **state)
     fmd_rule_spec utf_re[] = {re("a", "\xFF")};
     expect_bad(e, utf_re, 1, 0, "replacement is not valid UTF-8");
     fmd_rules *r = NULL;
-    assert_int_equal(fmd_kernel_rules_compile(paren, FMD_MAX_RULES + 1, &r, NULL, NULL),
+    assert_int_equal(fmd_kernel_rules_create(paren, FMD_MAX_RULES + 1, &r, NULL, NULL),
                      FMD_E_USAGE);
     /* No rules at all is a valid (empty) set. */
-    assert_int_equal(fmd_kernel_rules_compile(NULL, 0, &r, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_kernel_rules_create(NULL, 0, &r, NULL, NULL), FMD_OK);
     assert_string_equal(apply(e, r, "same"), "same");
-    fmd_kernel_rules_free(r);
-    fmd_kernel_rules_free(NULL);
+    fmd_kernel_rules_destroy(r);
+    fmd_kernel_rules_destroy(NULL);
 }
 
 static void test_rules_output_limit(void **state)
@@ -197,7 +197,7 @@ static void test_rules_output_limit(void **state)
     assert_int_equal(failed, 0);
     assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out, NULL, NULL),
                      FMD_OK);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     fmd_rule_spec res[] = {lit("z", "y"), re("a", "aaaa")};
     r = compile(res, 2);
     assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 19, 0, e->arena, &out, &failed, NULL),
@@ -206,7 +206,7 @@ static void test_rules_output_limit(void **state)
     assert_int_equal(fmd__kernel_rules_apply(r, "aaaaa", 5, 20, 0, e->arena, &out, NULL, NULL),
                      FMD_OK);
     assert_int_equal(out.len, 20);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_in_render_page(void **state)
@@ -216,14 +216,14 @@ static void test_rules_in_render_page(void **state)
     fmd_rule_spec specs[] = {lit("TITLE", "Heading"), re("\\{\\{(\\w+)\\}\\}", "**$1**")};
     fmd_rules *r = compile(specs, 2);
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.rules = r;
     o.heading_ids = false;
     fmd_arena *scratch;
     assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
     const char *md = "---\ntitle: TITLE\n---\n# TITLE\n\nA {{name}}.\n";
     fmd_result res;
-    assert_int_equal(fmd_kernel_render_page(md, strlen(md), &o, e->arena, scratch, &res), FMD_OK);
+    assert_int_equal(fmd_kernel_page_render(md, strlen(md), &o, e->arena, scratch, &res), FMD_OK);
     const char *want = "<h1>Heading</h1>\n<p>A <strong>name</strong>.</p>\n";
     assert_int_equal(res.html.len, strlen(want));
     assert_memory_equal(res.html.ptr, want, res.html.len);
@@ -238,12 +238,12 @@ static void test_rules_in_render_page(void **state)
     char page[200];
     memset(page, 'x', sizeof page - 1);
     page[sizeof page - 1] = '\n';
-    assert_int_equal(fmd_kernel_render_page(page, sizeof page, &o, e->arena, scratch, &res),
+    assert_int_equal(fmd_kernel_page_render(page, sizeof page, &o, e->arena, scratch, &res),
                      FMD_E_OUTPUT_LIMIT);
     assert_true(res.err_message.len > 0);
     assert_int_equal(res.html.len, 0);
-    fmd_kernel_rules_free(g);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(g);
+    fmd_kernel_rules_destroy(r);
     fmd_arena_destroy(scratch);
 }
 
@@ -264,7 +264,7 @@ static void test_rules_match_error(void **state)
         fmd__kernel_rules_apply(r, text, strlen(text), 1 << 20, 0, e->arena, &out, &failed, NULL);
     assert_int_equal(st, FMD_E_RULE);
     assert_int_equal(failed, 1);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 /* The page ("a" x 20 + "!") x reps + ":": every run of letters backtracks 2^20 ways under
@@ -296,7 +296,7 @@ static void test_rules_redos_is_bounded(void **state)
         fmd_slice out;
         size_t failed = SIZE_MAX;
         fmd_buf why;
-        fmd_buf_init(&why, e->arena);
+        fmd_buf_reset(&why, e->arena);
         double t0 = omp_get_wtime();
         fmd_status st =
             fmd__kernel_rules_apply(r, page, len, 1 << 24, 0, e->arena, &out, &failed, &why);
@@ -314,12 +314,12 @@ static void test_rules_redos_is_bounded(void **state)
         /* Through the page: code rule, the rule named in the message, nothing rendered. */
         page = redos_page(reps[k], &len);
         fmd_options o;
-        fmd_kernel_options_init(&o);
+        fmd_kernel_options_default(&o);
         o.rules = r;
         fmd_arena *scratch;
         assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
         fmd_result res;
-        assert_int_equal(fmd_kernel_render_page(page, len, &o, e->arena, scratch, &res),
+        assert_int_equal(fmd_kernel_page_render(page, len, &o, e->arena, scratch, &res),
                          FMD_E_RULE);
         snprintf(msg, sizeof msg, "%.*s", (int)res.err_message.len, res.err_message.ptr);
         assert_non_null(strstr(msg, "custom rule 1"));
@@ -329,7 +329,7 @@ static void test_rules_redos_is_bounded(void **state)
     }
     /* The same rule on a page where it matches, and ordinary text around it, still works. */
     assert_string_equal(apply(e, r, "Note: a b. Warning: c"), "**Note:** a b. **Warning:** c");
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 static void test_rules_limits_leave_ordinary_rules_alone(void **state)
@@ -356,7 +356,7 @@ static void test_rules_limits_leave_ordinary_rules_alone(void **state)
     static const char want[] = "L0 mails <example:bob0> today.\nLine 1 mails <example:bob1>";
     assert_true(out.len > sizeof want);
     assert_memory_equal(out.ptr, want, sizeof want - 1);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     free(page);
 }
 
@@ -374,7 +374,7 @@ static void test_rules_deadline(void **state)
     fmd_slice out;
     size_t failed = SIZE_MAX;
     fmd_buf why;
-    fmd_buf_init(&why, e->arena);
+    fmd_buf_reset(&why, e->arena);
     double t0 = omp_get_wtime();
     fmd_status st =
         fmd__kernel_rules_apply(r, page, n, (size_t)1 << 26, 1, e->arena, &out, &failed, &why);
@@ -394,16 +394,16 @@ static void test_rules_deadline(void **state)
     /* Through the page: code deadline. */
     fmd_arena_reset(e->arena);
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     o.rules = r;
     o.deadline_ms = 1;
     fmd_arena *scratch;
     assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
     fmd_result res;
-    assert_int_equal(fmd_kernel_render_page(page, n, &o, e->arena, scratch, &res), FMD_E_DEADLINE);
+    assert_int_equal(fmd_kernel_page_render(page, n, &o, e->arena, scratch, &res), FMD_E_DEADLINE);
     assert_true(res.err_message.len > 0);
     fmd_arena_destroy(scratch);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
     free(page);
 }
 
@@ -481,7 +481,7 @@ static void test_rules_two_threads(void **state)
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < PAGES / 2; k++)
             free(par[t][k]);
-    fmd_kernel_rules_free(r);
+    fmd_kernel_rules_destroy(r);
 }
 
 int main(void)

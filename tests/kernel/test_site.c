@@ -19,7 +19,7 @@ static void check_link(const char *href, const char *want, const char *want_targ
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_slice t;
     assert_int_equal(fmd_kernel_link_rewrite(href, strlen(href), &b, &t), FMD_OK);
     if (want == NULL) {
@@ -60,7 +60,7 @@ static void render(const char *src, const fmd_options *opt, fmd_arena **out, fmd
     fmd_arena *scratch = NULL;
     assert_int_equal(fmd_arena_create(out, 0), FMD_OK);
     assert_int_equal(fmd_arena_create(&scratch, 0), FMD_OK);
-    assert_int_equal(fmd_kernel_render_page(src, strlen(src), opt, *out, scratch, res), FMD_OK);
+    assert_int_equal(fmd_kernel_page_render(src, strlen(src), opt, *out, scratch, res), FMD_OK);
     fmd_arena_destroy(scratch);
 }
 
@@ -68,7 +68,7 @@ static void test_site_page_links_reported(void **state)
 {
     (void)state;
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     const char *src = "---\ntitle: T\n---\n# H\n\n[a](a.md#x) and [w](https://w.org/b.md)\n\n"
                       "> quote\n> [c](sub/c.markdown?q)\n\n[img](p.png) ![i](i.md)\n";
     fmd_arena *out = NULL;
@@ -109,11 +109,11 @@ static void check_fill(const char *tpl, const char *src, const char *want)
     fmd_template *t = NULL;
     assert_int_equal(fmd_kernel_template_compile(tpl, strlen(tpl), a, &t, NULL), FMD_OK);
     fmd_options opt;
-    fmd_kernel_options_init(&opt);
+    fmd_kernel_options_default(&opt);
     fmd_result res;
     render(src, &opt, &out, &res);
     fmd_buf b;
-    fmd_buf_init(&b, out);
+    fmd_buf_reset(&b, out);
     assert_int_equal(fmd_kernel_template_fill(t, &res, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_string_equal(b.ptr, want);
@@ -152,7 +152,7 @@ static void check_bad(const char *tpl, const char *want_msg)
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf msg;
-    fmd_buf_init(&msg, a);
+    fmd_buf_reset(&msg, a);
     fmd_template *t = (fmd_template *)1;
     assert_int_equal(fmd_kernel_template_compile(tpl, strlen(tpl), a, &t, &msg), FMD_E_USAGE);
     assert_null(t);

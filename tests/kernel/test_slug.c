@@ -18,7 +18,7 @@ static void check_slug(const char *text, const char *want)
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     assert_int_equal(fmd__kernel_slugify(text, strlen(text), &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_string_equal(b.ptr, want);

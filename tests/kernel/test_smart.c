@@ -25,14 +25,14 @@ enum { SMART = 1, UNSAFE = 2, HTML5 = 4, IDS = 8 };
 static const char *render_flags(env *e, const char *md, unsigned flags)
 {
     fmd_options o;
-    fmd_kernel_options_init(&o);
+    fmd_kernel_options_default(&o);
     if (flags & SMART)
         o.extensions |= FMD_EXT_SMART;
     o.unsafe = (flags & UNSAFE) != 0;
     o.xhtml = (flags & HTML5) == 0;
     o.heading_ids = (flags & IDS) != 0;
     fmd_buf b;
-    fmd_buf_init(&b, e->out);
+    fmd_buf_reset(&b, e->out);
     assert_int_equal(fmd__kernel_render_html(md, strlen(md), &o, 1 << 20, &b, e->scratch, &e->meta),
                      FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);

@@ -123,7 +123,7 @@ static fmd_numa_topology *load_here(const char *desc)
 {
     fmd_numa_source src = {FMD_NUMA_SOURCE_SYNTHETIC, desc, true, NULL};
     fmd_numa_topology *t = NULL;
-    assert_int_equal(fmd_numa_load_topology(&t, &src, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, &src, NULL), FMD_OK);
     return t;
 }
 
@@ -134,7 +134,7 @@ static fmd_numa_plan *plan(const fmd_numa_topology *t, int threads, bool user_bi
     o.threads = threads;
     o.user_binding = user_binding;
     o.record_affinity = true;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_OK);
     return p;
 }
 
@@ -166,10 +166,10 @@ static void test_bind_binds_each_thread_to_its_core(void **state)
         assert_int_equal(p->reports[th].err, 0);
         assert_int_equal(p->reports[th].cpu, 2 * th);
         assert_int_equal(p->reports[th].cpu_node, th / 4);
-        assert_int_equal(fmd_numa_current_node(p), th / 4);
+        assert_int_equal(fmd_numa_node_current(p), th / 4);
     }
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_refused_is_a_warning(void **state)
@@ -181,14 +181,14 @@ static void test_bind_refused_is_a_warning(void **state)
     fmd_buf b;
     bind_errno = EPERM;
     for (int th = 0; th < p->n_threads; th++)
-        assert_int_equal(fmd_numa_bind_thread(p, th), FMD_OK);
+        assert_int_equal(fmd_numa_thread_bind(p, th), FMD_OK);
     for (int th = 0; th < p->n_threads; th++) {
         assert_int_equal(p->reports[th].bind, FMD_NUMA_BIND_REFUSED);
         assert_int_equal(p->reports[th].err, EPERM);
     }
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
-    fmd_buf_init(&b, a);
-    assert_int_equal(fmd_numa_format_warnings(t, p, &b), FMD_OK);
+    fmd_buf_reset(&b, a);
+    assert_int_equal(fmd_numa_warnings_format(t, p, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_non_null(strstr(b.ptr, "numa: warning: could not bind 16 threads to their core ("));
     assert_non_null(strstr(b.ptr, "); they run where the OS places them\n"));
@@ -197,13 +197,13 @@ static void test_bind_refused_is_a_warning(void **state)
         lines += *c == '\n';
     assert_int_equal(lines, 1); /* one line for all the threads */
 
-    fmd_buf_init(&b, a);
-    assert_int_equal(fmd_numa_format_affinity(p, &b), FMD_OK);
+    fmd_buf_reset(&b, a);
+    assert_int_equal(fmd_numa_affinity_format(p, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     assert_non_null(strstr(b.ptr, "  thread 3: core 3 (node 0, PUs 6-7): binding refused ("));
     fmd_arena_destroy(a);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_user_binding_makes_no_call(void **state)
@@ -220,12 +220,12 @@ static void test_bind_user_binding_makes_no_call(void **state)
         assert_int_equal(bind_calls[th], 0);
     for (int th = 0; th < 4; th++)
         assert_int_equal(p->reports[th].bind, FMD_NUMA_BIND_OFF);
-    assert_int_equal(fmd_numa_unbind_thread(p, &w), FMD_OK);
+    assert_int_equal(fmd_numa_thread_unbind(p, &w), FMD_OK);
     assert_int_equal(bind_calls[0], 0);
-    assert_int_equal(fmd_numa_bind_memory(p, buf, sizeof buf, 1, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, buf, sizeof buf, 1, false, &w), FMD_OK);
     assert_int_equal(membind_calls, 0);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_hook_in_parallel_region(void **state)
@@ -247,10 +247,10 @@ static void test_bind_hook_in_parallel_region(void **state)
         assert_int_equal(r->cpu, 2 * th);
         assert_int_equal(r->cpu_node, th < 4 ? 0 : 1);
     }
-    fmd_numa_clear_reports(p);
+    fmd_numa_reports_clear(p);
     assert_int_equal(p->reports[5].bind, FMD_NUMA_BIND_NOT_RUN);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_process_binding_restricts_plan(void **state)
@@ -260,7 +260,7 @@ static void test_bind_process_binding_restricts_plan(void **state)
     fmd_numa_counts c;
     process_set = "0-5"; /* as after `taskset -c 0-5` */
     t = load_here(TWO_BY_TWO);
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     assert_int_equal(c.cores, 3);
     assert_int_equal(c.pus, 6);
     assert_int_equal(c.nodes, 1);
@@ -268,14 +268,14 @@ static void test_bind_process_binding_restricts_plan(void **state)
     fmd_numa_plan *p = plan(t, 0, false);
     assert_int_equal(p->n_threads, 3);
     assert_int_equal(p->n_nodes, 1);
-    assert_int_equal(fmd_numa_auto_threads(t, 1.0), 2);
+    assert_int_equal(fmd_numa_threads_auto(t, 1.0), 2);
     /* Unbinding gives the thread every allowed PU, not the whole machine. */
     fmd_numa_warning w;
-    assert_int_equal(fmd_numa_unbind_thread(p, &w), FMD_OK);
+    assert_int_equal(fmd_numa_thread_unbind(p, &w), FMD_OK);
     assert_int_equal(w.code, FMD_NUMA_W_NONE);
     assert_string_equal(bound_to[0], "0-5");
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_unreadable_process_binding_warns(void **state)
@@ -284,19 +284,19 @@ static void test_bind_unreadable_process_binding_warns(void **state)
     fmd_numa_topology *t;
     process_set = NULL;
     t = load_here(TWO_BY_TWO);
-    const fmd_numa_warnings *w = fmd_numa_get_warnings(t);
+    const fmd_numa_warnings *w = fmd_numa_warnings_get(t);
     assert_int_equal(w->n, 1);
     assert_int_equal(w->items[0].code, FMD_NUMA_W_CPUBIND_QUERY);
     assert_int_equal(w->items[0].err, ENOSYS);
     fmd_numa_plan *p = plan(t, 0, false);
     assert_int_equal(p->n_threads, 16);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 
     process_set = "100-101"; /* a binding that shares nothing with the topology is ignored */
     t = load_here(TWO_BY_TWO);
-    assert_int_equal(fmd_numa_get_warnings(t)->items[0].code, FMD_NUMA_W_CPUBIND_DISJOINT);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_warnings_get(t)->items[0].code, FMD_NUMA_W_CPUBIND_DISJOINT);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_unbind_refused_warns(void **state)
@@ -306,11 +306,11 @@ static void test_bind_unbind_refused_warns(void **state)
     fmd_numa_plan *p = plan(t, 0, false);
     fmd_numa_warning w;
     bind_errno = EINVAL;
-    assert_int_equal(fmd_numa_unbind_thread(p, &w), FMD_OK);
+    assert_int_equal(fmd_numa_thread_unbind(p, &w), FMD_OK);
     assert_int_equal(w.code, FMD_NUMA_W_UNBIND_REFUSED);
     assert_int_equal(w.err, EINVAL);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_memory_to_node(void **state)
@@ -321,7 +321,7 @@ static void test_bind_memory_to_node(void **state)
     fmd_numa_warning w;
     static char buf[3 * 65536];
     char *mid = buf + 65536 + 100;
-    assert_int_equal(fmd_numa_bind_memory(p, mid, 5000, 2, true, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, mid, 5000, 2, true, &w), FMD_OK);
     assert_int_equal(w.code, FMD_NUMA_W_NONE);
     assert_int_equal(membind_calls, 1);
     assert_string_equal(membind_set, "2");
@@ -334,23 +334,23 @@ static void test_bind_memory_to_node(void **state)
     assert_int_equal(membind_len % 4096, 0);
 
     membind_errno = EPERM;
-    assert_int_equal(fmd_numa_bind_memory(p, mid, 5000, 3, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, mid, 5000, 3, false, &w), FMD_OK);
     assert_int_equal(w.code, FMD_NUMA_W_MEMBIND_REFUSED);
     assert_int_equal(w.err, EPERM);
     assert_int_equal(w.value, 3);
     assert_int_equal(membind_flags, HWLOC_MEMBIND_BYNODESET);
-    assert_int_equal(fmd_numa_bind_memory(p, mid, 0, 3, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, mid, 0, 3, false, &w), FMD_OK);
     assert_int_equal(membind_calls, 2);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 
     /* One node: nothing to choose, no call. */
     t = load_here("pack:1 core:2 pu:2");
     p = plan(t, 0, false);
-    assert_int_equal(fmd_numa_bind_memory(p, mid, 5000, 0, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, mid, 5000, 0, false, &w), FMD_OK);
     assert_int_equal(membind_calls, 2);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_bind_foreign_topology_makes_no_call(void **state)
@@ -359,7 +359,7 @@ static void test_bind_foreign_topology_makes_no_call(void **state)
     fmd_numa_source src = {FMD_NUMA_SOURCE_SYNTHETIC, TWO_BY_TWO, false, NULL};
     fmd_numa_topology *t = NULL;
     process_set = "0"; /* would restrict if it were asked: it must not be */
-    assert_int_equal(fmd_numa_load_topology(&t, &src, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, &src, NULL), FMD_OK);
     fmd_numa_plan *p = plan(t, 0, false);
     assert_int_equal(p->n_threads, 16);
     assert_int_equal(p->binding, FMD_NUMA_BINDING_OFF_FOREIGN);
@@ -367,8 +367,8 @@ static void test_bind_foreign_topology_makes_no_call(void **state)
     assert_int_equal(bind_calls[0], 0);
     assert_int_equal(p->reports[0].bind, FMD_NUMA_BIND_OFF);
     assert_int_equal(p->reports[0].cpu_node, -1); /* a PU of this machine means nothing there */
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 int main(void)

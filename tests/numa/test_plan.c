@@ -27,7 +27,7 @@ static fmd_numa_topology *load(const char *desc, const char *allowed)
     fmd_numa_source src = {FMD_NUMA_SOURCE_SYNTHETIC, desc, false, allowed};
     fmd_numa_topology *t = NULL;
     int err = -1;
-    assert_int_equal(fmd_numa_load_topology(&t, &src, &err), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, &src, &err), FMD_OK);
     assert_int_equal(err, 0);
     assert_non_null(t);
     return t;
@@ -38,7 +38,7 @@ static fmd_numa_plan *plan(const fmd_numa_topology *t, int threads)
     fmd_numa_plan_opts o = {0};
     fmd_numa_plan *p = NULL;
     o.threads = threads;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_OK);
     assert_non_null(p);
     return p;
 }
@@ -80,14 +80,14 @@ static void test_plan_counts_of_synthetic(void **state)
     (void)state;
     fmd_numa_topology *t = load(TWO_BY_TWO, NULL);
     fmd_numa_counts c;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     assert_int_equal(c.packages, 2);
     assert_int_equal(c.nodes, 4);
     assert_int_equal(c.cores, 16);
     assert_int_equal(c.pus, 32);
     assert_int_equal(c.machine_pus, 32);
-    assert_int_equal(fmd_numa_get_warnings(t)->n, 0);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_warnings_get(t)->n, 0);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_default_is_physical_cores(void **state)
@@ -114,8 +114,8 @@ static void test_plan_default_is_physical_cores(void **state)
     }
     assert_nodes_consistent(p);
     assert_int_equal(p->warnings.n, 0);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_bindings_distinct_and_close(void **state)
@@ -134,8 +134,8 @@ static void test_plan_bindings_distinct_and_close(void **state)
             used[pu] = 1;
         }
     }
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_single_node(void **state)
@@ -143,7 +143,7 @@ static void test_plan_single_node(void **state)
     (void)state;
     fmd_numa_topology *t = load("pack:1 core:2 pu:2", NULL);
     fmd_numa_counts c;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     assert_int_equal(c.nodes, 1);
     assert_int_equal(c.cores, 2);
     assert_int_equal(c.pus, 4);
@@ -155,8 +155,8 @@ static void test_plan_single_node(void **state)
     assert_int_equal(p->threads[1].node, 0);
     assert_int_equal(p->nodes[0].n_threads, 2);
     assert_nodes_consistent(p);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_four_nodes_without_smt(void **state)
@@ -171,8 +171,8 @@ static void test_plan_four_nodes_without_smt(void **state)
         assert_pus(&p->threads[th], 1, (unsigned)th);
     }
     assert_nodes_consistent(p);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_fewer_threads_fill_node_zero_first(void **state)
@@ -188,8 +188,8 @@ static void test_plan_fewer_threads_fill_node_zero_first(void **state)
     assert_int_equal(p->nodes[3].n_threads, 0);
     assert_pus(&p->threads[5], 2, 10);
     assert_nodes_consistent(p);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_more_threads_than_cores_use_pus(void **state)
@@ -216,12 +216,12 @@ static void test_plan_more_threads_than_cores_use_pus(void **state)
     size_t sizes[100], first[5], bytes[4];
     for (size_t i = 0; i < 100; i++)
         sizes[i] = 100;
-    assert_int_equal(fmd_numa_split_pages(p, sizes, 100, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_pages_split(p, sizes, 100, first, bytes), FMD_OK);
     assert_int_equal(bytes[0], 4000);
     assert_int_equal(bytes[3], 2000);
     assert_int_equal(first[4], 100);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_more_threads_than_pus_wrap(void **state)
@@ -236,8 +236,8 @@ static void test_plan_more_threads_than_pus_wrap(void **state)
     assert_int_equal(p->warnings.items[0].code, FMD_NUMA_W_OVERSUBSCRIBED);
     assert_int_equal(p->warnings.items[0].value, 40);
     assert_nodes_consistent(p);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_rejects_bad_counts(void **state)
@@ -247,16 +247,16 @@ static void test_plan_rejects_bad_counts(void **state)
     fmd_numa_plan_opts o = {0};
     fmd_numa_plan *p = (fmd_numa_plan *)&o; /* must be reset to NULL */
     o.threads = -1;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_E_USAGE);
     assert_null(p);
     o.threads = FMD_NUMA_MAX_THREADS + 1;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_make_plan(NULL, t, &o), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_plan_create(NULL, t, &o), FMD_E_USAGE);
     o.threads = 1;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_OK);
     assert_int_equal(p->n_threads, 1);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_allowed_list_restricts(void **state)
@@ -265,7 +265,7 @@ static void test_plan_allowed_list_restricts(void **state)
     /* Like a cgroup or taskset: all of node 0, one core of node 1. */
     fmd_numa_topology *t = load(TWO_BY_TWO, "0-7,8-9");
     fmd_numa_counts c;
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     assert_int_equal(c.cores, 5);
     assert_int_equal(c.pus, 10);
     assert_int_equal(c.nodes, 2);
@@ -278,8 +278,8 @@ static void test_plan_allowed_list_restricts(void **state)
     assert_int_equal(p->nodes[1].n_threads, 1);
     assert_int_equal(p->nodes[1].os_index, 1);
     assert_pus(&p->threads[4], 2, 8);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 
     /* A core partly allowed keeps only its allowed PU. */
     t = load(TWO_BY_TWO, "0-2");
@@ -287,8 +287,8 @@ static void test_plan_allowed_list_restricts(void **state)
     assert_int_equal(p->n_threads, 2);
     assert_pus(&p->threads[0], 2, 0);
     assert_pus(&p->threads[1], 1, 2);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_bad_sources(void **state)
@@ -301,15 +301,15 @@ static void test_plan_bad_sources(void **state)
     fmd_numa_source garbage = {FMD_NUMA_SOURCE_SYNTHETIC, "pack:1 core:2 pu:2", false, "x-y"};
     fmd_numa_source no_spec = {FMD_NUMA_SOURCE_SYNTHETIC, NULL, false, NULL};
     int err = 0;
-    assert_int_equal(fmd_numa_load_topology(&t, &syn, &err), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_topology_create(&t, &syn, &err), FMD_E_USAGE);
     assert_null(t);
-    assert_int_equal(fmd_numa_load_topology(&t, &xml, &err), FMD_E_NOINPUT);
+    assert_int_equal(fmd_numa_topology_create(&t, &xml, &err), FMD_E_NOINPUT);
     assert_true(err != 0);
     assert_null(t);
-    assert_int_equal(fmd_numa_load_topology(&t, &disjoint, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_load_topology(&t, &garbage, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_load_topology(&t, &no_spec, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_load_topology(NULL, &syn, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_topology_create(&t, &disjoint, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_topology_create(&t, &garbage, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_topology_create(&t, &no_spec, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_topology_create(NULL, &syn, NULL), FMD_E_USAGE);
 }
 
 static void test_plan_xml_same_as_synthetic(void **state)
@@ -328,7 +328,7 @@ static void test_plan_xml_same_as_synthetic(void **state)
 
     fmd_numa_source src = {FMD_NUMA_SOURCE_XML, path, false, NULL};
     fmd_numa_topology *t = NULL;
-    assert_int_equal(fmd_numa_load_topology(&t, &src, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, &src, NULL), FMD_OK);
     unlink(path);
     fmd_numa_plan *p = plan(t, 0);
     assert_int_equal(p->n_threads, 16);
@@ -336,42 +336,42 @@ static void test_plan_xml_same_as_synthetic(void **state)
     assert_int_equal(p->binding, FMD_NUMA_BINDING_OFF_FOREIGN);
     assert_int_equal(p->threads[13].node, 3);
     assert_pus(&p->threads[13], 2, 26);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_auto_threads(void **state)
 {
     (void)state;
     fmd_numa_topology *t = load(TWO_BY_TWO, NULL);
-    assert_int_equal(fmd_numa_auto_threads(t, 0.0), 16);
-    assert_int_equal(fmd_numa_auto_threads(t, 3.4), 13);
-    assert_int_equal(fmd_numa_auto_threads(t, 3.5), 12);
-    assert_int_equal(fmd_numa_auto_threads(t, 15.6), 1);
-    assert_int_equal(fmd_numa_auto_threads(t, 100.0), 1);
-    assert_int_equal(fmd_numa_auto_threads(t, -2.0), 16);
-    assert_int_equal(fmd_numa_auto_threads(t, NAN), 16);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_threads_auto(t, 0.0), 16);
+    assert_int_equal(fmd_numa_threads_auto(t, 3.4), 13);
+    assert_int_equal(fmd_numa_threads_auto(t, 3.5), 12);
+    assert_int_equal(fmd_numa_threads_auto(t, 15.6), 1);
+    assert_int_equal(fmd_numa_threads_auto(t, 100.0), 1);
+    assert_int_equal(fmd_numa_threads_auto(t, -2.0), 16);
+    assert_int_equal(fmd_numa_threads_auto(t, NAN), 16);
+    fmd_numa_topology_destroy(t);
     t = load("pack:1 core:2 pu:2", NULL);
-    assert_int_equal(fmd_numa_auto_threads(t, 0.4), 2); /* cores, not PUs */
-    assert_int_equal(fmd_numa_auto_threads(t, 1.6), 1);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_threads_auto(t, 0.4), 2); /* cores, not PUs */
+    assert_int_equal(fmd_numa_threads_auto(t, 1.6), 1);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_user_binding_binds_nothing(void **state)
 {
     (void)state;
-    assert_false(fmd_numa_user_binding(NULL, NULL));
-    assert_false(fmd_numa_user_binding("", ""));
-    assert_true(fmd_numa_user_binding("close", NULL));
-    assert_true(fmd_numa_user_binding("false", NULL));
-    assert_true(fmd_numa_user_binding(NULL, "cores"));
+    assert_false(fmd_numa_binding_user(NULL, NULL));
+    assert_false(fmd_numa_binding_user("", ""));
+    assert_true(fmd_numa_binding_user("close", NULL));
+    assert_true(fmd_numa_binding_user("false", NULL));
+    assert_true(fmd_numa_binding_user(NULL, "cores"));
 
     fmd_numa_topology *t = load(TWO_BY_TWO, NULL);
     fmd_numa_plan_opts o = {0};
     fmd_numa_plan *p = NULL;
     o.user_binding = true;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_OK);
     assert_int_equal(p->binding, FMD_NUMA_BINDING_OFF_USER);
     assert_int_equal(p->n_threads, 16); /* the count is still ours */
     for (int th = 0; th < p->n_threads; th++)
@@ -382,10 +382,10 @@ static void test_plan_user_binding_binds_nothing(void **state)
         assert_int_equal(p->reports[th].cpu, -1); /* record_affinity off */
     }
     fmd_numa_thread_hook(16, 17, p); /* no slot: ignored */
-    assert_int_equal(fmd_numa_bind_thread(p, 16), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_bind_thread(p, -1), FMD_E_USAGE);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_thread_bind(p, 16), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_thread_bind(p, -1), FMD_E_USAGE);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_report_slots_own_cache_lines(void **state)
@@ -399,8 +399,8 @@ static void test_plan_report_slots_own_cache_lines(void **state)
         assert_int_equal(p->reports[th].bind, FMD_NUMA_BIND_NOT_RUN);
         assert_int_equal(p->reports[th].cpu, -1);
     }
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_plan_null_topology_is_flat(void **state)
@@ -408,15 +408,15 @@ static void test_plan_null_topology_is_flat(void **state)
     (void)state;
     fmd_numa_plan *p = NULL;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    assert_int_equal(fmd_numa_make_plan(&p, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, NULL, NULL), FMD_OK);
     assert_int_equal(p->binding, FMD_NUMA_BINDING_OFF_NO_HWLOC);
     assert_int_equal(p->n_threads, online < 1 ? 1 : online);
     assert_int_equal(p->n_nodes, 1);
     assert_int_equal(p->threads[0].n_pus, 0);
     fmd_numa_thread_hook(0, 1, p);
     assert_int_equal(p->reports[0].bind, FMD_NUMA_BIND_OFF);
-    assert_int_equal(fmd_numa_current_node(p), 0);
-    fmd_numa_destroy_plan(p);
+    assert_int_equal(fmd_numa_node_current(p), 0);
+    fmd_numa_plan_destroy(p);
 }
 
 static void test_plan_format_topology(void **state)
@@ -425,10 +425,10 @@ static void test_plan_format_topology(void **state)
     fmd_arena *a = NULL;
     fmd_buf b;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_numa_topology *t = load(TWO_BY_TWO, NULL);
     fmd_numa_plan *p = plan(t, 0);
-    assert_int_equal(fmd_numa_format_topology(t, p, &b), FMD_OK);
+    assert_int_equal(fmd_numa_topology_format(t, p, &b), FMD_OK);
     const char *s = text_of(&b);
     assert_non_null(strstr(s, "topology: 2 packages, 4 NUMA nodes, 16 cores, 32 PUs (not this "
                               "machine)\n"));
@@ -441,19 +441,19 @@ static void test_plan_format_topology(void **state)
     assert_non_null(strstr(s, "  node 3: 4 cores, 4 threads (12-15)\n"));
     assert_non_null(strstr(s, "  thread 15: core 15, node 3, PUs 30-31\n"));
 
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     fmd_numa_thread_hook(0, 16, p);
-    assert_int_equal(fmd_numa_format_affinity(p, &b), FMD_OK);
+    assert_int_equal(fmd_numa_affinity_format(p, &b), FMD_OK);
     s = text_of(&b);
     assert_non_null(strstr(s, "  thread 0: core 0 (node 0, PUs 0-1): not bound, PU not "
                               "recorded\n"));
     assert_non_null(strstr(s, "  thread 1: core 1 (node 0, PUs 2-3): did not run\n"));
 
-    fmd_buf_init(&b, a);
-    assert_int_equal(fmd_numa_format_warnings(t, p, &b), FMD_OK);
+    fmd_buf_reset(&b, a);
+    assert_int_equal(fmd_numa_warnings_format(t, p, &b), FMD_OK);
     assert_int_equal(b.len, 0);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
     fmd_arena_destroy(a);
 }
 
@@ -464,12 +464,12 @@ static void test_plan_foreign_memory_binding_is_a_no_op(void **state)
     fmd_numa_plan *p = plan(t, 0);
     fmd_numa_warning w = {FMD_NUMA_W_OVERSUBSCRIBED, 1, 1};
     char buf[64];
-    assert_int_equal(fmd_numa_bind_memory(p, buf, sizeof buf, 1, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, buf, sizeof buf, 1, false, &w), FMD_OK);
     assert_int_equal(w.code, FMD_NUMA_W_NONE);
-    assert_int_equal(fmd_numa_bind_memory(p, buf, sizeof buf, 4, false, &w), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_bind_memory(p, buf, sizeof buf, -1, false, NULL), FMD_E_USAGE);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    assert_int_equal(fmd_numa_memory_bind(p, buf, sizeof buf, 4, false, &w), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_memory_bind(p, buf, sizeof buf, -1, false, NULL), FMD_E_USAGE);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 int main(void)

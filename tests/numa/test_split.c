@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fmd_numa_split_bytes: pages split across nodes by bytes, proportional to the weights, every
+/* fmd_numa_bytes_split: pages split across nodes by bytes, proportional to the weights, every
  * page exactly once, in contiguous ranges. Pure: runs in the hwloc and the stub build. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,7 +49,7 @@ static void test_split_header_example(void **state)
     const size_t sizes[] = {4, 4, 4, 4, 8, 8};
     const unsigned w[] = {1, 1};
     size_t first[3], bytes[2];
-    assert_int_equal(fmd_numa_split_bytes(sizes, 6, w, 2, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 6, w, 2, first, bytes), FMD_OK);
     assert_int_equal(first[0], 0);
     assert_int_equal(first[1], 4);
     assert_int_equal(first[2], 6);
@@ -70,7 +70,7 @@ static void test_split_proportional_to_threads(void **state)
         x = x * 1664525u + 1013904223u;
         sizes[i] = (x >> 8) % 65536 / (1 + (x & 7));
     }
-    assert_int_equal(fmd_numa_split_bytes(sizes, N, w, 4, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, N, w, 4, first, bytes), FMD_OK);
     check_split(sizes, N, w, 4, first, bytes);
 }
 
@@ -82,7 +82,7 @@ static void test_split_uniform_pages_exact(void **state)
     size_t first[5], bytes[4];
     for (size_t i = 0; i < 100; i++)
         sizes[i] = 100;
-    assert_int_equal(fmd_numa_split_bytes(sizes, 100, w, 4, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 100, w, 4, first, bytes), FMD_OK);
     assert_int_equal(bytes[0], 4000);
     assert_int_equal(bytes[1], 2000);
     assert_int_equal(bytes[2], 2000);
@@ -97,10 +97,10 @@ static void test_split_zero_weight_gets_nothing(void **state)
     const unsigned w1[] = {0, 1, 0, 1, 0};
     const unsigned w2[] = {1, 0, 0};
     size_t first[6], bytes[5];
-    assert_int_equal(fmd_numa_split_bytes(sizes, 7, w1, 5, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 7, w1, 5, first, bytes), FMD_OK);
     check_split(sizes, 7, w1, 5, first, bytes);
     assert_int_equal(bytes[1] + bytes[3], 30);
-    assert_int_equal(fmd_numa_split_bytes(sizes, 7, w2, 3, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 7, w2, 3, first, bytes), FMD_OK);
     assert_int_equal(first[1], 7);
     assert_int_equal(first[2], 7);
     assert_int_equal(bytes[0], 30);
@@ -112,7 +112,7 @@ static void test_split_empty_pages_by_count(void **state)
     const size_t sizes[9] = {0};
     const unsigned w[] = {1, 2};
     size_t first[3], bytes[2];
-    assert_int_equal(fmd_numa_split_bytes(sizes, 9, w, 2, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 9, w, 2, first, bytes), FMD_OK);
     assert_int_equal(first[1], 3);
     assert_int_equal(first[2], 9);
 }
@@ -123,7 +123,7 @@ static void test_split_huge_page_nearest_boundary(void **state)
     const size_t sizes[] = {1000, 1, 1, 1};
     const unsigned w[] = {1, 1};
     size_t first[3], bytes[2];
-    assert_int_equal(fmd_numa_split_bytes(sizes, 4, w, 2, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 4, w, 2, first, bytes), FMD_OK);
     assert_int_equal(first[1], 1); /* 1000 | 3 is nearer 501.5 than 0 | 1003 */
     check_split(sizes, 4, w, 2, first, bytes);
 }
@@ -135,10 +135,10 @@ static void test_split_no_pages_and_one_part(void **state)
     const unsigned w3[] = {1, 1, 1};
     const unsigned w1[] = {3};
     size_t first[4], bytes[3];
-    assert_int_equal(fmd_numa_split_bytes(NULL, 0, w3, 3, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(NULL, 0, w3, 3, first, bytes), FMD_OK);
     for (size_t k = 0; k < 4; k++)
         assert_int_equal(first[k], 0);
-    assert_int_equal(fmd_numa_split_bytes(sizes, 3, w1, 1, first, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 3, w1, 1, first, NULL), FMD_OK);
     assert_int_equal(first[0], 0);
     assert_int_equal(first[1], 3);
 }
@@ -150,11 +150,11 @@ static void test_split_rejects_bad_arguments(void **state)
     const unsigned zero[] = {0, 0};
     const unsigned w[] = {1, 1};
     size_t first[3];
-    assert_int_equal(fmd_numa_split_bytes(sizes, 2, w, 0, first, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_split_bytes(sizes, 2, zero, 2, first, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_split_bytes(NULL, 2, w, 2, first, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_split_bytes(sizes, 2, NULL, 2, first, NULL), FMD_E_USAGE);
-    assert_int_equal(fmd_numa_split_pages(NULL, sizes, 2, first, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 2, w, 0, first, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 2, zero, 2, first, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_bytes_split(NULL, 2, w, 2, first, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_bytes_split(sizes, 2, NULL, 2, first, NULL), FMD_E_USAGE);
+    assert_int_equal(fmd_numa_pages_split(NULL, sizes, 2, first, NULL), FMD_E_USAGE);
 }
 
 static void test_split_pages_by_plan_nodes(void **state)
@@ -164,12 +164,12 @@ static void test_split_pages_by_plan_nodes(void **state)
     fmd_numa_plan *p = NULL;
     const size_t sizes[] = {3, 1, 4, 1, 5};
     size_t first[2], bytes[1];
-    assert_int_equal(fmd_numa_make_plan(&p, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, NULL, NULL), FMD_OK);
     assert_int_equal(p->n_nodes, 1);
-    assert_int_equal(fmd_numa_split_pages(p, sizes, 5, first, bytes), FMD_OK);
+    assert_int_equal(fmd_numa_pages_split(p, sizes, 5, first, bytes), FMD_OK);
     assert_int_equal(first[1], 5);
     assert_int_equal(bytes[0], 14);
-    fmd_numa_destroy_plan(p);
+    fmd_numa_plan_destroy(p);
 }
 
 int main(void)

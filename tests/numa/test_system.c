@@ -21,16 +21,16 @@ static void test_system_counts_and_plan(void **state)
     fmd_numa_plan_opts o = {0};
     int err = -1;
 
-    assert_int_equal(fmd_numa_load_topology(&t, NULL, &err), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, NULL, &err), FMD_OK);
     assert_int_equal(err, 0);
-    fmd_numa_get_counts(t, &c);
+    fmd_numa_counts_get(t, &c);
     assert_true(c.cores >= 1);
     assert_true(c.pus >= c.cores);
     assert_true(c.machine_pus >= c.pus);
     assert_true(c.nodes >= 1);
 
     o.record_affinity = true;
-    assert_int_equal(fmd_numa_make_plan(&p, t, &o), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, &o), FMD_OK);
     assert_int_equal((size_t)p->n_threads, c.cores);
     assert_int_equal(p->binding, FMD_NUMA_BINDING_ON);
     fmd_numa_plan *shared = p;
@@ -49,20 +49,20 @@ static void test_system_counts_and_plan(void **state)
         }
     }
     fmd_numa_warning w;
-    assert_int_equal(fmd_numa_unbind_thread(p, &w), FMD_OK);
+    assert_int_equal(fmd_numa_thread_unbind(p, &w), FMD_OK);
 
     fmd_arena *a = NULL;
     fmd_buf b;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
-    fmd_buf_init(&b, a);
-    assert_int_equal(fmd_numa_format_topology(t, p, &b), FMD_OK);
-    assert_int_equal(fmd_numa_format_affinity(p, &b), FMD_OK);
-    assert_int_equal(fmd_numa_format_warnings(t, p, &b), FMD_OK);
+    fmd_buf_reset(&b, a);
+    assert_int_equal(fmd_numa_topology_format(t, p, &b), FMD_OK);
+    assert_int_equal(fmd_numa_affinity_format(p, &b), FMD_OK);
+    assert_int_equal(fmd_numa_warnings_format(t, p, &b), FMD_OK);
     assert_int_equal(fmd_buf_putc(&b, '\0'), FMD_OK);
     print_message("%s", b.ptr);
     fmd_arena_destroy(a);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 static void test_system_memory_binding_degrades(void **state)
@@ -72,15 +72,15 @@ static void test_system_memory_binding_degrades(void **state)
     fmd_numa_plan *p = NULL;
     fmd_numa_warning w;
     static char buf[1 << 16];
-    assert_int_equal(fmd_numa_load_topology(&t, NULL, NULL), FMD_OK);
-    assert_int_equal(fmd_numa_make_plan(&p, t, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_topology_create(&t, NULL, NULL), FMD_OK);
+    assert_int_equal(fmd_numa_plan_create(&p, t, NULL), FMD_OK);
     int node = p->threads[0].node;
-    assert_int_equal(fmd_numa_bind_memory(p, buf, sizeof buf, node, false, &w), FMD_OK);
+    assert_int_equal(fmd_numa_memory_bind(p, buf, sizeof buf, node, false, &w), FMD_OK);
     assert_true(w.code == FMD_NUMA_W_NONE || w.code == FMD_NUMA_W_MEMBIND_REFUSED);
-    int now = fmd_numa_current_node(p);
+    int now = fmd_numa_node_current(p);
     assert_true(now >= -1 && now < (int)p->n_nodes);
-    fmd_numa_destroy_plan(p);
-    fmd_numa_destroy_topology(t);
+    fmd_numa_plan_destroy(p);
+    fmd_numa_topology_destroy(t);
 }
 
 int main(void)

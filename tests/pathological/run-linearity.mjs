@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: MIT
 // Linearity of `fastmd render` on every pathological class of gen.mjs, measured deterministically:
-// callgrind counts the instructions executed inside fmd_kernel_render_page (--toggle-collect)
+// callgrind counts the instructions executed inside fmd_kernel_page_render (--toggle-collect)
 // for a page of about S bytes and one of about 2S bytes. The growth for a doubled input is
 // 2^k, with k = ln(W2/W1) / ln(B2/B1) (W: instructions, B: page bytes), so classes whose page
 // size is not exactly proportional to n compare fairly. A class is super-linear when that growth
@@ -25,7 +25,7 @@ import { CLASSES, pageOfSize } from './gen.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const THRESHOLD = 2.3;
-const FUNCTION = 'fmd_kernel_render_page';
+const FUNCTION = 'fmd_kernel_page_render';
 
 function parseArgs(argv) {
     const opts = { binary: null, valgrind: 'valgrind', jobs: 2, only: null, scale: 1,

@@ -115,7 +115,7 @@ static void test_rpc_string_escapes(void **state)
     memcpy(src + n, tail, sizeof tail - 1);
     n += sizeof tail - 1;
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     assert_int_equal(fmd_rpc_put_string(&b, src, n), FMD_OK);
     assert_null(memchr(b.ptr, '\n', b.len));
     for (size_t i = 0; i < b.len; i++) /* U+2028 and U+2029 never appear raw */
@@ -138,7 +138,7 @@ static void test_rpc_module_code(void **state)
     const char *html = "<p>a `b` ${c} $d \\e\r\n\"f\"</p>\n";
     r.html = (fmd_slice){html, strlen(html)};
     fmd_buf b;
-    fmd_buf_init(&b, a);
+    fmd_buf_reset(&b, a);
     assert_int_equal(fmd_rpc_put_page_result(&b, "x.md", &r, FMD_RPC_RESULT_CODE), FMD_OK);
     json_error_t je;
     json_t *v = json_loadb(b.ptr, b.len, 0, &je);
@@ -168,9 +168,9 @@ static void test_rpc_result_html_apart(void **state)
     r.title = (fmd_slice){"T", 1};
     r.words = 2;
     fmd_buf inline_b, apart_b;
-    fmd_buf_init(&inline_b, a);
+    fmd_buf_reset(&inline_b, a);
     assert_int_equal(fmd_rpc_put_page_result(&inline_b, "x.md", &r, 0), FMD_OK);
-    fmd_buf_init(&apart_b, a);
+    fmd_buf_reset(&apart_b, a);
     assert_int_equal(fmd_rpc_put_page_result(&apart_b, "x.md", &r, FMD_RPC_RESULT_HTML_APART),
                      FMD_OK);
     json_error_t je;

@@ -204,7 +204,7 @@ static void test_batch_keep(void **state)
     for (int i = 0; i < 5; i++)
         write_file(names[i], "# x\n");
     fmd_io_batch *b = NULL;
-    assert_int_equal(fmd_io_enumerate_tree(src, 1, &b, NULL), FMD_OK);
+    assert_int_equal(fmd_io_tree_enumerate(src, 1, &b, NULL), FMD_OK);
     size_t n = 0;
     fmd_io_page *pages = fmd_io_batch_pages(b, &n);
     assert_int_equal(n, 5);
@@ -219,9 +219,9 @@ static void test_batch_keep(void **state)
     assert_string_equal(third, "c.md"); /* earlier pointers stay valid */
     /* The kept pages load from their own directories. */
     fmd_io_input in;
-    assert_int_equal(fmd_io_load_pages(b, 0, n, 1 << 20, 1, &in), FMD_OK);
+    assert_int_equal(fmd_io_pages_load(b, 0, n, 1 << 20, 1, &in), FMD_OK);
     assert_int_equal(in.refs[1].len, 4);
-    fmd_io_input_free(&in);
+    fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
 }
 

@@ -5,6 +5,8 @@
 # directory; both run on examples/ (and on CORPUS, when given or found beside the clone):
 # the HTML tree and manifest, the --ndjson stream, and a serve transcript of JSON-RPC lines.
 # Usage: scripts/compare-release.sh REV [CORPUS]
+# NEW_FLAGS=... adds flags to the current tree's `build` into a folder (e.g. --no-rewrite-links
+# when REV predates link rewriting).
 set -euo pipefail
 rev=${1:?usage: scripts/compare-release.sh REV [CORPUS]}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +46,8 @@ inputs=("$root/examples")
 for src in "${inputs[@]}"; do
     name=$(basename "$src")
     "$old" build --quiet --threads 2 "$src" "$work/old-$name" >/dev/null 2>&1 || true
-    "$new" build --quiet --threads 2 "$src" "$work/new-$name" >/dev/null 2>&1 || true
+    # shellcheck disable=SC2086 # NEW_FLAGS is a list of flags
+    "$new" build --quiet --threads 2 ${NEW_FLAGS:-} "$src" "$work/new-$name" >/dev/null 2>&1 || true
     same "$name: tree and manifest" "$work/old-$name" "$work/new-$name"
     "$old" build --quiet --threads 2 --ndjson "$work/old-$name.ndjson" "$src" >/dev/null 2>&1 || true
     "$new" build --quiet --threads 2 --ndjson "$work/new-$name.ndjson" "$src" >/dev/null 2>&1 || true

@@ -200,9 +200,19 @@ static void test_batch_keep(void **state)
     char src[128];
     snprintf(src, sizeof src, "%s/src", tmp);
     assert_int_equal(mkdir(src, 0777), 0);
-    const char *names[5] = {"src/a.md", "src/b.md", "src/c.md", "src/d.md", "src/e.md"};
+    /* Each page's text names its file, so a page read from another page's file shows. */
+    /* Different folders and name lengths: a page opened from another page's folder or name
+     * offset fails to open or reads the wrong text. */
+    const char *names[5] = {"src/a.md", "src/b/b.md", "src/c/cc/c.md", "src/d.md", "src/e/e.md"};
+    const char *dirs[4] = {"src/b", "src/c", "src/c/cc", "src/e"};
+    for (int i = 0; i < 4; i++) {
+        char d[256];
+        snprintf(d, sizeof d, "%s/%s", tmp, dirs[i]);
+        assert_int_equal(mkdir(d, 0777), 0);
+    }
+    const char *texts[5] = {"# a\n", "# bb\n", "# ccc\n", "# dddd\n", "# eeeee\n"};
     for (int i = 0; i < 5; i++)
-        write_file(names[i], "# x\n");
+        write_file(names[i], texts[i]);
     fmd_io_batch *b = NULL;
     assert_int_equal(fmd_io_tree_enumerate(src, 1, &b, NULL), FMD_OK);
     size_t n = 0;
@@ -214,13 +224,17 @@ static void test_batch_keep(void **state)
     assert_int_equal(fmd_io_batch_keep(b, 1, 3), FMD_OK);
     pages = fmd_io_batch_pages(b, &n);
     assert_int_equal(n, 3);
-    assert_string_equal(pages[0].path, "b.md");
+    assert_string_equal(pages[0].path, "b/b.md");
     assert_string_equal(pages[2].path, "d.md");
-    assert_string_equal(third, "c.md"); /* earlier pointers stay valid */
+    assert_string_equal(third, "c/cc/c.md"); /* earlier pointers stay valid */
     /* The kept pages load from their own directories. */
     fmd_io_input in;
     assert_int_equal(fmd_io_pages_load(b, 0, n, 1 << 20, 1, &in), FMD_OK);
-    assert_int_equal(in.refs[1].len, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(in.refs[i].load_status, FMD_OK);
+        assert_int_equal(in.refs[i].len, strlen(texts[i + 1]));
+        assert_memory_equal(in.base + in.refs[i].offset, texts[i + 1], in.refs[i].len);
+    }
     fmd_io_input_destroy(&in);
     fmd_io_batch_destroy(b);
 }

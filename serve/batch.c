@@ -177,12 +177,11 @@ typedef struct batch_run {
 
 /* Append {"batchId":..,"index":i,"result":..} or ..,"error":..} (the params of batchItem, and,
  * without the batchId, an element of results). */
-static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_result *res,
-                           bool with_batch, bool html_apart)
+/* An item's opening: {"batchId":ID,"index":I with @p with_batch (a whole batchItem), else
+ * {"index":I. */
+static fmd_status put_item_head(fmd_buf *b, const batch_run *br, size_t i, bool with_batch)
 {
     fmd_status st = FMD_OK;
-    const fmd_rpc_item *it = &br->req->items[i];
-    fmd_status load = br->req->refs[i].load_status;
     if (with_batch) {
         FMD_TRY(PUT_LIT(b, "{\"batchId\":"));
         FMD_TRY(fmd_rpc_put_string(b, br->b->id, strlen(br->b->id)));
@@ -191,6 +190,17 @@ static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_
         FMD_TRY(PUT_LIT(b, "{\"index\":"));
     }
     FMD_TRY(fmd_buf_put_u64(b, i));
+fail:
+    return st;
+}
+
+static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_result *res,
+                           bool with_batch, bool html_apart)
+{
+    fmd_status st = FMD_OK;
+    const fmd_rpc_item *it = &br->req->items[i];
+    fmd_status load = br->req->refs[i].load_status;
+    FMD_TRY(put_item_head(b, br, i, with_batch));
     if (load == FMD_OK && res->status == FMD_OK) {
         FMD_TRY(PUT_LIT(b, ",\"result\":"));
         FMD_TRY(fmd_rpc_put_page_result(b, it->file, res,
@@ -363,15 +373,9 @@ static fmd_status format_hit(batch_run *br, size_t i, const serve_cache_hit *h, 
     fmd_status st = FMD_OK;
     const fmd_rpc_item *it = &br->req->items[i];
     bool line = br->req->stream && !br->req->frames; /* a whole batchItem notification */
-    if (line) {
+    if (line)
         FMD_TRY(fmd_rpc_put_notification_head(b, "batchItem"));
-        FMD_TRY(PUT_LIT(b, "{\"batchId\":"));
-        FMD_TRY(fmd_rpc_put_string(b, br->b->id, strlen(br->b->id)));
-        FMD_TRY(PUT_LIT(b, ",\"index\":"));
-    } else {
-        FMD_TRY(PUT_LIT(b, "{\"index\":"));
-    }
-    FMD_TRY(fmd_buf_put_u64(b, i));
+    FMD_TRY(put_item_head(b, br, i, line));
     FMD_TRY(PUT_LIT(b, ",\"result\":{\"code\":null,\"html\":\""));
     if (!br->req->frames)
         FMD_TRY(fmd_json_put_body(b, h->html.ptr, h->html.len, 0));

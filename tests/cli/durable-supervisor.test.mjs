@@ -8,36 +8,18 @@
 //   node --test tests/cli/durable-supervisor.test.mjs   (FASTMD_BIN=path/to/fastmd)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runner, snapshot, start, withTmp as withTmpIn } from './tree.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
+const run = runner(bin);
+const withTmp = (fn) => withTmpIn('fastmd-supervisor', fn);
 const hooks = /^(1|on|true)$/i.test(process.env.FASTMD_TEST_HOOKS ?? '');
 const noHooks = hooks ? false : 'the binary has no fault injection (FMD_TEST_HOOKS off)';
-
-function run(args, env) {
-  const r = spawnSync(bin, args, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    env: { ...process.env, ...env },
-  });
-  if (r.error) throw r.error;
-  return r;
-}
-
-async function withTmp(fn) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-supervisor-'));
-  try {
-    return await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function makeTree(src, n) {
   for (let i = 0; i < n; i++) {
@@ -46,21 +28,6 @@ function makeTree(src, n) {
     fs.writeFileSync(path.join(dir, `p${i}.md`),
       `---\ntitle: Page ${i}\n---\n# Heading ${i}\n\n` + 'Some *words*. '.repeat(1 + (i % 30)));
   }
-}
-
-/* Every file under @p dir (relative path -> bytes), OUT/.fastmd/ excluded. */
-function snapshot(dir) {
-  const out = new Map();
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (r === '.fastmd') continue;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.set(r, fs.readFileSync(path.join(d, e.name)));
-    }
-  };
-  walk(dir, '');
-  return out;
 }
 
 const manifestLines = (out) =>
@@ -117,13 +84,8 @@ for (const signal of ['SIGSEGV', 'SIGKILL']) {
         makeTree(src, 300);
         assert.equal(run(['build', '--threads', '2', '--no-supervisor', src, clean]).status, 0);
         // 5 ms a page on 2 threads: about 0.75 s of work, so the kill lands mid-corpus.
-        const child = spawn(bin, ['build', '--threads', '2', src, out], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          env: { ...process.env, FASTMD_TEST_PAGE_DELAY_MS: '5' },
-        });
-        let stderr = '';
-        child.stderr.on('data', (d) => { stderr += d; });
-        const done = new Promise((r) => child.on('close', (code, sig) => r(sig ?? code)));
+        const child = start(bin, ['build', '--threads', '2', src, out],
+          { ...process.env, FASTMD_TEST_PAGE_DELAY_MS: '5' });
         // Wait for a visible state: some pages written, and the worker's pid known.
         let worker = 0;
         for (let i = 0; i < 2000 && (countHtml(out) < 20 || !worker); i++) {
@@ -133,7 +95,8 @@ for (const signal of ['SIGSEGV', 'SIGKILL']) {
         assert.ok(worker > 0, 'worker found');
         assert.ok(countHtml(out) < 300, 'killed before the end');
         process.kill(worker, signal);
-        assert.equal(await done, 0, stderr);
+        const { code, stderr } = await child.done;
+        assert.equal(code, 0, stderr);
         assert.match(stderr, /died of/);
         const lines = manifestLines(out);
         const paths = lines.map((l) => l.path);
@@ -195,16 +158,12 @@ test('SIGTERM to the supervisor stops the worker cleanly: exit 143, and a rerun 
       const clean = path.join(dir, 'clean');
       makeTree(src, 200);
       assert.equal(run(['build', '--no-supervisor', src, clean]).status, 0);
-      const child = spawn(bin, ['build', '--threads', '2', src, out], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, FASTMD_TEST_PAGE_DELAY_MS: '5' },
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      const done = new Promise((r) => child.on('close', (code, sig) => r(sig ?? code)));
+      const child = start(bin, ['build', '--threads', '2', src, out],
+        { ...process.env, FASTMD_TEST_PAGE_DELAY_MS: '5' });
       for (let i = 0; i < 2000 && countHtml(out) < 10; i++) await sleep(5);
       child.kill('SIGTERM');
-      assert.equal(await done, 143, stderr);
+      const { code, stderr } = await child.done;
+      assert.equal(code, 143, stderr);
       assert.match(stderr, /interrupted by SIGTERM/);
       const r = run(['build', '--wait', src, out]);
       assert.equal(r.status, 0, r.stderr);

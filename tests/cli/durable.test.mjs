@@ -7,34 +7,16 @@
 //   node --test tests/cli/durable.test.mjs   (FASTMD_BIN=path/to/fastmd)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runner, sameTree as assertSameTree, start as startIn, withTmp as withTmpIn } from './tree.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const bin = process.env.FASTMD_BIN ?? path.join(repo, 'build/release/fastmd');
-
-function run(args, env) {
-  const r = spawnSync(bin, args, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    env: env ? { ...process.env, ...env } : process.env,
-  });
-  if (r.error) throw r.error;
-  return r;
-}
-
-async function withTmp(fn) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-durable-'));
-  try {
-    return await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const run = runner(bin);
+const withTmp = (fn) => withTmpIn('fastmd-durable', fn);
 
 /* A source tree of @p n pages in a few folders, each page a little different. */
 function makeTree(src, n, seed = 0) {
@@ -55,21 +37,6 @@ function counts(stderr) {
   return { pages: +m[1], failed: +m[2], rendered: +m[3], unchanged: +m[4], removed: +m[5] };
 }
 
-/* Every file under @p dir (relative path -> bytes), OUT/.fastmd/ excluded. */
-function snapshot(dir) {
-  const out = new Map();
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (r === '.fastmd') continue;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.set(r, fs.readFileSync(path.join(d, e.name)));
-    }
-  };
-  walk(dir, '');
-  return out;
-}
-
 /* Files whose names fastmd's temporary files would have. */
 function leftovers(dir) {
   const found = [];
@@ -83,22 +50,9 @@ function leftovers(dir) {
   return found;
 }
 
-function assertSameTree(a, b) {
-  const sa = snapshot(a), sb = snapshot(b);
-  assert.deepEqual([...sa.keys()].sort(), [...sb.keys()].sort());
-  for (const [k, v] of sa) assert.ok(v.equals(sb.get(k)), `${k} differs`);
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/* Spawn fastmd and, at once, a promise of how it ended (the signal's name, else the exit code).
- * The promise must exist before any await: a fast machine can finish the build during the first
- * sleep, and an 'exit' listener added after that never fires. 'close' also waits for stderr. */
-function start(args, stdio = 'ignore') {
-  const child = spawn(bin, args, { stdio });
-  child.done = new Promise((r) => child.on('close', (code, sig) => r(sig ?? code)));
-  return child;
-}
+const start = (args) => startIn(bin, args);
 
 test('a rebuild with no change renders 0 pages and leaves every output (and its mtime) alone', () =>
   withTmp((dir) => {
@@ -220,7 +174,7 @@ test('kill -9 at several moments, then a rerun: byte-identical to a clean build,
       const child = start(['build', '--quiet', '--threads', '2', src, out]);
       await sleep(delay);
       child.kill('SIGKILL');
-      const code = await child.done;
+      const { code } = await child.done;
       if (code === 'SIGKILL' && !fs.existsSync(path.join(out, 'manifest.ndjson'))) interrupted++;
       const r = run(['build', '--threads', '2', src, out]);
       assert.equal(r.status, 0, r.stderr);
@@ -240,15 +194,13 @@ test('SIGTERM and SIGINT stop cleanly with 143 and 130; a rerun resumes and comp
     assert.equal(run(['build', src, clean]).status, 0);
     for (const [sig, want] of [['SIGTERM', 143], ['SIGINT', 130]]) {
       const out = path.join(dir, `out-${sig}`);
-      const child = start(['build', '--threads', '2', src, out], ['ignore', 'ignore', 'pipe']);
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
+      const child = start(['build', '--threads', '2', src, out]);
       // Stop it once its journal exists (the run has started), then signal it.
       for (let i = 0; i < 400 && !fs.existsSync(path.join(out, '.fastmd/journal')); i++) await sleep(5);
       child.kill('SIGSTOP');
       child.kill(sig);
       child.kill('SIGCONT');
-      const code = await child.done;
+      const { code, stderr } = await child.done;
       if (code === 0) continue; // it finished before the signal arrived: nothing to check
       assert.equal(code, want, stderr);
       const m = /interrupted by SIG(?:TERM|INT): (\d+) of 2000 pages done.*run the same command again to resume/.exec(stderr);
@@ -280,8 +232,8 @@ test('two builds into one OUT: the second exits 75 at once; with --wait it waits
       assert.equal(w.exitCode, null, '--wait is still waiting');
       a.kill('SIGCONT');
       const [ca, cw] = await Promise.all([a.done, w.done]);
-      assert.equal(ca, 0);
-      assert.equal(cw, 0);
+      assert.equal(ca.code, 0, ca.stderr);
+      assert.equal(cw.code, 0, cw.stderr);
     } finally {
       a.kill('SIGCONT');
     }

@@ -7,12 +7,11 @@
 //   node --test tests/shard/shard.test.mjs   (FASTMD_BIN=path/to/fastmd)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { files, sameTree } from '../cli/tree.mjs';
+import { files, runner, sameTree, start, withTmp as withTmpIn } from '../cli/tree.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -23,25 +22,8 @@ const corpus = process.env.FASTMD_CORPUS ?? path.resolve(repo, '../shared/corpus
 /* Slurm's variables are removed from every run unless a test sets them. */
 const baseEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !k.startsWith('SLURM_')));
-
-function run(args, env = {}) {
-  const r = spawnSync(bin, args, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-    env: { ...baseEnv, ...env },
-  });
-  if (r.error) throw r.error;
-  return r;
-}
-
-async function withTmp(fn) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-shard-'));
-  try {
-    return await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const run = runner(bin, baseEnv);
+const withTmp = (fn) => withTmpIn('fastmd-shard', fn);
 
 /* A tree of @p n pages of varied sizes in a few folders. */
 function makeTree(src, n, seed = 0) {
@@ -206,18 +188,9 @@ test('shards run side by side into one OUT (each its own lock)', async () => {
     const src = path.join(dir, 'src');
     makeTree(src, 400);
     const out = path.join(dir, 'out');
-    /* Each child's end is a promise made at spawn: the test never assumes one is still running. */
-    const start = (k) => {
-      const child = spawn(bin, ['build', '--quiet', '--threads', '1', '--shard', `${k}/3`, src,
-        out], { env: baseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      return new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stderr }));
-      });
-    };
-    const results = await Promise.all([start(1), start(2), start(3)]);
+    const shard = (k) =>
+      start(bin, ['build', '--quiet', '--threads', '1', '--shard', `${k}/3`, src, out], baseEnv).done;
+    const results = await Promise.all([shard(1), shard(2), shard(3)]);
     for (const [i, r] of results.entries()) assert.equal(r.code, 0, `shard ${i + 1}: ${r.stderr}`);
     assert.equal(run(['merge', '--quiet', out]).status, 0);
     const ref = path.join(dir, 'ref');

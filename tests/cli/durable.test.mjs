@@ -176,7 +176,9 @@ test('kill -9 at several moments, then a rerun: byte-identical to a clean build,
       child.kill('SIGKILL');
       const { code } = await child.done;
       if (code === 'SIGKILL' && !fs.existsSync(path.join(out, 'manifest.ndjson'))) interrupted++;
-      const r = run(['build', '--threads', '2', src, out]);
+      // --wait: the killed supervisor's worker takes a moment to die (PR_SET_PDEATHSIG) and
+      // holds OUT's lock until it has (docs/builds.md).
+      const r = run(['build', '--wait', '--threads', '2', src, out]);
       assert.equal(r.status, 0, r.stderr);
       const rc = counts(r.stderr);
       assert.equal(rc.pages, full.pages);
@@ -220,7 +222,9 @@ test('two builds into one OUT: the second exits 75 at once; with --wait it waits
   withTmp(async (dir) => {
     const src = path.join(dir, 'src'), out = path.join(dir, 'out');
     makeTree(src, 1500);
-    const a = start(['build', '--quiet', '--threads', '1', src, out]);
+    // In one process (--no-supervisor), so that SIGSTOP below holds the lock's owner; under a
+    // supervisor it would stop only the supervisor, and the worker would finish and let go.
+    const a = start(['build', '--quiet', '--no-supervisor', '--threads', '1', src, out]);
     for (let i = 0; i < 400 && !fs.existsSync(path.join(out, '.fastmd/journal')); i++) await sleep(5);
     a.kill('SIGSTOP'); // hold it inside its run, lock taken
     try {
@@ -248,7 +252,7 @@ test('--writer-pool: incremental too, and a kill -9 then a rerun gives a clean b
     await sleep(30);
     child.kill('SIGKILL');
     await child.done;
-    const r = run(['build', '--writer-pool', src, out]);
+    const r = run(['build', '--wait', '--writer-pool', src, out]);
     assert.equal(r.status, 0, r.stderr);
     assertSameTree(out, clean);
     assert.deepEqual(leftovers(out), []);

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The journal's buffer is written out once it holds this much. */
@@ -223,6 +224,14 @@ fmd_status fmd_io_state_open_at(int parent_dirfd, const char *name, bool wait, f
     do
         rc = flock(lfd, LOCK_EX | (wait ? 0 : LOCK_NB));
     while (rc != 0 && errno == EINTR);
+    /* A build killed with SIGKILL leaves its worker process holding the lock for the few
+     * milliseconds it takes to die (PR_SET_PDEATHSIG): a rerun right after the kill would see a
+     * held lock. So "busy" means busy for FMD_IO_LOCK_GRACE_MS, not for one try. */
+    for (int waited = 0; rc != 0 && errno == EWOULDBLOCK && waited < FMD_IO_LOCK_GRACE_MS;
+         waited += 10) {
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        rc = flock(lfd, LOCK_EX | LOCK_NB);
+    }
     if (rc != 0) {
         *err = errno == EWOULDBLOCK ? EWOULDBLOCK : errno;
         close(lfd);

@@ -150,6 +150,17 @@ static bool num_i(const char **p, const char *end, char sep, int64_t *out)
     return true;
 }
 
+/* Whether the 16 lowercase hex digits at @p hex spell @p h: the check of every record of a
+ * no-change rebuild goes through here, and an snprintf per record was a tenth of that run. */
+static bool check_matches(const char *hex, uint64_t h)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, h >>= 4)
+        if (hex[i] != digits[h & 0xf])
+            return false;
+    return true;
+}
+
 static size_t parse_record(const char *p, size_t n, fmd_io_state_rec *r)
 {
     const char *end = p + n;
@@ -172,9 +183,7 @@ static size_t parse_record(const char *p, size_t n, fmd_io_state_rec *r)
     if (pl > n || ol > n || ll > n || hl + pl + ol + ll + 17 > n)
         return 0;
     size_t body = hl + pl + ol + ll;
-    char check[17];
-    snprintf(check, sizeof check, "%016" PRIx64, check64(p, body));
-    if (memcmp(p + body, check, 16) != 0 || p[body + 16] != '\n')
+    if (!check_matches(p + body, check64(p, body)) || p[body + 16] != '\n')
         return 0;
     const char *path = p + hl, *output = path + pl, *line = output + ol;
     if (!safe_relative(path, pl) || !safe_relative(output, ol))

@@ -126,6 +126,11 @@ static bool num_u(const char **p, const char *end, char sep, uint64_t *out)
     uint64_t v = 0;
     if (q >= end || *q < '0' || *q > '9')
         return false;
+    /* 19 digits always fit in 64 bits: check for overflow only from the 20th on (the times of
+     * a record are 19 digits each, and this loop runs for every number of every record). */
+    const char *fast = end - q > 19 ? q + 19 : end;
+    while (q < fast && (unsigned)(*q - '0') <= 9)
+        v = v * 10 + (uint64_t)(*q++ - '0');
     while (q < end && *q >= '0' && *q <= '9') {
         if (v > (UINT64_MAX - 9) / 10)
             return false;

@@ -40,7 +40,7 @@ static const char help[] =
     "a worker process under a small supervisor: when the worker dies (a crash, the OOM\n"
     "killer), a fresh one resumes from the journal and retries the pages it had in flight\n"
     "alone; a page that ends a worker twice fails with error code \"crashed\". One build\n"
-    "at a time: a second one into the same OUT exits 75 at once (or waits, with --wait).\n"
+    "at a time: a second one into the same OUT exits 75 within 1 s (or waits, with --wait).\n"
     "See docs/builds.md.\n"
     "\n"
     "Options:\n";

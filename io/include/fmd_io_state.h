@@ -54,9 +54,14 @@ typedef struct fmd_io_state_rec {
 /** The state folder of one OUT, locked. Opaque. */
 typedef struct fmd_io_state fmd_io_state;
 
+/** How long a build without --wait retries a held lock before it reports it busy: long enough for
+ * the worker of a build killed with SIGKILL to die and release it, short enough to read as "at
+ * once" to a user. */
+#define FMD_IO_LOCK_GRACE_MS 1000
+
 /** Create OUT/.fastmd/ (relative to @p out_dirfd) and take an exclusive flock on its "lock"
  * file, held until fmd_io_state_close(). With @p wait false a lock held by another process fails
- * at once; with @p wait true it waits.
+ * after FMD_IO_LOCK_GRACE_MS; with @p wait true it waits.
  * @param err receives errno on failure, else 0.
  * @return FMD_OK; FMD_E_IO with *err EWOULDBLOCK when another build holds the lock;
  * FMD_E_CANTCREATE when the folder or lock file cannot be made; FMD_E_NOMEM.

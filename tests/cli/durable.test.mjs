@@ -2,7 +2,8 @@
 // Durable builds, end to end: incremental rebuilds (no change renders 0 pages, an edit renders 1,
 // a removed source removes its output, a changed option rebuilds all), the failed-page rule,
 // kill -9 at several moments followed by a rerun that gives a tree byte-identical to a clean
-// build with nothing left behind, SIGTERM/SIGINT, the lock (a second build exits 75, --wait
+// build with nothing left behind, SIGTERM/SIGINT, the lock (a second build exits 75 after the
+// grace second, a lock released within it is waited for, --wait
 // waits), zero pages (66) and the thread count under OMP_PLACES.
 //   node --test tests/cli/durable.test.mjs   (FASTMD_BIN=path/to/fastmd)
 import { test } from 'node:test';
@@ -240,6 +241,64 @@ test('two builds into one OUT: the second exits 75 at once; with --wait it waits
       assert.equal(cw.code, 0, cw.stderr);
     } finally {
       a.kill('SIGCONT');
+    }
+  }));
+
+/* Hold OUT/.fastmd/lock from another process (flock(1)) until release() closes its stdin. The
+ * promise of its end exists from the spawn; held() resolves once the lock is taken (a file
+ * appears), so nothing here guesses from a sleep whether the holder still runs. */
+async function holdLock(out, dir) {
+  const ready = path.join(dir, 'held');
+  const holder = spawn('flock', ['-x', path.join(out, '.fastmd/lock'), 'sh', '-c',
+    `: > '${ready}'; cat >/dev/null`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((r) => holder.on('close', (code, sig) => r(sig ?? code)));
+  for (let i = 0; !fs.existsSync(ready); i++) {
+    assert.ok(i < 2000, 'flock(1) took the lock');
+    const ended = await Promise.race([done, sleep(5).then(() => undefined)]);
+    assert.equal(ended, undefined, 'flock(1) ended before it took the lock');
+  }
+  return { release: () => { holder.stdin.end(); return done; } };
+}
+
+test('a lock released within the grace second: the build waits for it without --wait', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 20);
+    assert.equal(run(['build', '--quiet', src, out]).status, 0);
+    fs.appendFileSync(path.join(src, 'd1/s1/p1.md'), '\nedited\n');
+    // The moment after a kill -9: the dying worker still holds the lock for a few milliseconds.
+    const lock = await holdLock(out, dir);
+    const b = start(['build', src, out], ['ignore', 'ignore', 'pipe']);
+    let stderr = '';
+    b.stderr.on('data', (d) => { stderr += d; });
+    const t0 = Date.now();
+    // Released 300 ms after the start, well inside the grace; without it, the build has exited
+    // 75 long before (it meets the lock within milliseconds of starting).
+    const early = await Promise.race([b.done, sleep(300).then(() => undefined)]);
+    await lock.release();
+    const code = early ?? await b.done;
+    assert.equal(code, 0, stderr);
+    assert.ok(Date.now() - t0 >= 250, 'the build ended only after the lock was released');
+    assert.equal(counts(stderr).rendered, 1);
+  }));
+
+test('a lock held past the grace second: exit 75 after about a second, not at once', async () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out');
+    makeTree(src, 20);
+    assert.equal(run(['build', '--quiet', src, out]).status, 0);
+    const lock = await holdLock(out, dir);
+    try {
+      const t0 = Date.now();
+      const b = start(['build', '--quiet', src, out], ['ignore', 'ignore', 'pipe']);
+      let stderr = '';
+      b.stderr.on('data', (d) => { stderr += d; });
+      assert.equal(await b.done, 75, stderr);
+      assert.match(stderr, /being built by another fastmd.*--wait/);
+      // FMD_IO_LOCK_GRACE_MS is 1000: the lock was retried for that long, never less.
+      assert.ok(Date.now() - t0 >= 900, `exit 75 after ${Date.now() - t0} ms`);
+    } finally {
+      await lock.release();
     }
   }));
 

@@ -119,6 +119,10 @@ static int run_child(char **argv)
     if (pid < 0)
         return EXIT_OSERR;
     if (pid == 0) {
+        /* A process group of its own: mpirun ends a failed job's ranks by their groups, with
+         * SIGKILL soon after SIGTERM, which would lose the journal's last buffered records. The
+         * build hears of its rank's end from the death signal alone. */
+        setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(128 + SIGTERM);

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runner, sameTree, withTmp as withTmpIn } from '../cli/tree.mjs';
+import { files, runner, sameTree, withTmp as withTmpIn } from '../cli/tree.mjs';
 import { spawn } from 'node:child_process';
 
 const bin = process.env.FASTMD_BIN;
@@ -111,11 +111,13 @@ test('a rank killed mid-run fails the job; the rerun renders only what was missi
       assert.equal(run(['build', '--quiet', src, plain]).status, 1);
       // Slow pages (a test build's hook) so that the job is still running when a rank is killed.
       const job = mpirun([...mpirunArgs(2, ['FASTMD_TEST_PAGE_DELAY_MS']), '--quiet',
-        '--threads', '1', src, out], { FASTMD_TEST_PAGE_DELAY_MS: '40' });
-      const journal = (k) => path.join(out, '.fastmd', `shard-${k}-of-2`, 'journal');
-      for (let i = 0; i < 2000 && !(fs.existsSync(journal(1)) && fs.existsSync(journal(2))); i++) {
-        await sleep(5);
-      }
+        '--threads', '1', src, out], { FASTMD_TEST_PAGE_DELAY_MS: '60' });
+      // Kill once pages are done (their HTML files are in OUT): the builds' journals are
+      // buffered, and the SIGTERM each build gets when its rank dies flushes them.
+      const html = () => { try { return files(out).filter((f) => f.endsWith('.html')).length; }
+        catch { return 0; } };
+      for (let i = 0; i < 12000 && html() < 10; i++) await sleep(5);
+      assert.ok(html() >= 10, 'pages were written before the kill');
       const ranks = ranksOf(job.pid);
       assert.equal(ranks.length, 2, 'two ranks under mpirun');
       process.kill(ranks[1], 'SIGKILL');
@@ -136,7 +138,7 @@ test('a rank killed mid-run fails the job; the rerun renders only what was missi
         unchanged += s.unchanged;
       }
       assert.equal(rendered + unchanged, pages, `rendered ${rendered}, unchanged ${unchanged}`);
-      assert.ok(rendered < pages, `the pages done before the kill are not rendered again: ${rendered}`);
+      assert.ok(rendered < pages, `the pages done before the kill are not rendered again: ${rendered}\n${stderr}\n${again.stderr}`);
       // No temporary file of the killed run is left in a shard's folder.
       for (const k of [1, 2]) {
         const d = path.join(out, '.fastmd', `shard-${k}-of-2`);

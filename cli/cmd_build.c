@@ -74,6 +74,8 @@ static const char help_build[] =
     "                            bytes) into OUT; 'fastmd merge OUT' then writes the manifest.\n"
     "                            auto: from SLURM_ARRAY_TASK_ID, _MIN, _MAX or _COUNT, _STEP.\n"
     "                            With --ndjson: the shard's lines only (see docs/scale-out.md)\n"
+    "                            Under MPI, 'mpirun -n R fastmd-mpi SRC OUT' runs shard r+1\n"
+    "                            on rank r and merges at the end\n"
     "  --verbose                 list every skipped path (special files named like pages,\n"
     "                            .MD names, names that are not UTF-8), not one line per kind\n"
     "\n"

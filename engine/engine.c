@@ -803,6 +803,10 @@ static fmd_status open_state(engine *e)
      * shard's. `fastmd merge`, which runs alone, removes those of killed runs. */
     if (r->resumed && e->shard == NULL && fmd_io_leftovers_remove(outfd, &r->leftovers) != FMD_OK)
         return fail_with(r, FMD_E_NOMEM, 0, "leftovers");
+    /* The shard's own folder is this run's alone (its state is locked): a partial manifest's
+     * temporary file there is a killed run's. */
+    if (e->shard != NULL && fmd_io_shard_leftovers_remove(e->shard, &r->leftovers) != FMD_OK)
+        return fail_with(r, FMD_E_IO, errno, FMD_IO_STATE_DIR);
     FMD_TRY(plan_incremental(e));
     st = fmd_io_state_journal_open(e->state, e->digest, &err);
     if (st != FMD_OK)

@@ -193,6 +193,31 @@ fmd_status fmd_io_shard_publish(fmd_io_shard *s, const fmd_io_shard_info *info, 
     return fmd_io_file_write_atomic(s->dirfd, "done", text, (size_t)len, err);
 }
 
+/* Remove the partial manifest's temporary files (".manifest.ndjson.tmp.*") in folder @p dfd. */
+static fmd_status remove_manifest_tmps(int dfd, size_t *removed)
+{
+    static const char prefix[] = "." FMD_IO_MANIFEST_NAME ".tmp.";
+    int fd = dup(dfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return FMD_E_IO;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, sizeof prefix - 1) == 0 &&
+            unlinkat(dfd, de->d_name, 0) == 0)
+            (*removed)++;
+    closedir(d);
+    return FMD_OK;
+}
+
+fmd_status fmd_io_shard_leftovers_remove(fmd_io_shard *s, size_t *removed)
+{
+    return remove_manifest_tmps(s->dirfd, removed);
+}
+
 void fmd_io_shard_close(fmd_io_shard *s)
 {
     if (s == NULL)
@@ -351,6 +376,17 @@ static fmd_status merge_locked(int out_fd, int parent, unsigned n, fmd_io_merge_
         }
         if (strcmp(info.list, first.list) != 0 || info.all_pages != first.all_pages)
             return refuse(r, FMD_IO_MERGE_SOURCE, k, FMD_E_USAGE);
+    }
+    /* Nothing runs (the lock is exclusive): every partial manifest's temporary file in a shard
+     * folder is a killed run's. */
+    for (unsigned k = 1; k <= n; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "shard-%u-of-%u", k, n);
+        int dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0) {
+            remove_manifest_tmps(dfd, &r->leftovers);
+            close(dfd);
+        }
     }
     char *buf = malloc(COPY_BYTES);
     if (buf == NULL)

@@ -92,6 +92,14 @@ fmd_status fmd_io_shard_unpublish(fmd_io_shard *s, int *err);
  * Threads: one thread. */
 fmd_status fmd_io_shard_publish(fmd_io_shard *s, const fmd_io_shard_info *info, int *err);
 
+/** Remove the temporary files of the shard's partial manifest (".manifest.ndjson.tmp.*") that a
+ * killed run of this shard left in its folder. Call only while holding the shard's own state
+ * (fmd_io_state_open_at() on its folder): then no other run of this shard is writing one.
+ * @param removed incremented by the count removed.
+ * @return FMD_OK, or FMD_E_IO when the folder cannot be read.
+ * Threads: one thread. */
+fmd_status fmd_io_shard_leftovers_remove(fmd_io_shard *s, size_t *removed);
+
 /** Release the shared lock and free @p s (NULL: nothing). */
 void fmd_io_shard_close(fmd_io_shard *s);
 
@@ -128,7 +136,8 @@ typedef struct fmd_io_merge_result {
  * one SRC, then write OUT/manifest.ndjson as their partial manifests one after the other (each is
  * in path order and the shards are consecutive ranges, so this is the manifest a single build
  * writes), atomically. Takes OUT/.fastmd/lock exclusively while it works (no shard and no build
- * runs meanwhile), and removes the temporary files killed builds left in OUT.
+ * runs meanwhile), and removes the temporary files killed builds left in OUT and in the shard
+ * folders of the count merged.
  * @param n the shard count to merge, or 0: the one count whose folders OUT/.fastmd/ holds.
  * @param wait wait for running builds instead of failing with FMD_IO_MERGE_LOCKED.
  * @return FMD_OK; FMD_E_NOINPUT (NO_SHARDS, MISSING, UNFINISHED; OUT missing), FMD_E_USAGE

@@ -289,6 +289,38 @@ static void test_locks(void **state)
     close(ofd);
 }
 
+/* A killed shard's partial manifest's temporary file is removed by the next run of that shard
+ * (and by a merge); the shard's other files stay. */
+static void test_shard_leftovers(void **state)
+{
+    (void)state;
+    char out[128];
+    snprintf(out, sizeof out, "%s/out", tmp);
+    assert_int_equal(mkdir(out, 0777), 0);
+    int ofd = open(out, O_RDONLY | O_DIRECTORY);
+    assert_true(ofd >= 0);
+    int err = 0;
+    fmd_io_shard *s = NULL;
+    assert_int_equal(fmd_io_shard_open(ofd, 2, 3, false, &s, &err), FMD_OK);
+    write_file("out/.fastmd/shard-2-of-3/.manifest.ndjson.tmp.4242.0", "{\"half\":");
+    write_file("out/.fastmd/shard-2-of-3/.manifest.ndjson.tmp.4243.1", "");
+    write_file("out/.fastmd/shard-2-of-3/manifest.ndjson", "{}\n");
+    write_file("out/.fastmd/shard-2-of-3/.other.tmp.1", "kept");
+    size_t removed = 0;
+    assert_int_equal(fmd_io_shard_leftovers_remove(s, &removed), FMD_OK);
+    assert_int_equal(removed, 2);
+    struct stat sb;
+    char p[256];
+    snprintf(p, sizeof p, "%s/.fastmd/shard-2-of-3/.manifest.ndjson.tmp.4242.0", out);
+    assert_int_equal(stat(p, &sb), -1);
+    snprintf(p, sizeof p, "%s/.fastmd/shard-2-of-3/manifest.ndjson", out);
+    assert_int_equal(stat(p, &sb), 0);
+    snprintf(p, sizeof p, "%s/.fastmd/shard-2-of-3/.other.tmp.1", out);
+    assert_int_equal(stat(p, &sb), 0);
+    fmd_io_shard_close(s);
+    close(ofd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test_setup_teardown(test_batch_keep, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_locks, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_shard_leftovers, setup_tmp, teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

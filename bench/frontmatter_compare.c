@@ -3,8 +3,10 @@
  * of a tree. Each page is normalised as fastmd normalises it, its block found, and the block
  * converted both ways; json, title and status must be the same bytes whenever the fast path
  * takes a block. Prints the counts and every difference; exits 1 on a difference.
- * With --time N it also times both paths over the blocks (N interleaved runs, medians).
- *   fmd-frontmatter-compare [--time N] DIR */
+ * With --time N it also times both paths over the blocks (N interleaved runs, medians); with
+ * --only auto|libfyaml it converts every block once more with that path alone, for instruction
+ * counts under callgrind (subtract a run with --only none: the walk and the comparison).
+ *   fmd-frontmatter-compare [--time N | --only auto|libfyaml|none] DIR */
 #include "page_walk.h" /* first: it defines _GNU_SOURCE */
 
 #include <stdbool.h>
@@ -119,11 +121,16 @@ static double time_path(state *s, fmd__fm_path path)
 
 int main(int argc, char **argv)
 {
-    int runs = 0;
+    int runs = 0, only = -1;
     if (argc == 4 && strcmp(argv[1], "--time") == 0)
         runs = atoi(argv[2]);
-    if (argc != 2 && !(argc == 4 && runs > 0 && runs <= 1000)) {
-        fprintf(stderr, "usage: %s [--time N] DIR\n", argv[0]);
+    if (argc == 4 && strcmp(argv[1], "--only") == 0)
+        only = strcmp(argv[2], "auto") == 0       ? FMD__FM_PATH_AUTO
+               : strcmp(argv[2], "libfyaml") == 0 ? FMD__FM_PATH_LIBFYAML
+               : strcmp(argv[2], "none") == 0     ? 99
+                                                  : -1;
+    if (argc != 2 && !(argc == 4 && ((runs > 0 && runs <= 1000) || only >= 0))) {
+        fprintf(stderr, "usage: %s [--time N | --only auto|libfyaml|none] DIR\n", argv[0]);
         return 2;
     }
     state s = {0};
@@ -135,6 +142,8 @@ int main(int argc, char **argv)
     printf("%zu pages, %zu with a closed front matter block, %zu taken by the fast path, "
            "%zu different from libfyaml\n",
            w.pages, s.with_fm, s.taken, s.differ);
+    if (only >= 0 && only != 99)
+        (void)time_path(&s, (fmd__fm_path)only);
     if (runs > 0) {
         double *fast = malloc((size_t)runs * sizeof *fast);
         double *slow = malloc((size_t)runs * sizeof *slow);

@@ -1500,8 +1500,9 @@ static fmd_status fast_put_scalar(fmd_buf *out, const fast_scalar *sc)
     return sc->plain ? put_plain(out, sc->s, sc->n) : fmd_buf_put_json_string(out, sc->s, sc->n);
 }
 
-/* Write the flow list at y[i] ('[') on a line ending at @p e. */
-static fmd_status fast_flow(const char *y, size_t i, size_t e, fmd_buf *out, bool *ok)
+/* Write the flow list at y[i] ('[') on a line ending at @p e: plain or quoted scalars. */
+static fmd_status fast_flow(const char *y, size_t i, size_t e, fmd_arena *arena, fmd_buf *out,
+                            bool *ok)
 {
     fmd_status st = FMD_OK;
     *ok = false;
@@ -1517,11 +1518,19 @@ static fmd_status fast_flow(const char *y, size_t i, size_t e, fmd_buf *out, boo
                 k++;
             fast_scalar sc;
             size_t end = e;
-            if (k == e || !fast_plain(y, k, e, true, &sc, &end) || end == e)
+            bool item_ok = false;
+            if (k < e && (y[k] == '\'' || y[k] == '"')) {
+                FMD_TRY(fast_quoted(y, k, e, arena, &sc, &end, &item_ok));
+                while (item_ok && end < e && y[end] == ' ')
+                    end++;
+            } else if (k < e) {
+                item_ok = fast_plain(y, k, e, true, &sc, &end);
+            }
+            if (!item_ok || end == e)
                 return FMD_OK;
             if (!first)
                 FMD_TRY(fmd_buf_putc(out, ','));
-            FMD_TRY(put_plain(out, sc.s, sc.n));
+            FMD_TRY(fast_put_scalar(out, &sc));
             k = end + 1;
             if (y[end] == ']')
                 break;
@@ -1542,9 +1551,10 @@ static size_t fast_eol(const char *y, size_t n, size_t at)
 }
 
 /* Write the block list whose first "- " line starts at @p at, with its dashes @p indent spaces
- * in. *next receives the start of the first line after it. */
-static fmd_status fast_list(const char *y, size_t n, size_t at, size_t indent, fmd_arena *arena,
-                            fmd_buf *out, size_t *next, bool *ok)
+ * in, the value of a key @p parent spaces in. *next receives the start of the first line after
+ * it. */
+static fmd_status fast_list(const char *y, size_t n, size_t at, size_t indent, size_t parent,
+                            fmd_arena *arena, fmd_buf *out, size_t *next, bool *ok)
 {
     fmd_status st = FMD_OK;
     *ok = false;
@@ -1559,7 +1569,7 @@ static fmd_status fast_list(const char *y, size_t n, size_t at, size_t indent, f
         while (i < e && y[i] == ' ')
             i++;
         if (i - at != indent || y[i] != '-') {
-            if (i != at || y[i] == '-')
+            if (i - at > parent)
                 return FMD_OK; /* a continuation, a nested list or a changed indentation */
             break;             /* the next key */
         }
@@ -1588,6 +1598,115 @@ fail:
     return st;
 }
 
+/* Mappings nested deeper than this go to libfyaml. */
+#define FMD_FM_FAST_MAX_DEPTH 8
+
+/* What one fast conversion writes into and keeps while it runs. */
+typedef struct fast_ctx {
+    const char *y;
+    size_t n;
+    fmd_arena *arena;
+    fmd_buf out;
+    fast_scalar title; /* the root's "title", s NULL when none */
+} fast_ctx;
+
+/* The start of the next line that is not blank or a comment at or after @p at, or n; *indent
+ * receives its indentation. */
+static size_t fast_next_content(const fast_ctx *c, size_t at, size_t *indent)
+{
+    while (at < c->n) {
+        size_t e = fast_eol(c->y, c->n, at);
+        if (!fast_blank(c->y, at, e))
+            break;
+        at = e + 1;
+    }
+    size_t i = at;
+    while (i < c->n && c->y[i] == ' ')
+        i++;
+    *indent = i - at;
+    return at < c->n ? at : c->n;
+}
+
+/* Write the block mapping whose keys start @p indent spaces in, from the line at @p at, until a
+ * line indented less. *next receives where that line starts (or n). */
+static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth, size_t *next,
+                           bool *ok)
+{
+    fmd_status st = FMD_OK;
+    const char *y = c->y;
+    size_t n = c->n;
+    fmd_slice keys[FMD_FM_FAST_MAX_KEYS];
+    size_t n_keys = 0;
+    *ok = false;
+    FMD_TRY(fmd_buf_putc(&c->out, '{'));
+    for (;;) {
+        size_t ind;
+        at = fast_next_content(c, at, &ind);
+        if (at == n || ind < indent)
+            break;
+        if (ind > indent)
+            return FMD_OK; /* a continuation line or a changed indentation */
+        size_t e = fast_eol(y, n, at);
+        size_t k0 = at + ind, k = k0;
+        if (!fast_key_char(y[k], true))
+            return FMD_OK;
+        while (k < e && fast_key_char(y[k], false))
+            k++;
+        if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' ') ||
+            n_keys == FMD_FM_FAST_MAX_KEYS)
+            return FMD_OK;
+        for (size_t j = 0; j < n_keys; j++)
+            if (keys[j].len == k - k0 && memcmp(keys[j].ptr, y + k0, k - k0) == 0)
+                return FMD_OK; /* duplicate key: the libfyaml path reports it */
+        keys[n_keys].ptr = y + k0;
+        keys[n_keys++].len = k - k0;
+        if (n_keys > 1)
+            FMD_TRY(fmd_buf_putc(&c->out, ','));
+        FMD_TRY(fmd_buf_put_json_string(&c->out, y + k0, k - k0));
+        FMD_TRY(fmd_buf_putc(&c->out, ':'));
+        bool is_title = depth == 0 && k - k0 == 5 && memcmp(y + k0, "title", 5) == 0;
+        size_t v = k + 1;
+        while (v < e && y[v] == ' ')
+            v++;
+        at = e < n ? e + 1 : n;
+        bool item_ok = false;
+        if (v == e || y[v] == '#') {
+            /* Nothing on the line: a block list, a nested mapping or null. */
+            size_t cind;
+            size_t cat = fast_next_content(c, at, &cind);
+            bool dash = cat < n && y[cat + cind] == '-';
+            if (cat < n && dash && cind >= indent) {
+                FMD_TRY(fast_list(y, n, cat, cind, indent, c->arena, &c->out, &at, &item_ok));
+            } else if (cat < n && cind > indent) {
+                if (depth + 1 == FMD_FM_FAST_MAX_DEPTH)
+                    return FMD_OK;
+                FMD_TRY(fast_map(c, cat, cind, depth + 1, &at, &item_ok));
+            } else {
+                FMD_TRY(fmd_buf_append(&c->out, "null", 4));
+                item_ok = true;
+            }
+        } else if (y[v] == '[') {
+            FMD_TRY(fast_flow(y, v, e, c->arena, &c->out, &item_ok));
+        } else {
+            fast_scalar sc;
+            FMD_TRY(fast_scalar_value(y, v, e, c->arena, &sc, &item_ok));
+            if (item_ok)
+                FMD_TRY(fast_put_scalar(&c->out, &sc));
+            /* A null title (~, null) is no title; numbers and words count as written. */
+            if (item_ok && is_title && sc.n != 0 &&
+                !(sc.plain && classify_plain(sc.s, sc.n) == PLAIN_NULL))
+                c->title = sc;
+        }
+        if (!item_ok)
+            return FMD_OK;
+    }
+    FMD_TRY(fmd_buf_putc(&c->out, '}'));
+    *next = at;
+    *ok = true;
+fail:
+    return st;
+}
+
 /* Convert @p y the fast way into fm->json and fm->title. *done false: not in the subset, fm and
  * the arena as they were. */
 static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__frontmatter *fm,
@@ -1595,98 +1714,32 @@ static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__fro
 {
     fmd_status st = FMD_OK;
     fmd_arena_mark mark = fmd_arena_get_mark(arena);
-    fmd_slice keys[FMD_FM_FAST_MAX_KEYS];
-    size_t n_keys = 0;
-    fast_scalar title = {NULL, 0, false};
+    fast_ctx c = {y, n, arena, {0}, {NULL, 0, false}};
     bool ok = false;
+    size_t next = 0;
     *done = false;
     if (n > FMD_FM_FAST_MAX_BYTES || !fast_bytes_ok(y, n))
         return FMD_OK;
-    fmd_buf out;
-    fmd_buf_reset(&out, arena);
-    FMD_TRY(fmd_buf_grow(&out, n + 16));
-    FMD_TRY(fmd_buf_putc(&out, '{'));
-    for (size_t at = 0; at < n;) {
-        size_t e = fast_eol(y, n, at);
-        if (fast_blank(y, at, e)) {
-            at = e + 1;
-            continue;
-        }
-        size_t k = at;
-        if (!fast_key_char(y[k], true))
-            goto give_up;
-        while (k < e && fast_key_char(y[k], false))
-            k++;
-        if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' ') ||
-            n_keys == FMD_FM_FAST_MAX_KEYS)
-            goto give_up;
-        for (size_t j = 0; j < n_keys; j++)
-            if (keys[j].len == k - at && memcmp(keys[j].ptr, y + at, k - at) == 0)
-                goto give_up; /* duplicate key: the libfyaml path reports it */
-        keys[n_keys].ptr = y + at;
-        keys[n_keys++].len = k - at;
-        if (n_keys > 1)
-            FMD_TRY(fmd_buf_putc(&out, ','));
-        FMD_TRY(fmd_buf_put_json_string(&out, y + at, k - at));
-        FMD_TRY(fmd_buf_putc(&out, ':'));
-        bool is_title = k - at == 5 && memcmp(y + at, "title", 5) == 0;
-        size_t v = k + 1;
-        while (v < e && y[v] == ' ')
-            v++;
-        size_t next = e < n ? e + 1 : n;
-        if (v == e || y[v] == '#') {
-            /* Nothing on the line: null, unless a block list follows. */
-            size_t c = next;
-            while (c < n) {
-                size_t ce = fast_eol(y, n, c);
-                if (!fast_blank(y, c, ce))
-                    break;
-                c = ce + 1;
-            }
-            size_t i = c;
-            while (i < n && y[i] == ' ')
-                i++;
-            if (i < n && y[i] == '-') {
-                FMD_TRY(fast_list(y, n, c, i - c, arena, &out, &next, &ok));
-                if (!ok)
-                    goto give_up;
-            } else {
-                FMD_TRY(fmd_buf_append(&out, "null", 4));
-            }
-        } else if (y[v] == '[') {
-            FMD_TRY(fast_flow(y, v, e, &out, &ok));
-            if (!ok)
-                goto give_up;
-        } else {
-            fast_scalar sc;
-            FMD_TRY(fast_scalar_value(y, v, e, arena, &sc, &ok));
-            if (!ok)
-                goto give_up;
-            FMD_TRY(fast_put_scalar(&out, &sc));
-            /* A null title (~, null) is no title; numbers and words count as written. */
-            if (is_title && title.s == NULL && sc.n != 0 &&
-                !(sc.plain && classify_plain(sc.s, sc.n) == PLAIN_NULL))
-                title = sc;
-        }
-        at = next;
+    fmd_buf_reset(&c.out, arena);
+    FMD_TRY(fmd_buf_grow(&c.out, n + 16));
+    FMD_TRY(fast_map(&c, 0, 0, 0, &next, &ok));
+    if (!ok || next != n) {
+        fmd_arena_rewind(arena, mark);
+        return FMD_OK;
     }
-    FMD_TRY(fmd_buf_putc(&out, '}'));
-    fm->json = fmd_buf_slice(&out);
-    if (title.s != NULL) {
-        char *t = fmd_arena_dup(arena, title.s, title.n);
+    fm->json = fmd_buf_slice(&c.out);
+    if (c.title.s != NULL) {
+        char *t = fmd_arena_dup(arena, c.title.s, c.title.n);
         if (t == NULL) {
             st = FMD_E_NOMEM;
             goto fail;
         }
         fm->title.ptr = t;
-        fm->title.len = title.n;
+        fm->title.len = c.title.n;
     }
     *done = true;
     return FMD_OK;
 
-give_up:
-    fmd_arena_rewind(arena, mark);
-    return FMD_OK;
 fail:
     fmd_arena_rewind(arena, mark);
     fm->json.ptr = NULL;

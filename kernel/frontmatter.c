@@ -1720,6 +1720,12 @@ static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__fro
     *done = false;
     if (n > FMD_FM_FAST_MAX_BYTES || !fast_bytes_ok(y, n))
         return FMD_OK;
+    /* The libfyaml path refuses what its flow pre-scan takes as too deep, even where that is
+     * text in a plain scalar: the same block must fail here too. */
+    prescan ps;
+    scan_flow(y, n, &ps);
+    if (ps.too_deep_at != SIZE_MAX)
+        return FMD_OK;
     fmd_buf_reset(&c.out, arena);
     FMD_TRY(fmd_buf_grow(&c.out, n + 16));
     FMD_TRY(fast_map(&c, 0, 0, 0, &next, &ok));

@@ -1328,6 +1328,431 @@ static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *
     return FMD_OK;
 }
 
+/*** The fast path ***/
+
+/* Most front matter is a flat mapping of short scalars and lists, and libfyaml spends about
+ * 85 000 instructions building a document for one. fast_block() reads that common subset in one
+ * pass and writes the same JSON the libfyaml path writes; for anything else it gives up before
+ * writing a byte that counts, and the block goes to libfyaml. The subset, line by line:
+ *   - blank lines and comment lines (a '#' after optional spaces);
+ *   - "key: value" at column 0: the key [A-Za-z0-9_][A-Za-z0-9_.-]*, the value a plain scalar
+ *     (one line; comments after " #" dropped), a one-line single- or double-quoted scalar (no
+ *     backslash escapes), a one-line flow list "[a, b]" of plain scalars, or nothing;
+ *   - after "key:" with nothing, a block list: "- item" lines at one indentation, each item a
+ *     plain or quoted scalar as above.
+ * It gives up on tabs, CR, control characters, invalid UTF-8 and the characters YAML treats as
+ * breaks or a BOM, on indicators that start anchors, aliases, tags, block scalars, explicit keys
+ * and flow mappings, on ": " inside a plain scalar, on duplicate keys (the error comes from the
+ * libfyaml path) and on blocks over FMD_FM_FAST_MAX_BYTES (so no pre-scan limit can apply). */
+#define FMD_FM_FAST_MAX_BYTES 32768
+#define FMD_FM_FAST_MAX_KEYS 64
+
+/* The parts of one scalar the fast path read: text (into the YAML, or decoded into the arena)
+ * and whether it is plain (read with the core schema) or quoted (always a string). */
+typedef struct fast_scalar {
+    const char *s;
+    size_t n;
+    bool plain;
+} fast_scalar;
+
+/* Whether every byte of @p y is one the fast path can take as text: printable ASCII, LF and
+ * valid UTF-8 other than C1 controls, U+2028, U+2029, U+FEFF, U+FFFE and U+FFFF. */
+static bool fast_bytes_ok(const char *y, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)y;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\n') || c == 0x7F)
+                return false;
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (len == 0 || c > 0xF4 || n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++)
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+        unsigned c1 = p[i + 1];
+        if ((c == 0xC2 && c1 < 0xA0) || (c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) ||
+            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))
+            return false; /* C1 controls, overlong forms, surrogates, above U+10FFFF */
+        if (c == 0xE2 && c1 == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9))
+            return false; /* U+2028, U+2029 */
+        if (c == 0xEF && ((c1 == 0xBB && p[i + 2] == 0xBF) || (c1 == 0xBF && p[i + 2] >= 0xBE)))
+            return false; /* U+FEFF, U+FFFE, U+FFFF */
+        i += len;
+    }
+    return true;
+}
+
+static bool fast_key_char(char c, bool first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+           (!first && (c == '.' || c == '-'));
+}
+
+/* Whether the line [i, e) holds nothing but spaces and maybe a comment. */
+static bool fast_blank(const char *y, size_t i, size_t e)
+{
+    while (i < e && y[i] == ' ')
+        i++;
+    return i == e || y[i] == '#';
+}
+
+/* Whether what follows a scalar that ended at @p i on a line ending at @p e is nothing, spaces,
+ * or spaces and a comment. */
+static bool fast_rest_ok(const char *y, size_t i, size_t e)
+{
+    size_t k = i;
+    while (k < e && y[k] == ' ')
+        k++;
+    return k == e || (y[k] == '#' && k > i);
+}
+
+/* Read the plain scalar at y[i] on a line ending at @p e; in a flow list (@p flow) it also ends
+ * at ',' or ']'. *end receives where it stops (a ',', ']', comment or the line end).
+ * @return false when it is not in the fast subset. */
+static bool fast_plain(const char *y, size_t i, size_t e, bool flow, fast_scalar *sc, size_t *end)
+{
+    char c = y[i];
+    if (strchr("?:,[]{}#&*!|>'\"%@`", c) != NULL)
+        return false;
+    if (c == '-' && (i + 1 == e || y[i + 1] == ' ' || (flow && strchr(",]", y[i + 1]))))
+        return false;
+    size_t k = i;
+    for (; k < e; k++) {
+        char d = y[k];
+        if (d == ':') {
+            if (flow || k + 1 == e || y[k + 1] == ' ')
+                return false;
+        } else if (d == '#') {
+            if (y[k - 1] == ' ')
+                break;
+            if (flow)
+                return false;
+        } else if (flow && (d == ',' || d == ']')) {
+            break;
+        } else if (flow && strchr("[{}'\"", d) != NULL) {
+            return false;
+        }
+    }
+    *end = k;
+    while (k > i && y[k - 1] == ' ')
+        k--;
+    sc->s = y + i;
+    sc->n = k - i;
+    sc->plain = true;
+    return k > i;
+}
+
+/* Read the one-line quoted scalar that starts with the quote at y[i]. */
+static fmd_status fast_quoted(const char *y, size_t i, size_t e, fmd_arena *arena, fast_scalar *sc,
+                              size_t *end, bool *ok)
+{
+    char q = y[i];
+    size_t k = i + 1;
+    bool doubled = false;
+    *ok = false;
+    for (; k < e; k++) {
+        if (q == '"' && y[k] == '\\')
+            return FMD_OK;
+        if (y[k] == q) {
+            if (q == '\'' && k + 1 < e && y[k + 1] == '\'') {
+                doubled = true;
+                k++;
+                continue;
+            }
+            break;
+        }
+    }
+    if (k == e)
+        return FMD_OK; /* not closed on this line */
+    sc->s = y + i + 1;
+    sc->n = k - i - 1;
+    sc->plain = false;
+    *end = k + 1;
+    *ok = true;
+    if (doubled)
+        return decode_single_quoted(arena, y + i + 1, k - i - 1, &sc->s, &sc->n);
+    return FMD_OK;
+}
+
+/* Read a scalar value (plain or quoted) at y[i] and check the rest of its line. */
+static fmd_status fast_scalar_value(const char *y, size_t i, size_t e, fmd_arena *arena,
+                                    fast_scalar *sc, bool *ok)
+{
+    size_t end = e;
+    if (y[i] == '"' || y[i] == '\'') {
+        fmd_status st = fast_quoted(y, i, e, arena, sc, &end, ok);
+        if (st != FMD_OK || !*ok)
+            return st;
+        *ok = fast_rest_ok(y, end, e);
+        return FMD_OK;
+    }
+    *ok = fast_plain(y, i, e, false, sc, &end);
+    return FMD_OK;
+}
+
+static fmd_status fast_put_scalar(fmd_buf *out, const fast_scalar *sc)
+{
+    return sc->plain ? put_plain(out, sc->s, sc->n) : fmd_buf_put_json_string(out, sc->s, sc->n);
+}
+
+/* Write the flow list at y[i] ('[') on a line ending at @p e: plain or quoted scalars. */
+static fmd_status fast_flow(const char *y, size_t i, size_t e, fmd_arena *arena, fmd_buf *out,
+                            bool *ok)
+{
+    fmd_status st = FMD_OK;
+    *ok = false;
+    FMD_TRY(fmd_buf_putc(out, '['));
+    size_t k = i + 1;
+    while (k < e && y[k] == ' ')
+        k++;
+    if (k < e && y[k] == ']') {
+        k++;
+    } else {
+        for (bool first = true;; first = false) {
+            while (k < e && y[k] == ' ')
+                k++;
+            fast_scalar sc;
+            size_t end = e;
+            bool item_ok = false;
+            if (k < e && (y[k] == '\'' || y[k] == '"')) {
+                FMD_TRY(fast_quoted(y, k, e, arena, &sc, &end, &item_ok));
+                while (item_ok && end < e && y[end] == ' ')
+                    end++;
+            } else if (k < e) {
+                item_ok = fast_plain(y, k, e, true, &sc, &end);
+            }
+            if (!item_ok || end == e)
+                return FMD_OK;
+            if (!first)
+                FMD_TRY(fmd_buf_putc(out, ','));
+            FMD_TRY(fast_put_scalar(out, &sc));
+            k = end + 1;
+            if (y[end] == ']')
+                break;
+            if (y[end] != ',')
+                return FMD_OK;
+        }
+    }
+    FMD_TRY(fmd_buf_putc(out, ']'));
+    *ok = fast_rest_ok(y, k, e);
+fail:
+    return st;
+}
+
+static size_t fast_eol(const char *y, size_t n, size_t at)
+{
+    const char *nl = memchr(y + at, '\n', n - at);
+    return nl ? (size_t)(nl - y) : n;
+}
+
+/* Write the block list whose first "- " line starts at @p at, with its dashes @p indent spaces
+ * in, the value of a key @p parent spaces in. *next receives the start of the first line after
+ * it. */
+static fmd_status fast_list(const char *y, size_t n, size_t at, size_t indent, size_t parent,
+                            fmd_arena *arena, fmd_buf *out, size_t *next, bool *ok)
+{
+    fmd_status st = FMD_OK;
+    *ok = false;
+    FMD_TRY(fmd_buf_putc(out, '['));
+    for (bool first = true; at < n;) {
+        size_t e = fast_eol(y, n, at);
+        if (fast_blank(y, at, e)) {
+            at = e + 1;
+            continue;
+        }
+        size_t i = at;
+        while (i < e && y[i] == ' ')
+            i++;
+        if (i - at != indent || y[i] != '-') {
+            if (i - at > parent)
+                return FMD_OK; /* a continuation, a nested list or a changed indentation */
+            break;             /* the next key */
+        }
+        if (i + 1 == e || y[i + 1] != ' ')
+            return FMD_OK;
+        i += 2;
+        while (i < e && y[i] == ' ')
+            i++;
+        if (i == e || y[i] == '#')
+            return FMD_OK; /* an empty item */
+        fast_scalar sc;
+        bool item_ok;
+        FMD_TRY(fast_scalar_value(y, i, e, arena, &sc, &item_ok));
+        if (!item_ok)
+            return FMD_OK;
+        if (!first)
+            FMD_TRY(fmd_buf_putc(out, ','));
+        first = false;
+        FMD_TRY(fast_put_scalar(out, &sc));
+        at = e < n ? e + 1 : n;
+    }
+    FMD_TRY(fmd_buf_putc(out, ']'));
+    *next = at;
+    *ok = true;
+fail:
+    return st;
+}
+
+/* Mappings nested deeper than this go to libfyaml. */
+#define FMD_FM_FAST_MAX_DEPTH 8
+
+/* What one fast conversion writes into and keeps while it runs. */
+typedef struct fast_ctx {
+    const char *y;
+    size_t n;
+    fmd_arena *arena;
+    fmd_buf out;
+    fast_scalar title; /* the root's "title", s NULL when none */
+} fast_ctx;
+
+/* The start of the next line that is not blank or a comment at or after @p at, or n; *indent
+ * receives its indentation. */
+static size_t fast_next_content(const fast_ctx *c, size_t at, size_t *indent)
+{
+    while (at < c->n) {
+        size_t e = fast_eol(c->y, c->n, at);
+        if (!fast_blank(c->y, at, e))
+            break;
+        at = e + 1;
+    }
+    size_t i = at;
+    while (i < c->n && c->y[i] == ' ')
+        i++;
+    *indent = i - at;
+    return at < c->n ? at : c->n;
+}
+
+/* Write the block mapping whose keys start @p indent spaces in, from the line at @p at, until a
+ * line indented less. *next receives where that line starts (or n). */
+static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth, size_t *next,
+                           bool *ok)
+{
+    fmd_status st = FMD_OK;
+    const char *y = c->y;
+    size_t n = c->n;
+    fmd_slice keys[FMD_FM_FAST_MAX_KEYS];
+    size_t n_keys = 0;
+    *ok = false;
+    FMD_TRY(fmd_buf_putc(&c->out, '{'));
+    for (;;) {
+        size_t ind;
+        at = fast_next_content(c, at, &ind);
+        if (at == n || ind < indent)
+            break;
+        if (ind > indent)
+            return FMD_OK; /* a continuation line or a changed indentation */
+        size_t e = fast_eol(y, n, at);
+        size_t k0 = at + ind, k = k0;
+        if (!fast_key_char(y[k], true))
+            return FMD_OK;
+        while (k < e && fast_key_char(y[k], false))
+            k++;
+        if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' ') ||
+            n_keys == FMD_FM_FAST_MAX_KEYS)
+            return FMD_OK;
+        for (size_t j = 0; j < n_keys; j++)
+            if (keys[j].len == k - k0 && memcmp(keys[j].ptr, y + k0, k - k0) == 0)
+                return FMD_OK; /* duplicate key: the libfyaml path reports it */
+        keys[n_keys].ptr = y + k0;
+        keys[n_keys++].len = k - k0;
+        if (n_keys > 1)
+            FMD_TRY(fmd_buf_putc(&c->out, ','));
+        FMD_TRY(fmd_buf_put_json_string(&c->out, y + k0, k - k0));
+        FMD_TRY(fmd_buf_putc(&c->out, ':'));
+        bool is_title = depth == 0 && k - k0 == 5 && memcmp(y + k0, "title", 5) == 0;
+        size_t v = k + 1;
+        while (v < e && y[v] == ' ')
+            v++;
+        at = e < n ? e + 1 : n;
+        bool item_ok = false;
+        if (v == e || y[v] == '#') {
+            /* Nothing on the line: a block list, a nested mapping or null. */
+            size_t cind;
+            size_t cat = fast_next_content(c, at, &cind);
+            bool dash = cat < n && y[cat + cind] == '-';
+            if (cat < n && dash && cind >= indent) {
+                FMD_TRY(fast_list(y, n, cat, cind, indent, c->arena, &c->out, &at, &item_ok));
+            } else if (cat < n && cind > indent) {
+                if (depth + 1 == FMD_FM_FAST_MAX_DEPTH)
+                    return FMD_OK;
+                FMD_TRY(fast_map(c, cat, cind, depth + 1, &at, &item_ok));
+            } else {
+                FMD_TRY(fmd_buf_append(&c->out, "null", 4));
+                item_ok = true;
+            }
+        } else if (y[v] == '[') {
+            FMD_TRY(fast_flow(y, v, e, c->arena, &c->out, &item_ok));
+        } else {
+            fast_scalar sc;
+            FMD_TRY(fast_scalar_value(y, v, e, c->arena, &sc, &item_ok));
+            if (item_ok)
+                FMD_TRY(fast_put_scalar(&c->out, &sc));
+            /* A null title (~, null) is no title; numbers and words count as written. */
+            if (item_ok && is_title && sc.n != 0 &&
+                !(sc.plain && classify_plain(sc.s, sc.n) == PLAIN_NULL))
+                c->title = sc;
+        }
+        if (!item_ok)
+            return FMD_OK;
+    }
+    FMD_TRY(fmd_buf_putc(&c->out, '}'));
+    *next = at;
+    *ok = true;
+fail:
+    return st;
+}
+
+/* Convert @p y the fast way into fm->json and fm->title. *done false: not in the subset, fm and
+ * the arena as they were. */
+static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__frontmatter *fm,
+                             bool *done)
+{
+    fmd_status st = FMD_OK;
+    fmd_arena_mark mark = fmd_arena_get_mark(arena);
+    fast_ctx c = {y, n, arena, {0}, {NULL, 0, false}};
+    bool ok = false;
+    size_t next = 0;
+    *done = false;
+    if (n > FMD_FM_FAST_MAX_BYTES || !fast_bytes_ok(y, n))
+        return FMD_OK;
+    /* The libfyaml path refuses what its flow pre-scan takes as too deep, even where that is
+     * text in a plain scalar: the same block must fail here too. */
+    prescan ps;
+    scan_flow(y, n, &ps);
+    if (ps.too_deep_at != SIZE_MAX)
+        return FMD_OK;
+    fmd_buf_reset(&c.out, arena);
+    FMD_TRY(fmd_buf_grow(&c.out, n + 16));
+    FMD_TRY(fast_map(&c, 0, 0, 0, &next, &ok));
+    if (!ok || next != n) {
+        fmd_arena_rewind(arena, mark);
+        return FMD_OK;
+    }
+    fm->json = fmd_buf_slice(&c.out);
+    if (c.title.s != NULL) {
+        char *t = fmd_arena_dup(arena, c.title.s, c.title.n);
+        if (t == NULL) {
+            st = FMD_E_NOMEM;
+            goto fail;
+        }
+        fm->title.ptr = t;
+        fm->title.len = c.title.n;
+    }
+    *done = true;
+    return FMD_OK;
+
+fail:
+    fmd_arena_rewind(arena, mark);
+    fm->json.ptr = NULL;
+    fm->json.len = 0;
+    return st;
+}
+
 /*** Parsing ***/
 
 /* Parse @p yaml (page line 2 onwards) and fill fm->json and fm->title, or fm's error. */
@@ -1526,5 +1951,22 @@ fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes
         offset_position(src + open_end, max_bytes, &line, &col);
         return set_error(fm, arena, msg, line, col);
     }
-    return parse_block(src + open_end, close_at - open_end, arena, fm);
+    return fmd__kernel_frontmatter_yaml(src + open_end, close_at - open_end, FMD__FM_PATH_AUTO,
+                                        arena, fm, NULL);
+}
+
+fmd_status fmd__kernel_frontmatter_yaml(const char *yaml, size_t n, fmd__fm_path path,
+                                        fmd_arena *arena, fmd__frontmatter *fm, bool *fast_used)
+{
+    bool done = false;
+    if (path != FMD__FM_PATH_LIBFYAML) {
+        fmd_status st = fast_block(yaml, n, arena, fm, &done);
+        if (st != FMD_OK)
+            return st;
+    }
+    if (fast_used != NULL)
+        *fast_used = done;
+    if (done || path == FMD__FM_PATH_FAST)
+        return FMD_OK;
+    return parse_block(yaml, n, arena, fm);
 }

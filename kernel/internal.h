@@ -61,6 +61,23 @@ typedef struct fmd__frontmatter {
 fmd_status fmd__kernel_frontmatter(const char *src, size_t len, size_t max_bytes, fmd_arena *arena,
                                    fmd__frontmatter *fm);
 
+/** Which converter fmd__kernel_frontmatter_yaml() may use. */
+typedef enum fmd__fm_path {
+    FMD__FM_PATH_AUTO,     /**< the fast path, and libfyaml for what it does not take */
+    FMD__FM_PATH_FAST,     /**< the fast path only: nothing happens for what it does not take */
+    FMD__FM_PATH_LIBFYAML, /**< libfyaml only */
+} fmd__fm_path;
+
+/** Convert the YAML between the markers (@p yaml, @p n bytes, page line 2 onwards) into fm's
+ * json, title or error, as fmd__kernel_frontmatter() does once it has found the block; @p path
+ * picks the converter (tests and benchmarks compare the two). Only json, title, st, err_message
+ * and the error position of @p fm are written; the caller clears it first.
+ * @param fast_used when not NULL, receives whether the fast path converted the block.
+ * @return FMD_OK or FMD_E_NOMEM.
+ * Ownership: results in @p arena. Threads: reentrant. */
+fmd_status fmd__kernel_frontmatter_yaml(const char *yaml, size_t n, fmd__fm_path path,
+                                        fmd_arena *arena, fmd__frontmatter *fm, bool *fast_used);
+
 /*** slug.c ***/
 
 /** Append the GitHub-style slug of @p text to @p out: lower-cased (ASCII and the common

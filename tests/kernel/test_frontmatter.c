@@ -856,11 +856,171 @@ static void test_frontmatter_explicit_key_with_tab_is_refused(void **state)
     check_json(state, "q: what?\nk:\tv\n", "{\"q\":\"what?\",\"k\":\"v\"}");
 }
 
+/*** The fast path against libfyaml ***/
+
+/* Convert @p yaml both ways; when the fast path takes it, json, title and status must be the
+ * same bytes as libfyaml's. @return whether the fast path took it. */
+static bool same_both_ways(fmd_arena *a, const char *yaml, size_t n)
+{
+    fmd__frontmatter fast, slow;
+    bool used = false;
+    memset(&fast, 0, sizeof fast);
+    memset(&slow, 0, sizeof slow);
+    assert_int_equal(fmd__kernel_frontmatter_yaml(yaml, n, FMD__FM_PATH_FAST, a, &fast, &used),
+                     FMD_OK);
+    assert_int_equal(fmd__kernel_frontmatter_yaml(yaml, n, FMD__FM_PATH_LIBFYAML, a, &slow, NULL),
+                     FMD_OK);
+    if (!used) {
+        assert_null(fast.json.ptr);
+        return false;
+    }
+    if (slow.st != FMD_OK || slow.json.len != fast.json.len ||
+        memcmp(slow.json.ptr, fast.json.ptr, fast.json.len) != 0 ||
+        slow.title.len != fast.title.len || (slow.title.ptr == NULL) != (fast.title.ptr == NULL) ||
+        (fast.title.len && memcmp(slow.title.ptr, fast.title.ptr, fast.title.len) != 0)) {
+        fprintf(stderr, "yaml:\n%.*s\nfast: %.*s title %.*s\nlibfyaml (st %d): %.*s title %.*s\n",
+                (int)n, yaml, (int)fast.json.len, fast.json.ptr, (int)fast.title.len,
+                fast.title.ptr ? fast.title.ptr : "", (int)slow.st, (int)slow.json.len,
+                slow.json.ptr ? slow.json.ptr : "", (int)slow.title.len,
+                slow.title.ptr ? slow.title.ptr : "");
+        fail();
+    }
+    return true;
+}
+
+static void test_frontmatter_fast_path_matches_libfyaml(void **state)
+{
+    fmd_arena *a = *state;
+    static const char *const cases[] = {
+        "",
+        "# only a comment\n\n   \n",
+        "title: Hello world\ndate: 2024-01-02\ndraft: false\nweight: 10\n",
+        "title: \"Quoted: yes\"\nslug: 'it''s'\nempty:\nnull_word: null\ntilde: ~\n",
+        "quoted_item: [a, 'c']\n",
+        "tags: [a, b, c]\nlist: []\nspaced: [ x ,y ]\nnums: [1, 2.5, -3, 0x1F, 0o17, .5]\n",
+        "aliases:\n  - /old/\n  - \"/older/\"\n  - 'x'\nnext: 1\n",
+        "items:\n- a\n- b # comment\n\n- c\nafter: yes\n",
+        "title: C# in depth\nurl: http://example.com/a#b\nratio: 1e400\nbig: "
+        "12345678901234567890\n",
+        "title: ~\n",
+        "title: ''\nother: x\n",
+        "title: 'null'\n",
+        "title: 42\n",
+        "title: Über – naïve ✓\n",
+        "a: b\n  continued\n",
+        "a: b: c\n",
+        "a:\n  nested: map\n",
+        "a: &x 1\nb: *x\n",
+        "a: |\n  block\n",
+        "a: \"esc\\n\"\n",
+        "a: 1\na: 2\n",
+        "a:\tb\n",
+        "- top\n",
+        "a: [x, [y]]\n",
+        "a: [x,]\n",
+        "a: 'unclosed\n",
+        "a: \"x\" y\n",
+        "list:\n  - a\n   - b\n",
+        "list:\n  - a\n  -\n",
+        "list:\n  - a\n  - b: c\n",
+        "key:   # just a comment\n",
+        "key: value   \n",
+        "k-1.x_y: v\n",
+        "a: -1\nb: +2\nc: -.inf\nd: .NaN\ne: 0b1\nf: 1_000\n",
+        "a: yes\nb: no\nc: on\nd: True\ne: FALSE\nf: Null\n",
+        "a: x:y\nb: x :y\nc: ,lead\n",
+        "a: '#not a comment'\nb: x#y\n",
+        "params:\n  searchable: false\n  deep:\n    x: [a, \"b c\"]\n    l:\n    - 1\n    - two\n"
+        "  back: 2\ntop: 3\n",
+        "build:\n  render: always\n\n  # comment\n  list: local\ntitle: T\n",
+        "a:\n  title: inner\n",
+        "a:\n  b: 1\n c: 2\n",
+        "a:\n  b: 1\n    c: 2\n",
+        "a:\n  b: 1\n  b: 2\n",
+        "a:\n  - x\n  b: 1\n",
+        "a:\n    - x\n  - y\n",
+        "a:\n  b:\n  - x\n  c:\n- y\n",
+        "a:\n  b:\n  c: ~\n",
+    };
+    size_t taken = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        taken += same_both_ways(a, cases[i], strlen(cases[i]));
+    /* The fast path must take the common shapes above, or it saves nothing. */
+    assert_true(taken >= 25); /* 25 today */
+
+    /* Generated blocks: lines drawn from pieces the fast path reads and pieces it must refuse,
+     * so that both the subset and its edges are compared. */
+    static const char *const keys[] = {"title", "a", "b1", "x.y", "tags", "_k", "n-1"};
+    static const char *const values[] = {"",
+                                         " x",
+                                         " 1",
+                                         " -2.50",
+                                         " 1e3",
+                                         " .5",
+                                         " 0x10",
+                                         " 0o7",
+                                         " true",
+                                         " ~",
+                                         " null",
+                                         " 'q'",
+                                         " 'it''s'",
+                                         " \"d q\"",
+                                         " [a, 1]",
+                                         " []",
+                                         " [ ]",
+                                         " a b  ",
+                                         " a # c",
+                                         " a#b",
+                                         " x:y",
+                                         " -x",
+                                         " - x",
+                                         " ?x",
+                                         " :x",
+                                         " 'a' b",
+                                         " [a,",
+                                         " 'x",
+                                         " 9007199254740993",
+                                         " é",
+                                         "   # c",
+                                         " \"a\\tb\"",
+                                         " |",
+                                         " &a x",
+                                         " *a",
+                                         " !t x",
+                                         " {a: 1}",
+                                         " @x",
+                                         " %x"};
+    static const char *const tails[] = {"",           "\n- i",  "\n  - i", "\n  - 'j'\n  - 2",
+                                        "\n   more",  "\n# c",  "\n\n",    "\n  - [a]",
+                                        "\n  sub: 1", "\n- - i"};
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    char buf[512];
+    size_t gen_taken = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = 0;
+        int lines = 1 + (int)(seed % 4);
+        for (int l = 0; l < lines; l++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            const char *k = keys[(seed >> 33) % (sizeof keys / sizeof keys[0])];
+            const char *v = values[(seed >> 40) % (sizeof values / sizeof values[0])];
+            const char *t =
+                tails[(seed >> 52) % 4 == 0 ? (seed >> 20) % (sizeof tails / sizeof tails[0]) : 0];
+            int w = snprintf(buf + len, sizeof buf - len, "%s:%s%s\n", k, v, t);
+            assert_true(w > 0 && (size_t)w < sizeof buf - len);
+            len += (size_t)w;
+        }
+        gen_taken += same_both_ways(a, buf, len);
+        fmd_arena_reset(a);
+    }
+    assert_true(gen_taken > 400); /* 547 today: most draws hold a refused piece or a repeated key */
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_frontmatter_valid_nested),
+        T(test_frontmatter_fast_path_matches_libfyaml),
         T(test_frontmatter_explicit_key_with_tab_is_refused),
         T(test_frontmatter_absent),
         T(test_frontmatter_empty),

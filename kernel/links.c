@@ -188,6 +188,10 @@ fmd_status fmd__kernel_links_href(fmd__links *lk, const char *raw, size_t raw_n,
             lk->v = v;
             lk->cap = cap;
         }
+        /* Index the lines here, where a failure can fail the page: find_line() would report
+         * it as line 0, "not found", and every later link on line0. */
+        if (!lk->nl_done && (st = index_lines(lk)) != FMD_OK)
+            return st;
         /* *s may be the renderer's temporary buffer: keep a copy of the target. */
         char *t = fmd_arena_dup(lk->scratch, target.ptr, target.len);
         if (t == NULL && target.len != 0)

@@ -27,6 +27,13 @@
  * parser needs 50 to 350 bytes of memory per byte of YAML, so an 8 MB block would take gigabytes.
  * Option: fmd_options.max_frontmatter_bytes. */
 #define FMD_MAX_FRONTMATTER_BYTES_DEFAULT ((size_t)1 << 20)
+
+/** The most memory the front matter of one page can hold while it is parsed, for a block of at
+ * most @p max_bytes (0: FMD_MAX_FRONTMATTER_BYTES_DEFAULT): the YAML parser's nodes for as many
+ * items as the pre-scan lets through, its copy of the block, and the JSON written. A memory bound
+ * counts this once per thread that renders (fmd_engine's --max-memory model).
+ * @return bytes. Ownership: none. Threads: reentrant. */
+size_t fmd_kernel_frontmatter_peak_bytes(size_t max_bytes);
 /** Headings kept in the metadata of one page; later ones still render, with IDs. */
 #define FMD_MAX_HEADINGS 4096
 /** Warnings kept per page; the count of the rest is reported in the last one. */

@@ -699,6 +699,9 @@ static fmd_status options_digest(engine *e)
     n += snprintf(buf + n, sizeof buf - (size_t)n, " links=%u tpl=%016llx",
                   o->links & FMD_LINKS_REWRITE,
                   (unsigned long long)fmd_kernel_template_hash(o->page_template));
+    /* The ID prefix (at most FMD_MAX_ID_PREFIX_BYTES, so it fits); none is "". */
+    if (o->id_prefix != NULL && o->id_prefix[0] != '\0')
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " idp=%s", o->id_prefix);
     fmd_kernel_hash128_format(buf, (size_t)n, e->digest);
     return FMD_OK;
 }

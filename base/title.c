@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "fmd_utf8.h"
+
 fmd_status fmd_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_slice *out)
 {
     /* The base name, and its directory's name for index pages. */
@@ -28,21 +30,35 @@ fmd_status fmd_title_from_path(const char *path, size_t len, fmd_arena *a, fmd_s
             break;
         end = start - 1; /* the directory above */
     }
-    char *t = fmd_arena_alloc(a, end - start + 1);
+    /* Each invalid byte becomes U+FFFD (3 bytes), as the manifest writes such paths: a title
+     * is JSON text, which must be UTF-8. */
+    char *t = fmd_arena_alloc(a, 3 * (end - start) + 1);
     if (t == NULL)
         return FMD_E_NOMEM;
+    const unsigned char *u = (const unsigned char *)path;
     size_t n = 0;
     bool pending_space = false;
-    for (size_t i = start; i < end; i++) {
+    for (size_t i = start; i < end;) {
         char c = path[i];
         if (c == '-' || c == '_' || c == ' ') {
             pending_space = n != 0;
+            i++;
             continue;
         }
         if (pending_space)
             t[n++] = ' ';
         pending_space = false;
-        t[n++] = c;
+        size_t l = fmd_utf8_decode(u + i, end - i, NULL);
+        if (l == 0) {
+            size_t bad = fmd_utf8_subpart(u + i, end - i);
+            memcpy(t + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+            i += bad;
+            continue;
+        }
+        memcpy(t + n, path + i, l);
+        n += l;
+        i += l;
     }
     bool has_alnum = false;
     for (size_t i = 0; i < n; i++)

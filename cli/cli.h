@@ -77,6 +77,7 @@ enum {
     OPT_MAX_MEMORY, /* build and bench: cli_tuning_option() */
     OPT_QUEUE_SIZE,
     OPT_PROFILE,
+    OPT_ID_PREFIX,
     OPT_COMMAND_BASE /* commands number their own options from here */
 };
 
@@ -88,7 +89,7 @@ enum {
         {"max-output-bytes", 1, NULL, OPT_MAX_OUTPUT}, {"help", 0, NULL, OPT_HELP},                \
         {"max-frontmatter-bytes", 1, NULL, OPT_MAX_FRONTMATTER}, {"quiet", 0, NULL, OPT_QUIET},    \
         {"footnotes", 0, NULL, OPT_FOOTNOTES}, {"smart", 0, NULL, OPT_SMART},                      \
-        {"html5", 0, NULL, OPT_HTML5},                                                             \
+        {"html5", 0, NULL, OPT_HTML5}, {"id-prefix", 1, NULL, OPT_ID_PREFIX},                      \
     {                                                                                              \
         "rules", 1, NULL, OPT_RULES                                                                \
     }

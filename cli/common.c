@@ -18,6 +18,8 @@ const char cli_common_help[] =
     "                            task lists, autolinks; commonmark turns every extension off)\n"
     "  --unsafe                  pass raw HTML and every URL scheme through\n"
     "  --no-heading-ids          do not add id=\"slug\" to headings\n"
+    "  --id-prefix STR           put STR before every heading and footnote ID and the links\n"
+    "                            to them (default none; letters, digits, - _ . : only)\n"
     "  --threads N|auto          worker threads (default: FASTMD_WORKERS, then\n"
     "                            OMP_NUM_THREADS, then the physical cores this process may use;\n"
     "                            auto: those cores minus the load average)\n"
@@ -156,6 +158,14 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
     case OPT_FOOTNOTES: c->opt.extensions |= FMD_EXT_FOOTNOTES; return 1;
     case OPT_SMART: c->opt.extensions |= FMD_EXT_SMART; return 1;
     case OPT_HTML5: c->opt.xhtml = false; return 1;
+    case OPT_ID_PREFIX:
+        if (!fmd_kernel_id_prefix_valid(arg))
+            cli_die(FMD_EXIT_USAGE, command,
+                    "--id-prefix: '%s' is not letters, digits, '-', '_', '.' and ':' (at most %d "
+                    "bytes)",
+                    arg, FMD_MAX_ID_PREFIX_BYTES);
+        c->opt.id_prefix = arg;
+        return 1;
     case OPT_RULES: load_rules(c, arg, command); return 1;
     default: return 0;
     }

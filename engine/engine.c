@@ -150,15 +150,28 @@ static size_t resident_bytes(void)
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* What @p nthreads rendering threads hold beyond the windows, saturating at SIZE_MAX: their
+ * arenas, and the front matter each may be parsing. */
+static size_t threads_bytes(const fmd_engine_cfg *cfg, int nthreads)
+{
+    size_t fm = fmd_kernel_frontmatter_peak_bytes(cfg->opt.max_frontmatter_bytes);
+    size_t one = fm > SIZE_MAX - PER_THREAD_BYTES ? SIZE_MAX : PER_THREAD_BYTES + fm;
+    size_t n = nthreads > 0 ? (size_t)nthreads : 1;
+    return one > SIZE_MAX / n ? SIZE_MAX : one * n;
+}
+
 /* Input bytes per window under --max-memory. The memory model: what the process holds already
- * (code, libraries, the batch's page table), each thread's arenas, and (queue_size + 3) windows:
+ * (code, libraries, the batch's page table), each thread's arenas and front matter parse
+ * (fmd_kernel_frontmatter_peak_bytes: the block's bytes cost the YAML parser many times their
+ * size, so they are counted apart from the page's), and (queue_size + 3) windows:
  * the one rendering, queue_size loading ahead, at most one window of HTML queued for the writer
  * pool and one of lines waiting for the ordered stream. */
 static size_t window_bytes(const fmd_engine_cfg *cfg, int nthreads)
 {
     if (cfg->max_memory == 0)
         return 0;
-    size_t fixed = resident_bytes() + (size_t)nthreads * PER_THREAD_BYTES;
+    size_t threads = threads_bytes(cfg, nthreads), res = resident_bytes();
+    size_t fixed = threads > SIZE_MAX - res ? SIZE_MAX : res + threads;
     size_t left = cfg->max_memory > fixed ? cfg->max_memory - fixed : 0;
     size_t w = left / (cfg->queue_size + 3);
     return w < MIN_WINDOW_BYTES ? MIN_WINDOW_BYTES : w;
@@ -686,6 +699,9 @@ static fmd_status options_digest(engine *e)
     n += snprintf(buf + n, sizeof buf - (size_t)n, " links=%u tpl=%016llx",
                   o->links & FMD_LINKS_REWRITE,
                   (unsigned long long)fmd_kernel_template_hash(o->page_template));
+    /* The ID prefix (at most FMD_MAX_ID_PREFIX_BYTES, so it fits); none is "". */
+    if (o->id_prefix != NULL && o->id_prefix[0] != '\0')
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " idp=%s", o->id_prefix);
     fmd_kernel_hash128_format(buf, (size_t)n, e->digest);
     return FMD_OK;
 }
@@ -979,7 +995,7 @@ static fmd_status open_threads(engine *e)
     }
     size_t win_bytes = window_bytes(cfg, e->nthreads);
     if (cfg->max_memory != 0) {
-        size_t need = resident_bytes() + (size_t)e->nthreads * PER_THREAD_BYTES +
+        size_t need = resident_bytes() + threads_bytes(cfg, e->nthreads) +
                       (cfg->queue_size + 3) * MIN_WINDOW_BYTES;
         if (cfg->max_memory < need)
             r->memory_needed = need;

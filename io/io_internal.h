@@ -30,7 +30,8 @@ typedef struct fmd__io_dir {
 typedef struct fmd__io_page_src {
     uint32_t dir;      /* index of its directory in the batch */
     uint32_t name_off; /* path + name_off is its name inside that directory */
-    const char *real;  /* absolute resolved path for a page reached through a symlink, or NULL */
+    const char *real;  /* for a page reached through a symlink, its resolved path relative to
+                          SRC's (opened component-wise from SRC's descriptor), or NULL */
     fmd_status status0;
     int err0;
 } fmd__io_page_src;

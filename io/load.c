@@ -20,13 +20,23 @@
 #define BLOCK_HUGE ((size_t)2 << 20)
 
 /* Open a page for reading. A page found as a regular file is opened with O_NOFOLLOW, so a symlink
- * swapped in since the walk is refused (ELOOP) rather than followed out of SRC. O_NONBLOCK keeps a
- * FIFO swapped in from blocking the loader; it changes nothing for regular files. */
+ * swapped in since the walk is refused (ELOOP) rather than followed out of SRC. A page reached
+ * through a symlink is opened by its resolved path one component at a time from SRC's descriptor
+ * (fmd__io_open_beneath_walk), so a directory on that path swapped for a link since the walk
+ * (a windowed build loads long after it) cannot lead out of SRC: that open fails with EXDEV.
+ * O_NONBLOCK keeps a FIFO swapped in from blocking the loader; it changes nothing for regular
+ * files. On failure errno is set. */
 static int open_page(const fmd_io_page *p, const fmd__io_page_src *ps, const fmd__io_dir *dirs)
 {
     const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-    if (ps->real != NULL)
-        return open(ps->real, flags);
+    if (ps->real != NULL) {
+        int err = 0;
+        bool outside = false;
+        int fd = fmd__io_open_beneath_walk(dirs[0].fd, ps->real, flags, &err, &outside);
+        if (fd < 0)
+            errno = err;
+        return fd;
+    }
     int dfd = dirs[ps->dir].fd;
     if (dfd >= 0)
         return openat(dfd, p->path + ps->name_off, flags);

@@ -225,7 +225,10 @@ static fmd_status resolve_link(walker *w, size_t di, const char *name, size_t le
     if (!inside) {
         st2 = add_warning(b, FMD_IO_WARN_LINK_OUTSIDE, d->path, d->path_len, name, 0);
     } else {
-        e->real = fmd_arena_dup(b->strings, real, rl + 1);
+        /* Kept relative to SRC's real path: opened later component-wise from SRC's descriptor
+         * (load.c open_page(), enter_dir()), never by absolute path. */
+        const char *rel = rl == sl ? "." : real + sl + 1;
+        e->real = fmd_arena_dup(b->strings, rel, strlen(rel) + 1);
         if (e->real == NULL) {
             st2 = FMD_E_NOMEM;
         } else {
@@ -316,14 +319,19 @@ static fmd_status enter_dir(walker *w, size_t di, const entry *e, size_t depth)
     if (depth >= MAX_DEPTH)
         return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, ELOOP);
     /* A real directory is opened without following a link swapped in since readdir; a link's
-     * target was checked to be inside SRC and is opened by its resolved path. */
-    int fd = e->real
-                 ? open(e->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                 : openat(b->dirs[di].fd, e->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        int e0 = errno;
-        return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, e0);
+     * target was checked to be inside SRC and is opened by its resolved path, one component at a
+     * time from SRC's descriptor, so that a swap since the check cannot lead out of SRC. */
+    int fd, open_err = 0;
+    if (e->real != NULL) {
+        bool outside = false;
+        fd = fmd__io_open_beneath_walk(b->dirs[0].fd, e->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                       &open_err, &outside);
+    } else {
+        fd = openat(b->dirs[di].fd, e->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        open_err = errno;
     }
+    if (fd < 0)
+        return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, open_err);
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e0 = errno;

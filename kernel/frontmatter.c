@@ -50,6 +50,12 @@
  * upper bound that no quoting can hide items from. */
 #define FMD_FM_MAX_ITEMS 65536
 
+/** Memory the YAML parser holds per item, for the --max-memory model: 1 MiB of 32 000
+ * "key: value" lines (64 000 items) peaks 28 MB above an empty page, 440 bytes an item. */
+#define FMD_FM_BYTES_PER_ITEM 448
+/** ...plus, per byte of YAML, the parser's copy of the block and its token text. */
+#define FMD_FM_BYTES_PER_YAML_BYTE 2
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -1969,4 +1975,16 @@ fmd_status fmd__kernel_frontmatter_yaml(const char *yaml, size_t n, fmd__fm_path
     if (done || path == FMD__FM_PATH_FAST)
         return FMD_OK;
     return parse_block(yaml, n, arena, fm);
+}
+
+size_t fmd_kernel_frontmatter_peak_bytes(size_t max_bytes)
+{
+    if (max_bytes == 0)
+        max_bytes = FMD_MAX_FRONTMATTER_BYTES_DEFAULT;
+    /* The JSON written is bounded by the work budget (FMD_FM_BUDGET_MIN + per byte). */
+    size_t per_byte = FMD_FM_BYTES_PER_YAML_BYTE + FMD_FM_BUDGET_PER_BYTE;
+    size_t fixed = (size_t)FMD_FM_MAX_ITEMS * FMD_FM_BYTES_PER_ITEM + FMD_FM_BUDGET_MIN;
+    if (max_bytes > (SIZE_MAX - fixed) / per_byte)
+        return SIZE_MAX;
+    return fixed + max_bytes * per_byte;
 }

@@ -24,6 +24,7 @@ void fmd_kernel_options_default(fmd_options *o)
     o->rules = NULL;
     o->links = 0;
     o->page_template = NULL;
+    o->id_prefix = NULL;
 }
 
 void fmd_kernel_options_set_dialect(fmd_options *o, fmd_dialect d)

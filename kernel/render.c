@@ -101,6 +101,7 @@ typedef struct render_ctx {
     unsigned ticks;  /* callbacks since the deadline was last checked */
     bool unsafe;
     bool heading_ids;
+    fmd_slice id_prefix; /* written before every ID and every link to one; may be empty */
     bool in_code_block;
     bool in_word; /* the last counted text byte belongs to a word */
     bool in_heading;
@@ -421,6 +422,14 @@ static int finish_heading(render_ctx *r)
         if (fmd__kernel_slugify(t, n, &r->tmp) != FMD_OK ||
             fmd__kernel_slug_unique(r->slugs, r->tmp.ptr, r->tmp.len, &id) != FMD_OK)
             return fail(r, FMD_E_NOMEM);
+        if (r->id_prefix.len != 0) { /* unique before the prefix: the same slugs as without */
+            char *p = fmd_arena_alloc(r->scratch, r->id_prefix.len + id.len);
+            if (p == NULL)
+                return fail(r, FMD_E_NOMEM);
+            memcpy(p, r->id_prefix.ptr, r->id_prefix.len);
+            memcpy(p + r->id_prefix.len, id.ptr, id.len);
+            id = (fmd_slice){p, r->id_prefix.len + id.len};
+        }
         if (insert_heading_id(r, id))
             return 1;
     }
@@ -507,6 +516,12 @@ static int emit_raw(render_ctx *r, const char *s, size_t n)
     return (r->in_heading && r->img_depth == 0) ? htext_put(r, s, n) : 0;
 }
 
+/* The ID prefix (fmd_options.id_prefix): no byte of it needs escaping. */
+static int put_id_prefix(render_ctx *r)
+{
+    return r->id_prefix.len != 0 && put(r, r->id_prefix.ptr, r->id_prefix.len);
+}
+
 /* Write footnote reference at[0..k) ("[^label]", its definition known): numbered at its first
  * reference, with an id of its own for each so that each gets a back-reference. In alt text
  * (an image's description) it writes nothing and does not count. */
@@ -522,8 +537,9 @@ static int put_ref(render_ctx *r, const char *at, size_t k)
         d->number = (unsigned)fn->n_order;
     }
     d->refs++;
-    if (PUT_LIT(r, "<sup class=\"footnote-ref\"><a href=\"#fn-") ||
-        put_url_encoded(r, d->label.ptr, d->label.len) || PUT_LIT(r, "\" id=\"fnref-") ||
+    if (PUT_LIT(r, "<sup class=\"footnote-ref\"><a href=\"#") || put_id_prefix(r) ||
+        PUT_LIT(r, "fn-") || put_url_encoded(r, d->label.ptr, d->label.len) ||
+        PUT_LIT(r, "\" id=\"") || put_id_prefix(r) || PUT_LIT(r, "fnref-") ||
         put_url_encoded(r, d->label.ptr, d->label.len))
         return 1;
     if (d->refs > 1 && (PUT_LIT(r, "-") || put_uint(r, d->refs)))
@@ -1056,8 +1072,8 @@ static int parse_doc(render_ctx *r, const MD_PARSER *parser, const char *doc, si
 static int put_backrefs(render_ctx *r, const fmd__footnote *d)
 {
     for (unsigned k = 1; k <= d->refs; k++) {
-        if ((k > 1 && PUT_LIT(r, " ")) || PUT_LIT(r, "<a href=\"#fnref-") ||
-            put_url_encoded(r, d->label.ptr, d->label.len))
+        if ((k > 1 && PUT_LIT(r, " ")) || PUT_LIT(r, "<a href=\"#") || put_id_prefix(r) ||
+            PUT_LIT(r, "fnref-") || put_url_encoded(r, d->label.ptr, d->label.len))
             return 1;
         if (k > 1 && (PUT_LIT(r, "-") || put_uint(r, k)))
             return 1;
@@ -1116,8 +1132,8 @@ static int render_footnotes(render_ctx *r, const MD_PARSER *parser)
     for (size_t k = 0; k < fn->n_order; k++) {
         const fmd__footnote *d = &fn->defs[fn->order[k]];
         const fmd_buf *b = &bodies[k];
-        if (PUT_LIT(r, "<li id=\"fn-") || put_url_encoded(r, d->label.ptr, d->label.len) ||
-            PUT_LIT(r, "\">\n"))
+        if (PUT_LIT(r, "<li id=\"") || put_id_prefix(r) || PUT_LIT(r, "fn-") ||
+            put_url_encoded(r, d->label.ptr, d->label.len) || PUT_LIT(r, "\">\n"))
             return 1;
         if (ends_in_p[k]) {
             if (put(r, b->ptr, b->len - 5) || PUT_LIT(r, " ") || put_backrefs(r, d) ||
@@ -1189,6 +1205,7 @@ fmd_status fmd__kernel_render_html(const char *body, size_t len, const fmd_optio
         .deadline = opt->deadline_ms ? omp_get_wtime() + opt->deadline_ms / 1000.0 : 0,
         .unsafe = opt->unsafe,
         .heading_ids = opt->heading_ids,
+        .id_prefix = {opt->id_prefix, opt->id_prefix != NULL ? strlen(opt->id_prefix) : 0},
         .xhtml = opt->xhtml,
         .smart = (opt->extensions & FMD_EXT_SMART) != 0,
         .fn = have_fn ? &fn : NULL,

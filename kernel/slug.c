@@ -353,3 +353,18 @@ fmd_status fmd__kernel_slug_unique(fmd__slug_set *set, const char *slug, size_t 
 fail:
     return st;
 }
+
+/*** ID prefix ***/
+
+bool fmd_kernel_id_prefix_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok || n >= FMD_MAX_ID_PREFIX_BYTES)
+            return false;
+    }
+    return true;
+}

@@ -355,6 +355,9 @@ void serve_options_digest(const serve *s, const fmd_rpc_request *req, unsigned c
                  SERVE_CACHE_FORMAT, (int)o->dialect, o->extensions, (int)o->xhtml, (int)o->unsafe,
                  (int)o->heading_ids, (int)o->passthrough, o->max_input_bytes, o->max_output_bytes,
                  o->max_frontmatter_bytes, req->options.rules_given ? 'R' : 'D');
+    /* The ID prefix: at most FMD_MAX_ID_PREFIX_BYTES, so it fits (none: empty). */
+    n += snprintf(head + n, sizeof head - (size_t)n, "ip=%s ",
+                  o->id_prefix != NULL ? o->id_prefix : "");
     size_t rules_len =
         req->options.rules_given ? req->options.rules_json.len : sizeof s->rules_digest;
     char *text = malloc((size_t)n + rules_len + 1);

@@ -791,6 +791,16 @@ static bool parse_options(pctx *c, const json_t *params)
         !opt_bool(c, opts, "xhtml", p, &o->opt.xhtml) ||
         !opt_bool(c, opts, "unsafe", p, &o->opt.unsafe))
         return false;
+    if (json_object_get(opts, "idPrefix") != NULL) {
+        const char *idp = NULL;
+        if (!opt_string(c, opts, "idPrefix", p, &idp, NULL))
+            return false;
+        if (idp != NULL && !fmd_kernel_id_prefix_valid(idp))
+            return bad_param(c, "params.options.idPrefix",
+                             "expected at most 64 ASCII letters, digits, '-', '_', '.' and ':'");
+        if (idp != NULL)
+            o->opt.id_prefix = idp;
+    }
     json_t *dl = json_object_get(opts, "deadlineMs");
     if (dl != NULL && !json_is_null(dl)) {
         if (!json_is_integer(dl) || json_integer_value(dl) < 0 ||

@@ -12,7 +12,8 @@
  * "index" and "_index" take their directory's name instead; '-', '_' and ' ' become one space
  * between words; the first letter is upper-cased (ASCII). "docs/ref-and-relref.md" gives
  * "Ref and relref", "guide/_index.md" gives "Guide". A name with no letter or digit (any byte of
- * 0x80 or more counts as a letter) gives an empty title.
+ * 0x80 or more counts as a letter) gives an empty title. The title is always UTF-8: each
+ * ill-formed sequence of the name becomes one U+FFFD, as paths do in the manifest.
  * @param path a relative path with '/' separators, @p len bytes (need not be NUL-terminated).
  * @param out receives the title.
  * @return FMD_OK or FMD_E_NOMEM.

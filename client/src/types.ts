@@ -20,6 +20,8 @@ export interface TransformOptions {
     tasklist?: boolean;
     smartPunctuation?: boolean;
     headingIds?: boolean;
+    /** Put before every heading and footnote ID and the links to them (e.g. "user-content-"). */
+    idPrefix?: string;
     xhtml?: boolean;
     unsafe?: boolean;
     dialect?: 'gfm' | 'commonmark';

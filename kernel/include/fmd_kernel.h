@@ -27,6 +27,13 @@
  * parser needs 50 to 350 bytes of memory per byte of YAML, so an 8 MB block would take gigabytes.
  * Option: fmd_options.max_frontmatter_bytes. */
 #define FMD_MAX_FRONTMATTER_BYTES_DEFAULT ((size_t)1 << 20)
+
+/** The most memory the front matter of one page can hold while it is parsed, for a block of at
+ * most @p max_bytes (0: FMD_MAX_FRONTMATTER_BYTES_DEFAULT): the YAML parser's nodes for as many
+ * items as the pre-scan lets through, its copy of the block, and the JSON written. A memory bound
+ * counts this once per thread that renders (fmd_engine's --max-memory model).
+ * @return bytes. Ownership: none. Threads: reentrant. */
+size_t fmd_kernel_frontmatter_peak_bytes(size_t max_bytes);
 /** Headings kept in the metadata of one page; later ones still render, with IDs. */
 #define FMD_MAX_HEADINGS 4096
 /** Warnings kept per page; the count of the rest is reported in the last one. */
@@ -98,7 +105,21 @@ typedef struct fmd_options {
     /** NULL, or the template that turns each page's HTML into a full HTML page (the fragment,
      * title, headings and front matter go into its placeholders). */
     const fmd_template *page_template;
+    /** NULL or "", or a prefix for every ID the renderer writes (heading IDs, footnote IDs) and
+     * the links to them (footnote references and back-references, the headings' metadata), so
+     * that a page's "# config" cannot clobber a site's global `config` through the DOM.
+     * @pre fmd_kernel_id_prefix_valid(id_prefix): nothing in it needs escaping. */
+    const char *id_prefix;
 } fmd_options;
+
+/** The longest --id-prefix, in bytes. */
+#define FMD_MAX_ID_PREFIX_BYTES 64
+
+/** Whether @p s (NUL-terminated, not NULL) may be fmd_options.id_prefix: at most
+ * FMD_MAX_ID_PREFIX_BYTES of ASCII letters, digits, '-', '_', '.' and ':', which need no escaping
+ * in an attribute or a URL fragment. "" is valid (no prefix).
+ * Threads: reentrant. */
+bool fmd_kernel_id_prefix_valid(const char *s);
 
 /** Fill @p o with the defaults. */
 void fmd_kernel_options_default(fmd_options *o);

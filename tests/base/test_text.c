@@ -125,6 +125,11 @@ static void test_title_from_path(void **state)
         {"..md", ""},
         {"x/---.md", ""},
         {"über.md", "über"},
+        /* Not UTF-8: each ill-formed sequence becomes one U+FFFD, never copied raw. */
+        {"caf\xE9.md", "Caf\xEF\xBF\xBD"},
+        {"a-\xFF\xFE.md", "A \xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"\xE2\x82-x.md", "\xEF\xBF\xBD x"},
+        {"\xED\xA0\x80.md", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* a surrogate */
     };
     fmd_arena *a = NULL;
     assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);

@@ -221,6 +221,38 @@ typedef struct seen {
     size_t final_done, final_total;
 } seen;
 
+/* The memory model counts the front matter each rendering thread may be parsing: its YAML costs
+ * the parser many times its bytes, apart from the page's own bytes in the window. With a front
+ * matter cap of 64 MiB and two threads, the least memory a run needs is more than twice what one
+ * such parse may hold (the rest of the model is a few MB here). */
+static void test_engine_memory_counts_front_matter(void **state)
+{
+    (void)state;
+    tree t;
+    tree_make(&t);
+    tree_put(&t, "a.md", "---\ntitle: A\n---\n# A\n", strlen("---\ntitle: A\n---\n# A\n"));
+    fmd_engine_cfg cfg;
+    cfg_init(&cfg, t.src);
+    cfg.max_memory = 1;
+    fmd_engine_result small, big;
+    size_t len;
+    free(run_ndjson(&t, &cfg, 2, "small.ndjson", &small, &len));
+    cfg.opt.max_frontmatter_bytes = (size_t)64 << 20;
+    free(run_ndjson(&t, &cfg, 2, "big.ndjson", &big, &len));
+    size_t peak_small = fmd_kernel_frontmatter_peak_bytes(0);
+    size_t peak_big = fmd_kernel_frontmatter_peak_bytes((size_t)64 << 20);
+    /* The default cap's parse is counted: 1 MiB of 64 000 items measured 28 MB. */
+    assert_true(peak_small >= (size_t)28 << 20);
+    assert_true(peak_big > peak_small);
+    assert_true(small.memory_needed >= 2 * peak_small);
+    assert_true(big.memory_needed >= 2 * peak_big);
+    assert_true(big.memory_needed - small.memory_needed >=
+                2 * (peak_big - peak_small) - (8u << 20));
+    fmd_engine_result_destroy(&small);
+    fmd_engine_result_destroy(&big);
+    tree_remove(&t);
+}
+
 static char *on_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
                         void *userdata)
 {
@@ -554,6 +586,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_ndjson_same_for_any_thread_count),
         cmocka_unit_test(test_engine_windows_bound_the_batch),
+        cmocka_unit_test(test_engine_memory_counts_front_matter),
         cmocka_unit_test(test_engine_messages_and_progress),
         cmocka_unit_test(test_engine_sink_cannot_open_output),
         cmocka_unit_test(test_engine_missing_source),

@@ -147,10 +147,30 @@ static void test_slug_invalid_utf8_is_kept(void **state)
                "b\xC3");
 }
 
+/* --id-prefix accepts only what needs no escaping in an attribute or a URL fragment. */
+static void test_slug_id_prefix_valid(void **state)
+{
+    (void)state;
+    assert_true(fmd_kernel_id_prefix_valid(""));
+    assert_true(fmd_kernel_id_prefix_valid("user-content-"));
+    assert_true(fmd_kernel_id_prefix_valid("a_b.c:D9"));
+    const char *bad[] = {"a\"b", "a b", "<x>", "a&b", "a#b", "caf\xC3\xA9", "a/b", "a'b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(fmd_kernel_id_prefix_valid(bad[i]));
+    char longest[FMD_MAX_ID_PREFIX_BYTES + 2];
+    memset(longest, 'x', sizeof longest);
+    longest[FMD_MAX_ID_PREFIX_BYTES] = '\0';
+    assert_true(fmd_kernel_id_prefix_valid(longest));
+    longest[FMD_MAX_ID_PREFIX_BYTES] = 'x';
+    longest[FMD_MAX_ID_PREFIX_BYTES + 1] = '\0';
+    assert_false(fmd_kernel_id_prefix_valid(longest));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slug_ascii_lowercase_and_spaces),
+        cmocka_unit_test(test_slug_id_prefix_valid),
         cmocka_unit_test(test_slug_drops_ascii_punctuation),
         cmocka_unit_test(test_slug_unicode_letters),
         cmocka_unit_test(test_slug_drops_unicode_punctuation_and_symbols),

@@ -152,7 +152,8 @@ static bool parse_args(bench *b, int argc, char **argv)
     b->cfg.src = argv[optind];
     cli_tuning_apply(&tune, &b->c, cmd);
     b->cfg.opt = b->c.opt;
-    b->cfg.message = cli_page_message; /* formatted as build does, though bench prints none */
+    b->cfg.message =
+        fmd_engine_page_message; /* formatted as build does, though bench prints none */
     b->cfg.max_memory = tune.max_memory;
     b->cfg.queue_size = tune.queue_size;
     return true;

@@ -56,7 +56,7 @@ static char *site_message(const char *name, fmd_status load_status, int err, con
     fmd_engine_links_add(&s->links, name, res);
     if (res->status == FMD_OK && load_status == FMD_OK && res->n_warnings == 0)
         return NULL; /* only links: nothing to say about the page itself */
-    return cli_page_message(name, load_status, err, res, NULL);
+    return fmd_engine_page_message(name, load_status, err, res, NULL);
 }
 
 void cli_site_apply(cli_site *s, fmd_engine_cfg *cfg, const char *cmd)

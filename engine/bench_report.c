@@ -1,24 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The report of a fastmd bench sweep (fmd_engine_bench.h): the thread-count list, the scaling
  * table, the Amdahl fit and the JSON object. Formats into a buffer; never prints or exits. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fmd_engine_bench.h"
-
-/* printf into @p b. */
-__attribute__((format(printf, 2, 3))) static fmd_status put(fmd_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return FMD_E_USAGE; /* an encoding error: no format here has one */
-    return fmd_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
+#include "report_private.h"
 
 int fmd_engine_bench_counts_parse(const char *s, int *out, int cap)
 {
@@ -79,11 +66,11 @@ fmd_status fmd_engine_bench_table_format(const fmd_engine_bench_report *r, fmd_b
 {
     fmd_status st = FMD_OK;
     double t1 = t1_of(r);
-    FMD_TRY(put(out, "\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads", "median s",
-                "min-max s", "speedup", "eff", "karp-flatt", "cpu", "pages/s", "p50 us", "p95 us",
-                "p99 us"));
+    FMD_TRY(fmd__engine_putf(out, "\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads",
+                             "median s", "min-max s", "speedup", "eff", "karp-flatt", "cpu",
+                             "pages/s", "p50 us", "p95 us", "p99 us"));
     if (r->io_floor)
-        FMD_TRY(put(out, " %10s %9s", "floor s", "e2e/floor"));
+        FMD_TRY(fmd__engine_putf(out, " %10s %9s", "floor s", "e2e/floor"));
     FMD_TRY(fmd_buf_putc(out, '\n'));
     for (int ci = 0; ci < r->n_rows; ci++) {
         const fmd_engine_bench_row *rw = &r->rows[ci];
@@ -94,28 +81,31 @@ fmd_status fmd_engine_bench_table_format(const fmd_engine_bench_report *r, fmd_b
             snprintf(kfs, sizeof kfs, "%.4f", kf);
         else
             snprintf(kfs, sizeof kfs, "-");
-        FMD_TRY(put(out, "%7d %10.4f %19s %8.2f %5.0f%% %10s %5.0f%% %10.0f %8.1f %8.1f %8.1f",
-                    rw->threads, rw->median, range, s, s > 0 ? 100 * s / p : 0, kfs, 100 * rw->util,
-                    (double)r->n_pages / rw->median, rw->p50 * 1e6, rw->p95 * 1e6, rw->p99 * 1e6));
+        FMD_TRY(fmd__engine_putf(
+            out, "%7d %10.4f %19s %8.2f %5.0f%% %10s %5.0f%% %10.0f %8.1f %8.1f %8.1f", rw->threads,
+            rw->median, range, s, s > 0 ? 100 * s / p : 0, kfs, 100 * rw->util,
+            (double)r->n_pages / rw->median, rw->p50 * 1e6, rw->p95 * 1e6, rw->p99 * 1e6));
         if (r->io_floor)
-            FMD_TRY(put(out, " %10.4f %9.2f", rw->floor_median, rw->median / rw->floor_median));
+            FMD_TRY(fmd__engine_putf(out, " %10.4f %9.2f", rw->floor_median,
+                                     rw->median / rw->floor_median));
         FMD_TRY(fmd_buf_putc(out, '\n'));
     }
     double f, f_raw;
     if (fit_amdahl(r, &f, &f_raw)) {
-        FMD_TRY(put(out, "\nAmdahl fit: serial fraction f = %.4f", f));
+        FMD_TRY(fmd__engine_putf(out, "\nAmdahl fit: serial fraction f = %.4f", f));
         if (f != f_raw)
-            FMD_TRY(put(out, " (the fit gave %.4f, clamped to [0, 1])", f_raw));
-        FMD_TRY(put(out, "; predicted speedup"));
+            FMD_TRY(fmd__engine_putf(out, " (the fit gave %.4f, clamped to [0, 1])", f_raw));
+        FMD_TRY(fmd__engine_putf(out, "; predicted speedup"));
         for (int i = 0; i < 4; i++)
-            FMD_TRY(put(out, " %d: %.1fx%s", predicted_cores[i],
-                        1 / (f + (1 - f) / predicted_cores[i]), i < 3 ? "," : "\n"));
+            FMD_TRY(fmd__engine_putf(out, " %d: %.1fx%s", predicted_cores[i],
+                                     1 / (f + (1 - f) / predicted_cores[i]), i < 3 ? "," : "\n"));
     }
     if (r->single_median > 0)
-        FMD_TRY(put(out,
-                    "one thread without the parallel machinery: median %.4f s; %d-thread run / "
-                    "single = %.3f\n",
-                    r->single_median, r->rows[0].threads, r->rows[0].median / r->single_median));
+        FMD_TRY(fmd__engine_putf(
+            out,
+            "one thread without the parallel machinery: median %.4f s; %d-thread run / "
+            "single = %.3f\n",
+            r->single_median, r->rows[0].threads, r->rows[0].median / r->single_median));
 fail:
     return st;
 }
@@ -125,27 +115,28 @@ fmd_status fmd_engine_bench_json_format(const fmd_engine_bench_report *r, fmd_bu
     fmd_status st = FMD_OK;
     double t1 = t1_of(r), f, f_raw;
     fit_amdahl(r, &f, &f_raw);
-    FMD_TRY(put(out, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[", r->n_pages, r->mode,
-                r->repeat));
+    FMD_TRY(fmd__engine_putf(out, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[",
+                             r->n_pages, r->mode, r->repeat));
     for (int ci = 0; ci < r->n_rows; ci++) {
         const fmd_engine_bench_row *rw = &r->rows[ci];
         double s, kf, p = rw->threads;
         fmd_engine_bench_scaling(rw->threads, rw->median, t1, &s, &kf);
-        FMD_TRY(put(out,
-                    "%s{\"threads\":%d,\"median\":%.6f,\"min\":%.6f,\"max\":%.6f,\"speedup\":%.4f,"
-                    "\"efficiency\":%.4f,\"karpFlatt\":%.5f,\"cpuUtilisation\":%.4f,"
-                    "\"pagesPerSecond\":%.1f,\"p50\":%.9f,\"p95\":%.9f,\"p99\":%.9f,"
-                    "\"ioFloor\":%.6f}",
-                    ci ? "," : "", rw->threads, rw->median, rw->min, rw->max, s, s > 0 ? s / p : 0,
-                    kf, rw->util, (double)r->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
-                    rw->floor_median));
+        FMD_TRY(fmd__engine_putf(
+            out,
+            "%s{\"threads\":%d,\"median\":%.6f,\"min\":%.6f,\"max\":%.6f,\"speedup\":%.4f,"
+            "\"efficiency\":%.4f,\"karpFlatt\":%.5f,\"cpuUtilisation\":%.4f,"
+            "\"pagesPerSecond\":%.1f,\"p50\":%.9f,\"p95\":%.9f,\"p99\":%.9f,"
+            "\"ioFloor\":%.6f}",
+            ci ? "," : "", rw->threads, rw->median, rw->min, rw->max, s, s > 0 ? s / p : 0, kf,
+            rw->util, (double)r->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
+            rw->floor_median));
     }
-    FMD_TRY(
-        put(out, "],\"amdahlSerialFraction\":%.6f,\"amdahlFit\":%.6f,\"predicted\":{", f, f_raw));
+    FMD_TRY(fmd__engine_putf(
+        out, "],\"amdahlSerialFraction\":%.6f,\"amdahlFit\":%.6f,\"predicted\":{", f, f_raw));
     for (int i = 0; i < 4; i++)
-        FMD_TRY(put(out, "%s\"%d\":%.3f", i ? "," : "", predicted_cores[i],
-                    1 / (f + (1 - f) / predicted_cores[i])));
-    FMD_TRY(put(out, "},\"singleMedian\":%.6f}\n", r->single_median));
+        FMD_TRY(fmd__engine_putf(out, "%s\"%d\":%.3f", i ? "," : "", predicted_cores[i],
+                                 1 / (f + (1 - f) / predicted_cores[i])));
+    FMD_TRY(fmd__engine_putf(out, "},\"singleMedian\":%.6f}\n", r->single_median));
 fail:
     return st;
 }

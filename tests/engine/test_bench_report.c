@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of fastmd bench's report (fmd_engine_bench.h): the thread-count list, the scaling
- * table with its Amdahl fit, and the JSON object, on figures made up here. */
+/* Unit tests of the text the engine formats for its callers: fastmd bench's report
+ * (fmd_engine_bench.h: the thread-count list, the scaling table with its Amdahl fit, the JSON
+ * object, on figures made up here) and the per-page messages (fmd_engine_report.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "fmd_engine_bench.h"
+#include "fmd_engine_report.h"
 
 static void test_bench_counts_parse(void **state)
 {
@@ -82,12 +86,46 @@ static void test_bench_json_format(void **state)
     fmd_arena_destroy(a);
 }
 
+static void test_page_message(void **state)
+{
+    (void)state;
+    fmd_result r;
+    memset(&r, 0, sizeof r);
+    char *m = fmd_engine_page_message("src/a.md", FMD_OK, 0, &r, NULL);
+    assert_non_null(m);
+    assert_string_equal(m, ""); /* nothing to say */
+    free(m);
+    fmd_slice w[] = {{"odd byte", 8}};
+    r.warnings = w;
+    r.n_warnings = 1;
+    r.status = FMD_E_FRONTMATTER;
+    r.err_line = 3;
+    r.err_column = 7;
+    r.err_message = (fmd_slice){"bad key", 7};
+    m = fmd_engine_page_message("src/a.md", FMD_OK, 0, &r, NULL);
+    assert_non_null(m);
+    char want[256];
+    snprintf(want, sizeof want, "src/a.md: warning: odd byte\nsrc/a.md:3:7: error: %s: bad key\n",
+             fmd_status_str(FMD_E_FRONTMATTER));
+    assert_string_equal(m, want);
+    free(m);
+    /* A page that could not be read: io's status and errno, not the kernel's result. */
+    memset(&r, 0, sizeof r);
+    m = fmd_engine_page_message("src/b.md", FMD_E_NOINPUT, 2, &r, NULL);
+    assert_non_null(m);
+    snprintf(want, sizeof want, "src/b.md: error: %s: %s\n", fmd_status_str(FMD_E_NOINPUT),
+             strerror(2));
+    assert_string_equal(m, want);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bench_counts_parse),
         cmocka_unit_test(test_bench_table_format),
         cmocka_unit_test(test_bench_json_format),
+        cmocka_unit_test(test_page_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

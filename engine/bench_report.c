@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "fmd_engine_bench.h"
-#include "report_private.h"
 
 int fmd_engine_bench_counts_parse(const char *s, int *out, int cap)
 {
@@ -66,11 +65,11 @@ fmd_status fmd_engine_bench_table_format(const fmd_engine_bench_report *r, fmd_b
 {
     fmd_status st = FMD_OK;
     double t1 = t1_of(r);
-    FMD_TRY(fmd__engine_putf(out, "\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads",
-                             "median s", "min-max s", "speedup", "eff", "karp-flatt", "cpu",
-                             "pages/s", "p50 us", "p95 us", "p99 us"));
+    FMD_TRY(fmd_buf_printf(out, "\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads",
+                           "median s", "min-max s", "speedup", "eff", "karp-flatt", "cpu",
+                           "pages/s", "p50 us", "p95 us", "p99 us"));
     if (r->io_floor)
-        FMD_TRY(fmd__engine_putf(out, " %10s %9s", "floor s", "e2e/floor"));
+        FMD_TRY(fmd_buf_printf(out, " %10s %9s", "floor s", "e2e/floor"));
     FMD_TRY(fmd_buf_putc(out, '\n'));
     for (int ci = 0; ci < r->n_rows; ci++) {
         const fmd_engine_bench_row *rw = &r->rows[ci];
@@ -81,27 +80,27 @@ fmd_status fmd_engine_bench_table_format(const fmd_engine_bench_report *r, fmd_b
             snprintf(kfs, sizeof kfs, "%.4f", kf);
         else
             snprintf(kfs, sizeof kfs, "-");
-        FMD_TRY(fmd__engine_putf(
+        FMD_TRY(fmd_buf_printf(
             out, "%7d %10.4f %19s %8.2f %5.0f%% %10s %5.0f%% %10.0f %8.1f %8.1f %8.1f", rw->threads,
             rw->median, range, s, s > 0 ? 100 * s / p : 0, kfs, 100 * rw->util,
             (double)r->n_pages / rw->median, rw->p50 * 1e6, rw->p95 * 1e6, rw->p99 * 1e6));
         if (r->io_floor)
-            FMD_TRY(fmd__engine_putf(out, " %10.4f %9.2f", rw->floor_median,
-                                     rw->median / rw->floor_median));
+            FMD_TRY(fmd_buf_printf(out, " %10.4f %9.2f", rw->floor_median,
+                                   rw->median / rw->floor_median));
         FMD_TRY(fmd_buf_putc(out, '\n'));
     }
     double f, f_raw;
     if (fit_amdahl(r, &f, &f_raw)) {
-        FMD_TRY(fmd__engine_putf(out, "\nAmdahl fit: serial fraction f = %.4f", f));
+        FMD_TRY(fmd_buf_printf(out, "\nAmdahl fit: serial fraction f = %.4f", f));
         if (f != f_raw)
-            FMD_TRY(fmd__engine_putf(out, " (the fit gave %.4f, clamped to [0, 1])", f_raw));
-        FMD_TRY(fmd__engine_putf(out, "; predicted speedup"));
+            FMD_TRY(fmd_buf_printf(out, " (the fit gave %.4f, clamped to [0, 1])", f_raw));
+        FMD_TRY(fmd_buf_printf(out, "; predicted speedup"));
         for (int i = 0; i < 4; i++)
-            FMD_TRY(fmd__engine_putf(out, " %d: %.1fx%s", predicted_cores[i],
-                                     1 / (f + (1 - f) / predicted_cores[i]), i < 3 ? "," : "\n"));
+            FMD_TRY(fmd_buf_printf(out, " %d: %.1fx%s", predicted_cores[i],
+                                   1 / (f + (1 - f) / predicted_cores[i]), i < 3 ? "," : "\n"));
     }
     if (r->single_median > 0)
-        FMD_TRY(fmd__engine_putf(
+        FMD_TRY(fmd_buf_printf(
             out,
             "one thread without the parallel machinery: median %.4f s; %d-thread run / "
             "single = %.3f\n",
@@ -115,13 +114,13 @@ fmd_status fmd_engine_bench_json_format(const fmd_engine_bench_report *r, fmd_bu
     fmd_status st = FMD_OK;
     double t1 = t1_of(r), f, f_raw;
     fit_amdahl(r, &f, &f_raw);
-    FMD_TRY(fmd__engine_putf(out, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[",
-                             r->n_pages, r->mode, r->repeat));
+    FMD_TRY(fmd_buf_printf(out, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[",
+                           r->n_pages, r->mode, r->repeat));
     for (int ci = 0; ci < r->n_rows; ci++) {
         const fmd_engine_bench_row *rw = &r->rows[ci];
         double s, kf, p = rw->threads;
         fmd_engine_bench_scaling(rw->threads, rw->median, t1, &s, &kf);
-        FMD_TRY(fmd__engine_putf(
+        FMD_TRY(fmd_buf_printf(
             out,
             "%s{\"threads\":%d,\"median\":%.6f,\"min\":%.6f,\"max\":%.6f,\"speedup\":%.4f,"
             "\"efficiency\":%.4f,\"karpFlatt\":%.5f,\"cpuUtilisation\":%.4f,"
@@ -131,12 +130,12 @@ fmd_status fmd_engine_bench_json_format(const fmd_engine_bench_report *r, fmd_bu
             rw->util, (double)r->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
             rw->floor_median));
     }
-    FMD_TRY(fmd__engine_putf(
+    FMD_TRY(fmd_buf_printf(
         out, "],\"amdahlSerialFraction\":%.6f,\"amdahlFit\":%.6f,\"predicted\":{", f, f_raw));
     for (int i = 0; i < 4; i++)
-        FMD_TRY(fmd__engine_putf(out, "%s\"%d\":%.3f", i ? "," : "", predicted_cores[i],
-                                 1 / (f + (1 - f) / predicted_cores[i])));
-    FMD_TRY(fmd__engine_putf(out, "},\"singleMedian\":%.6f}\n", r->single_median));
+        FMD_TRY(fmd_buf_printf(out, "%s\"%d\":%.3f", i ? "," : "", predicted_cores[i],
+                               1 / (f + (1 - f) / predicted_cores[i])));
+    FMD_TRY(fmd_buf_printf(out, "},\"singleMedian\":%.6f}\n", r->single_median));
 fail:
     return st;
 }

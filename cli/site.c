@@ -79,7 +79,7 @@ void cli_site_apply(cli_site *s, fmd_engine_cfg *cfg, const char *cmd)
     if (s->template_path == NULL && !s->full_html)
         return;
     if (fmd_arena_create(&s->arena, 0) != FMD_OK)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+        cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     fmd_buf msg;
     fmd_buf_reset(&msg, s->arena);
     fmd_template *t = NULL;
@@ -91,7 +91,7 @@ void cli_site_apply(cli_site *s, fmd_engine_cfg *cfg, const char *cmd)
         cli_die(FMD_EXIT_NOINPUT, cmd, "%s: cannot read the template: %s%s%s", s->template_path,
                 fmd_status_str(st), err ? ": " : "", err ? strerror(err) : "");
     if (st == FMD_E_NOMEM)
-        cli_die(FMD_EXIT_OSERR, cmd, "out of memory");
+        cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
     if (st != FMD_OK)
         cli_die(FMD_EXIT_USAGE, cmd, "%s: %.*s", s->template_path ? s->template_path : "template",
                 (int)msg.len, msg.ptr);

@@ -4,7 +4,9 @@
  */
 #include "fmd_arena.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Layout: each chunk is one aligned_alloc() block, its header followed by the data area:
@@ -215,4 +217,23 @@ fmd_status fmd_buf_put_u64(fmd_buf *b, unsigned long long v)
         v /= 10;
     } while (v != 0);
     return fmd_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+fmd_status fmd_buf_printf(fmd_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return FMD_E_USAGE;
+    /* Room for the NUL that vsnprintf() writes, which is not counted in len. */
+    fmd_status st = fmd_buf_grow(b, (size_t)n + 1);
+    if (st != FMD_OK)
+        return st;
+    va_start(ap, fmt);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return FMD_OK;
 }

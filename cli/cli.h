@@ -10,6 +10,7 @@
 
 #include "fmd_clock.h"
 #include "fmd_engine.h"
+#include "fmd_engine_report.h"
 #include "fmd_kernel.h"
 #include "fmd_numa.h"
 
@@ -122,18 +123,12 @@ void cli_warn(const char *command, const char *fmt, ...) __attribute__((format(p
 /* The exit code for a batch-level failure status. */
 int cli_exit_code(fmd_status st);
 
-/* Print a page's error and warnings as "path:line:col: error: message". */
-void cli_report_page(FILE *f, const char *path, const fmd_result *r);
-
 /*** What the command line adds to the engine (engine: fmd_engine.h) ***/
 
-/* The engine's per-page message: the page's error and warnings as cli_report_page() prints them. */
-char *cli_page_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
-                       void *userdata);
 /* The engine's progress callback: the progress line on stderr. */
 void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, void *userdata);
 
-/* --stats: per-thread and per-phase figures. */
+/* --stats: per-thread and per-phase figures (fmd_engine_result_format_stats()). */
 void cli_print_stats(FILE *f, const fmd_engine_result *r);
 /* --summary-json: the run's figures as one JSON object ("-": stdout; a device, FIFO or link is
  * written in place, never replaced). *err receives the errno of a failure. */

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,44 +59,6 @@ enum {
     OPT_WRITER_POOL,
 };
 
-#define MAX_COUNTS 256
-
-typedef struct row {
-    int threads;
-    double median, min, max;
-    double util;
-    double p50, p95, p99; /* seconds per page */
-    double floor_median;  /* I/O floor at this thread count, 0 when not measured */
-} row;
-
-static int parse_counts(const char *s, int *out)
-{
-    int n = 0;
-    while (*s) {
-        char *end;
-        long a = strtol(s, &end, 10), b = a;
-        if (end == s || a < 1 || a > 4096)
-            return -1;
-        if (*end == '-') {
-            s = end + 1;
-            b = strtol(s, &end, 10);
-            if (end == s || b < a || b > 4096)
-                return -1;
-        }
-        for (long v = a; v <= b; v++) {
-            if (n == MAX_COUNTS)
-                return -1;
-            out[n++] = (int)v;
-        }
-        s = end;
-        if (*s == ',')
-            s++;
-        else if (*s != '\0')
-            return -1;
-    }
-    return n;
-}
-
 /* One end-to-end run (fmd_engine_bench_e2e()); its wall seconds, or exit on a failure. */
 static double e2e_run(const fmd_engine_cfg *cfg, fmd_placement *pl, const char *out, bool floor,
                       double *lat, double *util)
@@ -122,11 +83,11 @@ typedef struct bench {
     bool kernel_only, io_floor, single;
     const char *out, *json;
     char out_buf[4096];
-    int counts[MAX_COUNTS], n_counts;
+    int counts[FMD_ENGINE_BENCH_MAX_COUNTS], n_counts;
     fmd_engine_bench_pages kb;
     size_t n_pages;
     double *lat, *times, *floors; /* per page; per timed run; per timed run of the floor */
-    row *rows;                    /* one per thread count */
+    fmd_engine_bench_row *rows;   /* one per thread count */
     double single_median;         /* --compare-single, else 0 */
 } bench;
 
@@ -191,7 +152,8 @@ static bool parse_args(bench *b, int argc, char **argv)
     b->cfg.src = argv[optind];
     cli_tuning_apply(&tune, &b->c, cmd);
     b->cfg.opt = b->c.opt;
-    b->cfg.message = cli_page_message; /* formatted as build does, though bench prints none */
+    b->cfg.message =
+        fmd_engine_page_message; /* formatted as build does, though bench prints none */
     b->cfg.max_memory = tune.max_memory;
     b->cfg.queue_size = tune.queue_size;
     return true;
@@ -203,7 +165,7 @@ static void plan_counts(bench *b)
     const char *list = b->c.threads_arg;
     b->c.threads_arg = NULL;
     if (list != NULL) {
-        b->n_counts = parse_counts(list, b->counts);
+        b->n_counts = fmd_engine_bench_counts_parse(list, b->counts, FMD_ENGINE_BENCH_MAX_COUNTS);
         if (b->n_counts <= 0)
             cli_die(FMD_EXIT_USAGE, cmd, "--threads: '%s' is not a list like 1,2,4 or 1-16", list);
         return;
@@ -213,7 +175,8 @@ static void plan_counts(bench *b)
     pc.threads_arg = NULL;
     if (cli_placement_open(&probe, &pc, cmd) != FMD_OK)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan threads");
-    b->n_counts = probe.plan->n_threads > MAX_COUNTS ? MAX_COUNTS : probe.plan->n_threads;
+    b->n_counts = probe.plan->n_threads > FMD_ENGINE_BENCH_MAX_COUNTS ? FMD_ENGINE_BENCH_MAX_COUNTS
+                                                                      : probe.plan->n_threads;
     for (int i = 0; i < b->n_counts; i++)
         b->counts[i] = i + 1;
     cli_placement_close(&probe);
@@ -337,7 +300,7 @@ static void measure_count(bench *b, int ci)
                 b->floors[r] = tf;
         }
     }
-    row *rw = &b->rows[ci];
+    fmd_engine_bench_row *rw = &b->rows[ci];
     rw->threads = pl.plan->n_threads;
     rw->util = util_sum / b->repeat;
     rw->median = fmd_engine_bench_median(b->times, (size_t)b->repeat);
@@ -353,122 +316,37 @@ static void measure_count(bench *b, int ci)
     cli_placement_close(&pl);
 }
 
-/* A row's speedup and Karp-Flatt serial fraction (fmd_engine_bench_scaling()). */
-static bool row_scaling(const row *rw, double t1, double *s, double *kf)
+/* The table and, with --json, the JSON object of the finished sweep. */
+static void report(const bench *b)
 {
-    return fmd_engine_bench_scaling(rw->threads, rw->median, t1, s, kf);
-}
-
-/* The scaling table, one row per thread count. Speedup is against the first row when it has one
- * thread (t1). */
-static void print_table(const bench *b, double t1)
-{
-    printf("\n%7s %10s %19s %8s %6s %10s %6s %10s %8s %8s %8s", "threads", "median s", "min-max s",
-           "speedup", "eff", "karp-flatt", "cpu", "pages/s", "p50 us", "p95 us", "p99 us");
-    if (b->io_floor)
-        printf(" %10s %9s", "floor s", "e2e/floor");
-    printf("\n");
-    for (int ci = 0; ci < b->n_counts; ci++) {
-        const row *rw = &b->rows[ci];
-        double s, kf, p = rw->threads;
-        char range[40], kfs[16];
-        snprintf(range, sizeof range, "%.4f-%.4f", rw->min, rw->max);
-        if (row_scaling(rw, t1, &s, &kf))
-            snprintf(kfs, sizeof kfs, "%.4f", kf);
-        else
-            snprintf(kfs, sizeof kfs, "-");
-        printf("%7d %10.4f %19s %8.2f %5.0f%% %10s %5.0f%% %10.0f %8.1f %8.1f %8.1f", rw->threads,
-               rw->median, range, s, s > 0 ? 100 * s / p : 0, kfs, 100 * rw->util,
-               (double)b->n_pages / rw->median, rw->p50 * 1e6, rw->p95 * 1e6, rw->p99 * 1e6);
-        if (b->io_floor)
-            printf(" %10.4f %9.2f", rw->floor_median, rw->median / rw->floor_median);
-        printf("\n");
-    }
-}
-
-/* Amdahl's serial fraction: the least squares fit through the origin of 1/S - 1/p = f (1 - 1/p)
- * over the rows with p > 1. A fraction outside [0, 1] (superlinear speedup from caches, or noise)
- * predicts nothing: *f is clamped, *f_raw is the fit. Returns whether there was anything to fit. */
-static bool fit_amdahl(const bench *b, double t1, double *f, double *f_raw)
-{
-    double sxx = 0, sxy = 0;
-    for (int ci = 0; ci < b->n_counts; ci++) {
-        double s, kf, p = b->rows[ci].threads;
-        if (row_scaling(&b->rows[ci], t1, &s, &kf)) {
-            double x = 1 - 1 / p, y = 1 / s - 1 / p;
-            sxx += x * x;
-            sxy += x * y;
-        }
-    }
-    *f_raw = sxx > 0 ? sxy / sxx : 0;
-    *f = *f_raw < 0 ? 0 : (*f_raw > 1 ? 1 : *f_raw);
-    return t1 > 0 && sxx > 0;
-}
-
-static const int predicted_cores[] = {8, 16, 64, 256};
-
-static void print_amdahl(double f, double f_raw)
-{
-    printf("\nAmdahl fit: serial fraction f = %.4f", f);
-    if (f != f_raw)
-        printf(" (the fit gave %.4f, clamped to [0, 1])", f_raw);
-    printf("; predicted speedup");
-    for (int i = 0; i < 4; i++)
-        printf(" %d: %.1fx%s", predicted_cores[i], 1 / (f + (1 - f) / predicted_cores[i]),
-               i < 3 ? "," : "\n");
-}
-
-/* Every figure as one JSON object (--json). */
-static fmd_status format_json(const bench *b, double t1, double f, double f_raw, fmd_buf *jb)
-{
-    fmd_status st = FMD_OK;
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "{\"pages\":%zu,\"mode\":\"%s\",\"repeat\":%d,\"rows\":[", b->n_pages,
-             b->kernel_only ? "kernel" : (b->cfg.ndjson_path ? "ndjson" : "tree"), b->repeat);
-    FMD_TRY(fmd_buf_puts(jb, tmp));
-    for (int ci = 0; ci < b->n_counts; ci++) {
-        const row *rw = &b->rows[ci];
-        double s, kf, p = rw->threads;
-        row_scaling(rw, t1, &s, &kf);
-        snprintf(tmp, sizeof tmp,
-                 "%s{\"threads\":%d,\"median\":%.6f,\"min\":%.6f,\"max\":%.6f,\"speedup\":%.4f,"
-                 "\"efficiency\":%.4f,\"karpFlatt\":%.5f,\"cpuUtilisation\":%.4f,"
-                 "\"pagesPerSecond\":%.1f,\"p50\":%.9f,\"p95\":%.9f,\"p99\":%.9f,"
-                 "\"ioFloor\":%.6f}",
-                 ci ? "," : "", rw->threads, rw->median, rw->min, rw->max, s, s > 0 ? s / p : 0, kf,
-                 rw->util, (double)b->n_pages / rw->median, rw->p50, rw->p95, rw->p99,
-                 rw->floor_median);
-        FMD_TRY(fmd_buf_puts(jb, tmp));
-    }
-    snprintf(tmp, sizeof tmp, "],\"amdahlSerialFraction\":%.6f,\"amdahlFit\":%.6f,\"predicted\":{",
-             f, f_raw);
-    FMD_TRY(fmd_buf_puts(jb, tmp));
-    for (int i = 0; i < 4; i++) {
-        snprintf(tmp, sizeof tmp, "%s\"%d\":%.3f", i ? "," : "", predicted_cores[i],
-                 1 / (f + (1 - f) / predicted_cores[i]));
-        FMD_TRY(fmd_buf_puts(jb, tmp));
-    }
-    snprintf(tmp, sizeof tmp, "},\"singleMedian\":%.6f}\n", b->single_median);
-    FMD_TRY(fmd_buf_puts(jb, tmp));
-fail:
-    return st;
-}
-
-static void write_json(const bench *b, double t1, double f, double f_raw)
-{
-    fmd_arena *ja = NULL;
-    if (fmd_arena_create(&ja, 0) != FMD_OK)
+    fmd_engine_bench_report rep = {
+        .mode = b->kernel_only ? "kernel" : (b->cfg.ndjson_path ? "ndjson" : "tree"),
+        .n_pages = b->n_pages,
+        .repeat = b->repeat,
+        .io_floor = b->io_floor,
+        .rows = b->rows,
+        .n_rows = b->n_counts,
+        .single_median = b->single_median,
+    };
+    fmd_arena *a = NULL;
+    if (fmd_arena_create(&a, 0) != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
-    fmd_buf jb;
-    fmd_buf_reset(&jb, ja);
-    if (format_json(b, t1, f, f_raw, &jb) != FMD_OK)
+    fmd_buf out;
+    fmd_buf_reset(&out, a);
+    if (fmd_engine_bench_table_format(&rep, &out) != FMD_OK)
         cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
-    int jerr = 0;
-    fmd_status jst = fmd_io_output_write(AT_FDCWD, b->json, jb.ptr, jb.len, &jerr);
-    if (jst != FMD_OK)
-        cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", b->json, fmd_status_str(jst),
-                jerr ? ": " : "", jerr ? strerror(jerr) : "");
-    fmd_arena_destroy(ja);
+    fwrite(out.ptr, 1, out.len, stdout);
+    if (b->json != NULL) {
+        fmd_buf_reset(&out, a);
+        if (fmd_engine_bench_json_format(&rep, &out) != FMD_OK)
+            cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
+        int jerr = 0;
+        fmd_status jst = fmd_io_output_write(AT_FDCWD, b->json, out.ptr, out.len, &jerr);
+        if (jst != FMD_OK)
+            cli_die(cli_exit_code(jst), cmd, "%s: cannot write: %s%s%s", b->json,
+                    fmd_status_str(jst), jerr ? ": " : "", jerr ? strerror(jerr) : "");
+    }
+    fmd_arena_destroy(a);
 }
 
 static void bench_free(bench *b)
@@ -502,17 +380,7 @@ int cli_cmd_bench(int argc, char **argv)
         rmdir(b.out);
     }
 
-    double t1 = b.rows[0].threads == 1 ? b.rows[0].median : 0;
-    print_table(&b, t1);
-    double f, f_raw;
-    if (fit_amdahl(&b, t1, &f, &f_raw))
-        print_amdahl(f, f_raw);
-    if (b.single)
-        printf("one thread without the parallel machinery: median %.4f s; %d-thread run / "
-               "single = %.3f\n",
-               b.single_median, b.rows[0].threads, b.rows[0].median / b.single_median);
-    if (b.json != NULL)
-        write_json(&b, t1, f, f_raw);
+    report(&b);
     bench_free(&b);
     return FMD_EXIT_OK;
 }

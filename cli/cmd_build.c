@@ -292,7 +292,7 @@ int cli_cmd_build(int argc, char **argv)
     cfg.queue_size = tune.queue_size;
     bool show_progress = progress < 0 ? (!c.quiet && isatty(2)) : progress == 1;
     cfg.progress = show_progress ? cli_progress_line : NULL;
-    cfg.message = cli_page_message;
+    cfg.message = fmd_engine_page_message;
     cfg.durable = cfg.out_dir != NULL;
     cfg.require_pages = true;
     cli_site_apply(&site, &cfg, cmd);

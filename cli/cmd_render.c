@@ -61,7 +61,10 @@ int cli_cmd_render(int argc, char **argv)
         cli_die(FMD_EXIT_IOERR, cmd, "cannot write to stdout");
     if (fflush(stdout) != 0)
         cli_die(FMD_EXIT_IOERR, cmd, "cannot write to stdout");
-    cli_report_page(stderr, name, &r);
+    char *msg = fmd_engine_page_message(name, FMD_OK, 0, &r, NULL);
+    if (msg != NULL)
+        fputs(msg, stderr);
+    free(msg);
     int rc = r.status == FMD_OK ? FMD_EXIT_OK : FMD_EXIT_PAGES_FAILED;
     fmd_arena_destroy(in);
     fmd_arena_destroy(out);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fmd_io.h"
 #include "fmd_serve.h"
 
 static const char help[] =
@@ -95,39 +96,6 @@ static void serve_ready(int nthreads, int lanes, void *userdata)
     const char *root_path = userdata;
     fprintf(stderr, "fastmd: serve: ready: %d worker%s, %d lane%s, root %s\n", nthreads,
             nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
-}
-
-/* The whole file @p path (the --rules file, read once more for its bytes). */
-static bool read_whole(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return false;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    bool ok = buf != NULL && !ferror(f);
-    fclose(f);
-    if (!ok) {
-        free(buf);
-        errno = errno ? errno : EIO;
-        return false;
-    }
-    *out = buf;
-    *len = n;
-    return true;
 }
 
 /* --alert NAME=VALUE. */
@@ -277,10 +245,19 @@ int cli_cmd_serve(int argc, char **argv)
     (void)hook;
 #endif
     memcpy(cfg.alerts, alerts, sizeof alerts);
-    char *rules_text = NULL;
-    if (rules_path != NULL && !read_whole(rules_path, &rules_text, &cfg.rules_len))
-        cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path, strerror(errno));
-    cfg.rules_text = rules_text;
+    fmd_arena *rules_arena = NULL; /* the --rules file's bytes, read once more for the keys */
+    if (rules_path != NULL) {
+        fmd_slice bytes;
+        int err = 0;
+        if (fmd_arena_create(&rules_arena, 0) != FMD_OK)
+            cli_die(FMD_EXIT_OSERR, cmd, FMD_NOMEM_TEXT);
+        fmd_status rst = fmd_io_file_read(rules_path, SIZE_MAX, rules_arena, &bytes, &err);
+        if (rst != FMD_OK)
+            cli_die(FMD_EXIT_NOINPUT, cmd, "--rules %s: %s", rules_path,
+                    err ? strerror(err) : fmd_status_str(rst));
+        cfg.rules_text = bytes.ptr;
+        cfg.rules_len = bytes.len;
+    }
     /* Standard output carries the protocol: neither file may be it. */
     if (trace_path != NULL && strcmp(trace_path, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd,
@@ -313,7 +290,7 @@ int cli_cmd_serve(int argc, char **argv)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);
     cli_placement_report(&pl, cmd);
     cli_placement_close(&pl);
-    free(rules_text);
+    fmd_arena_destroy(rules_arena);
     if (cfg.trace_fd >= 0)
         close(cfg.trace_fd);
     cli_common_free(&c); /* the compiled --rules */

@@ -279,43 +279,6 @@ int cli_exit_code(fmd_status st)
     }
 }
 
-void cli_report_page(FILE *f, const char *path, const fmd_result *r)
-{
-    for (size_t w = 0; w < r->n_warnings; w++)
-        fprintf(f, "%s: warning: %.*s\n", path, (int)r->warnings[w].len, r->warnings[w].ptr);
-    if (r->status == FMD_OK)
-        return;
-    const char *what = fmd_status_str(r->status);
-    fprintf(f, "%s", path);
-    if (r->err_line != 0) {
-        fprintf(f, ":%u", r->err_line);
-        if (r->err_column != 0)
-            fprintf(f, ":%u", r->err_column);
-    }
-    if (r->err_message.len != 0)
-        fprintf(f, ": error: %s: %.*s\n", what, (int)r->err_message.len, r->err_message.ptr);
-    else
-        fprintf(f, ": error: %s\n", what);
-}
-
-char *cli_page_message(const char *name, fmd_status load_status, int err, const fmd_result *res,
-                       void *userdata)
-{
-    (void)userdata;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL)
-        return NULL;
-    if (res->status == FMD_OK && load_status != FMD_OK)
-        fprintf(f, "%s: error: %s%s%s\n", name, fmd_status_str(load_status), err ? ": " : "",
-                err ? strerror(err) : "");
-    else
-        cli_report_page(f, name, res);
-    fclose(f);
-    return text;
-}
-
 void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, void *userdata)
 {
     (void)userdata;

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* `fastmd build`'s site flags: link rewriting and checking, page templates, asset copying. The
- * build command calls these; the work itself is in the kernel (links, templates) and io/
- * (assets). */
+ * build command calls these; the work itself is in the kernel (links, templates), the engine
+ * (the link check) and io/ (assets). */
 #ifndef FMD_CLI_SITE_H
 #define FMD_CLI_SITE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cli.h"
+#include "fmd_engine_site.h"
 #include "fmd_io_assets.h"
 
 /* Option codes of the site flags: far above any command's own. */
@@ -32,23 +32,11 @@ enum {
 /* Help text of the site flags, for build's --help. */
 extern const char cli_site_help[];
 
-/* One link to a page, as a rendering thread reported it. */
-typedef struct cli_site_link {
-    char *page; /* the linking page, relative to SRC */
-    char *target;
-    unsigned line;
-    size_t seq; /* its place among the page's links */
-} cli_site_link;
-
 typedef struct cli_site {
     bool no_rewrite, check_links, full_html, copy_assets;
     const char *template_path;
-    const char *src;
-    fmd_arena *arena; /* the compiled template */
-    pthread_mutex_t mu;
-    cli_site_link *links; /* under mu */
-    size_t n, cap;
-    bool nomem;
+    fmd_arena *arena;       /* the compiled template */
+    fmd_engine_links links; /* collected by the message callback */
     fmd_status assets_st;
     fmd_io_assets_result assets;
 } cli_site;

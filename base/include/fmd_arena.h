@@ -140,6 +140,11 @@ static inline fmd_status fmd_buf_putc(fmd_buf *b, char c)
 /** Append the decimal form of @p v. */
 fmd_status fmd_buf_put_u64(fmd_buf *b, unsigned long long v);
 
+/** Append what printf(@p fmt, ...) would print, of any length.
+ * @return FMD_OK, FMD_E_NOMEM (the buffer is unchanged), or FMD_E_USAGE when vsnprintf() reports
+ * an encoding error. */
+fmd_status fmd_buf_printf(fmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /** A view of the bytes written so far. Valid until the next append or the arena's reset. */
 static inline fmd_slice fmd_buf_slice(const fmd_buf *b)
 {

@@ -60,6 +60,45 @@ double fmd_engine_bench_percentile(const double *v, size_t n, double q);
  * and its Karp-Flatt serial fraction *kf. @return whether there is one (p > 1, a speedup). */
 bool fmd_engine_bench_scaling(int p, double t, double t1, double *s, double *kf);
 
+/*** The report of a sweep: the table, the Amdahl fit, JSON ***/
+
+/** Most thread counts one sweep measures. */
+#define FMD_ENGINE_BENCH_MAX_COUNTS 256
+
+/** One thread count's figures. */
+typedef struct fmd_engine_bench_row {
+    int threads;
+    double median, min, max; /**< seconds over the timed runs */
+    double util;             /**< CPU utilisation, 0 to 1 */
+    double p50, p95, p99;    /**< seconds per page */
+    double floor_median;     /**< I/O floor at this thread count, 0 when not measured */
+} fmd_engine_bench_row;
+
+/** A finished sweep. Speedups are against the first row when it has one thread. */
+typedef struct fmd_engine_bench_report {
+    const char *mode; /**< "kernel", "ndjson" or "tree" */
+    size_t n_pages;
+    int repeat;
+    bool io_floor; /**< the rows have floor_median */
+    const fmd_engine_bench_row *rows;
+    int n_rows;           /**< >= 1 */
+    double single_median; /**< one thread without the parallel machinery; 0 when not timed */
+} fmd_engine_bench_report;
+
+/** Parse a list of thread counts such as "1,2,4" or "1-16" (each from 1 to 4096) into @p out
+ * (@p cap slots). @return how many, or -1 on a malformed list or more than @p cap.
+ * Threads: reentrant. */
+int fmd_engine_bench_counts_parse(const char *s, int *out, int cap);
+
+/** Append the scaling table (a blank line, a heading, one line per row), then, when there is
+ * anything to fit, the Amdahl fit line, then with single_median the comparison line.
+ * @return FMD_OK or FMD_E_NOMEM. Ownership: appends to @p out. Threads: reentrant. */
+fmd_status fmd_engine_bench_table_format(const fmd_engine_bench_report *r, fmd_buf *out);
+
+/** Append every figure of @p r as one JSON object and a newline.
+ * @return FMD_OK or FMD_E_NOMEM. Ownership: appends to @p out. Threads: reentrant. */
+fmd_status fmd_engine_bench_json_format(const fmd_engine_bench_report *r, fmd_buf *out);
+
 /* Thread safety: reentrant; all state is in the caller's structures. */
 
 #endif

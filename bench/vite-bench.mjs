@@ -3,7 +3,8 @@
 // `vite build` of a folder of Markdown pages, through a generated entry that imports every page,
 // with the fastmd plugin (@fastmd/client/vite) against the same build with a markdown-it based
 // transform, side by side: medians of the whole build and of its Markdown part (the time spent
-// in each plugin's hooks). Prints figures only; it records nothing.
+// in each plugin's hooks), in wall time and in CPU time (this process's, plus the sidecar's for
+// fastmd: CPU time swings less than wall time on a shared machine). Prints figures only.
 //
 //   cmake --build --preset ci -j2 && (cd client && npm run build)
 //   FASTMD_BINARY=build/ci/fastmd node bench/vite-bench.mjs CORPUS_DIR [--runs N] [--workers N]
@@ -85,18 +86,44 @@ function markdownIt() {
     };
 }
 
+/** This process's CPU time so far (user + system, all its threads), in ms. */
+const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+};
+
+/** The CPU time (user + system) of process @p pid so far, in ms, from /proc; 0 if it is gone. */
+function procCpuMs(pid) {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    } catch {
+        return 0;
+    }
+}
+
 /**
  * Wraps @p plugin's hooks so that timer.ms adds up the wall time during which at least one of
- * them runs (loads run concurrently: their own durations would overlap).
+ * them runs (loads run concurrently: their own durations would overlap), and timer.cpu this
+ * process's CPU time over the same windows. Before closeBundle, timer.sidecarCpu takes the CPU
+ * time the plugin's sidecar (if any) used in its whole life.
  */
 function timed(plugin, timer) {
     let active = 0;
     let since = 0;
+    let cpuSince = 0;
     const enter = () => {
-        if (active++ === 0) since = performance.now();
+        if (active++ === 0) {
+            since = performance.now();
+            cpuSince = cpuMs();
+        }
     };
     const leave = () => {
-        if (--active === 0) timer.ms += performance.now() - since;
+        if (--active === 0) {
+            timer.ms += performance.now() - since;
+            timer.cpu += cpuMs() - cpuSince;
+        }
     };
     for (const hook of ['buildStart', 'load']) {
         const fn = plugin[hook];
@@ -117,13 +144,22 @@ function timed(plugin, timer) {
             return r.finally(leave);
         };
     }
+    const close = plugin.closeBundle;
+    if (typeof close === 'function') {
+        plugin.closeBundle = function (...a) {
+            const pid = plugin.client?.pid;
+            if (pid) timer.sidecarCpu = procCpuMs(pid);
+            return close.apply(this, a);
+        };
+    }
     return plugin;
 }
 
 async function once(make) {
-    const timer = { ms: 0 };
+    const timer = { ms: 0, cpu: 0, sidecarCpu: 0 };
     const outDir = path.join(work, 'dist');
     const t = performance.now();
+    const c = cpuMs();
     await build({
         root: work,
         configFile: false,
@@ -136,7 +172,12 @@ async function once(make) {
             lib: { entry, formats: ['es'], fileName: () => 'bundle.js' },
         },
     });
-    return { total: performance.now() - t, markdown: timer.ms };
+    return {
+        total: performance.now() - t,
+        markdown: timer.ms,
+        totalCpu: cpuMs() - c + timer.sidecarCpu,
+        markdownCpu: timer.cpu + timer.sidecarCpu,
+    };
 }
 
 const median = (xs) => {
@@ -149,25 +190,32 @@ const contenders = [
     ['markdown-it', markdownIt],
 ];
 const got = Object.fromEntries(contenders.map(([n]) => [n, []]));
+const row = (name, key) => median(got[name].map((x) => x[key]));
 try {
     console.log(`${files.length} pages, ${(bytes / 1048576).toFixed(1)} MiB, ${runs} runs each, alternating`);
     for (let r = 0; r < runs; r++) {
         for (const [name, make] of contenders) {
             const x = await once(make);
             got[name].push(x);
-            console.log(`  run ${r + 1} ${name.padEnd(12)} build ${x.total.toFixed(0)} ms, markdown ${x.markdown.toFixed(0)} ms`);
+            console.log(
+                `  run ${r + 1} ${name.padEnd(12)} build ${x.total.toFixed(0)} ms (CPU ${x.totalCpu.toFixed(0)} ms), ` +
+                    `markdown ${x.markdown.toFixed(0)} ms (CPU ${x.markdownCpu.toFixed(0)} ms)`,
+            );
         }
     }
-    console.log('\nmedians        whole build   markdown part   rest of the build');
+    console.log('\nmedians, ms      whole build: wall    CPU   markdown part: wall    CPU   rest: wall    CPU');
     for (const [name] of contenders) {
-        const t = median(got[name].map((x) => x.total));
-        const m = median(got[name].map((x) => x.markdown));
-        console.log(`${name.padEnd(14)} ${t.toFixed(0).padStart(8)} ms ${m.toFixed(0).padStart(12)} ms ${(t - m).toFixed(0).padStart(14)} ms`);
+        const [t, tc, m, mc] = ['total', 'totalCpu', 'markdown', 'markdownCpu'].map((k) => row(name, k));
+        console.log(
+            `${name.padEnd(14)} ${t.toFixed(0).padStart(19)} ${tc.toFixed(0).padStart(6)} ${m.toFixed(0).padStart(21)} ` +
+                `${mc.toFixed(0).padStart(6)} ${(t - m).toFixed(0).padStart(12)} ${(tc - mc).toFixed(0).padStart(6)}`,
+        );
     }
-    const mf = median(got.fastmd.map((x) => x.markdown));
-    const mm = median(got['markdown-it'].map((x) => x.markdown));
-    console.log(`\nmarkdown part: markdown-it / fastmd = ${(mm / mf).toFixed(2)}x`);
-    console.log('(the rest is Vite and Rollup: resolving, parsing and bundling the page modules)');
+    const ratio = (k) => (row('markdown-it', k) / row('fastmd', k)).toFixed(2);
+    console.log(`\nmarkdown part, markdown-it / fastmd: wall ${ratio('markdown')}x, CPU ${ratio('markdownCpu')}x`);
+    console.log(`whole build, markdown-it / fastmd: wall ${ratio('total')}x, CPU ${ratio('totalCpu')}x`);
+    console.log('(CPU: this process, all threads, plus the sidecar for fastmd; the rest is Vite and Rollup:');
+    console.log(' resolving, parsing and bundling the page modules)');
 } finally {
     fs.rmSync(work, { recursive: true, force: true });
 }

@@ -53,9 +53,11 @@ static const char help_serve[] =
     "  --no-bind                 do not bind the engine's threads to cores\n"
     "\n"
     "The engine's thread count comes from --threads, else FASTMD_WORKERS, else\n"
-    "OMP_NUM_THREADS, else one per physical core. The Markdown flags above (the same\n"
-    "defaults as build and render) are the defaults under each request's options; --rules\n"
-    "applies to every request that sends no options.rules of its own. Exit status: 0 after\n"
+    "OMP_NUM_THREADS, else one per physical core; with --threads auto each batch runs on\n"
+    "a team sized from the allowed CPUs, the cgroup's CPU quota and the load average.\n"
+    "The Markdown flags above (the same defaults as build and render) are the defaults\n"
+    "under each request's options; --rules applies to every request that sends no\n"
+    "options.rules of its own. Exit status: 0 after\n"
     "shutdown, the end of input or SIGTERM/SIGINT, 64 usage, 70 start-up failure.\n";
 
 enum {
@@ -281,6 +283,7 @@ int cli_cmd_serve(int argc, char **argv)
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.placement = &pl;
+    cfg.auto_threads = c.threads_arg != NULL && strcmp(c.threads_arg, "auto") == 0;
     fmd_serve_failure fail;
     st = fmd_serve_run(&cfg, &fail);
     if (st != FMD_OK && fail.root)

@@ -279,6 +279,8 @@ fmd_status fmd_kernel_batch_run(fmd_kernel_batch *b, const fmd_batch_run *run)
         return st;
 
     int nthreads = b->nthreads;
+    if (run->max_threads > 0 && run->max_threads < nthreads)
+        nthreads = run->max_threads;
     thread_slot *slots = b->slots;
     const fmd_thread_hook *hook = run->hook;
     size_t n = run->n;

@@ -161,6 +161,7 @@ typedef struct batch_run {
     atomic_size_t ser_ns;    /* serialisation time of this batch, nanoseconds */
     atomic_size_t render_ns;
     atomic_size_t bytes_in, bytes_out;
+    serve_team team; /* the engine's threads this batch runs on, and what chose them */
     /* The result cache: the key of every page (NULL without a cache), and the index in the
      * batch of the kernel's page j (NULL: j itself) when hits were taken out. */
     unsigned char (*keys)[SERVE_CACHE_KEY];
@@ -460,7 +461,7 @@ static size_t take_hits(batch_run *br, size_t **miss)
     unsigned char od[16];
     serve_options_digest(s, req, od);
     unsigned char(*keys)[SERVE_CACHE_KEY] = br->keys;
-    int nt = s->nthreads;
+    int nt = br->team.threads;
     size_t looked = 0;
     /* Page i writes only keys[i] and hit[i]; page_done writes only its own slot. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none)                   \
@@ -687,6 +688,17 @@ static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, d
     fmd_status st = fmd_buf_append(b, tmp, (size_t)n);
     if (st == FMD_OK)
         st = fmd_rpc_put_number(b, ms);
+    /* The team: its size, and under --threads auto what it was sized from. */
+    const serve_team *t = &br->team;
+    n = br->s->auto_threads
+            ? snprintf(tmp, sizeof tmp,
+                       ",\"threads\":{\"team\":%d,\"max\":%d,\"auto\":true,\"allowedCpus\":%d,"
+                       "\"cpuQuota\":%.3f,\"loadAverage\":%.2f}",
+                       t->threads, br->s->nthreads, t->allowed_cpus, t->quota_cpus, t->loadavg)
+            : snprintf(tmp, sizeof tmp, ",\"threads\":{\"team\":%d,\"max\":%d,\"auto\":false}",
+                       t->threads, br->s->nthreads);
+    if (st == FMD_OK)
+        st = fmd_buf_append(b, tmp, (size_t)n);
     if (st == FMD_OK)
         st = fmd_buf_putc(b, '}');
     return st;
@@ -767,6 +779,10 @@ static void run_batch(serve *s, serve_batch *b)
     br.s = s;
     br.b = b;
     br.req = req;
+    if (s->auto_threads)
+        serve_team_choose(&br.team, s->nthreads, NULL);
+    else
+        br.team.threads = s->nthreads;
     br.n = req->n_items;
     br.opt = req->options.opt;
     br.opt.rules = b->rules;
@@ -835,7 +851,8 @@ static void run_batch(serve *s, serve_batch *b)
                              .results = results,
                              .hook = &s->pl.hook,
                              .sink = &sink,
-                             .cancel = &b->cancel};
+                             .cancel = &b->cancel,
+                             .max_threads = br.team.threads};
         st = fmd_kernel_batch_run(s->kb, &run);
     }
     serve_trace_span(s->trace, "render", SERVE_TID_BATCH, t_render, fmd_clock_now(), req, NULL);

@@ -171,6 +171,36 @@ typedef struct serve_sink_slot {
     fmd_arena *out, *scratch;    /* re-rendering a page (retry), reset after it */
 } serve_sink_slot;
 
+/*** The team of a batch under --threads auto (team.c) ***/
+
+/** What one batch's team was sized from, and the size. */
+typedef struct serve_team {
+    int threads;       /**< the team: 1 .. the engine's threads */
+    int allowed_cpus;  /**< CPUs in this process's affinity mask; 0: unknown */
+    double quota_cpus; /**< the cgroup's CPU quota in CPUs (cpu.max); 0: none */
+    double loadavg;    /**< the 1-minute load average when the batch started */
+} serve_team;
+
+/** min(@p max, @p allowed_cpus, the quota rounded up) minus the load average rounded, at least 1;
+ * an input <= 0 does not cap. Threads: any (pure). */
+int serve_team_size(int max, int allowed_cpus, double quota_cpus, double loadavg);
+
+/** The cgroup CPU quota of this process in CPUs, or 0 when it has none: cgroup v2's cpu.max of
+ * the group that @p root/proc/self/cgroup names, else cpu.max or v1's cpu.cfs_quota_us and
+ * cpu.cfs_period_us under @p root/sys/fs/cgroup. @p root: "" or NULL for the real system, a
+ * folder for tests. Threads: any. */
+double serve_cgroup_quota(const char *root);
+
+/** The 1-minute load average from @p root/proc/loadavg, 0 when it cannot be read. */
+double serve_load_average(const char *root);
+
+/** CPUs in this process's affinity mask (sched_getaffinity), 0 when it cannot be read. */
+int serve_allowed_cpus(void);
+
+/** Fill @p t for a batch now: the inputs read from @p root ("" or NULL: the system), and the size
+ * for at most @p max threads. Threads: any; reads a few small files. */
+void serve_team_choose(serve_team *t, int max, const char *root);
+
 typedef struct serve {
     /* Fixed once started. */
     const fmd_serve_cfg *cfg;
@@ -184,6 +214,7 @@ typedef struct serve {
     fmd_options defaults;
     fmd_placement pl;
     int nthreads;
+    bool auto_threads; /* size each batch's team with serve_team_choose() */
     int lanes;
     size_t max_queued;
     size_t max_memory; /* 0: none */

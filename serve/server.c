@@ -485,6 +485,7 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
     s->delay_us = cfg->delay_us;
     s->pl = *cfg->placement;
     s->nthreads = s->pl.plan->n_threads;
+    s->auto_threads = cfg->auto_threads;
     serve_rules_init(&s->rules);
     s->rules.defaults = cfg->defaults.rules;
     pthread_mutex_init(&s->mu, NULL);

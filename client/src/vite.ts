@@ -5,6 +5,7 @@
 // file changed in dev is rendered again when Vite asks for it. Imports no Vite code: the plugin
 // is a plain object of hooks.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createFastmd, type Fastmd } from './client.js';
@@ -60,7 +61,8 @@ export interface FastmdVitePlugin {
     enforce: 'pre';
     configResolved(config: ResolvedConfigLike): void;
     buildStart(this: PluginContextLike): Promise<void>;
-    load(this: PluginContextLike, id: string): Promise<string | null>;
+    /** Synchronous when the page's result is in hand (the buildStart batch), else a promise. */
+    load(this: PluginContextLike, id: string): string | null | Promise<string | null>;
     watchChange(id: string): void;
     handleHotUpdate(ctx: { file: string }): void;
     configureServer(server: { httpServer?: { once(event: 'close', fn: () => void): unknown } | null }): void;
@@ -95,19 +97,35 @@ export function jsString(s: string): string {
     );
 }
 
-/** The module of a page: html, frontmatter, title, headings and the other metadata, named and default. */
-export function pageModule(html: string, metadata: Record<string, unknown>, error?: Record<string, unknown>): string {
+/**
+ * The module of a page: html, frontmatter, title, headings and the other metadata, named and
+ * default. @p tag ends every top-level name of the module (`html_1a2b`): Rollup renames names
+ * that clash in one chunk, trying `html$1`, `html$2`, ... from 1 each time, so thousands of page
+ * modules that all declare `html` and `meta` cost time quadratic in their number. The plugin
+ * passes a tag made from the file's path; '' gives plain names.
+ */
+export function pageModule(html: string, metadata: Record<string, unknown>, error?: Record<string, unknown>, tag = ''): string {
     const meta: Record<string, unknown> = { ...metadata };
     delete meta.html;
     if (error) meta.error = error;
+    const h = `html${tag}`;
+    const m = `meta${tag}`;
     // JSON.parse of a string: exact for any key (a literal would turn "__proto__" into a prototype).
-    const lines = [`const html = ${jsString(html)};`, `const meta = JSON.parse(${jsString(JSON.stringify(meta))});`, 'export { html };'];
+    const lines = [`const ${h} = ${jsString(html)};`, `const ${m} = JSON.parse(${jsString(JSON.stringify(meta))});`];
+    const named = [`${h} as html`];
     for (const k of Object.keys(meta)) {
-        if (/^[A-Za-z_$][\w$]*$/.test(k) && !RESERVED.has(k) && k !== 'html' && k !== 'meta')
-            lines.push(`export const ${k} = meta.${k};`);
+        if (/^[A-Za-z_$][\w$]*$/.test(k) && !RESERVED.has(k) && k !== 'html' && k !== 'meta') {
+            lines.push(`const ${k}${tag} = ${m}.${k};`);
+            named.push(tag ? `${k}${tag} as ${k}` : k);
+        }
     }
-    lines.push('export default { html, ...meta };', '');
+    lines.push(`export { ${named.join(', ')} };`, `export default { html: ${h}, ...${m} };`, '');
     return lines.join('\n');
+}
+
+/** A tag for the top-level names of @p file's module: `_` and 12 hex digits of its path's hash. */
+export function moduleTag(file: string): string {
+    return `_${createHash('sha1').update(file).digest('hex').slice(0, 12)}`;
 }
 
 /** The deepest folder holding every one of @p dirs. */
@@ -142,6 +160,8 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
     let client: Fastmd | undefined;
     let starting: Promise<Fastmd> | undefined;
     let batch: Promise<void> | undefined;
+    /** The buildStart batch has answered: load() can answer from the cache at once. */
+    let batchDone = false;
     const cache = new Map<string, Entry>();
     /** Pages being rendered on demand, so that two loads of one file share one request. */
     const pending = new Map<string, Promise<Entry>>();
@@ -198,6 +218,7 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
             if (files.length === 0) return;
             const results = await c.transformBatch(files.map(input), { options: transformOptions, includeCode: false });
             for (const r of results) cache.set(files[r.index]!, toEntry(r));
+            batchDone = true;
         })();
         return batch;
     }
@@ -218,11 +239,38 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
         return p;
     }
 
+    /** The module of @p file from its result (@p ctx reports a failed page). */
+    function moduleOf(ctx: PluginContextLike, file: string, entry: Entry, htmlOnly: boolean): string {
+        ctx.addWatchFile?.(file);
+        if (entry.ok) {
+            const { html, metadata } = entry.result;
+            return htmlOnly ? `export default ${jsString(html)};\n` : pageModule(html, metadata, undefined, moduleTag(file));
+        }
+        const e = entry.error;
+        const rel = path.relative(viteRoot, file);
+        const where = e.line ? `${rel}:${e.line}:${e.column ?? 1}` : rel;
+        const cause = e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message;
+        const message = `${where}: ${String(e.code ?? 'error')}: ${cause}`;
+        if (failOnError) {
+            ctx.error({
+                message,
+                id: file,
+                loc: e.line ? { file, line: e.line, column: Math.max(0, (e.column ?? 1) - 1) } : undefined,
+            });
+        }
+        ctx.warn(message);
+        const error = { code: e.code, message: e.message, line: e.line ?? null, column: e.column ?? null };
+        return htmlOnly
+            ? `export default "";\n`
+            : pageModule('', { file: rel, frontmatter: null, title: null, headings: [] }, error, moduleTag(file));
+    }
+
     async function stop(): Promise<void> {
         const c = client ?? (await starting?.catch(() => undefined));
         client = undefined;
         starting = undefined;
         batch = undefined;
+        batchDone = false;
         cache.clear();
         await c?.close();
     }
@@ -245,7 +293,7 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
             await runBatch();
         },
 
-        async load(id) {
+        load(id) {
             const q = id.indexOf('?');
             const file = q < 0 ? id : id.slice(0, q);
             if (!isMarkdown(file)) return null;
@@ -254,34 +302,19 @@ export default function fastmd(options: FastmdViteOptions = {}): FastmdVitePlugi
             const keys = [...params.keys()];
             const htmlOnly = keys.length === 1 && keys[0] === 'html';
             if (keys.length > 0 && !htmlOnly) return null; // ?raw, ?url, ...: Vite's own
-            await runBatch().catch(() => undefined); // its failure shows in the render below
-            let entry = cache.get(file);
-            if (!entry) {
-                if (!fs.existsSync(file)) return null;
-                entry = await render(file);
-            }
-            this.addWatchFile?.(file);
-            if (entry.ok) {
-                const { html, metadata } = entry.result;
-                return htmlOnly ? `export default ${jsString(html)};\n` : pageModule(html, metadata);
-            }
-            const e = entry.error;
-            const rel = path.relative(viteRoot, file);
-            const where = e.line ? `${rel}:${e.line}:${e.column ?? 1}` : rel;
-            const cause = e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message;
-            const message = `${where}: ${String(e.code ?? 'error')}: ${cause}`;
-            if (failOnError) {
-                this.error({
-                    message,
-                    id: file,
-                    loc: e.line ? { file, line: e.line, column: Math.max(0, (e.column ?? 1) - 1) } : undefined,
-                });
-            }
-            this.warn(message);
-            const error = { code: e.code, message: e.message, line: e.line ?? null, column: e.column ?? null };
-            return htmlOnly
-                ? `export default "";\n`
-                : pageModule('', { file: rel, frontmatter: null, title: null, headings: [] }, error);
+            // Answered synchronously from the buildStart batch's results: a promise per module
+            // would cost a turn of the event loop for each of thousands of pages.
+            const ready = batchDone ? cache.get(file) : undefined;
+            if (ready) return moduleOf(this, file, ready, htmlOnly);
+            return (async () => {
+                await runBatch().catch(() => undefined); // its failure shows in the render below
+                let entry = cache.get(file);
+                if (!entry) {
+                    if (!fs.existsSync(file)) return null;
+                    entry = await render(file);
+                }
+                return moduleOf(this, file, entry, htmlOnly);
+            })();
         },
 
         watchChange(id) {

@@ -338,6 +338,9 @@ typedef struct fmd_batch_run {
     size_t n_parts;
     const size_t *part_first; /**< n_parts + 1 entries */
     const int *thread_part;   /**< nthreads entries */
+    /** > 0: run on at most this many of the batch's threads (a smaller team for this run);
+     * 0: on all of them. */
+    int max_threads;
 } fmd_batch_run;
 
 /** The per-thread arenas of a batch. Results of a run stay valid until the next run or destroy. */

@@ -66,6 +66,9 @@ typedef struct fmd_serve_cfg {
     size_t fault_every;       /**< test hook: fmd_rpc_load_items()'s; 0 in production */
     size_t delay_us;          /**< test hook: each batch page takes this much longer; 0 */
     fmd_placement *placement; /**< the engine's threads (the caller opens and closes it) */
+    /** --threads auto: each batch runs on a team sized from the allowed CPUs, the cgroup's CPU
+     * quota and the load average at its start, at most the placement's threads. */
+    bool auto_threads;
     int in_fd, out_fd;        /**< requests in, protocol lines out */
     fmd_serve_warn_fn warn;   /**< may be NULL */
     fmd_serve_ready_fn ready; /**< may be NULL */

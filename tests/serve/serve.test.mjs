@@ -1228,3 +1228,23 @@ test('an id with U+2028 or U+2029 is echoed escaped, and still matches', async (
   assert.ok(line.includes('a\\u2028b\\u2029c'), line);
   assert.equal(JSON.parse(line).id, id);
 });
+
+test('--threads auto: each batch reports its team and what sized it; a fixed count reports that', async () => {
+  const files = pages(40);
+  const auto = new Server(['--threads', 'auto']);
+  const a = (await auto.request('transformBatch', { files })).result;
+  await auto.close();
+  assert.equal(a.stats.ok, 40);
+  const t = a.stats.threads;
+  assert.equal(t.auto, true);
+  assert.ok(t.allowedCpus >= 1, JSON.stringify(t));
+  assert.ok(t.team >= 1 && t.team <= t.max, JSON.stringify(t));
+  assert.ok(t.team <= t.allowedCpus, JSON.stringify(t));
+  assert.ok(t.loadAverage >= 0 && t.cpuQuota >= 0, JSON.stringify(t));
+  // The same pages on a fixed team give the same results.
+  const fixed = new Server(['--threads', '2']);
+  const f = (await fixed.request('transformBatch', { files })).result;
+  await fixed.close();
+  assert.deepEqual(f.stats.threads, { team: 2, max: 2, auto: false });
+  assert.deepEqual(f.results, a.results);
+});

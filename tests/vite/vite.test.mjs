@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, createServer } from 'vite';
-import fastmd, { jsString, pageModule } from '../../client/dist/vite.js';
+import fastmd, { jsString, moduleTag, pageModule } from '../../client/dist/vite.js';
 
 const binary = process.env.FASTMD_BINARY;
 assert.ok(binary && fs.existsSync(binary), 'set FASTMD_BINARY to the fastmd binary');
@@ -193,6 +193,19 @@ test('backticks, ${ and </script> survive: raw HTML (unsafe), the module text is
         for (const t of ['`${a}`</script>\u2028', '<!-- x --><\u2029/', '\\</'])
             assert.equal(eval(jsString(t)), t);
         assert.equal(jsString('</a><!--'), '"<\\/a>\\u003c!--"');
+
+        // With a tag (the plugin's: one per file), every top-level name carries it, so that
+        // Rollup has no clash to rename among thousands of pages; the exports are the same.
+        const tag = moduleTag(tricky);
+        assert.match(tag, /^_[0-9a-f]{12}$/);
+        assert.notEqual(tag, moduleTag(path.join(dir, 'pages/other.md')));
+        const tagged = pageModule(expected, { title: 't', wordCount: 3 }, undefined, tag);
+        for (const decl of tagged.matchAll(/^const (\S+) =/gm)) assert.ok(decl[1].endsWith(tag), decl[1]);
+        const t = await import(`data:text/javascript,${encodeURIComponent(tagged)}`);
+        assert.equal(t.html, expected);
+        assert.equal(t.title, 't');
+        assert.equal(t.wordCount, 3);
+        assert.deepEqual(t.default, { html: expected, title: 't', wordCount: 3 });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

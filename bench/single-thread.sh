@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 2's speed check in one run, one thread, medians: (1) fastmd's kernel alone against md4c's
+# The single-thread speed check in one run, one thread, medians: (1) fastmd's kernel alone against md4c's
 # own HTML renderer over the same pages in memory; (2) `fastmd build` end to end against `cp -r`
 # of the same tree, output on /dev/shm and on disk. Prints both ratios.
 #   cmake --preset bench && cmake --build --preset bench && bench/single-thread.sh [SRC] [RUNS]

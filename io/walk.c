@@ -330,6 +330,8 @@ static fmd_status enter_dir(walker *w, size_t di, const entry *e, size_t depth)
         fd = openat(b->dirs[di].fd, e->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         open_err = errno;
     }
+    if (fd < 0 && open_err == ENOMEM)
+        return FMD_E_NOMEM;
     if (fd < 0)
         return add_warning(b, FMD_IO_WARN_UNREADABLE_DIR, dpath, dlen, e->name, open_err);
     struct stat st;

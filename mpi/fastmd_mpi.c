@@ -124,6 +124,9 @@ static int run_child(char **argv)
          * build hears of its rank's end from the death signal alone. */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* Once mpirun is gone, so is the read end of stderr: a message written while stopping
+         * must fail with EPIPE, not end the build before its journal is flushed. */
+        signal(SIGPIPE, SIG_IGN);
         if (getppid() != parent)
             _exit(128 + SIGTERM);
         execv(argv[0], argv);

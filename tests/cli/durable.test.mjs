@@ -8,6 +8,7 @@
 //   node --test tests/cli/durable.test.mjs   (FASTMD_BIN=path/to/fastmd)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,15 +269,13 @@ test('a lock released within the grace second: the build waits for it without --
     fs.appendFileSync(path.join(src, 'd1/s1/p1.md'), '\nedited\n');
     // The moment after a kill -9: the dying worker still holds the lock for a few milliseconds.
     const lock = await holdLock(out, dir);
-    const b = start(['build', src, out], ['ignore', 'ignore', 'pipe']);
-    let stderr = '';
-    b.stderr.on('data', (d) => { stderr += d; });
     const t0 = Date.now();
+    const b = start(['build', src, out]);
     // Released 300 ms after the start, well inside the grace; without it, the build has exited
     // 75 long before (it meets the lock within milliseconds of starting).
     const early = await Promise.race([b.done, sleep(300).then(() => undefined)]);
     await lock.release();
-    const code = early ?? await b.done;
+    const { code, stderr } = early ?? await b.done;
     assert.equal(code, 0, stderr);
     assert.ok(Date.now() - t0 >= 250, 'the build ended only after the lock was released');
     assert.equal(counts(stderr).rendered, 1);
@@ -290,10 +289,8 @@ test('a lock held past the grace second: exit 75 after about a second, not at on
     const lock = await holdLock(out, dir);
     try {
       const t0 = Date.now();
-      const b = start(['build', '--quiet', src, out], ['ignore', 'ignore', 'pipe']);
-      let stderr = '';
-      b.stderr.on('data', (d) => { stderr += d; });
-      assert.equal(await b.done, 75, stderr);
+      const { code, stderr } = await start(['build', '--quiet', src, out]).done;
+      assert.equal(code, 75, stderr);
       assert.match(stderr, /being built by another fastmd.*--wait/);
       // FMD_IO_LOCK_GRACE_MS is 1000: the lock was retried for that long, never less.
       assert.ok(Date.now() - t0 >= 900, `exit 75 after ${Date.now() - t0} ms`);

@@ -227,10 +227,14 @@ fmd_status fmd_buf_printf(fmd_buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return FMD_E_USAGE;
-    /* Room for the NUL that vsnprintf() writes, which is not counted in len. */
-    fmd_status st = fmd_buf_grow(b, (size_t)n + 1);
-    if (st != FMD_OK)
-        return st;
+    /* Room for the NUL that vsnprintf() writes, which is not counted in len. Grow only when it
+     * does not fit: fmd_buf_grow() always doubles, so growing on every call would double the
+     * buffer per line. */
+    if (b->cap - b->len < (size_t)n + 1) {
+        fmd_status st = fmd_buf_grow(b, (size_t)n + 1);
+        if (st != FMD_OK)
+            return st;
+    }
     va_start(ap, fmt);
     vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);

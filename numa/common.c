@@ -301,18 +301,6 @@ fmd_status fmd_numa_pages_split(const fmd_numa_plan *p, const size_t *sizes, siz
 
 /*** Text ***/
 
-fmd_status fmd__numa_putf(fmd_buf *out, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (len < 0)
-        return FMD_OK; /* an encoding error in a format we wrote: drop the text, not the run */
-    return fmd_buf_append(out, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
-}
-
 /* "0-3,8,10-11" for an ascending list given by get(ctx, i). */
 static fmd_status put_ranges(fmd_buf *out, size_t n, unsigned long (*get)(const void *, size_t),
                              const void *ctx)
@@ -372,17 +360,17 @@ static fmd_status put_node(fmd_buf *out, const fmd_numa_plan *p, int node)
 {
     if (node < 0 || (size_t)node >= p->n_nodes)
         return fmd_buf_puts(out, "?");
-    return fmd__numa_putf(out, "%d", node);
+    return fmd_buf_printf(out, "%d", node);
 }
 
 fmd_status fmd__numa_format_plan(const fmd_numa_plan *p, fmd_buf *out)
 {
     fmd_status st = FMD_OK;
-    FMD_TRY(fmd__numa_putf(out, "plan: %d thread%s, %s\n", p->n_threads,
+    FMD_TRY(fmd_buf_printf(out, "plan: %d thread%s, %s\n", p->n_threads,
                            p->n_threads == 1 ? "" : "s", binding_text(p->binding)));
     for (size_t k = 0; k < p->n_nodes; k++) {
         const fmd_numa_node *nd = &p->nodes[k];
-        FMD_TRY(fmd__numa_putf(out, "  node %zu: %zu core%s, %zu thread%s", k, nd->n_cores,
+        FMD_TRY(fmd_buf_printf(out, "  node %zu: %zu core%s, %zu thread%s", k, nd->n_cores,
                                nd->n_cores == 1 ? "" : "s", nd->n_threads,
                                nd->n_threads == 1 ? "" : "s"));
         if (nd->n_threads > 0) {
@@ -394,7 +382,7 @@ fmd_status fmd__numa_format_plan(const fmd_numa_plan *p, fmd_buf *out)
     }
     for (int t = 0; t < p->n_threads; t++) {
         const fmd_numa_thread *th = &p->threads[t];
-        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d, node %d, PUs ", t, th->core, th->node));
+        FMD_TRY(fmd_buf_printf(out, "  thread %d: core %d, node %d, PUs ", t, th->core, th->node));
         FMD_TRY(th->n_pus > 0 ? fmd__numa_put_pu_list(out, th->pus, th->n_pus)
                               : fmd_buf_puts(out, "any"));
         FMD_TRY(fmd_buf_putc(out, '\n'));
@@ -408,7 +396,7 @@ static fmd_status put_errno(fmd_buf *out, int err)
     char msg[128];
     /* XSI strerror_r (this file does not define _GNU_SOURCE): reentrant, unlike strerror(). */
     if (strerror_r(err, msg, sizeof msg) != 0)
-        return fmd__numa_putf(out, "errno %d", err);
+        return fmd_buf_printf(out, "errno %d", err);
     return fmd_buf_puts(out, msg);
 }
 
@@ -417,12 +405,12 @@ fmd_status fmd_numa_affinity_format(const fmd_numa_plan *p, fmd_buf *out)
     fmd_status st = FMD_OK;
     if (p == NULL || out == NULL)
         return FMD_E_USAGE;
-    FMD_TRY(fmd__numa_putf(out, "affinity: %d planned thread%s, %s\n", p->n_threads,
+    FMD_TRY(fmd_buf_printf(out, "affinity: %d planned thread%s, %s\n", p->n_threads,
                            p->n_threads == 1 ? "" : "s", binding_text(p->binding)));
     for (int t = 0; t < p->n_threads; t++) {
         const fmd_numa_thread *th = &p->threads[t];
         const fmd_numa_report *r = &p->reports[t];
-        FMD_TRY(fmd__numa_putf(out, "  thread %d: core %d (node %d, PUs ", t, th->core, th->node));
+        FMD_TRY(fmd_buf_printf(out, "  thread %d: core %d (node %d, PUs ", t, th->core, th->node));
         FMD_TRY(th->n_pus > 0 ? fmd__numa_put_pu_list(out, th->pus, th->n_pus)
                               : fmd_buf_puts(out, "any"));
         FMD_TRY(fmd_buf_puts(out, "): "));
@@ -437,14 +425,14 @@ fmd_status fmd_numa_affinity_format(const fmd_numa_plan *p, fmd_buf *out)
             break;
         }
         if (r->cpu >= 0) {
-            FMD_TRY(fmd__numa_putf(out, ", ran on PU %d (node ", r->cpu));
+            FMD_TRY(fmd_buf_printf(out, ", ran on PU %d (node ", r->cpu));
             FMD_TRY(put_node(out, p, r->cpu_node));
             FMD_TRY(fmd_buf_putc(out, ')'));
         } else {
             FMD_TRY(fmd_buf_puts(out, ", PU not recorded"));
         }
         if (r->team_size != p->n_threads)
-            FMD_TRY(fmd__numa_putf(out, ", team of %d", r->team_size));
+            FMD_TRY(fmd_buf_printf(out, ", team of %d", r->team_size));
         FMD_TRY(fmd_buf_putc(out, '\n'));
     }
 fail:
@@ -470,13 +458,13 @@ static fmd_status put_warning(fmd_buf *out, const fmd_numa_warning *w)
         FMD_TRY(fmd_buf_puts(out, "the topology reports no cores; each PU counts as a core"));
         break;
     case FMD_NUMA_W_OVERSUBSCRIBED:
-        FMD_TRY(fmd__numa_putf(out,
+        FMD_TRY(fmd_buf_printf(out,
                                "%ld threads for fewer PUs: some PUs run more than one "
                                "thread",
                                w->value));
         break;
     case FMD_NUMA_W_BIND_REFUSED:
-        FMD_TRY(fmd__numa_putf(out, "could not bind %ld thread%s to %s core (", w->value,
+        FMD_TRY(fmd_buf_printf(out, "could not bind %ld thread%s to %s core (", w->value,
                                w->value == 1 ? "" : "s", w->value == 1 ? "its" : "their"));
         FMD_TRY(put_errno(out, w->err));
         FMD_TRY(fmd_buf_puts(out, "); they run where the OS places them"));
@@ -487,7 +475,7 @@ static fmd_status put_warning(fmd_buf *out, const fmd_numa_warning *w)
         FMD_TRY(fmd_buf_putc(out, ')'));
         break;
     case FMD_NUMA_W_MEMBIND_REFUSED:
-        FMD_TRY(fmd__numa_putf(out, "could not bind memory to NUMA node %ld (", w->value));
+        FMD_TRY(fmd_buf_printf(out, "could not bind memory to NUMA node %ld (", w->value));
         FMD_TRY(put_errno(out, w->err));
         FMD_TRY(fmd_buf_puts(out, "); it stays where it was first touched"));
         break;
@@ -503,7 +491,7 @@ static fmd_status put_warnings(fmd_buf *out, const fmd_numa_warnings *w)
     for (size_t i = 0; i < w->n; i++)
         FMD_TRY(put_warning(out, &w->items[i]));
     if (w->dropped > 0)
-        FMD_TRY(fmd__numa_putf(out, "numa: warning: %zu more warning%s not shown\n", w->dropped,
+        FMD_TRY(fmd_buf_printf(out, "numa: warning: %zu more warning%s not shown\n", w->dropped,
                                w->dropped == 1 ? "" : "s"));
 fail:
     return st;

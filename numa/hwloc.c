@@ -615,7 +615,7 @@ fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_p
         return FMD_E_USAGE;
     fmd_numa_counts_get(t, &c);
     if (t == NULL) {
-        FMD_TRY(fmd__numa_putf(out,
+        FMD_TRY(fmd_buf_printf(out,
                                "topology: not loaded; %zu PUs online, taken as cores on "
                                "one node\n",
                                c.pus));
@@ -623,21 +623,21 @@ fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_p
     }
     hwloc_topology_t topo = t->topo;
     hwloc_obj_type_t ctype = core_type(topo);
-    FMD_TRY(fmd__numa_putf(out,
+    FMD_TRY(fmd_buf_printf(out,
                            "topology: %zu package%s, %zu NUMA node%s, %zu core%s, %zu PU%s%s\n",
                            c.packages, c.packages == 1 ? "" : "s", c.nodes, c.nodes == 1 ? "" : "s",
                            c.cores, c.cores == 1 ? "" : "s", c.pus, c.pus == 1 ? "" : "s",
                            hwloc_topology_is_thissystem(topo) ? "" : " (not this machine)"));
     FMD_TRY(fmd_buf_puts(out, "allowed PUs: "));
     FMD_TRY(put_set(out, hwloc_topology_get_topology_cpuset(topo)));
-    FMD_TRY(fmd__numa_putf(out, " (%zu of %zu)\n", c.pus, c.machine_pus));
+    FMD_TRY(fmd_buf_printf(out, " (%zu of %zu)\n", c.pus, c.machine_pus));
     while ((obj = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_PACKAGE, obj)) != NULL) {
-        FMD_TRY(fmd__numa_putf(out, "package %u: PUs ", obj->logical_index));
+        FMD_TRY(fmd_buf_printf(out, "package %u: PUs ", obj->logical_index));
         FMD_TRY(put_set(out, obj->cpuset));
         FMD_TRY(fmd_buf_putc(out, '\n'));
     }
     while ((obj = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_NUMANODE, obj)) != NULL) {
-        FMD_TRY(fmd__numa_putf(out, "NUMA node %u (P#%u, %llu MiB): PUs ", obj->logical_index,
+        FMD_TRY(fmd_buf_printf(out, "NUMA node %u (P#%u, %llu MiB): PUs ", obj->logical_index,
                                obj->os_index,
                                (unsigned long long)obj->attr->numanode.local_memory >> 20));
         FMD_TRY(put_set(out, obj->cpuset));
@@ -646,9 +646,9 @@ fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_p
     while ((obj = hwloc_get_next_obj_by_type(topo, ctype, obj)) != NULL) {
         hwloc_obj_t node = core_numa(topo, obj);
         hwloc_obj_t pack = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, obj);
-        FMD_TRY(fmd__numa_putf(out, "core %u (", obj->logical_index));
-        FMD_TRY(pack != NULL ? fmd__numa_putf(out, "package %u, ", pack->logical_index) : FMD_OK);
-        FMD_TRY(node != NULL ? fmd__numa_putf(out, "node %u", node->logical_index)
+        FMD_TRY(fmd_buf_printf(out, "core %u (", obj->logical_index));
+        FMD_TRY(pack != NULL ? fmd_buf_printf(out, "package %u, ", pack->logical_index) : FMD_OK);
+        FMD_TRY(node != NULL ? fmd_buf_printf(out, "node %u", node->logical_index)
                              : fmd_buf_puts(out, "no node"));
         FMD_TRY(fmd_buf_puts(out, "): PUs "));
         FMD_TRY(put_set(out, obj->cpuset));

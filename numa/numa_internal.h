@@ -63,14 +63,6 @@ void fmd__numa_warn(fmd_numa_warnings *w, fmd_numa_warning_code code, int err, l
 /** Append "0-3,8" for the ascending list @p pus[0..n). @return FMD_OK or FMD_E_NOMEM. */
 fmd_status fmd__numa_put_pu_list(fmd_buf *out, const unsigned *pus, size_t n);
 
-/** Append printf-style text, truncated to 255 bytes (for short report lines).
- * @return FMD_OK or FMD_E_NOMEM. */
-fmd_status fmd__numa_putf(fmd_buf *out, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
 /** Append the plan part of the topology report. @return FMD_OK or FMD_E_NOMEM. */
 fmd_status fmd__numa_format_plan(const fmd_numa_plan *p, fmd_buf *out);
 

@@ -147,7 +147,7 @@ fmd_status fmd_numa_topology_format(const fmd_numa_topology *t, const fmd_numa_p
     if (out == NULL)
         return FMD_E_USAGE;
     fmd_numa_counts_get(t, &c);
-    FMD_TRY(fmd__numa_putf(out,
+    FMD_TRY(fmd_buf_printf(out,
                            "topology: built without hwloc; %zu PUs online, taken as cores "
                            "on one node\n",
                            c.pus));

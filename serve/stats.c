@@ -36,22 +36,6 @@ static double secs(atomic_uint_fast64_t *ns)
 }
 
 /* printf into the buffer (short pieces only). */
-static fmd_status putf(fmd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static fmd_status putf(fmd_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return FMD_E_USAGE;
-    if ((size_t)n >= sizeof tmp)
-        n = (int)sizeof tmp - 1;
-    return fmd_buf_append(b, tmp, (size_t)n);
-}
-
 /*** Memory ***/
 
 size_t serve_mem_used(serve *s)
@@ -100,12 +84,12 @@ static fmd_status put_memory(serve *s, fmd_buf *b)
     serve_stats *c = &s->stats;
     serve_cache_stats cs;
     serve_cache_counters(s->cache, &cs);
-    return putf(b,
-                "\"memory\":{\"rss\":%zu,\"peakRss\":%zu,\"used\":%zu,\"limit\":%zu,"
-                "\"requests\":%zu,\"pending\":%zu,\"held\":%zu,\"cache\":%zu,"
-                "\"refused\":%zu}",
-                now, peak, serve_mem_used(s), s->max_memory, ld(&c->mem_requests),
-                ld(&c->mem_pending), ld(&c->mem_held), cs.bytes, ld(&c->mem_refused));
+    return fmd_buf_printf(b,
+                          "\"memory\":{\"rss\":%zu,\"peakRss\":%zu,\"used\":%zu,\"limit\":%zu,"
+                          "\"requests\":%zu,\"pending\":%zu,\"held\":%zu,\"cache\":%zu,"
+                          "\"refused\":%zu}",
+                          now, peak, serve_mem_used(s), s->max_memory, ld(&c->mem_requests),
+                          ld(&c->mem_pending), ld(&c->mem_held), cs.bytes, ld(&c->mem_refused));
 }
 
 /*** Alerts ***/
@@ -163,7 +147,7 @@ static void alert_values(serve *s, double v[FMD_SERVE_ALERT_COUNT])
 /* The alert's JSON object. */
 static fmd_status put_alert(fmd_buf *b, const serve *s, int a, double value)
 {
-    fmd_status st = putf(b, "{\"name\":\"%s\",\"value\":", alert_names[a]);
+    fmd_status st = fmd_buf_printf(b, "{\"name\":\"%s\",\"value\":", alert_names[a]);
     if (st == FMD_OK)
         st = fmd_rpc_put_number(b, value);
     if (st == FMD_OK)
@@ -266,7 +250,7 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     if (s->alerts_active != 0)
         reasons[nr++] = "an alert threshold is crossed (see alerts)";
     const char *status = s->draining ? "draining" : stalled ? "stalled" : nr ? "degraded" : "ok";
-    FMD_TRY(putf(b, "{\"status\":\"%s\",\"reasons\":[", status));
+    FMD_TRY(fmd_buf_printf(b, "{\"status\":\"%s\",\"reasons\":[", status));
     for (int i = 0; i < nr; i++) {
         if (i != 0)
             FMD_TRY(fmd_buf_putc(b, ','));
@@ -278,11 +262,11 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
     FMD_TRY(fmd_rpc_put_number(b, since));
     FMD_TRY(PUT_LIT(b, ",\"stallSeconds\":"));
     FMD_TRY(fmd_rpc_put_number(b, s->stall_s));
-    FMD_TRY(putf(b,
-                 ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,"
-                 "\"smallQueued\":%zu,",
-                 s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
-                 s->small_queued));
+    FMD_TRY(fmd_buf_printf(b,
+                           ",\"workers\":%d,\"lanes\":%d,\"queued\":%zu,\"running\":%d,"
+                           "\"smallQueued\":%zu,",
+                           s->nthreads, s->lanes, s->batches_queued, s->running != NULL ? 1 : 0,
+                           s->small_queued));
     FMD_TRY(put_memory(s, b));
     FMD_TRY(fmd_buf_putc(b, ','));
     FMD_TRY(put_active_alerts(b, s));
@@ -294,8 +278,8 @@ fmd_status serve_format_health(serve *s, fmd_buf *b)
             FMD_TRY(first ? PUT_LIT(b, "{\"batchId\":") : PUT_LIT(b, ",{\"batchId\":"));
             first = false;
             FMD_TRY(fmd_rpc_put_string(b, x->id, strlen(x->id)));
-            FMD_TRY(putf(b, ",\"state\":\"%s\",\"completed\":%zu,\"total\":%zu}",
-                         pass == 0 ? "running" : "queued", ld(&x->completed), x->total));
+            FMD_TRY(fmd_buf_printf(b, ",\"state\":\"%s\",\"completed\":%zu,\"total\":%zu}",
+                                   pass == 0 ? "running" : "queued", ld(&x->completed), x->total));
         }
     }
     FMD_TRY(PUT_LIT(b, "]}"));
@@ -315,7 +299,7 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     fmd_rpc_writer_counters(s->w, &wbytes, &wsecs);
     FMD_TRY(PUT_LIT(b, "{\"uptime\":"));
     FMD_TRY(fmd_rpc_put_number(b, fmd_clock_now() - s->t0));
-    FMD_TRY(putf(b, ",\"workers\":%d,", s->nthreads));
+    FMD_TRY(fmd_buf_printf(b, ",\"workers\":%d,", s->nthreads));
     FMD_TRY(put_memory(s, b));
     FMD_TRY(fmd_buf_putc(b, ','));
     pthread_mutex_lock(&s->mu);
@@ -324,10 +308,11 @@ static fmd_status format_json(serve *s, fmd_buf *b)
     FMD_TRY(st);
     serve_cache_stats cs;
     serve_cache_counters(s->cache, &cs);
-    FMD_TRY(putf(b,
-                 ",\"cache\":{\"hits\":%zu,\"misses\":%zu,\"evictions\":%zu,\"bytes\":%zu,"
-                 "\"entries\":%zu,\"limit\":%zu,\"hitRatio\":",
-                 cs.hits, cs.misses, cs.evictions, cs.bytes, cs.entries, cs.limit));
+    FMD_TRY(
+        fmd_buf_printf(b,
+                       ",\"cache\":{\"hits\":%zu,\"misses\":%zu,\"evictions\":%zu,\"bytes\":%zu,"
+                       "\"entries\":%zu,\"limit\":%zu,\"hitRatio\":",
+                       cs.hits, cs.misses, cs.evictions, cs.bytes, cs.entries, cs.limit));
     FMD_TRY(fmd_rpc_put_number(
         b, cs.hits + cs.misses ? (double)cs.hits / (double)(cs.hits + cs.misses) : 0));
     FMD_TRY(fmd_buf_putc(b, '}'));
@@ -337,8 +322,8 @@ static fmd_status format_json(serve *s, fmd_buf *b)
         size_t v = ld(&c->requests[m]);
         if (v == 0)
             continue;
-        FMD_TRY(
-            putf(b, "%s\"%s\":%zu", first ? "" : ",", fmd_rpc_method_name((fmd_rpc_method)m), v));
+        FMD_TRY(fmd_buf_printf(b, "%s\"%s\":%zu", first ? "" : ",",
+                               fmd_rpc_method_name((fmd_rpc_method)m), v));
         first = false;
     }
     FMD_TRY(PUT_LIT(b, "},\"errors\":{"));
@@ -348,24 +333,24 @@ static fmd_status format_json(serve *s, fmd_buf *b)
         if (v == 0)
             continue;
         if (serve_errcodes[k] != 0)
-            FMD_TRY(putf(b, "%s\"%d\":%zu", first ? "" : ",", serve_errcodes[k], v));
+            FMD_TRY(fmd_buf_printf(b, "%s\"%d\":%zu", first ? "" : ",", serve_errcodes[k], v));
         else
-            FMD_TRY(putf(b, "%s\"other\":%zu", first ? "" : ",", v));
+            FMD_TRY(fmd_buf_printf(b, "%s\"other\":%zu", first ? "" : ",", v));
         first = false;
     }
     size_t ok = ld(&c->pages_ok), failed = ld(&c->pages_failed);
-    FMD_TRY(putf(b,
-                 "},\"pages\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
-                 "\"cancelled\":%zu},\"bytes\":{\"in\":%zu,\"out\":%zu,\"read\":%zu,"
-                 "\"written\":%zu},\"batches\":{\"total\":%zu,\"cancelled\":%zu}",
-                 ok + failed, ok, failed, ld(&c->pages_retried), ld(&c->pages_cancelled),
-                 ld(&c->bytes_in), ld(&c->bytes_out), ld(&c->bytes_read), wbytes, ld(&c->batches),
-                 ld(&c->batches_cancelled)));
-    FMD_TRY(putf(b,
-                 ",\"time\":{\"parseSeconds\":%.6f,\"serializeSeconds\":%.6f,"
-                 "\"writeSeconds\":%.6f,\"loadSeconds\":%.6f,\"renderSeconds\":%.6f}",
-                 secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
-                 secs(&c->render_ns)));
+    FMD_TRY(fmd_buf_printf(b,
+                           "},\"pages\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
+                           "\"cancelled\":%zu},\"bytes\":{\"in\":%zu,\"out\":%zu,\"read\":%zu,"
+                           "\"written\":%zu},\"batches\":{\"total\":%zu,\"cancelled\":%zu}",
+                           ok + failed, ok, failed, ld(&c->pages_retried), ld(&c->pages_cancelled),
+                           ld(&c->bytes_in), ld(&c->bytes_out), ld(&c->bytes_read), wbytes,
+                           ld(&c->batches), ld(&c->batches_cancelled)));
+    FMD_TRY(fmd_buf_printf(b,
+                           ",\"time\":{\"parseSeconds\":%.6f,\"serializeSeconds\":%.6f,"
+                           "\"writeSeconds\":%.6f,\"loadSeconds\":%.6f,\"renderSeconds\":%.6f}",
+                           secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
+                           secs(&c->render_ns)));
     FMD_TRY(PUT_LIT(b, ",\"latency\":{\"unit\":\"ms\",\"buckets\":["));
     for (int k = 0; k < SERVE_N_BUCKETS; k++) {
         if (k != 0)
@@ -380,13 +365,13 @@ static fmd_status format_json(serve *s, fmd_buf *b)
             count += ld(&c->lat_counts[m][k]);
         if (count == 0)
             continue;
-        FMD_TRY(putf(b, "%s\"%s\":{\"count\":%zu,\"sum\":", first ? "" : ",",
-                     fmd_rpc_method_name((fmd_rpc_method)m), count));
+        FMD_TRY(fmd_buf_printf(b, "%s\"%s\":{\"count\":%zu,\"sum\":", first ? "" : ",",
+                               fmd_rpc_method_name((fmd_rpc_method)m), count));
         first = false;
         FMD_TRY(fmd_rpc_put_number(b, secs(&c->lat_sum_ns[m]) * 1e3));
         FMD_TRY(PUT_LIT(b, ",\"counts\":["));
         for (int k = 0; k <= SERVE_N_BUCKETS; k++)
-            FMD_TRY(putf(b, "%s%zu", k ? "," : "", ld(&c->lat_counts[m][k])));
+            FMD_TRY(fmd_buf_printf(b, "%s%zu", k ? "," : "", ld(&c->lat_counts[m][k])));
         FMD_TRY(PUT_LIT(b, "]}"));
     }
     FMD_TRY(PUT_LIT(b, "}}}"));
@@ -406,58 +391,60 @@ fmd_status serve_format_prometheus(serve *s, fmd_buf *b)
     FMD_TRY(PUT_LIT(b, "# HELP fastmd_requests_total Requests and notifications received.\n"
                        "# TYPE fastmd_requests_total counter\n"));
     for (int m = 0; m < FMD_RPC_METHOD_COUNT; m++)
-        FMD_TRY(putf(b, "fastmd_requests_total{method=\"%s\"} %zu\n",
-                     fmd_rpc_method_name((fmd_rpc_method)m), ld(&c->requests[m])));
+        FMD_TRY(fmd_buf_printf(b, "fastmd_requests_total{method=\"%s\"} %zu\n",
+                               fmd_rpc_method_name((fmd_rpc_method)m), ld(&c->requests[m])));
     FMD_TRY(PUT_LIT(b, "# HELP fastmd_errors_total Error responses sent, by JSON-RPC code.\n"
                        "# TYPE fastmd_errors_total counter\n"));
     for (int k = 0; k < SERVE_N_ERRCODES; k++) {
         if (serve_errcodes[k] != 0)
-            FMD_TRY(putf(b, "fastmd_errors_total{code=\"%d\"} %zu\n", serve_errcodes[k],
-                         ld(&c->errors[k])));
+            FMD_TRY(fmd_buf_printf(b, "fastmd_errors_total{code=\"%d\"} %zu\n", serve_errcodes[k],
+                                   ld(&c->errors[k])));
         else
-            FMD_TRY(putf(b, "fastmd_errors_total{code=\"other\"} %zu\n", ld(&c->errors[k])));
+            FMD_TRY(
+                fmd_buf_printf(b, "fastmd_errors_total{code=\"other\"} %zu\n", ld(&c->errors[k])));
     }
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_pages_total Pages transformed, by outcome.\n"
-                 "# TYPE fastmd_pages_total counter\n"
-                 "fastmd_pages_total{status=\"ok\"} %zu\n"
-                 "fastmd_pages_total{status=\"failed\"} %zu\n"
-                 "fastmd_pages_total{status=\"cancelled\"} %zu\n",
-                 ld(&c->pages_ok), ld(&c->pages_failed), ld(&c->pages_cancelled)));
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_pages_retried_total Retries of pages that failed for a transient "
-                 "cause.\n# TYPE fastmd_pages_retried_total counter\n"
-                 "fastmd_pages_retried_total %zu\n",
-                 ld(&c->pages_retried)));
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_page_bytes_total Markdown bytes in, HTML bytes out.\n"
-                 "# TYPE fastmd_page_bytes_total counter\n"
-                 "fastmd_page_bytes_total{direction=\"in\"} %zu\n"
-                 "fastmd_page_bytes_total{direction=\"out\"} %zu\n",
-                 ld(&c->bytes_in), ld(&c->bytes_out)));
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_protocol_bytes_total Protocol bytes read and written.\n"
-                 "# TYPE fastmd_protocol_bytes_total counter\n"
-                 "fastmd_protocol_bytes_total{direction=\"read\"} %zu\n"
-                 "fastmd_protocol_bytes_total{direction=\"written\"} %zu\n",
-                 ld(&c->bytes_read), wbytes));
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_batches_total transformBatch requests run.\n"
-                 "# TYPE fastmd_batches_total counter\nfastmd_batches_total %zu\n"
-                 "# HELP fastmd_batches_cancelled_total Batches answered as cancelled.\n"
-                 "# TYPE fastmd_batches_cancelled_total counter\n"
-                 "fastmd_batches_cancelled_total %zu\n",
-                 ld(&c->batches), ld(&c->batches_cancelled)));
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_time_seconds_total Seconds spent, summed over threads, by phase.\n"
-                 "# TYPE fastmd_time_seconds_total counter\n"
-                 "fastmd_time_seconds_total{phase=\"parse\"} %.6f\n"
-                 "fastmd_time_seconds_total{phase=\"serialize\"} %.6f\n"
-                 "fastmd_time_seconds_total{phase=\"write\"} %.6f\n"
-                 "fastmd_time_seconds_total{phase=\"load\"} %.6f\n"
-                 "fastmd_time_seconds_total{phase=\"render\"} %.6f\n",
-                 secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns),
-                 secs(&c->render_ns)));
+    FMD_TRY(fmd_buf_printf(b,
+                           "# HELP fastmd_pages_total Pages transformed, by outcome.\n"
+                           "# TYPE fastmd_pages_total counter\n"
+                           "fastmd_pages_total{status=\"ok\"} %zu\n"
+                           "fastmd_pages_total{status=\"failed\"} %zu\n"
+                           "fastmd_pages_total{status=\"cancelled\"} %zu\n",
+                           ld(&c->pages_ok), ld(&c->pages_failed), ld(&c->pages_cancelled)));
+    FMD_TRY(fmd_buf_printf(
+        b,
+        "# HELP fastmd_pages_retried_total Retries of pages that failed for a transient "
+        "cause.\n# TYPE fastmd_pages_retried_total counter\n"
+        "fastmd_pages_retried_total %zu\n",
+        ld(&c->pages_retried)));
+    FMD_TRY(fmd_buf_printf(b,
+                           "# HELP fastmd_page_bytes_total Markdown bytes in, HTML bytes out.\n"
+                           "# TYPE fastmd_page_bytes_total counter\n"
+                           "fastmd_page_bytes_total{direction=\"in\"} %zu\n"
+                           "fastmd_page_bytes_total{direction=\"out\"} %zu\n",
+                           ld(&c->bytes_in), ld(&c->bytes_out)));
+    FMD_TRY(fmd_buf_printf(b,
+                           "# HELP fastmd_protocol_bytes_total Protocol bytes read and written.\n"
+                           "# TYPE fastmd_protocol_bytes_total counter\n"
+                           "fastmd_protocol_bytes_total{direction=\"read\"} %zu\n"
+                           "fastmd_protocol_bytes_total{direction=\"written\"} %zu\n",
+                           ld(&c->bytes_read), wbytes));
+    FMD_TRY(fmd_buf_printf(b,
+                           "# HELP fastmd_batches_total transformBatch requests run.\n"
+                           "# TYPE fastmd_batches_total counter\nfastmd_batches_total %zu\n"
+                           "# HELP fastmd_batches_cancelled_total Batches answered as cancelled.\n"
+                           "# TYPE fastmd_batches_cancelled_total counter\n"
+                           "fastmd_batches_cancelled_total %zu\n",
+                           ld(&c->batches), ld(&c->batches_cancelled)));
+    FMD_TRY(fmd_buf_printf(
+        b,
+        "# HELP fastmd_time_seconds_total Seconds spent, summed over threads, by phase.\n"
+        "# TYPE fastmd_time_seconds_total counter\n"
+        "fastmd_time_seconds_total{phase=\"parse\"} %.6f\n"
+        "fastmd_time_seconds_total{phase=\"serialize\"} %.6f\n"
+        "fastmd_time_seconds_total{phase=\"write\"} %.6f\n"
+        "fastmd_time_seconds_total{phase=\"load\"} %.6f\n"
+        "fastmd_time_seconds_total{phase=\"render\"} %.6f\n",
+        secs(&c->parse_ns), secs(&c->serialize_ns), wsecs, secs(&c->load_ns), secs(&c->render_ns)));
     FMD_TRY(PUT_LIT(b, "# HELP fastmd_request_duration_seconds Time from a request line read "
                        "to its answer ready to write.\n"
                        "# TYPE fastmd_request_duration_seconds histogram\n"));
@@ -466,47 +453,51 @@ fmd_status serve_format_prometheus(serve *s, fmd_buf *b)
         size_t cum = 0;
         for (int k = 0; k < SERVE_N_BUCKETS; k++) {
             cum += ld(&c->lat_counts[m][k]);
-            FMD_TRY(putf(b, "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %zu\n",
-                         name, serve_buckets_ms[k] / 1e3, cum));
+            FMD_TRY(fmd_buf_printf(
+                b, "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %zu\n", name,
+                serve_buckets_ms[k] / 1e3, cum));
         }
         cum += ld(&c->lat_counts[m][SERVE_N_BUCKETS]);
-        FMD_TRY(putf(b,
-                     "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %zu\n"
-                     "fastmd_request_duration_seconds_sum{method=\"%s\"} %.6f\n"
-                     "fastmd_request_duration_seconds_count{method=\"%s\"} %zu\n",
-                     name, cum, name, secs(&c->lat_sum_ns[m]), name, cum));
+        FMD_TRY(
+            fmd_buf_printf(b,
+                           "fastmd_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %zu\n"
+                           "fastmd_request_duration_seconds_sum{method=\"%s\"} %.6f\n"
+                           "fastmd_request_duration_seconds_count{method=\"%s\"} %zu\n",
+                           name, cum, name, secs(&c->lat_sum_ns[m]), name, cum));
     }
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_uptime_seconds Seconds since the server started.\n"
-                 "# TYPE fastmd_uptime_seconds gauge\nfastmd_uptime_seconds %.3f\n"
-                 "# HELP fastmd_workers Threads of the batch engine.\n"
-                 "# TYPE fastmd_workers gauge\nfastmd_workers %d\n",
-                 fmd_clock_now() - s->t0, s->nthreads));
+    FMD_TRY(fmd_buf_printf(b,
+                           "# HELP fastmd_uptime_seconds Seconds since the server started.\n"
+                           "# TYPE fastmd_uptime_seconds gauge\nfastmd_uptime_seconds %.3f\n"
+                           "# HELP fastmd_workers Threads of the batch engine.\n"
+                           "# TYPE fastmd_workers gauge\nfastmd_workers %d\n",
+                           fmd_clock_now() - s->t0, s->nthreads));
     size_t now, peak;
     rss(&now, &peak);
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_memory_bytes Bytes held, by kind (limit: --max-memory, 0 none).\n"
-                 "# TYPE fastmd_memory_bytes gauge\n"
-                 "fastmd_memory_bytes{kind=\"rss\"} %zu\n"
-                 "fastmd_memory_bytes{kind=\"peak_rss\"} %zu\n"
-                 "fastmd_memory_bytes{kind=\"used\"} %zu\n"
-                 "fastmd_memory_bytes{kind=\"limit\"} %zu\n",
-                 now, peak, serve_mem_used(s), s->max_memory));
+    FMD_TRY(fmd_buf_printf(
+        b,
+        "# HELP fastmd_memory_bytes Bytes held, by kind (limit: --max-memory, 0 none).\n"
+        "# TYPE fastmd_memory_bytes gauge\n"
+        "fastmd_memory_bytes{kind=\"rss\"} %zu\n"
+        "fastmd_memory_bytes{kind=\"peak_rss\"} %zu\n"
+        "fastmd_memory_bytes{kind=\"used\"} %zu\n"
+        "fastmd_memory_bytes{kind=\"limit\"} %zu\n",
+        now, peak, serve_mem_used(s), s->max_memory));
     serve_cache_stats cs;
     serve_cache_counters(s->cache, &cs);
-    FMD_TRY(putf(b,
-                 "# HELP fastmd_cache_lookups_total Result cache lookups, by outcome.\n"
-                 "# TYPE fastmd_cache_lookups_total counter\n"
-                 "fastmd_cache_lookups_total{result=\"hit\"} %zu\n"
-                 "fastmd_cache_lookups_total{result=\"miss\"} %zu\n"
-                 "# HELP fastmd_cache_evictions_total Results dropped from the cache for room.\n"
-                 "# TYPE fastmd_cache_evictions_total counter\nfastmd_cache_evictions_total %zu\n"
-                 "# HELP fastmd_cache_bytes Bytes the result cache holds (limit: --cache-bytes).\n"
-                 "# TYPE fastmd_cache_bytes gauge\nfastmd_cache_bytes %zu\n"
-                 "fastmd_cache_bytes{kind=\"limit\"} %zu\n"
-                 "# HELP fastmd_cache_entries Results the cache holds.\n"
-                 "# TYPE fastmd_cache_entries gauge\nfastmd_cache_entries %zu\n",
-                 cs.hits, cs.misses, cs.evictions, cs.bytes, cs.limit, cs.entries));
+    FMD_TRY(fmd_buf_printf(
+        b,
+        "# HELP fastmd_cache_lookups_total Result cache lookups, by outcome.\n"
+        "# TYPE fastmd_cache_lookups_total counter\n"
+        "fastmd_cache_lookups_total{result=\"hit\"} %zu\n"
+        "fastmd_cache_lookups_total{result=\"miss\"} %zu\n"
+        "# HELP fastmd_cache_evictions_total Results dropped from the cache for room.\n"
+        "# TYPE fastmd_cache_evictions_total counter\nfastmd_cache_evictions_total %zu\n"
+        "# HELP fastmd_cache_bytes Bytes the result cache holds (limit: --cache-bytes).\n"
+        "# TYPE fastmd_cache_bytes gauge\nfastmd_cache_bytes %zu\n"
+        "fastmd_cache_bytes{kind=\"limit\"} %zu\n"
+        "# HELP fastmd_cache_entries Results the cache holds.\n"
+        "# TYPE fastmd_cache_entries gauge\nfastmd_cache_entries %zu\n",
+        cs.hits, cs.misses, cs.evictions, cs.bytes, cs.limit, cs.entries));
 fail:
     return st;
 }

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "fmd_arena.h"
 #include "fmd_hash.h"
 #include "fmd_status.h"
 #include "fmd_title.h"
@@ -168,6 +169,28 @@ static void test_title_fallback(void **state)
 
 /*** Status ***/
 
+/* fmd_buf_printf() appends what printf would print, and grows the buffer only when the text does
+ * not fit: 1,000 short lines stay within a few KiB (before, each call doubled the buffer). */
+static void test_buf_printf(void **state)
+{
+    (void)state;
+    fmd_arena *a = NULL;
+    fmd_buf b;
+    assert_int_equal(fmd_arena_create(&a, 0), FMD_OK);
+    fmd_buf_reset(&b, a);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(fmd_buf_printf(&b, "line %d\n", i), FMD_OK);
+    assert_int_equal(b.len, 10 * 7 + 90 * 8 + 900 * 9);
+    assert_true(b.cap < 4 * b.len);
+    assert_memory_equal(b.ptr + b.len - 9, "line 999\n", 9);
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(fmd_buf_printf(&b, "%s", big), FMD_OK);
+    assert_memory_equal(b.ptr + b.len - (sizeof big - 1), big, sizeof big - 1);
+    fmd_arena_destroy(a);
+}
+
 static void test_status_helpers(void **state)
 {
     (void)state;
@@ -188,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_utf8_subpart),   cmocka_unit_test(test_hex),
         cmocka_unit_test(test_fnv1a64),        cmocka_unit_test(test_title_from_path),
         cmocka_unit_test(test_title_fallback), cmocka_unit_test(test_status_helpers),
+        cmocka_unit_test(test_buf_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "internal.h"
 
 typedef struct block {
@@ -92,22 +93,9 @@ static void on_page(int dirfd, const char *name, const char *rel, const char *te
     memcpy(b->yaml, norm.ptr + from, b->n);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double time_path(state *s, fmd__fm_path path)
 {
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < s->n_blocks; i++) {
         fmd__frontmatter fm;
         memset(&fm, 0, sizeof fm);
@@ -116,7 +104,7 @@ static double time_path(state *s, fmd__fm_path path)
                                          NULL) != FMD_OK)
             abort();
     }
-    return now() - t0;
+    return bench_now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -153,9 +141,7 @@ int main(int argc, char **argv)
             fast[r] = time_path(&s, FMD__FM_PATH_AUTO);
             slow[r] = time_path(&s, FMD__FM_PATH_LIBFYAML);
         }
-        qsort(fast, (size_t)runs, sizeof *fast, cmp_double);
-        qsort(slow, (size_t)runs, sizeof *slow, cmp_double);
-        double mf = fast[runs / 2], ms = slow[runs / 2];
+        double mf = bench_median(fast, runs), ms = bench_median(slow, runs);
         printf("all blocks, median of %d interleaved runs: fast path + fallback %.2f ms, libfyaml "
                "only %.2f ms, ratio %.3f\n",
                runs, mf * 1e3, ms * 1e3, mf / ms);

@@ -11,27 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "fmd_io.h"
 #include "fmd_kernel.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* md4c-html's output sink: append to a growing buffer, as md2html does. */
 typedef struct sink {
@@ -107,7 +89,7 @@ int main(int argc, char **argv)
 
     /* One warm-up round of each, discarded, then interleaved timed rounds (none alone). */
     for (int r = only ? 0 : -1; r < runs; r++) {
-        double t = now();
+        double t = bench_now();
         out_fmd = 0;
         for (size_t i = 0; only != 2 && i < n; i++) {
             fmd_result res;
@@ -116,7 +98,7 @@ int main(int argc, char **argv)
             out_fmd += res.html.len;
             fmd_arena_reset(out);
         }
-        double t1 = now();
+        double t1 = bench_now();
         out_md4c = 0;
         for (size_t i = 0; only != 1 && i < n; i++) {
             s.len = 0;
@@ -124,7 +106,7 @@ int main(int argc, char **argv)
                     0);
             out_md4c += s.len;
         }
-        double t2 = now();
+        double t2 = bench_now();
         if (r >= 0) {
             t_fmd[r] = t1 - t;
             t_md4c[r] = t2 - t1;
@@ -137,7 +119,7 @@ int main(int argc, char **argv)
         lo_m = t_md4c[r] < lo_m ? t_md4c[r] : lo_m;
         hi_m = t_md4c[r] > hi_m ? t_md4c[r] : hi_m;
     }
-    double mf = median(t_fmd, runs), mm = median(t_md4c, runs);
+    double mf = bench_median(t_fmd, runs), mm = bench_median(t_md4c, runs);
     printf("pages %zu, input %.2f MB, %d runs (%s), 1 thread, dialect %s\n", n,
            (double)in.size / 1e6, runs, only ? "no warm-up" : "1 warm-up discarded",
            dialect == FMD_DIALECT_GFM ? "gfm" : "commonmark");

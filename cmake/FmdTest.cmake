@@ -8,6 +8,8 @@ function(fmd_add_test name)
     add_executable(${name} ${T_SOURCES})
     fmd_target_defaults(${name})
     target_link_libraries(${name} PRIVATE PkgConfig::CMOCKA ${T_LIBS})
+    # tests/support: helpers shared by tests of several modules (fault_alloc.h).
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
     if(T_PRIVATE_OF)
         target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/${T_PRIVATE_OF})
     endif()

@@ -11,6 +11,7 @@
 #include <mpi.h>
 #include <sched.h>
 #include <signal.h>
+#include <sysexits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,17 +24,6 @@
 
 #include "fmd_io.h"
 #include "fmd_io_shard.h"
-
-/* sysexits(3) codes, as `fastmd build` uses them. */
-enum {
-    EXIT_USAGE = 64,
-    EXIT_DATAERR = 65,
-    EXIT_NOINPUT = 66,
-    EXIT_SOFTWARE = 70,
-    EXIT_OSERR = 71,
-    EXIT_CANTCREAT = 73,
-    EXIT_IOERR = 74,
-};
 
 static const char help[] =
     "Usage: mpirun -n R fastmd-mpi [build options] SRC OUT\n"
@@ -81,7 +71,7 @@ static _Noreturn void usage(const char *what)
 {
     if (rank == 0)
         say("%s (see fastmd-mpi --help)", what);
-    finish(EXIT_USAGE);
+    finish(EX_USAGE);
 }
 
 /* The fastmd binary: FASTMD_BIN, else "fastmd" in this program's folder. */
@@ -117,7 +107,7 @@ static int run_child(char **argv)
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
-        return EXIT_OSERR;
+        return EX_OSERR;
     if (pid == 0) {
         /* A process group of its own: mpirun ends a failed job's ranks by their groups, with
          * SIGKILL soon after SIGTERM, which would lose the journal's last buffered records. The
@@ -136,7 +126,7 @@ static int run_child(char **argv)
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
         if (errno != EINTR)
-            return EXIT_OSERR;
+            return EX_OSERR;
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
@@ -181,7 +171,7 @@ static int join_ndjson(const char *file)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
         say("%s: cannot create: %s", tmp, strerror(errno));
-        return EXIT_CANTCREAT;
+        return EX_CANTCREAT;
     }
     int e = 0;
     for (int k = 1; k <= ranks && e == 0; k++) {
@@ -198,7 +188,7 @@ static int join_ndjson(const char *file)
     }
     if (e != 0) {
         unlink(tmp);
-        return EXIT_IOERR;
+        return EX_IOERR;
     }
     return 0;
 }
@@ -229,10 +219,10 @@ static int merge_out(const char *out)
         say("merge of %s: %s: %s%s%s", out, r.what ? r.what : out, fmd_status_str(st),
             r.err ? ": " : "", r.err ? strerror(r.err) : "");
     switch (st) {
-    case FMD_E_NOINPUT: return EXIT_NOINPUT;
-    case FMD_E_USAGE: return EXIT_DATAERR;
-    case FMD_E_CANTCREATE: return EXIT_CANTCREAT;
-    default: return EXIT_IOERR;
+    case FMD_E_NOINPUT: return EX_NOINPUT;
+    case FMD_E_USAGE: return EX_DATAERR;
+    case FMD_E_CANTCREATE: return EX_CANTCREAT;
+    default: return EX_IOERR;
     }
 }
 
@@ -249,7 +239,7 @@ int main(int argc, char **argv)
     snprintf(shard, sizeof shard, "%d/%d", rank + 1, ranks);
     char **child = calloc((size_t)argc + 5, sizeof *child);
     if (child == NULL)
-        finish(EXIT_OSERR);
+        finish(EX_OSERR);
     int n = 0;
     child[n++] = fastmd;
     child[n++] = "build";

@@ -14,44 +14,11 @@
 
 /*** Fault injection ***/
 
-static atomic_int fail_alloc; /* the k-th allocation from now fails; 0: none */
+#define FMD_FAULT_WRAP_REALLOC
+#include "fault_alloc.h" /* fail_alloc: the k-th allocation from now fails (0: none) */
 
-static bool trip(void)
-{
-    int v = atomic_load(&fail_alloc);
-    return v > 0 && atomic_fetch_sub(&fail_alloc, 1) == 1;
-}
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t align, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n);
 int __real_openat(int dirfd, const char *path, int flags, ...);
 int __wrap_openat(int dirfd, const char *path, int flags, ...);
-
-void *__wrap_malloc(size_t n)
-{
-    return trip() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return trip() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return trip() ? NULL : __real_realloc(p, n);
-}
-
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-    return trip() ? NULL : __real_aligned_alloc(align, n);
-}
 
 /* A directory named "locked" cannot be opened (EACCES): root ignores permission bits. */
 int __wrap_openat(int dirfd, const char *path, int flags, ...)

@@ -37,6 +37,22 @@ void *__wrap_aligned_alloc(size_t align, size_t n)
 
 /*** Cases ***/
 
+/* The reference to footnote a from the paragraph "a[^a]", and the section that holds footnote a
+ * with the text "A.", as cmark-gfm writes them. */
+#define REF_A                                                                                      \
+    "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" "                            \
+    "data-footnote-ref>1</a></sup></p>\n"
+#define SECTION_A                                                                                  \
+    "<section class=\"footnotes\" data-footnotes>\n"                                               \
+    "<ol>\n"                                                                                       \
+    "<li id=\"fn-a\">\n"                                                                           \
+    "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref "                 \
+    "aria-label=\"Back to content\">\xE2\x86\xA9"                                                  \
+    "</a></p>\n"                                                                                   \
+    "</li>\n"                                                                                      \
+    "</ol>\n"                                                                                      \
+    "</section>\n"
+
 typedef struct fcase {
     const char *md, *html;
 } fcase;
@@ -51,17 +67,11 @@ static const fcase cases[] = {
          "</script>\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<script>\n"
          "[^a]: in script\n"
          "</script>\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 2, a comment */
     {"a[^a]\n"
          "\n"
@@ -70,17 +80,11 @@ static const fcase cases[] = {
          "-->\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<!--\n"
          "[^a]: in comment\n"
          "-->\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 3, a processing instruction */
     {"a[^a]\n"
          "\n"
@@ -89,17 +93,11 @@ static const fcase cases[] = {
          "?>\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<?php\n"
          "[^a]: in pi\n"
          "?>\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 4, a declaration */
     {"a[^a]\n"
          "\n"
@@ -108,17 +106,11 @@ static const fcase cases[] = {
          ">\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<!DOCTYPE html\n"
          "[^a]: in decl\n"
          ">\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 5, CDATA */
     {"a[^a]\n"
          "\n"
@@ -127,17 +119,11 @@ static const fcase cases[] = {
          "]]>\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<![CDATA[\n"
          "[^a]: in cdata\n"
          "]]>\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 6 (div) until a blank line */
     {"a[^a]\n"
          "\n"
@@ -145,16 +131,10 @@ static const fcase cases[] = {
          "[^a]: in div\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<div class=\"x\">\n"
          "[^a]: in div\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* type 7, a custom tag alone on its line */
     {"a[^a]\n"
          "\n"
@@ -162,16 +142,10 @@ static const fcase cases[] = {
          "[^a]: in custom\n"
          "\n"
          "[^a]: A.\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<my-tag attr=\"1\">\n"
          "[^a]: in custom\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* blocks opened and closed on one line, in any case */
     {"a[^a]\n"
          "\n"
@@ -184,20 +158,14 @@ static const fcase cases[] = {
          "<textarea>\n"
          "t\n"
          "</textarea>\n",
-     "<p>a<sup class=\"footnote-ref\"><a href=\"#fn-a\" id=\"fnref-a\" data-footnote-ref>1</a></sup></p>\n"
+     REF_A
          "<!-- one line -->\n"
          "<PRE class=x>one</PRE>\n"
          "<style>p{}</style>\n"
          "<textarea>\n"
          "t\n"
          "</textarea>\n"
-         "<section class=\"footnotes\" data-footnotes>\n"
-         "<ol>\n"
-         "<li id=\"fn-a\">\n"
-         "<p>A. <a href=\"#fnref-a\" class=\"footnote-backref\" data-footnote-backref aria-label=\"Back to content\">\xE2\x86\xA9""</a></p>\n"
-         "</li>\n"
-         "</ol>\n"
-         "</section>\n"},
+         SECTION_A},
     /* what ends a definition's lazy continuation: heading, quote, bullet, ordered item, break; an indented line continues it */
     {"a[^a] b[^b] c[^c] d[^d] e[^e] f[^f]\n"
          "\n"

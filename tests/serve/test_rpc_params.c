@@ -17,37 +17,7 @@
 
 #include "rpc.h"
 
-/*** Fault injection: the k-th allocation from now fails (0: none) ***/
-
-static atomic_int fail_alloc;
-
-static bool trip(void)
-{
-    int v = atomic_load(&fail_alloc);
-    return v > 0 && atomic_fetch_sub(&fail_alloc, 1) == 1;
-}
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__real_aligned_alloc(size_t align, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-    return trip() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return trip() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-    return trip() ? NULL : __real_aligned_alloc(align, n);
-}
+#include "fault_alloc.h" /* fail_alloc: the k-th allocation from now fails (0: none) */
 
 /*** Helpers ***/
 

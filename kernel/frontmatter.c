@@ -1349,9 +1349,16 @@ static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *
  * It gives up on tabs, CR, control characters, invalid UTF-8 and the characters YAML treats as
  * breaks or a BOM, on indicators that start anchors, aliases, tags, block scalars, explicit keys
  * and flow mappings, on ": " inside a plain scalar, on duplicate keys (the error comes from the
- * libfyaml path) and on blocks over FMD_FM_FAST_MAX_BYTES (so no pre-scan limit can apply). */
-#define FMD_FM_FAST_MAX_BYTES 32768
-#define FMD_FM_FAST_MAX_KEYS 64
+ * libfyaml path) and on blocks whose pre-scan item count passes FMD_FM_MAX_ITEMS (the libfyaml
+ * path refuses those). A block of any size within those limits takes the fast path: 1 MiB of
+ * "key: value" lines costs it a few instructions a byte, where libfyaml builds 64 000 nodes. */
+/* Blocks up to this size are too small to pass FMD_FM_MAX_ITEMS: no item count needed. */
+#define FMD_FM_FAST_UNCOUNTED_BYTES 32768
+/* Keys of one mapping compared one by one; past this many, a hash table in the arena. */
+#define FMD_FM_FAST_SMALL_KEYS 16
+/* Hash probes allowed per key, on average, before the fast path gives up on a mapping (crafted
+ * collisions): the libfyaml path, with its work budget, then reads the block. */
+#define FMD_FM_FAST_PROBES_PER_KEY 8
 
 /* The parts of one scalar the fast path read: text (into the YAML, or decoded into the arena)
  * and whether it is plain (read with the core schema) or quoted (always a string). */
@@ -1616,6 +1623,72 @@ typedef struct fast_ctx {
     fast_scalar title; /* the root's "title", s NULL when none */
 } fast_ctx;
 
+/* The keys of one mapping the fast path is writing, to find a duplicate: the first
+ * FMD_FM_FAST_SMALL_KEYS in @p small, compared one by one; all of them, once there are more, in
+ * @p slots, an open-addressing table in the arena (a slot with ptr NULL is empty) kept at most
+ * half full. Each slice points into the YAML. */
+typedef struct fast_keys {
+    fmd_slice small[FMD_FM_FAST_SMALL_KEYS];
+    size_t n;
+    fmd_slice *slots;
+    size_t n_slots;
+    size_t probes; /* probes spent, against FMD_FM_FAST_PROBES_PER_KEY per key */
+} fast_keys;
+
+/* Put @p key in the table @p slots of @p n_slots (a power of two); *probes counts the occupied
+ * slots passed. @return false when an equal key is there already. */
+static bool fast_slot_put(fmd_slice *slots, size_t n_slots, fmd_slice key, size_t *probes)
+{
+    size_t i = (size_t)key_hash(key.ptr, key.len) & (n_slots - 1);
+    for (; slots[i].ptr != NULL; i = (i + 1) & (n_slots - 1)) {
+        if (slots[i].len == key.len && memcmp(slots[i].ptr, key.ptr, key.len) == 0)
+            return false;
+        ++*probes;
+    }
+    slots[i] = key;
+    return true;
+}
+
+/* Add @p key (len bytes at s) to @p ks. *ok false: a duplicate, or too many hash collisions;
+ * either way the block is not for the fast path. */
+static fmd_status fast_key_add(fmd_arena *arena, fast_keys *ks, const char *s, size_t len, bool *ok)
+{
+    fmd_slice key = {s, len};
+    *ok = false;
+    if (ks->n < FMD_FM_FAST_SMALL_KEYS) {
+        for (size_t j = 0; j < ks->n; j++)
+            if (ks->small[j].len == len && memcmp(ks->small[j].ptr, s, len) == 0)
+                return FMD_OK;
+        ks->small[ks->n++] = key;
+        *ok = true;
+        return FMD_OK;
+    }
+    if (2 * (ks->n + 1) > ks->n_slots) {
+        /* Double the table (the old one stays in the arena until the page ends) and put every
+         * key back in. */
+        size_t n_slots = ks->n_slots ? 2 * ks->n_slots : 4 * FMD_FM_FAST_SMALL_KEYS;
+        fmd_slice *slots = fmd_arena_alloc(arena, n_slots * sizeof *slots);
+        if (slots == NULL)
+            return FMD_E_NOMEM;
+        memset(slots, 0, n_slots * sizeof *slots);
+        if (ks->slots == NULL) {
+            for (size_t j = 0; j < ks->n; j++)
+                (void)fast_slot_put(slots, n_slots, ks->small[j], &ks->probes);
+        } else {
+            for (size_t j = 0; j < ks->n_slots; j++)
+                if (ks->slots[j].ptr != NULL)
+                    (void)fast_slot_put(slots, n_slots, ks->slots[j], &ks->probes);
+        }
+        ks->slots = slots;
+        ks->n_slots = n_slots;
+    }
+    if (!fast_slot_put(ks->slots, ks->n_slots, key, &ks->probes))
+        return FMD_OK;
+    ks->n++;
+    *ok = ks->probes <= FMD_FM_FAST_PROBES_PER_KEY * ks->n;
+    return FMD_OK;
+}
+
 /* The start of the next line that is not blank or a comment at or after @p at, or n; *indent
  * receives its indentation. */
 static size_t fast_next_content(const fast_ctx *c, size_t at, size_t *indent)
@@ -1641,8 +1714,11 @@ static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth
     fmd_status st = FMD_OK;
     const char *y = c->y;
     size_t n = c->n;
-    fmd_slice keys[FMD_FM_FAST_MAX_KEYS];
-    size_t n_keys = 0;
+    fast_keys keys;
+    keys.n = 0;
+    keys.slots = NULL;
+    keys.n_slots = 0;
+    keys.probes = 0;
     *ok = false;
     FMD_TRY(fmd_buf_putc(&c->out, '{'));
     for (;;) {
@@ -1658,15 +1734,13 @@ static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth
             return FMD_OK;
         while (k < e && fast_key_char(y[k], false))
             k++;
-        if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' ') ||
-            n_keys == FMD_FM_FAST_MAX_KEYS)
+        if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' '))
             return FMD_OK;
-        for (size_t j = 0; j < n_keys; j++)
-            if (keys[j].len == k - k0 && memcmp(keys[j].ptr, y + k0, k - k0) == 0)
-                return FMD_OK; /* duplicate key: the libfyaml path reports it */
-        keys[n_keys].ptr = y + k0;
-        keys[n_keys++].len = k - k0;
-        if (n_keys > 1)
+        bool new_key;
+        FMD_TRY(fast_key_add(c->arena, &keys, y + k0, k - k0, &new_key));
+        if (!new_key)
+            return FMD_OK; /* a duplicate key (the libfyaml path reports it), or collisions */
+        if (keys.n > 1)
             FMD_TRY(fmd_buf_putc(&c->out, ','));
         FMD_TRY(fmd_buf_put_json_string(&c->out, y + k0, k - k0));
         FMD_TRY(fmd_buf_putc(&c->out, ':'));
@@ -1724,8 +1798,13 @@ static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__fro
     bool ok = false;
     size_t next = 0;
     *done = false;
-    if (n > FMD_FM_FAST_MAX_BYTES || !fast_bytes_ok(y, n))
+    if (!fast_bytes_ok(y, n))
         return FMD_OK;
+    size_t too_many_at = SIZE_MAX;
+    if (n > FMD_FM_FAST_UNCOUNTED_BYTES)
+        (void)count_items(y, n, &too_many_at);
+    if (too_many_at != SIZE_MAX)
+        return FMD_OK; /* the libfyaml path refuses it, at the right place */
     /* The libfyaml path refuses what its flow pre-scan takes as too deep, even where that is
      * text in a plain scalar: the same block must fail here too. */
     prescan ps;

@@ -1015,12 +1015,121 @@ static void test_frontmatter_fast_path_matches_libfyaml(void **state)
     assert_true(gen_taken > 400); /* 547 today: most draws hold a refused piece or a repeated key */
 }
 
+/* Append @p text to the growing block at *y (capacity *cap, length *n). */
+static void append(char **y, size_t *n, size_t *cap, const char *text)
+{
+    size_t k = strlen(text);
+    if (*n + k + 1 > *cap) {
+        *cap = 2 * (*n + k + 1);
+        *y = realloc(*y, *cap);
+        assert_non_null(*y);
+    }
+    memcpy(*y + *n, text, k + 1);
+    *n += k;
+}
+
+/* Whether @p s contains @p word. */
+static bool slice_has(fmd_slice s, const char *word)
+{
+    size_t k = strlen(word);
+    for (size_t i = 0; s.ptr != NULL && i + k <= s.len; i++)
+        if (memcmp(s.ptr + i, word, k) == 0)
+            return true;
+    return false;
+}
+
+/* FNV-1a, the hash the fast path's key table uses, to craft keys that collide in it. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* Blocks far over the old 32 KiB fast-path size: 32 000 keys take the fast path (with the
+ * same bytes as libfyaml's); a duplicate among them, a nested mapping of many keys, too many
+ * items, and keys crafted to collide in the key table are either the same both ways or left to
+ * libfyaml. */
+static void test_frontmatter_fast_path_large_blocks(void **state)
+{
+    fmd_arena *a = *state;
+    char *y = NULL;
+    size_t n = 0, cap = 0;
+    char line[96];
+    for (int i = 0; i < 32000; i++) {
+        snprintf(line, sizeof line, "k%d: %s\n", i, "xxxxxxxxxxxxxxxxxxxxxxxx");
+        append(&y, &n, &cap, line);
+    }
+    assert_true(n > 1000000);
+    assert_true(same_both_ways(a, y, n));
+    fmd_arena_reset(a);
+
+    /* The same with one key repeated at the end: libfyaml's "duplicate key" error. */
+    append(&y, &n, &cap, "k17: again\n");
+    fmd__frontmatter fm;
+    assert_false(same_both_ways(a, y, n));
+    memset(&fm, 0, sizeof fm);
+    assert_int_equal(fmd__kernel_frontmatter_yaml(y, n, FMD__FM_PATH_AUTO, a, &fm, NULL), FMD_OK);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_true(slice_has(fm.err_message, "duplicate key"));
+    assert_int_equal(fm.err_line, 32002); /* page lines: the YAML starts on line 2 */
+    fmd_arena_reset(a);
+
+    /* Nested mappings with 500 keys each, the same names in each: not duplicates. */
+    n = 0;
+    for (int m = 0; m < 3; m++) {
+        snprintf(line, sizeof line, "m%d:\n", m);
+        append(&y, &n, &cap, line);
+        for (int i = 0; i < 500; i++) {
+            snprintf(line, sizeof line, "  key%d: [a, %d]\n", i, i);
+            append(&y, &n, &cap, line);
+        }
+    }
+    append(&y, &n, &cap, "title: Many\n");
+    assert_true(same_both_ways(a, y, n));
+    fmd_arena_reset(a);
+
+    /* Past the item limit (and the old size cap): refused by both, at the same place. */
+    n = 0;
+    append(&y, &n, &cap, "a: [");
+    for (int i = 0; i < 70000; i++)
+        append(&y, &n, &cap, "1,");
+    append(&y, &n, &cap, "1]\n");
+    assert_false(same_both_ways(a, y, n));
+    memset(&fm, 0, sizeof fm);
+    assert_int_equal(fmd__kernel_frontmatter_yaml(y, n, FMD__FM_PATH_AUTO, a, &fm, NULL), FMD_OK);
+    assert_int_equal(fm.st, FMD_E_FRONTMATTER);
+    assert_true(slice_has(fm.err_message, "items"));
+    fmd_arena_reset(a);
+
+    /* 400 keys whose hashes agree in their low 12 bits: every one lands in one run of the key
+     * table, the probes pass their allowance and the block goes to libfyaml, which reads it. */
+    n = 0;
+    int found = 0;
+    for (unsigned i = 0; found < 400; i++) {
+        int k = snprintf(line, sizeof line, "c%u", i);
+        if ((fnv1a(line, (size_t)k) & 0xFFF) != 0x5A5)
+            continue;
+        append(&y, &n, &cap, line);
+        append(&y, &n, &cap, ": v\n");
+        found++;
+    }
+    assert_false(same_both_ways(a, y, n));
+    memset(&fm, 0, sizeof fm);
+    assert_int_equal(fmd__kernel_frontmatter_yaml(y, n, FMD__FM_PATH_AUTO, a, &fm, NULL), FMD_OK);
+    assert_int_equal(fm.st, FMD_OK);
+    assert_true(fm.json.len > 400 * 6);
+    free(y);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_frontmatter_valid_nested),
         T(test_frontmatter_fast_path_matches_libfyaml),
+        T(test_frontmatter_fast_path_large_blocks),
         T(test_frontmatter_explicit_key_with_tab_is_refused),
         T(test_frontmatter_absent),
         T(test_frontmatter_empty),

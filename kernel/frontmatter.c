@@ -1133,6 +1133,7 @@ typedef struct prescan {
     size_t too_many_at; /* where the item count passes FMD_FM_MAX_ITEMS */
     size_t too_deep_at; /* the "[" or "{" that opens level FMD_FM_MAX_FLOW_DEPTH + 1 */
     size_t unclosed_at; /* the innermost "[" or "{" still open at the end */
+    bool counted;       /* too_many_at is known (count_items() ran) */
 } prescan;
 
 static bool is_blank_or_end(const char *y, size_t n, size_t i)
@@ -1789,8 +1790,8 @@ fail:
 
 /* Convert @p y the fast way into fm->json and fm->title. *done false: not in the subset, fm and
  * the arena as they were. */
-static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__frontmatter *fm,
-                             bool *done)
+static fmd_status fast_block(const char *y, size_t n, prescan *ps, fmd_arena *arena,
+                             fmd__frontmatter *fm, bool *done)
 {
     fmd_status st = FMD_OK;
     fmd_arena_mark mark = fmd_arena_get_mark(arena);
@@ -1798,18 +1799,17 @@ static fmd_status fast_block(const char *y, size_t n, fmd_arena *arena, fmd__fro
     bool ok = false;
     size_t next = 0;
     *done = false;
-    if (!fast_bytes_ok(y, n))
+    /* The libfyaml path refuses what its pre-scan takes as too deep or too many items, even
+     * where that is text in a plain scalar: the same block must fail here too. */
+    if (ps->too_deep_at != SIZE_MAX)
         return FMD_OK;
-    size_t too_many_at = SIZE_MAX;
-    if (n > FMD_FM_FAST_UNCOUNTED_BYTES)
-        (void)count_items(y, n, &too_many_at);
-    if (too_many_at != SIZE_MAX)
-        return FMD_OK; /* the libfyaml path refuses it, at the right place */
-    /* The libfyaml path refuses what its flow pre-scan takes as too deep, even where that is
-     * text in a plain scalar: the same block must fail here too. */
-    prescan ps;
-    scan_flow(y, n, &ps);
-    if (ps.too_deep_at != SIZE_MAX)
+    if (n > FMD_FM_FAST_UNCOUNTED_BYTES && !ps->counted) {
+        (void)count_items(y, n, &ps->too_many_at);
+        ps->counted = true;
+    }
+    if (ps->too_many_at != SIZE_MAX)
+        return FMD_OK;
+    if (!fast_bytes_ok(y, n))
         return FMD_OK;
     fmd_buf_reset(&c.out, arena);
     FMD_TRY(fmd_buf_grow(&c.out, n + 16));
@@ -1840,8 +1840,10 @@ fail:
 
 /*** Parsing ***/
 
-/* Parse @p yaml (page line 2 onwards) and fill fm->json and fm->title, or fm's error. */
-static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd__frontmatter *fm)
+/* Parse @p yaml (page line 2 onwards) and fill fm->json and fm->title, or fm's error. @p ps
+ * holds scan_flow()'s findings, and count_items()'s where ps->counted. */
+static fmd_status parse_block(const char *yaml, size_t n, prescan *ps, fmd_arena *arena,
+                              fmd__frontmatter *fm)
 {
     fmd_status st = FMD_OK;
     struct fy_diag *diag = NULL;
@@ -1870,19 +1872,20 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
                 FYPCF_SLOPPY_FLOW_INDENTATION | FYPCF_ALLOW_DUPLICATE_KEYS;
     cfg.diag = diag;
     unsigned line, col;
-    prescan ps;
-    scan_flow(yaml, n, &ps);
-    if (ps.too_deep_at != SIZE_MAX) {
-        offset_position(yaml, ps.too_deep_at, &line, &col);
+    if (ps->too_deep_at != SIZE_MAX) {
+        offset_position(yaml, ps->too_deep_at, &line, &col);
         st = set_error(fm, arena,
                        "front matter nests flow collections ('[', '{') deeper than " STR(
                            FMD_FM_MAX_FLOW_DEPTH) " levels",
                        line, col);
         goto done;
     }
-    (void)count_items(yaml, n, &ps.too_many_at);
-    if (ps.too_many_at != SIZE_MAX) {
-        offset_position(yaml, ps.too_many_at, &line, &col);
+    if (!ps->counted) {
+        (void)count_items(yaml, n, &ps->too_many_at);
+        ps->counted = true;
+    }
+    if (ps->too_many_at != SIZE_MAX) {
+        offset_position(yaml, ps->too_many_at, &line, &col);
         st = set_error(fm, arena,
                        "front matter has more than " STR(
                            FMD_FM_MAX_ITEMS) " items (keys, values "
@@ -1918,12 +1921,12 @@ static fmd_status parse_block(const char *yaml, size_t n, fmd_arena *arena, fmd_
             unsigned el = e->line > 0 ? (unsigned)e->line : 0;
             unsigned ec = e->column > 0 ? (unsigned)e->column : 0;
             const char *msg = e->msg ? e->msg : "front matter is not valid YAML";
-            if (ps.unclosed_at != SIZE_MAX) {
-                offset_position(yaml, ps.unclosed_at, &line, &col);
+            if (ps->unclosed_at != SIZE_MAX) {
+                offset_position(yaml, ps->unclosed_at, &line, &col);
                 if (el > line || (el == line && ec > col)) {
                     el = line;
                     ec = col;
-                    msg = yaml[ps.unclosed_at] == '['
+                    msg = yaml[ps->unclosed_at] == '['
                               ? "flow sequence '[' is not closed (no matching ']')"
                               : "flow mapping '{' is not closed (no matching '}')";
                 }
@@ -2044,8 +2047,13 @@ fmd_status fmd__kernel_frontmatter_yaml(const char *yaml, size_t n, fmd__fm_path
                                         fmd_arena *arena, fmd__frontmatter *fm, bool *fast_used)
 {
     bool done = false;
+    /* One flow pre-scan serves both paths; the item count is made once, by whichever needs it. */
+    prescan ps;
+    scan_flow(yaml, n, &ps);
+    ps.too_many_at = SIZE_MAX;
+    ps.counted = false;
     if (path != FMD__FM_PATH_LIBFYAML) {
-        fmd_status st = fast_block(yaml, n, arena, fm, &done);
+        fmd_status st = fast_block(yaml, n, &ps, arena, fm, &done);
         if (st != FMD_OK)
             return st;
     }
@@ -2053,7 +2061,7 @@ fmd_status fmd__kernel_frontmatter_yaml(const char *yaml, size_t n, fmd__fm_path
         *fast_used = done;
     if (done || path == FMD__FM_PATH_FAST)
         return FMD_OK;
-    return parse_block(yaml, n, arena, fm);
+    return parse_block(yaml, n, &ps, arena, fm);
 }
 
 size_t fmd_kernel_frontmatter_peak_bytes(size_t max_bytes)

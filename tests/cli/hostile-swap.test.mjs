@@ -33,17 +33,22 @@ function page(word, i) {
 /* The swapper, run as `node -e SWAPPER DOCS OUTSIDE STARTED STOP COUNT`: swap DOCS (a directory)
  * for a link to OUTSIDE and back until the file STOP exists, touching STARTED after the first
  * swap and writing the running count of swaps to COUNT after every one (a rename, so a reader
- * never sees half a number). It leaves DOCS a directory. */
+ * never sees half a number). Each state is held about a millisecond (Atomics.wait, the child's
+ * own pacing), so that a build meets the link as often as the directory: a loader that
+ * followed it would read outside pages by the hundred. It leaves DOCS a directory. */
 const SWAPPER = `
 const fs = require('node:fs');
 const [docs, outside, started, stop, count] = process.argv.slice(1);
 const hold = docs + '.hold', tmp = count + '.tmp';
+const pause = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
 let swaps = 0;
 while (!fs.existsSync(stop)) {
   fs.renameSync(docs, hold);
   fs.symlinkSync(outside, docs);
+  pause();
   fs.unlinkSync(docs);
   fs.renameSync(hold, docs);
+  pause();
   swaps++;
   fs.writeFileSync(tmp, String(swaps));
   fs.renameSync(tmp, count);

@@ -2,6 +2,7 @@
 # Install rules and the Debian package. `cmake --install build/release --prefix P` puts:
 #   P/bin/fastmd                        the executable (the fmd_* libraries are static)
 #   P/share/man/man1/fastmd.1           the manual page (every command, one section each)
+#   P/share/man/man1/fastmd-CMD.1       one page per command (docs/man/split.mjs makes them)
 #   P/share/doc/fastmd/                 README.md, LICENSE and docs/ (guides, protocol, ADRs)
 # `cpack --config build/release/CPackConfig.cmake` makes fastmd_VERSION_ARCH.deb, installing
 # under /usr, with its Depends computed by dpkg-shlibdeps from the libraries the binary links.
@@ -9,7 +10,8 @@
 include(GNUInstallDirs)
 
 install(TARGETS fastmd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/docs/man/fastmd.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+file(GLOB FMD_MAN_PAGES ${PROJECT_SOURCE_DIR}/docs/man/*.1)
+install(FILES ${FMD_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

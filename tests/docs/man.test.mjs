@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
-// The manual page (docs/man/fastmd.1) against the binary's own help: every command that
+// The manual pages (docs/man/fastmd.1 and one per command) against the binary's own help: every
+// command that
 // `fastmd --help` lists has a section, every flag that `fastmd CMD --help` prints is described in
 // that command's section or under COMMON OPTIONS, every flag a command's section names is one the
 // command has, every environment variable cli/ reads is under ENVIRONMENT, and groff renders the
-// page without a warning.
+// page without a warning. Each command's own page (fastmd-CMD.1, made by docs/man/split.mjs) is
+// current with fastmd.1, describes every flag of 'fastmd CMD --help' and no other, and renders.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const bin = process.env.FASTMD_BIN;
 const root = process.env.FASTMD_SOURCE_DIR;
@@ -137,4 +140,57 @@ test('every environment variable cli/ reads is under ENVIRONMENT (test hooks asi
   // FASTMD_*_TEST_* variables are test hooks of the test builds, not for users.
   const missing = [...names].filter((n) => !/_TEST_/.test(n) && !env.includes(n));
   assert.deepEqual(missing, [], `not under ENVIRONMENT in docs/man/fastmd.1: ${missing}`);
+});
+
+// groff's warnings on @p file ('' when none); man's when groff is missing.
+function renderWarnings(file) {
+  const g = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', file], { encoding: 'utf8' });
+  if (g.error && g.error.code === 'ENOENT') {
+    const m = spawnSync('man', ['--warnings', '-l', file], { encoding: 'utf8' });
+    assert.ok(!(m.error && m.error.code === 'ENOENT'), 'neither groff nor man is installed');
+    return m.stderr;
+  }
+  assert.equal(g.status, 0, g.stderr);
+  return g.stderr;
+}
+
+const { commandPages } = await import(pathToFileURL(path.join(root, 'docs', 'man', 'split.mjs')));
+
+test('each command has its own page, as docs/man/split.mjs makes it from fastmd.1', () => {
+  const made = commandPages(fs.readFileSync(manPath, 'utf8'));
+  assert.deepEqual([...made.keys()].sort(), commands().map((c) => `fastmd-${c}.1`).sort());
+  for (const [name, text] of made) {
+    const file = path.join(root, 'docs', 'man', name);
+    assert.ok(fs.existsSync(file), `${name} is missing: run node docs/man/split.mjs`);
+    assert.equal(fs.readFileSync(file, 'utf8'), text, `${name} is stale: run node docs/man/split.mjs`);
+    assert.ok(page.includes(`${name.replace(/\.1$/, '')} (1)`), `fastmd.1's SEE ALSO does not name ${name}`);
+  }
+});
+
+test("each command's page describes every flag of its --help, and names no other", () => {
+  const wrong = [];
+  for (const cmd of commands()) {
+    const text = roffText(fs.readFileSync(path.join(root, 'docs', 'man', `fastmd-${cmd}.1`), 'utf8'));
+    const s = sections(text);
+    assert.ok(s.has('NAME') && s.has('SYNOPSIS') && s.has('DESCRIPTION') && s.has('EXIT STATUS'),
+      `fastmd-${cmd}.1 lacks a section: ${[...s.keys()]}`);
+    // The options are described under DESCRIPTION and, where the command takes them, COMMON
+    // OPTIONS; ENVIRONMENT and EXIT STATUS may name other commands' flags.
+    const described = flags((s.get('DESCRIPTION') ?? '') + (s.get('COMMON OPTIONS') ?? ''));
+    const known = flags(help([cmd]));
+    for (const f of known) if (!described.has(f)) wrong.push(`fastmd-${cmd}.1 lacks ${f}`);
+    for (const f of described) if (!known.has(f)) wrong.push(`fastmd-${cmd}.1 names ${f}, which its --help does not`);
+  }
+  assert.deepEqual(wrong, [], wrong.join('\n'));
+});
+
+test("groff renders each command's page without a warning, and man -l shows it", () => {
+  for (const cmd of commands()) {
+    const file = path.join(root, 'docs', 'man', `fastmd-${cmd}.1`);
+    assert.equal(renderWarnings(file), '', `fastmd-${cmd}.1`);
+    const m = spawnSync('man', ['-l', file], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80' } });
+    if (m.error && m.error.code === 'ENOENT') continue; // groff alone checked it
+    assert.equal(m.status, 0, m.stderr);
+    assert.match(m.stdout, new RegExp(`^NAME\\n\\s+fastmd-${cmd} - `, 'm'));
+  }
 });

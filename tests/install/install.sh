@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # install.sh BUILD_DIR VERSION [deb]
 # Installs the build into a temporary prefix with `cmake --install`, checks that the binary, the
-# manual page, the documentation and the licence are there and that the installed binary runs
-# (--version prints VERSION) and `man -l` reads the page. With `deb`: builds the .deb with cpack,
+# manual pages (fastmd.1 and one per command), the documentation and the licence are there and
+# that the installed binary runs (--version prints VERSION) and `man -l` reads every page. With `deb`: builds the .deb with cpack,
 # checks that `dpkg-deb -c` lists /usr/bin/fastmd and the page, unpacks it into a temporary root
 # and runs the binary from there. Removes everything it made, pass or fail.
 set -euo pipefail
@@ -27,18 +27,27 @@ if [[ $mode == prefix ]]; then
     # It renders a page, found through PATH alone.
     html=$(printf '# Hi\n' | env -i PATH="$prefix/bin" fastmd render)
     [[ $html == '<h1 id="hi">Hi</h1>' ]] || fail "the installed fastmd rendered '$html'"
-    if command -v man >/dev/null; then
-        MANWIDTH=80 man -l "$prefix/share/man/man1/fastmd.1" 2>"$tmp/man.err" | grep -q '^NAME' \
-            || fail "man -l does not show the installed page"
-        [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err"; fail "man -l printed warnings"; }
-    fi
+    # One page per command that `fastmd --help` lists, besides fastmd.1.
+    cmds=$(env -i PATH="$prefix/bin" fastmd --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
+    [[ $(wc -w <<<"$cmds") -ge 5 ]] || fail "commands parsed from fastmd --help: '$cmds'"
+    pages=(fastmd.1)
+    for c in $cmds; do pages+=("fastmd-$c.1"); done
+    for p in "${pages[@]}"; do
+        [[ -f $prefix/share/man/man1/$p ]] || fail "share/man/man1/$p is not installed"
+        if command -v man >/dev/null; then
+            MANWIDTH=80 man -l "$prefix/share/man/man1/$p" 2>"$tmp/man.err" | grep -q '^NAME' \
+                || fail "man -l does not show the installed $p"
+            [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err"; fail "man -l printed warnings on $p"; }
+        fi
+    done
     echo "install test: $(find "$prefix" -type f | wc -l) files under the prefix; fastmd $version runs"
 elif [[ $mode == deb ]]; then
     (cd "$build" && cpack -G DEB -B "$tmp/pkg" >"$tmp/log" 2>&1) || { cat "$tmp/log"; fail "cpack failed"; }
     deb=$(find "$tmp/pkg" -maxdepth 1 -name "fastmd_${version}_*.deb" | head -n 1)
     [[ -n $deb ]] || { ls "$tmp/pkg"; fail "no fastmd_${version}_*.deb made"; }
     dpkg-deb -c "$deb" >"$tmp/contents"
-    for f in ./usr/bin/fastmd ./usr/share/man/man1/fastmd.1 ./usr/share/doc/fastmd/LICENSE; do
+    for f in ./usr/bin/fastmd ./usr/share/man/man1/fastmd.1 ./usr/share/man/man1/fastmd-build.1 \
+             ./usr/share/doc/fastmd/LICENSE; do
         grep -q " $f\$" "$tmp/contents" || { cat "$tmp/contents"; fail "$f is not in the .deb"; }
     done
     # dpkg-shlibdeps computed Depends from what the binary links: libfyaml, and no longer md4c

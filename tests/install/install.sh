@@ -3,9 +3,11 @@
 # install.sh BUILD_DIR VERSION [deb]
 # Installs the build into a temporary prefix with `cmake --install`, checks that the binary, the
 # manual pages (fastmd.1 and one per command), the documentation and the licence are there and
-# that the installed binary runs (--version prints VERSION) and `man -l` reads every page. With `deb`: builds the .deb with cpack,
-# checks that `dpkg-deb -c` lists /usr/bin/fastmd and the page, unpacks it into a temporary root
-# and runs the binary from there. Removes everything it made, pass or fail.
+# that the installed binary runs (--version prints VERSION) and `man -l` reads every page; where
+# the build packed the Node client (FMD_CLIENT_PACK), a temporary Node project installs the
+# tarball from PREFIX/share/fastmd and renders a page through FASTMD_BINARY, then through PATH.
+# With `deb`: builds the .deb with cpack, checks that `dpkg-deb -c` lists /usr/bin/fastmd and the
+# pages, unpacks it into a temporary root and runs the binary from there. Removes everything it made, pass or fail.
 set -euo pipefail
 build=$1 version=$2 mode=${3:-prefix}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fastmd-install.XXXXXX")
@@ -40,7 +42,38 @@ if [[ $mode == prefix ]]; then
             [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err"; fail "man -l printed warnings on $p"; }
         fi
     done
-    echo "install test: $(find "$prefix" -type f | wc -l) files under the prefix; fastmd $version runs"
+    # The client tarball, where the build packed it (FMD_CLIENT_PACK): a fresh Node project
+    # installs it from the prefix and renders a page with only FASTMD_BINARY set, then with only
+    # PATH, and names both as tried when neither leads to fastmd.
+    client=""
+    if grep -q '^FMD_CLIENT_PACK:BOOL=ON$' "$build/CMakeCache.txt"; then
+        tgz=$(find "$prefix/share/fastmd" -maxdepth 1 -name 'fastmd-client-*.tgz' 2>/dev/null | head -n 1)
+        [[ -n $tgz ]] || fail "share/fastmd/fastmd-client-*.tgz is not installed"
+        node=$(command -v node) || fail "FMD_CLIENT_PACK is on but node is not on PATH"
+        mkdir "$tmp/proj"
+        printf '{"name": "install-test", "private": true, "type": "module"}\n' >"$tmp/proj/package.json"
+        (cd "$tmp/proj" && npm install --offline --no-audit --no-fund --cache "$tmp/npm-cache" \
+            "$tgz" >"$tmp/npm.log" 2>&1) || { cat "$tmp/npm.log"; fail "npm install of $tgz failed"; }
+        cat >"$tmp/proj/render.mjs" <<'JS'
+import { createFastmd } from '@fastmd/client';
+const fastmd = await createFastmd({});
+const page = await fastmd.transform('a.md', '# Hi\n');
+console.log(`${fastmd.binarySource} ${page.html.trim()}`);
+await fastmd.close();
+JS
+        got=$(cd "$tmp/proj" && env -i PATH=/nonexistent FASTMD_BINARY="$prefix/bin/fastmd" "$node" render.mjs) \
+            || fail "the installed client with FASTMD_BINARY alone failed"
+        [[ $got == 'FASTMD_BINARY <h1 id="hi">Hi</h1>' ]] || fail "client, FASTMD_BINARY alone: '$got'"
+        got=$(cd "$tmp/proj" && env -i PATH="$prefix/bin" "$node" render.mjs) \
+            || fail "the installed client with PATH alone failed"
+        [[ $got == 'PATH <h1 id="hi">Hi</h1>' ]] || fail "client, PATH alone: '$got'"
+        if (cd "$tmp/proj" && env -i PATH=/nonexistent "$node" render.mjs >/dev/null 2>"$tmp/nobin.err"); then
+            fail "the installed client found a binary with neither FASTMD_BINARY nor PATH"
+        fi
+        grep -q 'FASTMD_BINARY: not set' "$tmp/nobin.err" || { cat "$tmp/nobin.err"; fail "no list of what was tried"; }
+        client="; the packed client renders through FASTMD_BINARY and through PATH"
+    fi
+    echo "install test: $(find "$prefix" -type f | wc -l) files under the prefix; fastmd $version runs$client"
 elif [[ $mode == deb ]]; then
     (cd "$build" && cpack -G DEB -B "$tmp/pkg" >"$tmp/log" 2>&1) || { cat "$tmp/log"; fail "cpack failed"; }
     deb=$(find "$tmp/pkg" -maxdepth 1 -name "fastmd_${version}_*.deb" | head -n 1)

@@ -1349,10 +1349,11 @@ static fmd_status set_error(fmd__frontmatter *fm, fmd_arena *arena, const char *
  *     plain or quoted scalar as above.
  * It gives up on tabs, CR, control characters, invalid UTF-8 and the characters YAML treats as
  * breaks or a BOM, on indicators that start anchors, aliases, tags, block scalars, explicit keys
- * and flow mappings, on ": " inside a plain scalar, on duplicate keys (the error comes from the
- * libfyaml path) and on blocks whose pre-scan item count passes FMD_FM_MAX_ITEMS (the libfyaml
- * path refuses those). A block of any size within those limits takes the fast path: 1 MiB of
- * "key: value" lines costs it a few instructions a byte, where libfyaml builds 64 000 nodes. */
+ * and flow mappings, on ": " inside a plain scalar, on more than one duplicate key (one is
+ * reported as the libfyaml path reports it) and on blocks whose pre-scan item count passes
+ * FMD_FM_MAX_ITEMS (the libfyaml path refuses those). A block of any size within those limits takes
+ * the fast path: 1 MiB of "key: value" lines costs it a few instructions a byte, where libfyaml
+ * builds 64 000 nodes. */
 /* Blocks up to this size are too small to pass FMD_FM_MAX_ITEMS: no item count needed. */
 #define FMD_FM_FAST_UNCOUNTED_BYTES 32768
 /* Keys of one mapping compared one by one; past this many, a hash table in the arena. */
@@ -1622,6 +1623,8 @@ typedef struct fast_ctx {
     fmd_arena *arena;
     fmd_buf out;
     fast_scalar title; /* the root's "title", s NULL when none */
+    size_t dups;       /* keys that repeat an earlier key of their mapping */
+    size_t dup_at;     /* where the first of them starts */
 } fast_ctx;
 
 /* The keys of one mapping the fast path is writing, to find a duplicate: the first
@@ -1650,18 +1653,21 @@ static bool fast_slot_put(fmd_slice *slots, size_t n_slots, fmd_slice key, size_
     return true;
 }
 
-/* Add @p key (len bytes at s) to @p ks. *ok false: a duplicate, or too many hash collisions;
- * either way the block is not for the fast path. */
-static fmd_status fast_key_add(fmd_arena *arena, fast_keys *ks, const char *s, size_t len, bool *ok)
+/* Add @p key (len bytes at s) to @p ks. *dup true: it is there already (not added). *ok false:
+ * too many hash collisions, the block is not for the fast path. */
+static fmd_status fast_key_add(fmd_arena *arena, fast_keys *ks, const char *s, size_t len, bool *ok,
+                               bool *dup)
 {
     fmd_slice key = {s, len};
-    *ok = false;
+    *ok = true;
+    *dup = false;
     if (ks->n < FMD_FM_FAST_SMALL_KEYS) {
         for (size_t j = 0; j < ks->n; j++)
-            if (ks->small[j].len == len && memcmp(ks->small[j].ptr, s, len) == 0)
+            if (ks->small[j].len == len && memcmp(ks->small[j].ptr, s, len) == 0) {
+                *dup = true;
                 return FMD_OK;
+            }
         ks->small[ks->n++] = key;
-        *ok = true;
         return FMD_OK;
     }
     if (2 * (ks->n + 1) > ks->n_slots) {
@@ -1683,8 +1689,10 @@ static fmd_status fast_key_add(fmd_arena *arena, fast_keys *ks, const char *s, s
         ks->slots = slots;
         ks->n_slots = n_slots;
     }
-    if (!fast_slot_put(ks->slots, ks->n_slots, key, &ks->probes))
+    if (!fast_slot_put(ks->slots, ks->n_slots, key, &ks->probes)) {
+        *dup = true;
         return FMD_OK;
+    }
     ks->n++;
     *ok = ks->probes <= FMD_FM_FAST_PROBES_PER_KEY * ks->n;
     return FMD_OK;
@@ -1716,6 +1724,7 @@ static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth
     const char *y = c->y;
     size_t n = c->n;
     fast_keys keys;
+    size_t n_written = 0;
     keys.n = 0;
     keys.slots = NULL;
     keys.n_slots = 0;
@@ -1737,11 +1746,13 @@ static fmd_status fast_map(fast_ctx *c, size_t at, size_t indent, unsigned depth
             k++;
         if (k == e || y[k] != ':' || (k + 1 < e && y[k + 1] != ' '))
             return FMD_OK;
-        bool new_key;
-        FMD_TRY(fast_key_add(c->arena, &keys, y + k0, k - k0, &new_key));
-        if (!new_key)
-            return FMD_OK; /* a duplicate key (the libfyaml path reports it), or collisions */
-        if (keys.n > 1)
+        bool key_ok, dup;
+        FMD_TRY(fast_key_add(c->arena, &keys, y + k0, k - k0, &key_ok, &dup));
+        if (!key_ok)
+            return FMD_OK; /* crafted hash collisions: the libfyaml path, with its budget */
+        if (dup && c->dups++ == 0)
+            c->dup_at = k0; /* reported once the whole block is read: see fast_block() */
+        if (n_written++ > 0)
             FMD_TRY(fmd_buf_putc(&c->out, ','));
         FMD_TRY(fmd_buf_put_json_string(&c->out, y + k0, k - k0));
         FMD_TRY(fmd_buf_putc(&c->out, ':'));
@@ -1795,7 +1806,7 @@ static fmd_status fast_block(const char *y, size_t n, prescan *ps, fmd_arena *ar
 {
     fmd_status st = FMD_OK;
     fmd_arena_mark mark = fmd_arena_get_mark(arena);
-    fast_ctx c = {y, n, arena, {0}, {NULL, 0, false}};
+    fast_ctx c = {y, n, arena, {0}, {NULL, 0, false}, 0, 0};
     bool ok = false;
     size_t next = 0;
     *done = false;
@@ -1814,8 +1825,19 @@ static fmd_status fast_block(const char *y, size_t n, prescan *ps, fmd_arena *ar
     fmd_buf_reset(&c.out, arena);
     FMD_TRY(fmd_buf_grow(&c.out, n + 16));
     FMD_TRY(fast_map(&c, 0, 0, 0, &next, &ok));
-    if (!ok || next != n) {
+    if (!ok || next != n || c.dups > 1) {
         fmd_arena_rewind(arena, mark);
+        return FMD_OK;
+    }
+    if (c.dups == 1) {
+        /* The block is valid YAML but for one repeated key: the libfyaml path would parse it
+         * all, then fail at that key, the later of the two. Say the same, without building the
+         * document. (With more than one, which it meets first depends on its walk: it decides.) */
+        unsigned line, col;
+        fmd_arena_rewind(arena, mark);
+        offset_position(y, c.dup_at, &line, &col);
+        FMD_TRY(set_error(fm, arena, "duplicate key", line, col));
+        *done = true;
         return FMD_OK;
     }
     fm->json = fmd_buf_slice(&c.out);

@@ -1362,3 +1362,48 @@ test('--cache-dir: results survive a restart, atomically written, bounded, only 
   assert.ok(left <= bound && left > 0, `${left} <= ${bound}`);
   assert.equal(fs.readFileSync(path.join(store, 'notes.txt'), 'utf8'), 'mine');
 });
+
+test('etags and ifNoneMatch: a page the client holds is answered notModified, with no result', async () => {
+  const files = pages(6);
+  const s = new Server(['--threads', '2']);
+  const first = (await s.request('transformBatch', { files, etags: true, progress: false })).result;
+  const etags = first.results.map((r) => r.etag);
+  for (const e of etags) assert.match(e, /^[0-9a-f]{64}$/);
+  assert.equal(new Set(etags).size, files.length, 'one etag per distinct page');
+  // Without etags: true, items carry none.
+  const plain = (await s.request('transformBatch', { files, progress: false })).result;
+  assert.ok(plain.results.every((r) => !('etag' in r)));
+  // Page 2 edited: it renders; the rest are notModified, in every way of answering.
+  const again = files.map((f, i) => ({ ...f, ifNoneMatch: etags[i] }));
+  again[2] = { ...again[2], content: again[2].content + '\nEdited.\n' };
+  // (With frames only unedited pages: this file's reader does not take a frame's raw HTML.)
+  const held = files.map((f, i) => ({ ...f, ifNoneMatch: etags[i] }));
+  for (const mode of [{}, { stream: true }, { frames: true }]) {
+    const edited = !mode.frames;
+    const id = s.post('transformBatch', { files: edited ? again : held, progress: false, etags: true, ...mode });
+    const r = (await s.response(id)).result;
+    const items = mode.stream || mode.frames
+      ? s.messages.filter((m) => (m.method === 'batchItem' || m.method === 'batchFrame') && m.params.batchId === r.batchId)
+        .flatMap((m) => (m.method === 'batchFrame' ? m.params.items : [(({ batchId, ...x }) => x)(m.params)]))
+        .sort((a, b) => a.index - b.index)
+      : r.results;
+    assert.equal(r.stats.notModified, files.length - (edited ? 1 : 0), JSON.stringify(mode));
+    assert.equal(r.stats.ok, files.length);
+    assert.equal(items.length, files.length);
+    for (const it of items) {
+      if (it.index === 2 && edited) {
+        assert.ok(it.result, 'the edited page renders');
+        assert.notEqual(it.etag, etags[2]);
+      } else {
+        assert.deepEqual(it, { index: it.index, notModified: true, etag: etags[it.index] });
+      }
+    }
+  }
+  // Another options set: another key, so no page matches.
+  const other = (await s.request('transformBatch', { files: again, progress: false, options: { smartPunctuation: true } })).result;
+  assert.equal(other.stats.notModified, 0);
+  const bad = await s.request('transformBatch', { files: [{ file: 'a.md', content: 'x', ifNoneMatch: 'nope' }] });
+  assert.equal(bad.error.code, -32602);
+  assert.match(bad.error.message, /ifNoneMatch/);
+  await s.close();
+});

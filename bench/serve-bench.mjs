@@ -20,7 +20,8 @@
 // The modes above run with the result cache off (--cache-bytes 0), since they send the same pages
 // run after run. The cache has its own figures: per run a fresh server (cache on), a first pass
 // (every page a miss) then a second (every page a hit), by path and inline, through frames; the
-// medians of both and their ratio (target: the second pass at least 5x faster). Then a dev-server
+// medians of both and their ratio (target: the second pass at least 5x faster), and a third pass
+// that sends each page's etag from the first as ifNoneMatch (every item notModified). Then a dev-server
 // loop: 1,000 single `transform` calls on one page whose body changes on every call and whose
 // front matter does not, with the p50 and p99 latency as the client sees it.
 import { spawn, spawnSync } from 'node:child_process';
@@ -137,7 +138,8 @@ class Server {
         if (f.raw === undefined) return f;
         const b = Buffer.from(f.raw, 'utf8');
         raw.push(b);
-        return { file: f.file, contentBytes: b.length };
+        const { raw: _, ...rest } = f; // file, and ifNoneMatch when given
+        return { ...rest, contentBytes: b.length };
       });
       params.bytes = raw.reduce((a, b) => a + b.length, 0);
     }
@@ -189,29 +191,76 @@ async function callgrindPasses(files) {
   const ctl = (flag) => spawnSync('callgrind_control', [flag, String(server.proc.pid)], { encoding: 'utf8' });
   ctl('-z');
   const counts = {};
-  for (const pass of ['miss', 'hit']) {
+  let etags = [];
+  for (const pass of ['miss', 'hit', 'revalidate']) {
     server.items = new Array(pages.length);
-    const { msg } = await server.request('transformBatch', { files: pages.map((file) => ({ file })), options, includeCode: false, frames: true, progress: false });
+    const files = pages.map((file, i) => (pass === 'revalidate' ? { file, ifNoneMatch: etags[i] } : { file }));
+    const { msg } = await server.request('transformBatch', { files, options, includeCode: false, frames: true, progress: false, etags: true });
     const st = msg.result?.stats;
     if (!st || st.ok !== pages.length) throw new Error(`callgrind ${pass}: ${JSON.stringify(msg.error ?? st)}`);
-    if (pass === 'miss') ctl('-d');
+    if (pass === 'revalidate' && st.notModified !== pages.length) throw new Error(`callgrind revalidate: ${JSON.stringify(st)}`);
+    if (pass === 'miss') etags = server.items.map((it) => it.etag);
+    if (pass !== 'revalidate') ctl('-d');
   }
   await server.close();
   for (const f of fs.readdirSync(dir)) {
     const m = fs.readFileSync(path.join(dir, f), 'utf8').match(/^summary: (\d+)/m) ?? fs.readFileSync(path.join(dir, f), 'utf8').match(/^totals: (\d+)/m);
-    const part = /\.1$/.test(f) ? 'miss' : 'hit';
+    const part = /\.1$/.test(f) ? 'miss' : /\.2$/.test(f) ? 'hit' : 'revalidate';
     counts[part] = Number(m[1]);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   console.log(`callgrind, ${pages.length} pages by path, frames, 1 thread: miss pass ${(counts.miss / 1e6).toFixed(1)} M instructions ` +
     `(${Math.round(counts.miss / pages.length)} per page), hit pass ${(counts.hit / 1e6).toFixed(1)} M ` +
-    `(${Math.round(counts.hit / pages.length)} per page): a hit costs ${(counts.miss / counts.hit).toFixed(2)}x less`);
+    `(${Math.round(counts.hit / pages.length)} per page): a hit costs ${(counts.miss / counts.hit).toFixed(2)}x less; ` +
+    `revalidate pass (ifNoneMatch) ${(counts.revalidate / 1e6).toFixed(1)} M (${Math.round(counts.revalidate / pages.length)} per page): ` +
+    `${(counts.miss / counts.revalidate).toFixed(2)}x less`);
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ pages: pages.length, instructions: counts }, null, 2) + '\n');
+}
+
+// --only devcallgrind: exact instruction counts of the dev-server loop (200 single transforms of
+// one corpus page with front matter, its body edited each time, the same options object on every
+// call), 1 thread under callgrind: the whole server, and inclusive counts of the front matter's
+// parse (fmd__kernel_frontmatter) and of the request's options (parse_options, serve/rpc.c). They
+// bound what a front-matter cache (keyed by the block's hash) or a parsed-options cache could save.
+async function devCallgrind(files) {
+  const contents = files.map((f) => fs.readFileSync(path.join(corpus, f), 'utf8'));
+  // --page PATH: that corpus page instead of the first with front matter.
+  const body = arg('page', null) ? fs.readFileSync(path.join(corpus, arg('page')), 'utf8')
+    : contents.find((c) => c.startsWith('---\n')) ?? contents[0];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastmd-serve-devcg-'));
+  const out = path.join(dir, 'cg.out');
+  const server = new Server([], ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`,
+    bin, 'serve', '--quiet', '--threads', '1', '--lanes', '1']);
+  await server.request('ping', {});
+  spawnSync('callgrind_control', ['-z', String(server.proc.pid)]);
+  const calls = 200;
+  for (let k = 0; k < calls; k++) {
+    const { msg } = await server.request('transform', { file: 'dev.md', content: `${body}\n\nEdit ${k}.\n`, options, includeCode: false });
+    if (!msg.result) throw new Error(`dev loop: ${JSON.stringify(msg.error)}`);
+  }
+  await server.close();
+  const ann = spawnSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+  fs.rmSync(dir, { recursive: true, force: true });
+  const total = Number(ann.match(/^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/m)[1].replace(/,/g, ''));
+  const incl = (fn) => {
+    const m = ann.match(new RegExp(`^\\s*([\\d,]+) \\([^)]*\\)\\s+\\S*:${fn}\\b`, 'm'));
+    return m ? Number(m[1].replace(/,/g, '')) : 0;
+  };
+  const fm = incl('fmd__kernel_frontmatter');
+  const opts = incl('parse_options');
+  const page = incl('fmd_kernel_page_render');
+  const fmBytes = body.indexOf('\n---', 3) + 4;
+  console.log(`callgrind, dev loop, ${calls} transforms of a ${Buffer.byteLength(body)}-byte page (front matter ${fmBytes} bytes), 1 thread: ` +
+    `${(total / calls).toFixed(0)} instructions per call in all; render ${(page / calls).toFixed(0)} ` +
+    `(${(100 * page / total).toFixed(1)}%); front matter ${(fm / calls).toFixed(0)} (${(100 * fm / total).toFixed(1)}%); ` +
+    `options ${(opts / calls).toFixed(0)} (${(100 * opts / total).toFixed(1)}%)`);
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ calls, total, render: page, frontmatter: fm, options: opts }, null, 2) + '\n');
 }
 
 async function main() {
   const files = listPages(corpus);
   if (only === 'callgrind') return callgrindPasses(files);
+  if (only === 'devcallgrind') return devCallgrind(files);
   const n = files.length;
   const contents = files.map((f) => fs.readFileSync(path.join(corpus, f), 'utf8'));
   const bytes = contents.reduce((a, c) => a + Buffer.byteLength(c), 0);
@@ -307,23 +356,32 @@ async function main() {
   await server.close();
 
   // The result cache: a first pass (misses) against a second (hits) on a fresh server each run.
-  const cacheRows = { 'cache by path, frames: miss': [], 'cache by path, frames: hit': [],
-    'cache inline bytes, frames: miss': [], 'cache inline bytes, frames: hit': [] };
+  // A third pass sends each page's etag from the first as ifNoneMatch: every item is answered
+  // notModified (no result, no HTML), and the client keeps the results it has.
+  const cacheRows = {};
+  for (const m of ['cache by path, frames', 'cache inline bytes, frames'])
+    for (const pass of ['miss', 'hit', 'revalidate']) cacheRows[`${m}: ${pass}`] = [];
   for (let r = 0; r <= runs; r++) {
     for (const [name, make] of [['cache by path, frames', byPath], ['cache inline bytes, frames', inlineRaw]]) {
       const srv = new Server(['--threads', threads, '--root', corpus]);
-      for (const pass of ['miss', 'hit']) {
+      let held = null; // the first pass's items: what the client holds
+      for (const pass of ['miss', 'hit', 'revalidate']) {
         srv.items = new Array(n);
         const c0 = cpuMs(srv.proc.pid);
         const t0 = performance.now();
-        const { msg } = await srv.request('transformBatch', { files: make(), options, includeCode: false, frames: true, progress: false });
+        const files = pass === 'revalidate' ? make().map((f, i) => ({ ...f, ifNoneMatch: held[i].etag })) : make();
+        const { msg } = await srv.request('transformBatch', { files, options, includeCode: false, frames: true, progress: false, etags: true });
+        let items = srv.items;
+        if (pass === 'revalidate') // the client's view: what it held, for every page notModified
+          items = items.map((it, i) => (it.notModified && it.etag === held[i].etag ? held[i] : it));
         const wall = performance.now() - t0;
         const cpu = cpuMs(srv.proc.pid) - c0;
         const st = msg.result?.stats;
-        const want = pass === 'miss' ? st?.cacheMisses : st?.cacheHits;
+        const want = pass === 'miss' ? st?.cacheMisses : pass === 'hit' ? st?.cacheHits : st?.notModified;
         if (!st || st.ok !== n || want !== n) throw new Error(`${name} ${pass}: ${JSON.stringify(msg.error ?? st)}`);
         for (let i = 0; i < n; i++)
-          if (srv.items[i].result.html !== refHtml.get(files[i])) throw new Error(`${name} ${pass}: HTML differs for ${files[i]}`);
+          if (items[i].result.html !== refHtml.get(files[i].file)) throw new Error(`${name} ${pass}: HTML differs for ${files[i].file}`);
+        if (pass === 'miss') held = items;
         if (r > 0) cacheRows[`${name}: ${pass}`].push({ wallMs: wall, cpuMs: cpu, serverMs: st.ms });
       }
       await srv.close();
@@ -427,6 +485,13 @@ async function main() {
       `${summary[`${m}: hit`].serverCpuMedianMs.toFixed(1)} ms: ` +
       `${(summary[`${m}: miss`].serverCpuMedianMs / summary[`${m}: hit`].serverCpuMedianMs).toFixed(2)}x; ` +
       `batch stats.ms ${(summary[`${m}: miss`].serverMedianMs / summary[`${m}: hit`].serverMedianMs).toFixed(2)}x`);
+  console.log('result cache, third pass with ifNoneMatch (notModified) against first (target: at least 5x faster):');
+  for (const m of ['cache by path, frames', 'cache inline bytes, frames'])
+    console.log(`  ${m.padEnd(32)} miss ${summary[`${m}: miss`].medianMs.toFixed(1)} ms, revalidate ${summary[`${m}: revalidate`].medianMs.toFixed(1)} ms median: ` +
+      `${(summary[`${m}: miss`].medianMs / summary[`${m}: revalidate`].medianMs).toFixed(2)}x median, ` +
+      `${(summary[`${m}: miss`].minMs / summary[`${m}: revalidate`].minMs).toFixed(2)}x min; server CPU ` +
+      `${(summary[`${m}: miss`].serverCpuMedianMs / summary[`${m}: revalidate`].serverCpuMedianMs).toFixed(2)}x`);
+  console.log(`(load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}: the machine may be shared)`);
   const lat = [...devLatency].sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
   summary['dev loop: 1000 transforms, body edited'] = { p50Ms: pct(50), p99Ms: pct(99) };

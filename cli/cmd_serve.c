@@ -39,6 +39,14 @@ static const char help_serve[] =
     "                            -32001 Overloaded with a retry hint (default: no bound)\n"
     "  --cache-bytes BYTES       bound of the result cache, keyed by the page's and the options'\n"
     "                            digests (default 256M; 0 turns it off)\n"
+    "  --cache-dir DIR           keep every rendered page's result in DIR too (created when\n"
+    "                            missing), so that a restarted server finds it: one file per\n"
+    "                            key, written atomically; only files of that form are touched\n"
+    "  --cache-dir-bytes BYTES   bound of --cache-dir, least recently used out (default 1G)\n"
+    "  --warm FILE               before the first request, load the results of a `fastmd\n"
+    "                            build SRC --ndjson FILE` stream into the cache; --root must\n"
+    "                            be that SRC and the build's options serve's (a sample of\n"
+    "                            pages is rendered again to check; changed pages are skipped)\n"
     "  --trace FILE              write a trace of every request, batch phase and page (Chrome\n"
     "                            Trace Event JSON: open it in Perfetto or chrome://tracing)\n"
     "  --alert NAME=VALUE        raise an alert (an `alert` notification, and in health and\n"
@@ -71,6 +79,9 @@ enum {
     OPT_ALERT,
     OPT_METRICS_FILE,
     OPT_METRICS_INTERVAL,
+    OPT_CACHE_DIR,
+    OPT_CACHE_DIR_BYTES,
+    OPT_WARM,
     OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
 };
 
@@ -88,8 +99,7 @@ static const char *const cmd = "serve";
 static void serve_warn(const char *what, fmd_status st, int err, void *userdata)
 {
     (void)userdata;
-    (void)what;
-    cli_warn(cmd, "reading standard input: %s%s%s", fmd_status_str(st), err ? ": " : "",
+    cli_warn(cmd, "%s: %s%s%s", what, fmd_status_str(st), err ? ": " : "",
              err ? strerror(err) : "");
 }
 
@@ -151,6 +161,9 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"max-memory", 1, NULL, OPT_MAX_MEMORY},
                                              {"stall-seconds", 1, NULL, OPT_STALL},
                                              {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
+                                             {"cache-dir", 1, NULL, OPT_CACHE_DIR},
+                                             {"cache-dir-bytes", 1, NULL, OPT_CACHE_DIR_BYTES},
+                                             {"warm", 1, NULL, OPT_WARM},
                                              {"trace", 1, NULL, OPT_TRACE},
                                              {"alert", 1, NULL, OPT_ALERT},
                                              {"metrics-file", 1, NULL, OPT_METRICS_FILE},
@@ -162,6 +175,8 @@ int cli_cmd_serve(int argc, char **argv)
     size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
     size_t cache_bytes = (size_t)256 << 20;
     const char *rules_path = NULL, *trace_path = NULL, *metrics_path = NULL;
+    const char *cache_dir = NULL, *warm_path = NULL;
+    size_t cache_dir_bytes = 0;
     size_t metrics_s = 10;
     double alerts[FMD_SERVE_ALERT_COUNT] = {0};
     int lanes = 2;
@@ -188,6 +203,12 @@ int cli_cmd_serve(int argc, char **argv)
             else if (!cli_parse_size(optarg, &cache_bytes))
                 cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
             break;
+        case OPT_CACHE_DIR: cache_dir = optarg; break;
+        case OPT_CACHE_DIR_BYTES:
+            if (!cli_parse_size(optarg, &cache_dir_bytes) || cache_dir_bytes == 0)
+                cli_die(FMD_EXIT_USAGE, cmd, "--cache-dir-bytes: '%s' is not a size", optarg);
+            break;
+        case OPT_WARM: warm_path = optarg; break;
         case OPT_TRACE: trace_path = optarg; break;
         case OPT_ALERT: parse_alert(optarg, alerts); break;
         case OPT_METRICS_FILE: metrics_path = optarg; break;
@@ -204,6 +225,9 @@ int cli_cmd_serve(int argc, char **argv)
     }
     if (optind != argc)
         cli_die(FMD_EXIT_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
+    if (cache_bytes == 0 && (cache_dir != NULL || warm_path != NULL))
+        cli_die(FMD_EXIT_USAGE, cmd, "%s needs the result cache (--cache-bytes above 0)",
+                cache_dir != NULL ? "--cache-dir" : "--warm");
 
     /* A client that goes away must not kill the server mid-write: write() then fails with
      * EPIPE, and the end of input follows. */
@@ -224,6 +248,9 @@ int cli_cmd_serve(int argc, char **argv)
                          .stall_s = (double)stall_s,
                          .stop = &stop_flag,
                          .cache_bytes = cache_bytes,
+                         .cache_dir = cache_dir,
+                         .cache_dir_bytes = cache_dir_bytes,
+                         .warm_path = warm_path,
                          .trace_fd = -1,
                          .metrics_path = metrics_path,
                          .metrics_s = (double)metrics_s,
@@ -289,6 +316,11 @@ int cli_cmd_serve(int argc, char **argv)
     if (st != FMD_OK && fail.root)
         cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", root_path, fmd_status_str(st),
                 fail.err ? ": " : "", fail.err ? strerror(fail.err) : "");
+    if (st != FMD_OK && (fail.cache_dir || fail.warm))
+        cli_die(fail.warm && st == FMD_E_USAGE ? FMD_EXIT_USAGE : cli_exit_code(st), cmd,
+                "%s %s: %s%s%s", fail.warm ? "--warm" : "--cache-dir",
+                fail.warm ? warm_path : cache_dir, fail.what, fail.err ? ": " : "",
+                fail.err ? strerror(fail.err) : "");
     if (st != FMD_OK)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);
     cli_placement_report(&pl, cmd);

@@ -12,6 +12,11 @@ uint64_t fmd__kernel_hash(const void *p, size_t n)
     return (uint64_t)XXH3_64bits(p, n);
 }
 
+uint64_t fmd_kernel_hash(const void *p, size_t n)
+{
+    return (uint64_t)XXH3_64bits(p, n);
+}
+
 void fmd_kernel_hash_format(uint64_t hash, char hex[17])
 {
     fmd_hex_u64(hash, hex); /* big-endian canonical form, like XXH64_canonicalFromHash */

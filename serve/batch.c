@@ -18,6 +18,7 @@
 
 #include "fmd_json.h"
 #include "fmd_title.h"
+#include "fmd_hash.h"
 #include "serve_internal.h"
 
 #define PUT_LIT FMD_BUF_PUT_LIT
@@ -167,6 +168,7 @@ typedef struct batch_run {
     unsigned char (*keys)[SERVE_CACHE_KEY];
     const size_t *miss_idx;
     atomic_size_t cache_hits, cache_misses;
+    atomic_size_t not_modified; /* items answered "notModified" (their ifNoneMatch matched) */
 
     /* The stream's writer thread's own. */
     size_t progress_sent; /* completed count of the last progress notification */
@@ -195,6 +197,21 @@ fail:
     return st;
 }
 
+/* With params.etags: ,"etag":"<the key of page i, 64 hex digits>" (nothing without a key). */
+static fmd_status put_etag(fmd_buf *b, const batch_run *br, size_t i)
+{
+    if (!br->req->etags || br->keys == NULL)
+        return FMD_OK;
+    char hex[SERVE_CACHE_KEY * 2 + 1];
+    fmd_hex_bytes(br->keys[i], SERVE_CACHE_KEY, hex);
+    fmd_status st = FMD_OK;
+    FMD_TRY(PUT_LIT(b, ",\"etag\":\""));
+    FMD_TRY(fmd_buf_append(b, hex, SERVE_CACHE_KEY * 2));
+    FMD_TRY(fmd_buf_putc(b, '"'));
+fail:
+    return st;
+}
+
 static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_result *res,
                            bool with_batch, bool html_apart)
 {
@@ -203,6 +220,7 @@ static fmd_status put_item(fmd_buf *b, const batch_run *br, size_t i, const fmd_
     fmd_status load = br->req->refs[i].load_status;
     FMD_TRY(put_item_head(b, br, i, with_batch));
     if (load == FMD_OK && res->status == FMD_OK) {
+        FMD_TRY(put_etag(b, br, i));
         FMD_TRY(PUT_LIT(b, ",\"result\":"));
         FMD_TRY(fmd_rpc_put_page_result(b, it->file, res,
                                         (br->req->include_code ? FMD_RPC_RESULT_CODE : 0) |
@@ -377,6 +395,7 @@ static fmd_status format_hit(batch_run *br, size_t i, const serve_cache_hit *h, 
     if (line)
         FMD_TRY(fmd_rpc_put_notification_head(b, "batchItem"));
     FMD_TRY(put_item_head(b, br, i, line));
+    FMD_TRY(put_etag(b, br, i));
     FMD_TRY(PUT_LIT(b, ",\"result\":{\"code\":null,\"html\":\""));
     if (!br->req->frames)
         FMD_TRY(fmd_json_put_body(b, h->html.ptr, h->html.len, 0));
@@ -441,6 +460,47 @@ static fmd_status batch_sink(size_t j, int thread, fmd_result *res, double *wait
     return FMD_OK;
 }
 
+/* Page @p i's ifNoneMatch is its key: answer {"index":i,"notModified":true,"etag":..} (no result,
+ * no HTML: the client holds them). Runs on the worker thread @p thread. */
+static void page_not_modified(batch_run *br, size_t i, int thread)
+{
+    serve_sink_slot *me = &br->s->sink_slots[thread];
+    test_hooks(br);
+    double t0 = fmd_clock_now();
+    bool sent = false;
+    if (me->fmt != NULL || fmd_arena_create(&me->fmt, 0) == FMD_OK) {
+        bool line = br->req->stream && !br->req->frames;
+        fmd_buf b;
+        fmd_buf_reset(&b, me->fmt);
+        fmd_status st = line ? fmd_rpc_put_notification_head(&b, "batchItem") : FMD_OK;
+        if (st == FMD_OK)
+            st = put_item_head(&b, br, i, line);
+        if (st == FMD_OK)
+            st = PUT_LIT(&b, ",\"notModified\":true,\"etag\":\"");
+        if (st == FMD_OK)
+            st = fmd_buf_append(&b, br->req->items[i].if_none_match, SERVE_CACHE_KEY * 2);
+        if (st == FMD_OK)
+            st = line ? PUT_LIT(&b, "\"}}\n") : PUT_LIT(&b, "\"}");
+        if (st == FMD_OK)
+            sent = send_item(br, i, &b);
+        fmd_arena_reset(me->fmt);
+    } else {
+        me->fmt = NULL;
+    }
+    atomic_fetch_add_explicit(&br->not_modified, 1, memory_order_relaxed);
+    finish_item(br, me, i, sent, false, t0);
+}
+
+/* Whether page @p i's ifNoneMatch names its key @p key. */
+static bool etag_matches(const fmd_rpc_item *it, const unsigned char *key)
+{
+    if (it->if_none_match == NULL)
+        return false;
+    char hex[SERVE_CACHE_KEY * 2 + 1];
+    fmd_hex_bytes(key, SERVE_CACHE_KEY, hex);
+    return memcmp(hex, it->if_none_match, SERVE_CACHE_KEY * 2) == 0;
+}
+
 /* With a cache: the key of every page, and every hit answered now, in parallel on the engine's
  * threads. Returns the pages left to render (their indexes in *miss, malloc'ed) or SIZE_MAX when
  * memory ran out (then nothing was taken from the cache and every page renders). */
@@ -475,6 +535,11 @@ static size_t take_hits(batch_run *br, size_t **miss)
         serve_sink_slot *me = &s->sink_slots[t];
         if (me->out == NULL && fmd_arena_create(&me->out, 0) != FMD_OK)
             continue;
+        if (etag_matches(&req->items[i], keys[i])) { /* the client holds this result */
+            hit[i] = true;
+            page_not_modified(br, i, t);
+            continue;
+        }
         looked++;
         if (!req->include_code) { /* the formatted form: two copies, no formatting */
             serve_cache_hit h;
@@ -494,7 +559,7 @@ static size_t take_hits(batch_run *br, size_t **miss)
     size_t n_miss = 0;
     for (size_t i = 0; i < n; i++)
         n_miss += !hit[i];
-    atomic_store(&br->cache_hits, n - n_miss);
+    atomic_store(&br->cache_hits, n - n_miss - atomic_load(&br->not_modified));
     atomic_store(&br->cache_misses, looked - (n - n_miss));
     size_t *idx = malloc(sizeof *idx * (n_miss ? n_miss : 1));
     if (idx == NULL) {
@@ -682,9 +747,11 @@ static fmd_status put_stats(fmd_buf *b, const batch_run *br, size_t cancelled, d
     size_t completed = atomic_load(&br->b->completed), failed = atomic_load(&br->b->failed);
     int n = snprintf(tmp, sizeof tmp,
                      "\"stats\":{\"total\":%zu,\"ok\":%zu,\"failed\":%zu,\"retried\":%zu,"
-                     "\"cancelled\":%zu,\"cacheHits\":%zu,\"cacheMisses\":%zu,\"ms\":",
+                     "\"cancelled\":%zu,\"cacheHits\":%zu,\"cacheMisses\":%zu,"
+                     "\"notModified\":%zu,\"ms\":",
                      br->n, completed - failed, failed, atomic_load(&br->retried), cancelled,
-                     atomic_load(&br->cache_hits), atomic_load(&br->cache_misses));
+                     atomic_load(&br->cache_hits), atomic_load(&br->cache_misses),
+                     atomic_load(&br->not_modified));
     fmd_status st = fmd_buf_append(b, tmp, (size_t)n);
     if (st == FMD_OK)
         st = fmd_rpc_put_number(b, ms);

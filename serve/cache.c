@@ -3,7 +3,8 @@
  * kept in memory under its key, the XXH3-128 digest of the page's bytes beside the XXH3-128
  * digest of the effective options (output-format version, every option, the rules' text).
  * Bounded in bytes, least recently used first out. The table is split in shards, each with its
- * own lock, so that the engine's threads rarely meet on one lock. */
+ * own lock, so that the engine's threads rarely meet on one lock. With --cache-dir, a persistent
+ * store (store.c) sits behind it: misses are looked up there, and what is put is stored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct shard {
 
 struct serve_cache {
     size_t cap_per_shard;
+    serve_store *store; /* --cache-dir: behind the memory, or NULL */
     atomic_size_t hits, misses, evictions, inserts, bytes, entries;
     shard shards[CACHE_SHARDS];
 };
@@ -209,11 +211,16 @@ static entry *make_entry(const unsigned char *key, const fmd_result *r, fmd_slic
     return e;
 }
 
-void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
-                     fmd_arena *scratch)
+void serve_cache_set_store(serve_cache *c, serve_store *st)
 {
-    if (c == NULL || r->status != FMD_OK)
-        return;
+    if (c != NULL)
+        c->store = st;
+}
+
+/* Keep a copy of @p r in memory; returns whether the key is there afterwards. */
+static bool insert(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                   fmd_arena *scratch)
+{
     fmd_arena_mark mark = fmd_arena_get_mark(scratch);
     fmd_buf meta;
     fmd_buf_reset(&meta, scratch);
@@ -223,10 +230,10 @@ void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], c
                    : NULL;
     fmd_arena_rewind(scratch, mark);
     if (e == NULL)
-        return;
+        return false;
     if (e->cost > c->cap_per_shard) { /* larger than its shard: never kept */
         free(e);
-        return;
+        return false;
     }
     shard *sh = &c->shards[key[0] % CACHE_SHARDS];
     size_t evicted = 0, freed = 0;
@@ -236,7 +243,7 @@ void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], c
     if (*slot != NULL) { /* another thread put it first: keep that one */
         pthread_mutex_unlock(&sh->mu);
         free(e);
-        return;
+        return true;
     }
     *slot = e;
     lru_push(sh, e);
@@ -263,13 +270,41 @@ void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], c
     atomic_fetch_sub_explicit(&c->entries, evicted, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->bytes, e->cost, memory_order_relaxed);
     atomic_fetch_sub_explicit(&c->bytes, freed, memory_order_relaxed);
+    return true;
 }
 
-bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
-                     fmd_result *res)
+void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                     fmd_arena *scratch)
 {
-    if (c == NULL)
+    if (c == NULL || r->status != FMD_OK)
+        return;
+    insert(c, key, r, scratch);
+    serve_store_put(c->store, key, r, scratch);
+}
+
+void serve_cache_warm(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                      fmd_arena *scratch)
+{
+    if (c != NULL && r->status == FMD_OK)
+        insert(c, key, r, scratch);
+}
+
+/* A memory miss: read @p key from the store into memory (not written back). Returns whether the
+ * memory now holds it. @p a is only borrowed. */
+static bool from_store(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *a)
+{
+    if (c->store == NULL)
         return false;
+    fmd_arena_mark mark = fmd_arena_get_mark(a);
+    fmd_result r;
+    bool ok = serve_store_get(c->store, key, a, &r) && insert(c, key, &r, a);
+    fmd_arena_rewind(a, mark);
+    return ok;
+}
+
+static bool mem_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
+                    fmd_result *res)
+{
     shard *sh = &c->shards[key[0] % CACHE_SHARDS];
     bool hit = false;
     pthread_mutex_lock(&sh->mu);
@@ -285,15 +320,22 @@ bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], f
         }
     }
     pthread_mutex_unlock(&sh->mu);
+    return hit;
+}
+
+bool serve_cache_get(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *out,
+                     fmd_result *res)
+{
+    if (c == NULL)
+        return false;
+    bool hit = mem_get(c, key, out, res) || (from_store(c, key, out) && mem_get(c, key, out, res));
     atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return hit;
 }
 
-bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
-                               fmd_arena *out, bool html_malloc, serve_cache_hit *hit)
+static bool mem_get_formatted(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                              fmd_arena *out, bool html_malloc, serve_cache_hit *hit)
 {
-    if (c == NULL)
-        return false;
     memset(hit, 0, sizeof *hit);
     shard *sh = &c->shards[key[0] % CACHE_SHARDS];
     bool ok = false;
@@ -326,6 +368,16 @@ bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CAC
         }
     }
     pthread_mutex_unlock(&sh->mu);
+    return ok;
+}
+
+bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY],
+                               fmd_arena *out, bool html_malloc, serve_cache_hit *hit)
+{
+    if (c == NULL)
+        return false;
+    bool ok = mem_get_formatted(c, key, out, html_malloc, hit) ||
+              (from_store(c, key, out) && mem_get_formatted(c, key, out, html_malloc, hit));
     atomic_fetch_add_explicit(ok ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return ok;
 }

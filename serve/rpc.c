@@ -632,6 +632,16 @@ static bool bad_param(pctx *c, const char *field, const char *what)
 }
 
 /* Optional boolean field. Returns false after failing the request. */
+/* Whether @p s is an etag: 64 lower-case hex digits (a result cache key). */
+static bool is_etag(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == 64;
+}
+
 static bool opt_bool(pctx *c, const json_t *obj, const char *key, const char *prefix, bool *out)
 {
     json_t *v = json_object_get(obj, key);
@@ -858,6 +868,13 @@ static bool parse_items(pctx *c, const json_t *params, bool batch)
             return bad_param(c, field, "expected an object {file, content?}");
         if (!opt_string(c, it, "file", field, &r->items[k].file, NULL))
             return false;
+        if (batch && !opt_string(c, it, "ifNoneMatch", field, &r->items[k].if_none_match, NULL))
+            return false;
+        if (r->items[k].if_none_match != NULL && !is_etag(r->items[k].if_none_match)) {
+            char f2[96];
+            snprintf(f2, sizeof f2, "%s.ifNoneMatch", field);
+            return bad_param(c, f2, "expected an etag (64 lower-case hex digits)");
+        }
         json_t *content = json_object_get(it, "content");
         json_t *cbytes = batch ? json_object_get(it, "contentBytes") : NULL;
         if (cbytes != NULL && !json_is_null(cbytes)) {
@@ -1130,6 +1147,7 @@ static bool parse_params(pctx *c, const json_t *params)
             !opt_bool(c, params, "includeCode", "params", &r->include_code) ||
             !opt_bool(c, params, "stream", "params", &r->stream) ||
             !opt_bool(c, params, "frames", "params", &r->frames) ||
+            !opt_bool(c, params, "etags", "params", &r->etags) ||
             !opt_bool(c, params, "progress", "params", &r->progress) ||
             !opt_string(c, params, "batchId", "params", &r->batch_id, &idlen))
             return false;

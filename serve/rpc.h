@@ -147,6 +147,9 @@ typedef struct fmd_rpc_item {
     bool special;      /**< load: not a regular file (a directory, a FIFO, ...): FMD_E_NOINPUT */
     int err;           /**< load: errno of a failed open or read, else 0 */
     unsigned attempts; /**< load: reads tried (retries = attempts - 1) */
+    /** transformBatch: "ifNoneMatch", the etag of a result the client holds (64 lower-case hex
+     * digits), or NULL. */
+    const char *if_none_match;
 } fmd_rpc_item;
 
 /** One parsed request. Strings are NUL-terminated and live in @c arena; page bytes live in
@@ -190,6 +193,7 @@ typedef struct fmd_rpc_request {
     bool frames;          /**< default false; true implies stream: results go out in batchFrame
                                notifications, each followed by its items' HTML as raw bytes */
     bool progress;        /**< default true */
+    bool etags;           /**< default false: each result item carries its "etag" */
 
     /* normalize */
     fmd_slice content;

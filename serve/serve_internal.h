@@ -125,8 +125,71 @@ bool serve_cache_get_formatted(serve_cache *c, const unsigned char key[SERVE_CAC
  * shard past the bound. Threads: safe. */
 void serve_cache_put(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
                      fmd_arena *scratch);
+/** serve_cache_put() for a result loaded at start-up (--warm): kept in memory, not stored. */
+void serve_cache_warm(serve_cache *c, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                      fmd_arena *scratch);
 /** The counters (all 0 without a cache). Threads: safe. */
 void serve_cache_counters(serve_cache *c, serve_cache_stats *out);
+
+/*** The persistent store (store.c) and warming (warm.c) ***/
+
+/** What a result line names besides the result (serve_result_parse()). */
+typedef struct serve_result_names {
+    fmd_slice path;    /**< "path" (ptr NULL: none) */
+    fmd_slice output;  /**< "output": the HTML file of a build's OUT (ptr NULL: none) */
+    size_t bytes_out;  /**< "bytesOut" */
+    bool html_missing; /**< the line has no "html" (a manifest line) */
+} serve_result_names;
+
+/** Read one result line as `fastmd build` writes it (fmd_io_page_format_json(), with or without
+ * the HTML) back into @p res: a page with status "ok" only. The front matter keeps the line's
+ * bytes. Without @p names the line must hold its HTML; with it, the line is a build's, whose title
+ * came from the file name when the page had no front matter title and no heading: then
+ * res->title is NULL, as the kernel left it.
+ * @return FMD_OK; FMD_E_PARSE (not such a line, or a failed page); FMD_E_NOMEM.
+ * Ownership: @p res's slices and @p names point into @p a. Threads: reentrant. */
+fmd_status serve_result_parse(const char *line, size_t len, fmd_arena *a, fmd_result *res,
+                              serve_result_names *names);
+
+/** --cache-dir's bound when none is given: 1 GiB. */
+#define SERVE_STORE_DEFAULT ((size_t)1 << 30)
+
+typedef struct serve_store serve_store;
+typedef struct serve_store_stats {
+    size_t hits, misses, writes, evictions, failures, bytes, entries, limit;
+} serve_store_stats;
+
+/** Open (creating it when missing, not its parents) the store in @p dir, bounded by @p max_bytes:
+ * index the results already there (oldest use first), remove temporary files a killed run left,
+ * and evict down to the bound. Only names of the store's own form are touched.
+ * @param err receives errno on failure. @return FMD_OK, FMD_E_CANTCREATE, FMD_E_NOINPUT,
+ * FMD_E_NOMEM. Ownership: close with serve_store_close(). */
+fmd_status serve_store_open(serve_store **out, const char *dir, size_t max_bytes, int *err);
+void serve_store_close(serve_store *st);
+/** Read @p key's result back into @p a (a stored file that cannot be read is removed).
+ * Threads: safe. */
+bool serve_store_get(serve_store *st, const unsigned char key[SERVE_CACHE_KEY], fmd_arena *a,
+                     fmd_result *res);
+/** Store @p r (FMD_OK only) under @p key unless it is there: a temporary file in the directory,
+ * renamed into place; then the least recently used files go past the bound. @p scratch is
+ * rewound before it returns. Threads: safe. */
+void serve_store_put(serve_store *st, const unsigned char key[SERVE_CACHE_KEY], const fmd_result *r,
+                     fmd_arena *scratch);
+/** The counters (all 0 without a store). Threads: safe. */
+void serve_store_counters(serve_store *st, serve_store_stats *out);
+
+/** What serve_warm() did. */
+typedef struct serve_warm_report {
+    size_t loaded;    /**< results put in the cache */
+    size_t stale;     /**< pages gone or changed since the build (or their HTML file) */
+    size_t skipped;   /**< failed pages and lines that are no result */
+    size_t checked;   /**< pages rendered again to compare */
+    const char *what; /**< on failure: why, as a phrase after the file's name */
+    int err;          /**< errno, or 0 */
+} serve_warm_report;
+
+/** Behind the memory cache @p c: misses are looked up in @p st, and what is put is stored. */
+void serve_cache_set_store(serve_cache *c, serve_store *st);
 
 /*** The trace (serve_trace.c) ***/
 
@@ -234,6 +297,8 @@ typedef struct serve {
     atomic_int lanes_started; /* numbers the lanes' trace tracks */
     atomic_uint_fast64_t trace_seq;
     unsigned char rules_digest[16]; /* of the --rules file's bytes (zero without one) */
+    serve_store *store;             /* NULL: no --cache-dir */
+    serve_warm_report warm;         /* what --warm loaded */
 
     /* The batch executor's own. */
     fmd_kernel_batch *kb;
@@ -268,6 +333,12 @@ struct serve_batch {
     serve_rules_entry *rules_handle;
     size_t mem_counted; /* bytes of mem_requests this batch holds */
 };
+
+/** Load the results of a build (its --ndjson stream, or its OUT directory) from @p path into the
+ * cache, keyed as for a request without options (warm.c).
+ * @return FMD_OK; FMD_E_NOINPUT (unreadable), FMD_E_USAGE (the build's results differ from
+ * serve's), FMD_E_NOMEM, with @p rep saying why. Threads: call before any request is read. */
+fmd_status serve_warm(serve *s, const char *path, serve_warm_report *rep);
 
 /** The options digest of @p req (its options as resolved, its rules or the server's): the second
  * half of every cache key of the request (serve_cache.c). */

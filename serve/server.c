@@ -449,6 +449,7 @@ static void serve_close(serve *s, pthread_t *lane_tids, fmd_rpc_reader *rd)
     fmd_kernel_batch_destroy(s->kb);
     serve_rules_destroy(&s->rules);
     serve_cache_destroy(s->cache);
+    serve_store_close(s->store);
     serve_trace_close(s->trace);
     free(s->root_abs_mem[0]);
     free(s->root_abs_mem[1]);
@@ -512,6 +513,28 @@ fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail)
         fmd_rpc_reader_create(&rd, cfg->in_fd, cfg->max_line) != FMD_OK)
         goto fail;
     memset(s->sink_slots, 0, sizeof(serve_sink_slot) * (size_t)s->nthreads);
+    if (cfg->cache_dir != NULL && s->cache != NULL) {
+        st = serve_store_open(&s->store, cfg->cache_dir,
+                              cfg->cache_dir_bytes ? cfg->cache_dir_bytes : SERVE_STORE_DEFAULT,
+                              &fail->err);
+        if (st != FMD_OK) {
+            fail->cache_dir = true;
+            fail->what = st == FMD_E_NOMEM ? FMD_NOMEM_TEXT : "cannot be opened";
+            goto fail;
+        }
+        serve_cache_set_store(s->cache, s->store);
+    }
+    if (cfg->warm_path != NULL && s->cache != NULL) { /* before ready: the first request hits */
+        st = serve_warm(s, cfg->warm_path, &s->warm);
+        if (st != FMD_OK) {
+            fail->warm = true;
+            fail->what = s->warm.what;
+            fail->err = s->warm.err;
+            goto fail;
+        }
+    }
+    st = FMD_E_NOMEM;
+    fail->what = FMD_NOMEM_TEXT " at start-up";
 
     lane_tids = calloc((size_t)cfg->lanes, sizeof *lane_tids);
     pthread_t batch_tid;

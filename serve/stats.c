@@ -315,6 +315,17 @@ static fmd_status format_json(serve *s, fmd_buf *b)
                        cs.hits, cs.misses, cs.evictions, cs.bytes, cs.entries, cs.limit));
     FMD_TRY(fmd_rpc_put_number(
         b, cs.hits + cs.misses ? (double)cs.hits / (double)(cs.hits + cs.misses) : 0));
+    FMD_TRY(fmd_buf_printf(b, ",\"warmed\":%zu,\"warmStale\":%zu", s->warm.loaded, s->warm.stale));
+    if (s->store != NULL) {
+        serve_store_stats ds;
+        serve_store_counters(s->store, &ds);
+        FMD_TRY(fmd_buf_printf(b,
+                               ",\"dir\":{\"hits\":%zu,\"misses\":%zu,\"writes\":%zu,"
+                               "\"evictions\":%zu,\"failures\":%zu,\"bytes\":%zu,"
+                               "\"entries\":%zu,\"limit\":%zu}",
+                               ds.hits, ds.misses, ds.writes, ds.evictions, ds.failures, ds.bytes,
+                               ds.entries, ds.limit));
+    }
     FMD_TRY(fmd_buf_putc(b, '}'));
     FMD_TRY(PUT_LIT(b, ",\"requests\":{"));
     bool first = true;
@@ -498,6 +509,20 @@ fmd_status serve_format_prometheus(serve *s, fmd_buf *b)
         "# HELP fastmd_cache_entries Results the cache holds.\n"
         "# TYPE fastmd_cache_entries gauge\nfastmd_cache_entries %zu\n",
         cs.hits, cs.misses, cs.evictions, cs.bytes, cs.limit, cs.entries));
+    if (s->store != NULL) {
+        serve_store_stats ds;
+        serve_store_counters(s->store, &ds);
+        FMD_TRY(fmd_buf_printf(
+            b,
+            "# HELP fastmd_cache_dir_lookups_total --cache-dir lookups after a memory miss.\n"
+            "# TYPE fastmd_cache_dir_lookups_total counter\n"
+            "fastmd_cache_dir_lookups_total{result=\"hit\"} %zu\n"
+            "fastmd_cache_dir_lookups_total{result=\"miss\"} %zu\n"
+            "# HELP fastmd_cache_dir_bytes Bytes of the results in --cache-dir.\n"
+            "# TYPE fastmd_cache_dir_bytes gauge\nfastmd_cache_dir_bytes %zu\n"
+            "fastmd_cache_dir_bytes{kind=\"limit\"} %zu\n",
+            ds.hits, ds.misses, ds.bytes, ds.limit));
+    }
 fail:
     return st;
 }

@@ -273,6 +273,10 @@ void fmd_kernel_hash128_format(const void *p, size_t n, char hex[33]);
 /** Write the hash as 16 lower-case hex digits, big-endian canonical form, plus a NUL. */
 void fmd_kernel_hash_format(uint64_t hash, char hex[17]);
 
+/** The content hash of @p n bytes at @p p (XXH3-64, seed 0): fmd_result.hash of a page with
+ * these bytes. Threads: reentrant. */
+uint64_t fmd_kernel_hash(const void *p, size_t n);
+
 /*** The batch loop ***/
 
 /** Where a page's bytes are in the input arena: offsets, never pointers, so the arena may move. */

@@ -49,6 +49,14 @@ typedef struct fmd_serve_cfg {
     volatile sig_atomic_t *stop;
     const char *hang_file; /**< test hook: while this file exists, batch pages wait; NULL */
     size_t cache_bytes;    /**< the result cache's bound; 0: no cache */
+    /** A persistent store of results behind the cache (needs cache_bytes > 0), created when
+     * missing; NULL: none. Files named by their key, written to a temporary name in it and
+     * renamed; only files of that form are touched. */
+    const char *cache_dir;
+    size_t cache_dir_bytes; /**< the store's bound; 0: 1 GiB */
+    /** A `fastmd build SRC --ndjson FILE` stream to load into the cache before the first
+     * request (root_path must be SRC); NULL: none. */
+    const char *warm_path;
     /** Where the trace goes (Chrome Trace Event JSON, docs/protocol.md "Tracing"); the caller
      * opens and closes it. -1: no trace. */
     int trace_fd;
@@ -78,6 +86,8 @@ typedef struct fmd_serve_cfg {
 /** Why fmd_serve_run() could not start. */
 typedef struct fmd_serve_failure {
     bool root;        /**< the root could not be opened (err holds errno) */
+    bool cache_dir;   /**< the --cache-dir store could not be opened (what, err) */
+    bool warm;        /**< --warm failed (what: why, after the file's name; err) */
     const char *what; /**< otherwise what failed, as a message; NULL when it did not fail */
     int err;
 } fmd_serve_failure;
@@ -86,7 +96,8 @@ typedef struct fmd_serve_failure {
  * everything already read and return.
  * @pre cfg->placement->plan is not NULL; cfg->lanes >= 1.
  * @return FMD_OK after shutdown or the end of input; at start-up FMD_E_NOINPUT or FMD_E_NOMEM
- * (the root cannot be opened; memory or a thread could not be had), with @p fail saying which.
+ * (the root cannot be opened; memory or a thread could not be had), FMD_E_CANTCREATE (the cache
+ * directory), FMD_E_USAGE (--warm's results differ from serve's), with @p fail saying which.
  * Threads: call from one thread; it starts and joins its own lanes and batch thread. A failed
  * start may leave threads running: the caller is expected to exit. */
 fmd_status fmd_serve_run(const fmd_serve_cfg *cfg, fmd_serve_failure *fail);

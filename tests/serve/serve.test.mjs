@@ -7,7 +7,7 @@
 // the speed of the machine.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -1247,4 +1247,163 @@ test('--threads auto: each batch reports its team and what sized it; a fixed cou
   await fixed.close();
   assert.deepEqual(f.stats.threads, { team: 2, max: 2, auto: false });
   assert.deepEqual(f.results, a.results);
+});
+
+// A source tree for --warm and --cache-dir: front matter, no title (the file name gives it), a
+// warning, headings with ids, a table.
+function sourceTree(tag) {
+  const dir = tmpdir(tag);
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+  const files = {
+    'a.md': '---\ntitle: Alpha\ntags: [x, "y"]\nn: 1.5\n---\n# Head *one*\n\nBody [l](/x) ![i](/i.png).\n',
+    'no-title.md': 'Just text, "quoted" -- dashes.\n',
+    'sub/table.md': '## T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```js\nlet x = 1;\n```\n',
+    'sub/bad-utf8.md': Buffer.from([0x23, 0x20, 0x41, 0xff, 0x0a]),
+    'é.md': '# Ünïcode — ok\n\nText.\n',
+  };
+  for (const [f, c] of Object.entries(files)) fs.writeFileSync(path.join(src, f), c);
+  return { dir, src, names: Object.keys(files) };
+}
+
+// Every page of names by path, one transform each; the results as JSON text, and the stats after.
+async function transformAll(args, names) {
+  const s = new Server(['--threads', '2', ...args]);
+  const out = [];
+  for (const file of names) out.push(JSON.stringify(await s.request('transform', { file })));
+  const batch = (await s.request('transformBatch', { files: names.map((file) => ({ file })), progress: false })).result;
+  const st = (await s.request('stats')).result;
+  await s.close();
+  return { out: out.map((t) => t.replace(/"id":\d+/, '')), batch, st };
+}
+
+function build(args) {
+  const r = spawnSync(bin, ['build', '--quiet', ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+test('--warm: a build --ndjson stream is in the cache before the first request, byte-identical to a cold render', async () => {
+  const { dir, src, names } = sourceTree('warm');
+  const stream = path.join(dir, 'pages.ndjson');
+  build([src, '--ndjson', stream]);
+  const cold = await transformAll(['--root', src, '--cache-bytes', '0'], names);
+  const warm = await transformAll(['--root', src, '--warm', stream], names);
+  assert.equal(warm.st.cache.warmed, names.length);
+  assert.deepEqual(warm.out, cold.out, 'warmed results are the bytes of a cold render');
+  // The first request of each page was a hit: nothing was rendered.
+  assert.equal(warm.st.cache.misses, 0);
+  assert.equal(warm.st.cache.hits, 2 * names.length);
+  assert.equal(warm.batch.stats.cacheHits, names.length);
+  assert.deepEqual(warm.batch.results, cold.batch.results);
+
+  // A page changed since the build is not loaded (its bytes are hashed again).
+  fs.writeFileSync(path.join(src, 'a.md'), '# Changed\n');
+  const changed = await transformAll(['--root', src, '--warm', stream], ['a.md']);
+  assert.equal(changed.st.cache.warmed, names.length - 1);
+  assert.equal(changed.st.cache.warmStale, 1);
+  assert.match(changed.out[0], /"title":"Changed"/);
+
+  // A build with other options is refused (its results would differ), and so is a build's OUT.
+  const smart = path.join(dir, 'smart.ndjson');
+  build([src, '--ndjson', smart, '--smart']);
+  for (const [w, why] of [[smart, /differ from what serve renders/], [dir, /is a directory/]]) {
+    const r = spawnSync(bin, ['serve', '--quiet', '--root', src, '--warm', w], { input: '', encoding: 'utf8' });
+    assert.equal(r.status, 64, r.stderr);
+    assert.match(r.stderr, why);
+  }
+  const r = spawnSync(bin, ['serve', '--quiet', '--cache-bytes', '0', '--warm', stream], { input: '', encoding: 'utf8' });
+  assert.equal(r.status, 64);
+  assert.match(r.stderr, /needs the result cache/);
+});
+
+test('--cache-dir: results survive a restart, atomically written, bounded, only its own files touched', async () => {
+  const { dir, src, names } = sourceTree('store');
+  const store = path.join(dir, 'store');
+  const cold = await transformAll(['--root', src, '--cache-bytes', '0'], names);
+  // Files that are not the store's: never read, replaced or removed.
+  fs.mkdirSync(store);
+  fs.writeFileSync(path.join(store, 'notes.txt'), 'mine');
+  const first = await transformAll(['--root', src, '--cache-dir', store], names);
+  assert.deepEqual(first.out, cold.out);
+  assert.equal(first.st.cache.dir.writes, names.length);
+  const stored = () => fs.readdirSync(store).filter((f) => /^[0-9a-f]{64}\.fmdr$/.test(f));
+  assert.equal(stored().length, names.length);
+  assert.deepEqual(fs.readdirSync(store).filter((f) => !/^[0-9a-f]{64}\.fmdr$/.test(f)), ['notes.txt'],
+    'no temporary file is left');
+
+  // A restart: the first request of every page is a hit, from the directory, with the same bytes.
+  const again = await transformAll(['--root', src, '--cache-dir', store], names);
+  assert.deepEqual(again.out, cold.out);
+  assert.equal(again.st.cache.misses, 0);
+  assert.equal(again.st.cache.dir.hits, names.length);
+  assert.equal(again.st.cache.dir.writes, 0);
+
+  // A torn file and a symbolic link in a result's place: neither is served (the link is not
+  // followed, its target stays); both pages render again, with the same bytes.
+  const [f0, f1] = stored();
+  const outside = path.join(dir, 'outside.txt');
+  fs.writeFileSync(outside, fs.readFileSync(path.join(store, f1)));
+  fs.writeFileSync(path.join(store, f0), fs.readFileSync(path.join(store, f0)).subarray(0, 20));
+  fs.rmSync(path.join(store, f1));
+  fs.symlinkSync(outside, path.join(store, f1));
+  const damaged = await transformAll(['--root', src, '--cache-dir', store], names);
+  assert.deepEqual(damaged.out, cold.out);
+  assert.equal(damaged.st.cache.dir.hits, names.length - 2, 'the link is not indexed, the torn file not served');
+  assert.equal(damaged.st.cache.dir.failures, 1, 'the torn file is dropped');
+  assert.ok(fs.existsSync(outside));
+  assert.equal(fs.readFileSync(path.join(store, 'notes.txt'), 'utf8'), 'mine');
+
+  // Bounded: a bound below the store's size evicts the least recently used files at start.
+  const total = stored().reduce((n, f) => n + fs.statSync(path.join(store, f)).size, 0);
+  const bound = Math.floor(total / 2);
+  const small = await transformAll(['--root', src, '--cache-dir', store, '--cache-dir-bytes', String(bound)], []);
+  assert.ok(small.st.cache.dir.bytes <= bound, JSON.stringify(small.st.cache.dir));
+  const left = stored().reduce((n, f) => n + fs.statSync(path.join(store, f)).size, 0);
+  assert.ok(left <= bound && left > 0, `${left} <= ${bound}`);
+  assert.equal(fs.readFileSync(path.join(store, 'notes.txt'), 'utf8'), 'mine');
+});
+
+test('etags and ifNoneMatch: a page the client holds is answered notModified, with no result', async () => {
+  const files = pages(6);
+  const s = new Server(['--threads', '2']);
+  const first = (await s.request('transformBatch', { files, etags: true, progress: false })).result;
+  const etags = first.results.map((r) => r.etag);
+  for (const e of etags) assert.match(e, /^[0-9a-f]{64}$/);
+  assert.equal(new Set(etags).size, files.length, 'one etag per distinct page');
+  // Without etags: true, items carry none.
+  const plain = (await s.request('transformBatch', { files, progress: false })).result;
+  assert.ok(plain.results.every((r) => !('etag' in r)));
+  // Page 2 edited: it renders; the rest are notModified, in every way of answering.
+  const again = files.map((f, i) => ({ ...f, ifNoneMatch: etags[i] }));
+  again[2] = { ...again[2], content: again[2].content + '\nEdited.\n' };
+  // (With frames only unedited pages: this file's reader does not take a frame's raw HTML.)
+  const held = files.map((f, i) => ({ ...f, ifNoneMatch: etags[i] }));
+  for (const mode of [{}, { stream: true }, { frames: true }]) {
+    const edited = !mode.frames;
+    const id = s.post('transformBatch', { files: edited ? again : held, progress: false, etags: true, ...mode });
+    const r = (await s.response(id)).result;
+    const items = mode.stream || mode.frames
+      ? s.messages.filter((m) => (m.method === 'batchItem' || m.method === 'batchFrame') && m.params.batchId === r.batchId)
+        .flatMap((m) => (m.method === 'batchFrame' ? m.params.items : [(({ batchId, ...x }) => x)(m.params)]))
+        .sort((a, b) => a.index - b.index)
+      : r.results;
+    assert.equal(r.stats.notModified, files.length - (edited ? 1 : 0), JSON.stringify(mode));
+    assert.equal(r.stats.ok, files.length);
+    assert.equal(items.length, files.length);
+    for (const it of items) {
+      if (it.index === 2 && edited) {
+        assert.ok(it.result, 'the edited page renders');
+        assert.notEqual(it.etag, etags[2]);
+      } else {
+        assert.deepEqual(it, { index: it.index, notModified: true, etag: etags[it.index] });
+      }
+    }
+  }
+  // Another options set: another key, so no page matches.
+  const other = (await s.request('transformBatch', { files: again, progress: false, options: { smartPunctuation: true } })).result;
+  assert.equal(other.stats.notModified, 0);
+  const bad = await s.request('transformBatch', { files: [{ file: 'a.md', content: 'x', ifNoneMatch: 'nope' }] });
+  assert.equal(bad.error.code, -32602);
+  assert.match(bad.error.message, /ifNoneMatch/);
+  await s.close();
 });

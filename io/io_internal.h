@@ -97,8 +97,17 @@ fmd__io_set_entry *fmd__io_set_find(const fmd__io_set *s, const char *key, size_
 fmd_status fmd__io_set_insert(fmd__io_set *s, const char *key, size_t len, uint32_t value,
                               fmd__io_set_entry **found, bool *inserted);
 
+/** Size the set for @p n keys at once, so that inserting them never grows it (each growth is a
+ * new table, touched page by page). @return FMD_OK or FMD_E_NOMEM (the set is then unchanged). */
+fmd_status fmd__io_set_reserve(fmd__io_set *s, size_t n);
+
 /** Free the slots. */
 void fmd__io_set_free(fmd__io_set *s);
+
+/** Make the whole pages inside [p, p + len) present in one call (MADV_POPULATE_WRITE, Linux
+ * 5.14), instead of one page fault each at the first write; a hint, ignored where unsupported.
+ * Threads: any; the range must be the caller's own, writable memory. */
+void fmd__io_populate(void *p, size_t len);
 
 /** Open @p path beneath the directory @p rootfd without openat2: one component at a time, each
  * openat() relative to a directory descriptor already held and with O_NOFOLLOW; ".." pops the

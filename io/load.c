@@ -167,16 +167,8 @@ static char *alloc_block(size_t total, bool local)
             (void)madvise(p, total & ~(BLOCK_HUGE - 1), MADV_HUGEPAGE);
 #endif
     }
-#ifdef MADV_POPULATE_WRITE
-    long page = sysconf(_SC_PAGESIZE);
-    if (p != NULL && local && page > 0) {
-        /* Only the whole pages inside the block: the bytes around it may be malloc's. */
-        uintptr_t mask = (uintptr_t)page - 1;
-        uintptr_t lo = ((uintptr_t)p + mask) & ~mask, hi = ((uintptr_t)p + total) & ~mask;
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-    }
-#endif
+    if (p != NULL && local)
+        fmd__io_populate(p, total);
     return p;
 }
 

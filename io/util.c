@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -46,6 +47,23 @@ int fmd__io_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+void fmd__io_populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (p == NULL || page <= 0)
+        return;
+    /* Only the whole pages inside the range: the bytes around it may be malloc's. */
+    uintptr_t mask = (uintptr_t)page - 1;
+    uintptr_t lo = ((uintptr_t)p + mask) & ~mask, hi = ((uintptr_t)p + len) & ~mask;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 /*** String set ***/
 
 static fmd__io_set_entry *probe(const fmd__io_set *s, const char *key, size_t len, uint64_t h)
@@ -68,15 +86,21 @@ fmd__io_set_entry *fmd__io_set_find(const fmd__io_set *s, const char *key, size_
     return e->key != NULL ? e : NULL;
 }
 
-/* Double the table (or make the first one) and re-insert every key. */
-static fmd_status rehash(fmd__io_set *s)
+/* Grow the table to @p cap slots (a power of two, more than twice the count) and re-insert every
+ * key. A large calloc is fresh zero pages that probe() would read first (mapping the shared zero
+ * page) and then write (a second fault, copy-on-write, with a TLB flush across the process's
+ * CPUs): the table is made present for writing in one call instead. (A memset would be folded
+ * back into calloc by the compiler.) */
+static fmd_status rehash_to(fmd__io_set *s, size_t cap)
 {
-    size_t cap = s->cap ? s->cap * 2 : 64;
     fmd__io_set_entry *old = s->slots;
     size_t old_cap = s->cap;
+    if (cap > SIZE_MAX / sizeof *old)
+        return FMD_E_NOMEM;
     fmd__io_set_entry *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)
         return FMD_E_NOMEM;
+    fmd__io_populate(slots, cap * sizeof *slots);
     s->slots = slots;
     s->cap = cap;
     for (size_t i = 0; i < old_cap; i++) {
@@ -87,12 +111,23 @@ static fmd_status rehash(fmd__io_set *s)
     return FMD_OK;
 }
 
+fmd_status fmd__io_set_reserve(fmd__io_set *s, size_t n)
+{
+    size_t cap = 64;
+    while (cap / 2 < n + 1) {
+        if (cap > SIZE_MAX / 4)
+            return FMD_E_NOMEM;
+        cap *= 2;
+    }
+    return cap > s->cap ? rehash_to(s, cap) : FMD_OK;
+}
+
 fmd_status fmd__io_set_insert(fmd__io_set *s, const char *key, size_t len, uint32_t value,
                               fmd__io_set_entry **found, bool *inserted)
 {
     /* Keep the load factor under 1/2 so that probe sequences stay short. */
     if ((s->count + 1) * 2 > s->cap) {
-        fmd_status st = rehash(s);
+        fmd_status st = rehash_to(s, s->cap ? s->cap * 2 : 64);
         if (st != FMD_OK)
             return st;
     }

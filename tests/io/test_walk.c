@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Enumeration: recursion, page names, sorting, symbolic links (inside, outside, broken, cycles),
- * collisions, a missing SRC and an unreadable subdirectory (openat mocked with --wrap). */
+ * collisions, a missing SRC and an unreadable subdirectory (openat mocked with --wrap); the
+ * string set behind the collision check, sized up front. */
 #include "io_test_util.h"
 
 #include <stdarg.h>
 
 #include "fmd_io.h"
+#include "io_internal.h"
 
 /*** openat mock: fail for one name ***/
 
@@ -336,6 +338,42 @@ static void test_walk_empty_tree(void **state)
     tu_rm_rf(root);
 }
 
+/* The collision check sizes its set once for every page and directory: after
+ * fmd__io_set_reserve(n), n distinct keys go in without the table growing, all are found, the
+ * set refuses duplicates, and a smaller reserve later keeps the table. */
+static void test_walk_set_reserve_holds_n_keys(void **state)
+{
+    (void)state;
+    enum { KEYS = 5000 };
+    static char keys[KEYS][16];
+    fmd__io_set set = {0};
+    assert_int_equal(fmd__io_set_reserve(&set, KEYS), FMD_OK);
+    size_t cap = set.cap;
+    assert_true(cap >= 2 * KEYS);
+    for (int i = 0; i < KEYS; i++) {
+        int len = snprintf(keys[i], sizeof keys[i], "dir/%d.html", i);
+        fmd__io_set_entry *e = NULL;
+        bool ins = false;
+        assert_int_equal(fmd__io_set_insert(&set, keys[i], (size_t)len, (uint32_t)i, &e, &ins),
+                         FMD_OK);
+        assert_true(ins);
+    }
+    assert_int_equal(set.cap, cap); /* no growth while inserting */
+    assert_int_equal(set.count, KEYS);
+    for (int i = 0; i < KEYS; i++) {
+        fmd__io_set_entry *e = fmd__io_set_find(&set, keys[i], strlen(keys[i]));
+        assert_non_null(e);
+        assert_int_equal(e->value, (uint32_t)i);
+        bool ins = true;
+        assert_int_equal(fmd__io_set_insert(&set, keys[i], strlen(keys[i]), 0, &e, &ins), FMD_OK);
+        assert_false(ins);
+    }
+    assert_null(fmd__io_set_find(&set, "dir/5000.html", strlen("dir/5000.html")));
+    assert_int_equal(fmd__io_set_reserve(&set, 10), FMD_OK);
+    assert_int_equal(set.cap, cap);
+    fmd__io_set_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_walk_missing_source),
         cmocka_unit_test(test_walk_unreadable_directory_is_a_warning),
         cmocka_unit_test(test_walk_empty_tree),
+        cmocka_unit_test(test_walk_set_reserve_holds_n_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,12 +9,14 @@
  * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +116,7 @@ struct fmd_engine {
     const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
     size_t n_gone;
     unsigned char *fate; /* under a supervisor: per page, a FATE_* (NULL: every page renders) */
+    bool untouched;      /* nothing changed: no journal, manifest and state left as they are */
 
     /* Shards (cfg->shard_n != 0): the folder, and every page of SRC, not only this shard's. */
     fmd_io_shard *shard;
@@ -373,8 +376,10 @@ static void sink_recorded(engine *e, sink_slot *me, size_t gi)
     const fmd_io_state_rec *old = e->old[gi];
     p->status = FMD_OK; /* it was marked so that the loader would not read it */
     p->err = 0;
-    char *line = malloc(old->line_len ? old->line_len : 1);
-    if (line != NULL) {
+    char *line = e->stream != NULL ? malloc(old->line_len ? old->line_len : 1) : NULL;
+    if (e->stream == NULL) {
+        /* untouched: the manifest in OUT already holds this line */
+    } else if (line != NULL) {
         memcpy(line, old->line, old->line_len);
         if (fmd_io_stream_put_owned(e->stream, gi, line, old->line_len) != FMD_OK)
             free(line);
@@ -782,6 +787,30 @@ static fmd_status plan_incremental(engine *e)
     return FMD_OK;
 }
 
+/* Whether this run would leave OUT exactly as it is: every page of SRC is skipped on its stat
+ * data, every record of the state file is one of them (so none is dropped or gone), and the
+ * manifest in OUT has the size of the recorded lines together. Then the manifest and the state
+ * would be written again byte for byte: they are left alone, and no journal is started. */
+static bool nothing_changed(engine *e)
+{
+    size_t n_recs;
+    fmd_io_state_records(e->state, &n_recs);
+    const fmd_guard *g = e->cfg->guard;
+    if (e->shard != NULL || e->cfg->no_manifest || e->n_gone != 0 || n_recs != e->n ||
+        !fmd_io_state_exact(e->state) ||
+        (g != NULL && (g->mode == FMD_GUARD_RETRY || g->n_pages != 0)))
+        return false;
+    uint64_t lines = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (!e->skip[i])
+            return false;
+        lines += e->old[i]->line_len;
+    }
+    struct stat st;
+    return fstatat(fmd_io_out_fd(e->out), FMD_IO_MANIFEST_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISREG(st.st_mode) && (uint64_t)st.st_size == lines;
+}
+
 /* Lock OUT, load the state, clean up after a killed run, plan what to skip, start the journal.
  * The old manifest is removed: until this run publishes its own, OUT is visibly incomplete. */
 static fmd_status open_state(engine *e)
@@ -824,6 +853,9 @@ static fmd_status open_state(engine *e)
     if (e->shard != NULL && fmd_io_shard_leftovers_remove(e->shard, &r->leftovers) != FMD_OK)
         return fail_with(r, FMD_E_IO, errno, FMD_IO_STATE_DIR);
     FMD_TRY(plan_incremental(e));
+    e->untouched = nothing_changed(e);
+    if (e->untouched)
+        return FMD_OK; /* OUT stays exactly as the last build left it: complete */
     st = fmd_io_state_journal_open(e->state, e->digest, &err);
     if (st != FMD_OK)
         return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
@@ -911,7 +943,7 @@ static fmd_status open_io(engine *e)
             if (st != FMD_OK)
                 return st;
         }
-        if (!cfg->no_manifest) {
+        if (!cfg->no_manifest && !e->untouched) {
             const char *name =
                 e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
             st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
@@ -1233,7 +1265,7 @@ fmd_status fmd_engine_render(fmd_engine *e)
         if (sst != FMD_OK)
             fail_with(r, sst, err, e->cfg->out_dir ? FMD_IO_MANIFEST_NAME : e->cfg->ndjson_path);
     }
-    if (e->state != NULL) {
+    if (e->state != NULL && !e->untouched) {
         if (r->st == FMD_OK) {
             double t0 = fmd_clock_now();
             if (commit_state(e) == FMD_OK && e->shard != NULL)

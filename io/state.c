@@ -36,6 +36,7 @@ struct fmd_io_state {
     size_t n_recs;
     char *strings; /* the records' paths and outputs as C strings */
     bool interrupted;
+    bool exact;   /* the state file is exactly the loaded records (fmd_io_state_exact) */
     int jfd;      /* the journal, O_APPEND; -1 until journal_open */
     off_t jstart; /* where this run's records start in it */
     bool jfresh;  /* the journal held nothing before this run's header */
@@ -322,12 +323,15 @@ static fmd_status map_whole(int dfd, const char *name, char **buf, size_t *len, 
 }
 
 /* Parse a state or journal file: headers "fastmd-state|fastmd-journal <format> <digest>\n" and
- * records. Appends to *v. */
+ * records. Appends to *v. @p whole receives whether the file is one header naming @p digest
+ * followed by records up to its last byte (nothing torn, nothing under another digest). */
 static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io_state_rec **v,
-                             size_t *count, size_t *cap)
+                             size_t *count, size_t *cap, bool *whole)
 {
     size_t i = 0;
+    int headers = 0;
     bool current = false, known = false;
+    *whole = false;
     while (i < n) {
         if (b[i] == '\n') { /* the blank line a journal header starts with */
             i++;
@@ -349,6 +353,7 @@ static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io
                 break;
             known = true;
             current = strcmp(dg, digest) == 0;
+            headers++;
             i += hl;
             continue;
         }
@@ -371,6 +376,7 @@ static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io
         (*count)++;
         i += used;
     }
+    *whole = i == n && headers == 1 && current;
     return FMD_OK;
 }
 
@@ -400,6 +406,7 @@ fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
     fmd_io_state_rec *v = NULL;
     size_t count = 0, cap = 0;
     fmd_status st = FMD_OK;
+    bool whole = false;
     *err = 0;
     for (int f = 0; f < 2; f++) {
         size_t len;
@@ -407,8 +414,11 @@ fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
         s->file_len[f] = len;
         if (f == 1 && (s->files[1] != NULL || faccessat(s->dirfd, "journal", F_OK, 0) == 0))
             s->interrupted = true;
+        bool w = false;
         if (s->files[f] != NULL)
-            FMD_TRY(parse_file(s->files[f], len, digest, &v, &count, &cap));
+            FMD_TRY(parse_file(s->files[f], len, digest, &v, &count, &cap, &w));
+        if (f == 0)
+            whole = w;
     }
     /* Sort (a state file is usually in order already: then no sort), keep the last record of
      * each path. */
@@ -440,6 +450,8 @@ fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
         free(v);
         v = w;
     }
+    /* No journal, and every record of the state file is one of these (none replaced). */
+    s->exact = whole && !s->interrupted && m == count;
     /* C strings: path and output copied out of the record bytes (kept intact for the commit),
      * all into one block. */
     size_t total = 0;
@@ -478,6 +490,11 @@ const fmd_io_state_rec *fmd_io_state_records(const fmd_io_state *s, size_t *n)
 bool fmd_io_state_interrupted(const fmd_io_state *s)
 {
     return s->interrupted;
+}
+
+bool fmd_io_state_exact(const fmd_io_state *s)
+{
+    return s->exact;
 }
 
 /*** The journal ***/

@@ -86,6 +86,12 @@ const fmd_io_state_rec *fmd_io_state_records(const fmd_io_state *s, size_t *n);
 /** Whether a journal was found by fmd_io_state_load(): the last run did not finish. */
 bool fmd_io_state_interrupted(const fmd_io_state *s);
 
+/** Whether OUT/.fastmd/state, as fmd_io_state_load() read it, is exactly the loaded records: no
+ * journal was found, the file has one header naming the digest asked for, every record in it is
+ * whole and checks, and no path appears twice. A build that would carry every record over
+ * unchanged may then leave the file as it is. Threads: any, after the load. */
+bool fmd_io_state_exact(const fmd_io_state *s);
+
 /** Start this run's part of the journal: open OUT/.fastmd/journal for appending (an earlier
  * run's records stay) and append a header naming @p digest.
  * @return FMD_OK, FMD_E_CANTCREATE, FMD_E_IO. Threads: one thread, before any add. */

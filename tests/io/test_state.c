@@ -68,6 +68,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     fmd_io_state_records(s, &n);
     assert_int_equal(n, 0);
     assert_false(fmd_io_state_interrupted(s));
+    assert_false(fmd_io_state_exact(s)); /* no state file: nothing to leave as it is */
     /* A complete build of b.md and a.md (out of order on purpose). */
     assert_int_equal(fmd_io_state_journal_open(s, DIGEST, &err), FMD_OK);
     size_t l1, l2;
@@ -85,6 +86,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(fmd_io_state_load(s, DIGEST, &err), FMD_OK);
     const fmd_io_state_rec *v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 2);
+    assert_true(fmd_io_state_exact(s)); /* one header, two whole records, no journal */
     assert_string_equal(v[0].path, "a.md");
     assert_string_equal(v[0].output, "a.html");
     assert_int_equal(v[0].key[0], 'a');
@@ -106,6 +108,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(fmd_io_state_open(dfd, false, &s, &err), FMD_OK);
     assert_int_equal(fmd_io_state_load(s, DIGEST, &err), FMD_OK);
     assert_true(fmd_io_state_interrupted(s));
+    assert_false(fmd_io_state_exact(s)); /* a journal replaces a record */
     v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 2); /* a.md (from the journal) and b.md; the torn c.md is ignored */
     assert_string_equal(v[0].path, "a.md");
@@ -120,6 +123,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(n, 2);
     assert_false(v[0].flags & FMD_IO_REC_CURRENT);
     assert_false(v[1].flags & FMD_IO_REC_CURRENT);
+    assert_false(fmd_io_state_exact(s));
     fmd_io_state_close(s);
     free(a1);
     free(b1);
@@ -157,6 +161,7 @@ static void test_state_bad_records_end_the_file(void **state)
     const fmd_io_state_rec *v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 1); /* a.md; "../x.md" stops the reading, b.md after it is not seen */
     assert_string_equal(v[0].path, "a.md");
+    assert_false(fmd_io_state_exact(s)); /* the file holds more than was read */
     fmd_io_state_close(s);
     /* One flipped byte in a's line: nothing is read. */
     file[hl + l1 - 20] ^= 1;

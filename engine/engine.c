@@ -716,8 +716,8 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Match the pages with the records (both sorted by path): which pages may be skipped, which
- * records belong to sources that are gone. */
+/* Match the pages with the records: which pages may be skipped, which records belong to sources
+ * that are gone. */
 static fmd_status plan_incremental(engine *e)
 {
     size_t n_recs;
@@ -734,23 +734,16 @@ static fmd_status plan_incremental(engine *e)
     e->gone = malloc((n_recs ? n_recs : 1) * sizeof *e->gone);
     if (e->old == NULL || e->skip == NULL || e->gone == NULL)
         return fail_with(e->r, FMD_E_NOMEM, 0, "state");
-    size_t i = 0, j = 0;
-    while (i < e->n || j < n_recs) {
-        int c = i == e->n ? 1 : j == n_recs ? -1 : strcmp(e->pages[i].path, recs[j].path);
-        if (c < 0) {
-            i++;
-            continue;
-        }
-        if (c > 0) {
-            /* A shard's record of a page now in another shard: dropped, its file is that
-             * shard's. */
-            if ((recs[j].flags & FMD_IO_REC_FILE) && !in_source(e, recs[j].path))
-                e->gone[e->n_gone++] = &recs[j];
-            j++;
-            continue;
-        }
+    /* Each page looks its record up by path; a record no page claimed is a gone source's. */
+    unsigned char *claimed = calloc(n_recs ? n_recs : 1, 1);
+    if (claimed == NULL)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    for (size_t i = 0; i < e->n; i++) {
         fmd_io_page *p = &e->pages[i];
-        const fmd_io_state_rec *r = &recs[j];
+        const fmd_io_state_rec *r = fmd_io_state_find(e->state, p->path);
+        if (r == NULL)
+            continue;
+        claimed[r - recs] = 1;
         if ((r->flags & FMD_IO_REC_CURRENT) && !e->cfg->force) {
             e->old[i] = r;
             bool same = p->status == FMD_OK && r->size == p->size && r->ino == p->ino &&
@@ -762,9 +755,12 @@ static fmd_status plan_incremental(engine *e)
                 p->status = FMD_E_CANCELLED; /* the loader reads no byte of it */
             }
         }
-        i++;
-        j++;
     }
+    /* A shard's record of a page now in another shard: dropped, its file is that shard's. */
+    for (size_t j = 0; j < n_recs; j++)
+        if (!claimed[j] && (recs[j].flags & FMD_IO_REC_FILE) && !in_source(e, recs[j].path))
+            e->gone[e->n_gone++] = &recs[j];
+    free(claimed);
     /* A gone source's output that a current page now writes (x.markdown gone, x.md still
      * there) is that page's: not removed. */
     if (e->n_gone != 0) {
@@ -915,6 +911,7 @@ static fmd_status commit_state(engine *e)
 }
 
 /* Enumerate SRC and open the outputs. */
+static fmd_status open_stream(engine *e);
 static fmd_status open_io(engine *e)
 {
     const fmd_engine_cfg *cfg = e->cfg;
@@ -930,8 +927,8 @@ static fmd_status open_io(engine *e)
         r->no_pages = true;
         return fail_with(r, FMD_E_NOINPUT, 0, cfg->src);
     }
-    if (cfg->shard_n != 0)
-        FMD_TRY(keep_shard(e));
+    if (cfg->shard_n != 0 && keep_shard(e) != FMD_OK)
+        return r->st;
 
     double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
@@ -943,22 +940,32 @@ static fmd_status open_io(engine *e)
             if (st != FMD_OK)
                 return st;
         }
-        if (!cfg->no_manifest && !e->untouched) {
-            const char *name =
-                e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
-            st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
-            if (st != FMD_OK)
-                return fail_with(r, st, err, name);
-        }
-    } else if (cfg->ndjson_path != NULL) {
+    }
+    r->t_write += fmd_clock_now() - t_open;
+    return FMD_OK;
+}
+
+/* Open the manifest (tree mode, unless nothing changed) or the NDJSON stream. */
+static fmd_status open_stream(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    fmd_status st = FMD_OK;
+    double t_open = fmd_clock_now();
+    if (e->out != NULL && !cfg->no_manifest && !e->untouched) {
+        const char *name =
+            e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
+        st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, name);
+    } else if (e->out == NULL && cfg->ndjson_path != NULL) {
         st = fmd_io_stream_open_path(&e->stream, cfg->ndjson_path, e->n, &err);
         if (st != FMD_OK)
             return fail_with(r, st, err, cfg->ndjson_path);
     }
     r->t_write += fmd_clock_now() - t_open;
     return FMD_OK;
-fail:
-    return st;
 }
 
 /* Under a supervisor: what each page's verdict makes of it. A page that ended a worker twice, or
@@ -1055,7 +1062,7 @@ static fmd_status open_threads(engine *e)
     return FMD_OK;
 }
 
-fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+fmd_status fmd_engine_plan(const fmd_engine_cfg *cfg, int walk_threads, fmd_engine_result *r,
                            fmd_engine **out)
 {
     memset(r, 0, sizeof *r);
@@ -1064,9 +1071,8 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     if (e == NULL)
         return fail_with(r, FMD_E_NOMEM, 0, "engine");
     e->cfg = cfg;
-    e->pl = pl;
     e->r = r;
-    e->nthreads = pl->plan->n_threads;
+    e->nthreads = walk_threads > 0 ? walk_threads : 1;
     e->t_start = fmd_clock_now();
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -1074,14 +1080,51 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     *out = e;
+    return open_io(e); /* on failure the caller closes the engine, which frees what was made */
+}
+
+bool fmd_engine_untouched(const fmd_engine *e)
+{
+    return e != NULL && e->untouched;
+}
+
+fmd_status fmd_engine_attach(fmd_engine *e, fmd_placement *pl)
+{
+    if (e->pl != NULL || e->r->st != FMD_OK)
+        return fail_with(e->r, FMD_E_USAGE, 0, "engine");
+    e->pl = pl;
+    e->nthreads = pl->plan->n_threads;
     fmd_status st = FMD_OK;
-    FMD_TRY(open_io(e));
+    FMD_TRY(open_stream(e));
     FMD_TRY(apply_guard(e));
     FMD_TRY(open_threads(e));
     e->opened = true;
     return FMD_OK;
 fail:
-    return st; /* the caller closes the engine, which frees what was made */
+    return st;
+}
+
+fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+                           fmd_engine **out)
+{
+    fmd_status st = fmd_engine_plan(cfg, pl->plan->n_threads, r, out);
+    if (st != FMD_OK)
+        return st;
+    return fmd_engine_attach(*out, pl);
+}
+
+/* Nothing changed (fmd_engine_untouched), and no placement: every page is one of the last build's,
+ * counted as unchanged and not read; no thread, no file written. */
+static void finish_untouched(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    for (size_t i = 0; i < e->n; i++) {
+        e->pages[i].status = FMD_OK; /* marked so that nothing would read it */
+        e->pages[i].err = 0;
+        r->done++;
+        r->failed += (e->old[i]->flags & FMD_IO_REC_FAILED) != 0;
+    }
+    r->unchanged = r->skipped = e->n;
 }
 
 /* Render window @p w (loaded) through the sink. */
@@ -1164,9 +1207,13 @@ static fmd_status start_threads(engine *e)
 fmd_status fmd_engine_render(fmd_engine *e)
 {
     fmd_engine_result *r = e->r;
-    if (!e->opened || e->rendered)
+    if (e->rendered || (!e->opened && !(e->untouched && e->pl == NULL && r->st == FMD_OK)))
         return fail_with(r, FMD_E_USAGE, 0, "engine");
     e->rendered = true;
+    if (!e->opened) {
+        finish_untouched(e);
+        return FMD_OK;
+    }
     fmd_status st = start_threads(e);
     if (st != FMD_OK)
         return st;
@@ -1316,7 +1363,7 @@ void fmd_engine_close(fmd_engine *e)
         }
         free(e->slots);
     }
-    r->nthreads = e->nthreads;
+    r->nthreads = e->opened ? e->nthreads : 0; /* untouched, or failed: no team */
     r->latency = e->latency;
     r->messages = e->messages;
     r->wall = fmd_clock_now() - e->t_start;

@@ -123,6 +123,8 @@ test('a no-change rebuild leaves the manifest and the state as they are; an edit
     assert.ok(fs.readFileSync(manifest).equals(bytes0));
     assert.ok(!fs.existsSync(path.join(out, '.fastmd/journal')), 'a journal was left');
     assert.deepEqual(leftovers(out), []);
+    // Nothing to render: no rendering thread was set up (nor a worker process forked).
+    assert.match(b.stderr, / 0 threads\n/);
 
     // A manifest cut short by hand is not trusted: the rebuild writes it whole again.
     fs.truncateSync(manifest, 100);
@@ -145,6 +147,7 @@ test('a no-change rebuild leaves the manifest and the state as they are; an edit
     const e = run(['build', '--threads', '2', src, out]);
     assert.equal(e.status, 0, e.stderr);
     assert.equal(counts(e.stderr).rendered, 1);
+    assert.match(e.stderr, / 2 threads\n/);
     assert.notEqual(identity(state), s1);
     assert.notEqual(identity(manifest), m1);
     assert.match(fs.readFileSync(manifest, 'utf8'), /p5\.html/);

@@ -31,16 +31,18 @@ static const char help[] =
     "Builds into OUT are incremental: OUT/.fastmd/ keeps each page's key (a hash of fastmd's\n"
     "version, the options, the --rules file and the page's bytes) and its stat data. A page\n"
     "whose size, mtime, ctime and inode match, and that was not modified within 2 s of the\n"
-    "last build's start, is not read; one whose key matches is not written again. A change\n"
-    "of version or options rebuilds every page. Outputs of sources that are gone are removed\n"
-    "(only files fastmd recorded). A failed page has no HTML file in OUT (an old one is\n"
-    "removed); its manifest line says why. Pages are journaled as they complete, so a killed\n"
-    "or interrupted build resumes where it stopped when run again. OUT is complete when\n"
-    "OUT/manifest.ndjson exists and OUT/.fastmd/journal does not. The pages are rendered in\n"
-    "a worker process under a small supervisor: when the worker dies (a crash, the OOM\n"
-    "killer), a fresh one resumes from the journal and retries the pages it had in flight\n"
-    "alone; a page that ends a worker twice fails with error code \"crashed\". One build\n"
-    "at a time: a second one into the same OUT exits 75 within 1 s (or waits, with --wait).\n"
+    "last build's start, is not read; one whose key matches is not written again. When no\n"
+    "page changed, neither the manifest nor the state is written again, and no worker\n"
+    "process or thread is started. A change of version or options rebuilds every page.\n"
+    "Outputs of sources that are gone are removed (only files fastmd recorded). A failed\n"
+    "page has no HTML file in OUT (an old one is removed); its manifest line says why.\n"
+    "Pages are journaled as they complete, so a killed or interrupted build resumes where\n"
+    "it stopped when run again. OUT is complete when OUT/manifest.ndjson exists and\n"
+    "OUT/.fastmd/journal does not. The pages are rendered in a worker process under a small\n"
+    "supervisor: when the worker dies (a crash, the OOM killer), a fresh one resumes from\n"
+    "the journal and retries the pages it had in flight alone; a page that ends a worker\n"
+    "twice fails with error code \"crashed\". One build at a time: a second one into the\n"
+    "same OUT exits 75 within 1 s (or waits, with --wait).\n"
     "See docs/builds.md.\n"
     "\n"
     "Options:\n";
@@ -156,6 +158,32 @@ static void report_walk_warnings(const char *cmd, const char *src, const fmd_eng
     }
 }
 
+/* Whether OUT has the state of an earlier build: only then may a rebuild find nothing changed. */
+static bool has_state(const char *out)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/" FMD_IO_STATE_DIR "/state", out);
+    return n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0;
+}
+
+/* The engine planned before the supervisor forks: the first worker goes on with it. */
+typedef struct planned_build {
+    fmd_engine **eng;
+    fmd_engine_result *r;
+} planned_build;
+
+/* In the supervisor, once the first worker has its copy: close this process's (its lock
+ * descriptor included: the worker's copy keeps the lock), so that later workers start afresh. */
+static void drop_plan(void *ud)
+{
+    planned_build *pb = ud;
+    if (*pb->eng == NULL)
+        return;
+    fmd_engine_close(*pb->eng);
+    fmd_engine_result_destroy(pb->r);
+    *pb->eng = NULL;
+}
+
 int cli_cmd_build(int argc, char **argv)
 {
     static const char *cmd = "build";
@@ -257,35 +285,7 @@ int cli_cmd_build(int argc, char **argv)
     const char *delay = getenv("FASTMD_TEST_PAGE_DELAY_MS");
     cfg.test_delay_ms = delay != NULL ? (unsigned)strtoul(delay, NULL, 10) : 0;
 #endif
-    /* A build into OUT runs in a worker process under a supervisor, forked here, before any
-     * OpenMP construct: a page that crashes or hangs the worker costs that page, not the build.
-     * From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
-    fmd_guard *guard = NULL;
-    if (supervised && cfg.out_dir != NULL) {
-        bool autoth = c.threads_arg != NULL && strcmp(c.threads_arg, "auto") == 0;
-        long slots = autoth ? 0 : cli_resolve_threads(&c, cmd);
-        long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-        slots = slots > ncpu ? slots : ncpu;
-        if (fmd_guard_create(slots > 0 ? (int)slots : 1, &guard) != FMD_OK)
-            cli_die(FMD_EXIT_OSERR, cmd, "cannot map the supervisor's shared memory: %s",
-                    strerror(errno));
-        cfg.cancel = cli_signals_install_shared(&guard->cancel, &guard->signal);
-        cli_supervise(guard, page_timeout_ms, cfg.src, cmd); /* returns in the worker only */
-        cfg.guard = guard;
-        if (guard->mode == FMD_GUARD_RETRY) {
-            /* The suspects, one at a time: a second death is pinned on one page. */
-            c.threads_arg = "1";
-            cfg.writer_pool = false;
-            progress = 0;
-        }
-    } else {
-        cfg.cancel = cli_signals_install();
-    }
     cli_tuning_apply(&tune, &c, cmd);
-    fmd_placement pl;
-    fmd_status st = cli_placement_open(&pl, &c, cmd);
-    if (st != FMD_OK)
-        cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
     cfg.opt = c.opt;
     cfg.opt.deadline_ms = page_timeout_ms;
     cfg.max_memory = tune.max_memory;
@@ -297,14 +297,58 @@ int cli_cmd_build(int argc, char **argv)
     cfg.require_pages = true;
     cli_site_apply(&site, &cfg, cmd);
 
+    /* A rebuild into OUT is planned here first, on this thread (walk, lock, state): when nothing
+     * changed there is nothing to render, so no worker, no placement and no OpenMP team; else
+     * the plan goes on in the first worker, which inherits the lock and the walk. */
     fmd_engine_result r;
     fmd_engine *eng = NULL;
-    st = fmd_engine_open(&cfg, &pl, &r, &eng);
-    if (r.memory_needed != 0)
-        cli_warn(cmd,
-                 "--max-memory %zu bytes is below what %d threads need at least (about %zu "
-                 "MB); the run goes on but will use more",
-                 cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
+    fmd_status st = FMD_OK;
+    bool in_process = false;
+    if (cfg.out_dir != NULL && cfg.shard_n == 0 && !cfg.force && !cfg.verify &&
+        !c.report_affinity && has_state(cfg.out_dir)) {
+        st = fmd_engine_plan(&cfg, 1, &r, &eng);
+        in_process = st != FMD_OK || fmd_engine_untouched(eng); /* done, or reported here */
+    }
+
+    /* A build into OUT runs in a worker process under a supervisor, forked here, before any
+     * OpenMP construct: a page that crashes or hangs the worker costs that page, not the build.
+     * From here on SIGINT and SIGTERM stop the build cleanly rather than kill it. */
+    fmd_guard *guard = NULL;
+    if (supervised && cfg.out_dir != NULL && !in_process) {
+        bool autoth = c.threads_arg != NULL && strcmp(c.threads_arg, "auto") == 0;
+        long slots = autoth ? 0 : cli_resolve_threads(&c, cmd);
+        long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+        slots = slots > ncpu ? slots : ncpu;
+        if (fmd_guard_create(slots > 0 ? (int)slots : 1, &guard) != FMD_OK)
+            cli_die(FMD_EXIT_OSERR, cmd, "cannot map the supervisor's shared memory: %s",
+                    strerror(errno));
+        cfg.cancel = cli_signals_install_shared(&guard->cancel, &guard->signal);
+        planned_build pb = {&eng, &r};
+        /* Returns in a worker only; the plan is the first worker's. */
+        if (!cli_supervise(guard, page_timeout_ms, cfg.src, cmd, drop_plan, &pb))
+            eng = NULL; /* the supervisor dropped it before forking this one */
+        cfg.guard = guard;
+        if (guard->mode == FMD_GUARD_RETRY) {
+            /* The suspects, one at a time: a second death is pinned on one page. */
+            c.threads_arg = "1";
+            cfg.writer_pool = false;
+            cfg.progress = NULL;
+        }
+    } else {
+        cfg.cancel = cli_signals_install();
+    }
+    fmd_placement pl;
+    if (!in_process) {
+        st = cli_placement_open(&pl, &c, cmd);
+        if (st != FMD_OK)
+            cli_die(cli_exit_code(st), cmd, "cannot plan threads: %s", fmd_status_str(st));
+        st = eng != NULL ? fmd_engine_attach(eng, &pl) : fmd_engine_open(&cfg, &pl, &r, &eng);
+        if (r.memory_needed != 0)
+            cli_warn(cmd,
+                     "--max-memory %zu bytes is below what %d threads need at least (about %zu "
+                     "MB); the run goes on but will use more",
+                     cfg.max_memory, pl.plan->n_threads, (r.memory_needed + (1u << 20) - 1) >> 20);
+    }
     if (st == FMD_OK)
         st = fmd_engine_render(eng);
     if (st == FMD_OK)
@@ -314,7 +358,8 @@ int cli_cmd_build(int argc, char **argv)
     if (r.partial) {
         /* A retry worker: the suspects are journaled; the next worker reports the build. */
         fmd_engine_result_destroy(&r);
-        cli_placement_close(&pl);
+        if (!in_process)
+            cli_placement_close(&pl);
         cli_common_free(&c);
         return FMD_EXIT_OK;
     }
@@ -337,7 +382,8 @@ int cli_cmd_build(int argc, char **argv)
                  cfg.out_dir ? "resume" : "start over");
         int rc = sig ? 128 + sig : FMD_EXIT_SOFTWARE;
         fmd_engine_result_destroy(&r);
-        cli_placement_close(&pl);
+        if (!in_process)
+            cli_placement_close(&pl);
         cli_common_free(&c);
         return rc;
     }
@@ -367,7 +413,8 @@ int cli_cmd_build(int argc, char **argv)
         }
     }
     size_t bad_links = cli_site_report(&site, cmd, &r, c.quiet);
-    cli_placement_report(&pl, cmd);
+    if (!in_process)
+        cli_placement_report(&pl, cmd);
     if (stats)
         cli_print_stats(stderr, &r);
     if (summary_json != NULL) {
@@ -395,7 +442,8 @@ int cli_cmd_build(int argc, char **argv)
     int rc = r.failed || bad_links ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
     cli_site_free(&site);
     fmd_engine_result_destroy(&r);
-    cli_placement_close(&pl);
+    if (!in_process)
+        cli_placement_close(&pl);
     cli_common_free(&c);
     return rc;
 }

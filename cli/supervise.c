@@ -110,10 +110,12 @@ static int blame_in_flight(fmd_guard *g, int sig, const char *src, const char *c
     return n;
 }
 
-void cli_supervise(fmd_guard *g, unsigned page_timeout_ms, const char *src, const char *command)
+bool cli_supervise(fmd_guard *g, unsigned page_timeout_ms, const char *src, const char *command,
+                   void (*first_forked)(void *), void *ud)
 {
     pid_t self = getpid();
     int blind = 0;
+    bool first = true;
     int64_t limit_ns = page_timeout_ms ? (int64_t)page_timeout_ms * 1000000 + GRACE_NS : 0;
     g->mode = FMD_GUARD_ALL;
     for (;;) {
@@ -129,8 +131,11 @@ void cli_supervise(fmd_guard *g, unsigned page_timeout_ms, const char *src, cons
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() != self)
                 _exit(FMD_EXIT_SOFTWARE);
-            return;
+            return first;
         }
+        if (first && first_forked != NULL)
+            first_forked(ud);
+        first = false;
         int killed;
         uint64_t kpage = 0;
         int64_t kstart = 0;

@@ -9,12 +9,14 @@
  * progress and page messages go to the caller's callbacks. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +116,7 @@ struct fmd_engine {
     const fmd_io_state_rec **gone; /* records of sources that are gone, with a file */
     size_t n_gone;
     unsigned char *fate; /* under a supervisor: per page, a FATE_* (NULL: every page renders) */
+    bool untouched;      /* nothing changed: no journal, manifest and state left as they are */
 
     /* Shards (cfg->shard_n != 0): the folder, and every page of SRC, not only this shard's. */
     fmd_io_shard *shard;
@@ -373,8 +376,10 @@ static void sink_recorded(engine *e, sink_slot *me, size_t gi)
     const fmd_io_state_rec *old = e->old[gi];
     p->status = FMD_OK; /* it was marked so that the loader would not read it */
     p->err = 0;
-    char *line = malloc(old->line_len ? old->line_len : 1);
-    if (line != NULL) {
+    char *line = e->stream != NULL ? malloc(old->line_len ? old->line_len : 1) : NULL;
+    if (e->stream == NULL) {
+        /* untouched: the manifest in OUT already holds this line */
+    } else if (line != NULL) {
         memcpy(line, old->line, old->line_len);
         if (fmd_io_stream_put_owned(e->stream, gi, line, old->line_len) != FMD_OK)
             free(line);
@@ -711,8 +716,8 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Match the pages with the records (both sorted by path): which pages may be skipped, which
- * records belong to sources that are gone. */
+/* Match the pages with the records: which pages may be skipped, which records belong to sources
+ * that are gone. */
 static fmd_status plan_incremental(engine *e)
 {
     size_t n_recs;
@@ -729,23 +734,16 @@ static fmd_status plan_incremental(engine *e)
     e->gone = malloc((n_recs ? n_recs : 1) * sizeof *e->gone);
     if (e->old == NULL || e->skip == NULL || e->gone == NULL)
         return fail_with(e->r, FMD_E_NOMEM, 0, "state");
-    size_t i = 0, j = 0;
-    while (i < e->n || j < n_recs) {
-        int c = i == e->n ? 1 : j == n_recs ? -1 : strcmp(e->pages[i].path, recs[j].path);
-        if (c < 0) {
-            i++;
-            continue;
-        }
-        if (c > 0) {
-            /* A shard's record of a page now in another shard: dropped, its file is that
-             * shard's. */
-            if ((recs[j].flags & FMD_IO_REC_FILE) && !in_source(e, recs[j].path))
-                e->gone[e->n_gone++] = &recs[j];
-            j++;
-            continue;
-        }
+    /* Each page looks its record up by path; a record no page claimed is a gone source's. */
+    unsigned char *claimed = calloc(n_recs ? n_recs : 1, 1);
+    if (claimed == NULL)
+        return fail_with(e->r, FMD_E_NOMEM, 0, "state");
+    for (size_t i = 0; i < e->n; i++) {
         fmd_io_page *p = &e->pages[i];
-        const fmd_io_state_rec *r = &recs[j];
+        const fmd_io_state_rec *r = fmd_io_state_find(e->state, p->path);
+        if (r == NULL)
+            continue;
+        claimed[r - recs] = 1;
         if ((r->flags & FMD_IO_REC_CURRENT) && !e->cfg->force) {
             e->old[i] = r;
             bool same = p->status == FMD_OK && r->size == p->size && r->ino == p->ino &&
@@ -757,9 +755,12 @@ static fmd_status plan_incremental(engine *e)
                 p->status = FMD_E_CANCELLED; /* the loader reads no byte of it */
             }
         }
-        i++;
-        j++;
     }
+    /* A shard's record of a page now in another shard: dropped, its file is that shard's. */
+    for (size_t j = 0; j < n_recs; j++)
+        if (!claimed[j] && (recs[j].flags & FMD_IO_REC_FILE) && !in_source(e, recs[j].path))
+            e->gone[e->n_gone++] = &recs[j];
+    free(claimed);
     /* A gone source's output that a current page now writes (x.markdown gone, x.md still
      * there) is that page's: not removed. */
     if (e->n_gone != 0) {
@@ -780,6 +781,30 @@ static fmd_status plan_incremental(engine *e)
         free(outs);
     }
     return FMD_OK;
+}
+
+/* Whether this run would leave OUT exactly as it is: every page of SRC is skipped on its stat
+ * data, every record of the state file is one of them (so none is dropped or gone), and the
+ * manifest in OUT has the size of the recorded lines together. Then the manifest and the state
+ * would be written again byte for byte: they are left alone, and no journal is started. */
+static bool nothing_changed(engine *e)
+{
+    size_t n_recs;
+    fmd_io_state_records(e->state, &n_recs);
+    const fmd_guard *g = e->cfg->guard;
+    if (e->shard != NULL || e->cfg->no_manifest || e->n_gone != 0 || n_recs != e->n ||
+        !fmd_io_state_exact(e->state) ||
+        (g != NULL && (g->mode == FMD_GUARD_RETRY || g->n_pages != 0)))
+        return false;
+    uint64_t lines = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (!e->skip[i])
+            return false;
+        lines += e->old[i]->line_len;
+    }
+    struct stat st;
+    return fstatat(fmd_io_out_fd(e->out), FMD_IO_MANIFEST_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISREG(st.st_mode) && (uint64_t)st.st_size == lines;
 }
 
 /* Lock OUT, load the state, clean up after a killed run, plan what to skip, start the journal.
@@ -824,6 +849,9 @@ static fmd_status open_state(engine *e)
     if (e->shard != NULL && fmd_io_shard_leftovers_remove(e->shard, &r->leftovers) != FMD_OK)
         return fail_with(r, FMD_E_IO, errno, FMD_IO_STATE_DIR);
     FMD_TRY(plan_incremental(e));
+    e->untouched = nothing_changed(e);
+    if (e->untouched)
+        return FMD_OK; /* OUT stays exactly as the last build left it: complete */
     st = fmd_io_state_journal_open(e->state, e->digest, &err);
     if (st != FMD_OK)
         return fail_with(r, st, err, FMD_IO_STATE_DIR "/journal");
@@ -883,6 +911,7 @@ static fmd_status commit_state(engine *e)
 }
 
 /* Enumerate SRC and open the outputs. */
+static fmd_status open_stream(engine *e);
 static fmd_status open_io(engine *e)
 {
     const fmd_engine_cfg *cfg = e->cfg;
@@ -898,8 +927,8 @@ static fmd_status open_io(engine *e)
         r->no_pages = true;
         return fail_with(r, FMD_E_NOINPUT, 0, cfg->src);
     }
-    if (cfg->shard_n != 0)
-        FMD_TRY(keep_shard(e));
+    if (cfg->shard_n != 0 && keep_shard(e) != FMD_OK)
+        return r->st;
 
     double t_open = fmd_clock_now();
     if (cfg->out_dir != NULL) {
@@ -911,22 +940,32 @@ static fmd_status open_io(engine *e)
             if (st != FMD_OK)
                 return st;
         }
-        if (!cfg->no_manifest) {
-            const char *name =
-                e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
-            st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
-            if (st != FMD_OK)
-                return fail_with(r, st, err, name);
-        }
-    } else if (cfg->ndjson_path != NULL) {
+    }
+    r->t_write += fmd_clock_now() - t_open;
+    return FMD_OK;
+}
+
+/* Open the manifest (tree mode, unless nothing changed) or the NDJSON stream. */
+static fmd_status open_stream(engine *e)
+{
+    const fmd_engine_cfg *cfg = e->cfg;
+    fmd_engine_result *r = e->r;
+    int err = 0;
+    fmd_status st = FMD_OK;
+    double t_open = fmd_clock_now();
+    if (e->out != NULL && !cfg->no_manifest && !e->untouched) {
+        const char *name =
+            e->shard != NULL ? fmd_io_shard_manifest(e->shard) : FMD_IO_MANIFEST_NAME;
+        st = fmd_io_stream_open_file(&e->stream, e->out, name, e->n, &err);
+        if (st != FMD_OK)
+            return fail_with(r, st, err, name);
+    } else if (e->out == NULL && cfg->ndjson_path != NULL) {
         st = fmd_io_stream_open_path(&e->stream, cfg->ndjson_path, e->n, &err);
         if (st != FMD_OK)
             return fail_with(r, st, err, cfg->ndjson_path);
     }
     r->t_write += fmd_clock_now() - t_open;
     return FMD_OK;
-fail:
-    return st;
 }
 
 /* Under a supervisor: what each page's verdict makes of it. A page that ended a worker twice, or
@@ -1023,7 +1062,7 @@ static fmd_status open_threads(engine *e)
     return FMD_OK;
 }
 
-fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+fmd_status fmd_engine_plan(const fmd_engine_cfg *cfg, int walk_threads, fmd_engine_result *r,
                            fmd_engine **out)
 {
     memset(r, 0, sizeof *r);
@@ -1032,9 +1071,8 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     if (e == NULL)
         return fail_with(r, FMD_E_NOMEM, 0, "engine");
     e->cfg = cfg;
-    e->pl = pl;
     e->r = r;
-    e->nthreads = pl->plan->n_threads;
+    e->nthreads = walk_threads > 0 ? walk_threads : 1;
     e->t_start = fmd_clock_now();
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -1042,14 +1080,51 @@ fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_eng
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     *out = e;
+    return open_io(e); /* on failure the caller closes the engine, which frees what was made */
+}
+
+bool fmd_engine_untouched(const fmd_engine *e)
+{
+    return e != NULL && e->untouched;
+}
+
+fmd_status fmd_engine_attach(fmd_engine *e, fmd_placement *pl)
+{
+    if (e->pl != NULL || e->r->st != FMD_OK)
+        return fail_with(e->r, FMD_E_USAGE, 0, "engine");
+    e->pl = pl;
+    e->nthreads = pl->plan->n_threads;
     fmd_status st = FMD_OK;
-    FMD_TRY(open_io(e));
+    FMD_TRY(open_stream(e));
     FMD_TRY(apply_guard(e));
     FMD_TRY(open_threads(e));
     e->opened = true;
     return FMD_OK;
 fail:
-    return st; /* the caller closes the engine, which frees what was made */
+    return st;
+}
+
+fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
+                           fmd_engine **out)
+{
+    fmd_status st = fmd_engine_plan(cfg, pl->plan->n_threads, r, out);
+    if (st != FMD_OK)
+        return st;
+    return fmd_engine_attach(*out, pl);
+}
+
+/* Nothing changed (fmd_engine_untouched), and no placement: every page is one of the last build's,
+ * counted as unchanged and not read; no thread, no file written. */
+static void finish_untouched(engine *e)
+{
+    fmd_engine_result *r = e->r;
+    for (size_t i = 0; i < e->n; i++) {
+        e->pages[i].status = FMD_OK; /* marked so that nothing would read it */
+        e->pages[i].err = 0;
+        r->done++;
+        r->failed += (e->old[i]->flags & FMD_IO_REC_FAILED) != 0;
+    }
+    r->unchanged = r->skipped = e->n;
 }
 
 /* Render window @p w (loaded) through the sink. */
@@ -1132,9 +1207,13 @@ static fmd_status start_threads(engine *e)
 fmd_status fmd_engine_render(fmd_engine *e)
 {
     fmd_engine_result *r = e->r;
-    if (!e->opened || e->rendered)
+    if (e->rendered || (!e->opened && !(e->untouched && e->pl == NULL && r->st == FMD_OK)))
         return fail_with(r, FMD_E_USAGE, 0, "engine");
     e->rendered = true;
+    if (!e->opened) {
+        finish_untouched(e);
+        return FMD_OK;
+    }
     fmd_status st = start_threads(e);
     if (st != FMD_OK)
         return st;
@@ -1233,7 +1312,7 @@ fmd_status fmd_engine_render(fmd_engine *e)
         if (sst != FMD_OK)
             fail_with(r, sst, err, e->cfg->out_dir ? FMD_IO_MANIFEST_NAME : e->cfg->ndjson_path);
     }
-    if (e->state != NULL) {
+    if (e->state != NULL && !e->untouched) {
         if (r->st == FMD_OK) {
             double t0 = fmd_clock_now();
             if (commit_state(e) == FMD_OK && e->shard != NULL)
@@ -1284,7 +1363,7 @@ void fmd_engine_close(fmd_engine *e)
         }
         free(e->slots);
     }
-    r->nthreads = e->nthreads;
+    r->nthreads = e->opened ? e->nthreads : 0; /* untouched, or failed: no team */
     r->latency = e->latency;
     r->messages = e->messages;
     r->wall = fmd_clock_now() - e->t_start;

@@ -34,8 +34,11 @@ struct fmd_io_state {
     size_t file_len[2];
     fmd_io_state_rec *recs;
     size_t n_recs;
+    size_t *slots; /* the records by path, open addressing: record index + 1, 0 empty */
+    size_t mask;   /* slots has mask + 1 entries, a power of two */
     char *strings; /* the records' paths and outputs as C strings */
     bool interrupted;
+    bool exact;   /* the state file is exactly the loaded records (fmd_io_state_exact) */
     int jfd;      /* the journal, O_APPEND; -1 until journal_open */
     off_t jstart; /* where this run's records start in it */
     bool jfresh;  /* the journal held nothing before this run's header */
@@ -278,6 +281,7 @@ void fmd_io_state_close(fmd_io_state *s)
         if (s->files[f] != NULL)
             munmap(s->files[f], s->file_len[f]);
     free(s->strings);
+    free(s->slots);
     free(s->recs);
     free(s->jbuf);
     pthread_mutex_destroy(&s->mu);
@@ -322,12 +326,15 @@ static fmd_status map_whole(int dfd, const char *name, char **buf, size_t *len, 
 }
 
 /* Parse a state or journal file: headers "fastmd-state|fastmd-journal <format> <digest>\n" and
- * records. Appends to *v. */
+ * records. Appends to *v. @p whole receives whether the file is one header naming @p digest
+ * followed by records up to its last byte (nothing torn, nothing under another digest). */
 static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io_state_rec **v,
-                             size_t *count, size_t *cap)
+                             size_t *count, size_t *cap, bool *whole)
 {
     size_t i = 0;
+    int headers = 0;
     bool current = false, known = false;
+    *whole = false;
     while (i < n) {
         if (b[i] == '\n') { /* the blank line a journal header starts with */
             i++;
@@ -349,6 +356,7 @@ static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io
                 break;
             known = true;
             current = strcmp(dg, digest) == 0;
+            headers++;
             i += hl;
             continue;
         }
@@ -371,27 +379,23 @@ static fmd_status parse_file(const char *b, size_t n, const char *digest, fmd_io
         (*count)++;
         i += used;
     }
+    *whole = i == n && headers == 1 && current;
     return FMD_OK;
 }
 
-/* Path order (byte order, shorter first on a tie), then file position: a later record of a
- * path replaces an earlier one. */
-static int cmp_rec(const fmd_io_state_rec *x, size_t px, const fmd_io_state_rec *y, size_t py)
+/* The slot of @p path in the index: where its record's index is, or the empty slot it would
+ * take. */
+static size_t *index_slot(size_t *slots, size_t mask, const fmd_io_state_rec *v, const char *path,
+                          size_t len)
 {
-    size_t n = x->path_len < y->path_len ? x->path_len : y->path_len;
-    int c = memcmp(x->path, y->path, n);
-    if (c == 0)
-        c = (x->path_len > y->path_len) - (x->path_len < y->path_len);
-    if (c == 0)
-        c = (px > py) - (px < py);
-    return c;
-}
-
-static int cmp_index(const void *a, const void *b, void *ctx)
-{
-    const fmd_io_state_rec *v = ctx;
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return cmp_rec(&v[x], x, &v[y], y);
+    size_t h = (size_t)check64(path, len) & mask;
+    while (slots[h] != 0) {
+        const fmd_io_state_rec *r = &v[slots[h] - 1];
+        if (r->path_len == len && memcmp(r->path, path, len) == 0)
+            return &slots[h];
+        h = (h + 1) & mask;
+    }
+    return &slots[h];
 }
 
 fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
@@ -400,6 +404,7 @@ fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
     fmd_io_state_rec *v = NULL;
     size_t count = 0, cap = 0;
     fmd_status st = FMD_OK;
+    bool whole = false;
     *err = 0;
     for (int f = 0; f < 2; f++) {
         size_t len;
@@ -407,39 +412,47 @@ fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err)
         s->file_len[f] = len;
         if (f == 1 && (s->files[1] != NULL || faccessat(s->dirfd, "journal", F_OK, 0) == 0))
             s->interrupted = true;
+        bool w = false;
         if (s->files[f] != NULL)
-            FMD_TRY(parse_file(s->files[f], len, digest, &v, &count, &cap));
+            FMD_TRY(parse_file(s->files[f], len, digest, &v, &count, &cap, &w));
+        if (f == 0)
+            whole = w;
     }
-    /* Sort (a state file is usually in order already: then no sort), keep the last record of
-     * each path. */
-    bool sorted = true;
-    for (size_t i = 1; i < count && sorted; i++)
-        sorted = cmp_rec(&v[i - 1], 0, &v[i], 0) < 0; /* strictly: no path twice */
+    /* One record per path, the last one read (a journal's replaces the state's), found through
+     * a hash index: no sort (the records of a build on several threads are in the order the
+     * pages finished, and sorting them was a fifth of a no-change rebuild). */
+    size_t nslots = 16;
+    while (nslots < 2 * count)
+        nslots *= 2;
+    s->mask = nslots - 1;
+    s->slots = calloc(nslots, sizeof *s->slots);
+    unsigned char *dead = calloc(count ? count : 1, 1);
+    if (s->slots == NULL || dead == NULL) {
+        free(dead);
+        st = FMD_E_NOMEM;
+        goto fail;
+    }
     size_t m = count;
-    if (!sorted) {
-        size_t *idx = malloc((count ? count : 1) * sizeof *idx);
-        fmd_io_state_rec *w = malloc((count ? count : 1) * sizeof *w);
-        if (idx == NULL || w == NULL) {
-            free(idx);
-            free(w);
-            st = FMD_E_NOMEM;
-            goto fail;
+    for (size_t i = 0; i < count; i++) {
+        size_t *slot = index_slot(s->slots, s->mask, v, v[i].path, v[i].path_len);
+        if (*slot != 0) {
+            dead[*slot - 1] = 1; /* replaced by this later record */
+            m--;
         }
-        for (size_t i = 0; i < count; i++)
-            idx[i] = i;
-        qsort_r(idx, count, sizeof *idx, cmp_index, v);
-        m = 0;
-        for (size_t i = 0; i < count; i++) {
-            const fmd_io_state_rec *r = &v[idx[i]];
-            if (i + 1 < count && r->path_len == v[idx[i + 1]].path_len &&
-                memcmp(r->path, v[idx[i + 1]].path, r->path_len) == 0)
-                continue; /* a later record of the same path replaces this one */
-            w[m++] = *r;
-        }
-        free(idx);
-        free(v);
-        v = w;
+        *slot = i + 1;
     }
+    if (m != count) { /* keep the live records, in file order, and index them again */
+        size_t k = 0;
+        for (size_t i = 0; i < count; i++)
+            if (!dead[i])
+                v[k++] = v[i];
+        memset(s->slots, 0, nslots * sizeof *s->slots);
+        for (size_t i = 0; i < m; i++)
+            *index_slot(s->slots, s->mask, v, v[i].path, v[i].path_len) = i + 1;
+    }
+    free(dead);
+    /* No journal, and every record of the state file is one of these (none replaced). */
+    s->exact = whole && !s->interrupted && m == count;
     /* C strings: path and output copied out of the record bytes (kept intact for the commit),
      * all into one block. */
     size_t total = 0;
@@ -475,9 +488,22 @@ const fmd_io_state_rec *fmd_io_state_records(const fmd_io_state *s, size_t *n)
     return s->recs;
 }
 
+const fmd_io_state_rec *fmd_io_state_find(const fmd_io_state *s, const char *path)
+{
+    if (s->slots == NULL)
+        return NULL;
+    size_t i = *index_slot(s->slots, s->mask, s->recs, path, strlen(path));
+    return i != 0 ? &s->recs[i - 1] : NULL;
+}
+
 bool fmd_io_state_interrupted(const fmd_io_state *s)
 {
     return s->interrupted;
+}
+
+bool fmd_io_state_exact(const fmd_io_state *s)
+{
+    return s->exact;
 }
 
 /*** The journal ***/

@@ -126,6 +126,28 @@ typedef struct fmd_engine fmd_engine;
 fmd_status fmd_engine_open(const fmd_engine_cfg *cfg, fmd_placement *pl, fmd_engine_result *r,
                            fmd_engine **out);
 
+/** The first half of fmd_engine_open(), which needs no placement: walk SRC (on @p walk_threads
+ * threads: 1 starts no OpenMP team), open OUT, and for a durable build lock it, load the state
+ * and plan which pages are skipped. A process may fork after it (with @p walk_threads 1) and
+ * finish the open in the child with fmd_engine_attach(): the lock, the journal and the walk are
+ * inherited; the parent then only closes its copy.
+ * @return FMD_OK, or the failure also stored in r->st.
+ * Ownership: as fmd_engine_open(): always fmd_engine_close() *out. Threads: one thread. */
+fmd_status fmd_engine_plan(const fmd_engine_cfg *cfg, int walk_threads, fmd_engine_result *r,
+                           fmd_engine **out);
+
+/** Whether the planned durable build finds nothing changed: every page is skipped on its stat
+ * data and the manifest and state in OUT are already this build's (docs/builds.md). Then
+ * fmd_engine_render() may run without fmd_engine_attach(): it writes nothing, starts no thread
+ * and needs no placement. @p e may be NULL (false). Threads: any. */
+bool fmd_engine_untouched(const fmd_engine *e);
+
+/** The second half of fmd_engine_open(): open the manifest or stream, apply the guard's verdicts,
+ * make the per-thread state for @p pl's threads.
+ * @return FMD_OK, or the failure also stored in r->st; FMD_E_USAGE when attached already or
+ * the plan failed. Threads: the thread that renders. */
+fmd_status fmd_engine_attach(fmd_engine *e, fmd_placement *pl);
+
 /** Load, render and write every page of an opened engine, then publish the manifest or stream.
  * @return r->st: FMD_OK; FMD_E_CANCELLED when cfg->cancel stopped it (r->done pages were
  * finished, the manifest is not published); or a batch-level failure. Page failures are counted

@@ -74,17 +74,28 @@ fmd_status fmd_io_state_open_at(int parent_dirfd, const char *name, bool wait, f
                                 int *err);
 
 /** Read OUT/.fastmd/state and then OUT/.fastmd/journal (what a killed or interrupted run
- * finished) into records sorted by path (byte order), one per path, a journal record replacing
- * the state's. Records written under @p digest get FMD_IO_REC_CURRENT. Missing files are no
- * error; a file that does not parse is read up to its first bad record.
+ * finished) into records in file order, one per path (the last one read: a journal record
+ * replaces the state's), indexed by path for fmd_io_state_find(). Records written under @p digest
+ * get FMD_IO_REC_CURRENT. Missing files are no error; a file that does not parse is read up to its
+ * first bad record.
  * @return FMD_OK, FMD_E_NOMEM, FMD_E_IO (a read failed; err says why). Threads: one thread. */
 fmd_status fmd_io_state_load(fmd_io_state *s, const char *digest, int *err);
 
 /** The loaded records. Ownership: owned by @p s, valid until fmd_io_state_close(). */
 const fmd_io_state_rec *fmd_io_state_records(const fmd_io_state *s, size_t *n);
 
+/** The loaded record of page @p path (relative to SRC), or NULL. A hash lookup.
+ * Ownership: owned by @p s, valid until fmd_io_state_close(). Threads: any, after the load. */
+const fmd_io_state_rec *fmd_io_state_find(const fmd_io_state *s, const char *path);
+
 /** Whether a journal was found by fmd_io_state_load(): the last run did not finish. */
 bool fmd_io_state_interrupted(const fmd_io_state *s);
+
+/** Whether OUT/.fastmd/state, as fmd_io_state_load() read it, is exactly the loaded records: no
+ * journal was found, the file has one header naming the digest asked for, every record in it is
+ * whole and checks, and no path appears twice. A build that would carry every record over
+ * unchanged may then leave the file as it is. Threads: any, after the load. */
+bool fmd_io_state_exact(const fmd_io_state *s);
 
 /** Start this run's part of the journal: open OUT/.fastmd/journal for appending (an earlier
  * run's records stay) and append a header naming @p digest.

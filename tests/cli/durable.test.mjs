@@ -83,6 +83,79 @@ test('a rebuild with no change renders 0 pages and leaves every output (and its 
     assert.equal(counts(f.stderr).rendered, 40);
   }));
 
+/* Wait until every file under @p dir is older than the 2 s "racy" window of a build started now,
+ * so that a rebuild trusts their stat data (docs/builds.md, rule 2). */
+async function pastRacyWindow(dir) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else {
+        const st = fs.statSync(f);
+        newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+      }
+    }
+  };
+  walk(dir);
+  while (Date.now() < newest + 2100) await sleep(newest + 2100 - Date.now());
+}
+
+/* Inode and mtime (ns) of a file: equal only if it was neither replaced nor written. */
+function identity(file) {
+  const st = fs.statSync(file, { bigint: true });
+  return `${st.ino}:${st.mtimeNs}`;
+}
+
+test('a no-change rebuild leaves the manifest and the state as they are; an edit rewrites them', () =>
+  withTmp(async (dir) => {
+    const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');
+    makeTree(src, 40);
+    await pastRacyWindow(src);
+    assert.equal(run(['build', '--threads', '2', src, out]).status, 0);
+    const manifest = path.join(out, 'manifest.ndjson'), state = path.join(out, '.fastmd/state');
+    const m0 = identity(manifest), s0 = identity(state), bytes0 = fs.readFileSync(manifest);
+    const b = run(['build', '--threads', '2', src, out]);
+    assert.equal(b.status, 0, b.stderr);
+    assert.deepEqual(counts(b.stderr), { pages: 40, failed: 0, rendered: 0, unchanged: 40, removed: 0 });
+    assert.equal(identity(manifest), m0, 'manifest written again');
+    assert.equal(identity(state), s0, 'state written again');
+    assert.ok(fs.readFileSync(manifest).equals(bytes0));
+    assert.ok(!fs.existsSync(path.join(out, '.fastmd/journal')), 'a journal was left');
+    assert.deepEqual(leftovers(out), []);
+    // Nothing to render: no rendering thread was set up (nor a worker process forked).
+    assert.match(b.stderr, / 0 threads\n/);
+
+    // A manifest cut short by hand is not trusted: the rebuild writes it whole again.
+    fs.truncateSync(manifest, 100);
+    const t = run(['build', src, out]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(counts(t.stderr).rendered, 0);
+    assert.ok(fs.readFileSync(manifest).equals(bytes0));
+
+    // A journal (an interrupted run) makes the next build write the state again and remove it.
+    fs.writeFileSync(path.join(out, '.fastmd/journal'), '');
+    const j = run(['build', src, out]);
+    assert.equal(j.status, 0, j.stderr);
+    assert.ok(!fs.existsSync(path.join(out, '.fastmd/journal')));
+    assert.notEqual(identity(state), s0);
+
+    // One edited page: rendered, and the manifest and the state are written again, as a clean
+    // build would write them.
+    const s1 = identity(state), m1 = identity(manifest);
+    fs.appendFileSync(path.join(src, 'd5/s2/p5.md'), '\nEdited once.\n');
+    const e = run(['build', '--threads', '2', src, out]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal(counts(e.stderr).rendered, 1);
+    assert.match(e.stderr, / 2 threads\n/);
+    assert.notEqual(identity(state), s1);
+    assert.notEqual(identity(manifest), m1);
+    assert.match(fs.readFileSync(manifest, 'utf8'), /p5\.html/);
+    assert.equal(run(['build', src, clean]).status, 0);
+    assertSameTree(out, clean);
+    assert.deepEqual(leftovers(out), []);
+  }));
+
 test('an edit renders 1 page; the result equals a clean build', () =>
   withTmp((dir) => {
     const src = path.join(dir, 'src'), out = path.join(dir, 'out'), clean = path.join(dir, 'clean');

@@ -68,6 +68,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     fmd_io_state_records(s, &n);
     assert_int_equal(n, 0);
     assert_false(fmd_io_state_interrupted(s));
+    assert_false(fmd_io_state_exact(s)); /* no state file: nothing to leave as it is */
     /* A complete build of b.md and a.md (out of order on purpose). */
     assert_int_equal(fmd_io_state_journal_open(s, DIGEST, &err), FMD_OK);
     size_t l1, l2;
@@ -85,15 +86,23 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(fmd_io_state_load(s, DIGEST, &err), FMD_OK);
     const fmd_io_state_rec *v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 2);
-    assert_string_equal(v[0].path, "a.md");
-    assert_string_equal(v[0].output, "a.html");
-    assert_int_equal(v[0].key[0], 'a');
-    assert_true(v[0].flags & FMD_IO_REC_CURRENT);
-    assert_true(v[0].flags & FMD_IO_REC_FILE);
-    assert_int_equal(v[0].size, 10);
-    assert_int_equal(v[0].mtime_ns, 1000);
-    assert_int_equal(v[0].t0_ns, 5000000000);
-    assert_memory_equal(v[0].line, "{\"path\":\"a.md\"}\n", v[0].line_len);
+    assert_true(fmd_io_state_exact(s)); /* one header, two whole records, no journal */
+    /* In file order (b.md was journaled first), each found by its path. */
+    assert_string_equal(v[0].path, "b.md");
+    const fmd_io_state_rec *ra = fmd_io_state_find(s, "a.md");
+    assert_ptr_equal(ra, &v[1]);
+    assert_ptr_equal(fmd_io_state_find(s, "b.md"), &v[0]);
+    assert_null(fmd_io_state_find(s, "c.md"));
+    assert_null(fmd_io_state_find(s, "a.m"));
+    assert_string_equal(ra->path, "a.md");
+    assert_string_equal(ra->output, "a.html");
+    assert_int_equal(ra->key[0], 'a');
+    assert_true(ra->flags & FMD_IO_REC_CURRENT);
+    assert_true(ra->flags & FMD_IO_REC_FILE);
+    assert_int_equal(ra->size, 10);
+    assert_int_equal(ra->mtime_ns, 1000);
+    assert_int_equal(ra->t0_ns, 5000000000);
+    assert_memory_equal(ra->line, "{\"path\":\"a.md\"}\n", ra->line_len);
     assert_int_equal(fmd_io_state_journal_open(s, DIGEST, &err), FMD_OK);
     size_t l3, l4;
     char *a2 = rec_bytes("a.md", 'c', "{\"path\":\"a.md\",\"new\":1}\n", &l3);
@@ -106,11 +115,12 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(fmd_io_state_open(dfd, false, &s, &err), FMD_OK);
     assert_int_equal(fmd_io_state_load(s, DIGEST, &err), FMD_OK);
     assert_true(fmd_io_state_interrupted(s));
+    assert_false(fmd_io_state_exact(s)); /* a journal replaces a record */
     v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 2); /* a.md (from the journal) and b.md; the torn c.md is ignored */
-    assert_string_equal(v[0].path, "a.md");
-    assert_int_equal(v[0].key[0], 'c');
-    assert_string_equal(v[1].path, "b.md");
+    assert_int_equal(fmd_io_state_find(s, "a.md")->key[0], 'c'); /* the journal's record */
+    assert_non_null(fmd_io_state_find(s, "b.md"));
+    assert_null(fmd_io_state_find(s, "c.md"));
     fmd_io_state_close(s);
 
     /* Under another options digest the records load, but not as current. */
@@ -120,6 +130,7 @@ static void test_state_commit_then_journal_overrides(void **state)
     assert_int_equal(n, 2);
     assert_false(v[0].flags & FMD_IO_REC_CURRENT);
     assert_false(v[1].flags & FMD_IO_REC_CURRENT);
+    assert_false(fmd_io_state_exact(s));
     fmd_io_state_close(s);
     free(a1);
     free(b1);
@@ -157,6 +168,7 @@ static void test_state_bad_records_end_the_file(void **state)
     const fmd_io_state_rec *v = fmd_io_state_records(s, &n);
     assert_int_equal(n, 1); /* a.md; "../x.md" stops the reading, b.md after it is not seen */
     assert_string_equal(v[0].path, "a.md");
+    assert_false(fmd_io_state_exact(s)); /* the file holds more than was read */
     fmd_io_state_close(s);
     /* One flipped byte in a's line: nothing is read. */
     file[hl + l1 - 20] ^= 1;

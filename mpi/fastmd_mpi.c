@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* fastmd-mpi: one build split over the ranks of an MPI job (`mpirun -n R fastmd-mpi SRC OUT`).
  * Rank r builds shard r+1 of R with `fastmd build --shard r+1/R` (a child process: the build's
- * supervisor, its OpenMP threads and its journal work as in any build), the ranks agree on the
- * worst exit status (an allreduce), and rank 0 merges the shards (fmd_io_shard_merge()) or joins
- * the NDJSON parts in shard order. This small main is the driver's only printer and exit. */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+ * supervisor, its OpenMP threads and its journal work as in any build; a single-threaded keeper
+ * between rank and build gives the build one SIGTERM when the rank ends, so that it journals
+ * what it did), the ranks agree on the worst exit status (an allreduce), and rank 0 merges the
+ * shards (fmd_io_shard_merge()) or joins the NDJSON parts in shard order. This small main is the
+ * driver's only printer and exit. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT, pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <mpi.h>
 #include <sched.h>
 #include <signal.h>
@@ -99,35 +102,132 @@ static void find_fastmd(char *path, size_t len)
     memcpy(path + dir, "/fastmd", sizeof "/fastmd");
 }
 
-/* Run @p argv to its end; the exit status, or 128 + the signal that ended it. The child gets
- * SIGTERM when this rank dies (mpirun kills the ranks of a failed job), so that it stops cleanly
- * and journals what it did rather than run on alone. */
-static int run_child(char **argv)
+/* The write end of the pipe that the keeper watches (-1 before it starts). Only this rank holds
+ * it: when the rank ends, however it ends, the keeper reads end of file. */
+static int keeper_pipe = -1;
+/* The signal that asked this rank to stop, or 0. */
+static volatile sig_atomic_t stop_sig;
+
+/* Set the disposition of @p sig (sigaction: async-signal-safe, unlike signal()). */
+static void set_handler(int sig, void (*fn)(int))
 {
-    pid_t parent = getpid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+/* SIGTERM or SIGINT to the rank (mpirun ending a failed job): tell the keeper to stop the build.
+ * The rank then waits for the keeper, so that the build's journal is complete when it exits. */
+static void on_stop(int sig)
+{
+    int saved = errno;
+    stop_sig = sig;
+    char c = (char)sig;
+    if (keeper_pipe >= 0 && write(keeper_pipe, &c, 1) < 0) {
+        /* the keeper is gone: nothing to tell */
+    }
+    errno = saved;
+}
+
+/* Write @p a then @p b to stderr with write(2) (a forked child of a threaded process may not
+ * use stdio). */
+static void child_say(const char *a, const char *b)
+{
+    if (write(2, a, strlen(a)) < 0 || write(2, b, strlen(b)) < 0 || write(2, "\n", 1) < 0) {
+        /* stderr is gone: nothing else to tell */
+    }
+}
+
+/* The keeper (a child of the rank, single-threaded, in a session of its own): run @p argv and
+ * stop it with exactly one SIGTERM when @p watch reads anything or end of file, that is when the
+ * rank asks or is gone. Exits with the build's status, or 128 + the signal that ended it.
+ * Only async-signal-safe calls: the rank that forked it has threads. */
+static _Noreturn void keeper(char **argv, int watch)
+{
+    /* mpirun ends a failed job's ranks by their process groups (SIGTERM, then SIGKILL soon
+     * after): a session of its own keeps the build out of reach, and out of a terminal's
+     * Ctrl-C, so that the one SIGTERM it gets is the keeper's. */
+    setsid();
+    /* Once mpirun is gone, so is the read end of stderr: a message written while stopping must
+     * fail with EPIPE, not end the build before its journal is flushed. */
+    set_handler(SIGPIPE, SIG_IGN);
+    set_handler(SIGTERM, SIG_IGN); /* the rank's word comes through the pipe */
+    set_handler(SIGINT, SIG_IGN);
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0)
-        return EX_OSERR;
+        _exit(EX_OSERR);
     if (pid == 0) {
-        /* A process group of its own: mpirun ends a failed job's ranks by their groups, with
-         * SIGKILL soon after SIGTERM, which would lose the journal's last buffered records. The
-         * build hears of its rank's end from the death signal alone. */
-        setpgid(0, 0);
+        close(watch);
+        set_handler(SIGTERM, SIG_DFL);
+        set_handler(SIGINT, SIG_DFL);
+        /* Should the keeper itself be killed, the build stops rather than runs on alone. The
+         * keeper has one thread, so this is one signal (a threaded parent sends one per thread
+         * that exits, and the build's second SIGTERM would end it before its journal is
+         * flushed). */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        /* Once mpirun is gone, so is the read end of stderr: a message written while stopping
-         * must fail with EPIPE, not end the build before its journal is flushed. */
-        signal(SIGPIPE, SIG_IGN);
-        if (getppid() != parent)
+        if (getppid() != self)
             _exit(128 + SIGTERM);
         execv(argv[0], argv);
-        fprintf(stderr, "fastmd-mpi: cannot run %s: %s\n", argv[0], strerror(errno));
+        child_say("fastmd-mpi: cannot run ", argv[0]);
         _exit(127);
     }
+    bool stopped = false;
+    for (;;) {
+        int ws;
+        pid_t w = waitpid(pid, &ws, stopped ? 0 : WNOHANG);
+        if (w == pid)
+            _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+        if (w < 0 && errno != EINTR)
+            _exit(EX_OSERR);
+        if (stopped)
+            continue;
+        /* The build's end is seen within 50 ms; the rank's end or word at once. */
+        struct pollfd p = {.fd = watch, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0) {
+            kill(pid, SIGTERM);
+            stopped = true;
+        }
+    }
+}
+
+/* Run @p argv to its end through a keeper; the exit status, or 128 + the signal that ended it.
+ * When this rank is asked to stop (SIGTERM, SIGINT) or dies, the build gets one SIGTERM, stops
+ * cleanly and flushes its journal, so that a rerun renders only what it had not done. */
+static int run_child(char **argv)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return EX_OSERR;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return EX_OSERR;
+    }
+    if (pid == 0) {
+        close(fds[1]);
+        keeper(argv, fds[0]);
+    }
+    close(fds[0]);
+    keeper_pipe = fds[1];
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
         if (errno != EINTR)
             return EX_OSERR;
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    /* From here on a stop signal ends the rank at once, as it did before the build started. */
+    set_handler(SIGTERM, SIG_DFL);
+    set_handler(SIGINT, SIG_DFL);
+    keeper_pipe = -1;
+    close(fds[1]);
+    int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return code;
 }
 
 /* Append file @p from to descriptor @p to_fd. Returns 0 or an errno. */
@@ -289,6 +389,14 @@ int main(int argc, char **argv)
             "--map-by slot:PE=T) to mpirun to give each rank T cores");
 
     int code = run_child(child);
+    if (stop_sig != 0) {
+        /* mpirun is ending the job: the build has stopped and journaled what it did. The other
+         * ranks are being ended too, so no collective would complete. */
+        say("stopped by %s: shard %d of %d journaled what it did; run the same command again to "
+            "resume",
+            strsignal(stop_sig), rank + 1, ranks);
+        _exit(128 + stop_sig);
+    }
     int worst = 0;
     MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     int *codes = rank == 0 ? calloc((size_t)ranks, sizeof *codes) : NULL;

@@ -4,15 +4,11 @@
  * and per-page latency percentiles; then an Amdahl fit. Kernel only (pages in memory) or end to
  * end, optionally beside the I/O floor (same tree, same writer, no rendering) and a plain
  * one-thread loop without the parallel machinery. */
-#define _XOPEN_SOURCE 700 /* mkdtemp() */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fmd_engine_bench.h"
 #include "fmd_io.h"
@@ -141,45 +137,31 @@ static bool parse_args(bench *b, int argc, char **argv)
     return true;
 }
 
-/* The thread counts: the --threads list, or 1..cores. */
+/* The thread counts: the --threads list; without one, the sweep goes from 1 to the threads of
+ * the plan (FASTMD_WORKERS, OMP_NUM_THREADS, else the physical cores). */
 static void plan_counts(bench *b)
 {
     const char *list = b->c.threads_arg;
-    b->c.threads_arg = NULL;
     if (list != NULL) {
         b->sc.n_counts =
             fmd_engine_bench_counts_parse(list, b->counts, FMD_ENGINE_BENCH_MAX_COUNTS);
         if (b->sc.n_counts <= 0)
             cli_die(FMD_EXIT_USAGE, cmd, "--threads: '%s' is not a list like 1,2,4 or 1-16", list);
-        return;
+        b->c.threads_arg = "1"; /* each count is set by the sweep; the environment is not read */
     }
-    fmd_placement probe;
-    cli_common pc = b->c;
-    pc.threads_arg = NULL;
-    if (cli_placement_open(&probe, &pc, cmd) != FMD_OK)
-        cli_die(FMD_EXIT_SOFTWARE, cmd, "cannot plan threads");
-    b->sc.n_counts = probe.plan->n_threads > FMD_ENGINE_BENCH_MAX_COUNTS
-                         ? FMD_ENGINE_BENCH_MAX_COUNTS
-                         : probe.plan->n_threads;
-    for (int i = 0; i < b->sc.n_counts; i++)
-        b->counts[i] = i + 1;
-    cli_placement_close(&probe);
+    b->sc.counts = b->counts;
+    b->sc.place = cli_placement_opts(&b->c, cmd);
 }
 
-/* End-to-end output goes to a fresh folder that bench makes, under --out or /dev/shm (else
+/* End-to-end output goes to a fresh folder that the engine makes, under --out or /dev/shm (else
  * /tmp), and only that folder is ever emptied or removed: never the user's own files. */
 static void make_out_dir(bench *b)
 {
-    const char *parent = b->out;
-    if (parent == NULL)
-        parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    else if (mkdir(parent, 0777) != 0 && errno != EEXIST)
-        cli_die(FMD_EXIT_CANTCREAT, cmd, "--out %s: %s", parent, strerror(errno));
-    if ((size_t)snprintf(b->out_buf, sizeof b->out_buf, "%s/fastmd-bench.XXXXXX", parent) >=
-        sizeof b->out_buf)
-        cli_die(FMD_EXIT_USAGE, cmd, "--out %s: path too long", parent);
-    if (mkdtemp(b->out_buf) == NULL)
-        cli_die(FMD_EXIT_CANTCREAT, cmd, "--out %s: %s", parent, strerror(errno));
+    int err = 0;
+    fmd_status st = fmd_engine_bench_scratch_create(b->out, b->out_buf, sizeof b->out_buf, &err);
+    if (st != FMD_OK)
+        cli_die(cli_exit_code(st), cmd, "--out %s: %s", b->out ? b->out : "/dev/shm or /tmp",
+                err ? strerror(err) : "path too long");
     b->out = b->out_buf;
 }
 
@@ -236,24 +218,19 @@ int cli_cmd_bench(int argc, char **argv)
     if (!parse_args(&b, argc, argv))
         return FMD_EXIT_OK;
     plan_counts(&b);
-    if (!b.sc.kernel_only)
-        make_out_dir(&b);
     if (b.json != NULL)
         cli_check_output_path(b.json, "--json", cmd);
+    if (!b.sc.kernel_only)
+        make_out_dir(&b);
     b.sc.out = b.out;
-    b.sc.counts = b.counts;
-    b.c.threads_arg = "1"; /* the sweep sets each count; FASTMD_WORKERS is not read */
-    b.sc.place = cli_placement_opts(&b.c, cmd);
     b.sc.placed = placed;
     fmd_status st = fmd_engine_bench_sweep_open(&b.sw, &b.sc);
     if (st == FMD_OK) {
         print_heading(&b);
         st = fmd_engine_bench_sweep_run(&b.sw);
     }
-    if (!b.sc.kernel_only) {
+    if (!b.sc.kernel_only)
         fmd_engine_bench_remove_tree(b.out); /* the folder bench made, with what its runs wrote */
-        rmdir(b.out);
-    }
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s%s%s", b.sw.what, *b.sw.what ? ": " : "",
                 fmd_status_str(st));

@@ -28,11 +28,24 @@ fmd_status fmd_engine_bench_sweep_open(fmd_engine_bench_sweep *sw,
     } else {
         fmd_io_batch_destroy(batch);
     }
+    if (c->n_counts == 0) { /* 1..the threads a plan gives */
+        fmd_placement probe;
+        fmd_status topo_st;
+        snprintf(sw->what, sizeof sw->what, "cannot plan threads");
+        st = fmd_engine_placement_open(&probe, &c->place, &topo_st, &err);
+        int n = st == FMD_OK ? probe.plan->n_threads : 0;
+        fmd_engine_placement_close(&probe);
+        FMD_TRY(st);
+        sw->c.n_counts = n < FMD_ENGINE_BENCH_MAX_COUNTS ? n : FMD_ENGINE_BENCH_MAX_COUNTS;
+        for (int i = 0; i < sw->c.n_counts; i++)
+            sw->counts[i] = i + 1;
+        sw->c.counts = sw->counts;
+    }
     sw->what[0] = '\0';
     sw->lat = calloc(sw->n_pages ? sw->n_pages : 1, sizeof *sw->lat);
     sw->times = calloc((size_t)c->repeat, sizeof *sw->times);
     sw->floors = calloc((size_t)c->repeat, sizeof *sw->floors);
-    sw->rows = calloc((size_t)c->n_counts, sizeof *sw->rows);
+    sw->rows = calloc((size_t)sw->c.n_counts, sizeof *sw->rows);
     if (sw->lat == NULL || sw->times == NULL || sw->floors == NULL || sw->rows == NULL ||
         (c->kernel_only && sw->kb.results == NULL))
         return FMD_E_NOMEM;

@@ -47,6 +47,15 @@ fmd_status fmd_engine_bench_e2e(const fmd_engine_cfg *cfg, fmd_placement *pl, co
                                 bool floor, double *lat, size_t *n_pages, double *util,
                                 double *wall, char *what, size_t what_len);
 
+/** Make a fresh scratch folder PARENT/fastmd-bench.XXXXXX for end-to-end runs, so that only a
+ * folder the benchmark made is ever emptied or removed, never the user's own files.
+ * @param parent the folder to make it in (made when missing); NULL: /dev/shm when writable,
+ * else /tmp. @param out, out_len receive its path.
+ * @return FMD_OK; FMD_E_USAGE when the path does not fit in @p out_len; FMD_E_CANTCREATE with
+ * *err (an errno) when a folder cannot be made. Ownership: remove it with
+ * fmd_engine_bench_remove_tree(). Threads: reentrant. */
+fmd_status fmd_engine_bench_scratch_create(const char *parent, char *out, size_t out_len, int *err);
+
 /** Remove the folder @p dir and everything under it (no link is followed). Best effort. */
 void fmd_engine_bench_remove_tree(const char *dir);
 
@@ -111,7 +120,9 @@ typedef struct fmd_engine_bench_sweep_cfg {
     bool single;        /**< also time one thread without the parallel machinery */
     int repeat;         /**< timed runs per thread count (>= 1), after one discarded warm-up */
     const int *counts;  /**< the thread counts, in order */
-    int n_counts;       /**< 1 to FMD_ENGINE_BENCH_MAX_COUNTS */
+    /** 1 to FMD_ENGINE_BENCH_MAX_COUNTS; 0: 1, 2, ... up to the threads of a plan made from
+     * @p place as given (at most FMD_ENGINE_BENCH_MAX_COUNTS) */
+    int n_counts;
     /** How threads are placed; threads and auto_threads are set for each count. */
     fmd_engine_placement_opts place;
     /** Called after each thread count's runs with its placement and the topology's status and
@@ -129,10 +140,13 @@ typedef struct fmd_engine_bench_sweep {
     fmd_engine_bench_pages kb;    /* kernel only: the pages in memory */
     double *lat, *times, *floors; /* per page; per timed run; per timed run of the floor */
     fmd_engine_bench_row *rows;   /* one per thread count */
+    int counts[FMD_ENGINE_BENCH_MAX_COUNTS]; /* with n_counts 0: 1..the plan's threads */
 } fmd_engine_bench_sweep;
 
-/** Count the pages of @p c->cfg.src (kernel only: load them once) and allocate the figures.
- * @return FMD_OK, the walk's or the load's failure, or FMD_E_NOMEM; sw->what says what failed.
+/** Count the pages of @p c->cfg.src (kernel only: load them once), choose the thread counts
+ * when c->n_counts is 0, and allocate the figures.
+ * @return FMD_OK, the walk's, the load's or the plan's failure, or FMD_E_NOMEM; sw->what says
+ * what failed.
  * Ownership: copies @p c (its pointers must outlive the sweep); close @p sw with
  * fmd_engine_bench_sweep_close(), also after a failure. Threads: call from one thread. */
 fmd_status fmd_engine_bench_sweep_open(fmd_engine_bench_sweep *sw,

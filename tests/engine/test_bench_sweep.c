@@ -3,8 +3,7 @@
  * sweeps on a small tree, their rows and the placement callback, and the failures it reports
  * (a missing source, a scratch folder that cannot be made). Pages live in a temporary tree
  * under /tmp that each test removes. */
-#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
-#include <ftw.h>
+#define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,17 +41,11 @@ static void tree_make(tree *t, int n)
     }
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
+/* The bench's own remover (no link followed); then nothing of the tree may be left. */
 static void tree_remove(const tree *t)
 {
-    assert_int_equal(nftw(t->root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    fmd_engine_bench_remove_tree(t->root);
+    assert_int_equal(access(t->root, F_OK), -1);
 }
 
 static const int counts[] = {1, 2};
@@ -151,6 +144,29 @@ static void test_sweep_end_to_end_with_floor(void **state)
     tree_remove(&t);
 }
 
+static void test_sweep_default_counts(void **state)
+{
+    (void)state;
+    tree t;
+    tree_make(&t, 2);
+    seen s = {0};
+    fmd_engine_bench_sweep_cfg c;
+    sweep_cfg(&c, &t, &s);
+    c.kernel_only = true;
+    c.repeat = 1;
+    c.n_counts = 0; /* 1..the plan's threads: 3 here */
+    c.place.threads = 3;
+    fmd_engine_bench_sweep sw;
+    assert_int_equal(fmd_engine_bench_sweep_open(&sw, &c), FMD_OK);
+    assert_int_equal(sw.c.n_counts, 3);
+    assert_int_equal(fmd_engine_bench_sweep_run(&sw), FMD_OK);
+    assert_int_equal(sw.rep.n_rows, 3);
+    assert_int_equal(sw.rep.rows[2].threads, 3);
+    assert_int_equal(s.calls, 3);
+    fmd_engine_bench_sweep_close(&sw);
+    tree_remove(&t);
+}
+
 static void test_sweep_missing_source(void **state)
 {
     (void)state;
@@ -201,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep_kernel_only),
         cmocka_unit_test(test_sweep_end_to_end_with_floor),
+        cmocka_unit_test(test_sweep_default_counts),
         cmocka_unit_test(test_sweep_missing_source),
         cmocka_unit_test(test_sweep_run_failure_stops),
     };

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "fmd_engine_placement.h"
+#include "fmd_engine_profile.h"
 #include "fmd_io.h"
 #include "fmd_number.h"
 #include "fmd_numa.h"
@@ -256,18 +257,6 @@ void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, 
 
 /*** Profiles and windows ***/
 
-/* What each --profile sets (docs/configuration.md repeats this table). */
-static const struct {
-    const char *name;
-    int threads_div;   /* threads = physical cores / this */
-    size_t queue_size; /* windows loaded ahead */
-    size_t max_memory; /* bytes */
-} profiles[] = {
-    {"low", 4, 1, (size_t)256 << 20},
-    {"medium", 2, 2, (size_t)1 << 30},
-    {"high", 1, 4, (size_t)8 << 30},
-};
-
 void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command)
 {
     size_t v;
@@ -293,19 +282,16 @@ void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *com
 
 void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command)
 {
+    fmd_engine_profile p;
     if (t->profile != NULL) {
-        size_t k;
-        for (k = 0; k < sizeof profiles / sizeof profiles[0]; k++)
-            if (strcmp(profiles[k].name, t->profile) == 0)
-                break;
-        if (k == sizeof profiles / sizeof profiles[0])
+        if (!fmd_engine_profile_find(t->profile, &p))
             cli_die(FMD_EXIT_USAGE, command, "--profile must be low, medium or high, not '%s'",
                     t->profile);
-        c->profile_div = profiles[k].threads_div;
+        c->profile_div = p.threads_div;
         if (!t->queue_size_set)
-            t->queue_size = profiles[k].queue_size;
+            t->queue_size = p.queue_size;
         if (!t->max_memory_set)
-            t->max_memory = profiles[k].max_memory;
+            t->max_memory = p.max_memory;
     }
     if (t->queue_size == 0)
         t->queue_size = 1;

@@ -102,6 +102,7 @@ static void serve_ready(int nthreads, int lanes, void *userdata)
             nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
 }
 
+#ifdef FMD_TEST_HOOKS
 /* A test hook's whole number from the environment; exits with a usage error on a bad one. */
 static size_t env_count(const char *name, const char *v, unsigned long long hi)
 {
@@ -111,6 +112,7 @@ static size_t env_count(const char *name, const char *v, unsigned long long hi)
                 v);
     return (size_t)n;
 }
+#endif
 
 int cli_cmd_serve(int argc, char **argv)
 {

@@ -2,13 +2,13 @@
 /* FNV-1a and the one hash-to-hex formatter (fmd_hash.h). */
 #include "fmd_hash.h"
 
-static const char digits[] = "0123456789abcdef";
+const char fmd_hex_digits[17] = "0123456789abcdef";
 
 void fmd_hex_u64(uint64_t v, char out[17])
 {
     /* Big-endian, like XXH64_canonicalFromHash: the most significant digit first. */
     for (int i = 15; i >= 0; i--) {
-        out[i] = digits[v & 15];
+        out[i] = fmd_hex_digits[v & 15];
         v >>= 4;
     }
     out[16] = '\0';
@@ -18,8 +18,8 @@ void fmd_hex_bytes(const void *p, size_t n, char *out)
 {
     const unsigned char *u = p;
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[u[i] >> 4];
-        out[2 * i + 1] = digits[u[i] & 15];
+        out[2 * i] = fmd_hex_digits[u[i] >> 4];
+        out[2 * i + 1] = fmd_hex_digits[u[i] & 15];
     }
     out[2 * n] = '\0';
 }

@@ -28,7 +28,6 @@ static const unsigned char esc_class[256] = {
  * *pi past what it consumed (3 bytes for U+2028/9). The caller reserved 6 bytes for it. */
 static inline size_t escape_one(const unsigned char *u, size_t *pi, size_t n, char *o, bool tmpl)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t i = *pi;
     unsigned char c = u[i];
     unsigned cls = esc_class[c];
@@ -76,8 +75,8 @@ static inline size_t escape_one(const unsigned char *u, size_t *pi, size_t n, ch
     case '\f': memcpy(o, "\\f", 2); return 2;
     default:
         memcpy(o, "\\u00", 4);
-        o[4] = hex[c >> 4];
-        o[5] = hex[c & 15];
+        o[4] = fmd_hex_digits[c >> 4];
+        o[5] = fmd_hex_digits[c & 15];
         return 6;
     }
 }

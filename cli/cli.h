@@ -10,6 +10,7 @@
 
 #include "fmd_clock.h"
 #include "fmd_engine.h"
+#include "fmd_engine_placement.h"
 #include "fmd_engine_report.h"
 #include "fmd_kernel.h"
 #include "fmd_numa.h"
@@ -56,6 +57,10 @@ void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command);
 /* Resolve the thread count, load the topology once and make the plan. Warnings are printed;
  * a topology that cannot be loaded gives an unbound plan. Exits on a usage error. */
 fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command);
+/* What cli_placement_open() passes to the engine: the flags and the environment, resolved. */
+fmd_engine_placement_opts cli_placement_opts(const cli_common *c, const char *command);
+/* The warning for a topology that could not be loaded (@p topo_st not FMD_OK), else nothing. */
+void cli_topology_warn(fmd_status topo_st, int err, const char *command);
 /* Print the plan's warnings (binding refused, ...) after a run. */
 void cli_placement_report(const fmd_placement *pl, const char *command);
 void cli_placement_close(fmd_placement *pl);
@@ -110,9 +115,6 @@ int cli_resolve_threads(const cli_common *c, const char *command);
 
 /* --schedule lpt|dynamic; exits with a usage error on anything else. */
 fmd_schedule cli_parse_schedule(const char *arg, const char *command);
-
-/* Parse a size such as 65536, 64K, 16M, 1G (binary units). Returns false on error. */
-bool cli_parse_size(const char *s, size_t *out);
 
 /* Print "fastmd: <command>: <message>" to stderr and exit with @p code. */
 _Noreturn void cli_die(int code, const char *command, const char *fmt, ...)

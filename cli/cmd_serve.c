@@ -14,7 +14,8 @@
 
 #include "cli.h"
 #include "fmd_io.h"
-#include "fmd_serve.h"
+#include "fmd_number.h"
+#include "fmd_serve_options.h"
 
 static const char help[] =
     "Usage: fastmd serve [options]\n"
@@ -82,7 +83,8 @@ enum {
     OPT_CACHE_DIR,
     OPT_CACHE_DIR_BYTES,
     OPT_WARM,
-    OPT_STALL, /* (--max-memory is cli.h's OPT_MAX_MEMORY, with serve's own meaning) */
+    OPT_STALL,
+    OPT_SERVE_MAX_MEMORY, /* serve's own meaning, not build's (cli.h's OPT_MAX_MEMORY) */
 };
 
 /* Set by SIGTERM and SIGINT: the server stops reading, answers what it has, and exits 0. */
@@ -110,45 +112,17 @@ static void serve_ready(int nthreads, int lanes, void *userdata)
             nthreads == 1 ? "" : "s", lanes, lanes == 1 ? "" : "s", root_path);
 }
 
-/* --alert NAME=VALUE. */
-static void parse_alert(const char *arg, double alerts[FMD_SERVE_ALERT_COUNT])
+#ifdef FMD_TEST_HOOKS
+/* A test hook's whole number from the environment; exits with a usage error on a bad one. */
+static size_t env_count(const char *name, const char *v, unsigned long long hi)
 {
-    const char *eq = strchr(arg, '=');
-    for (int a = 0; eq != NULL && a < FMD_SERVE_ALERT_COUNT; a++) {
-        const char *name = fmd_serve_alert_name((fmd_serve_alert)a);
-        if (strlen(name) != (size_t)(eq - arg) || strncmp(arg, name, (size_t)(eq - arg)) != 0)
-            continue;
-        char *end;
-        errno = 0;
-        double v = strtod(eq + 1, &end);
-        size_t bytes;
-        if (a == FMD_SERVE_ALERT_MEMORY && *end != '\0' && cli_parse_size(eq + 1, &bytes)) {
-            v = (double)bytes;
-            end = (char *)eq + 1 + strlen(eq + 1);
-        }
-        if (eq[1] == '\0' || *end != '\0' || errno != 0 || !(v > 0) ||
-            (a == FMD_SERVE_ALERT_FAILURE_RATE && v > 1))
-            cli_die(FMD_EXIT_USAGE, cmd, "--alert %s: the value must be a number above 0%s", arg,
-                    a == FMD_SERVE_ALERT_FAILURE_RATE ? " and at most 1" : "");
-        alerts[a] = v;
-        return;
-    }
-    cli_die(FMD_EXIT_USAGE, cmd,
-            "--alert '%s': expected NAME=VALUE, NAME one of queue, p99Ms, failureRate, memory, "
-            "stallSeconds",
-            arg);
+    unsigned long long n;
+    if (!fmd_uint_parse(v, 1, hi, &n))
+        cli_die(FMD_EXIT_USAGE, cmd, "%s must be a whole number from 1 to %llu, not '%s'", name, hi,
+                v);
+    return (size_t)n;
 }
-
-static size_t parse_count(const char *arg, const char *flag, size_t lo, size_t hi)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (*arg == '\0' || *arg == '-' || *end != '\0' || errno != 0 || v < lo || v > hi)
-        cli_die(FMD_EXIT_USAGE, cmd, "%s must be a whole number from %zu to %zu, not '%s'", flag,
-                lo, hi, arg);
-    return (size_t)v;
-}
+#endif
 
 int cli_cmd_serve(int argc, char **argv)
 {
@@ -158,7 +132,7 @@ int cli_cmd_serve(int argc, char **argv)
                                              {"lanes", 1, NULL, OPT_LANES},
                                              {"max-line-bytes", 1, NULL, OPT_MAX_LINE},
                                              {"no-bind", 0, NULL, OPT_NO_BIND},
-                                             {"max-memory", 1, NULL, OPT_MAX_MEMORY},
+                                             {"max-memory", 1, NULL, OPT_SERVE_MAX_MEMORY},
                                              {"stall-seconds", 1, NULL, OPT_STALL},
                                              {"cache-bytes", 1, NULL, OPT_CACHE_BYTES},
                                              {"cache-dir", 1, NULL, OPT_CACHE_DIR},
@@ -171,52 +145,24 @@ int cli_cmd_serve(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_common c;
     cli_common_init(&c);
-    const char *root_path = ".";
-    size_t max_queued = 256, max_line = 0, max_memory = 0, stall_s = 0;
-    size_t cache_bytes = (size_t)256 << 20;
-    const char *rules_path = NULL, *trace_path = NULL, *metrics_path = NULL;
-    const char *cache_dir = NULL, *warm_path = NULL;
-    size_t cache_dir_bytes = 0;
-    size_t metrics_s = 10;
-    double alerts[FMD_SERVE_ALERT_COUNT] = {0};
-    int lanes = 2;
-    int code;
+    fmd_serve_cfg cfg;
+    fmd_serve_cfg_default(&cfg);
+    const char *rules_path = NULL, *trace_path = NULL;
+    char msg[512];
+    int code, li = -1;
     opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         switch (code) {
         case OPT_HELP: printf("%s%s%s", help, cli_common_help, help_serve); return FMD_EXIT_OK;
-        case OPT_ROOT: root_path = optarg; break;
-        case OPT_MAX_QUEUED: max_queued = parse_count(optarg, "--max-queued", 1, 1u << 20); break;
-        case OPT_LANES: lanes = (int)parse_count(optarg, "--lanes", 1, 256); break;
-        case OPT_MAX_LINE:
-            if (!cli_parse_size(optarg, &max_line) || max_line == 0)
-                cli_die(FMD_EXIT_USAGE, cmd, "--max-line-bytes: '%s' is not a size", optarg);
-            break;
         case OPT_NO_BIND: c.no_bind = true; break;
-        case OPT_MAX_MEMORY:
-            if (!cli_parse_size(optarg, &max_memory) || max_memory == 0)
-                cli_die(FMD_EXIT_USAGE, cmd, "--max-memory: '%s' is not a size", optarg);
-            break;
-        case OPT_CACHE_BYTES:
-            if (strcmp(optarg, "0") == 0)
-                cache_bytes = 0;
-            else if (!cli_parse_size(optarg, &cache_bytes))
-                cli_die(FMD_EXIT_USAGE, cmd, "--cache-bytes: '%s' is not a size", optarg);
-            break;
-        case OPT_CACHE_DIR: cache_dir = optarg; break;
-        case OPT_CACHE_DIR_BYTES:
-            if (!cli_parse_size(optarg, &cache_dir_bytes) || cache_dir_bytes == 0)
-                cli_die(FMD_EXIT_USAGE, cmd, "--cache-dir-bytes: '%s' is not a size", optarg);
-            break;
-        case OPT_WARM: warm_path = optarg; break;
         case OPT_TRACE: trace_path = optarg; break;
-        case OPT_ALERT: parse_alert(optarg, alerts); break;
-        case OPT_METRICS_FILE: metrics_path = optarg; break;
-        case OPT_METRICS_INTERVAL:
-            metrics_s = parse_count(optarg, "--metrics-interval", 1, 86400);
-            break;
-        case OPT_STALL: stall_s = parse_count(optarg, "--stall-seconds", 1, 86400); break;
         default:
+            if (code >= OPT_ROOT) { /* the flags serve owns (fmd_serve_options.h) */
+                if (fmd_serve_option_apply(&cfg, longopts[li].name, optarg, msg, sizeof msg) !=
+                    FMD_OK)
+                    cli_die(FMD_EXIT_USAGE, cmd, "%s", msg);
+                break;
+            }
             if (code == OPT_RULES)
                 rules_path = optarg; /* its bytes are part of the cache keys (below) */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
@@ -225,9 +171,9 @@ int cli_cmd_serve(int argc, char **argv)
     }
     if (optind != argc)
         cli_die(FMD_EXIT_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
-    if (cache_bytes == 0 && (cache_dir != NULL || warm_path != NULL))
+    if (cfg.cache_bytes == 0 && (cfg.cache_dir != NULL || cfg.warm_path != NULL))
         cli_die(FMD_EXIT_USAGE, cmd, "%s needs the result cache (--cache-bytes above 0)",
-                cache_dir != NULL ? "--cache-dir" : "--warm");
+                cfg.cache_dir != NULL ? "--cache-dir" : "--warm");
 
     /* A client that goes away must not kill the server mid-write: write() then fails with
      * EPIPE, and the end of input follows. */
@@ -239,41 +185,25 @@ int cli_cmd_serve(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    fmd_serve_cfg cfg = {.defaults = c.opt,
-                         .root_path = root_path,
-                         .lanes = lanes,
-                         .max_queued = max_queued,
-                         .max_line = max_line,
-                         .max_memory = max_memory,
-                         .stall_s = (double)stall_s,
-                         .stop = &stop_flag,
-                         .cache_bytes = cache_bytes,
-                         .cache_dir = cache_dir,
-                         .cache_dir_bytes = cache_dir_bytes,
-                         .warm_path = warm_path,
-                         .trace_fd = -1,
-                         .metrics_path = metrics_path,
-                         .metrics_s = (double)metrics_s,
-                         .in_fd = STDIN_FILENO,
-                         .out_fd = STDOUT_FILENO,
-                         .warn = serve_warn,
-                         .ready = c.quiet ? NULL : serve_ready,
-                         .userdata = (void *)root_path};
+    cfg.defaults = c.opt;
+    cfg.stop = &stop_flag;
+    cfg.warn = serve_warn;
+    cfg.ready = c.quiet ? NULL : serve_ready;
+    cfg.userdata = (void *)cfg.root_path;
     const char *hook;
 #ifdef FMD_TEST_HOOKS /* test builds only (-DFMD_TEST_HOOKS=ON): never in a release binary */
     hook = getenv("FASTMD_SERVE_TEST_FAULT_EVERY");
     if (hook != NULL && *hook != '\0')
-        cfg.fault_every = parse_count(hook, "FASTMD_SERVE_TEST_FAULT_EVERY", 1, SIZE_MAX);
+        cfg.fault_every = env_count("FASTMD_SERVE_TEST_FAULT_EVERY", hook, SIZE_MAX);
     hook = getenv("FASTMD_SERVE_TEST_HANG_FILE"); /* batch pages wait while this file exists */
     if (hook != NULL && *hook != '\0')
         cfg.hang_file = hook;
     hook = getenv("FASTMD_SERVE_TEST_DELAY_US"); /* each batch page takes this much longer */
     if (hook != NULL && *hook != '\0')
-        cfg.delay_us = parse_count(hook, "FASTMD_SERVE_TEST_DELAY_US", 1, 10000000);
+        cfg.delay_us = env_count("FASTMD_SERVE_TEST_DELAY_US", hook, 10000000);
 #else
     (void)hook;
 #endif
-    memcpy(cfg.alerts, alerts, sizeof alerts);
     fmd_arena *rules_arena = NULL; /* the --rules file's bytes, read once more for the keys */
     if (rules_path != NULL) {
         fmd_slice bytes;
@@ -291,15 +221,6 @@ int cli_cmd_serve(int argc, char **argv)
     if (trace_path != NULL && strcmp(trace_path, "-") == 0)
         cli_die(FMD_EXIT_USAGE, cmd,
                 "--trace -: standard output carries the JSON-RPC answers; name a file");
-    if (metrics_path != NULL && strcmp(metrics_path, "-") == 0)
-        cli_die(FMD_EXIT_USAGE, cmd,
-                "--metrics-file -: standard output carries the JSON-RPC answers; name a file");
-    struct stat msb;
-    if (metrics_path != NULL && stat(metrics_path, &msb) == 0 && S_ISFIFO(msb.st_mode))
-        cli_die(FMD_EXIT_USAGE, cmd,
-                "--metrics-file %s is a FIFO: each rewrite would wait for a new reader; name a "
-                "regular file or a device",
-                metrics_path);
     if (trace_path != NULL) {
         cfg.trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (cfg.trace_fd < 0)
@@ -314,12 +235,12 @@ int cli_cmd_serve(int argc, char **argv)
     fmd_serve_failure fail;
     st = fmd_serve_run(&cfg, &fail);
     if (st != FMD_OK && fail.root)
-        cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", root_path, fmd_status_str(st),
+        cli_die(cli_exit_code(st), cmd, "--root %s: %s%s%s", cfg.root_path, fmd_status_str(st),
                 fail.err ? ": " : "", fail.err ? strerror(fail.err) : "");
     if (st != FMD_OK && (fail.cache_dir || fail.warm))
         cli_die(fail.warm && st == FMD_E_USAGE ? FMD_EXIT_USAGE : cli_exit_code(st), cmd,
                 "%s %s: %s%s%s", fail.warm ? "--warm" : "--cache-dir",
-                fail.warm ? warm_path : cache_dir, fail.what, fail.err ? ": " : "",
+                fail.warm ? cfg.warm_path : cfg.cache_dir, fail.what, fail.err ? ": " : "",
                 fail.err ? strerror(fail.err) : "");
     if (st != FMD_OK)
         cli_die(FMD_EXIT_SOFTWARE, cmd, "%s", fail.what);

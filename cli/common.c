@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "fmd_engine_placement.h"
+#include "fmd_engine_profile.h"
 #include "fmd_io.h"
+#include "fmd_number.h"
 #include "fmd_numa.h"
 #include "cli.h"
 
@@ -68,42 +70,6 @@ _Noreturn void cli_die(int code, const char *command, const char *fmt, ...)
     exit(code);
 }
 
-bool cli_parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    if (s == NULL || *s == '\0' || *s == '-')
-        return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s)
-        return false;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'B')
-        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-    if (*end != '\0' || v > (SIZE_MAX >> shift))
-        return false;
-    *out = (size_t)(v << shift);
-    return true;
-}
-
 /* --rules FILE: a JSON array of {pattern, replacement, regex?}, compiled once for the run. */
 static void load_rules(cli_common *c, const char *path, const char *command)
 {
@@ -142,15 +108,15 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
     case OPT_NO_HEADING_IDS: c->opt.heading_ids = false; return 1;
     case OPT_THREADS: c->threads_arg = arg; return 1;
     case OPT_MAX_INPUT:
-        if (!cli_parse_size(arg, &c->opt.max_input_bytes) || c->opt.max_input_bytes == 0)
+        if (!fmd_size_parse(arg, &c->opt.max_input_bytes) || c->opt.max_input_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-input-bytes: '%s' is not a size", arg);
         return 1;
     case OPT_MAX_OUTPUT:
-        if (!cli_parse_size(arg, &c->opt.max_output_bytes) || c->opt.max_output_bytes == 0)
+        if (!fmd_size_parse(arg, &c->opt.max_output_bytes) || c->opt.max_output_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-output-bytes: '%s' is not a size", arg);
         return 1;
     case OPT_MAX_FRONTMATTER:
-        if (!cli_parse_size(arg, &c->opt.max_frontmatter_bytes) ||
+        if (!fmd_size_parse(arg, &c->opt.max_frontmatter_bytes) ||
             c->opt.max_frontmatter_bytes == 0)
             cli_die(FMD_EXIT_USAGE, command, "--max-frontmatter-bytes: '%s' is not a size", arg);
         return 1;
@@ -169,17 +135,6 @@ int cli_common_option(cli_common *c, int code, const char *arg, const char *comm
     case OPT_RULES: load_rules(c, arg, command); return 1;
     default: return 0;
     }
-}
-
-/* A positive thread count, or -1. */
-static int parse_threads(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 4096)
-        return -1;
-    return (int)v;
 }
 
 int cli_resolve_threads(const cli_common *c, const char *command)
@@ -203,16 +158,16 @@ int cli_resolve_threads(const cli_common *c, const char *command)
             buf[n] = '\0';
             v = buf;
         }
-        int t = parse_threads(v);
-        if (t < 0)
+        unsigned long long t;
+        if (!fmd_uint_parse(v, 1, 4096, &t))
             cli_die(FMD_EXIT_USAGE, command, "%s must be a whole number from 1 to 4096, not '%s'",
                     from[i][0], from[i][1]);
-        return t;
+        return (int)t;
     }
     return 0; /* nothing set: the plan takes one thread per physical core */
 }
 
-fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command)
+fmd_engine_placement_opts cli_placement_opts(const cli_common *c, const char *command)
 {
     bool autoth = c->threads_arg != NULL && strcmp(c->threads_arg, "auto") == 0;
     /* FASTMD_TOPOLOGY: an hwloc synthetic description ("pack:2 numa:2 core:2 pu:1") to plan for
@@ -229,13 +184,24 @@ fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char
         .record_affinity = c->report_affinity,
         .synthetic = synthetic != NULL && *synthetic != '\0' ? synthetic : NULL,
     };
-    fmd_status topo_st;
-    int err;
-    fmd_status st = fmd_engine_placement_open(pl, &o, &topo_st, &err);
+    return o;
+}
+
+void cli_topology_warn(fmd_status topo_st, int err, const char *command)
+{
     if (topo_st != FMD_OK)
         cli_warn(command,
                  "warning: cannot read the machine topology (%s%s%s); threads are not bound",
                  fmd_status_str(topo_st), err ? ": " : "", err ? strerror(err) : "");
+}
+
+fmd_status cli_placement_open(fmd_placement *pl, const cli_common *c, const char *command)
+{
+    fmd_engine_placement_opts o = cli_placement_opts(c, command);
+    fmd_status topo_st;
+    int err;
+    fmd_status st = fmd_engine_placement_open(pl, &o, &topo_st, &err);
+    cli_topology_warn(topo_st, err, command);
     return st;
 }
 
@@ -291,32 +257,19 @@ void cli_progress_line(size_t done, size_t total, double elapsed_s, bool final, 
 
 /*** Profiles and windows ***/
 
-/* What each --profile sets (docs/configuration.md repeats this table). */
-static const struct {
-    const char *name;
-    int threads_div;   /* threads = physical cores / this */
-    size_t queue_size; /* windows loaded ahead */
-    size_t max_memory; /* bytes */
-} profiles[] = {
-    {"low", 4, 1, (size_t)256 << 20},
-    {"medium", 2, 2, (size_t)1 << 30},
-    {"high", 1, 4, (size_t)8 << 30},
-};
-
 void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *command)
 {
     size_t v;
     switch (code) {
     case OPT_MAX_MEMORY:
-        if (!cli_parse_size(arg, &v) || v < ((size_t)1 << 20))
+        if (!fmd_size_parse(arg, &v) || v < ((size_t)1 << 20))
             cli_die(FMD_EXIT_USAGE, command, "--max-memory: '%s' is not a size of 1M or more", arg);
         t->max_memory = v;
         t->max_memory_set = true;
         break;
     case OPT_QUEUE_SIZE: {
-        char *end;
-        long q = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end != '\0' || q < 1 || q > 1024)
+        unsigned long long q;
+        if (!fmd_uint_parse(arg, 1, 1024, &q))
             cli_die(FMD_EXIT_USAGE, command, "--queue-size must be from 1 to 1024, not '%s'", arg);
         t->queue_size = (size_t)q;
         t->queue_size_set = true;
@@ -329,19 +282,16 @@ void cli_tuning_option(cli_tuning *t, int code, const char *arg, const char *com
 
 void cli_tuning_apply(cli_tuning *t, cli_common *c, const char *command)
 {
+    fmd_engine_profile p;
     if (t->profile != NULL) {
-        size_t k;
-        for (k = 0; k < sizeof profiles / sizeof profiles[0]; k++)
-            if (strcmp(profiles[k].name, t->profile) == 0)
-                break;
-        if (k == sizeof profiles / sizeof profiles[0])
+        if (!fmd_engine_profile_find(t->profile, &p))
             cli_die(FMD_EXIT_USAGE, command, "--profile must be low, medium or high, not '%s'",
                     t->profile);
-        c->profile_div = profiles[k].threads_div;
+        c->profile_div = p.threads_div;
         if (!t->queue_size_set)
-            t->queue_size = profiles[k].queue_size;
+            t->queue_size = p.queue_size;
         if (!t->max_memory_set)
-            t->max_memory = profiles[k].max_memory;
+            t->max_memory = p.max_memory;
     }
     if (t->queue_size == 0)
         t->queue_size = 1;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Timed runs and statistics for fastmd bench (fmd_engine_bench.h). Never prints or exits. */
-#define _XOPEN_SOURCE 700 /* nftw() is an XSI extension */
+#define _XOPEN_SOURCE 700 /* nftw() is an XSI extension; mkdtemp() */
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fmd_clock.h"
 #include "fmd_engine_bench.h"
@@ -70,6 +72,20 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
     (void)type;
     (void)ftw;
     return remove(path);
+}
+
+fmd_status fmd_engine_bench_scratch_create(const char *parent, char *out, size_t out_len, int *err)
+{
+    *err = 0;
+    if (parent == NULL)
+        parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    else if (mkdir(parent, 0777) != 0 && errno != EEXIST)
+        *err = errno;
+    if (*err == 0 && (size_t)snprintf(out, out_len, "%s/fastmd-bench.XXXXXX", parent) >= out_len)
+        return FMD_E_USAGE;
+    if (*err == 0 && mkdtemp(out) == NULL)
+        *err = errno;
+    return *err ? FMD_E_CANTCREATE : FMD_OK;
 }
 
 void fmd_engine_bench_remove_tree(const char *dir)

@@ -4,6 +4,7 @@
  * that the caller computes; it never reads a page. */
 #define _GNU_SOURCE /* O_DIRECTORY, O_CLOEXEC, fdopendir */
 #include "io_internal.h"
+#include "fmd_hash.h"
 #include "fmd_io_state.h"
 
 #include <dirent.h>
@@ -162,9 +163,8 @@ static bool num_i(const char **p, const char *end, char sep, int64_t *out)
  * no-change rebuild goes through here, and an snprintf per record was a tenth of that run. */
 static bool check_matches(const char *hex, uint64_t h)
 {
-    static const char digits[] = "0123456789abcdef";
     for (int i = 15; i >= 0; i--, h >>= 4)
-        if (hex[i] != digits[h & 0xf])
+        if (hex[i] != fmd_hex_digits[h & 0xf])
             return false;
     return true;
 }

@@ -13,6 +13,10 @@
  * @param s may be NULL when n is 0. Threads: reentrant. */
 uint64_t fmd_fnv1a64(const char *s, size_t n);
 
+/** The lower-case hex digits, "0123456789abcdef": the one table of them, for the formatters
+ * below and the JSON writer's \u00XX escapes. */
+extern const char fmd_hex_digits[17];
+
 /** Write @p v as 16 lower-case hex digits, most significant first, then a NUL:
  * 0x0123456789abcdef gives "0123456789abcdef". @param out 17 bytes.
  * Threads: reentrant. */

@@ -987,8 +987,15 @@ test('health sees the engine: "stalled" while no page finishes, then "ok" again'
     await s.close();
     return;
   }
-  await new Promise((r) => setTimeout(r, 1600));
-  const h = (await s.request('health')).result;
+  // Wait for the state, not for a time: a sanitizer build on a loaded machine may take longer
+  // than --stall-seconds to start the batch at all. The pages hang until the file goes, so the
+  // status must turn "stalled" (bounded, so that a server that never says so fails).
+  let h;
+  for (let i = 0; i < 600; i++) {
+    h = (await s.request('health')).result;
+    if (h.status === 'stalled') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(h.status, 'stalled');
   assert.match(h.reasons[0], /no page finished/);
   assert.ok(h.sinceProgress > 1);

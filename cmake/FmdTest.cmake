@@ -21,6 +21,11 @@ function(fmd_add_test name)
     if(NOT T_TIMEOUT)
         set(T_TIMEOUT 60)
     endif()
+    # Instrumented builds (the asan-ubsan, tsan and coverage presets) run the same work several
+    # times slower: FMD_TEST_TIMEOUT_SCALE multiplies every unit test's TIMEOUT (default 1).
+    if(FMD_TEST_TIMEOUT_SCALE GREATER 1)
+        math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${FMD_TEST_TIMEOUT_SCALE}")
+    endif()
     set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()
 

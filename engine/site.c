@@ -139,8 +139,9 @@ size_t fmd_engine_links_check(fmd_engine_links *l, const fmd_io_page *pages, siz
     for (size_t i = 0; i < l->n; i++) {
         const fmd_engine_site_link *k = &l->v[i];
         char to[8192];
-        /* Pages are sorted by path (byte order), so a binary search finds one. */
-        if (fmd_engine_site_resolve(k->page, k->target, to, sizeof to) &&
+        /* Pages are sorted by path (byte order), so a binary search finds one. With no page,
+         * pages may be NULL, which bsearch must not be given even for 0 elements. */
+        if (fmd_engine_site_resolve(k->page, k->target, to, sizeof to) && np != 0 &&
             bsearch(to, pages, np, sizeof *pages, cmp_path) != NULL)
             continue;
         if (last_bad == NULL || strcmp(last_bad, k->page) != 0)

@@ -23,6 +23,11 @@ int fmd__numa_os_current_cpu(void)
 size_t fmd__numa_omp_place_cpus(int *ids, size_t cap)
 {
     size_t n = 0;
+    /* Places matter only when threads are bound to them. LLVM's libomp (the tsan preset's)
+     * reports places without OMP_PLACES and binds nothing; libgomp binds whenever one of the
+     * three is set (OMP_PLACES implies OMP_PROC_BIND=true there). */
+    if (omp_get_proc_bind() == omp_proc_bind_false)
+        return 0;
     int places = omp_get_num_places();
     for (int p = 0; p < places; p++) {
         int k = omp_get_place_num_procs(p);

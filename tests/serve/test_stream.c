@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ typedef struct sink_state {
     size_t ticks, last_ticks;
     bool order_ok;     /* each line's text names its index */
     size_t fail_after; /* 0: never fail */
+    /* n_seen as published by the writer thread after each call (release), for a thread that
+     * polls while the stream is still open: reading n_seen itself there would be a data race. */
+    atomic_size_t n_published;
 } sink_state;
 
 static fmd_status sink_write(const fmd_slice *lines, const size_t *index, size_t n, void *ud)
@@ -40,6 +44,7 @@ static fmd_status sink_write(const fmd_slice *lines, const size_t *index, size_t
             st->order_ok = false;
         st->seen[st->n_seen++] = index[k];
     }
+    atomic_store_explicit(&st->n_published, st->n_seen, memory_order_release);
     if (st->fail_after != 0 && st->n_seen >= st->fail_after)
         return FMD_E_IO;
     return FMD_OK;
@@ -168,11 +173,12 @@ static void test_stream_sink_wake(void **state)
         nanosleep(&ts, NULL);
     }
     /* The last group (56..63) is complete: its last put woke the writer. */
-    while (st->n_seen < 64 && fmd_clock_now() - t0 < 4.0) {
+    while (atomic_load_explicit(&st->n_published, memory_order_acquire) < 64 &&
+           fmd_clock_now() - t0 < 4.0) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(st->n_seen, 64);
+    assert_int_equal(atomic_load_explicit(&st->n_published, memory_order_acquire), 64);
     assert_true(fmd_clock_now() - t0 < 4.0);
     assert_int_equal(fmd_io_stream_close(s, NULL), FMD_OK);
     assert_true(st->order_ok);

@@ -4,6 +4,7 @@
 #ifndef FMD_CLI_INTERNAL_H
 #define FMD_CLI_INTERNAL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -99,6 +100,13 @@ enum {
     {                                                                                              \
         "rules", 1, NULL, OPT_RULES                                                                \
     }
+
+/* getopt_long() for every command: -h is --help (OPT_HELP), and an option given without its
+ * value returns ':', so that cli_bad_option() can say which it was. */
+int cli_getopt(int argc, char **argv, const struct option *longopts, int *longindex);
+
+/* Exit 64 for getopt's answer @p code: ':' an option without its value, else an unknown one. */
+_Noreturn void cli_bad_option(const char *command, char **argv, int code);
 
 /* Help text for the common flags, for each command's --help. */
 extern const char cli_common_help[];

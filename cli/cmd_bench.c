@@ -93,8 +93,7 @@ static bool parse_args(bench *b, int argc, char **argv)
     b->sc.repeat = 5;
     unsigned long long repeat;
     int code;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, NULL)) != -1) {
         switch (code) {
         case OPT_HELP: printf("%s", help); return false;
         case OPT_REPEAT:
@@ -120,7 +119,7 @@ static bool parse_args(bench *b, int argc, char **argv)
                 break;
             }
             if (code == '?' || code == ':' || !cli_common_option(&b->c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+                cli_bad_option(cmd, argv, code);
         }
     }
     if (argc - optind != 1)

@@ -222,8 +222,7 @@ int cli_cmd_build(int argc, char **argv)
     unsigned page_timeout_ms = DEFAULT_PAGE_TIMEOUT_S * 1000;
     int progress = -1; /* -1: when stderr is a terminal */
     int code;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, NULL)) != -1) {
         switch (code) {
         case OPT_HELP:
             printf("%s%s%s%s", help, cli_common_help, help_build, cli_site_help);
@@ -263,7 +262,7 @@ int cli_cmd_build(int argc, char **argv)
             if (code == OPT_RULES)
                 cfg.rules_path = optarg; /* its bytes are part of the options digest */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+                cli_bad_option(cmd, argv, code);
         }
     }
     int want = cfg.ndjson_path ? 1 : 2;
@@ -433,11 +432,12 @@ int cli_cmd_build(int argc, char **argv)
             snprintf(inc, sizeof inc, "%zu rendered, %zu unchanged, %zu removed, ", r.rendered,
                      r.unchanged, r.removed);
         fprintf(stderr,
-                "fastmd: %zu pages, %zu failed, %s%s in, %s out, %.3f s, %.0f pages/s, %.1f MB/s, "
-                "%d threads\n",
-                r.pages, r.failed, inc, in_s, out_s, r.wall,
+                "fastmd: %zu page%s, %zu failed, %s%s in, %s out, %.3f s, %.0f pages/s, "
+                "%.1f MB/s, %d thread%s\n",
+                r.pages, r.pages == 1 ? "" : "s", r.failed, inc, in_s, out_s, r.wall,
                 r.wall > 0 ? (double)r.pages / r.wall : 0,
-                r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads);
+                r.wall > 0 ? (double)r.bytes_in / r.wall / 1e6 : 0.0, r.nthreads,
+                r.nthreads == 1 ? "" : "s");
     }
     int rc = r.failed || bad_links ? FMD_EXIT_PAGES_FAILED : FMD_EXIT_OK;
     cli_site_free(&site);

@@ -36,7 +36,7 @@ static const char help[] =
     "or SRC differ, or a partial manifest was changed), 66 OUT, a shard or a shard's end is\n"
     "missing, 73 the manifest cannot be created, 74 I/O error, 75 a build holds OUT.\n";
 
-enum { OPT_SHARDS = 1, OPT_WAIT, OPT_QUIET_M, OPT_HELP_M };
+enum { OPT_SHARDS = OPT_COMMAND_BASE, OPT_WAIT }; /* and cli.h's OPT_QUIET, OPT_HELP */
 
 /* A whole number from 0 to @p max, digits only. */
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -120,25 +120,23 @@ int cli_cmd_merge(int argc, char **argv)
     static const char *cmd = "merge";
     static const struct option longopts[] = {{"shards", 1, NULL, OPT_SHARDS},
                                              {"wait", 0, NULL, OPT_WAIT},
-                                             {"quiet", 0, NULL, OPT_QUIET_M},
-                                             {"help", 0, NULL, OPT_HELP_M},
+                                             {"quiet", 0, NULL, OPT_QUIET},
+                                             {"help", 0, NULL, OPT_HELP},
                                              {NULL, 0, NULL, 0}};
     unsigned long shards = 0;
     bool wait = false, quiet = false;
     int code;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, NULL)) != -1) {
         switch (code) {
-        case OPT_HELP_M: fputs(help, stdout); return FMD_EXIT_OK;
+        case OPT_HELP: fputs(help, stdout); return FMD_EXIT_OK;
         case OPT_SHARDS:
             if (!parse_uint(optarg, FMD_IO_SHARD_MAX, &shards) || shards == 0)
                 cli_die(FMD_EXIT_USAGE, cmd, "--shards must be a count from 1 to %u, not '%s'",
                         FMD_IO_SHARD_MAX, optarg);
             break;
         case OPT_WAIT: wait = true; break;
-        case OPT_QUIET_M: quiet = true; break;
-        default:
-            cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_QUIET: quiet = true; break;
+        default: cli_bad_option(cmd, argv, code);
         }
     }
     if (argc - optind != 1)

@@ -23,14 +23,13 @@ int cli_cmd_render(int argc, char **argv)
     cli_common c;
     cli_common_init(&c);
     int code;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, NULL)) != -1) {
         if (code == OPT_HELP) {
             printf("%s%s", help, cli_common_help);
             return FMD_EXIT_OK;
         }
         if (code == '?' || code == ':')
-            cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            cli_bad_option(cmd, argv, code);
         cli_common_option(&c, code, optarg, cmd);
     }
     if (argc - optind > 1)

@@ -150,8 +150,7 @@ int cli_cmd_serve(int argc, char **argv)
     const char *rules_path = NULL, *trace_path = NULL;
     char msg[512];
     int code, li = -1;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, &li)) != -1) {
         switch (code) {
         case OPT_HELP: printf("%s%s%s", help, cli_common_help, help_serve); return FMD_EXIT_OK;
         case OPT_NO_BIND: c.no_bind = true; break;
@@ -166,7 +165,7 @@ int cli_cmd_serve(int argc, char **argv)
             if (code == OPT_RULES)
                 rules_path = optarg; /* its bytes are part of the cache keys (below) */
             if (code == '?' || code == ':' || !cli_common_option(&c, code, optarg, cmd))
-                cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+                cli_bad_option(cmd, argv, code);
         }
     }
     if (optind != argc)

@@ -36,15 +36,13 @@ int cli_cmd_topology(int argc, char **argv)
     cli_common c;
     cli_common_init(&c);
     int code;
-    opterr = 0;
-    while ((code = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((code = cli_getopt(argc, argv, longopts, NULL)) != -1) {
         switch (code) {
         case OPT_HELP: printf("%s", help); return FMD_EXIT_OK;
         case OPT_THREADS: c.threads_arg = optarg; break;
         case OPT_NO_BIND: c.no_bind = true; break;
         case OPT_REPORT_AFFINITY: c.report_affinity = true; break;
-        default:
-            cli_die(FMD_EXIT_USAGE, cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: cli_bad_option(cmd, argv, code);
         }
     }
     if (optind != argc)

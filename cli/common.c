@@ -2,6 +2,7 @@
 /* Flags shared by the commands, the thread-count precedence, messages and exit codes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,6 +92,20 @@ void cli_common_free(cli_common *c)
     fmd_kernel_rules_destroy(c->rules);
     c->rules = NULL;
     c->opt.rules = NULL;
+}
+
+int cli_getopt(int argc, char **argv, const struct option *longopts, int *longindex)
+{
+    opterr = 0;
+    int code = getopt_long(argc, argv, ":h", longopts, longindex);
+    return code == 'h' ? OPT_HELP : code;
+}
+
+_Noreturn void cli_bad_option(const char *command, char **argv, int code)
+{
+    if (code == ':')
+        cli_die(FMD_EXIT_USAGE, command, "option '%s' needs a value", argv[optind - 1]);
+    cli_die(FMD_EXIT_USAGE, command, "unknown option '%s'", argv[optind - 1]);
 }
 
 int cli_common_option(cli_common *c, int code, const char *arg, const char *command)

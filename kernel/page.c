@@ -221,10 +221,7 @@ fmd_status fmd_kernel_page_render(const char *src, size_t len, const fmd_options
         st = fmd__kernel_render_html(body.ptr, body.len, &ropt, max_out, &html, scratch, &meta);
     if (st == FMD_E_OUTPUT_LIMIT) {
         fmd_arena_rewind(out, out_mark); /* drop the partial HTML */
-        fail(res, st,
-             message(out, "rendered HTML passed the output limit of %zu bytes (input %zu bytes)",
-                     max_out, len),
-             0, 0);
+        fail(res, st, message(out, "%zu bytes (input %zu bytes)", max_out, len), 0, 0);
         fmd_arena_rewind(scratch, scratch_mark);
         return res->status;
     }

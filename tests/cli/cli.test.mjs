@@ -73,6 +73,33 @@ test('usage errors exit 64', () => {
   assert.match(r.stderr, /FASTMD_WORKERS/);
 });
 
+test('-h is --help in every command; a missing value and an unknown flag are named apart', () => {
+  for (const cmd of ['render', 'build', 'bench', 'serve', 'topology', 'merge']) {
+    const h = run([cmd, '-h']);
+    assert.equal(h.status, 0, `${cmd} -h`);
+    assert.equal(h.stdout, run([cmd, '--help']).stdout, `${cmd} -h prints --help's text`);
+    assert.match(h.stdout, new RegExp(`^Usage: fastmd ${cmd} `));
+  }
+  const missing = run(['render', '--dialect']);
+  assert.equal(missing.status, 64);
+  assert.match(missing.stderr, /render: option '--dialect' needs a value/);
+  const unknown = run(['build', '--bogus', fixtures, tmpdir('u')]);
+  assert.equal(unknown.status, 64);
+  assert.match(unknown.stderr, /build: unknown option '--bogus'/);
+});
+
+test('one-page messages: the output limit said once, and singular counts', () => {
+  const big = run(['render', '--max-output-bytes', '5'], { input: '# hi\n\nsome text here\n' });
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /error: rendered HTML is larger than the output limit: 5 bytes \(input 21 bytes\)\n/);
+  assert.equal(big.stderr.match(/output limit/g).length, 1);
+  const src = tmpdir('one');
+  fs.writeFileSync(path.join(src, 'a.md'), '# A\n');
+  const b = run(['build', '--threads', '1', src, path.join(tmpdir('one-out'), 'o')]);
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stderr, /fastmd: 1 page, 0 failed, .* 1 thread\n/);
+});
+
 test('render reads stdin and a file', () => {
   const r = run(['render'], { input: '# Hello *world*\n' });
   assert.equal(r.status, 0);

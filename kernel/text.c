@@ -58,14 +58,21 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
 }
 
 #ifdef FMD_TEXT_SSE2
+/* Bits set in each byte value. */
+#define B2(n) n, n + 1, n + 1, n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+static const unsigned char bits8[256] = {B6(0), B6(1), B6(1), B6(2)};
+#undef B6
+#undef B4
+#undef B2
+
 /* Bits set in a 16-bit mask. Not __builtin_popcount: without -mpopcnt (not in the x86-64
- * baseline) that is a call into libgcc for every 16 bytes of text. */
-static unsigned popcount16(unsigned x)
+ * baseline) that is a call into libgcc for every 16 bytes of text. Two lookups cost less than
+ * the shift-and-add form; the table is 256 bytes. */
+static inline unsigned popcount16(unsigned x)
 {
-    x = x - ((x >> 1) & 0x5555u);
-    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-    x = (x + (x >> 4)) & 0x0F0Fu;
-    return (x + (x >> 8)) & 0x1Fu;
+    return (unsigned)bits8[x & 0xFFu] + bits8[(x >> 8) & 0xFFu];
 }
 #endif
 
@@ -97,6 +104,118 @@ size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word)
     if (n != 0)
         *in_word = !prev_ws;
     return words;
+}
+
+/* Text with the bytes that need escaping from @p first on (s[first] is one of them). */
+static fmd_status escape_from(fmd_buf *out, const char *s, size_t n, size_t first)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0, i = first;
+    for (;;) {
+        fmd_status st = fmd_buf_append(out, s + run, i - run);
+        if (st != FMD_OK || i == n)
+            return st;
+        unsigned e = esc_class[p[i]];
+        st = fmd_buf_append(out, esc_text[e], esc_len[e]);
+        if (st != FMD_OK)
+            return st;
+        run = i + 1;
+        i = next_special(p, run, n);
+    }
+}
+
+#ifdef FMD_TEXT_SSE2
+/* The 16 bytes of v as two bit masks: bytes to escape, and ASCII whitespace. */
+static inline void block_masks(__m128i v, unsigned *esc, unsigned *ws)
+{
+    __m128i e = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')), _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    /* \t..\r is 9..13: signed compares are fine, since bytes >= 0x80 are negative. */
+    __m128i w = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                             _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                                           _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+    *esc = (unsigned)_mm_movemask_epi8(e);
+    *ws = (unsigned)_mm_movemask_epi8(w);
+}
+#endif
+
+fmd_status fmd__kernel_escape_text(fmd_buf *out, const char *s, size_t n, const char *lo,
+                                   const char *hi, bool *in_word, size_t *words)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t first = n, i = 0, count = 0;
+    unsigned prev_ws = in_word != NULL && !*in_word;
+    bool copied = false; /* s is in out past its end already (when nothing needs escaping) */
+#ifdef FMD_TEXT_SSE2
+    /* Each block loaded is stored into the output as it is looked at, so text with nothing to
+     * escape (most of it) costs one pass and no memcpy; 16 bytes of room past the text let the
+     * last store be whole. Bytes stored past the new end are spare capacity, never output. */
+    if (out->cap - out->len < n + 16) {
+        fmd_status st = fmd_buf_grow(out, n + 16);
+        if (st != FMD_OK)
+            return st;
+    }
+    char *dst = out->ptr + out->len;
+    unsigned esc, ws;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), v);
+        block_masks(v, &esc, &ws);
+        if (esc != 0 && first == n)
+            first = i + (size_t)__builtin_ctz(esc);
+        unsigned before = ((ws << 1) | prev_ws) & 0xFFFFu;
+        count += popcount16(~ws & before & 0xFFFFu);
+        prev_ws = (ws >> 15) & 1u;
+    }
+    copied = i == n;
+    /* The last part block: one 16-byte load that stays inside [lo, hi), from its start or, near
+     * hi, from up to 15 bytes before it; the bits of bytes outside the text are dropped. Short
+     * texts inside a block's buffer, the common case, take this path. */
+    size_t t = n - i;
+    uintptr_t a = (uintptr_t)(s + i), b = (uintptr_t)(s + n), l = (uintptr_t)lo, h = (uintptr_t)hi;
+    if (t != 0 && lo != NULL && a >= l && b <= h && h - l >= 16) {
+        size_t back = h - a >= 16 ? 0 : 16 - (size_t)(h - a); /* a - back >= lo */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i - back));
+        /* Stored where its bytes belong: those before the text's part block, if any, were
+         * stored there already with the same values; a short text near hi is copied below. */
+        if (back <= i) {
+            _mm_storeu_si128((__m128i *)(void *)(dst + i - back), v);
+            copied = true;
+        }
+        block_masks(v, &esc, &ws);
+        esc >>= back;
+        ws >>= back;
+        unsigned keep = (1u << t) - 1u;
+        esc &= keep;
+        ws &= keep;
+        if (esc != 0 && first == n)
+            first = i + (size_t)__builtin_ctz(esc);
+        count += popcount16(~ws & ((ws << 1) | prev_ws) & keep);
+        prev_ws = (ws >> (t - 1)) & 1u;
+        i = n;
+    }
+#endif
+    if (i < n) { /* no window: the remaining bytes one at a time */
+        if (first == n)
+            first = next_special(p, i, n);
+        for (; i < n; i++) {
+            unsigned w = ws_class[p[i]];
+            count += prev_ws & (w ^ 1u);
+            prev_ws = w;
+        }
+    }
+    if (in_word != NULL) {
+        if (n != 0)
+            *in_word = !prev_ws;
+        *words += count;
+    }
+    if (first < n)
+        return escape_from(out, s, n, first);
+    if (!copied)
+        return fmd_buf_append(out, s, n);
+    out->len += n;
+    return FMD_OK;
 }
 
 size_t fmd__kernel_utf8_encode(uint32_t cp, char out[4])

@@ -199,10 +199,14 @@ typedef struct parser {
     uint32_t cur_parent; /* the node whose children the scanner appends to (0: top) */
     uint32_t top_first, top_last;
     /* Code spans: ticks_at[k] is ticks_base + the last position of a backtick run of length k
-     * (SIZE_MAX: none seen on this page). ticks_base grows past every earlier buffer's
-     * positions, so entries left from earlier buffers read as "before i" and the table is
-     * never reset (resetting it per buffer cost a twelfth of the kernel's instructions). */
+     * (0: none seen on this page; ticks_base is at least 1). ticks_base grows past every
+     * earlier buffer's positions, so entries left from earlier buffers read as "before i" and
+     * the table is never reset (resetting it per buffer cost a twelfth of the kernel's
+     * instructions). Only ticks_at[0..ticks_hi] has been written: a longer run length reads as
+     * none, and the entries up to a new, longer run are zeroed when it is first seen, so a
+     * page pays for the lengths it has rather than for the whole table. */
     size_t *ticks_at;
+    size_t ticks_hi;
     size_t ticks_base;
     bool ticks_scanned;
     size_t ticks_scan_end;
@@ -215,6 +219,7 @@ typedef struct parser {
     int32_t *pbal;
     size_t pbal_cap;
     bool pbal_built;
+    bool saw_at; /* the scanner met an '@' in this buffer: e-mail autolinks are possible */
     fmd_buf tmp; /* decoded strings, cells without their \| escapes, labels */
 } parser;
 
@@ -900,18 +905,12 @@ static inline char peek(const parser *p, size_t i)
     return i < p->lnlen ? p->ln[i] : '\n';
 }
 
-static void find_first_nonspace(parser *p)
+/* The scan behind find_first_nonspace(), out of line: the common case does not need it. */
+static void scan_first_nonspace(parser *p)
 {
-    /* While the offset has not passed the first non-space byte found on this line, that byte
-     * and its column stay the same (a tab ends at the same tab stop from any column inside
-     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
-    if (p->fns_valid && p->offset <= p->first_nonspace) {
-        p->indent = p->first_nonspace_column - p->column;
-        p->blank = peek(p, p->first_nonspace) == '\n';
-        return;
-    }
     p->fns_valid = true;
-    int chars_to_tab = TAB_STOP - (p->column % TAB_STOP);
+    /* column is never negative: the remainder needs no signed division. */
+    int chars_to_tab = TAB_STOP - (int)((unsigned)p->column % TAB_STOP);
     size_t i = p->offset;
     int col = p->column;
     for (;;) {
@@ -933,6 +932,19 @@ static void find_first_nonspace(parser *p)
     p->first_nonspace_column = col;
     p->indent = col - p->column;
     p->blank = peek(p, i) == '\n';
+}
+
+static inline void find_first_nonspace(parser *p)
+{
+    /* While the offset has not passed the first non-space byte found on this line, that byte
+     * and its column stay the same (a tab ends at the same tab stop from any column inside
+     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
+    if (p->fns_valid && p->offset <= p->first_nonspace) {
+        p->indent = p->first_nonspace_column - p->column;
+        p->blank = peek(p, p->first_nonspace) == '\n';
+        return;
+    }
+    scan_first_nonspace(p);
 }
 
 /* Advance by count bytes, or by count columns (a tab may then be consumed in part). */
@@ -1686,10 +1698,22 @@ static void process_line(parser *p)
 }
 
 /* Scan for the next '\n' from s: SSE2 16 bytes at a time where the target has it. */
+/* The end of the line at s: its '\n', or end. Inline rather than memchr: lines are short, and
+ * the call and memchr's set-up cost more than the scan of a typical line. */
 static const char *find_nl(const char *s, const char *end)
 {
-    const void *q = memchr(s, '\n', (size_t)(end - s));
-    return q ? (const char *)q : end;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; end - s >= 16; s += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        int bits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (bits != 0)
+            return s + __builtin_ctz((unsigned)bits);
+    }
+#endif
+    while (s < end && *s != '\n')
+        s++;
+    return s;
 }
 
 static void parse_blocks(parser *p)
@@ -1900,7 +1924,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
     size_t n = p->blen;
     if (k > FMD_MD_MAX_BACKTICKS)
         return SIZE_MAX;
-    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < p->ticks_base + i))
+    if (p->ticks_scanned && (k > p->ticks_hi || p->ticks_at[k] < p->ticks_base + i))
         return SIZE_MAX;
     while (i < n) {
         const char *q = memchr(s + i, '`', n - i);
@@ -1909,8 +1933,14 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
         size_t a = (size_t)(q - s), b = a;
         while (b < n && s[b] == '`')
             b++;
-        if (b - a <= FMD_MD_MAX_BACKTICKS)
+        if (b - a <= FMD_MD_MAX_BACKTICKS) {
+            if (b - a > p->ticks_hi) {
+                memset(p->ticks_at + p->ticks_hi + 1, 0,
+                       (b - a - p->ticks_hi) * sizeof *p->ticks_at);
+                p->ticks_hi = b - a;
+            }
             p->ticks_at[b - a] = p->ticks_base + a;
+        }
         if (b - a == k)
             return a;
         i = b;
@@ -2453,30 +2483,33 @@ static void push_delim(parser *p, uint32_t node, char c, size_t len, bool open, 
 
 /* The bytes that stop the text scanner. */
 static const unsigned char special[256] = {
-    ['\n'] = 1, ['\\'] = 1, ['`'] = 1,  ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1,
-    ['<'] = 1,  ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4};
+    ['\n'] = 1, ['\\'] = 1, ['`'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1, ['<'] = 1,
+    ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4, ['@'] = 4};
 
+/* The first byte at or after i that may be special under mask, or n. The vector loop may stop
+ * early at a byte that is not (a control byte other than NUL and \n, or '^'): the caller's
+ * switch treats such a byte as text, so a rare false stop costs a little time, never output.
+ * Ranges keep the compares few: bytes <= '\n' (unsigned) and '['..'`' (that is [ \ ] ^ _ `). */
 static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
 {
 #if defined(__SSE2__)
-    const __m128i nl = _mm_set1_epi8('\n'), bs = _mm_set1_epi8('\\'), bt = _mm_set1_epi8('`'),
-                  st = _mm_set1_epi8('*'), us = _mm_set1_epi8('_'), lb = _mm_set1_epi8('['),
-                  rb = _mm_set1_epi8(']'), lt = _mm_set1_epi8('<'), am = _mm_set1_epi8('&'),
-                  z = _mm_setzero_si128(), ti = _mm_set1_epi8('~'), ex = _mm_set1_epi8('!');
+    const __m128i nl = _mm_set1_epi8('\n'), lb = _mm_set1_epi8('['), five = _mm_set1_epi8(5),
+                  st = _mm_set1_epi8('*'), lt = _mm_set1_epi8('<'), am = _mm_set1_epi8('&'),
+                  ex = _mm_set1_epi8('!');
     while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i m =
-            _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, bt), _mm_cmpeq_epi8(v, st))),
-                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, us), _mm_cmpeq_epi8(v, lb)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, rb), _mm_cmpeq_epi8(v, lt))));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, am), _mm_cmpeq_epi8(v, z)),
-                                         _mm_cmpeq_epi8(v, ex)));
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i r = _mm_sub_epi8(v, lb);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, nl), v),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(r, five), r));
+        m = _mm_or_si128(m,
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, st), _mm_cmpeq_epi8(v, lt)),
+                                      _mm_or_si128(_mm_cmpeq_epi8(v, am), _mm_cmpeq_epi8(v, ex))));
         if (mask & 2)
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, ti));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
         if (mask & 4)
-            m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
-                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))));
+            m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+                                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))),
+                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
         int bits = _mm_movemask_epi8(m);
         if (bits != 0)
             return i + (size_t)__builtin_ctz((unsigned)bits);
@@ -2524,7 +2557,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     p->link_bottom = 0;
     p->ticks_scanned = false;
     p->sc_comment.valid = p->sc_pi.valid = p->sc_cdata.valid = p->sc_decl.valid = false;
-    p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = false;
+    p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = p->saw_at = false;
     bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
     unsigned mask = 1u | ((p->flags & MD_FLAG_STRIKETHROUGH) ? 2u : 0u) | (xlinks ? 4u : 0u);
     size_t i = 0, t0 = 0; /* t0: start of the pending text run */
@@ -2576,9 +2609,9 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             size_t k = 1;
             while (i + k < n && s[i + k] == '`')
                 k++;
-            if (p->ticks_at == NULL) { /* once per page */
+            if (p->ticks_at == NULL) { /* once per page; zeroed up to ticks_hi as it grows */
                 p->ticks_at = alloc(p, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
-                memset(p->ticks_at, 0xff, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
+                p->ticks_at[0] = 0;
             }
             size_t f = find_ticks(p, i + k, k);
             if (f == SIZE_MAX) {
@@ -2710,6 +2743,10 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             t0 = i;
             break;
         }
+        case '@': /* only noted: e-mail autolinks are found when the text is reported */
+            p->saw_at = true;
+            i++;
+            break;
         case '\0':
             FLUSH(i);
             append(p, I_NUL, i, i + 1);
@@ -2919,6 +2956,8 @@ static void inlines(parser *p, const char *s, size_t n)
     parse_inlines(p, s, n);
     if (p->cb->source)
         p->cb->source(p->buf, p->buf + p->blen, p->ud);
+    /* With extended autolinks, runs of texts are reported as one (e-mail addresses are found in
+     * them); the scanner saw every '@' of their bytes, so without one they go out unscanned. */
     bool emails = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
     unsigned in_link = 0;
     uint32_t cur = p->nodes[0].first;
@@ -2942,7 +2981,10 @@ static void inlines(parser *p, const char *s, size_t n)
                 cur = p->nodes[cur].next;
                 b = p->nodes[cur].end;
             }
-            emit_text_emails(p, a, b);
+            if (p->saw_at)
+                emit_text_emails(p, a, b);
+            else
+                text_cb(p, MD_TEXT_NORMAL, p->buf + a, b - a);
         } else {
             emit_leaf(p, cur);
         }

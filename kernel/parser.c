@@ -1069,11 +1069,9 @@ static blk *add_child(parser *p, blk *parent, int type, size_t start_col)
     while (!can_contain(parent->type, type))
         parent = finalize(p, parent);
     blk *b = alloc(p, sizeof *b);
-    memset(b, 0, sizeof *b);
-    b->type = (unsigned char)type;
-    b->open = true;
-    b->parent = parent;
-    b->start_line = p->line_no;
+    /* A compound literal rather than memset + stores: the compiler zeroes the rest inline. */
+    *b = (blk){
+        .type = (unsigned char)type, .open = true, .parent = parent, .start_line = p->line_no};
     if (parent->last)
         parent->last->next = b;
     else
@@ -2486,35 +2484,59 @@ static const unsigned char special[256] = {
     ['\n'] = 1, ['\\'] = 1, ['`'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1, ['<'] = 1,
     ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4, ['@'] = 4};
 
-/* The first byte at or after i that may be special under mask, or n. The vector loop may stop
- * early at a byte that is not (a control byte other than NUL and \n, or '^'): the caller's
- * switch treats such a byte as text, so a rare false stop costs a little time, never output.
- * Ranges keep the compares few: bytes <= '\n' (unsigned) and '['..'`' (that is [ \ ] ^ _ `). */
-static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
+#if defined(__SSE2__)
+/* Bit k set when byte k of v may be special under mask. It may also be set for a byte that is
+ * not (a control byte other than NUL and \n, or '^'): ranges keep the compares few, bytes
+ * <= '\n' (unsigned) and '['..'`' (that is [ \ ] ^ _ `). */
+static inline unsigned special_bits(__m128i v, unsigned mask)
+{
+    const __m128i nl = _mm_set1_epi8('\n'), five = _mm_set1_epi8(5);
+    __m128i r = _mm_sub_epi8(v, _mm_set1_epi8('['));
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, nl), v),
+                             _mm_cmpeq_epi8(_mm_min_epu8(r, five), r));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('*')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+    if (mask & 2)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
+    if (mask & 4)
+        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The scanner's last 16-byte block and its special bits (see special_bits), so that the stops
+ * that follow one another inside one block do not look at it again. */
+typedef struct scan_block {
+    size_t at; /* SIZE_MAX: none */
+    unsigned bits;
+} scan_block;
+
+/* The first byte at or after i that may be special under mask, or n. The vector path may stop
+ * at a byte that is not special (see special_bits): the caller's switch treats such a byte as
+ * text, so a rare false stop costs a little time, never output. */
+static size_t next_special(const char *s, size_t i, size_t n, unsigned mask, scan_block *sb)
 {
 #if defined(__SSE2__)
-    const __m128i nl = _mm_set1_epi8('\n'), lb = _mm_set1_epi8('['), five = _mm_set1_epi8(5),
-                  st = _mm_set1_epi8('*'), lt = _mm_set1_epi8('<'), am = _mm_set1_epi8('&'),
-                  ex = _mm_set1_epi8('!');
-    while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i r = _mm_sub_epi8(v, lb);
-        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, nl), v),
-                                 _mm_cmpeq_epi8(_mm_min_epu8(r, five), r));
-        m = _mm_or_si128(m,
-                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, st), _mm_cmpeq_epi8(v, lt)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, am), _mm_cmpeq_epi8(v, ex))));
-        if (mask & 2)
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
-        if (mask & 4)
-            m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
-                                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))),
-                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
-        int bits = _mm_movemask_epi8(m);
+    if (i >= sb->at && i - sb->at < 16) {
+        unsigned bits = sb->bits & (~0u << (i - sb->at));
         if (bits != 0)
-            return i + (size_t)__builtin_ctz((unsigned)bits);
-        i += 16;
+            return sb->at + (size_t)__builtin_ctz(bits);
+        i = sb->at + 16;
     }
+    for (; i + 16 <= n; i += 16) {
+        unsigned bits = special_bits(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), mask);
+        if (bits != 0) {
+            sb->at = i;
+            sb->bits = bits;
+            return i + (size_t)__builtin_ctz(bits);
+        }
+    }
+#else
+    (void)sb;
 #endif
     while (i < n && (special[(unsigned char)s[i]] & mask) == 0)
         i++;
@@ -2561,6 +2583,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
     unsigned mask = 1u | ((p->flags & MD_FLAG_STRIKETHROUGH) ? 2u : 0u) | (xlinks ? 4u : 0u);
     size_t i = 0, t0 = 0; /* t0: start of the pending text run */
+    scan_block sblk = {SIZE_MAX, 0};
 #define FLUSH(upto)                                                                                \
     do {                                                                                           \
         if ((upto) > t0)                                                                           \
@@ -2568,7 +2591,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     } while (0)
     while (i < n) {
         tick(p);
-        i = next_special(s, i, n, mask);
+        i = next_special(s, i, n, mask, &sblk);
         if (i >= n)
             break;
         char c = s[i];

@@ -125,18 +125,27 @@ static fmd_status escape_from(fmd_buf *out, const char *s, size_t n, size_t firs
 }
 
 #ifdef FMD_TEXT_SSE2
-/* The 16 bytes of v as two bit masks: bytes to escape, and ASCII whitespace. */
-static inline void block_masks(__m128i v, unsigned *esc, unsigned *ws)
+/* The bytes of v to escape (0xFF) and its ASCII whitespace (0xFF). */
+static inline __m128i esc_bytes(__m128i v)
 {
-    __m128i e = _mm_or_si128(
+    return _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')), _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))),
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+}
+
+static inline __m128i ws_bytes(__m128i v)
+{
     /* \t..\r is 9..13: signed compares are fine, since bytes >= 0x80 are negative. */
-    __m128i w = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-                             _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
-                                           _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
-    *esc = (unsigned)_mm_movemask_epi8(e);
-    *ws = (unsigned)_mm_movemask_epi8(w);
+    return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+                        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                                      _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+}
+
+/* The sum of the 16 byte counters in acc. */
+static inline size_t sum_bytes(__m128i acc)
+{
+    __m128i s = _mm_sad_epu8(acc, _mm_setzero_si128());
+    return (size_t)_mm_cvtsi128_si64(s) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
 }
 #endif
 
@@ -157,17 +166,33 @@ fmd_status fmd__kernel_escape_text(fmd_buf *out, const char *s, size_t n, const 
             return st;
     }
     char *dst = out->ptr + out->len;
-    unsigned esc, ws;
+    /* Whole blocks stay in vectors: a word starts at a non-space byte after a space one (the
+     * previous block's last byte shifted in), and each start adds 1 to its byte's counter,
+     * summed before a counter can pass 255. Escapes are only noted; found again if any. */
+    __m128i prev = _mm_set1_epi8(prev_ws ? -1 : 0), starts = _mm_setzero_si128(),
+            escs = _mm_setzero_si128();
+    unsigned blocks = 0;
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         _mm_storeu_si128((__m128i *)(void *)(dst + i), v);
-        block_masks(v, &esc, &ws);
-        if (esc != 0 && first == n)
-            first = i + (size_t)__builtin_ctz(esc);
-        unsigned before = ((ws << 1) | prev_ws) & 0xFFFFu;
-        count += popcount16(~ws & before & 0xFFFFu);
-        prev_ws = (ws >> 15) & 1u;
+        escs = _mm_or_si128(escs, esc_bytes(v));
+        __m128i w = ws_bytes(v);
+        __m128i before = _mm_or_si128(_mm_slli_si128(w, 1), _mm_srli_si128(prev, 15));
+        starts = _mm_sub_epi8(starts, _mm_andnot_si128(w, before));
+        prev = w;
+        if (++blocks == 255) {
+            count += sum_bytes(starts);
+            starts = _mm_setzero_si128();
+            blocks = 0;
+        }
     }
+    if (i != 0) {
+        count += sum_bytes(starts);
+        prev_ws = ((unsigned)_mm_movemask_epi8(prev) >> 15) & 1u;
+        if (_mm_movemask_epi8(escs) != 0)
+            first = next_special(p, 0, i);
+    }
+    unsigned esc, ws;
     copied = i == n;
     /* The last part block: one 16-byte load that stays inside [lo, hi), from its start or, near
      * hi, from up to 15 bytes before it; the bits of bytes outside the text are dropped. Short
@@ -183,7 +208,8 @@ fmd_status fmd__kernel_escape_text(fmd_buf *out, const char *s, size_t n, const 
             _mm_storeu_si128((__m128i *)(void *)(dst + i - back), v);
             copied = true;
         }
-        block_masks(v, &esc, &ws);
+        esc = (unsigned)_mm_movemask_epi8(esc_bytes(v));
+        ws = (unsigned)_mm_movemask_epi8(ws_bytes(v));
         esc >>= back;
         ws >>= back;
         unsigned keep = (1u << t) - 1u;

@@ -156,6 +156,34 @@ static void test_text_escape_text_matches_reference(void **state)
         }
         free(w);
     }
+    /* Long texts: more than 255 whole blocks, past where the per-byte counters are summed. */
+    static char big[16 * 600 + 7], bigwant[6 * sizeof big];
+    for (size_t n = 16 * 250; n <= sizeof big; n += 16 * 50 + 3) {
+        fill(big, n, &seed);
+        fmd_buf b;
+        fmd_buf_reset(&b, a);
+        bool in = false, ref_in = false;
+        size_t words = 0;
+        assert_int_equal(fmd__kernel_escape_text(&b, big, n, big, big + n, &in, &words), FMD_OK);
+        size_t k = ref_escape(big, n, bigwant);
+        assert_int_equal(b.len, k);
+        assert_memory_equal(b.ptr, bigwant, k);
+        assert_int_equal(words, ref_words(big, n, &ref_in));
+        assert_int_equal(in, ref_in);
+        fmd_arena_reset(a);
+    }
+    /* A word starting in the same byte of every block: one counter gets 600 starts. */
+    for (size_t k = 0; k < 600; k++) {
+        memset(big + 16 * k, ' ', 16);
+        big[16 * k] = 'a';
+    }
+    fmd_buf b;
+    fmd_buf_reset(&b, a);
+    bool in = false;
+    size_t words = 0;
+    assert_int_equal(fmd__kernel_escape_text(&b, big, 16 * 600, big, big + 16 * 600, &in, &words),
+                     FMD_OK);
+    assert_int_equal(words, 600);
     fmd_arena_destroy(a);
 }
 

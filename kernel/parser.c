@@ -164,7 +164,7 @@ typedef struct parser {
     jmp_buf fail;
     int rc;
     double deadline;
-    unsigned ticks;
+    unsigned ticks; /* ticks left before the deadline is next looked at */
 
     blk *root, *tip;
     mline *lines;
@@ -229,13 +229,19 @@ static _Noreturn void stop(parser *p, int rc)
     longjmp(p->fail, 1);
 }
 
-static void tick(parser *p)
+/* Every DEADLINE_TICKS ticks: whether the page's deadline has passed. */
+static void tick_check(parser *p)
 {
-    if (p->deadline != 0 && ++p->ticks >= DEADLINE_TICKS) {
-        p->ticks = 0;
-        if (omp_get_wtime() > p->deadline)
-            stop(p, FMD_MD_DEADLINE);
-    }
+    p->ticks = DEADLINE_TICKS;
+    if (p->deadline != 0 && omp_get_wtime() > p->deadline)
+        stop(p, FMD_MD_DEADLINE);
+}
+
+/* One unit of work in a loop: a countdown, so that the common case is one decrement. */
+static inline void tick(parser *p)
+{
+    if (--p->ticks == 0)
+        tick_check(p);
 }
 
 static void *alloc(parser *p, size_t n)
@@ -247,10 +253,11 @@ static void *alloc(parser *p, size_t n)
 }
 
 /* Grow the array *pp of *cap elements of size sz to hold at least need. */
-static void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
+/* grow()'s reallocation, kept out of line (and out of the callers' register use): the check
+ * before it is on every node's path, the reallocation on a few. */
+__attribute__((noinline, cold)) static void grow_to(parser *p, void **pp, size_t *cap, size_t need,
+                                                    size_t sz)
 {
-    if (need <= *cap)
-        return;
     size_t n = *cap ? *cap * 2 : 64;
     while (n < need)
         n *= 2;
@@ -259,6 +266,12 @@ static void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
         stop(p, FMD_MD_NOMEM);
     *pp = q;
     *cap = n;
+}
+
+static inline void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
+{
+    if (need > *cap)
+        grow_to(p, pp, cap, need, sz);
 }
 
 static char *dup(parser *p, const char *s, size_t n)
@@ -3258,6 +3271,7 @@ int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *cb, 
     p.ud = userdata;
     p.flags = cb->flags;
     p.deadline = cb->deadline;
+    p.ticks = DEADLINE_TICKS;
     p.dtop = -1;
     fmd_buf_reset(&p.tmp, arena);
     if (setjmp(p.fail) != 0)

@@ -59,9 +59,9 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
 
 #ifdef FMD_TEXT_SSE2
 /* Bits set in each byte value. */
-#define B2(n) n, n + 1, n + 1, n + 2
-#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
-#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+#define B2(n) (n), (n) + 1, (n) + 1, (n) + 2
+#define B4(n) B2(n), B2((n) + 1), B2((n) + 1), B2((n) + 2)
+#define B6(n) B4(n), B4((n) + 1), B4((n) + 1), B4((n) + 2)
 static const unsigned char bits8[256] = {B6(0), B6(1), B6(1), B6(2)};
 #undef B6
 #undef B4

@@ -285,6 +285,15 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n);
  * continues across calls is counted once) and is updated to say so of the last byte. */
 size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word);
 
+/** Append @p s escaped as fmd__kernel_escape_html() does and, when @p in_word is not NULL, add
+ * the words that start in it to @p words, as fmd__kernel_count_words() counts them: both in one
+ * pass over the text. [@p lo, @p hi) is memory that may be read and that holds the text (the
+ * buffer the text points into), or @p lo is NULL: it lets a short text, or the end of a long one,
+ * be looked at in one 16-byte load, which never leaves that range.
+ * @return FMD_OK / FMD_E_NOMEM. */
+fmd_status fmd__kernel_escape_text(fmd_buf *out, const char *s, size_t n, const char *lo,
+                                   const char *hi, bool *in_word, size_t *words);
+
 /** Encode @p cp (a Unicode scalar value, not a surrogate) as UTF-8 into @p out.
  * @return the number of bytes, 1 to 4. */
 size_t fmd__kernel_utf8_encode(uint32_t cp, char out[4]);

@@ -164,7 +164,7 @@ typedef struct parser {
     jmp_buf fail;
     int rc;
     double deadline;
-    unsigned ticks;
+    unsigned ticks; /* ticks left before the deadline is next looked at */
 
     blk *root, *tip;
     mline *lines;
@@ -199,10 +199,14 @@ typedef struct parser {
     uint32_t cur_parent; /* the node whose children the scanner appends to (0: top) */
     uint32_t top_first, top_last;
     /* Code spans: ticks_at[k] is ticks_base + the last position of a backtick run of length k
-     * (SIZE_MAX: none seen on this page). ticks_base grows past every earlier buffer's
-     * positions, so entries left from earlier buffers read as "before i" and the table is
-     * never reset (resetting it per buffer cost a twelfth of the kernel's instructions). */
+     * (0: none seen on this page; ticks_base is at least 1). ticks_base grows past every
+     * earlier buffer's positions, so entries left from earlier buffers read as "before i" and
+     * the table is never reset (resetting it per buffer cost a twelfth of the kernel's
+     * instructions). Only ticks_at[0..ticks_hi] has been written: a longer run length reads as
+     * none, and the entries up to a new, longer run are zeroed when it is first seen, so a
+     * page pays for the lengths it has rather than for the whole table. */
     size_t *ticks_at;
+    size_t ticks_hi;
     size_t ticks_base;
     bool ticks_scanned;
     size_t ticks_scan_end;
@@ -215,6 +219,7 @@ typedef struct parser {
     int32_t *pbal;
     size_t pbal_cap;
     bool pbal_built;
+    bool saw_at; /* the scanner met an '@' in this buffer: e-mail autolinks are possible */
     fmd_buf tmp; /* decoded strings, cells without their \| escapes, labels */
 } parser;
 
@@ -224,13 +229,19 @@ static _Noreturn void stop(parser *p, int rc)
     longjmp(p->fail, 1);
 }
 
-static void tick(parser *p)
+/* Every DEADLINE_TICKS ticks: whether the page's deadline has passed. */
+static void tick_check(parser *p)
 {
-    if (p->deadline != 0 && ++p->ticks >= DEADLINE_TICKS) {
-        p->ticks = 0;
-        if (omp_get_wtime() > p->deadline)
-            stop(p, FMD_MD_DEADLINE);
-    }
+    p->ticks = DEADLINE_TICKS;
+    if (p->deadline != 0 && omp_get_wtime() > p->deadline)
+        stop(p, FMD_MD_DEADLINE);
+}
+
+/* One unit of work in a loop: a countdown, so that the common case is one decrement. */
+static inline void tick(parser *p)
+{
+    if (--p->ticks == 0)
+        tick_check(p);
 }
 
 static void *alloc(parser *p, size_t n)
@@ -242,10 +253,11 @@ static void *alloc(parser *p, size_t n)
 }
 
 /* Grow the array *pp of *cap elements of size sz to hold at least need. */
-static void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
+/* grow()'s reallocation, kept out of line (and out of the callers' register use): the check
+ * before it is on every node's path, the reallocation on a few. */
+__attribute__((noinline, cold)) static void grow_to(parser *p, void **pp, size_t *cap, size_t need,
+                                                    size_t sz)
 {
-    if (need <= *cap)
-        return;
     size_t n = *cap ? *cap * 2 : 64;
     while (n < need)
         n *= 2;
@@ -254,6 +266,12 @@ static void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
         stop(p, FMD_MD_NOMEM);
     *pp = q;
     *cap = n;
+}
+
+static inline void grow(parser *p, void **pp, size_t *cap, size_t need, size_t sz)
+{
+    if (need > *cap)
+        grow_to(p, pp, cap, need, sz);
 }
 
 static char *dup(parser *p, const char *s, size_t n)
@@ -900,18 +918,12 @@ static inline char peek(const parser *p, size_t i)
     return i < p->lnlen ? p->ln[i] : '\n';
 }
 
-static void find_first_nonspace(parser *p)
+/* The scan behind find_first_nonspace(), out of line: the common case does not need it. */
+static void scan_first_nonspace(parser *p)
 {
-    /* While the offset has not passed the first non-space byte found on this line, that byte
-     * and its column stay the same (a tab ends at the same tab stop from any column inside
-     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
-    if (p->fns_valid && p->offset <= p->first_nonspace) {
-        p->indent = p->first_nonspace_column - p->column;
-        p->blank = peek(p, p->first_nonspace) == '\n';
-        return;
-    }
     p->fns_valid = true;
-    int chars_to_tab = TAB_STOP - (p->column % TAB_STOP);
+    /* column is never negative: the remainder needs no signed division. */
+    int chars_to_tab = TAB_STOP - (int)((unsigned)p->column % TAB_STOP);
     size_t i = p->offset;
     int col = p->column;
     for (;;) {
@@ -933,6 +945,19 @@ static void find_first_nonspace(parser *p)
     p->first_nonspace_column = col;
     p->indent = col - p->column;
     p->blank = peek(p, i) == '\n';
+}
+
+static inline void find_first_nonspace(parser *p)
+{
+    /* While the offset has not passed the first non-space byte found on this line, that byte
+     * and its column stay the same (a tab ends at the same tab stop from any column inside
+     * it): deep containers then cost O(1) each, not a rescan of the line's indentation. */
+    if (p->fns_valid && p->offset <= p->first_nonspace) {
+        p->indent = p->first_nonspace_column - p->column;
+        p->blank = peek(p, p->first_nonspace) == '\n';
+        return;
+    }
+    scan_first_nonspace(p);
 }
 
 /* Advance by count bytes, or by count columns (a tab may then be consumed in part). */
@@ -1057,11 +1082,9 @@ static blk *add_child(parser *p, blk *parent, int type, size_t start_col)
     while (!can_contain(parent->type, type))
         parent = finalize(p, parent);
     blk *b = alloc(p, sizeof *b);
-    memset(b, 0, sizeof *b);
-    b->type = (unsigned char)type;
-    b->open = true;
-    b->parent = parent;
-    b->start_line = p->line_no;
+    /* A compound literal rather than memset + stores: the compiler zeroes the rest inline. */
+    *b = (blk){
+        .type = (unsigned char)type, .open = true, .parent = parent, .start_line = p->line_no};
     if (parent->last)
         parent->last->next = b;
     else
@@ -1686,10 +1709,22 @@ static void process_line(parser *p)
 }
 
 /* Scan for the next '\n' from s: SSE2 16 bytes at a time where the target has it. */
+/* The end of the line at s: its '\n', or end. Inline rather than memchr: lines are short, and
+ * the call and memchr's set-up cost more than the scan of a typical line. */
 static const char *find_nl(const char *s, const char *end)
 {
-    const void *q = memchr(s, '\n', (size_t)(end - s));
-    return q ? (const char *)q : end;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; end - s >= 16; s += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        int bits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (bits != 0)
+            return s + __builtin_ctz((unsigned)bits);
+    }
+#endif
+    while (s < end && *s != '\n')
+        s++;
+    return s;
 }
 
 static void parse_blocks(parser *p)
@@ -1900,7 +1935,7 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
     size_t n = p->blen;
     if (k > FMD_MD_MAX_BACKTICKS)
         return SIZE_MAX;
-    if (p->ticks_scanned && (p->ticks_at[k] == SIZE_MAX || p->ticks_at[k] < p->ticks_base + i))
+    if (p->ticks_scanned && (k > p->ticks_hi || p->ticks_at[k] < p->ticks_base + i))
         return SIZE_MAX;
     while (i < n) {
         const char *q = memchr(s + i, '`', n - i);
@@ -1909,8 +1944,14 @@ static size_t find_ticks(parser *p, size_t i, size_t k)
         size_t a = (size_t)(q - s), b = a;
         while (b < n && s[b] == '`')
             b++;
-        if (b - a <= FMD_MD_MAX_BACKTICKS)
+        if (b - a <= FMD_MD_MAX_BACKTICKS) {
+            if (b - a > p->ticks_hi) {
+                memset(p->ticks_at + p->ticks_hi + 1, 0,
+                       (b - a - p->ticks_hi) * sizeof *p->ticks_at);
+                p->ticks_hi = b - a;
+            }
             p->ticks_at[b - a] = p->ticks_base + a;
+        }
         if (b - a == k)
             return a;
         i = b;
@@ -2453,35 +2494,62 @@ static void push_delim(parser *p, uint32_t node, char c, size_t len, bool open, 
 
 /* The bytes that stop the text scanner. */
 static const unsigned char special[256] = {
-    ['\n'] = 1, ['\\'] = 1, ['`'] = 1,  ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1,
-    ['<'] = 1,  ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4};
+    ['\n'] = 1, ['\\'] = 1, ['`'] = 1, ['*'] = 1, ['_'] = 1, ['['] = 1, [']'] = 1, ['<'] = 1,
+    ['&'] = 1,  ['\0'] = 1, ['~'] = 2, ['!'] = 1, [':'] = 4, ['w'] = 4, ['@'] = 4};
 
-static size_t next_special(const char *s, size_t i, size_t n, unsigned mask)
+#if defined(__SSE2__)
+/* Bit k set when byte k of v may be special under mask. It may also be set for a byte that is
+ * not (a control byte other than NUL and \n, or '^'): ranges keep the compares few, bytes
+ * <= '\n' (unsigned) and '['..'`' (that is [ \ ] ^ _ `). */
+static inline unsigned special_bits(__m128i v, unsigned mask)
+{
+    const __m128i nl = _mm_set1_epi8('\n'), five = _mm_set1_epi8(5);
+    __m128i r = _mm_sub_epi8(v, _mm_set1_epi8('['));
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, nl), v),
+                             _mm_cmpeq_epi8(_mm_min_epu8(r, five), r));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('*')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('!')))));
+    if (mask & 2)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('~')));
+    if (mask & 4)
+        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The scanner's last 16-byte block and its special bits (see special_bits), so that the stops
+ * that follow one another inside one block do not look at it again. */
+typedef struct scan_block {
+    size_t at; /* SIZE_MAX: none */
+    unsigned bits;
+} scan_block;
+
+/* The first byte at or after i that may be special under mask, or n. The vector path may stop
+ * at a byte that is not special (see special_bits): the caller's switch treats such a byte as
+ * text, so a rare false stop costs a little time, never output. */
+static size_t next_special(const char *s, size_t i, size_t n, unsigned mask, scan_block *sb)
 {
 #if defined(__SSE2__)
-    const __m128i nl = _mm_set1_epi8('\n'), bs = _mm_set1_epi8('\\'), bt = _mm_set1_epi8('`'),
-                  st = _mm_set1_epi8('*'), us = _mm_set1_epi8('_'), lb = _mm_set1_epi8('['),
-                  rb = _mm_set1_epi8(']'), lt = _mm_set1_epi8('<'), am = _mm_set1_epi8('&'),
-                  z = _mm_setzero_si128(), ti = _mm_set1_epi8('~'), ex = _mm_set1_epi8('!');
-    while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i m =
-            _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, bs)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, bt), _mm_cmpeq_epi8(v, st))),
-                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, us), _mm_cmpeq_epi8(v, lb)),
-                                      _mm_or_si128(_mm_cmpeq_epi8(v, rb), _mm_cmpeq_epi8(v, lt))));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, am), _mm_cmpeq_epi8(v, z)),
-                                         _mm_cmpeq_epi8(v, ex)));
-        if (mask & 2)
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, ti));
-        if (mask & 4)
-            m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
-                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('w'))));
-        int bits = _mm_movemask_epi8(m);
+    if (i >= sb->at && i - sb->at < 16) {
+        unsigned bits = sb->bits & (~0u << (i - sb->at));
         if (bits != 0)
-            return i + (size_t)__builtin_ctz((unsigned)bits);
-        i += 16;
+            return sb->at + (size_t)__builtin_ctz(bits);
+        i = sb->at + 16;
     }
+    for (; i + 16 <= n; i += 16) {
+        unsigned bits = special_bits(_mm_loadu_si128((const __m128i *)(const void *)(s + i)), mask);
+        if (bits != 0) {
+            sb->at = i;
+            sb->bits = bits;
+            return i + (size_t)__builtin_ctz(bits);
+        }
+    }
+#else
+    (void)sb;
 #endif
     while (i < n && (special[(unsigned char)s[i]] & mask) == 0)
         i++;
@@ -2524,10 +2592,11 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     p->link_bottom = 0;
     p->ticks_scanned = false;
     p->sc_comment.valid = p->sc_pi.valid = p->sc_cdata.valid = p->sc_decl.valid = false;
-    p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = false;
+    p->xdom.valid = p->xstop.valid = p->xtr.valid = p->pbal_built = p->saw_at = false;
     bool xlinks = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
     unsigned mask = 1u | ((p->flags & MD_FLAG_STRIKETHROUGH) ? 2u : 0u) | (xlinks ? 4u : 0u);
     size_t i = 0, t0 = 0; /* t0: start of the pending text run */
+    scan_block sblk = {SIZE_MAX, 0};
 #define FLUSH(upto)                                                                                \
     do {                                                                                           \
         if ((upto) > t0)                                                                           \
@@ -2535,7 +2604,7 @@ static void parse_inlines(parser *p, const char *s, size_t n)
     } while (0)
     while (i < n) {
         tick(p);
-        i = next_special(s, i, n, mask);
+        i = next_special(s, i, n, mask, &sblk);
         if (i >= n)
             break;
         char c = s[i];
@@ -2576,9 +2645,9 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             size_t k = 1;
             while (i + k < n && s[i + k] == '`')
                 k++;
-            if (p->ticks_at == NULL) { /* once per page */
+            if (p->ticks_at == NULL) { /* once per page; zeroed up to ticks_hi as it grows */
                 p->ticks_at = alloc(p, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
-                memset(p->ticks_at, 0xff, (FMD_MD_MAX_BACKTICKS + 1) * sizeof *p->ticks_at);
+                p->ticks_at[0] = 0;
             }
             size_t f = find_ticks(p, i + k, k);
             if (f == SIZE_MAX) {
@@ -2710,6 +2779,10 @@ static void parse_inlines(parser *p, const char *s, size_t n)
             t0 = i;
             break;
         }
+        case '@': /* only noted: e-mail autolinks are found when the text is reported */
+            p->saw_at = true;
+            i++;
+            break;
         case '\0':
             FLUSH(i);
             append(p, I_NUL, i, i + 1);
@@ -2919,6 +2992,8 @@ static void inlines(parser *p, const char *s, size_t n)
     parse_inlines(p, s, n);
     if (p->cb->source)
         p->cb->source(p->buf, p->buf + p->blen, p->ud);
+    /* With extended autolinks, runs of texts are reported as one (e-mail addresses are found in
+     * them); the scanner saw every '@' of their bytes, so without one they go out unscanned. */
     bool emails = (p->flags & MD_FLAG_PERMISSIVEAUTOLINKS) != 0;
     unsigned in_link = 0;
     uint32_t cur = p->nodes[0].first;
@@ -2942,7 +3017,10 @@ static void inlines(parser *p, const char *s, size_t n)
                 cur = p->nodes[cur].next;
                 b = p->nodes[cur].end;
             }
-            emit_text_emails(p, a, b);
+            if (p->saw_at)
+                emit_text_emails(p, a, b);
+            else
+                text_cb(p, MD_TEXT_NORMAL, p->buf + a, b - a);
         } else {
             emit_leaf(p, cur);
         }
@@ -3193,6 +3271,7 @@ int fmd__kernel_md_parse(const MD_CHAR *text, size_t size, const MD_PARSER *cb, 
     p.ud = userdata;
     p.flags = cb->flags;
     p.deadline = cb->deadline;
+    p.ticks = DEADLINE_TICKS;
     p.dtop = -1;
     fmd_buf_reset(&p.tmp, arena);
     if (setjmp(p.fail) != 0)

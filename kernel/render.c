@@ -949,13 +949,14 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *us
     }
     if (r->task_pending && flush_task(r, true))
         return 1;
-    if (put_escaped(r, s, n))
+    if (r->img_depth != 0 || r->in_code_block)
+        return put_escaped(r, s, n) ? 1 : done(r);
+    /* Escaped and counted in one pass; the block's text around s may be read in whole blocks. */
+    if (fmd__kernel_escape_text(r->html, s, n, r->doc, r->doc_end, &r->in_word, &r->meta->words) !=
+        FMD_OK)
+        return fail(r, FMD_E_NOMEM);
+    if (r->in_heading && htext_put(r, s, n))
         return 1;
-    if (r->img_depth == 0 && !r->in_code_block) {
-        count_words(r, s, n);
-        if (r->in_heading && htext_put(r, s, n))
-            return 1;
-    }
     return done(r);
 }
 

@@ -55,7 +55,7 @@ test('special files named like pages and .MD names: one warning per kind, --verb
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /4 paths: named like a page but not a regular file, skipped/);
     assert.match(r.stderr, /2 paths: extension is not lower-case .md or .markdown/);
-    assert.match(r.stderr, /1 pages, 0 failed/);
+    assert.match(r.stderr, /1 page, 0 failed/);
     const v = run(['build', '--verbose', src, path.join(dir, 'out2')]);
     assert.equal(v.status, 0, v.stderr);
     for (const n of ['a.md', 'b.markdown', 'c.md', 'zero.md', 'UPPER.MD', 'Mixed.Markdown']) {

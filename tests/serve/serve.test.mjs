@@ -1155,7 +1155,13 @@ test('alerts: raised and cleared as notifications, shown in health and stats whi
   const ids = [0, 1, 2, 3].map(() => s.post('transformBatch', { files: pages(5), progress: false }));
   for (const id of ids) await s.response(id);
   await s.request('health');
-  assert.deepEqual(alerts(), ['failureRate:raised', 'failureRate:cleared', 'queue:raised', 'queue:cleared']);
+  // The queue may fill and drain more than once while the batches arrive (seen on a slow
+  // coverage build): raised and cleared alternate, in pairs, and it ends cleared.
+  const seen = alerts();
+  assert.deepEqual(seen.slice(0, 3), ['failureRate:raised', 'failureRate:cleared', 'queue:raised']);
+  const queue = seen.slice(2);
+  assert.ok(queue.length % 2 === 0, `queue alerts in pairs: ${queue}`);
+  queue.forEach((a, i) => assert.equal(a, i % 2 === 0 ? 'queue:raised' : 'queue:cleared', `${queue}`));
   const ok = (await s.request('health')).result;
   assert.equal(ok.status, 'ok');
   assert.deepEqual(ok.alerts, []);

@@ -513,7 +513,8 @@ static fmd_status engine_sink(size_t page, int thread, fmd_result *res, double *
         res->status = st;
     /* Failures are counted after the run: a file the pool fails to write fails the page later. */
     e->render_st[gi] = (unsigned char)res->status;
-    e->load_st[gi] = (unsigned char)p->status;
+    /* Before writing: the pool may change p->status on its own thread (read after the run). */
+    e->load_st[gi] = (unsigned char)enum_st;
     e->sunk[gi] = 1;
     if (unchanged)
         me->unchanged++;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fastmd render [FILE|-]: one page's HTML to stdout; errors and warnings to stderr. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ int cli_cmd_render(int argc, char **argv)
     if (st == FMD_E_INPUT_LIMIT)
         cli_die(FMD_EXIT_PAGES_FAILED, cmd,
                 "%s: error: page is larger than the input limit of %zu bytes", name, max_in);
+    if (st != FMD_OK && err == EISDIR) /* an input that is not a page: as a missing one */
+        cli_die(FMD_EXIT_NOINPUT, cmd, "%s: is a folder, not a page ('fastmd build' takes folders)",
+                name);
     if (st != FMD_OK)
         cli_die(cli_exit_code(st), cmd, "%s: %s%s%s", name, fmd_status_str(st), err ? ": " : "",
                 err ? strerror(err) : "");

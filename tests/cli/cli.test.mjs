@@ -80,6 +80,9 @@ test('-h is --help in every command; a missing value and an unknown flag are nam
     assert.equal(h.stdout, run([cmd, '--help']).stdout, `${cmd} -h prints --help's text`);
     assert.match(h.stdout, new RegExp(`^Usage: fastmd ${cmd} `));
   }
+  const folder = run(['render', fixtures]);
+  assert.equal(folder.status, 66, 'a folder given to render is an input that is not a page');
+  assert.match(folder.stderr, /render: .*site: is a folder, not a page/);
   const missing = run(['render', '--dialect']);
   assert.equal(missing.status, 64);
   assert.match(missing.stderr, /render: option '--dialect' needs a value/);

@@ -40,12 +40,13 @@ static size_t next_special(const unsigned char *p, size_t i, size_t n)
     return n;
 }
 
-fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
+/* Text with the bytes that need escaping from @p first on (s[first] is one of them,
+ * or first == n). */
+static fmd_status escape_from(fmd_buf *out, const char *s, size_t n, size_t first)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0;
+    size_t run = 0, i = first;
     for (;;) {
-        size_t i = next_special(p, run, n);
         fmd_status st = fmd_buf_append(out, s + run, i - run);
         if (st != FMD_OK || i == n)
             return st;
@@ -54,7 +55,13 @@ fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
         if (st != FMD_OK)
             return st;
         run = i + 1;
+        i = next_special(p, run, n);
     }
+}
+
+fmd_status fmd__kernel_escape_html(fmd_buf *out, const char *s, size_t n)
+{
+    return escape_from(out, s, n, next_special((const unsigned char *)s, 0, n));
 }
 
 #ifdef FMD_TEXT_SSE2
@@ -104,24 +111,6 @@ size_t fmd__kernel_count_words(const char *s, size_t n, bool *in_word)
     if (n != 0)
         *in_word = !prev_ws;
     return words;
-}
-
-/* Text with the bytes that need escaping from @p first on (s[first] is one of them). */
-static fmd_status escape_from(fmd_buf *out, const char *s, size_t n, size_t first)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0, i = first;
-    for (;;) {
-        fmd_status st = fmd_buf_append(out, s + run, i - run);
-        if (st != FMD_OK || i == n)
-            return st;
-        unsigned e = esc_class[p[i]];
-        st = fmd_buf_append(out, esc_text[e], esc_len[e]);
-        if (st != FMD_OK)
-            return st;
-        run = i + 1;
-        i = next_special(p, run, n);
-    }
 }
 
 #ifdef FMD_TEXT_SSE2
